@@ -1,0 +1,19 @@
+//! Twofold domain core: the rules of identities, passwords, sessions and the audit chain.
+//!
+//! Pure: no I/O and no wall clock. Time comes in as a [`clock::Timestamp`]; storage is
+//! reached only through the [`store::Store`] port, which other crates implement.
+//! May depend on nothing else in the workspace.
+
+pub mod apikey;
+pub mod audit;
+pub mod clock;
+pub mod identity;
+pub mod password;
+pub mod secret;
+pub mod session;
+pub mod signin;
+pub mod store;
+pub mod validation;
+
+pub use clock::{Clock, Timestamp};
+pub use validation::{FieldError, ValidationErrors};

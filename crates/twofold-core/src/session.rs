@@ -1,0 +1,179 @@
+//! Server-side sessions: what a signed-in browser holds, and when it stops being valid.
+//!
+//! The browser keeps a random token; the database keeps only its SHA-256, so a stolen
+//! database does not yield usable sessions.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::secret::{random_token, sha256_hex};
+
+/// How long sessions last. Idle: since the last request; absolute: since sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionPolicy {
+    /// Seconds without a request after which the session ends.
+    pub idle_timeout_secs: i64,
+    /// Seconds after sign-in after which the session ends whatever the activity.
+    pub absolute_timeout_secs: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { idle_timeout_secs: 30 * 60, absolute_timeout_secs: 12 * 60 * 60 }
+    }
+}
+
+/// How often the last-seen time is written back: at most once per this many seconds,
+/// so that a busy browser does not cause a write per request.
+pub const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// What a sign-in proved; recorded on the session and on every audit event the session causes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthContext {
+    /// RFC 8176 method references used (`pwd`, `otp`, `hwk`, ...).
+    pub amr: Vec<String>,
+    /// Strength reached: `pwd`, `mfa`, `phr` or `phrh`.
+    pub acr: String,
+    /// When the user last actively authenticated.
+    pub auth_time: Option<Timestamp>,
+}
+
+/// One server-side session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// SHA-256 (hex) of the cookie token; the primary key.
+    pub id_hash: String,
+    /// Whose session it is.
+    pub user_id: Uuid,
+    /// What the sign-in proved.
+    pub auth: AuthContext,
+    /// Sign-in time.
+    pub created_at: Timestamp,
+    /// Last request seen (to within [`TOUCH_INTERVAL_SECS`]).
+    pub last_seen_at: Timestamp,
+    /// End regardless of activity.
+    pub absolute_expires_at: Timestamp,
+    /// Idle limit in seconds, fixed at creation.
+    pub idle_timeout_secs: i64,
+    /// Source address at sign-in.
+    pub ip: Option<String>,
+    /// Browser at sign-in.
+    pub user_agent: Option<String>,
+    /// Set when revoked (sign-out, admin action, account disabled).
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Why a session is no longer usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Usable.
+    Active,
+    /// No request within the idle timeout.
+    IdleExpired,
+    /// Past its absolute lifetime.
+    AbsoluteExpired,
+    /// Signed out or revoked.
+    Revoked,
+}
+
+impl Session {
+    /// Starts a session for `user_id`; returns the cookie token (shown to the browser only) and the session.
+    #[must_use]
+    pub fn start(
+        user_id: Uuid,
+        auth: AuthContext,
+        policy: SessionPolicy,
+        now: Timestamp,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> (String, Self) {
+        let token = random_token();
+        let session = Self {
+            id_hash: hash_session_token(&token),
+            user_id,
+            auth,
+            created_at: now,
+            last_seen_at: now,
+            absolute_expires_at: now.plus_seconds(policy.absolute_timeout_secs),
+            idle_timeout_secs: policy.idle_timeout_secs,
+            ip,
+            user_agent,
+            revoked_at: None,
+        };
+        (token, session)
+    }
+
+    /// Whether the session may be used at `now`.
+    #[must_use]
+    pub fn state(&self, now: Timestamp) -> SessionState {
+        if self.revoked_at.is_some() {
+            SessionState::Revoked
+        } else if now >= self.absolute_expires_at {
+            SessionState::AbsoluteExpired
+        } else if now >= self.last_seen_at.plus_seconds(self.idle_timeout_secs) {
+            SessionState::IdleExpired
+        } else {
+            SessionState::Active
+        }
+    }
+
+    /// True when the last-seen time is old enough to be written back.
+    #[must_use]
+    pub fn needs_touch(&self, now: Timestamp) -> bool {
+        now >= self.last_seen_at.plus_seconds(TOUCH_INTERVAL_SECS)
+    }
+}
+
+/// The stored form of a session cookie token.
+#[must_use]
+pub fn hash_session_token(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(now: i64) -> Session {
+        let policy = SessionPolicy { idle_timeout_secs: 600, absolute_timeout_secs: 3600 };
+        Session::start(Uuid::nil(), AuthContext::default(), policy, Timestamp(now), None, None).1
+    }
+
+    #[test]
+    fn a_session_stores_only_the_hash_of_its_token() {
+        let (token, session) =
+            Session::start(Uuid::nil(), AuthContext::default(), SessionPolicy::default(), Timestamp(0), None, None);
+        assert_ne!(session.id_hash, token);
+        assert_eq!(session.id_hash, hash_session_token(&token));
+    }
+
+    #[test]
+    fn a_session_ends_after_the_idle_timeout() {
+        let s = start(0);
+        assert_eq!(s.state(Timestamp(599_999)), SessionState::Active);
+        assert_eq!(s.state(Timestamp(600_000)), SessionState::IdleExpired);
+    }
+
+    #[test]
+    fn activity_does_not_extend_past_the_absolute_timeout() {
+        let mut s = start(0);
+        s.last_seen_at = Timestamp(3_500_000);
+        assert_eq!(s.state(Timestamp(3_599_000)), SessionState::Active);
+        assert_eq!(s.state(Timestamp(3_600_000)), SessionState::AbsoluteExpired);
+    }
+
+    #[test]
+    fn a_revoked_session_is_never_active() {
+        let mut s = start(0);
+        s.revoked_at = Some(Timestamp(1));
+        assert_eq!(s.state(Timestamp(2)), SessionState::Revoked);
+    }
+
+    #[test]
+    fn last_seen_is_written_back_at_most_once_a_minute() {
+        let s = start(0);
+        assert!(!s.needs_touch(Timestamp(59_999)));
+        assert!(s.needs_touch(Timestamp(60_000)));
+    }
+}

@@ -1,0 +1,78 @@
+//! Sign-in events: one per authentication attempt, with its outcome and reason.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+
+/// The outcome of one sign-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInOutcome {
+    /// A session was started.
+    Success,
+    /// The attempt was refused.
+    Failure,
+}
+
+impl SignInOutcome {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// Why an attempt failed; recorded for analytics, never shown to the person signing in
+/// (they see one message for all of these, so usernames cannot be enumerated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// No such username.
+    UnknownUser,
+    /// The password did not match.
+    WrongPassword,
+    /// The identity is suspended or deprovisioned.
+    AccountDisabled,
+    /// The identity has no password.
+    NoPassword,
+}
+
+impl FailureReason {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::WrongPassword => "wrong_password",
+            Self::AccountDisabled => "account_disabled",
+            Self::NoPassword => "no_password",
+        }
+    }
+}
+
+/// One recorded authentication attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInEvent {
+    /// Identifier.
+    pub id: Uuid,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The username as entered (normalised).
+    pub username: String,
+    /// The identity, when the username was known.
+    pub user_id: Option<Uuid>,
+    /// Success or failure.
+    pub outcome: SignInOutcome,
+    /// Why it failed.
+    pub reason: Option<FailureReason>,
+    /// Methods used (RFC 8176 values).
+    pub methods: Vec<String>,
+    /// Source address.
+    pub ip: Option<String>,
+    /// Browser.
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,154 @@
+//! The storage port. One trait, implemented by `twofold-store` for SQLite and PostgreSQL.
+//!
+//! Every method that changes state takes an [`AuditContext`] and appends its audit event
+//! in the same transaction as the change: either both are committed or neither is. An
+//! appended event always extends the chain head; concurrent writers are serialised on
+//! the head so the chain never forks.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::apikey::ApiKey;
+use crate::audit::{AuditContext, AuditEvent, Change, ChainHead};
+use crate::identity::{Group, Tier, User, UserPatch, UserStatus};
+use crate::session::Session;
+use crate::signin::SignInEvent;
+use crate::validation::ValidationErrors;
+
+/// Storage failures, in the terms callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was broken (e.g. the username is taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// A rule of the core refused the change (checked inside the transaction).
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// The database could not be reached or did not answer.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else from the database; the text is for logs, never for clients.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Filters for listing users; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Only this status.
+    pub status: Option<UserStatus>,
+    /// Only this tier.
+    pub tier: Option<Tier>,
+    /// Only members of this group (by name).
+    pub group: Option<String>,
+    /// Only this department.
+    pub department: Option<String>,
+    /// At most this many (default 1000).
+    pub limit: Option<i64>,
+    /// Skip this many, for paging.
+    pub offset: Option<i64>,
+}
+
+/// A group with its size.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GroupSummary {
+    /// The group.
+    #[serde(flatten)]
+    pub group: Group,
+    /// How many members it has.
+    pub member_count: i64,
+}
+
+/// A user to create, with their password hash if they have one.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    /// The validated user.
+    pub user: User,
+    /// argon2id PHC string.
+    pub password_hash: Option<String>,
+    /// Groups to add the user to (must exist).
+    pub groups: Vec<String>,
+}
+
+/// The storage port.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates users, all or none, with one `user.create` event each.
+    /// Conflict when a username is taken; NotFound when a named group does not exist.
+    async fn create_users(&self, users: &[UserRecord], ctx: &AuditContext) -> StoreResult<()>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The user with this (normalised) username.
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Users matching `filter`, ordered by username.
+    async fn list_users(&self, filter: &UserFilter) -> StoreResult<Vec<User>>;
+    /// Applies `patch` to the current state inside the transaction (so `before` is exact).
+    /// When the status leaves `active`, every session of the user is revoked in the same
+    /// transaction. Emits `user.update`.
+    async fn update_user(&self, id: Uuid, patch: &UserPatch, ctx: &AuditContext) -> StoreResult<User>;
+    /// The user's password hash, if any.
+    async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>>;
+    /// Replaces the password hash; `action` is `user.password.set` or `user.password.rehash`.
+    /// The hash itself never enters the audit log.
+    async fn set_password_hash(&self, user_id: Uuid, hash: &str, action: &str, ctx: &AuditContext) -> StoreResult<()>;
+
+    /// Creates a group. Conflict when the name is taken.
+    async fn create_group(&self, group: &Group, ctx: &AuditContext) -> StoreResult<()>;
+    /// All groups with member counts, by name.
+    async fn list_groups(&self) -> StoreResult<Vec<GroupSummary>>;
+    /// The group with this name.
+    async fn group_by_name(&self, name: &str) -> StoreResult<Option<Group>>;
+    /// Adds a member; false (and no event) when already a member.
+    async fn add_group_member(&self, group: &Group, user: &User, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Removes a member; false (and no event) when not a member.
+    async fn remove_group_member(&self, group: &Group, user: &User, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Members of a group, by username.
+    async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<User>>;
+    /// Names of the groups a user belongs to.
+    async fn user_groups(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
+
+    /// Records a successful sign-in: the session, the sign-in event and `signin.success`, atomically.
+    async fn start_session(&self, session: &Session, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
+    /// Records a failed sign-in: the sign-in event and `signin.failure`.
+    async fn record_sign_in_failure(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
+    /// The session with this token hash, whatever its state.
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    /// Moves the session's last-seen time forward (not audited: it changes no permission).
+    async fn touch_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<()>;
+    /// Revokes one session (`session.revoke`); false when it was not active.
+    async fn revoke_session(&self, id_hash: &str, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Revokes every active session of a user (`session.revoke_all`); returns how many.
+    async fn revoke_user_sessions(&self, user_id: Uuid, ctx: &AuditContext) -> StoreResult<u64>;
+    /// The user's sessions that are not revoked, newest first.
+    async fn user_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>>;
+    /// Recent sign-in events, newest first.
+    async fn sign_in_events(&self, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>>;
+
+    /// Stores a new API key (`api_key.create`).
+    async fn create_api_key(&self, key: &ApiKey, ctx: &AuditContext) -> StoreResult<()>;
+    /// The API key with this id.
+    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
+    /// All API keys, newest first.
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Revokes a key (`api_key.revoke`); false when already revoked.
+    async fn revoke_api_key(&self, id: &str, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Records use of a key (not audited).
+    async fn touch_api_key(&self, id: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Appends an event that accompanies no other stored change (e.g. `audit.export`).
+    async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<AuditEvent>;
+    /// Events with `seq > after_seq` and time ≥ `since`, in chain order, at most `limit`.
+    async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// The recorded chain head.
+    async fn audit_head(&self) -> StoreResult<ChainHead>;
+}
