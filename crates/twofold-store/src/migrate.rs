@@ -1,0 +1,156 @@
+//! Versioned migrations, embedded in the binary, one folder per backend.
+//!
+//! Applied in order inside a transaction each and recorded with a checksum in
+//! `schema_migrations`. On PostgreSQL an advisory lock makes nodes that start together
+//! migrate one at a time. An applied migration whose text changed, or a database newer
+//! than this binary, is refused with a clear message.
+
+use sqlx::{AnyPool, Row};
+use twofold_core::secret::sha256_hex;
+use twofold_core::store::StoreError;
+
+use crate::{Backend, store_error};
+
+/// One migration: version, name and SQL.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") }];
+const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
+
+/// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.
+const MIGRATION_LOCK_KEY: i64 = 0x7477_6f66_6f6c_64;
+
+/// What a migration run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this run.
+    pub applied: Vec<i64>,
+    /// The schema version now.
+    pub current: i64,
+}
+
+/// Applies the embedded migrations to one database.
+#[derive(Debug)]
+pub struct Migrator<'a> {
+    pool: &'a AnyPool,
+    backend: Backend,
+}
+
+impl<'a> Migrator<'a> {
+    pub(crate) const fn new(pool: &'a AnyPool, backend: Backend) -> Self {
+        Self { pool, backend }
+    }
+
+    fn migrations(&self) -> &'static [Migration] {
+        match self.backend {
+            Backend::Sqlite => SQLITE,
+            Backend::Postgres => POSTGRES,
+        }
+    }
+
+    /// The newest schema version this binary knows.
+    #[must_use]
+    pub fn latest(&self) -> i64 {
+        self.migrations().last().map_or(0, |m| m.version)
+    }
+
+    /// Applies every pending migration.
+    ///
+    /// # Errors
+    /// A failed migration (rolled back), an edited applied migration, or a newer database.
+    pub async fn run(&self) -> Result<MigrationReport, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut *conn).await.map_err(store_error)?;
+        }
+        let result = self.run_locked(&mut conn).await;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut *conn).await.map_err(store_error)?;
+        }
+        result
+    }
+
+    async fn run_locked(&self, conn: &mut sqlx::AnyConnection) -> Result<MigrationReport, StoreError> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let applied: Vec<(i64, String)> = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(store_error)?;
+        let latest = self.latest();
+        if let Some((newest, _)) = applied.last().filter(|(v, _)| *v > latest) {
+            return Err(StoreError::Other(format!(
+                "the database schema is at version {newest}, newer than this binary knows ({latest}); upgrade twofold"
+            )));
+        }
+        let mut report = MigrationReport { applied: Vec::new(), current: applied.last().map_or(0, |(v, _)| *v) };
+        for migration in self.migrations() {
+            let checksum = sha256_hex(migration.sql.as_bytes());
+            if let Some((_, recorded)) = applied.iter().find(|(v, _)| *v == migration.version) {
+                if *recorded != checksum {
+                    return Err(StoreError::Other(format!(
+                        "migration {} ({}) was changed after it was applied; restore the original file",
+                        migration.version, migration.name
+                    )));
+                }
+                continue;
+            }
+            let begin = if self.backend == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+            sqlx::raw_sql(begin).execute(&mut *conn).await.map_err(store_error)?;
+            let outcome = async {
+                // Re-read under the lock: another process (SQLite has no advisory lock) may
+                // have applied it since the list above was read.
+                let done = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = $1")
+                    .bind(migration.version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if done.is_some() {
+                    return sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(|_| false);
+                }
+                sqlx::raw_sql(migration.sql).execute(&mut *conn).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+                    .bind(migration.version)
+                    .bind(migration.name)
+                    .bind(&checksum)
+                    .bind(applied_at_millis())
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(|_| true)
+            }
+            .await;
+            match outcome {
+                Ok(true) => report.applied.push(migration.version),
+                Ok(false) => {}
+                Err(e) => {
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                    return Err(StoreError::Other(format!("migration {} ({}) failed: {e}", migration.version, migration.name)));
+                }
+            }
+            report.current = migration.version;
+        }
+        Ok(report)
+    }
+}
+
+/// When a migration was applied: bookkeeping only, never read by a rule.
+#[allow(clippy::disallowed_methods)]
+fn applied_at_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,168 @@
+//! Sessions and sign-in events.
+
+use sqlx::AnyPool;
+use twofold_core::Timestamp;
+use twofold_core::audit::{AuditContext, Change};
+use twofold_core::session::Session;
+use twofold_core::signin::SignInEvent;
+use twofold_core::store::StoreResult;
+use uuid::Uuid;
+
+use crate::rows::{self, join};
+use crate::store_error;
+use crate::tx::AuditedTx;
+
+const SESSION_COLUMNS: &str = "id_hash, user_id, amr, acr, auth_time, created_at, last_seen_at, absolute_expires_at,
+    idle_timeout_secs, ip, user_agent, revoked_at";
+
+/// The first 12 characters of a session's hash: enough to tell sessions apart in the
+/// audit log, far too little to use one.
+fn short(id_hash: &str) -> String {
+    id_hash.chars().take(12).collect()
+}
+
+async fn insert_sign_in_event(tx: &mut AuditedTx, event: &SignInEvent) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sign_in_events (id, at, username, user_id, outcome, reason, methods, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(event.id.to_string())
+    .bind(event.at.millis())
+    .bind(&event.username)
+    .bind(event.user_id.map(|u| u.to_string()))
+    .bind(event.outcome.as_str())
+    .bind(event.reason.map(|r| r.as_str().to_owned()))
+    .bind(join(&event.methods))
+    .bind(&event.ip)
+    .bind(&event.user_agent)
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+fn sign_in_change(action: &str, event: &SignInEvent) -> Change {
+    let detail = serde_json::json!({
+        "username": event.username,
+        "outcome": event.outcome,
+        "reason": event.reason,
+        "methods": event.methods,
+    });
+    Change::new(action, "user", event.user_id.map(|u| u.to_string())).states(None, Some(detail))
+}
+
+pub(crate) async fn start(pool: &AnyPool, session: &Session, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")))
+        .bind(&session.id_hash)
+        .bind(session.user_id.to_string())
+        .bind(join(&session.auth.amr))
+        .bind(&session.auth.acr)
+        .bind(session.auth.auth_time.map(Timestamp::millis))
+        .bind(session.created_at.millis())
+        .bind(session.last_seen_at.millis())
+        .bind(session.absolute_expires_at.millis())
+        .bind(session.idle_timeout_secs)
+        .bind(&session.ip)
+        .bind(&session.user_agent)
+        .bind(session.revoked_at.map(Timestamp::millis))
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    insert_sign_in_event(&mut tx, event).await?;
+    let mut change = sign_in_change("signin.success", event);
+    if let Some(after) = change.after.as_mut() {
+        after["session"] = serde_json::json!(short(&session.id_hash));
+    }
+    tx.append(&change, ctx).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn record_failure(pool: &AnyPool, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    insert_sign_in_event(&mut tx, event).await?;
+    tx.append(&sign_in_change("signin.failure", event), ctx).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn get(pool: &AnyPool, id_hash: &str) -> StoreResult<Option<Session>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1")))
+        .bind(id_hash)
+        .fetch_optional(pool)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(rows::session)
+        .transpose()
+}
+
+pub(crate) async fn touch(pool: &AnyPool, id_hash: &str, now: Timestamp) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1")
+        .bind(now.millis())
+        .bind(id_hash)
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn revoke(pool: &AnyPool, id_hash: &str, ctx: &AuditContext) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let user: Option<(String,)> =
+        sqlx::query_as("UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL RETURNING user_id")
+            .bind(ctx.at.millis())
+            .bind(id_hash)
+            .fetch_optional(&mut *tx.tx)
+            .await
+            .map_err(store_error)?;
+    let Some((user_id,)) = user else { return Ok(false) };
+    let change = Change::new("session.revoke", "session", Some(short(id_hash)))
+        .states(None, Some(serde_json::json!({"user_id": user_id})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn revoke_all(pool: &AnyPool, user_id: Uuid, ctx: &AuditContext) -> StoreResult<u64> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(ctx.at.millis())
+        .bind(user_id.to_string())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+    let change = Change::new("session.revoke_all", "user", Some(user_id.to_string()))
+        .states(None, Some(serde_json::json!({"revoked": revoked})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await?;
+    Ok(revoked)
+}
+
+pub(crate) async fn of_user(pool: &AnyPool, user_id: Uuid) -> StoreResult<Vec<Session>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC"
+    )))
+    .bind(user_id.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?
+    .iter()
+    .map(rows::session)
+    .collect()
+}
+
+pub(crate) async fn sign_in_events(pool: &AnyPool, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>> {
+    sqlx::query(
+        "SELECT id, at, username, user_id, outcome, reason, methods, ip, user_agent FROM sign_in_events
+         WHERE at >= $1 ORDER BY at DESC LIMIT $2",
+    )
+    .bind(since.millis())
+    .bind(limit.clamp(1, 100_000))
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?
+    .iter()
+    .map(rows::sign_in_event)
+    .collect()
+}

@@ -1,0 +1,115 @@
+//! The port implementation: each method delegates to the module that owns its table.
+
+use async_trait::async_trait;
+use twofold_core::Timestamp;
+use twofold_core::apikey::ApiKey;
+use twofold_core::audit::{AuditContext, AuditEvent, ChainHead, Change};
+use twofold_core::identity::{Group, User, UserPatch};
+use twofold_core::session::Session;
+use twofold_core::signin::SignInEvent;
+use twofold_core::store::{GroupSummary, Store, StoreResult, UserFilter, UserRecord};
+use uuid::Uuid;
+
+use crate::{SqlStore, api_keys, audit, groups, sessions, store_error, users};
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(store_error)
+    }
+
+    async fn create_users(&self, records: &[UserRecord], ctx: &AuditContext) -> StoreResult<()> {
+        users::create(&self.pool, records, ctx).await
+    }
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        users::by_id(&self.pool, id).await
+    }
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        users::by_username(&self.pool, username).await
+    }
+    async fn list_users(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
+        users::list(&self.pool, filter).await
+    }
+    async fn update_user(&self, id: Uuid, patch: &UserPatch, ctx: &AuditContext) -> StoreResult<User> {
+        users::update(&self.pool, id, patch, ctx).await
+    }
+    async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>> {
+        users::password_hash(&self.pool, user_id).await
+    }
+    async fn set_password_hash(&self, user_id: Uuid, hash: &str, action: &str, ctx: &AuditContext) -> StoreResult<()> {
+        users::set_password_hash(&self.pool, user_id, hash, action, ctx).await
+    }
+
+    async fn create_group(&self, group: &Group, ctx: &AuditContext) -> StoreResult<()> {
+        groups::create(&self.pool, group, ctx).await
+    }
+    async fn list_groups(&self) -> StoreResult<Vec<GroupSummary>> {
+        groups::list(&self.pool).await
+    }
+    async fn group_by_name(&self, name: &str) -> StoreResult<Option<Group>> {
+        groups::by_name(&self.pool, name).await
+    }
+    async fn add_group_member(&self, group: &Group, user: &User, ctx: &AuditContext) -> StoreResult<bool> {
+        groups::add_member(&self.pool, group, user, ctx).await
+    }
+    async fn remove_group_member(&self, group: &Group, user: &User, ctx: &AuditContext) -> StoreResult<bool> {
+        groups::remove_member(&self.pool, group, user, ctx).await
+    }
+    async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<User>> {
+        groups::members(&self.pool, group_id).await
+    }
+    async fn user_groups(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
+        groups::of_user(&self.pool, user_id).await
+    }
+
+    async fn start_session(&self, session: &Session, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
+        sessions::start(&self.pool, session, event, ctx).await
+    }
+    async fn record_sign_in_failure(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
+        sessions::record_failure(&self.pool, event, ctx).await
+    }
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        sessions::get(&self.pool, id_hash).await
+    }
+    async fn touch_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<()> {
+        sessions::touch(&self.pool, id_hash, now).await
+    }
+    async fn revoke_session(&self, id_hash: &str, ctx: &AuditContext) -> StoreResult<bool> {
+        sessions::revoke(&self.pool, id_hash, ctx).await
+    }
+    async fn revoke_user_sessions(&self, user_id: Uuid, ctx: &AuditContext) -> StoreResult<u64> {
+        sessions::revoke_all(&self.pool, user_id, ctx).await
+    }
+    async fn user_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
+        sessions::of_user(&self.pool, user_id).await
+    }
+    async fn sign_in_events(&self, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>> {
+        sessions::sign_in_events(&self.pool, since, limit).await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey, ctx: &AuditContext) -> StoreResult<()> {
+        api_keys::create(&self.pool, key, ctx).await
+    }
+    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        api_keys::get(&self.pool, id).await
+    }
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        api_keys::list(&self.pool).await
+    }
+    async fn revoke_api_key(&self, id: &str, ctx: &AuditContext) -> StoreResult<bool> {
+        api_keys::revoke(&self.pool, id, ctx).await
+    }
+    async fn touch_api_key(&self, id: &str, now: Timestamp) -> StoreResult<()> {
+        api_keys::touch(&self.pool, id, now).await
+    }
+
+    async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<AuditEvent> {
+        audit::append(&self.pool, change, ctx).await
+    }
+    async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        audit::events(&self.pool, after_seq, since, limit).await
+    }
+    async fn audit_head(&self) -> StoreResult<ChainHead> {
+        audit::head(&self.pool).await
+    }
+}

@@ -1,0 +1,248 @@
+//! The store contract: the same behaviour on every backend. Each test runs once per
+//! database from `twofold_testkit::databases()` (SQLite, and PostgreSQL when configured).
+
+use std::sync::Arc;
+
+use twofold_core::Timestamp;
+use twofold_core::apikey::ApiKey;
+use twofold_core::audit::{AuditContext, ChainHead, ChainVerifier, Change};
+use twofold_core::identity::{NewUser, Role, User, UserPatch, UserStatus, new_group};
+use twofold_core::session::{AuthContext, Session, SessionPolicy, SessionState};
+use twofold_core::signin::{SignInEvent, SignInOutcome};
+use twofold_core::store::{Store, StoreError, UserFilter, UserRecord};
+use twofold_store::SqlStore;
+use uuid::Uuid;
+
+fn ctx(at: i64) -> AuditContext {
+    AuditContext::system("contract-test", Timestamp(at))
+}
+
+fn user(name: &str) -> User {
+    NewUser { username: name.into(), email: Some(format!("{name}@example.com")), ..NewUser::default() }
+        .validate(Uuid::now_v7(), Timestamp(1_000))
+        .unwrap()
+}
+
+fn record(name: &str) -> UserRecord {
+    UserRecord { user: user(name), password_hash: Some("$argon2id$fake".into()), groups: vec![] }
+}
+
+async fn stores() -> Vec<(&'static str, SqlStore)> {
+    let mut out = Vec::new();
+    for db in twofold_testkit::databases().await {
+        out.push((db.backend, SqlStore::open(&db.url).await.unwrap_or_else(|e| panic!("{}: {e}", db.backend))));
+    }
+    out
+}
+
+/// Reads the whole log and checks it against the head, as `twofold audit verify` does.
+async fn verify_chain(store: &SqlStore) -> Result<ChainHead, String> {
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    loop {
+        let page = store.audit_events(after, Timestamp(0), 500).await.map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for event in &page {
+            verifier.push(event).map_err(|e| e.to_string())?;
+        }
+    }
+    verifier.finish(&store.audit_head().await.map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_are_recorded() {
+    for (backend, store) in stores().await {
+        let again = store.migrator().run().await.unwrap();
+        assert!(again.applied.is_empty(), "{backend}: nothing left to apply");
+        assert_eq!(again.current, store.migrator().latest(), "{backend}");
+        store.ping().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn users_are_created_found_and_listed_with_an_audit_event_each() {
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice"), record("bob")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().expect("alice");
+        assert_eq!(store.user_by_id(alice.id).await.unwrap().as_ref(), Some(&alice), "{backend}");
+        assert_eq!(store.password_hash(alice.id).await.unwrap().as_deref(), Some("$argon2id$fake"));
+        let names: Vec<_> = store.list_users(&UserFilter::default()).await.unwrap().into_iter().map(|u| u.username).collect();
+        assert_eq!(names, ["alice", "bob"], "{backend}");
+        let events = store.audit_events(0, Timestamp(0), 10).await.unwrap();
+        assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["user.create", "user.create"]);
+        assert!(!events[0].after.as_deref().unwrap().contains("argon2"), "{backend}: no hash in the audit log");
+        assert_eq!(verify_chain(&store).await.unwrap().seq, 2, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_with_a_taken_username_writes_nothing() {
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let head = store.audit_head().await.unwrap();
+        let err = store.create_users(&[record("carol"), record("alice")], &ctx(2)).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Conflict(m) if m.contains("alice")), "{backend}: {err}");
+        assert!(store.user_by_username("carol").await.unwrap().is_none(), "{backend}: carol rolled back");
+        assert_eq!(store.audit_head().await.unwrap(), head, "{backend}: no audit event for a change that did not happen");
+    }
+}
+
+#[tokio::test]
+async fn a_patch_records_exact_before_and_after_and_suspension_revokes_sessions() {
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        let (_, session) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(5), None, None);
+        let event = SignInEvent {
+            id: Uuid::now_v7(),
+            at: Timestamp(5),
+            username: "alice".into(),
+            user_id: Some(alice.id),
+            outcome: SignInOutcome::Success,
+            reason: None,
+            methods: vec!["pwd".into()],
+            ip: None,
+            user_agent: None,
+        };
+        store.start_session(&session, &event, &ctx(5)).await.unwrap();
+
+        let patch = UserPatch { status: Some("suspended".into()), department: Some(Some("Finance".into())), ..UserPatch::default() };
+        let after = store.update_user(alice.id, &patch, &ctx(10)).await.unwrap();
+        assert_eq!(after.status, UserStatus::Suspended);
+        let stored = store.session(&session.id_hash).await.unwrap().unwrap();
+        assert_eq!(stored.state(Timestamp(11)), SessionState::Revoked, "{backend}");
+
+        let events = store.audit_events(0, Timestamp(0), 10).await.unwrap();
+        let update = events.iter().find(|e| e.action == "user.update").unwrap();
+        assert!(update.before.as_deref().unwrap().contains(r#""status":"active""#), "{backend}");
+        assert!(update.after.as_deref().unwrap().contains(r#""department":"Finance""#), "{backend}");
+        assert!(events.iter().any(|e| e.action == "session.revoke_all"), "{backend}");
+
+        let bad = UserPatch { tier: Some("gold".into()), ..UserPatch::default() };
+        let head = store.audit_head().await.unwrap();
+        assert!(matches!(store.update_user(alice.id, &bad, &ctx(12)).await, Err(StoreError::Invalid(_))));
+        assert_eq!(store.audit_head().await.unwrap(), head, "{backend}: a refused patch leaves no event");
+        assert!(matches!(store.update_user(Uuid::nil(), &patch, &ctx(12)).await, Err(StoreError::NotFound("user"))));
+    }
+}
+
+#[tokio::test]
+async fn groups_hold_members_once() {
+    for (backend, store) in stores().await {
+        let group = new_group(Uuid::now_v7(), "planners", Some("Pilot cohort"), Timestamp(1)).unwrap();
+        store.create_group(&group, &ctx(1)).await.unwrap();
+        assert!(matches!(store.create_group(&group, &ctx(2)).await, Err(StoreError::Conflict(_))), "{backend}");
+        store.create_users(&[UserRecord { groups: vec!["planners".into()], ..record("alice") }, record("bob")], &ctx(2)).await.unwrap();
+        let bob = store.user_by_username("bob").await.unwrap().unwrap();
+        assert!(store.add_group_member(&group, &bob, &ctx(3)).await.unwrap());
+        assert!(!store.add_group_member(&group, &bob, &ctx(4)).await.unwrap(), "{backend}: already a member");
+        let members: Vec<_> = store.group_members(group.id).await.unwrap().into_iter().map(|u| u.username).collect();
+        assert_eq!(members, ["alice", "bob"], "{backend}");
+        assert_eq!(store.list_groups().await.unwrap()[0].member_count, 2);
+        assert_eq!(store.user_groups(bob.id).await.unwrap(), ["planners"]);
+        let filter = UserFilter { group: Some("planners".into()), ..UserFilter::default() };
+        assert_eq!(store.list_users(&filter).await.unwrap().len(), 2);
+        assert!(store.remove_group_member(&group, &bob, &ctx(5)).await.unwrap());
+        assert!(!store.remove_group_member(&group, &bob, &ctx(6)).await.unwrap());
+        let unknown_group = UserRecord { groups: vec!["nope".into()], ..record("carol") };
+        assert!(matches!(store.create_users(&[unknown_group], &ctx(7)).await, Err(StoreError::NotFound("group"))));
+        assert!(store.user_by_username("carol").await.unwrap().is_none(), "{backend}");
+        verify_chain(&store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_touched_and_revoked() {
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        let auth = AuthContext { amr: vec!["pwd".into()], acr: "pwd".into(), auth_time: Some(Timestamp(5)) };
+        let mut ids = Vec::new();
+        for at in [5, 6] {
+            let (_, session) = Session::start(alice.id, auth.clone(), SessionPolicy::default(), Timestamp(at), Some("127.0.0.1".into()), None);
+            let event = SignInEvent {
+                id: Uuid::now_v7(),
+                at: Timestamp(at),
+                username: "alice".into(),
+                user_id: Some(alice.id),
+                outcome: SignInOutcome::Success,
+                reason: None,
+                methods: vec!["pwd".into()],
+                ip: None,
+                user_agent: None,
+            };
+            store.start_session(&session, &event, &ctx(at)).await.unwrap();
+            ids.push(session.id_hash);
+        }
+        let stored = store.session(&ids[0]).await.unwrap().unwrap();
+        assert_eq!(stored.auth, auth, "{backend}");
+        store.touch_session(&ids[0], Timestamp(100_000)).await.unwrap();
+        assert_eq!(store.session(&ids[0]).await.unwrap().unwrap().last_seen_at, Timestamp(100_000));
+        assert!(store.revoke_session(&ids[0], &ctx(7)).await.unwrap());
+        assert!(!store.revoke_session(&ids[0], &ctx(8)).await.unwrap(), "{backend}: revoking twice does nothing");
+        assert_eq!(store.user_sessions(alice.id).await.unwrap().len(), 1);
+        assert_eq!(store.revoke_user_sessions(alice.id, &ctx(9)).await.unwrap(), 1);
+        assert!(store.user_sessions(alice.id).await.unwrap().is_empty());
+        assert_eq!(store.sign_in_events(Timestamp(0), 10).await.unwrap().len(), 2);
+        verify_chain(&store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn api_keys_store_no_secret_and_revoke() {
+    for (backend, store) in stores().await {
+        let (token, key) = ApiKey::generate("ci".into(), Role::Admin, Timestamp(1), None);
+        store.create_api_key(&key, &ctx(1)).await.unwrap();
+        let (_, secret) = twofold_core::apikey::parse_token(&token).unwrap();
+        let stored = store.api_key(&key.id).await.unwrap().unwrap();
+        assert_eq!(stored.check(secret, Timestamp(2)), Ok(()), "{backend}");
+        store.touch_api_key(&key.id, Timestamp(120_000)).await.unwrap();
+        assert_eq!(store.api_key(&key.id).await.unwrap().unwrap().last_used_at, Some(Timestamp(120_000)));
+        assert!(store.revoke_api_key(&key.id, &ctx(3)).await.unwrap());
+        assert!(store.api_key(&key.id).await.unwrap().unwrap().revoked_at.is_some());
+        assert_eq!(store.list_api_keys().await.unwrap().len(), 1);
+        let events = store.audit_events(0, Timestamp(0), 10).await.unwrap();
+        assert!(events.iter().all(|e| !e.after.as_deref().unwrap_or("").contains(secret)), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_never_fork_the_chain() {
+    for (backend, store) in stores().await {
+        let store = Arc::new(store);
+        let tasks: Vec<_> = (0..8)
+            .map(|writer| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    for n in 0..25 {
+                        let change = Change::new("test.append", "test", Some(format!("{writer}-{n}")));
+                        store.append_audit(&change, &ctx(n)).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(verify_chain(&store).await.unwrap_or_else(|e| panic!("{backend}: {e}")).seq, 200, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn tampering_with_stored_events_is_detected() {
+    for (backend, store) in stores().await {
+        for n in 0..5 {
+            store.append_audit(&Change::new("test.append", "test", Some(n.to_string())), &ctx(n)).await.unwrap();
+        }
+        sqlx::query("UPDATE audit_events SET target_id = 'forged' WHERE seq = 3").execute(store.pool()).await.unwrap();
+        let broken = verify_chain(&store).await.unwrap_err();
+        assert!(broken.contains("event 3"), "{backend}: {broken}");
+
+        sqlx::query("UPDATE audit_events SET target_id = '2' WHERE seq = 3").execute(store.pool()).await.unwrap();
+        verify_chain(&store).await.unwrap();
+        sqlx::query("DELETE FROM audit_events WHERE seq = 5").execute(store.pool()).await.unwrap();
+        let broken = verify_chain(&store).await.unwrap_err();
+        assert!(broken.contains("truncated"), "{backend}: {broken}");
+    }
+}
