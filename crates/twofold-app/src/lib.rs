@@ -1,1 +1,184 @@
+//! Twofold use cases: the one place the CLI and the HTTP layer go to change or read state.
+//!
+//! Each use case validates with the core's rules, calls the [`Store`] port once for an
+//! atomic change (which carries its audit event), and returns domain values. No HTTP, no
+//! terminal: callers map [`AppError`] to their own surface.
 
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod demo;
+pub mod groups;
+pub mod import;
+pub mod users;
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use twofold_core::audit::{ActorKind, AuditContext};
+use twofold_core::clock::Clock;
+use twofold_core::password::{HashParams, PasswordRejection};
+use twofold_core::session::{AuthContext, SessionPolicy};
+use twofold_core::store::{Store, StoreError};
+use twofold_core::{Timestamp, ValidationErrors};
+
+/// Errors of the use cases, in terms every surface can present.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input was malformed; every problem is listed.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationErrors),
+    /// The new password breaks a rule.
+    #[error("password {0}")]
+    Password(#[from] PasswordRejection),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The change conflicts with existing state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Credentials were missing or wrong. Deliberately says no more.
+    #[error("authentication failed")]
+    Unauthenticated,
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The database is unreachable.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A fault that is ours; detail for logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Conflict(message) => Self::Conflict(message),
+            StoreError::Invalid(errors) => Self::Invalid(errors),
+            StoreError::Unavailable(message) => Self::Unavailable(message),
+            StoreError::Other(message) => Self::Internal(message),
+        }
+    }
+}
+
+/// Shorthand for use-case results.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Settings the use cases need.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppSettings {
+    /// argon2id cost.
+    pub hash_params: HashParams,
+    /// Session lifetimes.
+    pub session_policy: SessionPolicy,
+}
+
+/// Where a request came from; recorded on audit and sign-in events.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// Client address.
+    pub ip: Option<String>,
+    /// User agent, truncated to 512 characters.
+    pub user_agent: Option<String>,
+    /// Device identifier, when known.
+    pub device_id: Option<String>,
+}
+
+/// Who is acting: built by the surface after authenticating the caller.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Kind of actor.
+    pub kind: ActorKind,
+    /// Identifier.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// How they authenticated.
+    pub auth: AuthContext,
+}
+
+impl Actor {
+    /// The admin CLI, run by the operating-system user `os_user`.
+    #[must_use]
+    pub fn cli(os_user: &str) -> Self {
+        Self {
+            kind: ActorKind::Cli,
+            id: Some(os_user.to_owned()),
+            name: format!("cli:{os_user}"),
+            auth: AuthContext { amr: vec!["local".into()], acr: "local".into(), auth_time: None },
+        }
+    }
+
+    /// Twofold itself.
+    #[must_use]
+    pub fn system(name: &str) -> Self {
+        Self { kind: ActorKind::System, id: None, name: name.to_owned(), auth: AuthContext::default() }
+    }
+}
+
+/// The application: the store, the clock and the settings, shared by every surface.
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    settings: AppSettings,
+    /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
+    hashing: Semaphore,
+}
+
+impl App {
+    /// Builds the application over a store and a clock.
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AppSettings) -> Self {
+        let permits = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self { store, clock, settings, hashing: Semaphore::new(permits) }
+    }
+
+    /// The current time from the configured clock.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The settings.
+    #[must_use]
+    pub const fn settings(&self) -> &AppSettings {
+        &self.settings
+    }
+
+    /// The store, for read-only surfaces such as health checks.
+    #[must_use]
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The audit context for `actor` acting now from `meta`.
+    #[must_use]
+    pub fn audit_context(&self, actor: &Actor, meta: &RequestMeta) -> AuditContext {
+        AuditContext {
+            actor_kind: actor.kind,
+            actor_id: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            auth: actor.auth.clone(),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            device_id: meta.device_id.clone(),
+            at: self.now(),
+        }
+    }
+
+    /// Runs a CPU-heavy password operation off the async threads, at most one per core.
+    async fn hash_work<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+        let _permit = self.hashing.acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// Succeeds when the database answers.
+    ///
+    /// # Errors
+    /// [`AppError::Unavailable`] otherwise.
+    pub async fn ready(&self) -> AppResult<()> {
+        self.store.ping().await.map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+}

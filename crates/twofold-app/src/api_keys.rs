@@ -1,0 +1,70 @@
+//! Admin API keys: issue (shown once), authenticate, list, revoke.
+
+use twofold_core::Timestamp;
+use twofold_core::apikey::{ApiKey, parse_token};
+use twofold_core::audit::ActorKind;
+use twofold_core::identity::Role;
+use twofold_core::session::AuthContext;
+
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+impl App {
+    /// Issues a key; returns the token (to show once) and the stored record.
+    ///
+    /// # Errors
+    /// A blank or over-long name; storage failures.
+    pub async fn create_api_key(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        name: &str,
+        role: Role,
+        expires_at: Option<Timestamp>,
+    ) -> AppResult<(String, ApiKey)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(twofold_core::ValidationErrors::one("name", "must be 1–64 characters").into());
+        }
+        if expires_at.is_some_and(|e| e <= self.now()) {
+            return Err(twofold_core::ValidationErrors::one("expires", "must be in the future").into());
+        }
+        let (token, key) = ApiKey::generate(name.to_owned(), role, self.now(), expires_at);
+        self.store.create_api_key(&key, &self.audit_context(actor, meta)).await?;
+        Ok((token, key))
+    }
+
+    /// The actor a bearer token stands for.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthenticated`] for any unusable token.
+    pub async fn authenticate_api_key(&self, token: &str) -> AppResult<(ApiKey, Actor)> {
+        let (id, secret) = parse_token(token).map_err(|_| AppError::Unauthenticated)?;
+        let key = self.store.api_key(id).await?.ok_or(AppError::Unauthenticated)?;
+        let now = self.now();
+        key.check(secret, now).map_err(|_| AppError::Unauthenticated)?;
+        self.store.touch_api_key(&key.id, now).await?;
+        let actor = Actor {
+            kind: ActorKind::ApiKey,
+            id: Some(key.id.clone()),
+            name: format!("api_key:{}", key.name),
+            auth: AuthContext { amr: vec!["api_key".into()], acr: String::new(), auth_time: Some(now) },
+        };
+        Ok((key, actor))
+    }
+
+    /// All keys, newest first (no secrets).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn list_api_keys(&self) -> AppResult<Vec<ApiKey>> {
+        Ok(self.store.list_api_keys().await?)
+    }
+
+    /// Revokes a key.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] when there is no such active key.
+    pub async fn revoke_api_key(&self, actor: &Actor, meta: &RequestMeta, id: &str) -> AppResult<()> {
+        if self.store.revoke_api_key(id, &self.audit_context(actor, meta)).await? { Ok(()) } else { Err(AppError::NotFound("active API key")) }
+    }
+}

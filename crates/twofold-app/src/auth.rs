@@ -1,0 +1,167 @@
+//! Password sign-in and server-side sessions.
+//!
+//! Every attempt is recorded as a sign-in event and an audit event. Unknown users,
+//! wrong passwords and disabled accounts get the same answer after the same work: an
+//! unknown user's attempt is checked against a dummy hash so its timing matches.
+
+use std::sync::OnceLock;
+
+use twofold_core::audit::ActorKind;
+use twofold_core::identity::{User, normalize_username};
+use twofold_core::password::{hash_password, needs_rehash, verify_password};
+use twofold_core::session::{AuthContext, Session, SessionState, hash_session_token};
+use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome};
+use uuid::Uuid;
+
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// A successful sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The cookie token: give it to the browser, keep it nowhere else.
+    pub token: String,
+    /// The stored session.
+    pub session: Session,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// A request's valid session and its user.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The session.
+    pub session: Session,
+    /// Its user.
+    pub user: User,
+}
+
+impl Authenticated {
+    /// The user as an audit actor, with the session's authentication context.
+    #[must_use]
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            id: Some(self.user.id.to_string()),
+            name: self.user.username.clone(),
+            auth: self.session.auth.clone(),
+        }
+    }
+}
+
+/// A hash of a fixed password, made once with the configured parameters, that unknown
+/// usernames are checked against.
+fn dummy_hash(app: &App) -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("twofold-dummy-password", app.settings.hash_params).unwrap_or_default())
+}
+
+impl App {
+    /// Checks a username and password and starts a session.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthenticated`] for every kind of refusal alike; storage failures.
+    pub async fn sign_in(&self, username: &str, password: String, meta: &RequestMeta) -> AppResult<SignedIn> {
+        let username = normalize_username(username);
+        let user = if username.is_empty() || username.len() > 64 { None } else { self.store.user_by_username(&username).await? };
+        let stored_hash = match &user {
+            Some(u) => self.store.password_hash(u.id).await?,
+            None => None,
+        };
+        let hash_to_check = stored_hash.clone().unwrap_or_else(|| dummy_hash(self).to_owned());
+        let candidate = password.clone();
+        let matches = self.hash_work(move || verify_password(&candidate, &hash_to_check)).await?;
+
+        let failure = match (&user, &stored_hash) {
+            (None, _) => Some(FailureReason::UnknownUser),
+            (Some(_), None) => Some(FailureReason::NoPassword),
+            (Some(_), Some(_)) if !matches => Some(FailureReason::WrongPassword),
+            (Some(u), Some(_)) if !u.may_sign_in() => Some(FailureReason::AccountDisabled),
+            _ => None,
+        };
+        let now = self.now();
+        let event = SignInEvent {
+            id: Uuid::now_v7(),
+            at: now,
+            username: username.chars().take(64).collect(),
+            user_id: user.as_ref().map(|u| u.id),
+            outcome: if failure.is_some() { SignInOutcome::Failure } else { SignInOutcome::Success },
+            reason: failure,
+            methods: vec!["pwd".into()],
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        };
+        let attempt = Actor {
+            kind: ActorKind::Anonymous,
+            id: user.as_ref().map(|u| u.id.to_string()),
+            name: event.username.clone(),
+            auth: AuthContext::default(),
+        };
+        let ctx = self.audit_context(&attempt, meta);
+        let (Some(user), None) = (user, failure) else {
+            self.store.record_sign_in_failure(&event, &ctx).await?;
+            metrics_outcome("failure");
+            return Err(AppError::Unauthenticated);
+        };
+
+        let auth = AuthContext { amr: vec!["pwd".into()], acr: "pwd".into(), auth_time: Some(now) };
+        let (token, session) =
+            Session::start(user.id, auth.clone(), self.settings.session_policy, now, meta.ip.clone(), meta.user_agent.clone());
+        let signed_in_actor = Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
+        self.store.start_session(&session, &event, &self.audit_context(&signed_in_actor, meta)).await?;
+        metrics_outcome("success");
+
+        if stored_hash.as_deref().is_some_and(|h| needs_rehash(h, self.settings.hash_params)) {
+            self.rehash(&user, password, &signed_in_actor, meta).await;
+        }
+        Ok(SignedIn { token, session, user })
+    }
+
+    /// Re-hashes a password made under older parameters. A failure here only logs:
+    /// the sign-in itself already succeeded.
+    async fn rehash(&self, user: &User, password: String, actor: &Actor, meta: &RequestMeta) {
+        let params = self.settings.hash_params;
+        let Ok(Ok(hash)) = self.hash_work(move || hash_password(&password, params)).await else { return };
+        if let Err(e) = self.store.set_password_hash(user.id, &hash, "user.password.rehash", &self.audit_context(actor, meta)).await {
+            tracing::warn!(user = %user.username, error = %e, "password re-hash not stored");
+        }
+    }
+
+    /// The valid session a cookie token names, with its user; `None` when it is unknown,
+    /// expired, revoked, or its user may no longer sign in.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn authenticate_session(&self, token: &str) -> AppResult<Option<Authenticated>> {
+        if token.len() != 43 {
+            return Ok(None);
+        }
+        let id_hash = hash_session_token(token);
+        let Some(session) = self.store.session(&id_hash).await? else { return Ok(None) };
+        let now = self.now();
+        if session.state(now) != SessionState::Active {
+            return Ok(None);
+        }
+        let Some(user) = self.store.user_by_id(session.user_id).await?.filter(User::may_sign_in) else { return Ok(None) };
+        if session.needs_touch(now) {
+            self.store.touch_session(&id_hash, now).await?;
+        }
+        Ok(Some(Authenticated { session, user }))
+    }
+
+    /// Ends the session a cookie token names (sign-out). Unknown tokens are ignored.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn sign_out(&self, token: &str, meta: &RequestMeta) -> AppResult<()> {
+        if let Some(current) = self.authenticate_session(token).await? {
+            let ctx = self.audit_context(&current.actor(), meta);
+            self.store.revoke_session(&current.session.id_hash, &ctx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts sign-in outcomes for `/metrics`.
+fn metrics_outcome(outcome: &'static str) {
+    metrics::counter!("twofold_sign_ins_total", "outcome" => outcome).increment(1);
+}
