@@ -137,3 +137,13 @@ fn export_json(e: &AuditEvent) -> serde_json::Value {
     value["time"] = serde_json::json!(e.at.to_rfc3339());
     value
 }
+
+impl App {
+    /// One page of events: `seq > after_seq`, at or after `since`, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> AppResult<Vec<AuditEvent>> {
+        Ok(self.store.audit_events(after_seq, since, limit).await?)
+    }
+}

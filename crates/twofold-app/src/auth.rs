@@ -148,20 +148,29 @@ impl App {
         Ok(Some(Authenticated { session, user }))
     }
 
-    /// Ends the session a cookie token names (sign-out). Unknown tokens are ignored.
+    /// Signs out: ends the current session, or every session of its user.
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn sign_out(&self, token: &str, meta: &RequestMeta) -> AppResult<()> {
-        if let Some(current) = self.authenticate_session(token).await? {
-            let ctx = self.audit_context(&current.actor(), meta);
+    pub async fn sign_out(&self, current: &Authenticated, everywhere: bool, meta: &RequestMeta) -> AppResult<()> {
+        let ctx = self.audit_context(&current.actor(), meta);
+        if everywhere {
+            self.store.revoke_user_sessions(current.user.id, &ctx).await?;
+        } else {
             self.store.revoke_session(&current.session.id_hash, &ctx).await?;
         }
         Ok(())
     }
+
+    /// A user's sessions that are not revoked, newest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn user_sessions(&self, user_id: Uuid) -> AppResult<Vec<Session>> {
+        Ok(self.store.user_sessions(user_id).await?)
+    }
 }
 
-/// Counts sign-in outcomes for `/metrics`.
 fn metrics_outcome(outcome: &'static str) {
     metrics::counter!("twofold_sign_ins_total", "outcome" => outcome).increment(1);
 }

@@ -1,1 +1,73 @@
+//! Twofold HTTP layer: the axum router with the sign-in pages, the admin API under
+//! `/api/v1`, and the operations endpoints. Handlers are thin: extract, call one
+//! `twofold_app` use case, map the result. Status codes are chosen only in [`problem`].
+//!
+//! Depends on `twofold-app` and `twofold-core`; never on storage.
 
+mod api;
+mod cookies;
+mod csrf;
+mod extract;
+mod ops;
+mod pages;
+mod problem;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use twofold_app::App;
+
+pub use ops::install_metrics_recorder;
+pub use problem::ApiError;
+
+/// What the HTTP layer needs besides the application.
+#[derive(Clone)]
+pub struct HttpConfig {
+    /// The public base URL (the issuer), e.g. `https://mfa.example.com`.
+    pub public_url: String,
+    /// Key for CSRF tokens; derived from the master key so every node agrees.
+    pub csrf_key: [u8; 32],
+}
+
+impl HttpConfig {
+    /// True when cookies must carry `Secure` (the public URL is https).
+    #[must_use]
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub app: Arc<App>,
+    /// HTTP settings.
+    pub config: Arc<HttpConfig>,
+}
+
+/// The strict policy from THREATS.md: nothing inline, nothing from elsewhere, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let header = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .merge(ops::routes())
+        .layer(axum::middleware::from_fn(ops::track_requests))
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .with_state(state)
+}

@@ -1,1 +1,100 @@
-fn main() {}
+//! The `twofold` binary: `twofold serve` and the admin CLI over the same use cases.
+
+mod cli;
+mod commands;
+mod config;
+mod keys;
+mod output;
+mod serve;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use twofold_app::{App, AppSettings};
+use twofold_core::clock::SystemClock;
+use twofold_store::SqlStore;
+
+use crate::cli::{Cli, Command, LogFormat};
+use crate::config::Settings;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = EnvFilter::try_from_env("TWOFOLD_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// Opens the database (creating the data directory for the default SQLite file), applies
+/// migrations, and builds the application.
+async fn open_app(settings: &Settings) -> anyhow::Result<Arc<App>> {
+    if settings.database_url.starts_with("sqlite:") {
+        keys::check_data_dir(&settings.data_dir)?;
+    }
+    let store = SqlStore::open(&settings.database_url).await.context("cannot open the database")?;
+    let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
+    Ok(Arc::new(App::new(Arc::new(store), Arc::new(SystemClock), app_settings)))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let serve_args = match &cli.command {
+        Command::Serve(args) => Some(args),
+        _ => None,
+    };
+    // `config` verbs must work on a broken configuration, so they resolve nothing.
+    if let Command::Config(command) = &cli.command {
+        return commands::config(command, &cli.global);
+    }
+    let settings = config::resolve(&cli.global, serve_args)?;
+    init_logging(settings.log_format, if serve_args.is_some() { "info" } else { "warn" });
+    for name in config::unknown_env_vars() {
+        tracing::warn!(variable = %name, "unknown TWOFOLD_* environment variable ignored (typo?)");
+    }
+    match cli.command {
+        Command::Serve(args) => {
+            let app = open_app(&settings).await?;
+            serve::run(&settings, app, args.demo).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            if settings.database_url.starts_with("sqlite:") {
+                keys::check_data_dir(&settings.data_dir)?;
+            }
+            let store = SqlStore::connect(&settings.database_url).await.context("cannot open the database")?;
+            let report = store.migrator().run().await.context("migration failed")?;
+            if report.applied.is_empty() {
+                println!("schema is up to date (version {})", report.current);
+            } else {
+                println!("applied migrations {:?}; schema is at version {}", report.applied, report.current);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(_) => Ok(ExitCode::SUCCESS),
+        Command::User(command) => commands::users::run(command, &*open_app(&settings).await?, cli.global.format).await,
+        Command::Group(command) => commands::groups::run(command, &*open_app(&settings).await?, cli.global.format).await,
+        Command::Apikey(command) => commands::api_keys::run(command, &*open_app(&settings).await?, cli.global.format).await,
+        Command::Audit(command) => commands::audit::run(command, &*open_app(&settings).await?, cli.global.format).await,
+    }
+}

@@ -1,0 +1,29 @@
+//! The admin REST API under `/api/v1`, bearer API keys, described at `/api/openapi.json`.
+
+mod audit;
+mod groups;
+mod users;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/import", post(users::import))
+        .route("/users/{user}", get(users::show).patch(users::update))
+        .route("/users/{user}/disable", post(users::disable))
+        .route("/users/{user}/password", put(users::set_password))
+        .route("/users/{user}/sessions", get(users::sessions).delete(users::revoke_sessions))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{group}/members", get(groups::members))
+        .route("/groups/{group}/members/{user}", put(groups::add_member).delete(groups::remove_member))
+        .route("/audit/events", get(audit::events))
+        .route("/audit/verify", get(audit::verify))
+        .fallback(|| async { crate::ApiError::App(twofold_app::AppError::NotFound("API endpoint")) })
+}
+
+/// The OpenAPI document, written by hand beside the routes it describes.
+pub const OPENAPI: &str = include_str!("openapi.json");

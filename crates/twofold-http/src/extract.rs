@@ -1,0 +1,144 @@
+//! Extractors: where a request came from, which API key calls, which session is signed in.
+//!
+//! API handlers take an [`Authorized<P>`]: it exists only after the bearer key was checked
+//! and its role allows permission `P`, so a handler that compiles has passed the check.
+
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use twofold_app::auth::Authenticated;
+use twofold_app::{Actor, AppError, RequestMeta};
+use twofold_core::identity::Role;
+
+use crate::{AppState, ApiError, cookies};
+
+/// The request's origin, for audit and sign-in events.
+#[derive(Debug, Clone)]
+pub struct ClientMeta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect());
+        Ok(Self(RequestMeta { ip, user_agent, device_id: None }))
+    }
+}
+
+/// A permission an API key's role may grant.
+pub trait Permission: Send + Sync + 'static {
+    /// Named in the 403 message.
+    const NAME: &'static str;
+    /// Whether `role` grants it.
+    fn allows(role: Role) -> bool;
+}
+
+/// Read users and groups: admins, help desk and auditors.
+pub struct ReadDirectory;
+impl Permission for ReadDirectory {
+    const NAME: &'static str = "read the directory";
+    fn allows(role: Role) -> bool {
+        matches!(role, Role::Admin | Role::Helpdesk | Role::Auditor)
+    }
+}
+
+/// Change users, groups and sessions: admins.
+pub struct WriteDirectory;
+impl Permission for WriteDirectory {
+    const NAME: &'static str = "change the directory";
+    fn allows(role: Role) -> bool {
+        role == Role::Admin
+    }
+}
+
+/// Read and verify the audit log: admins and auditors.
+pub struct ReadAudit;
+impl Permission for ReadAudit {
+    const NAME: &'static str = "read the audit log";
+    fn allows(role: Role) -> bool {
+        matches!(role, Role::Admin | Role::Auditor)
+    }
+}
+
+/// An API caller whose key grants `P`.
+pub struct Authorized<P> {
+    /// The caller as an audit actor.
+    pub actor: Actor,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(AppError::Unauthenticated)?;
+        let (key, actor) = state.app.authenticate_api_key(token.trim()).await?;
+        if !P::allows(key.role) {
+            return Err(AppError::Forbidden(format!("an API key with role '{}' may not {}", key.role, P::NAME)).into());
+        }
+        Ok(Self { actor, _permission: PhantomData })
+    }
+}
+
+/// The signed-in session, if the request carries a valid one.
+pub struct MaybeSession(pub Option<Authenticated>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match cookies::get(&parts.headers, cookies::SESSION) {
+            Some(token) => Ok(Self(state.app.authenticate_session(token).await?)),
+            None => Ok(Self(None)),
+        }
+    }
+}
+
+/// A JSON body whose parse errors answer as problem+json (400) with the reason.
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| Self(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// A query string whose parse errors answer as problem+json (400) with the reason.
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}

@@ -1,0 +1,91 @@
+//! `GET /account` shows who is signed in and their sessions; `POST /logout` signs out.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::extract::{ClientMeta, MaybeSession};
+use crate::{ApiError, AppState, cookies, csrf};
+
+struct SessionRow {
+    started: String,
+    last_seen: String,
+    ip: String,
+    user_agent: String,
+    current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+struct AccountPage {
+    display_name: String,
+    username: String,
+    email: String,
+    tier: String,
+    roles: String,
+    groups: String,
+    methods: String,
+    auth_time: String,
+    sessions: Vec<SessionRow>,
+    csrf: String,
+}
+
+pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, ApiError> {
+    let Some(current) = session else {
+        return Ok(Redirect::to("/login?return_to=/account").into_response());
+    };
+    let user = &current.user;
+    let detail = state.app.user_detail(&user.id.to_string()).await?;
+    let sessions = state.app.user_sessions(user.id).await?;
+    let page = AccountPage {
+        display_name: user.display_name.clone(),
+        username: user.username.clone(),
+        email: user.email.clone().unwrap_or_else(|| "—".into()),
+        tier: user.tier.to_string(),
+        roles: user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+        groups: if detail.groups.is_empty() { "—".into() } else { detail.groups.join(", ") },
+        methods: current.session.auth.amr.join(", "),
+        auth_time: current.session.auth.auth_time.map_or_else(String::new, |t| t.to_rfc3339()),
+        sessions: sessions
+            .iter()
+            .map(|s| SessionRow {
+                started: s.created_at.to_rfc3339(),
+                last_seen: s.last_seen_at.to_rfc3339(),
+                ip: s.ip.clone().unwrap_or_default(),
+                user_agent: s.user_agent.clone().unwrap_or_default(),
+                current: s.id_hash == current.session.id_hash,
+            })
+            .collect(),
+        csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+    everywhere: Option<String>,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, ApiError> {
+    let Some(current) = session else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
+        return Ok((StatusCode::FORBIDDEN, "The form expired. Go back, reload the page and try again.\n").into_response());
+    }
+    state.app.sign_out(&current, form.everywhere.is_some(), &meta).await?;
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), state.config.secure_cookies()));
+    Ok(response)
+}

@@ -1,0 +1,89 @@
+//! `GET /login` shows the form; `POST /login` signs in.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use twofold_app::AppError;
+use twofold_core::secret::random_token;
+
+use super::safe_return_path;
+use crate::extract::{ClientMeta, MaybeSession};
+use crate::{ApiError, AppState, cookies, csrf};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    return_to: String,
+    username: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    return_to: Option<String>,
+}
+
+/// Renders the form with a fresh double-submit CSRF token in a cookie and a hidden field.
+fn render(state: &AppState, status: StatusCode, return_to: String, username: String, error: Option<&'static str>) -> Response {
+    let token = random_token();
+    let page = LoginPage { csrf: token.clone(), return_to, username, error };
+    let cookie = cookies::set(cookies::CSRF, &token, None, state.config.secure_cookies());
+    (status, [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".parse().unwrap_or(cookie_fallback()))], page)
+        .into_response()
+}
+
+fn cookie_fallback() -> header::HeaderValue {
+    header::HeaderValue::from_static("no-store")
+}
+
+pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSession, Query(query): Query<LoginQuery>) -> Response {
+    let return_to = safe_return_path(query.return_to.as_deref());
+    if session.is_some() {
+        return Redirect::to(&return_to).into_response();
+    }
+    render(&state, StatusCode::OK, return_to, String::new(), None)
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    let return_to = safe_return_path(form.return_to.as_deref());
+    if !csrf::check_double_submit(cookies::get(&headers, cookies::CSRF), &form.csrf) {
+        let message = Some("This sign-in form expired. Please try again.");
+        return Ok(render(&state, StatusCode::FORBIDDEN, return_to, form.username, message));
+    }
+    match state.app.sign_in(&form.username, form.password, &meta).await {
+        Ok(signed_in) => {
+            let secure = state.config.secure_cookies();
+            let session_cookie = cookies::set(cookies::SESSION, &signed_in.token, None, secure);
+            let clear_csrf = cookies::set(cookies::CSRF, "", Some(0), secure);
+            let mut response = Redirect::to(&return_to).into_response();
+            response.headers_mut().append(header::SET_COOKIE, session_cookie);
+            response.headers_mut().append(header::SET_COOKIE, clear_csrf);
+            Ok(response)
+        }
+        Err(AppError::Unauthenticated) => {
+            Ok(render(&state, StatusCode::UNAUTHORIZED, return_to, form.username, Some("Incorrect username or password.")))
+        }
+        Err(other) => Err(other.into()),
+    }
+}

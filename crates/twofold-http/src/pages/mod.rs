@@ -1,0 +1,57 @@
+//! Browser pages: sign-in at `/login`, the account page at `/account`, sign-out.
+
+mod account;
+mod login;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/account") }))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", axum::routing::post(account::logout))
+        .route("/account", get(account::show))
+        .route("/static/twofold.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/twofold.css"),
+    )
+}
+
+/// A same-origin path to return to after sign-in, or `/account`. Refuses absolute URLs,
+/// scheme-relative `//host` and backslash tricks, so sign-in is never an open redirect.
+fn safe_return_path(candidate: Option<&str>) -> String {
+    match candidate {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => "/account".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn only_same_origin_paths_are_returned_to() {
+        assert_eq!(safe_return_path(Some("/account?x=1")), "/account?x=1");
+        for evil in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "/\nx"] {
+            assert_eq!(safe_return_path(Some(evil)), "/account", "{evil}");
+        }
+        assert_eq!(safe_return_path(None), "/account");
+    }
+}

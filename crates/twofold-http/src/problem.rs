@@ -1,0 +1,75 @@
+//! The one place an error becomes a status code: RFC 9457 `application/problem+json`.
+//! 5xx bodies are generic; their detail goes to the log only.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use twofold_app::AppError;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A use-case error.
+    App(AppError),
+    /// A request body or query that could not be parsed.
+    BadRequest(String),
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        Self::App(error)
+    }
+}
+
+fn problem(status: StatusCode, title: &str, detail: &str, extra: Option<serde_json::Value>) -> Response {
+    let mut body = json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let (Some(extra), Some(map)) = (extra, body.as_object_mut()) {
+        map.insert("errors".into(), extra);
+    }
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::BadRequest(detail) => problem(StatusCode::BAD_REQUEST, "Bad request", &detail, None),
+            Self::App(error) => match error {
+                AppError::Invalid(errors) => problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid input",
+                    &errors.summary(),
+                    serde_json::to_value(&errors).ok(),
+                ),
+                AppError::Password(rejection) => {
+                    let errors = json!([{"field": "password", "message": rejection.to_string()}]);
+                    problem(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input", &format!("password {rejection}"), Some(errors))
+                }
+                AppError::NotFound(what) => problem(StatusCode::NOT_FOUND, "Not found", &format!("{what} not found"), None),
+                AppError::Conflict(detail) => problem(StatusCode::CONFLICT, "Conflict", &detail, None),
+                AppError::Unauthenticated => {
+                    let mut response =
+                        problem(StatusCode::UNAUTHORIZED, "Unauthorized", "a valid API key is required (Authorization: Bearer tfk_...)", None);
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                    response
+                }
+                AppError::Forbidden(detail) => problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None),
+                AppError::Unavailable(detail) => {
+                    tracing::error!(%detail, "database unavailable");
+                    problem(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable", "the database is unavailable; try again", None)
+                }
+                AppError::Internal(detail) => {
+                    tracing::error!(%detail, "internal error");
+                    problem(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "an internal error occurred; it has been logged", None)
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Command-line definitions. Every global option is also an environment variable, so the
+//! admin verbs work on the same database as the server.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Twofold: MFA enforcement server and its admin CLI.
+#[derive(Debug, Parser)]
+#[command(name = "twofold", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Directory for keys and the SQLite file [default: ./twofold-data]
+    #[arg(long, env = "TWOFOLD_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://FILE or postgres://... [default: SQLite file in the data directory]
+    #[arg(long, env = "TWOFOLD_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Optional TOML configuration file
+    #[arg(long, env = "TWOFOLD_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// File holding the key that encrypts secrets at rest [default: DATA_DIR/master.key]
+    #[arg(long, env = "TWOFOLD_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// Output of admin verbs: table or json; `audit export` writes jsonl (default) or csv
+    #[arg(long, value_enum, global = true)]
+    pub format: Option<OutputFormat>,
+    /// Log format
+    #[arg(long, env = "TWOFOLD_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Check or generate configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage groups
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage admin API keys
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// Verify and export the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "TWOFOLD_LISTEN")]
+    pub listen: Option<String>,
+    /// Public base URL, the issuer [default: http://localhost:PORT]
+    #[arg(long, env = "TWOFOLD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seed a demo organisation (users, groups) to look around with
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Report every problem in a configuration file, with its key and why
+    Check {
+        /// The file [default: --config]
+        file: Option<PathBuf>,
+    },
+    /// Print a commented configuration file with the defaults
+    Generate,
+}
+
+#[derive(Debug, Args)]
+pub struct UserFields {
+    /// Email address
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Name shown to people
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Phone number in E.164 form (+441632960000)
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Department
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Manager's username
+    #[arg(long)]
+    pub manager: Option<String>,
+    /// privileged, standard, external, service or break_glass
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Role (repeatable): admin, helpdesk, auditor, approver, user
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user
+    Add {
+        username: String,
+        #[command(flatten)]
+        fields: UserFields,
+        /// Group to join (repeatable)
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Read the initial password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        tier: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// Show one user (username or id)
+    Show { user: String },
+    /// Change a user; an empty value ("") clears an optional field
+    Update {
+        user: String,
+        #[command(flatten)]
+        fields: UserFields,
+        /// active, suspended or deprovisioned
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Suspend a user and end their sessions
+    Disable { user: String },
+    /// Set a user's password, read from standard input
+    SetPassword {
+        user: String,
+        /// Read the password from the first line of standard input
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// End every session of a user
+    RevokeSessions { user: String },
+    /// Import users from CSV: username,email,display_name,phone,department,manager,tier,roles,groups
+    Import {
+        file: PathBuf,
+        /// Apply the valid rows even when some rows are refused
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group
+    Add {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List groups with member counts
+    List,
+    /// List a group's members
+    Members { group: String },
+    /// Add a user to a group
+    AddMember { group: String, user: String },
+    /// Remove a user from a group
+    RemoveMember { group: String, user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; the token is shown once
+    Create {
+        /// What the key is for
+        #[arg(long, default_value = "admin")]
+        name: String,
+        /// admin, helpdesk or auditor
+        #[arg(long)]
+        role: String,
+        /// Expiry (2026-12-31 or RFC 3339)
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List keys (never their secrets)
+    List,
+    /// Revoke a key by id
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; exits 2 at the first broken link
+    Verify,
+    /// Write events to standard output
+    Export {
+        /// Only events at or after this time (2026-11-01 or RFC 3339)
+        #[arg(long)]
+        since: Option<String>,
+    },
+}

@@ -1,0 +1,61 @@
+//! The admin verbs. Each builds the CLI actor, calls use cases, prints a table or JSON.
+
+pub mod api_keys;
+pub mod audit;
+pub mod groups;
+pub mod users;
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use twofold_app::{Actor, RequestMeta};
+
+use crate::cli::{ConfigCommand, GlobalArgs, OutputFormat};
+use crate::config;
+
+/// The operating-system user running the CLI, as the audit actor.
+pub fn cli_actor() -> (Actor, RequestMeta) {
+    let os_user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    (Actor::cli(&os_user), RequestMeta { ip: None, user_agent: Some(format!("twofold-cli/{}", env!("CARGO_PKG_VERSION"))), device_id: None })
+}
+
+/// Table unless `--format` says otherwise.
+pub fn table_or(format: Option<OutputFormat>) -> OutputFormat {
+    format.unwrap_or(OutputFormat::Table)
+}
+
+/// The first line of standard input, without its line ending.
+pub fn read_secret_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read standard input")?;
+    let secret = line.trim_end_matches(['\r', '\n']).to_owned();
+    if secret.is_empty() {
+        anyhow::bail!("no password on standard input");
+    }
+    Ok(secret)
+}
+
+/// `twofold config check|generate`.
+pub fn config(command: &ConfigCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    match command {
+        ConfigCommand::Generate => {
+            print!("{}", config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCommand::Check { file } => {
+            let path = file.clone().or_else(|| global.config.clone()).context("name a file: twofold config check FILE")?;
+            let source = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let problems = config::check(&source);
+            if problems.is_empty() {
+                println!("{}: no problems", path.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            for problem in &problems {
+                println!("{}: {problem}", path.display());
+            }
+            eprintln!("{} problem(s) found", problems.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Configuration: defaults, then a TOML file, then `TWOFOLD_*` environment variables, then
+//! flags. `twofold config check` walks a file and reports every problem with its key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use twofold_core::password::{HashParams, check_params};
+use twofold_core::session::SessionPolicy;
+
+use crate::cli::{GlobalArgs, LogFormat, ServeArgs};
+
+/// Everything the server and the admin verbs run with, after layering.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    pub log_format: LogFormat,
+    pub hash_params: HashParams,
+    pub session_policy: SessionPolicy,
+}
+
+/// The file's contents, every key optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    master_key_file: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    password: PasswordSection,
+    #[serde(default)]
+    session: SessionSection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordSection {
+    memory_kib: Option<u32>,
+    iterations: Option<u32>,
+    parallelism: Option<u32>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionSection {
+    idle_timeout_secs: Option<i64>,
+    absolute_timeout_secs: Option<i64>,
+}
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// The keys a file may hold: (key, expected type).
+const KEYS: &[(&str, &str)] = &[
+    ("listen", "string"),
+    ("public_url", "string"),
+    ("data_dir", "string"),
+    ("database_url", "string"),
+    ("master_key_file", "string"),
+    ("log_format", "string"),
+    ("password", "table"),
+    ("password.memory_kib", "integer"),
+    ("password.iterations", "integer"),
+    ("password.parallelism", "integer"),
+    ("session", "table"),
+    ("session.idle_timeout_secs", "integer"),
+    ("session.absolute_timeout_secs", "integer"),
+];
+
+fn type_name(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "string",
+        toml::Value::Integer(_) => "integer",
+        toml::Value::Float(_) => "float",
+        toml::Value::Boolean(_) => "boolean",
+        toml::Value::Datetime(_) => "datetime",
+        toml::Value::Array(_) => "array",
+        toml::Value::Table(_) => "table",
+    }
+}
+
+fn walk(table: &toml::Table, prefix: &str, problems: &mut Vec<Problem>) {
+    for (name, value) in table {
+        let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        match KEYS.iter().find(|(k, _)| *k == key) {
+            None => {
+                let known: Vec<_> = KEYS.iter().map(|(k, _)| *k).filter(|k| k.starts_with(prefix)).collect();
+                problems.push(Problem { key, message: format!("unknown key; known keys are: {}", known.join(", ")) });
+            }
+            Some((_, expected)) if *expected != type_name(value) => {
+                problems.push(Problem { key, message: format!("must be a {expected}, not a {}", type_name(value)) });
+            }
+            Some(_) => {
+                if let toml::Value::Table(inner) = value {
+                    walk(inner, &key, problems);
+                }
+            }
+        }
+    }
+}
+
+fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
+    let text = |key: &str| table.get(key).and_then(toml::Value::as_str);
+    let int = |section: &str, key: &str| table.get(section).and_then(|s| s.get(key)).and_then(toml::Value::as_integer);
+    let mut add = |key: &str, message: String| problems.push(Problem { key: key.into(), message });
+    if let Some(listen) = text("listen") {
+        if listen.parse::<SocketAddr>().is_err() {
+            add("listen", format!("'{listen}' is not an address like 127.0.0.1:8080"));
+        }
+    }
+    if let Some(url) = text("public_url") {
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+            add("public_url", format!("'{url}' must start with http:// or https:// and not end with /"));
+        }
+    }
+    if let Some(url) = text("database_url") {
+        if let Err(e) = twofold_store::Backend::from_url(url) {
+            add("database_url", e.to_string());
+        }
+    }
+    if let Some(format) = text("log_format") {
+        if !["pretty", "json"].contains(&format) {
+            add("log_format", format!("'{format}' is not one of: pretty, json"));
+        }
+    }
+    let defaults = HashParams::default();
+    let params = |key, default: u32| int("password", key).map_or(Some(default), |v| u32::try_from(v).ok());
+    match (params("memory_kib", defaults.memory_kib), params("iterations", defaults.iterations), params("parallelism", defaults.parallelism)) {
+        (Some(memory_kib), Some(iterations), Some(parallelism)) => {
+            if let Err(e) = check_params(HashParams { memory_kib, iterations, parallelism }) {
+                add("password", e.to_string());
+            } else if memory_kib < 7 * 1024 || (memory_kib < 19 * 1024 && iterations < 5) {
+                add("password", "weaker than OWASP's minimum (19 MiB with 2 iterations, or 7 MiB with 5)".into());
+            }
+        }
+        _ => add("password", "memory_kib, iterations and parallelism must be positive 32-bit integers".into()),
+    }
+    let session_defaults = SessionPolicy::default();
+    let idle = int("session", "idle_timeout_secs").unwrap_or(session_defaults.idle_timeout_secs);
+    let absolute = int("session", "absolute_timeout_secs").unwrap_or(session_defaults.absolute_timeout_secs);
+    if idle < 60 {
+        add("session.idle_timeout_secs", format!("{idle} is too short; at least 60"));
+    }
+    if absolute < idle {
+        add("session.absolute_timeout_secs", format!("{absolute} is shorter than the idle timeout ({idle})"));
+    }
+}
+
+/// Every problem in the TOML text `source`, each with its key and why.
+pub fn check(source: &str) -> Vec<Problem> {
+    let table: toml::Table = match source.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            let key = e.span().map_or_else(|| "(file)".to_owned(), |span| line_col(source, span.start));
+            return vec![Problem { key, message: e.message().to_owned() }];
+        }
+    };
+    let mut problems = Vec::new();
+    walk(&table, "", &mut problems);
+    if problems.is_empty() {
+        check_values(&table, &mut problems);
+    }
+    problems
+}
+
+fn line_col(source: &str, offset: usize) -> String {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    format!("line {line}, column {column}")
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let source = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    let problems = check(&source);
+    if !problems.is_empty() {
+        let list: Vec<_> = problems.iter().map(ToString::to_string).collect();
+        bail!("config file {} has problems: {}", path.display(), list.join("; "));
+    }
+    toml::from_str(&source).with_context(|| format!("config file {}", path.display()))
+}
+
+/// The environment variables Twofold reads; any other `TWOFOLD_*` gets a warning.
+const KNOWN_ENV: &[&str] = &[
+    "TWOFOLD_LISTEN",
+    "TWOFOLD_DATA_DIR",
+    "TWOFOLD_DATABASE_URL",
+    "TWOFOLD_PUBLIC_URL",
+    "TWOFOLD_CONFIG",
+    "TWOFOLD_MASTER_KEY_FILE",
+    "TWOFOLD_LOG_FORMAT",
+    "TWOFOLD_LOG",
+    "TWOFOLD_TEST_DATABASE_URL",
+];
+
+/// Names of set `TWOFOLD_*` variables that Twofold does not read (likely typos).
+pub fn unknown_env_vars() -> Vec<String> {
+    std::env::vars().map(|(k, _)| k).filter(|k| k.starts_with("TWOFOLD_") && !KNOWN_ENV.contains(&k.as_str())).collect()
+}
+
+/// Layers defaults, file, environment and flags.
+pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
+    let file = match &global.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let data_dir = global.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("twofold-data"));
+    let listen_text = serve.and_then(|s| s.listen.clone()).or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr =
+        listen_text.parse().with_context(|| format!("--listen '{listen_text}' is not an address like 127.0.0.1:8080"))?;
+    let public_url = serve
+        .and_then(|s| s.public_url.clone())
+        .or(file.public_url)
+        .unwrap_or_else(|| format!("http://localhost:{}", listen.port()))
+        .trim_end_matches('/')
+        .to_owned();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        bail!("--public-url '{public_url}' must start with http:// or https://");
+    }
+    let database_url = global
+        .database_url
+        .clone()
+        .or(file.database_url)
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("twofold.db").display()));
+    let master_key_file = global.master_key_file.clone().or(file.master_key_file).unwrap_or_else(|| data_dir.join("master.key"));
+    let defaults = HashParams::default();
+    let hash_params = HashParams {
+        memory_kib: file.password.memory_kib.unwrap_or(defaults.memory_kib),
+        iterations: file.password.iterations.unwrap_or(defaults.iterations),
+        parallelism: file.password.parallelism.unwrap_or(defaults.parallelism),
+    };
+    let session_defaults = SessionPolicy::default();
+    let session_policy = SessionPolicy {
+        idle_timeout_secs: file.session.idle_timeout_secs.unwrap_or(session_defaults.idle_timeout_secs),
+        absolute_timeout_secs: file.session.absolute_timeout_secs.unwrap_or(session_defaults.absolute_timeout_secs),
+    };
+    Ok(Settings {
+        listen,
+        public_url,
+        data_dir,
+        database_url,
+        master_key_file,
+        log_format: global.log_format.or(file.log_format).unwrap_or(LogFormat::Pretty),
+        hash_params,
+        session_policy,
+    })
+}
+
+/// A commented example file with the defaults.
+pub const EXAMPLE: &str = r#"# Twofold configuration. Every key is optional; flags and TWOFOLD_* variables override.
+listen = "127.0.0.1:8080"              # TWOFOLD_LISTEN
+# public_url = "https://mfa.example.com" # TWOFOLD_PUBLIC_URL (default http://localhost:PORT)
+data_dir = "twofold-data"               # TWOFOLD_DATA_DIR
+# database_url = "postgres://twofold@db/twofold" # TWOFOLD_DATABASE_URL (default SQLite in data_dir)
+# master_key_file = "/etc/twofold/master.key"    # TWOFOLD_MASTER_KEY_FILE
+log_format = "pretty"                   # or "json"; TWOFOLD_LOG_FORMAT
+
+[password]        # argon2id cost (OWASP: 19 MiB, 2 iterations, 1 lane)
+memory_kib = 19456
+iterations = 2
+parallelism = 1
+
+[session]
+idle_timeout_secs = 1800       # 30 minutes without a request
+absolute_timeout_secs = 43200  # 12 hours after sign-in
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_has_no_problems() {
+        assert_eq!(check(EXAMPLE), vec![]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let source = "listen = \"nowhere\"\ncolour = 1\n[password]\nmemory_kib = \"lots\"\n[session]\nidle = 5\n";
+        let keys: Vec<_> = check(source).into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["colour", "password.memory_kib", "session.idle"]);
+        let values = "listen = \"nowhere\"\npublic_url = \"ftp://x\"\ndatabase_url = \"mysql://x\"\n[session]\nidle_timeout_secs = 10\n";
+        let keys: Vec<_> = check(values).into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["listen", "public_url", "database_url", "session.idle_timeout_secs"]);
+    }
+
+    #[test]
+    fn weak_password_hashing_is_refused() {
+        let problems = check("[password]\nmemory_kib = 1024\niterations = 1\n");
+        assert_eq!(problems[0].key, "password");
+    }
+
+    #[test]
+    fn a_syntax_error_names_line_and_column() {
+        let problems = check("listen = \"a\"\nbroken = = 1\n");
+        assert!(problems[0].key.starts_with("line 2"), "{problems:?}");
+    }
+}

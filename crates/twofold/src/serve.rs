@@ -1,0 +1,79 @@
+//! `twofold serve`: open the database, migrate, load keys, seed the demo if asked,
+//! listen, and shut down gracefully on SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use twofold_app::App;
+use twofold_http::{AppState, HttpConfig};
+
+use crate::config::Settings;
+use crate::keys::MasterKey;
+
+pub async fn run(settings: &Settings, app: Arc<App>, demo: bool) -> anyhow::Result<()> {
+    let master_key = MasterKey::load_or_create(&settings.master_key_file)?;
+    twofold_http::install_metrics_recorder();
+    let seeded = if demo { app.seed_demo().await.context("seeding the demo organisation")? } else { Vec::new() };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let bound = listener.local_addr()?;
+    // With --listen on port 0 and no --public-url, the default URL names the port chosen.
+    let public_url = if settings.public_url == "http://localhost:0" {
+        format!("http://localhost:{}", bound.port())
+    } else {
+        settings.public_url.clone()
+    };
+    let state = AppState {
+        app: Arc::clone(&app),
+        config: Arc::new(HttpConfig { public_url: public_url.clone(), csrf_key: master_key.derive("csrf") }),
+    };
+    announce(&public_url, bound, demo, &seeded, &app).await;
+    let service = twofold_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.context("server error")?;
+    tracing::info!("stopped: in-flight requests finished");
+    Ok(())
+}
+
+/// Tells the person at the console where to go next.
+async fn announce(public: &str, bound: SocketAddr, demo: bool, seeded: &[String], app: &App) {
+    tracing::info!(listen = %bound, public_url = %public, "twofold listening");
+    println!("Twofold is listening on http://{bound}");
+    println!("  Sign in:   {public}/login");
+    println!("  Admin API: {public}/api/v1  (OpenAPI: {public}/api/openapi.json)");
+    if demo {
+        println!(
+            "  Demo users: alice (admin), bob, carol (approver), dave (external), erin (helpdesk), breakglass — password '{}'{}",
+            twofold_app::demo::DEMO_PASSWORD,
+            if seeded.is_empty() { " (already seeded)" } else { "" }
+        );
+    } else if app.list_users(&twofold_core::store::UserFilter { limit: Some(1), ..Default::default() }).await.is_ok_and(|u| u.is_empty()) {
+        println!("  No users yet. Create an administrator and an API key:");
+        println!("    echo 'a long passphrase' | twofold user add alice --role admin --tier privileged --password-stdin");
+        println!("    twofold apikey create --name ops --role admin");
+        println!("  Or restart with --demo to look around with sample users.");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
