@@ -67,3 +67,12 @@ pub async fn databases() -> Vec<TestDatabase> {
     }
     all
 }
+
+/// Runs raw SQL against a database, for tests that tamper with stored rows.
+pub async fn execute(url: &str, sql: &str) -> u64 {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect for raw SQL");
+    let done = conn.execute(sqlx::AssertSqlSafe(sql.to_owned())).await.expect("raw SQL");
+    conn.close().await.ok();
+    done.rows_affected()
+}

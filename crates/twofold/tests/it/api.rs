@@ -1,0 +1,180 @@
+//! The admin API through a real server: users, groups, sessions, audit, errors, OpenAPI.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Env, api, audit_event_count};
+
+#[tokio::test]
+async fn users_and_groups_are_managed_through_the_api_with_audit_events() {
+    for env in Env::all().await {
+        let server = env.serve(&[]).await;
+        let client = api(&env.admin_token());
+        let base = format!("{}/api/v1", server.url);
+        let b = env.backend;
+
+        let group = client.post(format!("{base}/groups")).json(&json!({"name": "Pilot", "description": "Pilot cohort"})).send().await.unwrap();
+        assert_eq!(group.status(), 201, "{b}");
+        let created = client
+            .post(format!("{base}/users"))
+            .json(&json!({"username": "Grace", "email": "grace@example.com", "tier": "privileged",
+                          "roles": ["admin"], "password": "a long enough passphrase", "groups": ["pilot"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201, "{b}");
+        let user: Value = created.json().await.unwrap();
+        assert_eq!(user["username"], "grace");
+
+        let shown: Value = client.get(format!("{base}/users/grace")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(shown["groups"], json!(["pilot"]), "{b}");
+        let by_id = client.get(format!("{base}/users/{}", user["id"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(by_id.status(), 200, "{b}: users are found by id too");
+
+        let patched = client.patch(format!("{base}/users/grace")).json(&json!({"department": "Ops", "email": null})).send().await.unwrap();
+        assert_eq!(patched.status(), 200, "{b}");
+        let patched: Value = patched.json().await.unwrap();
+        assert_eq!((patched["department"].as_str(), patched["email"].is_null()), (Some("Ops"), true), "{b}");
+
+        let members: Value = client.get(format!("{base}/groups/pilot/members")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(members["members"][0]["username"], "grace", "{b}");
+        let listed: Value = client.get(format!("{base}/users?tier=privileged&group=pilot")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed["users"].as_array().unwrap().len(), 1, "{b}");
+        let removed: Value = client.delete(format!("{base}/groups/pilot/members/grace")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(removed["removed"], true);
+
+        let disabled: Value = client.post(format!("{base}/users/grace/disable")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(disabled["status"], "suspended", "{b}");
+
+        let events: Value = client.get(format!("{base}/audit/events?limit=1000")).send().await.unwrap().json().await.unwrap();
+        let update = events["events"].as_array().unwrap().iter().find(|e| e["action"] == "user.update").unwrap();
+        assert_eq!(update["actor_kind"], "api_key", "{b}");
+        assert_eq!(update["ip"], "127.0.0.1", "{b}");
+        assert_eq!(update["user_agent"], "twofold-tests/1", "{b}");
+        assert!(update["before"].as_str().unwrap().contains("grace@example.com"), "{b}: before value recorded");
+        let verify: Value = client.get(format!("{base}/audit/verify")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(verify["status"], "intact", "{b}");
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_problem_json_and_change_nothing() {
+    for env in Env::all().await {
+        let server = env.serve(&[]).await;
+        let client = api(&env.admin_token());
+        let base = format!("{}/api/v1", server.url);
+        let b = env.backend;
+        client.post(format!("{base}/users")).json(&json!({"username": "taken"})).send().await.unwrap();
+        let before = audit_event_count(&env);
+
+        let invalid = client
+            .post(format!("{base}/users"))
+            .json(&json!({"username": "bad name", "email": "nope", "tier": "gold"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(invalid.status(), 422, "{b}");
+        assert_eq!(invalid.headers()["content-type"], "application/problem+json");
+        let problem: Value = invalid.json().await.unwrap();
+        let fields: Vec<_> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(fields, ["username", "email", "tier"], "{b}: every problem listed");
+
+        let weak = client.post(format!("{base}/users")).json(&json!({"username": "weak", "password": "password123"})).send().await.unwrap();
+        assert_eq!(weak.status(), 422, "{b}");
+        let duplicate = client.post(format!("{base}/users")).json(&json!({"username": "TAKEN"})).send().await.unwrap();
+        assert_eq!(duplicate.status(), 409, "{b}");
+        let unknown_field = client.post(format!("{base}/users")).json(&json!({"username": "x", "colour": "red"})).send().await.unwrap();
+        assert_eq!(unknown_field.status(), 400, "{b}");
+        let problem: Value = unknown_field.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains("colour"), "{b}: {problem}");
+        let not_json = client.post(format!("{base}/users")).header("content-type", "application/json").body("{").send().await.unwrap();
+        assert_eq!(not_json.status(), 400, "{b}");
+        let missing = client.get(format!("{base}/users/nobody")).send().await.unwrap();
+        assert_eq!(missing.status(), 404, "{b}");
+        let bad_filter = client.get(format!("{base}/users?status=sleeping")).send().await.unwrap();
+        assert_eq!(bad_filter.status(), 422, "{b}");
+        assert_eq!(oversized_body_status(&server.url).await, "413", "{b}: bodies are limited to 1 MiB");
+
+        assert_eq!(audit_event_count(&env), before, "{b}: refused requests leave no audit event");
+    }
+}
+
+#[tokio::test]
+async fn api_keys_are_required_and_roles_limit_them() {
+    for env in Env::all().await {
+        let server = env.serve(&[]).await;
+        let base = format!("{}/api/v1", server.url);
+        let b = env.backend;
+        let anonymous = reqwest::get(format!("{base}/users")).await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{b}");
+        assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+        let forged = api("tfk_0123456789abcdef_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").get(format!("{base}/users")).send().await.unwrap();
+        assert_eq!(forged.status(), 401, "{b}");
+
+        let auditor = api(&env.token_with_role("auditor"));
+        assert_eq!(auditor.get(format!("{base}/users")).send().await.unwrap().status(), 200, "{b}");
+        assert_eq!(auditor.get(format!("{base}/audit/verify")).send().await.unwrap().status(), 200, "{b}");
+        let write = auditor.post(format!("{base}/groups")).json(&json!({"name": "x"})).send().await.unwrap();
+        assert_eq!(write.status(), 403, "{b}: an auditor key cannot change the directory");
+        let helpdesk = api(&env.token_with_role("helpdesk"));
+        assert_eq!(helpdesk.get(format!("{base}/audit/events")).send().await.unwrap().status(), 403, "{b}");
+
+        let token = env.admin_token();
+        let list = env.cli(&["apikey", "list", "--format", "json"]);
+        let keys: Value = serde_json::from_slice(&list.stdout).unwrap();
+        let id = token.split('_').nth(1).unwrap();
+        assert!(keys.as_array().unwrap().iter().all(|k| k.get("secret_hash").is_none()), "{b}: no hashes listed");
+        assert!(env.cli(&["apikey", "revoke", id]).status.success());
+        assert_eq!(api(&token).get(format!("{base}/users")).send().await.unwrap().status(), 401, "{b}: revoked keys stop working");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_served_routes() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&[]).await;
+    let doc: Value = reqwest::get(format!("{}/api/openapi.json", server.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let client = api(&env.admin_token());
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 11);
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let concrete = path.replace("{user}", "nobody").replace("{group}", "nogroup");
+            let url = format!("{}/api/v1{concrete}", server.url);
+            let request = client.request(method.to_uppercase().parse().unwrap(), &url);
+            let status = request.send().await.unwrap().status();
+            // A documented route answers: never 405; 404 only as a problem about the named thing.
+            assert_ne!(status, 405, "{method} {path}");
+        }
+    }
+    let undocumented = client.get(format!("{}/api/v1/nothing-here", server.url)).send().await.unwrap();
+    assert_eq!(undocumented.status(), 404);
+    assert_eq!(undocumented.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&[]).await;
+    assert_eq!(reqwest::get(format!("{}/healthz", server.url)).await.unwrap().text().await.unwrap(), "ok\n");
+    assert_eq!(reqwest::get(format!("{}/readyz", server.url)).await.unwrap().status(), 200);
+    reqwest::get(format!("{}/login", server.url)).await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", server.url)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"twofold_http_requests_total{method="GET",route="/login",status="200"}"#), "{metrics}");
+    assert!(metrics.contains("twofold_http_request_duration_seconds_bucket"), "{metrics}");
+}
+
+/// Announces a 2 MiB body and reads the status line: the server refuses before reading it.
+async fn oversized_body_status(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        2 * 1024 * 1024
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.unwrap();
+    String::from_utf8_lossy(&head[9..12]).into_owned()
+}

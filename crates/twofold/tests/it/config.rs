@@ -1,0 +1,80 @@
+//! Configuration and start-up faults: one clear line each, never a panic.
+
+use crate::helpers::{BIN, Env, stderr, stdout};
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(BIN);
+    command.args(args).env_remove("TWOFOLD_DATABASE_URL").env_remove("TWOFOLD_DATA_DIR").env_remove("TWOFOLD_CONFIG");
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn one_error_line(out: &std::process::Output) -> String {
+    assert!(!out.status.success());
+    let err = stderr(out);
+    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    lines[0].to_owned()
+}
+
+#[test]
+fn config_check_lists_every_problem_with_its_key() {
+    let dir = twofold_testkit::scratch_dir("config");
+    let file = dir.join("twofold.toml");
+    std::fs::write(&file, "listen = \"everywhere\"\ndatabase_url = \"mysql://db\"\nsurprise = true\n").unwrap();
+    let out = run(&["config", "check", file.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let report = stdout(&out);
+    assert!(report.contains("surprise: unknown key"), "{report}");
+    std::fs::write(&file, "listen = \"everywhere\"\ndatabase_url = \"mysql://db\"\n[session]\nidle_timeout_secs = 5\n").unwrap();
+    let report = stdout(&run(&["config", "check", file.to_str().unwrap()], &[]));
+    for key in ["listen:", "database_url:", "session.idle_timeout_secs:"] {
+        assert!(report.contains(key), "{key} in {report}");
+    }
+    let generated = run(&["config", "generate"], &[]);
+    std::fs::write(&file, generated.stdout).unwrap();
+    assert!(run(&["config", "check", file.to_str().unwrap()], &[]).status.success());
+}
+
+#[test]
+fn an_unknown_config_key_stops_the_server_with_one_line() {
+    let dir = twofold_testkit::scratch_dir("config");
+    let file = dir.join("twofold.toml");
+    std::fs::write(&file, "listn = \"127.0.0.1:1\"\n").unwrap();
+    let line = one_error_line(&run(&["serve", "--config", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()], &[]));
+    assert!(line.contains("listn: unknown key"), "{line}");
+}
+
+#[test]
+fn an_unreachable_database_gives_one_clear_line() {
+    let dir = twofold_testkit::scratch_dir("config");
+    let out = run(&["user", "list", "--data-dir", dir.to_str().unwrap(), "--database-url", "postgres://nobody:secret@127.0.0.1:1/none"], &[]);
+    let line = one_error_line(&out);
+    assert!(line.starts_with("error: cannot open the database"), "{line}");
+    assert!(!line.contains("secret"), "the password is redacted: {line}");
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_used_gives_one_clear_line() {
+    let dir = twofold_testkit::scratch_dir("config");
+    let not_a_dir = dir.join("file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    let line = one_error_line(&run(&["serve", "--data-dir", not_a_dir.to_str().unwrap()], &[]));
+    assert!(line.contains("is not a directory"), "{line}");
+}
+
+#[tokio::test]
+async fn serve_starts_on_an_empty_data_dir_and_stops_gracefully_on_sigterm() {
+    let env = Env { database_url: String::new(), ..Env::new(&twofold_testkit::sqlite()) };
+    assert!(!env.data_dir.exists());
+    let mut server = env.serve(&[]).await;
+    let key = std::fs::metadata(env.data_dir.join("master.key")).unwrap();
+    #[cfg(unix)]
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777, 0o600);
+    assert!(env.data_dir.join("twofold.db").exists());
+    let status = server.signal_and_wait("TERM");
+    assert!(status.success(), "graceful shutdown exits 0: {status}");
+}

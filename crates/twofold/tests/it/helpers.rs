@@ -1,0 +1,164 @@
+//! Starting servers and running the CLI against the same database.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use twofold_testkit::TestDatabase;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_twofold");
+
+/// A database and data directory shared by servers and CLI runs of one test.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub backend: &'static str,
+    /// Empty means "the default": the SQLite file in the data directory.
+    pub database_url: String,
+    pub data_dir: PathBuf,
+}
+
+impl Env {
+    pub fn new(db: &TestDatabase) -> Self {
+        Self { backend: db.backend, database_url: db.url.clone(), data_dir: db.dir.join("data") }
+    }
+
+    /// Every configured backend, fresh.
+    pub async fn all() -> Vec<Self> {
+        twofold_testkit::databases().await.iter().map(Self::new).collect()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_remove("TWOFOLD_CONFIG")
+            .env_remove("TWOFOLD_LISTEN")
+            .env_remove("TWOFOLD_PUBLIC_URL")
+            .env("TWOFOLD_DATA_DIR", &self.data_dir)
+            .env("TWOFOLD_LOG", "warn");
+        if self.database_url.is_empty() {
+            command.env_remove("TWOFOLD_DATABASE_URL");
+        } else {
+            command.env("TWOFOLD_DATABASE_URL", &self.database_url);
+        }
+        command
+    }
+
+    /// Runs an admin verb to completion.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().expect("run twofold")
+    }
+
+    /// Runs an admin verb with `input` on standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    /// A fresh admin API key's token.
+    pub fn admin_token(&self) -> String {
+        self.token_with_role("admin")
+    }
+
+    pub fn token_with_role(&self, role: &str) -> String {
+        let out = self.cli(&["apikey", "create", "--name", "test", "--role", role, "--format", "json"]);
+        assert!(out.status.success(), "apikey create: {}", stderr(&out));
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        value["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Starts `twofold serve` on a random port and waits until it is ready.
+    pub async fn serve(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = self.command(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut sent = false;
+            while let Some(Ok(line)) = lines.next() {
+                if !sent {
+                    if let Some(addr) = line.strip_prefix("Twofold is listening on ") {
+                        tx.send(addr.trim().to_owned()).ok();
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("{}: server did not announce its address", self.backend)
+        });
+        let server = Server { child, url };
+        server.wait_ready().await;
+        server
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client.get(format!("{}/readyz", self.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("server at {} never became ready", self.url);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`TERM`, `KILL`) and waits for the process to exit.
+    pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
+        Command::new("kill").args([format!("-{signal}"), self.pid().to_string()]).status().expect("kill");
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// An HTTP client that keeps cookies and does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// A client with `Authorization: Bearer token`.
+pub fn api(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+    headers.insert(reqwest::header::USER_AGENT, "twofold-tests/1".parse().expect("header"));
+    reqwest::Client::builder().default_headers(headers).build().expect("client")
+}
+
+/// The number of audit events, as `twofold audit verify --format json` reports them.
+pub fn audit_event_count(env: &Env) -> i64 {
+    let out = env.cli(&["audit", "verify", "--format", "json"]);
+    assert!(out.status.success(), "{}: audit verify failed: {}{}", env.backend, stdout(&out), stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(value["status"], "intact");
+    value["events"].as_i64().expect("events")
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: the real `twofold` binary on a random port, on every configured
+//! database backend. One test binary; modules by feature.
+
+mod api;
+mod cli;
+mod cluster;
+mod config;
+mod crash;
+mod helpers;
+mod pages;

@@ -1,0 +1,142 @@
+//! Sign-in, the account page and sign-out over HTTP, as a browser without JavaScript
+//! would use them; plus the attacks on them (THREATS.md: enumeration, CSRF, fixation,
+//! open redirect). The rendered pages are driven in Chromium by tests/browser.
+
+use crate::helpers::{Env, browser};
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden {name} in page")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn login_form(client: &reqwest::Client, url: &str) -> String {
+    let page = client.get(format!("{url}/login")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    hidden(&page.text().await.unwrap(), "csrf")
+}
+
+async fn sign_in(client: &reqwest::Client, url: &str, username: &str, password: &str) -> reqwest::Response {
+    let csrf = login_form(client, url).await;
+    client
+        .post(format!("{url}/login"))
+        .form(&[("username", username), ("password", password), ("csrf", &csrf), ("return_to", "/account")])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_signs_in_sees_their_account_and_signs_out() {
+    for env in Env::all().await {
+        let server = env.serve(&["--demo"]).await;
+        let b = env.backend;
+        let client = browser();
+        let response = sign_in(&client, &server.url, "bob", "twofold-demo-pass").await;
+        assert_eq!(response.status(), 303, "{b}");
+        assert_eq!(response.headers()["location"], "/account");
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("twofold_session="))
+            .unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain http has no Secure flag");
+
+        let account = client.get(format!("{}/account", server.url)).send().await.unwrap();
+        assert_eq!(account.status(), 200, "{b}");
+        let html = account.text().await.unwrap();
+        assert!(html.contains("Signed in as Bob Brown") && html.contains("engineering"), "{b}");
+        assert!(html.contains("(this session)"), "{b}");
+
+        // Sign-out without the form's token is refused and changes nothing.
+        let forged = client.post(format!("{}/logout", server.url)).form(&[("csrf", "forged")]).send().await.unwrap();
+        assert_eq!(forged.status(), 403, "{b}");
+        assert_eq!(client.get(format!("{}/account", server.url)).send().await.unwrap().status(), 200);
+
+        let out = client.post(format!("{}/logout", server.url)).form(&[("csrf", hidden(&html, "csrf"))]).send().await.unwrap();
+        assert_eq!(out.status(), 303, "{b}");
+        let after = client.get(format!("{}/account", server.url)).send().await.unwrap();
+        assert_eq!(after.status(), 303, "{b}: signed out");
+        assert_eq!(after.headers()["location"], "/login?return_to=/account");
+
+        let events = env.cli(&["audit", "export"]);
+        let log = String::from_utf8_lossy(&events.stdout);
+        assert!(log.contains(r#""action":"signin.success""#) && log.contains(r#""action":"session.revoke""#), "{b}");
+    }
+}
+
+/// Attack: username enumeration. Unknown users, wrong passwords and disabled accounts
+/// must get the same answer.
+#[tokio::test]
+async fn failures_look_the_same_whether_or_not_the_user_exists() {
+    for env in Env::all().await {
+        let server = env.serve(&["--demo"]).await;
+        assert!(env.cli(&["user", "disable", "dave"]).status.success());
+        let mut bodies = Vec::new();
+        for (username, password) in [("nobody", "twofold-demo-pass"), ("bob", "wrong password!"), ("dave", "twofold-demo-pass")] {
+            let response = sign_in(&browser(), &server.url, username, password).await;
+            assert_eq!(response.status(), 401, "{}: {username}", env.backend);
+            let html = response.text().await.unwrap();
+            assert!(html.contains("Incorrect username or password."));
+            bodies.push(html.replace(&hidden(&html, "csrf"), "").replace(username, ""));
+        }
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{}: the pages differ", env.backend);
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        for reason in ["unknown_user", "wrong_password", "account_disabled"] {
+            assert!(log.contains(reason), "{}: {reason} is recorded for the administrator", env.backend);
+        }
+    }
+}
+
+/// Attack: login CSRF. A form posted without the matching cookie token is refused.
+#[tokio::test]
+async fn a_sign_in_without_the_forms_token_is_refused() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let client = browser();
+    let response = client
+        .post(format!("{}/login", server.url))
+        .form(&[("username", "bob"), ("password", "twofold-demo-pass"), ("csrf", "x".repeat(43).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(client.get(format!("{}/account", server.url)).send().await.unwrap().status(), 303, "not signed in");
+}
+
+/// Attack: open redirect through return_to, and session fixation (a new session id at
+/// every sign-in, never one the browser brought).
+#[tokio::test]
+async fn sign_in_never_redirects_off_site_and_always_issues_a_new_session() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let client = browser();
+    let csrf = login_form(&client, &server.url).await;
+    let response = client
+        .post(format!("{}/login", server.url))
+        .header("cookie", format!("twofold_csrf={csrf}; twofold_session=attacker-chosen-session-id-0000000000000"))
+        .form(&[("username", "bob"), ("password", "twofold-demo-pass"), ("csrf", &csrf), ("return_to", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/account");
+    let issued = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert!(issued.iter().any(|c| c.starts_with("twofold_session=") && !c.contains("attacker")), "{issued:?}");
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_content_security_policy() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&[]).await;
+    let response = reqwest::get(format!("{}/login", server.url)).await.unwrap();
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<label for="username">Username</label>"#) && html.contains(r#"<label for="password">Password</label>"#));
+    assert!(!html.contains("<script") && !html.contains("style="), "nothing inline for the CSP to block");
+}
