@@ -2,6 +2,7 @@
 //! database backend. One test binary; modules by feature.
 
 mod api;
+mod browser;
 mod cli;
 mod cluster;
 mod config;

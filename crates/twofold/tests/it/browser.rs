@@ -1,0 +1,30 @@
+//! The sign-in and account pages in headless Chromium (tests/browser/signin.mjs, with
+//! Playwright driving Debian's /usr/bin/chromium). Needs `npm ci` in tests/browser and
+//! the chromium package; `.ci/run` installs both. Missing tools fail the test: no skip.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::helpers::Env;
+
+#[tokio::test]
+async fn a_person_signs_in_and_out_in_chromium() {
+    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    assert!(
+        scripts.join("node_modules/playwright-core").exists(),
+        "playwright-core is not installed: run `npm ci` in {} (bash .ci/run does)",
+        scripts.display()
+    );
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let url = server.url.replace("127.0.0.1", "localhost");
+    let output = Command::new("node")
+        .arg(scripts.join("signin.mjs"))
+        .arg(&url)
+        .arg(env.data_dir.parent().unwrap())
+        .output()
+        .expect("node is required for the browser tests");
+    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "browser test failed:\n{report}");
+    assert!(report.contains("6 passed, 0 failed"), "{report}");
+}

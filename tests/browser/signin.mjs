@@ -1,0 +1,75 @@
+// Drives the sign-in page, the account page and sign-out in Debian's headless Chromium.
+// Usage: node signin.mjs BASE_URL [SCREENSHOT_DIR]. Exits non-zero on the first failure.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.argv[2];
+const shots = process.argv[3];
+assert.ok(base, 'usage: node signin.mjs BASE_URL');
+
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'twofold-chromium-')), {
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+const cspViolations = [];
+let passed = 0;
+const step = async (name, fn) => { await fn(); passed += 1; console.log(`ok - ${name}`); };
+
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+
+  await step('an anonymous visit to /account leads to the sign-in page', async () => {
+    await page.goto(`${base}/account`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  });
+
+  await step('a wrong password shows one neutral message', async () => {
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.equal((await page.getByRole('alert').textContent()).trim(), 'Incorrect username or password.');
+    assert.equal(await page.getByLabel('Username').inputValue(), 'bob', 'the username is kept');
+  });
+
+  await step('the right password signs in and returns to the account page', async () => {
+    await page.getByLabel('Password').fill('twofold-demo-pass');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/account');
+    assert.ok((await page.content()).includes('(this session)'));
+    if (shots) await page.screenshot({ path: join(shots, 'account.png'), fullPage: true });
+  });
+
+  await step('the session cookie is not readable by scripts', async () => {
+    const cookies = await context.cookies(base);
+    const session = cookies.find((c) => c.name === 'twofold_session');
+    assert.ok(session && session.httpOnly && session.sameSite === 'Lax', JSON.stringify(cookies));
+    assert.equal(await page.evaluate(() => document.cookie.includes('twofold_session')), false);
+  });
+
+  await step('sign out ends the session', async () => {
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.goto(`${base}/account`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+  });
+
+  await step('the pages trigger no Content-Security-Policy violation', async () => {
+    assert.deepEqual(cspViolations, []);
+  });
+  console.log(`${passed} passed, 0 failed`);
+} catch (error) {
+  console.error(`not ok - ${error.stack || error}`);
+  console.log(`${passed} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+}
