@@ -65,6 +65,10 @@ impl App {
     /// # Errors
     /// [`AppError::NotFound`] when there is no such active key.
     pub async fn revoke_api_key(&self, actor: &Actor, meta: &RequestMeta, id: &str) -> AppResult<()> {
-        if self.store.revoke_api_key(id, &self.audit_context(actor, meta)).await? { Ok(()) } else { Err(AppError::NotFound("active API key")) }
+        if self.store.revoke_api_key(id, &self.audit_context(actor, meta)).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("active API key"))
+        }
     }
 }

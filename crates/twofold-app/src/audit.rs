@@ -78,7 +78,11 @@ impl App {
             ExportFormat::Csv => {
                 let mut writer = csv::Writer::from_writer(out);
                 writer.write_record(CSV_HEADER).map_err(|e| write_error(&e))?;
-                let count = self.for_each_audit_event(since, |event| writer.write_record(csv_row(event)).map_err(|e| write_error(&e))).await?;
+                let count = self
+                    .for_each_audit_event(since, |event| {
+                        writer.write_record(csv_row(event)).map_err(|e| write_error(&e))
+                    })
+                    .await?;
                 writer.flush().map_err(|e| write_error(&e))?;
                 Ok(count)
             }
@@ -86,7 +90,11 @@ impl App {
     }
 
     /// Calls `emit` for each event at or after `since`, in chain order, a page at a time.
-    async fn for_each_audit_event(&self, since: Timestamp, mut emit: impl FnMut(&AuditEvent) -> AppResult<()>) -> AppResult<u64> {
+    async fn for_each_audit_event(
+        &self,
+        since: Timestamp,
+        mut emit: impl FnMut(&AuditEvent) -> AppResult<()>,
+    ) -> AppResult<u64> {
         let mut count = 0;
         let mut after = 0;
         loop {
@@ -103,8 +111,23 @@ impl App {
 }
 
 const CSV_HEADER: [&str; 17] = [
-    "seq", "id", "time", "actor_kind", "actor_id", "actor_name", "actor_auth", "action", "target_type", "target_id",
-    "before", "after", "ip", "user_agent", "device_id", "prev_hash", "hash",
+    "seq",
+    "id",
+    "time",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "actor_auth",
+    "action",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "ip",
+    "user_agent",
+    "device_id",
+    "prev_hash",
+    "hash",
 ];
 
 fn csv_row(e: &AuditEvent) -> [String; 17] {

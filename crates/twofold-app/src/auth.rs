@@ -62,7 +62,11 @@ impl App {
     /// [`AppError::Unauthenticated`] for every kind of refusal alike; storage failures.
     pub async fn sign_in(&self, username: &str, password: String, meta: &RequestMeta) -> AppResult<SignedIn> {
         let username = normalize_username(username);
-        let user = if username.is_empty() || username.len() > 64 { None } else { self.store.user_by_username(&username).await? };
+        let user = if username.is_empty() || username.len() > 64 {
+            None
+        } else {
+            self.store.user_by_username(&username).await?
+        };
         let stored_hash = match &user {
             Some(u) => self.store.password_hash(u.id).await?,
             None => None,
@@ -104,9 +108,16 @@ impl App {
         };
 
         let auth = AuthContext { amr: vec!["pwd".into()], acr: "pwd".into(), auth_time: Some(now) };
-        let (token, session) =
-            Session::start(user.id, auth.clone(), self.settings.session_policy, now, meta.ip.clone(), meta.user_agent.clone());
-        let signed_in_actor = Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
+        let (token, session) = Session::start(
+            user.id,
+            auth.clone(),
+            self.settings.session_policy,
+            now,
+            meta.ip.clone(),
+            meta.user_agent.clone(),
+        );
+        let signed_in_actor =
+            Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
         self.store.start_session(&session, &event, &self.audit_context(&signed_in_actor, meta)).await?;
         metrics_outcome("success");
 
@@ -121,7 +132,9 @@ impl App {
     async fn rehash(&self, user: &User, password: String, actor: &Actor, meta: &RequestMeta) {
         let params = self.settings.hash_params;
         let Ok(Ok(hash)) = self.hash_work(move || hash_password(&password, params)).await else { return };
-        if let Err(e) = self.store.set_password_hash(user.id, &hash, "user.password.rehash", &self.audit_context(actor, meta)).await {
+        if let Err(e) =
+            self.store.set_password_hash(user.id, &hash, "user.password.rehash", &self.audit_context(actor, meta)).await
+        {
             tracing::warn!(user = %user.username, error = %e, "password re-hash not stored");
         }
     }
@@ -141,7 +154,9 @@ impl App {
         if session.state(now) != SessionState::Active {
             return Ok(None);
         }
-        let Some(user) = self.store.user_by_id(session.user_id).await?.filter(User::may_sign_in) else { return Ok(None) };
+        let Some(user) = self.store.user_by_id(session.user_id).await?.filter(User::may_sign_in) else {
+            return Ok(None);
+        };
         if session.needs_touch(now) {
             self.store.touch_session(&id_hash, now).await?;
         }

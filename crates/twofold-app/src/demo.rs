@@ -7,20 +7,39 @@ use crate::{Actor, App, AppResult, RequestMeta};
 /// The password every demo user gets. Printed on the console; demo data only.
 pub const DEMO_PASSWORD: &str = "twofold-demo-pass";
 
-const GROUPS: &[(&str, &str)] = &[
-    ("engineering", "Engineering staff"),
-    ("finance", "Finance and planning"),
-    ("pilot", "MFA rollout pilot cohort"),
-];
+const GROUPS: &[(&str, &str)] =
+    &[("engineering", "Engineering staff"), ("finance", "Finance and planning"), ("pilot", "MFA rollout pilot cohort")];
 
-/// (username, display name, department, tier, roles, groups, manager)
-const USERS: &[(&str, &str, &str, &str, &[&str], &[&str], Option<&str>)] = &[
-    ("alice", "Alice Adams", "Engineering", "privileged", &["admin", "user"], &["engineering", "pilot"], None),
-    ("bob", "Bob Brown", "Engineering", "standard", &["user"], &["engineering", "pilot"], Some("alice")),
-    ("carol", "Carol Chen", "Finance", "standard", &["approver", "user"], &["finance"], Some("alice")),
-    ("dave", "Dave Diaz", "Finance", "external", &["user"], &["finance"], Some("carol")),
-    ("erin", "Erin Evans", "IT Support", "standard", &["helpdesk", "user"], &[], Some("alice")),
-    ("breakglass", "Emergency Access", "IT", "break_glass", &["admin"], &[], None),
+/// One demo identity.
+struct DemoUser {
+    username: &'static str,
+    display_name: &'static str,
+    department: &'static str,
+    tier: &'static str,
+    roles: &'static [&'static str],
+    groups: &'static [&'static str],
+    manager: Option<&'static str>,
+}
+
+const fn demo(
+    username: &'static str,
+    display_name: &'static str,
+    department: &'static str,
+    tier: &'static str,
+    roles: &'static [&'static str],
+    groups: &'static [&'static str],
+    manager: Option<&'static str>,
+) -> DemoUser {
+    DemoUser { username, display_name, department, tier, roles, groups, manager }
+}
+
+const USERS: &[DemoUser] = &[
+    demo("alice", "Alice Adams", "Engineering", "privileged", &["admin", "user"], &["engineering", "pilot"], None),
+    demo("bob", "Bob Brown", "Engineering", "standard", &["user"], &["engineering", "pilot"], Some("alice")),
+    demo("carol", "Carol Chen", "Finance", "standard", &["approver", "user"], &["finance"], Some("alice")),
+    demo("dave", "Dave Diaz", "Finance", "external", &["user"], &["finance"], Some("carol")),
+    demo("erin", "Erin Evans", "IT Support", "standard", &["helpdesk", "user"], &[], Some("alice")),
+    demo("breakglass", "Emergency Access", "IT", "break_glass", &["admin"], &[], None),
 ];
 
 impl App {
@@ -38,23 +57,23 @@ impl App {
             }
         }
         let mut created = Vec::new();
-        for (username, display_name, department, tier, roles, groups, manager) in USERS {
-            if self.store.user_by_username(username).await?.is_some() {
+        for person in USERS {
+            if self.store.user_by_username(person.username).await?.is_some() {
                 continue;
             }
             let new_user = NewUser {
-                username: (*username).into(),
-                email: Some(format!("{username}@demo.twofold.test")),
-                display_name: Some((*display_name).into()),
+                username: person.username.into(),
+                email: Some(format!("{}@demo.twofold.test", person.username)),
+                display_name: Some(person.display_name.into()),
                 phone: None,
-                department: Some((*department).into()),
-                manager: manager.map(Into::into),
-                tier: Some((*tier).into()),
-                roles: Some(roles.iter().map(|r| (*r).to_owned()).collect()),
+                department: Some(person.department.into()),
+                manager: person.manager.map(Into::into),
+                tier: Some(person.tier.into()),
+                roles: Some(person.roles.iter().map(|r| (*r).to_owned()).collect()),
             };
-            let groups = groups.iter().map(|g| (*g).to_owned()).collect();
+            let groups = person.groups.iter().map(|g| (*g).to_owned()).collect();
             self.create_user(&actor, &meta, new_user, Some(DEMO_PASSWORD.into()), groups).await?;
-            created.push((*username).to_owned());
+            created.push(person.username.to_owned());
         }
         Ok(created)
     }

@@ -11,7 +11,13 @@ impl App {
     ///
     /// # Errors
     /// An invalid or taken name.
-    pub async fn create_group(&self, actor: &Actor, meta: &RequestMeta, name: &str, description: Option<&str>) -> AppResult<Group> {
+    pub async fn create_group(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        name: &str,
+        description: Option<&str>,
+    ) -> AppResult<Group> {
         let group = new_group(Uuid::now_v7(), name, description, self.now())?;
         self.store.create_group(&group, &self.audit_context(actor, meta)).await?;
         Ok(group)
@@ -46,7 +52,13 @@ impl App {
     ///
     /// # Errors
     /// An unknown group or user.
-    pub async fn add_group_member(&self, actor: &Actor, meta: &RequestMeta, group: &str, user: &str) -> AppResult<bool> {
+    pub async fn add_group_member(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        group: &str,
+        user: &str,
+    ) -> AppResult<bool> {
         let group = self.find_group(group).await?;
         let user = self.find_user(user).await?;
         Ok(self.store.add_group_member(&group, &user, &self.audit_context(actor, meta)).await?)
@@ -56,7 +68,13 @@ impl App {
     ///
     /// # Errors
     /// An unknown group or user.
-    pub async fn remove_group_member(&self, actor: &Actor, meta: &RequestMeta, group: &str, user: &str) -> AppResult<bool> {
+    pub async fn remove_group_member(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        group: &str,
+        user: &str,
+    ) -> AppResult<bool> {
         let group = self.find_group(group).await?;
         let user = self.find_user(user).await?;
         Ok(self.store.remove_group_member(&group, &user, &self.audit_context(actor, meta)).await?)

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::{Actor, App, AppResult, RequestMeta};
 
-const COLUMNS: &[&str] = &["username", "email", "display_name", "phone", "department", "manager", "tier", "roles", "groups"];
+const COLUMNS: &[&str] =
+    &["username", "email", "display_name", "phone", "department", "manager", "tier", "roles", "groups"];
 
 /// One refused row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -51,7 +52,13 @@ impl App {
     ///
     /// # Errors
     /// Only failures of the store; row problems are in the report.
-    pub async fn import_users(&self, actor: &Actor, meta: &RequestMeta, csv: impl Read, skip_invalid: bool) -> AppResult<ImportReport> {
+    pub async fn import_users(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        csv: impl Read,
+        skip_invalid: bool,
+    ) -> AppResult<ImportReport> {
         let mut report = ImportReport::default();
         let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(csv);
         let headers = match reader.headers() {
@@ -72,10 +79,16 @@ impl App {
             return Ok(report);
         }
         let column = |record: &csv::StringRecord, name: &str| {
-            headers.iter().position(|h| h == name).and_then(|i| record.get(i)).filter(|v| !v.is_empty()).map(str::to_owned)
+            headers
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
         };
 
-        let existing_groups: HashSet<String> = self.store.list_groups().await?.into_iter().map(|g| g.group.name).collect();
+        let existing_groups: HashSet<String> =
+            self.store.list_groups().await?.into_iter().map(|g| g.group.name).collect();
         let now = self.now();
         let mut rows: Vec<ParsedRow> = Vec::new();
         let mut seen = HashSet::new();
@@ -126,11 +139,12 @@ impl App {
         let in_file: HashSet<String> = rows.iter().map(|r| r.user.username.clone()).collect();
         let mut valid = Vec::new();
         for row in rows {
-            if let Some(manager) = row.user.manager.as_deref() {
-                if !in_file.contains(manager) && self.store.user_by_username(manager).await?.is_none() {
-                    report.errors.push(RowError { line: row.line, message: format!("manager: no user named '{manager}'") });
-                    continue;
-                }
+            if let Some(manager) = row.user.manager.as_deref()
+                && !in_file.contains(manager)
+                && self.store.user_by_username(manager).await?.is_none()
+            {
+                report.errors.push(RowError { line: row.line, message: format!("manager: no user named '{manager}'") });
+                continue;
             }
             valid.push(row);
         }

@@ -31,11 +31,7 @@ impl App {
         groups: Vec<String>,
     ) -> AppResult<User> {
         let user = new_user.validate(Uuid::now_v7(), self.now())?;
-        if let Some(manager) = &user.manager {
-            if self.store.user_by_username(manager).await?.is_none() {
-                return Err(twofold_core::ValidationErrors::one("manager", format!("no user named '{manager}'")).into());
-            }
-        }
+        self.check_manager_exists(user.manager.as_deref()).await?;
         let password_hash = match password {
             Some(password) => Some(self.new_password_hash(password, &user.username).await?),
             None => None,
@@ -46,13 +42,20 @@ impl App {
         Ok(user)
     }
 
+    /// Refuses a manager username that names no user.
+    async fn check_manager_exists(&self, manager: Option<&str>) -> AppResult<()> {
+        let Some(manager) = manager.map(normalize_username) else { return Ok(()) };
+        if self.store.user_by_username(&manager).await?.is_none() {
+            return Err(twofold_core::ValidationErrors::one("manager", format!("no user named '{manager}'")).into());
+        }
+        Ok(())
+    }
+
     /// Checks a new password against the rules and hashes it.
     pub(crate) async fn new_password_hash(&self, password: String, username: &str) -> AppResult<String> {
         check_new_password(&password, username)?;
         let params = self.settings.hash_params;
-        self.hash_work(move || hash_password(&password, params))
-            .await?
-            .map_err(|e| AppError::Internal(e.to_string()))
+        self.hash_work(move || hash_password(&password, params)).await?.map_err(|e| AppError::Internal(e.to_string()))
     }
 
     /// Finds a user by username or id.
@@ -93,13 +96,15 @@ impl App {
     ///
     /// # Errors
     /// Invalid fields, an unknown user or manager.
-    pub async fn update_user(&self, actor: &Actor, meta: &RequestMeta, username_or_id: &str, patch: &UserPatch) -> AppResult<User> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        username_or_id: &str,
+        patch: &UserPatch,
+    ) -> AppResult<User> {
         let user = self.find_user(username_or_id).await?;
-        if let Some(Some(manager)) = &patch.manager {
-            if self.store.user_by_username(&normalize_username(manager)).await?.is_none() {
-                return Err(twofold_core::ValidationErrors::one("manager", format!("no user named '{manager}'")).into());
-            }
-        }
+        self.check_manager_exists(patch.manager.as_ref().and_then(Option::as_deref)).await?;
         Ok(self.store.update_user(user.id, patch, &self.audit_context(actor, meta)).await?)
     }
 
@@ -116,7 +121,13 @@ impl App {
     ///
     /// # Errors
     /// An unknown user or a refused password.
-    pub async fn set_password(&self, actor: &Actor, meta: &RequestMeta, username_or_id: &str, password: String) -> AppResult<()> {
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        username_or_id: &str,
+        password: String,
+    ) -> AppResult<()> {
         let user = self.find_user(username_or_id).await?;
         let hash = self.new_password_hash(password, &user.username).await?;
         self.store.set_password_hash(user.id, &hash, "user.password.set", &self.audit_context(actor, meta)).await?;
@@ -127,7 +138,12 @@ impl App {
     ///
     /// # Errors
     /// An unknown user.
-    pub async fn revoke_user_sessions(&self, actor: &Actor, meta: &RequestMeta, username_or_id: &str) -> AppResult<u64> {
+    pub async fn revoke_user_sessions(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        username_or_id: &str,
+    ) -> AppResult<u64> {
         let user = self.find_user(username_or_id).await?;
         Ok(self.store.revoke_user_sessions(user.id, &self.audit_context(actor, meta)).await?)
     }

@@ -270,7 +270,10 @@ impl ChainVerifier {
             return Err(broken(format!("{missing} (deleted); the next stored event is {}", event.seq)));
         }
         if event.seq < expected {
-            return Err(broken(format!("event {} appears again or out of order where {expected} was expected", event.seq)));
+            return Err(broken(format!(
+                "event {} appears again or out of order where {expected} was expected",
+                event.seq
+            )));
         }
         if event.prev_hash != self.last_hash {
             return Err(broken(format!(
@@ -279,7 +282,10 @@ impl ChainVerifier {
             )));
         }
         if event.compute_hash() != event.hash {
-            return Err(broken(format!("its content was changed after it was written (action now reads '{}')", event.action)));
+            return Err(broken(format!(
+                "its content was changed after it was written (action now reads '{}')",
+                event.action
+            )));
         }
         self.last_hash.clone_from(&event.hash);
         self.expected_seq += 1;
@@ -301,7 +307,8 @@ impl ChainVerifier {
         if head.seq < last_seq || head.hash != self.last_hash {
             return Err(BrokenLink {
                 seq: last_seq,
-                reason: "the last event does not match the recorded chain head (events were appended outside Twofold)".into(),
+                reason: "the last event does not match the recorded chain head (events were appended outside Twofold)"
+                    .into(),
             });
         }
         Ok(ChainHead { seq: last_seq, hash: self.last_hash })
@@ -335,7 +342,9 @@ mod tests {
     }
 
     fn head_of(events: &[AuditEvent]) -> ChainHead {
-        events.last().map_or(ChainHead { seq: 0, hash: GENESIS_HASH.into() }, |e| ChainHead { seq: e.seq, hash: e.hash.clone() })
+        events
+            .last()
+            .map_or(ChainHead { seq: 0, hash: GENESIS_HASH.into() }, |e| ChainHead { seq: e.seq, hash: e.hash.clone() })
     }
 
     #[test]
@@ -392,7 +401,13 @@ mod tests {
     fn an_inserted_event_is_found() {
         let mut events = chain(5);
         let head = head_of(&events);
-        let forged = AuditEvent::seal(3, Uuid::nil(), &events[1].hash, &Change::new("x", "y", None), &AuditContext::system("x", Timestamp(0)));
+        let forged = AuditEvent::seal(
+            3,
+            Uuid::nil(),
+            &events[1].hash,
+            &Change::new("x", "y", None),
+            &AuditContext::system("x", Timestamp(0)),
+        );
         events.insert(2, forged);
         for (i, e) in events.iter_mut().enumerate().skip(3) {
             e.seq = i64::try_from(i).unwrap() + 1;

@@ -239,10 +239,8 @@ fn check_text(field: &str, value: Option<&str>, max: usize, errors: &mut Validat
 }
 
 fn parse_roles(roles: &[String], errors: &mut ValidationErrors) -> Vec<Role> {
-    let mut parsed: Vec<Role> = roles
-        .iter()
-        .filter_map(|r| Role::parse(r).map_err(|e| errors.add("roles", e)).ok())
-        .collect();
+    let mut parsed: Vec<Role> =
+        roles.iter().filter_map(|r| Role::parse(r).map_err(|e| errors.add("roles", e)).ok()).collect();
     parsed.sort();
     parsed.dedup();
     parsed

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::Timestamp;
 use crate::apikey::ApiKey;
-use crate::audit::{AuditContext, AuditEvent, Change, ChainHead};
+use crate::audit::{AuditContext, AuditEvent, ChainHead, Change};
 use crate::identity::{Group, Tier, User, UserPatch, UserStatus};
 use crate::session::Session;
 use crate::signin::SignInEvent;

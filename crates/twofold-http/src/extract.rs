@@ -13,7 +13,7 @@ use twofold_app::auth::Authenticated;
 use twofold_app::{Actor, AppError, RequestMeta};
 use twofold_core::identity::Role;
 
-use crate::{AppState, ApiError, cookies};
+use crate::{ApiError, AppState, cookies};
 
 /// The request's origin, for audit and sign-in events.
 #[derive(Debug, Clone)]

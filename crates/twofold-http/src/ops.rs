@@ -34,7 +34,9 @@ pub fn install_metrics_recorder() -> bool {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", get(openapi))
-        .route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(render_metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
 }
 
 /// The admin API's OpenAPI document.
@@ -68,7 +70,8 @@ async fn render_metrics() -> Response {
 /// Counts requests and records their latency by route template and status.
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();

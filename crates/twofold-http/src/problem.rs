@@ -50,24 +50,45 @@ impl IntoResponse for ApiError {
                 ),
                 AppError::Password(rejection) => {
                     let errors = json!([{"field": "password", "message": rejection.to_string()}]);
-                    problem(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input", &format!("password {rejection}"), Some(errors))
+                    problem(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "Invalid input",
+                        &format!("password {rejection}"),
+                        Some(errors),
+                    )
                 }
-                AppError::NotFound(what) => problem(StatusCode::NOT_FOUND, "Not found", &format!("{what} not found"), None),
+                AppError::NotFound(what) => {
+                    problem(StatusCode::NOT_FOUND, "Not found", &format!("{what} not found"), None)
+                }
                 AppError::Conflict(detail) => problem(StatusCode::CONFLICT, "Conflict", &detail, None),
                 AppError::Unauthenticated => {
-                    let mut response =
-                        problem(StatusCode::UNAUTHORIZED, "Unauthorized", "a valid API key is required (Authorization: Bearer tfk_...)", None);
+                    let mut response = problem(
+                        StatusCode::UNAUTHORIZED,
+                        "Unauthorized",
+                        "a valid API key is required (Authorization: Bearer tfk_...)",
+                        None,
+                    );
                     response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
                     response
                 }
                 AppError::Forbidden(detail) => problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None),
                 AppError::Unavailable(detail) => {
                     tracing::error!(%detail, "database unavailable");
-                    problem(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable", "the database is unavailable; try again", None)
+                    problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Service unavailable",
+                        "the database is unavailable; try again",
+                        None,
+                    )
                 }
                 AppError::Internal(detail) => {
                     tracing::error!(%detail, "internal error");
-                    problem(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "an internal error occurred; it has been logged", None)
+                    problem(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal error",
+                        "an internal error occurred; it has been logged",
+                        None,
+                    )
                 }
             },
         }

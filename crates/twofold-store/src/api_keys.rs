@@ -14,18 +14,20 @@ const COLUMNS: &str = "id, name, role, secret_hash, created_at, expires_at, last
 
 pub(crate) async fn create(pool: &AnyPool, key: &ApiKey, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")))
-        .bind(&key.id)
-        .bind(&key.name)
-        .bind(key.role.as_str())
-        .bind(&key.secret_hash)
-        .bind(key.created_at.millis())
-        .bind(key.expires_at.map(Timestamp::millis))
-        .bind(key.last_used_at.map(Timestamp::millis))
-        .bind(key.revoked_at.map(Timestamp::millis))
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(store_error)?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    )))
+    .bind(&key.id)
+    .bind(&key.name)
+    .bind(key.role.as_str())
+    .bind(&key.secret_hash)
+    .bind(key.created_at.millis())
+    .bind(key.expires_at.map(Timestamp::millis))
+    .bind(key.last_used_at.map(Timestamp::millis))
+    .bind(key.revoked_at.map(Timestamp::millis))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
     // The serialised key omits the secret hash.
     let after = serde_json::to_value(key).unwrap_or_default();
     tx.append(&Change::new("api_key.create", "api_key", Some(key.id.clone())).states(None, Some(after)), ctx).await?;

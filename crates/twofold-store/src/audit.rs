@@ -16,7 +16,12 @@ pub(crate) async fn append(pool: &AnyPool, change: &Change, ctx: &AuditContext) 
     Ok(event)
 }
 
-pub(crate) async fn events(pool: &AnyPool, after_seq: i64, since: Timestamp, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+pub(crate) async fn events(
+    pool: &AnyPool,
+    after_seq: i64,
+    since: Timestamp,
+    limit: i64,
+) -> StoreResult<Vec<AuditEvent>> {
     sqlx::query(
         "SELECT seq, id, at, actor_kind, actor_id, actor_name, actor_auth, action, target_type, target_id,
                 before_state, after_state, ip, user_agent, device_id, prev_hash, hash
@@ -34,6 +39,7 @@ pub(crate) async fn events(pool: &AnyPool, after_seq: i64, since: Timestamp, lim
 }
 
 pub(crate) async fn head(pool: &AnyPool) -> StoreResult<ChainHead> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await.map_err(store_error)?;
+    let row =
+        sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await.map_err(store_error)?;
     Ok(ChainHead { seq: row.try_get(0).map_err(store_error)?, hash: row.try_get(1).map_err(store_error)? })
 }

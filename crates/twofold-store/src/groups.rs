@@ -38,7 +38,9 @@ pub(crate) async fn list(pool: &AnyPool) -> StoreResult<Vec<GroupSummary>> {
     .await
     .map_err(store_error)?
     .iter()
-    .map(|row| Ok(GroupSummary { group: rows::group(row)?, member_count: row.try_get("member_count").map_err(store_error)? }))
+    .map(|row| {
+        Ok(GroupSummary { group: rows::group(row)?, member_count: row.try_get("member_count").map_err(store_error)? })
+    })
     .collect()
 }
 

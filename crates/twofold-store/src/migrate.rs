@@ -24,7 +24,7 @@ const POSTGRES: &[Migration] =
     &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.
-const MIGRATION_LOCK_KEY: i64 = 0x7477_6f66_6f6c_64;
+const MIGRATION_LOCK_KEY: i64 = 0x0074_776f_666f_6c64;
 
 /// What a migration run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +67,19 @@ impl<'a> Migrator<'a> {
     pub async fn run(&self) -> Result<MigrationReport, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(store_error)?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut *conn).await.map_err(store_error)?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut *conn)
+                .await
+                .map_err(store_error)?;
         }
         let result = self.run_locked(&mut conn).await;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut *conn).await.map_err(store_error)?;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut *conn)
+                .await
+                .map_err(store_error)?;
         }
         result
     }
@@ -84,14 +92,15 @@ impl<'a> Migrator<'a> {
         .execute(&mut *conn)
         .await
         .map_err(store_error)?;
-        let applied: Vec<(i64, String)> = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(store_error)?
-            .iter()
-            .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(store_error)?;
+        let applied: Vec<(i64, String)> =
+            sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(store_error)?
+                .iter()
+                .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(store_error)?;
         let latest = self.latest();
         if let Some((newest, _)) = applied.last().filter(|(v, _)| *v > latest) {
             return Err(StoreError::Other(format!(
@@ -123,13 +132,15 @@ impl<'a> Migrator<'a> {
                     return sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(|_| false);
                 }
                 sqlx::raw_sql(migration.sql).execute(&mut *conn).await?;
-                sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
-                    .bind(migration.version)
-                    .bind(migration.name)
-                    .bind(&checksum)
-                    .bind(applied_at_millis())
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(migration.version)
+                .bind(migration.name)
+                .bind(&checksum)
+                .bind(applied_at_millis())
+                .execute(&mut *conn)
+                .await?;
                 sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(|_| true)
             }
             .await;
@@ -138,7 +149,10 @@ impl<'a> Migrator<'a> {
                 Ok(false) => {}
                 Err(e) => {
                     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                    return Err(StoreError::Other(format!("migration {} ({}) failed: {e}", migration.version, migration.name)));
+                    return Err(StoreError::Other(format!(
+                        "migration {} ({}) failed: {e}",
+                        migration.version, migration.name
+                    )));
                 }
             }
             report.current = migration.version;

@@ -13,8 +13,7 @@ use uuid::Uuid;
 
 use crate::store_error;
 
-pub(crate) const USER_COLUMNS: &str =
-    "u.id, u.username, u.email, u.display_name, u.phone, u.department, u.manager, u.status, u.tier, u.roles, u.created_at, u.updated_at";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.display_name, u.phone, u.department, u.manager, u.status, u.tier, u.roles, u.created_at, u.updated_at";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} '{value}' is not valid"))
@@ -63,7 +62,10 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
         manager: get(row, "manager")?,
         status: UserStatus::parse(&status).map_err(|_| corrupt("status", &status))?,
         tier: Tier::parse(&tier).map_err(|_| corrupt("tier", &tier))?,
-        roles: split(&roles).iter().map(|r| Role::parse(r).map_err(|_| corrupt("role", r))).collect::<Result<_, _>>()?,
+        roles: split(&roles)
+            .iter()
+            .map(|r| Role::parse(r).map_err(|_| corrupt("role", r)))
+            .collect::<Result<_, _>>()?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })
@@ -99,7 +101,12 @@ pub(crate) fn sign_in_event(row: &AnyRow) -> Result<SignInEvent, StoreError> {
     let reason: Option<String> = get(row, "reason")?;
     let user_id: Option<String> = get(row, "user_id")?;
     let methods: String = get(row, "methods")?;
-    let reasons = [FailureReason::UnknownUser, FailureReason::WrongPassword, FailureReason::AccountDisabled, FailureReason::NoPassword];
+    let reasons = [
+        FailureReason::UnknownUser,
+        FailureReason::WrongPassword,
+        FailureReason::AccountDisabled,
+        FailureReason::NoPassword,
+    ];
     Ok(SignInEvent {
         id: uuid(row, "id")?,
         at: time(row, "at")?,

@@ -51,24 +51,31 @@ fn sign_in_change(action: &str, event: &SignInEvent) -> Change {
     Change::new(action, "user", event.user_id.map(|u| u.to_string())).states(None, Some(detail))
 }
 
-pub(crate) async fn start(pool: &AnyPool, session: &Session, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
+pub(crate) async fn start(
+    pool: &AnyPool,
+    session: &Session,
+    event: &SignInEvent,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")))
-        .bind(&session.id_hash)
-        .bind(session.user_id.to_string())
-        .bind(join(&session.auth.amr))
-        .bind(&session.auth.acr)
-        .bind(session.auth.auth_time.map(Timestamp::millis))
-        .bind(session.created_at.millis())
-        .bind(session.last_seen_at.millis())
-        .bind(session.absolute_expires_at.millis())
-        .bind(session.idle_timeout_secs)
-        .bind(&session.ip)
-        .bind(&session.user_agent)
-        .bind(session.revoked_at.map(Timestamp::millis))
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(store_error)?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    )))
+    .bind(&session.id_hash)
+    .bind(session.user_id.to_string())
+    .bind(join(&session.auth.amr))
+    .bind(&session.auth.acr)
+    .bind(session.auth.auth_time.map(Timestamp::millis))
+    .bind(session.created_at.millis())
+    .bind(session.last_seen_at.millis())
+    .bind(session.absolute_expires_at.millis())
+    .bind(session.idle_timeout_secs)
+    .bind(&session.ip)
+    .bind(&session.user_agent)
+    .bind(session.revoked_at.map(Timestamp::millis))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
     insert_sign_in_event(&mut tx, event).await?;
     let mut change = sign_in_change("signin.success", event);
     if let Some(after) = change.after.as_mut() {
@@ -108,13 +115,14 @@ pub(crate) async fn touch(pool: &AnyPool, id_hash: &str, now: Timestamp) -> Stor
 
 pub(crate) async fn revoke(pool: &AnyPool, id_hash: &str, ctx: &AuditContext) -> StoreResult<bool> {
     let mut tx = AuditedTx::begin(pool).await?;
-    let user: Option<(String,)> =
-        sqlx::query_as("UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL RETURNING user_id")
-            .bind(ctx.at.millis())
-            .bind(id_hash)
-            .fetch_optional(&mut *tx.tx)
-            .await
-            .map_err(store_error)?;
+    let user: Option<(String,)> = sqlx::query_as(
+        "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL RETURNING user_id",
+    )
+    .bind(ctx.at.millis())
+    .bind(id_hash)
+    .fetch_optional(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
     let Some((user_id,)) = user else { return Ok(false) };
     let change = Change::new("session.revoke", "session", Some(short(id_hash)))
         .states(None, Some(serde_json::json!({"user_id": user_id})));

@@ -145,7 +145,8 @@ pub(crate) async fn update(pool: &AnyPool, id: Uuid, patch: &UserPatch, ctx: &Au
     .await
     .map_err(store_error)?;
     tx.append(
-        &Change::new("user.update", "user", Some(id.to_string())).states(Some(user_json(&before)), Some(user_json(&after))),
+        &Change::new("user.update", "user", Some(id.to_string()))
+            .states(Some(user_json(&before)), Some(user_json(&after))),
         ctx,
     )
     .await?;
@@ -158,8 +159,10 @@ pub(crate) async fn update(pool: &AnyPool, id: Uuid, patch: &UserPatch, ctx: &Au
             .map_err(store_error)?
             .rows_affected();
         if revoked > 0 {
-            let change = Change::new("session.revoke_all", "user", Some(id.to_string()))
-                .states(None, Some(serde_json::json!({"revoked": revoked, "reason": format!("status {}", after.status)})));
+            let change = Change::new("session.revoke_all", "user", Some(id.to_string())).states(
+                None,
+                Some(serde_json::json!({"revoked": revoked, "reason": format!("status {}", after.status)})),
+            );
             tx.append(&change, ctx).await?;
         }
     }

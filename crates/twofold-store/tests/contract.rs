@@ -1,6 +1,8 @@
 //! The store contract: the same behaviour on every backend. Each test runs once per
 //! database from `twofold_testkit::databases()` (SQLite, and PostgreSQL when configured).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use twofold_core::Timestamp;
@@ -67,7 +69,8 @@ async fn users_are_created_found_and_listed_with_an_audit_event_each() {
         let alice = store.user_by_username("alice").await.unwrap().expect("alice");
         assert_eq!(store.user_by_id(alice.id).await.unwrap().as_ref(), Some(&alice), "{backend}");
         assert_eq!(store.password_hash(alice.id).await.unwrap().as_deref(), Some("$argon2id$fake"));
-        let names: Vec<_> = store.list_users(&UserFilter::default()).await.unwrap().into_iter().map(|u| u.username).collect();
+        let names: Vec<_> =
+            store.list_users(&UserFilter::default()).await.unwrap().into_iter().map(|u| u.username).collect();
         assert_eq!(names, ["alice", "bob"], "{backend}");
         let events = store.audit_events(0, Timestamp(0), 10).await.unwrap();
         assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["user.create", "user.create"]);
@@ -84,7 +87,11 @@ async fn a_batch_with_a_taken_username_writes_nothing() {
         let err = store.create_users(&[record("carol"), record("alice")], &ctx(2)).await.unwrap_err();
         assert!(matches!(&err, StoreError::Conflict(m) if m.contains("alice")), "{backend}: {err}");
         assert!(store.user_by_username("carol").await.unwrap().is_none(), "{backend}: carol rolled back");
-        assert_eq!(store.audit_head().await.unwrap(), head, "{backend}: no audit event for a change that did not happen");
+        assert_eq!(
+            store.audit_head().await.unwrap(),
+            head,
+            "{backend}: no audit event for a change that did not happen"
+        );
     }
 }
 
@@ -93,7 +100,8 @@ async fn a_patch_records_exact_before_and_after_and_suspension_revokes_sessions(
     for (backend, store) in stores().await {
         store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
         let alice = store.user_by_username("alice").await.unwrap().unwrap();
-        let (_, session) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(5), None, None);
+        let (_, session) =
+            Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(5), None, None);
         let event = SignInEvent {
             id: Uuid::now_v7(),
             at: Timestamp(5),
@@ -107,7 +115,11 @@ async fn a_patch_records_exact_before_and_after_and_suspension_revokes_sessions(
         };
         store.start_session(&session, &event, &ctx(5)).await.unwrap();
 
-        let patch = UserPatch { status: Some("suspended".into()), department: Some(Some("Finance".into())), ..UserPatch::default() };
+        let patch = UserPatch {
+            status: Some("suspended".into()),
+            department: Some(Some("Finance".into())),
+            ..UserPatch::default()
+        };
         let after = store.update_user(alice.id, &patch, &ctx(10)).await.unwrap();
         assert_eq!(after.status, UserStatus::Suspended);
         let stored = store.session(&session.id_hash).await.unwrap().unwrap();
@@ -133,7 +145,10 @@ async fn groups_hold_members_once() {
         let group = new_group(Uuid::now_v7(), "planners", Some("Pilot cohort"), Timestamp(1)).unwrap();
         store.create_group(&group, &ctx(1)).await.unwrap();
         assert!(matches!(store.create_group(&group, &ctx(2)).await, Err(StoreError::Conflict(_))), "{backend}");
-        store.create_users(&[UserRecord { groups: vec!["planners".into()], ..record("alice") }, record("bob")], &ctx(2)).await.unwrap();
+        store
+            .create_users(&[UserRecord { groups: vec!["planners".into()], ..record("alice") }, record("bob")], &ctx(2))
+            .await
+            .unwrap();
         let bob = store.user_by_username("bob").await.unwrap().unwrap();
         assert!(store.add_group_member(&group, &bob, &ctx(3)).await.unwrap());
         assert!(!store.add_group_member(&group, &bob, &ctx(4)).await.unwrap(), "{backend}: already a member");
@@ -160,7 +175,14 @@ async fn sessions_are_touched_and_revoked() {
         let auth = AuthContext { amr: vec!["pwd".into()], acr: "pwd".into(), auth_time: Some(Timestamp(5)) };
         let mut ids = Vec::new();
         for at in [5, 6] {
-            let (_, session) = Session::start(alice.id, auth.clone(), SessionPolicy::default(), Timestamp(at), Some("127.0.0.1".into()), None);
+            let (_, session) = Session::start(
+                alice.id,
+                auth.clone(),
+                SessionPolicy::default(),
+                Timestamp(at),
+                Some("127.0.0.1".into()),
+                None,
+            );
             let event = SignInEvent {
                 id: Uuid::now_v7(),
                 at: Timestamp(at),

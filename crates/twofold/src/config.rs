@@ -120,29 +120,33 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
     let text = |key: &str| table.get(key).and_then(toml::Value::as_str);
     let int = |section: &str, key: &str| table.get(section).and_then(|s| s.get(key)).and_then(toml::Value::as_integer);
     let mut add = |key: &str, message: String| problems.push(Problem { key: key.into(), message });
-    if let Some(listen) = text("listen") {
-        if listen.parse::<SocketAddr>().is_err() {
-            add("listen", format!("'{listen}' is not an address like 127.0.0.1:8080"));
-        }
+    if let Some(listen) = text("listen")
+        && listen.parse::<SocketAddr>().is_err()
+    {
+        add("listen", format!("'{listen}' is not an address like 127.0.0.1:8080"));
     }
-    if let Some(url) = text("public_url") {
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
-            add("public_url", format!("'{url}' must start with http:// or https:// and not end with /"));
-        }
+    if let Some(url) = text("public_url")
+        && (!(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/'))
+    {
+        add("public_url", format!("'{url}' must start with http:// or https:// and not end with /"));
     }
-    if let Some(url) = text("database_url") {
-        if let Err(e) = twofold_store::Backend::from_url(url) {
-            add("database_url", e.to_string());
-        }
+    if let Some(url) = text("database_url")
+        && let Err(e) = twofold_store::Backend::from_url(url)
+    {
+        add("database_url", e.to_string());
     }
-    if let Some(format) = text("log_format") {
-        if !["pretty", "json"].contains(&format) {
-            add("log_format", format!("'{format}' is not one of: pretty, json"));
-        }
+    if let Some(format) = text("log_format")
+        && !["pretty", "json"].contains(&format)
+    {
+        add("log_format", format!("'{format}' is not one of: pretty, json"));
     }
     let defaults = HashParams::default();
     let params = |key, default: u32| int("password", key).map_or(Some(default), |v| u32::try_from(v).ok());
-    match (params("memory_kib", defaults.memory_kib), params("iterations", defaults.iterations), params("parallelism", defaults.parallelism)) {
+    match (
+        params("memory_kib", defaults.memory_kib),
+        params("iterations", defaults.iterations),
+        params("parallelism", defaults.parallelism),
+    ) {
         (Some(memory_kib), Some(iterations), Some(parallelism)) => {
             if let Err(e) = check_params(HashParams { memory_kib, iterations, parallelism }) {
                 add("password", e.to_string());
@@ -188,7 +192,8 @@ fn line_col(source: &str, offset: usize) -> String {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let source = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
     let problems = check(&source);
     if !problems.is_empty() {
         let list: Vec<_> = problems.iter().map(ToString::to_string).collect();
@@ -223,8 +228,9 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
     };
     let data_dir = global.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("twofold-data"));
     let listen_text = serve.and_then(|s| s.listen.clone()).or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr =
-        listen_text.parse().with_context(|| format!("--listen '{listen_text}' is not an address like 127.0.0.1:8080"))?;
+    let listen: SocketAddr = listen_text
+        .parse()
+        .with_context(|| format!("--listen '{listen_text}' is not an address like 127.0.0.1:8080"))?;
     let public_url = serve
         .and_then(|s| s.public_url.clone())
         .or(file.public_url)
@@ -239,7 +245,8 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         .clone()
         .or(file.database_url)
         .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("twofold.db").display()));
-    let master_key_file = global.master_key_file.clone().or(file.master_key_file).unwrap_or_else(|| data_dir.join("master.key"));
+    let master_key_file =
+        global.master_key_file.clone().or(file.master_key_file).unwrap_or_else(|| data_dir.join("master.key"));
     let defaults = HashParams::default();
     let hash_params = HashParams {
         memory_kib: file.password.memory_kib.unwrap_or(defaults.memory_kib),

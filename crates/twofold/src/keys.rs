@@ -36,7 +36,8 @@ impl MasterKey {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).with_context(|| format!("cannot create master key file {}", path.display()))?;
+        let mut file =
+            options.open(path).with_context(|| format!("cannot create master key file {}", path.display()))?;
         writeln!(file, "{}", hex::encode(key)).and_then(|()| file.sync_all()).context("cannot write the master key")?;
         tracing::info!(path = %path.display(), "generated a new master key");
         Ok(Self(key))

@@ -5,7 +5,12 @@ use serde::Serialize;
 use crate::cli::OutputFormat;
 
 /// Prints `value` as JSON, or `rows` under `headers` as an aligned table.
-pub fn print<T: Serialize>(format: OutputFormat, value: &T, headers: &[&str], rows: Vec<Vec<String>>) -> anyhow::Result<()> {
+pub fn print<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    headers: &[&str],
+    rows: Vec<Vec<String>>,
+) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value)?),
         OutputFormat::Table => print_table(headers, &rows),

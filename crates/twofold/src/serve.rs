@@ -48,9 +48,15 @@ async fn announce(public: &str, bound: SocketAddr, demo: bool, seeded: &[String]
             twofold_app::demo::DEMO_PASSWORD,
             if seeded.is_empty() { " (already seeded)" } else { "" }
         );
-    } else if app.list_users(&twofold_core::store::UserFilter { limit: Some(1), ..Default::default() }).await.is_ok_and(|u| u.is_empty()) {
+    } else if app
+        .list_users(&twofold_core::store::UserFilter { limit: Some(1), ..Default::default() })
+        .await
+        .is_ok_and(|u| u.is_empty())
+    {
         println!("  No users yet. Create an administrator and an API key:");
-        println!("    echo 'a long passphrase' | twofold user add alice --role admin --tier privileged --password-stdin");
+        println!(
+            "    echo 'a long passphrase' | twofold user add alice --role admin --tier privileged --password-stdin"
+        );
         println!("    twofold apikey create --name ops --role admin");
         println!("  Or restart with --demo to look around with sample users.");
     }

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use twofold_core::ValidationErrors;
 use twofold_core::identity::{NewUser, Tier, UserPatch, UserStatus};
 use twofold_core::store::UserFilter;
-use twofold_core::ValidationErrors;
 
 use crate::extract::{Authorized, ClientMeta, JsonBody, QueryParams, ReadDirectory, WriteDirectory};
 use crate::{ApiError, AppState};
@@ -101,7 +101,8 @@ pub async fn import(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let report = state.app.import_users(&caller.actor, &meta, body.as_ref(), query.skip_invalid).await?;
-    let status = if report.applied || report.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status =
+        if report.applied || report.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, Json(report)).into_response())
 }
 
@@ -202,4 +203,3 @@ pub async fn revoke_sessions(
     let revoked = state.app.revoke_user_sessions(&caller.actor, &meta, &user).await?;
     Ok(Json(json!({ "revoked": revoked })).into_response())
 }
-

@@ -82,10 +82,14 @@ pub async fn logout(
         return Ok(Redirect::to("/login").into_response());
     };
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
-        return Ok((StatusCode::FORBIDDEN, "The form expired. Go back, reload the page and try again.\n").into_response());
+        return Ok(
+            (StatusCode::FORBIDDEN, "The form expired. Go back, reload the page and try again.\n").into_response()
+        );
     }
     state.app.sign_out(&current, form.everywhere.is_some(), &meta).await?;
     let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), state.config.secure_cookies()));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), state.config.secure_cookies()));
     Ok(response)
 }

@@ -40,11 +40,21 @@ pub struct LoginForm {
 }
 
 /// Renders the form with a fresh double-submit CSRF token in a cookie and a hidden field.
-fn render(state: &AppState, status: StatusCode, return_to: String, username: String, error: Option<&'static str>) -> Response {
+fn render(
+    state: &AppState,
+    status: StatusCode,
+    return_to: String,
+    username: String,
+    error: Option<&'static str>,
+) -> Response {
     let token = random_token();
     let page = LoginPage { csrf: token.clone(), return_to, username, error };
     let cookie = cookies::set(cookies::CSRF, &token, None, state.config.secure_cookies());
-    (status, [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".parse().unwrap_or(cookie_fallback()))], page)
+    (
+        status,
+        [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".parse().unwrap_or(cookie_fallback()))],
+        page,
+    )
         .into_response()
 }
 
@@ -52,7 +62,11 @@ fn cookie_fallback() -> header::HeaderValue {
     header::HeaderValue::from_static("no-store")
 }
 
-pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSession, Query(query): Query<LoginQuery>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(query): Query<LoginQuery>,
+) -> Response {
     let return_to = safe_return_path(query.return_to.as_deref());
     if session.is_some() {
         return Redirect::to(&return_to).into_response();
@@ -81,9 +95,13 @@ pub async fn submit(
             response.headers_mut().append(header::SET_COOKIE, clear_csrf);
             Ok(response)
         }
-        Err(AppError::Unauthenticated) => {
-            Ok(render(&state, StatusCode::UNAUTHORIZED, return_to, form.username, Some("Incorrect username or password.")))
-        }
+        Err(AppError::Unauthenticated) => Ok(render(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            return_to,
+            form.username,
+            Some("Incorrect username or password."),
+        )),
         Err(other) => Err(other.into()),
     }
 }

@@ -19,10 +19,16 @@ pub async fn run(command: ApiKeyCommand, app: &App, format: Option<OutputFormat>
             if !matches!(role, Role::Admin | Role::Helpdesk | Role::Auditor) {
                 anyhow::bail!("--role must be admin, helpdesk or auditor for an API key");
             }
-            let expires_at = expires.as_deref().map(Timestamp::parse).transpose().map_err(|e| anyhow::anyhow!("--expires {e}"))?;
+            let expires_at =
+                expires.as_deref().map(Timestamp::parse).transpose().map_err(|e| anyhow::anyhow!("--expires {e}"))?;
             let (token, key) = app.create_api_key(&actor, &meta, &name, role, expires_at).await?;
             let value = serde_json::json!({ "id": key.id, "name": key.name, "role": key.role, "token": token });
-            print(format, &value, &["id", "role", "token"], vec![vec![key.id.clone(), key.role.to_string(), token.clone()]])?;
+            print(
+                format,
+                &value,
+                &["id", "role", "token"],
+                vec![vec![key.id.clone(), key.role.to_string(), token.clone()]],
+            )?;
             if format == OutputFormat::Table {
                 eprintln!("Store the token now: it is shown only once. Use it as 'Authorization: Bearer <token>'.");
             }
@@ -42,7 +48,14 @@ pub async fn run(command: ApiKeyCommand, app: &App, format: Option<OutputFormat>
                 .iter()
                 .map(|k| {
                     let last_used = k.last_used_at.map_or_else(|| "never".to_owned(), Timestamp::to_rfc3339);
-                    vec![k.id.clone(), k.name.clone(), k.role.to_string(), state(k), k.created_at.to_rfc3339(), last_used]
+                    vec![
+                        k.id.clone(),
+                        k.name.clone(),
+                        k.role.to_string(),
+                        state(k),
+                        k.created_at.to_rfc3339(),
+                        last_used,
+                    ]
                 })
                 .collect();
             print(format, &keys, &["id", "name", "role", "state", "created", "last used"], rows)?;

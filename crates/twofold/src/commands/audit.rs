@@ -29,7 +29,8 @@ pub async fn run(command: AuditCommand, app: &App, format: Option<OutputFormat>)
             }
         }
         AuditCommand::Export { since } => {
-            let since = since.as_deref().map(Timestamp::parse).transpose().map_err(|e| anyhow::anyhow!("--since {e}"))?;
+            let since =
+                since.as_deref().map(Timestamp::parse).transpose().map_err(|e| anyhow::anyhow!("--since {e}"))?;
             let export_format = match format {
                 None | Some(OutputFormat::Jsonl | OutputFormat::Json) => ExportFormat::Jsonl,
                 Some(OutputFormat::Csv) => ExportFormat::Csv,

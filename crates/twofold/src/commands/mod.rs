@@ -17,7 +17,14 @@ use crate::config;
 /// The operating-system user running the CLI, as the audit actor.
 pub fn cli_actor() -> (Actor, RequestMeta) {
     let os_user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    (Actor::cli(&os_user), RequestMeta { ip: None, user_agent: Some(format!("twofold-cli/{}", env!("CARGO_PKG_VERSION"))), device_id: None })
+    (
+        Actor::cli(&os_user),
+        RequestMeta {
+            ip: None,
+            user_agent: Some(format!("twofold-cli/{}", env!("CARGO_PKG_VERSION"))),
+            device_id: None,
+        },
+    )
 }
 
 /// Table unless `--format` says otherwise.
@@ -44,7 +51,8 @@ pub fn config(command: &ConfigCommand, global: &GlobalArgs) -> anyhow::Result<Ex
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Check { file } => {
-            let path = file.clone().or_else(|| global.config.clone()).context("name a file: twofold config check FILE")?;
+            let path =
+                file.clone().or_else(|| global.config.clone()).context("name a file: twofold config check FILE")?;
             let source = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let problems = config::check(&source);
             if problems.is_empty() {

@@ -64,7 +64,12 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
         }
         UserCommand::List { status, tier, group, department } => {
             let filter = UserFilter {
-                status: status.as_deref().map(UserStatus::parse).transpose().map_err(anyhow::Error::msg).context("--status")?,
+                status: status
+                    .as_deref()
+                    .map(UserStatus::parse)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)
+                    .context("--status")?,
                 tier: tier.as_deref().map(Tier::parse).transpose().map_err(anyhow::Error::msg).context("--tier")?,
                 group: group.map(|g| g.to_lowercase()),
                 department,
@@ -92,7 +97,12 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
                 ("created", u.created_at.to_rfc3339()),
                 ("updated", u.updated_at.to_rfc3339()),
             ];
-            print(format, &detail, &["field", "value"], fields.into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect())?;
+            print(
+                format,
+                &detail,
+                &["field", "value"],
+                fields.into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect(),
+            )?;
         }
         UserCommand::Update { user, fields, status } => {
             let updated = app.update_user(&actor, &meta, &user, &patch_from(fields, status)).await?;
@@ -119,10 +129,17 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
             if format == OutputFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if report.applied {
-                println!("imported {} user(s){}", report.created.len(), if report.errors.is_empty() { "" } else { "; refused rows skipped" });
+                println!(
+                    "imported {} user(s){}",
+                    report.created.len(),
+                    if report.errors.is_empty() { "" } else { "; refused rows skipped" }
+                );
             }
             if !report.applied && !report.errors.is_empty() {
-                eprintln!("nothing imported: {} row(s) refused (use --skip-invalid to import the valid rows)", report.errors.len());
+                eprintln!(
+                    "nothing imported: {} row(s) refused (use --skip-invalid to import the valid rows)",
+                    report.errors.len()
+                );
                 return Ok(ExitCode::FAILURE);
             }
         }

@@ -12,7 +12,12 @@ async fn users_and_groups_are_managed_through_the_api_with_audit_events() {
         let base = format!("{}/api/v1", server.url);
         let b = env.backend;
 
-        let group = client.post(format!("{base}/groups")).json(&json!({"name": "Pilot", "description": "Pilot cohort"})).send().await.unwrap();
+        let group = client
+            .post(format!("{base}/groups"))
+            .json(&json!({"name": "Pilot", "description": "Pilot cohort"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(group.status(), 201, "{b}");
         let created = client
             .post(format!("{base}/users"))
@@ -30,22 +35,32 @@ async fn users_and_groups_are_managed_through_the_api_with_audit_events() {
         let by_id = client.get(format!("{base}/users/{}", user["id"].as_str().unwrap())).send().await.unwrap();
         assert_eq!(by_id.status(), 200, "{b}: users are found by id too");
 
-        let patched = client.patch(format!("{base}/users/grace")).json(&json!({"department": "Ops", "email": null})).send().await.unwrap();
+        let patched = client
+            .patch(format!("{base}/users/grace"))
+            .json(&json!({"department": "Ops", "email": null}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(patched.status(), 200, "{b}");
         let patched: Value = patched.json().await.unwrap();
         assert_eq!((patched["department"].as_str(), patched["email"].is_null()), (Some("Ops"), true), "{b}");
 
-        let members: Value = client.get(format!("{base}/groups/pilot/members")).send().await.unwrap().json().await.unwrap();
+        let members: Value =
+            client.get(format!("{base}/groups/pilot/members")).send().await.unwrap().json().await.unwrap();
         assert_eq!(members["members"][0]["username"], "grace", "{b}");
-        let listed: Value = client.get(format!("{base}/users?tier=privileged&group=pilot")).send().await.unwrap().json().await.unwrap();
+        let listed: Value =
+            client.get(format!("{base}/users?tier=privileged&group=pilot")).send().await.unwrap().json().await.unwrap();
         assert_eq!(listed["users"].as_array().unwrap().len(), 1, "{b}");
-        let removed: Value = client.delete(format!("{base}/groups/pilot/members/grace")).send().await.unwrap().json().await.unwrap();
+        let removed: Value =
+            client.delete(format!("{base}/groups/pilot/members/grace")).send().await.unwrap().json().await.unwrap();
         assert_eq!(removed["removed"], true);
 
-        let disabled: Value = client.post(format!("{base}/users/grace/disable")).send().await.unwrap().json().await.unwrap();
+        let disabled: Value =
+            client.post(format!("{base}/users/grace/disable")).send().await.unwrap().json().await.unwrap();
         assert_eq!(disabled["status"], "suspended", "{b}");
 
-        let events: Value = client.get(format!("{base}/audit/events?limit=1000")).send().await.unwrap().json().await.unwrap();
+        let events: Value =
+            client.get(format!("{base}/audit/events?limit=1000")).send().await.unwrap().json().await.unwrap();
         let update = events["events"].as_array().unwrap().iter().find(|e| e["action"] == "user.update").unwrap();
         assert_eq!(update["actor_kind"], "api_key", "{b}");
         assert_eq!(update["ip"], "127.0.0.1", "{b}");
@@ -75,18 +90,31 @@ async fn bad_requests_get_problem_json_and_change_nothing() {
         assert_eq!(invalid.status(), 422, "{b}");
         assert_eq!(invalid.headers()["content-type"], "application/problem+json");
         let problem: Value = invalid.json().await.unwrap();
-        let fields: Vec<_> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+        let fields: Vec<_> =
+            problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
         assert_eq!(fields, ["username", "email", "tier"], "{b}: every problem listed");
 
-        let weak = client.post(format!("{base}/users")).json(&json!({"username": "weak", "password": "password123"})).send().await.unwrap();
+        let weak = client
+            .post(format!("{base}/users"))
+            .json(&json!({"username": "weak", "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(weak.status(), 422, "{b}");
         let duplicate = client.post(format!("{base}/users")).json(&json!({"username": "TAKEN"})).send().await.unwrap();
         assert_eq!(duplicate.status(), 409, "{b}");
-        let unknown_field = client.post(format!("{base}/users")).json(&json!({"username": "x", "colour": "red"})).send().await.unwrap();
+        let unknown_field =
+            client.post(format!("{base}/users")).json(&json!({"username": "x", "colour": "red"})).send().await.unwrap();
         assert_eq!(unknown_field.status(), 400, "{b}");
         let problem: Value = unknown_field.json().await.unwrap();
         assert!(problem["detail"].as_str().unwrap().contains("colour"), "{b}: {problem}");
-        let not_json = client.post(format!("{base}/users")).header("content-type", "application/json").body("{").send().await.unwrap();
+        let not_json = client
+            .post(format!("{base}/users"))
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(not_json.status(), 400, "{b}");
         let missing = client.get(format!("{base}/users/nobody")).send().await.unwrap();
         assert_eq!(missing.status(), 404, "{b}");
@@ -107,7 +135,11 @@ async fn api_keys_are_required_and_roles_limit_them() {
         let anonymous = reqwest::get(format!("{base}/users")).await.unwrap();
         assert_eq!(anonymous.status(), 401, "{b}");
         assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
-        let forged = api("tfk_0123456789abcdef_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").get(format!("{base}/users")).send().await.unwrap();
+        let forged = api("tfk_0123456789abcdef_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+            .get(format!("{base}/users"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(forged.status(), 401, "{b}");
 
         let auditor = api(&env.token_with_role("auditor"));
@@ -124,7 +156,11 @@ async fn api_keys_are_required_and_roles_limit_them() {
         let id = token.split('_').nth(1).unwrap();
         assert!(keys.as_array().unwrap().iter().all(|k| k.get("secret_hash").is_none()), "{b}: no hashes listed");
         assert!(env.cli(&["apikey", "revoke", id]).status.success());
-        assert_eq!(api(&token).get(format!("{base}/users")).send().await.unwrap().status(), 401, "{b}: revoked keys stop working");
+        assert_eq!(
+            api(&token).get(format!("{base}/users")).send().await.unwrap().status(),
+            401,
+            "{b}: revoked keys stop working"
+        );
     }
 }
 

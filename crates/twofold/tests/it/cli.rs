@@ -15,7 +15,22 @@ async fn users_and_groups_are_managed_from_the_cli() {
         let b = env.backend;
         assert!(env.cli(&["group", "add", "planners", "--description", "Planning"]).status.success(), "{b}");
         let added = env.cli_with_stdin(
-            &["user", "add", "Heidi", "--email", "heidi@example.com", "--tier", "privileged", "--role", "admin", "--group", "planners", "--password-stdin", "--format", "json"],
+            &[
+                "user",
+                "add",
+                "Heidi",
+                "--email",
+                "heidi@example.com",
+                "--tier",
+                "privileged",
+                "--role",
+                "admin",
+                "--group",
+                "planners",
+                "--password-stdin",
+                "--format",
+                "json",
+            ],
             "a sufficiently long passphrase\n",
         );
         let user = json(&added);
@@ -24,7 +39,8 @@ async fn users_and_groups_are_managed_from_the_cli() {
         assert!(table.starts_with("USERNAME") && table.contains("heidi"), "{b}: {table}");
         let shown = json(&env.cli(&["user", "show", "heidi", "--format", "json"]));
         assert_eq!(shown["groups"][0], "planners");
-        let updated = json(&env.cli(&["user", "update", "heidi", "--department", "Ops", "--email", "", "--format", "json"]));
+        let updated =
+            json(&env.cli(&["user", "update", "heidi", "--department", "Ops", "--email", "", "--format", "json"]));
         assert_eq!((updated["department"].as_str(), updated["email"].is_null()), (Some("Ops"), true), "{b}");
         let members = json(&env.cli(&["group", "members", "planners", "--format", "json"]));
         assert_eq!(members[0]["username"], "heidi");
@@ -39,7 +55,11 @@ async fn users_and_groups_are_managed_from_the_cli() {
         assert_eq!(stderr(&unknown).trim(), "error: user not found", "{b}");
 
         let events = stdout(&env.cli(&["audit", "export"]));
-        let create = events.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|e| e["action"] == "user.create").unwrap();
+        let create = events
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|e| e["action"] == "user.create")
+            .unwrap();
         assert_eq!(create["actor_kind"], "cli", "{b}");
         assert_eq!(create["user_agent"].as_str().map(|ua| ua.starts_with("twofold-cli/")), Some(true));
         assert!(!events.contains("argon2"), "{b}: no password hash in the audit log");
@@ -66,7 +86,10 @@ async fn a_csv_with_a_bad_row_is_refused_whole_unless_told_to_skip() {
         let refused = env.cli(&["user", "import", csv.to_str().unwrap()]);
         assert!(!refused.status.success(), "{b}");
         let errors = stderr(&refused);
-        assert!(errors.contains("people.csv:3: email: 'not-an-email' is not an email address; tier: 'gold'"), "{b}: {errors}");
+        assert!(
+            errors.contains("people.csv:3: email: 'not-an-email' is not an email address; tier: 'gold'"),
+            "{b}: {errors}"
+        );
         assert!(errors.contains("people.csv:4: groups: no group named 'nosuchgroup'"), "{b}: {errors}");
         assert!(errors.contains("nothing imported"), "{b}");
         assert_eq!(audit_event_count(&env), before, "{b}: nothing applied");

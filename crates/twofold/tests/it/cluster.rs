@@ -36,12 +36,22 @@ async fn a_session_started_on_one_node_works_on_the_other() {
 
         // The cookie is for localhost on another port: send it to node B by hand.
         let on_b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let account = on_b.get(format!("{}/account", node_b.url)).header("cookie", format!("twofold_session={session}")).send().await.unwrap();
+        let account = on_b
+            .get(format!("{}/account", node_b.url))
+            .header("cookie", format!("twofold_session={session}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(account.status(), 200, "{b}: node B honours node A's session");
         assert!(account.text().await.unwrap().contains("Carol Chen"));
 
         assert!(env.cli(&["user", "revoke-sessions", "carol"]).status.success());
-        let revoked = on_b.get(format!("{}/account", node_b.url)).header("cookie", format!("twofold_session={session}")).send().await.unwrap();
+        let revoked = on_b
+            .get(format!("{}/account", node_b.url))
+            .header("cookie", format!("twofold_session={session}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(revoked.status(), 303, "{b}: revocation reaches every node");
     }
 }

@@ -29,7 +29,8 @@ fn config_check_lists_every_problem_with_its_key() {
     assert!(!out.status.success());
     let report = stdout(&out);
     assert!(report.contains("surprise: unknown key"), "{report}");
-    std::fs::write(&file, "listen = \"everywhere\"\ndatabase_url = \"mysql://db\"\n[session]\nidle_timeout_secs = 5\n").unwrap();
+    std::fs::write(&file, "listen = \"everywhere\"\ndatabase_url = \"mysql://db\"\n[session]\nidle_timeout_secs = 5\n")
+        .unwrap();
     let report = stdout(&run(&["config", "check", file.to_str().unwrap()], &[]));
     for key in ["listen:", "database_url:", "session.idle_timeout_secs:"] {
         assert!(report.contains(key), "{key} in {report}");
@@ -44,14 +45,25 @@ fn an_unknown_config_key_stops_the_server_with_one_line() {
     let dir = twofold_testkit::scratch_dir("config");
     let file = dir.join("twofold.toml");
     std::fs::write(&file, "listn = \"127.0.0.1:1\"\n").unwrap();
-    let line = one_error_line(&run(&["serve", "--config", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()], &[]));
+    let line =
+        one_error_line(&run(&["serve", "--config", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()], &[]));
     assert!(line.contains("listn: unknown key"), "{line}");
 }
 
 #[test]
 fn an_unreachable_database_gives_one_clear_line() {
     let dir = twofold_testkit::scratch_dir("config");
-    let out = run(&["user", "list", "--data-dir", dir.to_str().unwrap(), "--database-url", "postgres://nobody:secret@127.0.0.1:1/none"], &[]);
+    let out = run(
+        &[
+            "user",
+            "list",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--database-url",
+            "postgres://nobody:secret@127.0.0.1:1/none",
+        ],
+        &[],
+    );
     let line = one_error_line(&out);
     assert!(line.starts_with("error: cannot open the database"), "{line}");
     assert!(!line.contains("secret"), "the password is redacted: {line}");

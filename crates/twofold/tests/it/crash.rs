@@ -23,7 +23,8 @@ async fn sigkill_during_concurrent_writes_loses_nothing_acknowledged() {
                 tokio::spawn(async move {
                     for n in 0..500 {
                         let username = format!("w{writer}-{n}");
-                        let response = client.post(format!("{base}/users")).json(&json!({"username": username})).send().await;
+                        let response =
+                            client.post(format!("{base}/users")).json(&json!({"username": username})).send().await;
                         match response {
                             Ok(r) if r.status() == 201 => acknowledged.lock().await.push(username),
                             _ => break,
@@ -49,10 +50,15 @@ async fn sigkill_during_concurrent_writes_loses_nothing_acknowledged() {
 
         let listed = env.cli(&["user", "list", "--format", "json"]);
         let users: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
-        let stored: std::collections::HashSet<_> = users.iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect();
+        let stored: std::collections::HashSet<_> =
+            users.iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect();
         let lost: Vec<_> = acknowledged.iter().filter(|u| !stored.contains(*u)).collect();
         assert!(lost.is_empty(), "{b}: acknowledged but lost: {lost:?}");
         // Every stored user has its audit event, and the chain verifies.
-        assert_eq!(audit_event_count(&env), i64::try_from(stored.len()).unwrap() + 1, "{b}: one event per user plus the API key");
+        assert_eq!(
+            audit_event_count(&env),
+            i64::try_from(stored.len()).unwrap() + 1,
+            "{b}: one event per user plus the API key"
+        );
     }
 }

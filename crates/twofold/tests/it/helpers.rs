@@ -52,7 +52,13 @@ impl Env {
 
     /// Runs an admin verb with `input` on standard input.
     pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
         child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
         child.wait_with_output().expect("wait")
     }
@@ -73,18 +79,22 @@ impl Env {
     pub async fn serve(&self, extra: &[&str]) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child = self.command(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn serve");
+        let mut child = self
+            .command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             let mut sent = false;
             while let Some(Ok(line)) = lines.next() {
-                if !sent {
-                    if let Some(addr) = line.strip_prefix("Twofold is listening on ") {
-                        tx.send(addr.trim().to_owned()).ok();
-                        sent = true;
-                    }
+                if !sent && let Some(addr) = line.strip_prefix("Twofold is listening on ") {
+                    tx.send(addr.trim().to_owned()).ok();
+                    sent = true;
                 }
             }
         });

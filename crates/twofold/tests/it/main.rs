@@ -1,6 +1,8 @@
 //! Black-box tests: the real `twofold` binary on a random port, on every configured
 //! database backend. One test binary; modules by feature.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod api;
 mod browser;
 mod cli;

@@ -42,7 +42,10 @@ async fn a_user_signs_in_sees_their_account_and_signs_out() {
             .map(|v| v.to_str().unwrap().to_owned())
             .find(|c| c.starts_with("twofold_session="))
             .unwrap();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
         assert!(!cookie.contains("Secure"), "plain http has no Secure flag");
 
         let account = client.get(format!("{}/account", server.url)).send().await.unwrap();
@@ -56,7 +59,12 @@ async fn a_user_signs_in_sees_their_account_and_signs_out() {
         assert_eq!(forged.status(), 403, "{b}");
         assert_eq!(client.get(format!("{}/account", server.url)).send().await.unwrap().status(), 200);
 
-        let out = client.post(format!("{}/logout", server.url)).form(&[("csrf", hidden(&html, "csrf"))]).send().await.unwrap();
+        let out = client
+            .post(format!("{}/logout", server.url))
+            .form(&[("csrf", hidden(&html, "csrf"))])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(out.status(), 303, "{b}");
         let after = client.get(format!("{}/account", server.url)).send().await.unwrap();
         assert_eq!(after.status(), 303, "{b}: signed out");
@@ -76,7 +84,9 @@ async fn failures_look_the_same_whether_or_not_the_user_exists() {
         let server = env.serve(&["--demo"]).await;
         assert!(env.cli(&["user", "disable", "dave"]).status.success());
         let mut bodies = Vec::new();
-        for (username, password) in [("nobody", "twofold-demo-pass"), ("bob", "wrong password!"), ("dave", "twofold-demo-pass")] {
+        for (username, password) in
+            [("nobody", "twofold-demo-pass"), ("bob", "wrong password!"), ("dave", "twofold-demo-pass")]
+        {
             let response = sign_in(&browser(), &server.url, username, password).await;
             assert_eq!(response.status(), 401, "{}: {username}", env.backend);
             let html = response.text().await.unwrap();
@@ -118,13 +128,19 @@ async fn sign_in_never_redirects_off_site_and_always_issues_a_new_session() {
     let response = client
         .post(format!("{}/login", server.url))
         .header("cookie", format!("twofold_csrf={csrf}; twofold_session=attacker-chosen-session-id-0000000000000"))
-        .form(&[("username", "bob"), ("password", "twofold-demo-pass"), ("csrf", &csrf), ("return_to", "//evil.example/")])
+        .form(&[
+            ("username", "bob"),
+            ("password", "twofold-demo-pass"),
+            ("csrf", &csrf),
+            ("return_to", "//evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/account");
-    let issued = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let issued =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert!(issued.iter().any(|c| c.starts_with("twofold_session=") && !c.contains("attacker")), "{issued:?}");
 }
 
@@ -134,9 +150,15 @@ async fn pages_carry_a_strict_content_security_policy() {
     let server = env.serve(&[]).await;
     let response = reqwest::get(format!("{}/login", server.url)).await.unwrap();
     let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     let html = response.text().await.unwrap();
-    assert!(html.contains(r#"<label for="username">Username</label>"#) && html.contains(r#"<label for="password">Password</label>"#));
+    assert!(
+        html.contains(r#"<label for="username">Username</label>"#)
+            && html.contains(r#"<label for="password">Password</label>"#)
+    );
     assert!(!html.contains("<script") && !html.contains("style="), "nothing inline for the CSP to block");
 }
