@@ -11,6 +11,7 @@ use twofold_core::identity::{User, normalize_username};
 use twofold_core::password::{hash_password, needs_rehash, verify_password};
 use twofold_core::session::{AuthContext, Session, SessionState, hash_session_token};
 use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome};
+use twofold_core::throttle;
 use uuid::Uuid;
 
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
@@ -67,6 +68,17 @@ impl App {
         } else {
             self.store.user_by_username(&username).await?
         };
+        let now = self.now();
+        let (by_username, by_source) = self
+            .store
+            .sign_in_failures(&username, meta.ip.as_deref(), now.plus_seconds(-throttle::WINDOW_SECS))
+            .await?;
+        if let Some(retry_after_secs) = throttle::retry_after(by_username, by_source, now) {
+            let event = self.sign_in_event(&username, user.as_ref(), Some(FailureReason::Throttled), meta);
+            self.store.record_sign_in_failure(&event, &self.attempt_context(&event, meta)).await?;
+            metrics_outcome("throttled");
+            return Err(AppError::Throttled { retry_after_secs });
+        }
         let stored_hash = match &user {
             Some(u) => self.store.password_hash(u.id).await?,
             None => None,
@@ -82,25 +94,8 @@ impl App {
             (Some(u), Some(_)) if !u.may_sign_in() => Some(FailureReason::AccountDisabled),
             _ => None,
         };
-        let now = self.now();
-        let event = SignInEvent {
-            id: Uuid::now_v7(),
-            at: now,
-            username: username.chars().take(64).collect(),
-            user_id: user.as_ref().map(|u| u.id),
-            outcome: if failure.is_some() { SignInOutcome::Failure } else { SignInOutcome::Success },
-            reason: failure,
-            methods: vec!["pwd".into()],
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
-        };
-        let attempt = Actor {
-            kind: ActorKind::Anonymous,
-            id: user.as_ref().map(|u| u.id.to_string()),
-            name: event.username.clone(),
-            auth: AuthContext::default(),
-        };
-        let ctx = self.audit_context(&attempt, meta);
+        let event = self.sign_in_event(&username, user.as_ref(), failure, meta);
+        let ctx = self.attempt_context(&event, meta);
         let (Some(user), None) = (user, failure) else {
             self.store.record_sign_in_failure(&event, &ctx).await?;
             metrics_outcome("failure");
@@ -125,6 +120,38 @@ impl App {
             self.rehash(&user, password, &signed_in_actor, meta).await;
         }
         Ok(SignedIn { token, session, user })
+    }
+
+    /// A sign-in event for an attempt now.
+    fn sign_in_event(
+        &self,
+        username: &str,
+        user: Option<&User>,
+        failure: Option<FailureReason>,
+        meta: &RequestMeta,
+    ) -> SignInEvent {
+        SignInEvent {
+            id: Uuid::now_v7(),
+            at: self.now(),
+            username: username.chars().take(64).collect(),
+            user_id: user.map(|u| u.id),
+            outcome: if failure.is_some() { SignInOutcome::Failure } else { SignInOutcome::Success },
+            reason: failure,
+            methods: vec!["pwd".into()],
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        }
+    }
+
+    /// The audit context of an attempt by someone not yet authenticated.
+    fn attempt_context(&self, event: &SignInEvent, meta: &RequestMeta) -> twofold_core::audit::AuditContext {
+        let attempt = Actor {
+            kind: ActorKind::Anonymous,
+            id: event.user_id.map(|u| u.to_string()),
+            name: event.username.clone(),
+            auth: AuthContext::default(),
+        };
+        self.audit_context(&attempt, meta)
     }
 
     /// Re-hashes a password made under older parameters. A failure here only logs:

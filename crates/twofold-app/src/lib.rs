@@ -40,6 +40,12 @@ pub enum AppError {
     /// Credentials were missing or wrong. Deliberately says no more.
     #[error("authentication failed")]
     Unauthenticated,
+    /// Too many recent failed attempts; try again after this many seconds.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    Throttled {
+        /// Seconds until the next attempt is allowed.
+        retry_after_secs: i64,
+    },
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
@@ -145,12 +151,6 @@ impl App {
     #[must_use]
     pub const fn settings(&self) -> &AppSettings {
         &self.settings
-    }
-
-    /// The store, for read-only surfaces such as health checks.
-    #[must_use]
-    pub fn store(&self) -> &dyn Store {
-        self.store.as_ref()
     }
 
     /// The audit context for `actor` acting now from `meta`.

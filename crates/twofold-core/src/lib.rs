@@ -7,12 +7,14 @@
 pub mod apikey;
 pub mod audit;
 pub mod clock;
+pub mod device;
 pub mod identity;
 pub mod password;
 pub mod secret;
 pub mod session;
 pub mod signin;
 pub mod store;
+pub mod throttle;
 pub mod validation;
 
 pub use clock::{Clock, Timestamp};

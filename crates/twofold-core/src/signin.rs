@@ -39,9 +39,15 @@ pub enum FailureReason {
     AccountDisabled,
     /// The identity has no password.
     NoPassword,
+    /// Too many recent failures for this username or source; not checked.
+    Throttled,
 }
 
 impl FailureReason {
+    /// Every reason.
+    pub const ALL: [Self; 5] =
+        [Self::UnknownUser, Self::WrongPassword, Self::AccountDisabled, Self::NoPassword, Self::Throttled];
+
     /// The stored name.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -50,6 +56,7 @@ impl FailureReason {
             Self::WrongPassword => "wrong_password",
             Self::AccountDisabled => "account_disabled",
             Self::NoPassword => "no_password",
+            Self::Throttled => "throttled",
         }
     }
 }

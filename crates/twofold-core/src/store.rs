@@ -131,6 +131,14 @@ pub trait Store: Send + Sync {
     async fn revoke_user_sessions(&self, user_id: Uuid, ctx: &AuditContext) -> StoreResult<u64>;
     /// The user's sessions that are not revoked, newest first.
     async fn user_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>>;
+    /// Recent failed sign-ins (throttled attempts excluded) for a username (since its last
+    /// success) and for a source address, at or after `since`.
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        ip: Option<&str>,
+        since: Timestamp,
+    ) -> StoreResult<(crate::throttle::Failures, crate::throttle::Failures)>;
     /// Recent sign-in events, newest first.
     async fn sign_in_events(&self, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>>;
 

@@ -4,6 +4,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 /// The session cookie: the server-side session's token.
 pub const SESSION: &str = "twofold_session";
+/// The device cookie: a signed random id that lets events name the browser.
+pub const DEVICE: &str = "twofold_device";
 /// The CSRF cookie used by forms shown before sign-in (double submit).
 pub const CSRF: &str = "twofold_csrf";
 

@@ -19,17 +19,19 @@ use crate::{ApiError, AppState, cookies};
 #[derive(Debug, Clone)]
 pub struct ClientMeta(pub RequestMeta);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect());
-        Ok(Self(RequestMeta { ip, user_agent, device_id: None }))
+        let device_id = cookies::get(&parts.headers, cookies::DEVICE)
+            .and_then(|cookie| twofold_core::device::verify(&state.config.device_key, cookie));
+        Ok(Self(RequestMeta { ip, user_agent, device_id }))
     }
 }
 

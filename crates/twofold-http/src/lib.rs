@@ -32,6 +32,8 @@ pub struct HttpConfig {
     pub public_url: String,
     /// Key for CSRF tokens; derived from the master key so every node agrees.
     pub csrf_key: [u8; 32],
+    /// Key that signs device cookies; derived from the master key.
+    pub device_key: [u8; 32],
 }
 
 impl HttpConfig {

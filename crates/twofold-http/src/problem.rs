@@ -71,6 +71,14 @@ impl IntoResponse for ApiError {
                     response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
                     response
                 }
+                AppError::Throttled { retry_after_secs } => {
+                    let detail = format!("too many attempts; try again in {retry_after_secs} seconds");
+                    let mut response = problem(StatusCode::TOO_MANY_REQUESTS, "Too many requests", &detail, None);
+                    if let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                        response.headers_mut().insert(header::RETRY_AFTER, value);
+                    }
+                    response
+                }
                 AppError::Forbidden(detail) => problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None),
                 AppError::Unavailable(detail) => {
                     tracing::error!(%detail, "database unavailable");

@@ -18,10 +18,22 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") }];
-const POSTGRES: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
+const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "sign_in_throttle_indexes",
+        sql: include_str!("../migrations/sqlite/0002_sign_in_throttle_indexes.sql"),
+    },
+];
+const POSTGRES: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "sign_in_throttle_indexes",
+        sql: include_str!("../migrations/postgres/0002_sign_in_throttle_indexes.sql"),
+    },
+];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.
 const MIGRATION_LOCK_KEY: i64 = 0x0074_776f_666f_6c64;

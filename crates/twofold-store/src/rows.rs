@@ -101,19 +101,13 @@ pub(crate) fn sign_in_event(row: &AnyRow) -> Result<SignInEvent, StoreError> {
     let reason: Option<String> = get(row, "reason")?;
     let user_id: Option<String> = get(row, "user_id")?;
     let methods: String = get(row, "methods")?;
-    let reasons = [
-        FailureReason::UnknownUser,
-        FailureReason::WrongPassword,
-        FailureReason::AccountDisabled,
-        FailureReason::NoPassword,
-    ];
     Ok(SignInEvent {
         id: uuid(row, "id")?,
         at: time(row, "at")?,
         username: get(row, "username")?,
         user_id: user_id.map(|u| Uuid::parse_str(&u).map_err(|_| corrupt("user_id", &u))).transpose()?,
         outcome: if outcome == "success" { SignInOutcome::Success } else { SignInOutcome::Failure },
-        reason: reason.and_then(|r| reasons.into_iter().find(|k| k.as_str() == r)),
+        reason: reason.and_then(|r| FailureReason::ALL.into_iter().find(|k| k.as_str() == r)),
         methods: split(&methods),
         ip: get(row, "ip")?,
         user_agent: get(row, "user_agent")?,

@@ -6,6 +6,7 @@ use twofold_core::audit::{AuditContext, Change};
 use twofold_core::session::Session;
 use twofold_core::signin::SignInEvent;
 use twofold_core::store::StoreResult;
+use twofold_core::throttle::Failures;
 use uuid::Uuid;
 
 use crate::rows::{self, join};
@@ -173,4 +174,39 @@ pub(crate) async fn sign_in_events(pool: &AnyPool, since: Timestamp, limit: i64)
     .iter()
     .map(rows::sign_in_event)
     .collect()
+}
+
+/// Failures (not counting throttled attempts) at or after `since`: for the username, only
+/// those after its last success; for the source, all of them, so that signing in to one
+/// account does not reset a source that sprays others.
+pub(crate) async fn failures(
+    pool: &AnyPool,
+    username: &str,
+    ip: Option<&str>,
+    since: Timestamp,
+) -> StoreResult<(Failures, Failures)> {
+    let by_username: (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MAX(at) FROM sign_in_events
+         WHERE username = $1 AND outcome = 'failure' AND (reason IS NULL OR reason <> 'throttled') AND at >= $2
+           AND at > COALESCE((SELECT MAX(at) FROM sign_in_events WHERE username = $1 AND outcome = 'success'), 0)",
+    )
+    .bind(username)
+    .bind(since.millis())
+    .fetch_one(pool)
+    .await
+    .map_err(store_error)?;
+    let by_source: (i64, Option<i64>) = match ip {
+        None => (0, None),
+        Some(ip) => sqlx::query_as(
+            "SELECT COUNT(*), MAX(at) FROM sign_in_events
+             WHERE ip = $1 AND outcome = 'failure' AND (reason IS NULL OR reason <> 'throttled') AND at >= $2",
+        )
+        .bind(ip)
+        .bind(since.millis())
+        .fetch_one(pool)
+        .await
+        .map_err(store_error)?,
+    };
+    let failures = |(count, last): (i64, Option<i64>)| Failures { count, last_at: last.map(Timestamp) };
+    Ok((failures(by_username), failures(by_source)))
 }

@@ -83,6 +83,14 @@ impl Store for SqlStore {
     async fn user_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
         sessions::of_user(&self.pool, user_id).await
     }
+    async fn sign_in_failures(
+        &self,
+        username: &str,
+        ip: Option<&str>,
+        since: Timestamp,
+    ) -> StoreResult<(twofold_core::throttle::Failures, twofold_core::throttle::Failures)> {
+        sessions::failures(&self.pool, username, ip, since).await
+    }
     async fn sign_in_events(&self, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>> {
         sessions::sign_in_events(&self.pool, since, limit).await
     }

@@ -27,7 +27,11 @@ pub async fn run(settings: &Settings, app: Arc<App>, demo: bool) -> anyhow::Resu
     };
     let state = AppState {
         app: Arc::clone(&app),
-        config: Arc::new(HttpConfig { public_url: public_url.clone(), csrf_key: master_key.derive("csrf") }),
+        config: Arc::new(HttpConfig {
+            public_url: public_url.clone(),
+            csrf_key: master_key.derive("csrf"),
+            device_key: master_key.derive("device"),
+        }),
     };
     announce(&public_url, bound, demo, &seeded, &app).await;
     let service = twofold_http::router(state).into_make_service_with_connect_info::<SocketAddr>();

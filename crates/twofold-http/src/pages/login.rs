@@ -20,7 +20,7 @@ struct LoginPage {
     csrf: String,
     return_to: String,
     username: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -45,7 +45,7 @@ fn render(
     status: StatusCode,
     return_to: String,
     username: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 ) -> Response {
     let token = random_token();
     let page = LoginPage { csrf: token.clone(), return_to, username, error };
@@ -76,16 +76,41 @@ pub async fn show(
 
 pub async fn submit(
     State(state): State<AppState>,
-    ClientMeta(meta): ClientMeta,
+    ClientMeta(mut meta): ClientMeta,
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let return_to = safe_return_path(form.return_to.as_deref());
     if !csrf::check_double_submit(cookies::get(&headers, cookies::CSRF), &form.csrf) {
-        let message = Some("This sign-in form expired. Please try again.");
+        let message = Some("This sign-in form expired. Please try again.".to_owned());
         return Ok(render(&state, StatusCode::FORBIDDEN, return_to, form.username, message));
     }
-    match state.app.sign_in(&form.username, form.password, &meta).await {
+    // A browser without a valid device cookie gets one now, so this attempt already names it.
+    let new_device = meta.device_id.is_none().then(|| twofold_core::device::issue(&state.config.device_key));
+    if let Some((id, _)) = &new_device {
+        meta.device_id = Some(id.clone());
+    }
+    let response = sign_in(&state, &meta, form, return_to).await?;
+    Ok(with_device_cookie(&state, response, new_device.map(|(_, cookie)| cookie)))
+}
+
+fn with_device_cookie(state: &AppState, mut response: Response, cookie: Option<String>) -> Response {
+    if let Some(cookie) = cookie {
+        let max_age = Some(twofold_core::device::DEVICE_COOKIE_MAX_AGE_SECS);
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookies::set(cookies::DEVICE, &cookie, max_age, state.config.secure_cookies()));
+    }
+    response
+}
+
+async fn sign_in(
+    state: &AppState,
+    meta: &twofold_app::RequestMeta,
+    form: LoginForm,
+    return_to: String,
+) -> Result<Response, ApiError> {
+    match state.app.sign_in(&form.username, form.password, meta).await {
         Ok(signed_in) => {
             let secure = state.config.secure_cookies();
             let session_cookie = cookies::set(cookies::SESSION, &signed_in.token, None, secure);
@@ -95,13 +120,14 @@ pub async fn submit(
             response.headers_mut().append(header::SET_COOKIE, clear_csrf);
             Ok(response)
         }
-        Err(AppError::Unauthenticated) => Ok(render(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            return_to,
-            form.username,
-            Some("Incorrect username or password."),
-        )),
+        Err(AppError::Unauthenticated) => {
+            let message = Some("Incorrect username or password.".to_owned());
+            Ok(render(state, StatusCode::UNAUTHORIZED, return_to, form.username, message))
+        }
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let message = Some(format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."));
+            Ok(render(state, StatusCode::TOO_MANY_REQUESTS, return_to, form.username, message))
+        }
         Err(other) => Err(other.into()),
     }
 }

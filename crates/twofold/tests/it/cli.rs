@@ -147,7 +147,7 @@ async fn audit_verify_finds_the_first_broken_link_and_export_streams_events() {
 async fn migrate_reports_the_schema_version() {
     let env = Env::new(&twofold_testkit::sqlite());
     let first = env.cli(&["migrate"]);
-    assert!(stdout(&first).contains("applied migrations [1]"), "{}", stdout(&first));
+    assert!(stdout(&first).contains("applied migrations [1, 2]"), "{}", stdout(&first));
     let second = env.cli(&["migrate"]);
-    assert!(stdout(&second).contains("schema is up to date (version 1)"), "{}", stdout(&second));
+    assert!(stdout(&second).contains("schema is up to date (version 2)"), "{}", stdout(&second));
 }

@@ -76,6 +76,9 @@ fn a_data_dir_that_cannot_be_used_gives_one_clear_line() {
     std::fs::write(&not_a_dir, "x").unwrap();
     let line = one_error_line(&run(&["serve", "--data-dir", not_a_dir.to_str().unwrap()], &[]));
     assert!(line.contains("is not a directory"), "{line}");
+    // /proc refuses new entries even to root: a read-only place for the data directory.
+    let line = one_error_line(&run(&["serve", "--data-dir", "/proc/twofold-read-only-test"], &[]));
+    assert!(line.contains("cannot create data directory /proc/twofold-read-only-test"), "{line}");
 }
 
 #[tokio::test]
@@ -89,4 +92,46 @@ async fn serve_starts_on_an_empty_data_dir_and_stops_gracefully_on_sigterm() {
     assert!(env.data_dir.join("twofold.db").exists());
     let status = server.signal_and_wait("TERM");
     assert!(status.success(), "graceful shutdown exits 0: {status}");
+}
+
+/// Graceful shutdown finishes the requests it accepted: every sign-in sent before SIGTERM
+/// either completes with a full answer or was never accepted (connection refused); none
+/// is cut off half-way.
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let mut server = env.serve(&["--demo"]).await;
+    let url = server.url.clone();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let csrf = "c".repeat(43);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..24 {
+        let (client, url, csrf, done) = (client.clone(), url.clone(), csrf.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            let result = client
+                .post(format!("{url}/login"))
+                .header("cookie", format!("twofold_csrf={csrf}"))
+                .form(&[("username", "bob"), ("password", "twofold-demo-pass"), ("csrf", csrf.as_str())])
+                .send()
+                .await;
+            done.send(result).ok();
+        });
+    }
+    drop(done_tx);
+    // Once the first sign-in has finished the others are queued behind the password hasher.
+    let first = done_rx.recv().await.unwrap();
+    let status = tokio::task::spawn_blocking(move || server.signal_and_wait("TERM")).await.unwrap();
+    assert!(status.success(), "{status}");
+    let mut answered = 0;
+    for result in std::iter::once(first).chain(std::iter::from_fn(|| done_rx.try_recv().ok())) {
+        match result {
+            Ok(response) => {
+                assert_eq!(response.status(), 303, "a started sign-in completes");
+                answered += 1;
+            }
+            Err(e) => assert!(e.is_connect(), "a request was cut off mid-way: {e}"),
+        }
+    }
+    assert!(answered > 1, "sign-ins were in flight at SIGTERM and completed ({answered})");
+    eprintln!("{answered} of 24 sign-ins were in flight at SIGTERM and completed");
 }

@@ -162,3 +162,74 @@ async fn pages_carry_a_strict_content_security_policy() {
     );
     assert!(!html.contains("<script") && !html.contains("style="), "nothing inline for the CSP to block");
 }
+
+/// Attack: password guessing. After a few failures each further attempt must wait a
+/// growing delay, even with the right password, and unknown usernames are throttled alike.
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_username_and_audited() {
+    for env in Env::all().await {
+        let server = env.serve(&["--demo"]).await;
+        let b = env.backend;
+        for username in ["bob", "nobody-here"] {
+            for attempt in 1..=6 {
+                let response = sign_in(&browser(), &server.url, username, "wrong guess!").await;
+                assert_eq!(response.status(), 401, "{b}: {username} attempt {attempt}");
+            }
+            let blocked = sign_in(&browser(), &server.url, username, "twofold-demo-pass").await;
+            assert_eq!(blocked.status(), 429, "{b}: {username} must wait, even with the right password");
+            let html = blocked.text().await.unwrap();
+            assert!(html.contains("Too many sign-in attempts. Try again in"), "{b}");
+        }
+        // Another user is not affected by bob's failures.
+        assert_eq!(sign_in(&browser(), &server.url, "carol", "twofold-demo-pass").await.status(), 303, "{b}");
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains(r#"\"reason\":\"throttled\""#), "{b}: throttled attempts are audited");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_events_name_the_browser_by_a_signed_device_cookie() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let client = browser();
+    let response = sign_in(&client, &server.url, "bob", "twofold-demo-pass").await;
+    let device = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("twofold_device="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a device cookie");
+    let device_id = device.split('.').next().unwrap().to_owned();
+    // The same browser signs in again: the same device, no new cookie.
+    let account = client.get(format!("{}/account", server.url)).send().await.unwrap().text().await.unwrap();
+    let signed_out =
+        client.post(format!("{}/logout", server.url)).form(&[("csrf", hidden(&account, "csrf"))]).send().await.unwrap();
+    assert_eq!(signed_out.status(), 303);
+    let again = sign_in(&client, &server.url, "bob", "twofold-demo-pass").await;
+    assert!(again.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("twofold_device=")));
+    // A forged device cookie is ignored and replaced.
+    let forged = browser();
+    let csrf = login_form(&forged, &server.url).await;
+    let replaced = forged
+        .post(format!("{}/login", server.url))
+        .header("cookie", format!("twofold_csrf={csrf}; twofold_device={}.forged", "0".repeat(32)))
+        .form(&[("username", "bob"), ("password", "twofold-demo-pass"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        replaced.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("twofold_device="))
+    );
+
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["action"] == "signin.success")
+        .collect();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["device_id"], device_id.as_str());
+    assert_eq!(events[1]["device_id"], device_id.as_str());
+    assert_ne!(events[2]["device_id"], "0".repeat(32).as_str());
+}
