@@ -4,7 +4,7 @@
 # (default: SQLite in a fresh data directory). Figures go to standard output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p twofold --example signin_load
+cargo build --release -q -p twofold --bins --example signin_load
 BIN=target/release/twofold
 LOAD=target/release/examples/signin_load
 work=$(mktemp -d)
@@ -14,7 +14,10 @@ start_server() { # data_dir extra-args... ; sets PID and URL
   local dir=$1; shift
   "$BIN" serve --data-dir "$dir" --listen 127.0.0.1:0 "$@" >"$dir.out" 2>"$dir.err" &
   PID=$!
-  until grep -q "Twofold is listening on" "$dir.out" 2>/dev/null; do sleep 0.005; done
+  until grep -q "Twofold is listening on" "$dir.out" 2>/dev/null; do
+    kill -0 "$PID" 2>/dev/null || { echo "server exited:"; cat "$dir.err"; exit 1; }
+    sleep 0.005
+  done
   URL="http://$(sed -n 's/^Twofold is listening on http:\/\///p' "$dir.out")"
 }
 

@@ -63,11 +63,12 @@ impl App {
     /// [`AppError::Unauthenticated`] for every kind of refusal alike; storage failures.
     pub async fn sign_in(&self, username: &str, password: String, meta: &RequestMeta) -> AppResult<SignedIn> {
         let username = normalize_username(username);
-        let user = if username.is_empty() || username.len() > 64 {
+        let credentials = if username.is_empty() || username.len() > 64 {
             None
         } else {
-            self.store.user_by_username(&username).await?
+            self.store.user_credentials(&username).await?
         };
+        let (user, stored_hash) = credentials.map_or((None, None), |(user, hash)| (Some(user), hash));
         let now = self.now();
         let (by_username, by_source) = self
             .store
@@ -79,10 +80,6 @@ impl App {
             metrics_outcome("throttled");
             return Err(AppError::Throttled { retry_after_secs });
         }
-        let stored_hash = match &user {
-            Some(u) => self.store.password_hash(u.id).await?,
-            None => None,
-        };
         let hash_to_check = stored_hash.clone().unwrap_or_else(|| dummy_hash(self).to_owned());
         let candidate = password.clone();
         let matches = self.hash_work(move || verify_password(&candidate, &hash_to_check)).await?;

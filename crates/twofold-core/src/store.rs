@@ -96,6 +96,8 @@ pub trait Store: Send + Sync {
     /// When the status leaves `active`, every session of the user is revoked in the same
     /// transaction. Emits `user.update`.
     async fn update_user(&self, id: Uuid, patch: &UserPatch, ctx: &AuditContext) -> StoreResult<User>;
+    /// The user with this username and their password hash, in one read (the sign-in path).
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, Option<String>)>>;
     /// The user's password hash, if any.
     async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>>;
     /// Replaces the password hash; `action` is `user.password.set` or `user.password.rehash`.

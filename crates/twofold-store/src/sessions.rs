@@ -185,28 +185,26 @@ pub(crate) async fn failures(
     ip: Option<&str>,
     since: Timestamp,
 ) -> StoreResult<(Failures, Failures)> {
-    let by_username: (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MAX(at) FROM sign_in_events
-         WHERE username = $1 AND outcome = 'failure' AND (reason IS NULL OR reason <> 'throttled') AND at >= $2
-           AND at > COALESCE((SELECT MAX(at) FROM sign_in_events WHERE username = $1 AND outcome = 'success'), 0)",
+    // One round trip: both counts are index range scans on (username, at) and (ip, at).
+    let (user_count, user_last, ip_count, ip_last): (i64, Option<i64>, i64, Option<i64>) = sqlx::query_as(
+        "SELECT
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
+                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success'), 0)),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.ip = $3 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.ip = $3 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2)",
     )
     .bind(username)
     .bind(since.millis())
+    .bind(ip)
     .fetch_one(pool)
     .await
     .map_err(store_error)?;
-    let by_source: (i64, Option<i64>) = match ip {
-        None => (0, None),
-        Some(ip) => sqlx::query_as(
-            "SELECT COUNT(*), MAX(at) FROM sign_in_events
-             WHERE ip = $1 AND outcome = 'failure' AND (reason IS NULL OR reason <> 'throttled') AND at >= $2",
-        )
-        .bind(ip)
-        .bind(since.millis())
-        .fetch_one(pool)
-        .await
-        .map_err(store_error)?,
-    };
+    let (by_username, by_source) = ((user_count, user_last), (ip_count, ip_last));
     let failures = |(count, last): (i64, Option<i64>)| Failures { count, last_at: last.map(Timestamp) };
     Ok((failures(by_username), failures(by_source)))
 }

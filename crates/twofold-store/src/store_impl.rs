@@ -33,6 +33,9 @@ impl Store for SqlStore {
     async fn update_user(&self, id: Uuid, patch: &UserPatch, ctx: &AuditContext) -> StoreResult<User> {
         users::update(&self.pool, id, patch, ctx).await
     }
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        users::credentials(&self.pool, username).await
+    }
     async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>> {
         users::password_hash(&self.pool, user_id).await
     }

@@ -67,9 +67,10 @@ pub(crate) async fn create(pool: &AnyPool, records: &[UserRecord], ctx: &AuditCo
     tx.commit().await
 }
 
-pub(crate) async fn by_id(pool: &AnyPool, id: Uuid) -> StoreResult<Option<User>> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")))
-        .bind(id.to_string())
+/// The one user matching `condition` (a fixed SQL predicate on `u` with `$1`).
+async fn find_one(pool: &AnyPool, condition: &'static str, value: String) -> StoreResult<Option<User>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE {condition}")))
+        .bind(value)
         .fetch_optional(pool)
         .await
         .map_err(store_error)?
@@ -78,15 +79,23 @@ pub(crate) async fn by_id(pool: &AnyPool, id: Uuid) -> StoreResult<Option<User>>
         .transpose()
 }
 
+pub(crate) async fn by_id(pool: &AnyPool, id: Uuid) -> StoreResult<Option<User>> {
+    find_one(pool, "u.id = $1", id.to_string()).await
+}
+
 pub(crate) async fn by_username(pool: &AnyPool, username: &str) -> StoreResult<Option<User>> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1")))
-        .bind(username)
-        .fetch_optional(pool)
-        .await
-        .map_err(store_error)?
-        .as_ref()
-        .map(rows::user)
-        .transpose()
+    find_one(pool, "u.username = $1", username.to_owned()).await
+}
+
+pub(crate) async fn credentials(pool: &AnyPool, username: &str) -> StoreResult<Option<(User, Option<String>)>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1"
+    )))
+    .bind(username)
+    .fetch_optional(pool)
+    .await
+    .map_err(store_error)?;
+    row.map(|row| Ok((rows::user(&row)?, sqlx::Row::try_get(&row, "password_hash").map_err(store_error)?))).transpose()
 }
 
 pub(crate) async fn list(pool: &AnyPool, filter: &UserFilter) -> StoreResult<Vec<User>> {

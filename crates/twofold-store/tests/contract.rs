@@ -29,6 +29,20 @@ fn record(name: &str) -> UserRecord {
     UserRecord { user: user(name), password_hash: Some("$argon2id$fake".into()), groups: vec![] }
 }
 
+fn success(user: &User, at: i64) -> SignInEvent {
+    SignInEvent {
+        id: Uuid::now_v7(),
+        at: Timestamp(at),
+        username: user.username.clone(),
+        user_id: Some(user.id),
+        outcome: SignInOutcome::Success,
+        reason: None,
+        methods: vec!["pwd".into()],
+        ip: None,
+        user_agent: None,
+    }
+}
+
 async fn stores() -> Vec<(&'static str, SqlStore)> {
     let mut out = Vec::new();
     for db in twofold_testkit::databases().await {
@@ -102,17 +116,7 @@ async fn a_patch_records_exact_before_and_after_and_suspension_revokes_sessions(
         let alice = store.user_by_username("alice").await.unwrap().unwrap();
         let (_, session) =
             Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(5), None, None);
-        let event = SignInEvent {
-            id: Uuid::now_v7(),
-            at: Timestamp(5),
-            username: "alice".into(),
-            user_id: Some(alice.id),
-            outcome: SignInOutcome::Success,
-            reason: None,
-            methods: vec!["pwd".into()],
-            ip: None,
-            user_agent: None,
-        };
+        let event = success(&alice, 5);
         store.start_session(&session, &event, &ctx(5)).await.unwrap();
 
         let patch = UserPatch {
@@ -183,17 +187,7 @@ async fn sessions_are_touched_and_revoked() {
                 Some("127.0.0.1".into()),
                 None,
             );
-            let event = SignInEvent {
-                id: Uuid::now_v7(),
-                at: Timestamp(at),
-                username: "alice".into(),
-                user_id: Some(alice.id),
-                outcome: SignInOutcome::Success,
-                reason: None,
-                methods: vec!["pwd".into()],
-                ip: None,
-                user_agent: None,
-            };
+            let event = success(&alice, at);
             store.start_session(&session, &event, &ctx(at)).await.unwrap();
             ids.push(session.id_hash);
         }
@@ -266,5 +260,69 @@ async fn tampering_with_stored_events_is_detected() {
         sqlx::query("DELETE FROM audit_events WHERE seq = 5").execute(store.pool()).await.unwrap();
         let broken = verify_chain(&store).await.unwrap_err();
         assert!(broken.contains("truncated"), "{backend}: {broken}");
+    }
+}
+
+#[tokio::test]
+async fn failures_are_counted_per_username_since_its_last_success_and_per_source() {
+    use twofold_core::signin::FailureReason;
+    use twofold_core::throttle::Failures;
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        let attempt = |at: i64, username: &str, ip: &str, reason: Option<FailureReason>| SignInEvent {
+            id: Uuid::now_v7(),
+            at: Timestamp(at),
+            username: username.into(),
+            user_id: None,
+            outcome: if reason.is_some() { SignInOutcome::Failure } else { SignInOutcome::Success },
+            reason,
+            methods: vec!["pwd".into()],
+            ip: Some(ip.into()),
+            user_agent: None,
+        };
+        for at in [10, 11, 12] {
+            store
+                .record_sign_in_failure(&attempt(at, "alice", "10.0.0.1", Some(FailureReason::WrongPassword)), &ctx(at))
+                .await
+                .unwrap();
+        }
+        let (_, session) =
+            Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(20), None, None);
+        store.start_session(&session, &attempt(20, "alice", "10.0.0.1", None), &ctx(20)).await.unwrap();
+        for at in [30, 31] {
+            store
+                .record_sign_in_failure(&attempt(at, "alice", "10.0.0.1", Some(FailureReason::WrongPassword)), &ctx(at))
+                .await
+                .unwrap();
+        }
+        store
+            .record_sign_in_failure(&attempt(32, "alice", "10.0.0.1", Some(FailureReason::Throttled)), &ctx(32))
+            .await
+            .unwrap();
+        store
+            .record_sign_in_failure(&attempt(33, "ghost", "10.0.0.2", Some(FailureReason::UnknownUser)), &ctx(33))
+            .await
+            .unwrap();
+
+        let (by_user, by_source) = store.sign_in_failures("alice", Some("10.0.0.1"), Timestamp(0)).await.unwrap();
+        assert_eq!(
+            by_user,
+            Failures { count: 2, last_at: Some(Timestamp(31)) },
+            "{backend}: since the last success, throttled excluded"
+        );
+        assert_eq!(
+            by_source,
+            Failures { count: 5, last_at: Some(Timestamp(31)) },
+            "{backend}: a success does not reset the source"
+        );
+        let (_, none) = store.sign_in_failures("ghost", None, Timestamp(0)).await.unwrap();
+        assert_eq!(none, Failures::default(), "{backend}");
+        let (windowed, _) = store.sign_in_failures("alice", None, Timestamp(31)).await.unwrap();
+        assert_eq!(windowed.count, 1, "{backend}: only failures inside the window");
+
+        let (user, hash) = store.user_credentials("alice").await.unwrap().unwrap();
+        assert_eq!((user.id, hash.as_deref()), (alice.id, Some("$argon2id$fake")), "{backend}");
+        assert!(store.user_credentials("ghost").await.unwrap().is_none());
     }
 }
