@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use twofold_core::audit::ActorKind;
 use twofold_core::identity::{User, normalize_username};
-use twofold_core::password::{hash_password, needs_rehash, verify_password};
+use twofold_core::password::{hash_password, needs_rehash};
 use twofold_core::session::{AuthContext, Session, SessionState, hash_session_token};
 use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome};
 use twofold_core::throttle;
@@ -81,8 +81,7 @@ impl App {
             return Err(AppError::Throttled { retry_after_secs });
         }
         let hash_to_check = stored_hash.clone().unwrap_or_else(|| dummy_hash(self).to_owned());
-        let candidate = password.clone();
-        let matches = self.hash_work(move || verify_password(&candidate, &hash_to_check)).await?;
+        let matches = self.verify_password(password.clone(), hash_to_check).await?;
 
         let failure = match (&user, &stored_hash) {
             (None, _) => Some(FailureReason::UnknownUser),
@@ -154,8 +153,7 @@ impl App {
     /// Re-hashes a password made under older parameters. A failure here only logs:
     /// the sign-in itself already succeeded.
     async fn rehash(&self, user: &User, password: String, actor: &Actor, meta: &RequestMeta) {
-        let params = self.settings.hash_params;
-        let Ok(Ok(hash)) = self.hash_work(move || hash_password(&password, params)).await else { return };
+        let Ok(hash) = self.hash_password(password).await else { return };
         if let Err(e) =
             self.store.set_password_hash(user.id, &hash, "user.password.rehash", &self.audit_context(actor, meta)).await
         {

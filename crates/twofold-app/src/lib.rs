@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use twofold_core::audit::{ActorKind, AuditContext};
 use twofold_core::clock::Clock;
-use twofold_core::password::{HashParams, PasswordRejection};
+use twofold_core::password::{HashMemory, HashParams, PasswordRejection};
 use twofold_core::session::{AuthContext, SessionPolicy};
 use twofold_core::store::{Store, StoreError};
 use twofold_core::{Timestamp, ValidationErrors};
@@ -131,6 +131,8 @@ pub struct App {
     settings: AppSettings,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
     hashing: Semaphore,
+    /// Working memory for password verification, one per hashing permit, reused.
+    hash_memory: std::sync::Mutex<Vec<twofold_core::password::HashMemory>>,
 }
 
 impl App {
@@ -138,7 +140,7 @@ impl App {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AppSettings) -> Self {
         let permits = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Self { store, clock, settings, hashing: Semaphore::new(permits) }
+        Self { store, clock, settings, hashing: Semaphore::new(permits), hash_memory: std::sync::Mutex::default() }
     }
 
     /// The current time from the configured clock.
@@ -168,10 +170,37 @@ impl App {
         }
     }
 
-    /// Runs a CPU-heavy password operation off the async threads, at most one per core.
-    async fn hash_work<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    /// Runs a password hash or check off the async threads, at most one per core, in
+    /// pooled argon2 working memory so the server never allocates a fresh 19 MiB per hash.
+    async fn with_hash_memory<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> AppResult<T> {
         let _permit = self.hashing.acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(e.to_string()))
+        let mut memory = self.hash_memory.lock().map(|mut pool| pool.pop()).ok().flatten().unwrap_or_default();
+        let (result, memory) = tokio::task::spawn_blocking(move || {
+            let result = work(&mut memory);
+            (result, memory)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        if let Ok(mut pool) = self.hash_memory.lock() {
+            pool.push(memory);
+        }
+        Ok(result)
+    }
+
+    /// Checks a password against a PHC hash.
+    async fn verify_password(&self, password: String, phc: String) -> AppResult<bool> {
+        self.with_hash_memory(move |memory| twofold_core::password::verify_password_in(&password, &phc, memory)).await
+    }
+
+    /// Hashes a password with the configured parameters.
+    async fn hash_password(&self, password: String) -> AppResult<String> {
+        let params = self.settings.hash_params;
+        self.with_hash_memory(move |memory| twofold_core::password::hash_password_in(&password, params, memory))
+            .await?
+            .map_err(|e| AppError::Internal(e.to_string()))
     }
 
     /// Succeeds when the database answers.

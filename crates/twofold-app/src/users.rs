@@ -1,7 +1,7 @@
 //! Managing users: create, show, list, update, disable, set passwords.
 
 use twofold_core::identity::{NewUser, User, UserPatch, normalize_username};
-use twofold_core::password::{check_new_password, hash_password};
+use twofold_core::password::check_new_password;
 use twofold_core::store::{UserFilter, UserRecord};
 use uuid::Uuid;
 
@@ -54,8 +54,7 @@ impl App {
     /// Checks a new password against the rules and hashes it.
     pub(crate) async fn new_password_hash(&self, password: String, username: &str) -> AppResult<String> {
         check_new_password(&password, username)?;
-        let params = self.settings.hash_params;
-        self.hash_work(move || hash_password(&password, params)).await?.map_err(|e| AppError::Internal(e.to_string()))
+        self.hash_password(password).await
     }
 
     /// Finds a user by username or id.

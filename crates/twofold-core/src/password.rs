@@ -1,7 +1,7 @@
 //! Password rules (NIST SP 800-63B: length and a blocklist, no composition rules) and
 //! argon2id hashing with OWASP parameters.
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use serde::{Deserialize, Serialize};
 
 /// The shortest password accepted, as SP 800-63B asks for user-chosen secrets.
@@ -104,19 +104,69 @@ pub fn check_params(params: HashParams) -> Result<(), HashError> {
 /// # Errors
 /// Only for invalid parameters.
 pub fn hash_password(password: &str, params: HashParams) -> Result<String, HashError> {
+    hash_password_in(password, params, &mut HashMemory::default())
+}
+
+/// [`hash_password`], computing in `memory` (grown as needed and kept for the next call).
+///
+/// # Errors
+/// Only for invalid parameters.
+pub fn hash_password_in(password: &str, params: HashParams, memory: &mut HashMemory) -> Result<String, HashError> {
+    use base64::Engine as _;
     let salt = crate::secret::random_bytes::<16>();
-    hasher(params)?
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Params(e.to_string()))
+    let hasher = hasher(params)?;
+    let blocks = hasher.params().block_count();
+    memory.0.resize(blocks.max(memory.0.len()), Block::default());
+    let mut out = [0u8; 32];
+    let working = memory.0.get_mut(..blocks).ok_or_else(|| HashError::Params("working memory".into()))?;
+    hasher
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, working)
+        .map_err(|e| HashError::Params(e.to_string()))?;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        b64.encode(salt),
+        b64.encode(out)
+    ))
+}
+
+/// Reusable argon2 working memory (19 MiB at the default cost). Verifying into memory
+/// that is kept and reused avoids allocating, faulting in and (with per-thread malloc
+/// arenas) retaining a fresh block of that size for every sign-in.
+#[derive(Default)]
+pub struct HashMemory(Vec<Block>);
+
+impl std::fmt::Debug for HashMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HashMemory({} blocks)", self.0.len())
+    }
 }
 
 /// True when `password` matches `phc`. Uses the parameters recorded in the hash, so
 /// hashes made under older settings keep working. A malformed hash never matches.
 #[must_use]
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    verify_password_in(password, phc, &mut HashMemory::default())
+}
+
+/// [`verify_password`], computing in `memory` (grown as needed and kept for the next call).
+#[must_use]
+pub fn verify_password_in(password: &str, phc: &str, memory: &mut HashMemory) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else { return false };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    let (Some(salt), Some(expected)) = (parsed.salt.as_ref(), parsed.hash.as_ref()) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+    let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else { return false };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let blocks = params.block_count();
+    memory.0.resize(blocks.max(memory.0.len()), Block::default());
+    let mut out = vec![0u8; expected.as_bytes().len()];
+    let hasher = Argon2::new(algorithm, version, params);
+    let Some(working) = memory.0.get_mut(..blocks) else { return false };
+    hasher.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, working).is_ok()
+        && crate::secret::constant_time_eq(&out, expected.as_bytes())
 }
 
 /// True when `phc` was made with parameters other than `params` and should be re-hashed
@@ -143,8 +193,27 @@ mod tests {
     }
 
     #[test]
+    fn our_phc_strings_verify_with_the_reference_implementation() {
+        use argon2::PasswordVerifier as _;
+        let phc = hash_password("correct horse battery", CHEAP).unwrap();
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+    }
+
+    #[test]
     fn two_hashes_of_one_password_differ_by_salt() {
         assert_ne!(hash_password("same password", CHEAP).unwrap(), hash_password("same password", CHEAP).unwrap());
+    }
+
+    #[test]
+    fn reused_memory_verifies_like_fresh_memory() {
+        let phc = hash_password("correct horse battery", CHEAP).unwrap();
+        let other = hash_password("another passphrase", HashParams { memory_kib: 128, ..CHEAP }).unwrap();
+        let mut memory = HashMemory::default();
+        assert!(verify_password_in("correct horse battery", &phc, &mut memory));
+        assert!(verify_password_in("another passphrase", &other, &mut memory), "memory grows for a costlier hash");
+        assert!(verify_password_in("correct horse battery", &phc, &mut memory), "and still serves a cheaper one");
+        assert!(!verify_password_in("wrong", &phc, &mut memory));
     }
 
     #[test]
