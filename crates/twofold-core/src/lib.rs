@@ -5,11 +5,15 @@
 //! May depend on nothing else in the workspace.
 
 pub mod apikey;
+pub mod authenticator;
 pub mod audit;
 pub mod clock;
 pub mod device;
 pub mod identity;
+pub mod otp;
 pub mod password;
+pub mod recovery;
+pub mod sealed;
 pub mod secret;
 pub mod session;
 pub mod signin;
