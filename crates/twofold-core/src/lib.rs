@@ -5,8 +5,8 @@
 //! May depend on nothing else in the workspace.
 
 pub mod apikey;
-pub mod authenticator;
 pub mod audit;
+pub mod authenticator;
 pub mod clock;
 pub mod device;
 pub mod identity;

@@ -187,7 +187,13 @@ pub fn resync_totp(secret: &[u8], params: TotpParams, first: &str, second: &str,
 ///
 /// # Errors
 /// Malformed, or no counter in the look-ahead window matches.
-pub fn verify_hotp(secret: &[u8], algorithm: OtpAlgorithm, digits: u32, code: &str, next_counter: u64) -> Result<u64, OtpRejection> {
+pub fn verify_hotp(
+    secret: &[u8],
+    algorithm: OtpAlgorithm,
+    digits: u32,
+    code: &str,
+    next_counter: u64,
+) -> Result<u64, OtpRejection> {
     let code = normalize(code, digits)?;
     (next_counter..=next_counter.saturating_add(HOTP_LOOK_AHEAD))
         .find(|&counter| constant_time_eq(hotp(secret, counter, algorithm, digits).as_bytes(), code.as_bytes()))
@@ -197,13 +203,21 @@ pub fn verify_hotp(secret: &[u8], algorithm: OtpAlgorithm, digits: u32, code: &s
 /// Resynchronises an HOTP token from two consecutive codes, searching [`RESYNC_SEARCH`]
 /// counters past `next_counter`; returns the counter of `second`.
 #[must_use]
-pub fn resync_hotp(secret: &[u8], algorithm: OtpAlgorithm, digits: u32, first: &str, second: &str, next_counter: u64) -> Option<u64> {
+pub fn resync_hotp(
+    secret: &[u8],
+    algorithm: OtpAlgorithm,
+    digits: u32,
+    first: &str,
+    second: &str,
+    next_counter: u64,
+) -> Option<u64> {
     let first = normalize(first, digits).ok()?;
     let second = normalize(second, digits).ok()?;
     (next_counter..next_counter.saturating_add(RESYNC_SEARCH)).find_map(|counter| {
         let a = hotp(secret, counter, algorithm, digits);
         let b = hotp(secret, counter + 1, algorithm, digits);
-        (constant_time_eq(a.as_bytes(), first.as_bytes()) && constant_time_eq(b.as_bytes(), second.as_bytes())).then_some(counter + 1)
+        (constant_time_eq(a.as_bytes(), first.as_bytes()) && constant_time_eq(b.as_bytes(), second.as_bytes()))
+            .then_some(counter + 1)
     })
 }
 
@@ -218,8 +232,10 @@ pub fn base32_encode(secret: &[u8]) -> String {
 /// # Errors
 /// A message when it is not base32 or decodes to fewer than 10 bytes (80 bits).
 pub fn base32_decode(text: &str) -> Result<Vec<u8>, String> {
-    let cleaned: String = text.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '=').collect::<String>().to_ascii_uppercase();
-    let bytes = data_encoding::BASE32_NOPAD.decode(cleaned.as_bytes()).map_err(|_| "is not base32 (A–Z, 2–7)".to_owned())?;
+    let cleaned: String =
+        text.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '=').collect::<String>().to_ascii_uppercase();
+    let bytes =
+        data_encoding::BASE32_NOPAD.decode(cleaned.as_bytes()).map_err(|_| "is not base32 (A–Z, 2–7)".to_owned())?;
     if bytes.len() < 10 {
         return Err("is shorter than 80 bits (16 base32 characters)".into());
     }
@@ -259,7 +275,8 @@ mod tests {
 
     #[test]
     fn hotp_matches_rfc_4226_appendix_d() {
-        let expected = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
+        let expected =
+            ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
         for (counter, code) in expected.iter().enumerate() {
             assert_eq!(hotp(SHA1_SEED, counter as u64, OtpAlgorithm::Sha1, 6), *code, "counter {counter}");
         }
@@ -294,7 +311,11 @@ mod tests {
         }
         for offset in [-2, 2] {
             let code = totp(SHA1_SEED, now.plus_seconds(30 * offset), params);
-            assert_eq!(verify_totp(SHA1_SEED, params, &code, now, 0, None), Err(OtpRejection::Invalid), "offset {offset}");
+            assert_eq!(
+                verify_totp(SHA1_SEED, params, &code, now, 0, None),
+                Err(OtpRejection::Invalid),
+                "offset {offset}"
+            );
         }
     }
 
@@ -316,7 +337,8 @@ mod tests {
         let params = TotpParams::default();
         let now = Timestamp(1_795_000_000_000);
         let token_time = now.plus_seconds(-30 * 7);
-        let (first, second) = (totp(SHA1_SEED, token_time, params), totp(SHA1_SEED, token_time.plus_seconds(30), params));
+        let (first, second) =
+            (totp(SHA1_SEED, token_time, params), totp(SHA1_SEED, token_time.plus_seconds(30), params));
         assert_eq!(verify_totp(SHA1_SEED, params, &second, now, 0, None), Err(OtpRejection::Invalid));
         let (drift, step) = resync_totp(SHA1_SEED, params, &first, &second, now).unwrap();
         assert_eq!(drift, -6);
@@ -329,7 +351,11 @@ mod tests {
     fn hotp_looks_ahead_and_resyncs() {
         let code = hotp(SHA1_SEED, 5, OtpAlgorithm::Sha1, 6);
         assert_eq!(verify_hotp(SHA1_SEED, OtpAlgorithm::Sha1, 6, &code, 2), Ok(5));
-        assert_eq!(verify_hotp(SHA1_SEED, OtpAlgorithm::Sha1, 6, &code, 6), Err(OtpRejection::Invalid), "used counters never return");
+        assert_eq!(
+            verify_hotp(SHA1_SEED, OtpAlgorithm::Sha1, 6, &code, 6),
+            Err(OtpRejection::Invalid),
+            "used counters never return"
+        );
         let far = (hotp(SHA1_SEED, 40, OtpAlgorithm::Sha1, 6), hotp(SHA1_SEED, 41, OtpAlgorithm::Sha1, 6));
         assert_eq!(verify_hotp(SHA1_SEED, OtpAlgorithm::Sha1, 6, &far.0, 0), Err(OtpRejection::Invalid));
         assert_eq!(resync_hotp(SHA1_SEED, OtpAlgorithm::Sha1, 6, &far.0, &far.1, 0), Some(41));
@@ -339,9 +365,23 @@ mod tests {
     fn malformed_codes_are_refused_before_any_hashing() {
         let params = TotpParams::default();
         for bad in ["", "12345", "1234567", "12a456", "１２３４５６"] {
-            assert_eq!(verify_totp(SHA1_SEED, params, bad, Timestamp(0), 0, None), Err(OtpRejection::Malformed(6)), "{bad}");
+            assert_eq!(
+                verify_totp(SHA1_SEED, params, bad, Timestamp(0), 0, None),
+                Err(OtpRejection::Malformed(6)),
+                "{bad}"
+            );
         }
-        assert!(verify_totp(SHA1_SEED, params, &format!(" {} ", totp(SHA1_SEED, Timestamp(0), params)), Timestamp(0), 0, None).is_ok());
+        assert!(
+            verify_totp(
+                SHA1_SEED,
+                params,
+                &format!(" {} ", totp(SHA1_SEED, Timestamp(0), params)),
+                Timestamp(0),
+                0,
+                None
+            )
+            .is_ok()
+        );
     }
 
     #[test]

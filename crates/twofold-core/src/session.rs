@@ -62,7 +62,13 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// Set when revoked (sign-out, admin action, account disabled).
     pub revoked_at: Option<Timestamp>,
+    /// True while only the password has been checked and a second factor is still due.
+    /// Such a session opens nothing but the second-factor step.
+    pub mfa_pending: bool,
 }
+
+/// How long a sign-in may wait between the password and the second factor.
+pub const PENDING_MFA_LIFETIME_SECS: i64 = 5 * 60;
 
 /// Why a session is no longer usable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +106,17 @@ impl Session {
             ip,
             user_agent,
             revoked_at: None,
+            mfa_pending: false,
         };
         (token, session)
+    }
+
+    /// Marks a just-started session as waiting for the second factor, with a short life.
+    #[must_use]
+    pub fn awaiting_second_factor(mut self) -> Self {
+        self.mfa_pending = true;
+        self.absolute_expires_at = self.created_at.plus_seconds(PENDING_MFA_LIFETIME_SECS);
+        self
     }
 
     /// Whether the session may be used at `now`.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::Timestamp;
 use crate::apikey::ApiKey;
 use crate::audit::{AuditContext, AuditEvent, ChainHead, Change};
+use crate::authenticator::Authenticator;
 use crate::identity::{Group, Tier, User, UserPatch, UserStatus};
 use crate::session::Session;
 use crate::signin::SignInEvent;
@@ -121,6 +122,19 @@ pub trait Store: Send + Sync {
 
     /// Records a successful sign-in: the session, the sign-in event and `signin.success`, atomically.
     async fn start_session(&self, session: &Session, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
+    /// Records a password check that passed while a second factor is still due: the pending
+    /// session and `signin.first_factor` (no sign-in event yet: the attempt goes on).
+    async fn start_pending_session(&self, session: &Session, ctx: &AuditContext) -> StoreResult<()>;
+    /// Finishes a pending sign-in: revokes the pending session and starts `session` (a new
+    /// id) with the sign-in event and `signin.success`, atomically. False when the pending
+    /// session was already used, revoked or is not pending.
+    async fn complete_session(
+        &self,
+        pending_id_hash: &str,
+        session: &Session,
+        event: &SignInEvent,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
     /// Records a failed sign-in: the sign-in event and `signin.failure`.
     async fn record_sign_in_failure(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
     /// The session with this token hash, whatever its state.
@@ -154,6 +168,30 @@ pub trait Store: Send + Sync {
     async fn revoke_api_key(&self, id: &str, ctx: &AuditContext) -> StoreResult<bool>;
     /// Records use of a key (not audited).
     async fn touch_api_key(&self, id: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Stores a new, unconfirmed authenticator (`authenticator.enrol_start`).
+    async fn create_authenticator(&self, authenticator: &Authenticator, ctx: &AuditContext) -> StoreResult<()>;
+    /// A user's authenticators, oldest first.
+    async fn authenticators(&self, user_id: Uuid) -> StoreResult<Vec<Authenticator>>;
+    /// One authenticator.
+    async fn authenticator(&self, id: Uuid) -> StoreResult<Option<Authenticator>>;
+    /// Marks an authenticator confirmed after its test authentication at `step`
+    /// (`authenticator.add`). False when it was already confirmed.
+    async fn confirm_authenticator(&self, id: Uuid, step: i64, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Records an accepted TOTP step, only if it is later than the last one accepted:
+    /// true means this caller won the step; false means it was used already (a replay,
+    /// possibly on another node).
+    async fn use_totp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool>;
+    /// Renames an authenticator (`authenticator.rename`).
+    async fn rename_authenticator(&self, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()>;
+    /// Removes an authenticator (`authenticator.remove`); false when already gone.
+    async fn remove_authenticator(&self, authenticator: &Authenticator, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Replaces a user's recovery codes with these hashes (`recovery_codes.generate`).
+    async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()>;
+    /// Uses a recovery code once (`recovery_code.use`); false when unknown or used.
+    async fn consume_recovery_code(&self, user_id: Uuid, hash: &str, ctx: &AuditContext) -> StoreResult<bool>;
+    /// How many unused recovery codes a user has.
+    async fn recovery_codes_left(&self, user_id: Uuid) -> StoreResult<i64>;
 
     /// Appends an event that accompanies no other stored change (e.g. `audit.export`).
     async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<AuditEvent>;

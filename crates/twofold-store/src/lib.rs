@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod audit;
+mod authenticators;
 mod groups;
 mod migrate;
 mod rows;

@@ -25,6 +25,7 @@ const SQLITE: &[Migration] = &[
         name: "sign_in_throttle_indexes",
         sql: include_str!("../migrations/sqlite/0002_sign_in_throttle_indexes.sql"),
     },
+    Migration { version: 3, name: "authenticators", sql: include_str!("../migrations/sqlite/0003_authenticators.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -32,6 +33,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "sign_in_throttle_indexes",
         sql: include_str!("../migrations/postgres/0002_sign_in_throttle_indexes.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "authenticators",
+        sql: include_str!("../migrations/postgres/0003_authenticators.sql"),
     },
 ];
 

@@ -93,6 +93,7 @@ pub(crate) fn session(row: &AnyRow) -> Result<Session, StoreError> {
         ip: get(row, "ip")?,
         user_agent: get(row, "user_agent")?,
         revoked_at: optional_time(row, "revoked_at")?,
+        mfa_pending: get::<i64>(row, "mfa_pending")? != 0,
     })
 }
 

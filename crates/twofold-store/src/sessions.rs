@@ -14,7 +14,7 @@ use crate::store_error;
 use crate::tx::AuditedTx;
 
 const SESSION_COLUMNS: &str = "id_hash, user_id, amr, acr, auth_time, created_at, last_seen_at, absolute_expires_at,
-    idle_timeout_secs, ip, user_agent, revoked_at";
+    idle_timeout_secs, ip, user_agent, revoked_at, mfa_pending";
 
 /// The first 12 characters of a session's hash: enough to tell sessions apart in the
 /// audit log, far too little to use one.
@@ -52,15 +52,9 @@ fn sign_in_change(action: &str, event: &SignInEvent) -> Change {
     Change::new(action, "user", event.user_id.map(|u| u.to_string())).states(None, Some(detail))
 }
 
-pub(crate) async fn start(
-    pool: &AnyPool,
-    session: &Session,
-    event: &SignInEvent,
-    ctx: &AuditContext,
-) -> StoreResult<()> {
-    let mut tx = AuditedTx::begin(pool).await?;
+async fn insert_session(tx: &mut AuditedTx, session: &Session) -> StoreResult<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )))
     .bind(&session.id_hash)
     .bind(session.user_id.to_string())
@@ -74,16 +68,74 @@ pub(crate) async fn start(
     .bind(&session.ip)
     .bind(&session.user_agent)
     .bind(session.revoked_at.map(Timestamp::millis))
+    .bind(i64::from(session.mfa_pending))
     .execute(&mut *tx.tx)
     .await
     .map_err(store_error)?;
-    insert_sign_in_event(&mut tx, event).await?;
+    Ok(())
+}
+
+async fn record_success(
+    tx: &mut AuditedTx,
+    session: &Session,
+    event: &SignInEvent,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    insert_sign_in_event(tx, event).await?;
     let mut change = sign_in_change("signin.success", event);
     if let Some(after) = change.after.as_mut() {
         after["session"] = serde_json::json!(short(&session.id_hash));
+        after["acr"] = serde_json::json!(session.auth.acr);
     }
     tx.append(&change, ctx).await?;
+    Ok(())
+}
+
+pub(crate) async fn start(
+    pool: &AnyPool,
+    session: &Session,
+    event: &SignInEvent,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    insert_session(&mut tx, session).await?;
+    record_success(&mut tx, session, event, ctx).await?;
     tx.commit().await
+}
+
+pub(crate) async fn start_pending(pool: &AnyPool, session: &Session, ctx: &AuditContext) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    insert_session(&mut tx, session).await?;
+    let change = Change::new("signin.first_factor", "user", Some(session.user_id.to_string()))
+        .states(None, Some(serde_json::json!({"methods": session.auth.amr, "session": short(&session.id_hash)})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn complete(
+    pool: &AnyPool,
+    pending_id_hash: &str,
+    session: &Session,
+    event: &SignInEvent,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let ended = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL AND mfa_pending = 1",
+    )
+    .bind(ctx.at.millis())
+    .bind(pending_id_hash)
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    if ended == 0 {
+        return Ok(false);
+    }
+    insert_session(&mut tx, session).await?;
+    record_success(&mut tx, session, event, ctx).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(crate) async fn record_failure(pool: &AnyPool, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {

@@ -4,13 +4,14 @@ use async_trait::async_trait;
 use twofold_core::Timestamp;
 use twofold_core::apikey::ApiKey;
 use twofold_core::audit::{AuditContext, AuditEvent, ChainHead, Change};
+use twofold_core::authenticator::Authenticator;
 use twofold_core::identity::{Group, User, UserPatch};
 use twofold_core::session::Session;
 use twofold_core::signin::SignInEvent;
 use twofold_core::store::{GroupSummary, Store, StoreResult, UserFilter, UserRecord};
 use uuid::Uuid;
 
-use crate::{SqlStore, api_keys, audit, groups, sessions, store_error, users};
+use crate::{SqlStore, api_keys, audit, authenticators, groups, sessions, store_error, users};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -68,6 +69,18 @@ impl Store for SqlStore {
     async fn start_session(&self, session: &Session, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
         sessions::start(&self.pool, session, event, ctx).await
     }
+    async fn start_pending_session(&self, session: &Session, ctx: &AuditContext) -> StoreResult<()> {
+        sessions::start_pending(&self.pool, session, ctx).await
+    }
+    async fn complete_session(
+        &self,
+        pending_id_hash: &str,
+        session: &Session,
+        event: &SignInEvent,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        sessions::complete(&self.pool, pending_id_hash, session, event, ctx).await
+    }
     async fn record_sign_in_failure(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
         sessions::record_failure(&self.pool, event, ctx).await
     }
@@ -112,6 +125,37 @@ impl Store for SqlStore {
     }
     async fn touch_api_key(&self, id: &str, now: Timestamp) -> StoreResult<()> {
         api_keys::touch(&self.pool, id, now).await
+    }
+
+    async fn create_authenticator(&self, authenticator: &Authenticator, ctx: &AuditContext) -> StoreResult<()> {
+        authenticators::create(&self.pool, authenticator, ctx).await
+    }
+    async fn authenticators(&self, user_id: Uuid) -> StoreResult<Vec<Authenticator>> {
+        authenticators::of_user(&self.pool, user_id).await
+    }
+    async fn authenticator(&self, id: Uuid) -> StoreResult<Option<Authenticator>> {
+        authenticators::get(&self.pool, id).await
+    }
+    async fn confirm_authenticator(&self, id: Uuid, step: i64, ctx: &AuditContext) -> StoreResult<bool> {
+        authenticators::confirm(&self.pool, id, step, ctx).await
+    }
+    async fn use_totp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool> {
+        authenticators::use_step(&self.pool, id, step, drift_steps, at).await
+    }
+    async fn rename_authenticator(&self, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()> {
+        authenticators::rename(&self.pool, id, name, ctx).await
+    }
+    async fn remove_authenticator(&self, authenticator: &Authenticator, ctx: &AuditContext) -> StoreResult<bool> {
+        authenticators::remove(&self.pool, authenticator, ctx).await
+    }
+    async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()> {
+        authenticators::replace_recovery_codes(&self.pool, user_id, hashes, ctx).await
+    }
+    async fn consume_recovery_code(&self, user_id: Uuid, hash: &str, ctx: &AuditContext) -> StoreResult<bool> {
+        authenticators::consume_recovery_code(&self.pool, user_id, hash, ctx).await
+    }
+    async fn recovery_codes_left(&self, user_id: Uuid) -> StoreResult<i64> {
+        authenticators::recovery_codes_left(&self.pool, user_id).await
     }
 
     async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<AuditEvent> {

@@ -326,3 +326,85 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
         assert!(store.user_credentials("ghost").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency() {
+    use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        let authenticator = Authenticator {
+            id: Uuid::now_v7(),
+            user_id: alice.id,
+            kind: AuthenticatorKind::Totp,
+            name: "Phone".into(),
+            totp: Some(twofold_core::otp::TotpParams::default()),
+            last_used_step: None,
+            drift_steps: 0,
+            sealed_secret: vec![1, 2, 3, 255, 0],
+            created_at: Timestamp(2),
+            confirmed_at: None,
+            last_used_at: None,
+        };
+        store.create_authenticator(&authenticator, &ctx(2)).await.unwrap();
+        assert!(!store.use_totp_step(authenticator.id, 10, 0, Timestamp(3)).await.unwrap(), "{backend}: unconfirmed cannot be used");
+        assert!(store.confirm_authenticator(authenticator.id, 10, &ctx(3)).await.unwrap());
+        assert!(!store.confirm_authenticator(authenticator.id, 11, &ctx(3)).await.unwrap(), "{backend}: confirmed once");
+        let stored = store.authenticator(authenticator.id).await.unwrap().unwrap();
+        assert_eq!((stored.sealed_secret.as_slice(), stored.last_used_step), (&[1u8, 2, 3, 255, 0][..], Some(10)), "{backend}");
+
+        let store = Arc::new(store);
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.use_totp_step(authenticator.id, 11, 0, Timestamp(4)).await.unwrap() })
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            winners += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(winners, 1, "{backend}: one step, one winner");
+        assert!(!store.use_totp_step(authenticator.id, 9, 0, Timestamp(5)).await.unwrap(), "{backend}: no going back");
+
+        store.replace_recovery_codes(alice.id, &["h1".into(), "h2".into()], &ctx(6)).await.unwrap();
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.consume_recovery_code(alice.id, "h1", &ctx(7)).await.unwrap() })
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            winners += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(winners, 1, "{backend}: a recovery code is used once");
+        assert_eq!(store.recovery_codes_left(alice.id).await.unwrap(), 1);
+        store.replace_recovery_codes(alice.id, &["h3".into()], &ctx(8)).await.unwrap();
+        assert!(!store.consume_recovery_code(alice.id, "h2", &ctx(9)).await.unwrap(), "{backend}: old set invalidated");
+
+        store.rename_authenticator(authenticator.id, "Old phone", &ctx(10)).await.unwrap();
+        assert!(store.remove_authenticator(&stored, &ctx(11)).await.unwrap());
+        assert!(store.authenticators(alice.id).await.unwrap().is_empty());
+        verify_chain(&store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_pending_session_completes_once_into_a_new_session() {
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        let (_, pending) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(5), None, None);
+        let pending = pending.awaiting_second_factor();
+        store.start_pending_session(&pending, &ctx(5)).await.unwrap();
+        assert!(store.session(&pending.id_hash).await.unwrap().unwrap().mfa_pending, "{backend}");
+        let (_, full) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(6), None, None);
+        assert!(store.complete_session(&pending.id_hash, &full, &success(&alice, 6), &ctx(6)).await.unwrap());
+        let (_, again) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(7), None, None);
+        assert!(!store.complete_session(&pending.id_hash, &again, &success(&alice, 7), &ctx(7)).await.unwrap(), "{backend}: once");
+        assert!(!store.complete_session(&full.id_hash, &again, &success(&alice, 7), &ctx(7)).await.unwrap(), "{backend}: only pending");
+        assert!(store.session(&pending.id_hash).await.unwrap().unwrap().revoked_at.is_some());
+        assert!(!store.session(&full.id_hash).await.unwrap().unwrap().mfa_pending);
+    }
+}

@@ -1,0 +1,26 @@
+-- Second factors. Secrets are AES-256-GCM sealed under the master key; recovery codes are keyed hashes.
+CREATE TABLE authenticators (
+    id             TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users (id),
+    kind           TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    totp_params    TEXT,
+    sealed_secret  BLOB NOT NULL,
+    last_used_step INTEGER,
+    drift_steps    INTEGER NOT NULL DEFAULT 0,
+    created_at     INTEGER NOT NULL,
+    confirmed_at   INTEGER,
+    last_used_at   INTEGER
+);
+CREATE INDEX authenticators_user ON authenticators (user_id);
+
+CREATE TABLE recovery_codes (
+    user_id    TEXT NOT NULL REFERENCES users (id),
+    code_hash  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER,
+    PRIMARY KEY (user_id, code_hash)
+);
+
+-- A session that has passed the password but not yet the second factor.
+ALTER TABLE sessions ADD COLUMN mfa_pending INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,237 @@
+//! Authenticators and recovery codes. Every "use once" rule is a compare-and-swap
+//! `UPDATE ... WHERE` whose affected-row count says whether this caller won.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use twofold_core::Timestamp;
+use twofold_core::audit::{AuditContext, Change};
+use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
+use twofold_core::store::{StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::store_error;
+use crate::tx::AuditedTx;
+
+const COLUMNS: &str = "id, user_id, kind, name, totp_params, sealed_secret, last_used_step, drift_steps, created_at, confirmed_at, last_used_at";
+
+fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
+    let get_text = |c: &str| row.try_get::<String, _>(c).map_err(store_error);
+    let kind = get_text("kind")?;
+    let params: Option<String> = row.try_get("totp_params").map_err(store_error)?;
+    let time = |c: &str| row.try_get::<Option<i64>, _>(c).map(|t| t.map(Timestamp)).map_err(store_error);
+    let uuid = |c: &str| {
+        let text = get_text(c)?;
+        Uuid::parse_str(&text).map_err(|_| StoreError::Other(format!("stored {c} '{text}' is not a UUID")))
+    };
+    Ok(Authenticator {
+        id: uuid("id")?,
+        user_id: uuid("user_id")?,
+        kind: AuthenticatorKind::parse(&kind)
+            .ok_or_else(|| StoreError::Other(format!("unknown authenticator kind '{kind}'")))?,
+        name: get_text("name")?,
+        totp: params.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
+        last_used_step: row.try_get("last_used_step").map_err(store_error)?,
+        drift_steps: row.try_get("drift_steps").map_err(store_error)?,
+        sealed_secret: row.try_get("sealed_secret").map_err(store_error)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(store_error)?),
+        confirmed_at: time("confirmed_at")?,
+        last_used_at: time("last_used_at")?,
+    })
+}
+
+/// The audit view of an authenticator: never its secret.
+fn public(a: &Authenticator) -> serde_json::Value {
+    serde_json::json!({"id": a.id, "user_id": a.user_id, "kind": a.kind, "name": a.name, "confirmed": a.is_confirmed()})
+}
+
+pub(crate) async fn create(pool: &AnyPool, a: &Authenticator, ctx: &AuditContext) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO authenticators ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    )))
+    .bind(a.id.to_string())
+    .bind(a.user_id.to_string())
+    .bind(a.kind.as_str())
+    .bind(&a.name)
+    .bind(a.totp.map(|p| serde_json::to_string(&p).unwrap_or_default()))
+    .bind(a.sealed_secret.clone())
+    .bind(a.last_used_step)
+    .bind(a.drift_steps)
+    .bind(a.created_at.millis())
+    .bind(a.confirmed_at.map(Timestamp::millis))
+    .bind(a.last_used_at.map(Timestamp::millis))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
+    let change =
+        Change::new("authenticator.enrol_start", "authenticator", Some(a.id.to_string())).states(None, Some(public(a)));
+    tx.append(&change, ctx).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn of_user(pool: &AnyPool, user_id: Uuid) -> StoreResult<Vec<Authenticator>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM authenticators WHERE user_id = $1 ORDER BY created_at"
+    )))
+    .bind(user_id.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub(crate) async fn get(pool: &AnyPool, id: Uuid) -> StoreResult<Option<Authenticator>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM authenticators WHERE id = $1")))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub(crate) async fn confirm(pool: &AnyPool, id: Uuid, step: i64, ctx: &AuditContext) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let confirmed = sqlx::query(
+        "UPDATE authenticators SET confirmed_at = $1, last_used_at = $1, last_used_step = $2
+         WHERE id = $3 AND confirmed_at IS NULL",
+    )
+    .bind(ctx.at.millis())
+    .bind(step)
+    .bind(id.to_string())
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    if confirmed == 0 {
+        return Ok(false);
+    }
+    tx.append(&Change::new("authenticator.add", "authenticator", Some(id.to_string())), ctx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn use_step(pool: &AnyPool, id: Uuid, step: i64, drift: i64, at: Timestamp) -> StoreResult<bool> {
+    let won = sqlx::query(
+        "UPDATE authenticators SET last_used_step = $1, drift_steps = $2, last_used_at = $3
+         WHERE id = $4 AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < $1)",
+    )
+    .bind(step)
+    .bind(drift)
+    .bind(at.millis())
+    .bind(id.to_string())
+    .execute(pool)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    Ok(won == 1)
+}
+
+pub(crate) async fn rename(pool: &AnyPool, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let before: Option<(String,)> = sqlx::query_as("SELECT name FROM authenticators WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    let Some((before,)) = before else { return Err(StoreError::NotFound("authenticator")) };
+    sqlx::query("UPDATE authenticators SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id.to_string())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    let change = Change::new("authenticator.rename", "authenticator", Some(id.to_string()))
+        .states(Some(serde_json::json!({"name": before})), Some(serde_json::json!({"name": name})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn remove(pool: &AnyPool, a: &Authenticator, ctx: &AuditContext) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let removed = sqlx::query("DELETE FROM authenticators WHERE id = $1")
+        .bind(a.id.to_string())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+    if removed == 0 {
+        return Ok(false);
+    }
+    let change =
+        Change::new("authenticator.remove", "authenticator", Some(a.id.to_string())).states(Some(public(a)), None);
+    tx.append(&change, ctx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn replace_recovery_codes(
+    pool: &AnyPool,
+    user_id: Uuid,
+    hashes: &[String],
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let replaced = sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id.to_string())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+    for hash in hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+            .bind(user_id.to_string())
+            .bind(hash)
+            .bind(ctx.at.millis())
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(store_error)?;
+    }
+    let change = Change::new("recovery_codes.generate", "user", Some(user_id.to_string()))
+        .states(None, Some(serde_json::json!({"codes": hashes.len(), "replaced": replaced})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn consume_recovery_code(
+    pool: &AnyPool,
+    user_id: Uuid,
+    hash: &str,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let used =
+        sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(ctx.at.millis())
+            .bind(user_id.to_string())
+            .bind(hash)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+    if used == 0 {
+        return Ok(false);
+    }
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id.to_string())
+        .fetch_one(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    let change = Change::new("recovery_code.use", "user", Some(user_id.to_string()))
+        .states(None, Some(serde_json::json!({"remaining": left})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn recovery_codes_left(pool: &AnyPool, user_id: Uuid) -> StoreResult<i64> {
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id.to_string())
+        .fetch_one(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(left)
+}
