@@ -11,7 +11,6 @@ use twofold_core::identity::{User, normalize_username};
 use twofold_core::password::{hash_password, needs_rehash};
 use twofold_core::session::{AuthContext, Session, SessionState, hash_session_token};
 use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome};
-use twofold_core::throttle;
 use uuid::Uuid;
 
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
@@ -69,17 +68,7 @@ impl App {
             self.store.user_credentials(&username).await?
         };
         let (user, stored_hash) = credentials.map_or((None, None), |(user, hash)| (Some(user), hash));
-        let now = self.now();
-        let (by_username, by_source) = self
-            .store
-            .sign_in_failures(&username, meta.ip.as_deref(), now.plus_seconds(-throttle::WINDOW_SECS))
-            .await?;
-        if let Some(retry_after_secs) = throttle::retry_after(by_username, by_source, now) {
-            let event = self.sign_in_event(&username, user.as_ref(), Some(FailureReason::Throttled), meta);
-            self.store.record_sign_in_failure(&event, &self.attempt_context(&event, meta)).await?;
-            metrics_outcome("throttled");
-            return Err(AppError::Throttled { retry_after_secs });
-        }
+        self.check_throttle(&username, user.as_ref(), &["pwd"], meta).await?;
         let hash_to_check = stored_hash.clone().unwrap_or_else(|| dummy_hash(self).to_owned());
         let matches = self.verify_password(password.clone(), hash_to_check).await?;
 
@@ -93,11 +82,12 @@ impl App {
         let event = self.sign_in_event(&username, user.as_ref(), failure, meta);
         let ctx = self.attempt_context(&event, meta);
         let (Some(user), None) = (user, failure) else {
-            self.store.record_sign_in_failure(&event, &ctx).await?;
+            self.store.record_sign_in_attempt(&event, &ctx).await?;
             metrics_outcome("failure");
             return Err(AppError::Unauthenticated);
         };
 
+        let now = self.now();
         let auth = AuthContext { amr: vec!["pwd".into()], acr: "pwd".into(), auth_time: Some(now) };
         let (token, session) = Session::start(
             user.id,
@@ -109,8 +99,17 @@ impl App {
         );
         let signed_in_actor =
             Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
-        self.store.start_session(&session, &event, &self.audit_context(&signed_in_actor, meta)).await?;
-        metrics_outcome("success");
+        let ctx = self.audit_context(&signed_in_actor, meta);
+        // With a second factor registered, the password opens only the second step.
+        let session = if self.has_second_factor(user.id).await? {
+            let pending = session.awaiting_second_factor();
+            self.store.start_pending_session(&pending, &ctx).await?;
+            pending
+        } else {
+            self.store.start_session(&session, &event, &ctx).await?;
+            metrics_outcome("success");
+            session
+        };
 
         if stored_hash.as_deref().is_some_and(|h| needs_rehash(h, self.settings.hash_params)) {
             self.rehash(&user, password, &signed_in_actor, meta).await;
@@ -119,7 +118,7 @@ impl App {
     }
 
     /// A sign-in event for an attempt now.
-    fn sign_in_event(
+    pub(crate) fn sign_in_event(
         &self,
         username: &str,
         user: Option<&User>,
@@ -140,7 +139,7 @@ impl App {
     }
 
     /// The audit context of an attempt by someone not yet authenticated.
-    fn attempt_context(&self, event: &SignInEvent, meta: &RequestMeta) -> twofold_core::audit::AuditContext {
+    pub(crate) fn attempt_context(&self, event: &SignInEvent, meta: &RequestMeta) -> twofold_core::audit::AuditContext {
         let attempt = Actor {
             kind: ActorKind::Anonymous,
             id: event.user_id.map(|u| u.to_string()),
@@ -208,6 +207,6 @@ impl App {
     }
 }
 
-fn metrics_outcome(outcome: &'static str) {
+pub(crate) fn metrics_outcome(outcome: &'static str) {
     metrics::counter!("twofold_sign_ins_total", "outcome" => outcome).increment(1);
 }

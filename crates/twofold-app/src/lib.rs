@@ -10,6 +10,7 @@ pub mod auth;
 pub mod demo;
 pub mod groups;
 pub mod import;
+pub mod mfa;
 pub mod users;
 
 use std::sync::Arc;
@@ -46,6 +47,9 @@ pub enum AppError {
         /// Seconds until the next attempt is allowed.
         retry_after_secs: i64,
     },
+    /// The action needs a second factor proved within the last few minutes.
+    #[error("confirm it's you with your second factor first")]
+    StepUpRequired,
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
@@ -124,11 +128,22 @@ impl Actor {
     }
 }
 
+/// Keys derived from the master key for secrets at rest.
+#[derive(Clone)]
+pub struct SecretKeys {
+    /// Seals OTP seeds (AES-256-GCM).
+    pub seal: [u8; 32],
+    /// Keys the recovery-code hashes (HMAC-SHA-256).
+    pub recovery: [u8; 32],
+}
+
 /// The application: the store, the clock and the settings, shared by every surface.
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: AppSettings,
+    /// Absent for admin verbs run where no master key file exists yet.
+    keys: Option<SecretKeys>,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
     hashing: Semaphore,
     /// Working memory for password verification, one per hashing permit, reused.
@@ -138,9 +153,16 @@ pub struct App {
 impl App {
     /// Builds the application over a store and a clock.
     #[must_use]
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AppSettings) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AppSettings, keys: Option<SecretKeys>) -> Self {
         let permits = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Self { store, clock, settings, hashing: Semaphore::new(permits), hash_memory: std::sync::Mutex::default() }
+        Self {
+            store,
+            clock,
+            settings,
+            keys,
+            hashing: Semaphore::new(permits),
+            hash_memory: std::sync::Mutex::default(),
+        }
     }
 
     /// The current time from the configured clock.
@@ -201,6 +223,15 @@ impl App {
         self.with_hash_memory(move |memory| twofold_core::password::hash_password_in(&password, params, memory))
             .await?
             .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// The secret keys, or a clear error where the master key is not available.
+    fn keys(&self) -> AppResult<&SecretKeys> {
+        self.keys.as_ref().ok_or_else(|| {
+            AppError::Internal(
+                "the master key is not available: start the server once, or pass --master-key-file".into(),
+            )
+        })
     }
 
     /// Succeeds when the database answers.

@@ -140,6 +140,18 @@ impl Session {
     }
 }
 
+/// How recent a second factor must be to add or remove sign-in methods (enrolment-hijack defence).
+pub const FRESH_MFA_SECS: i64 = 15 * 60;
+
+impl AuthContext {
+    /// True when the session proved a second factor within `max_age_secs` of `now`.
+    #[must_use]
+    pub fn has_fresh_mfa(&self, now: Timestamp, max_age_secs: i64) -> bool {
+        matches!(self.acr.as_str(), "mfa" | "phr" | "phrh")
+            && self.auth_time.is_some_and(|t| t.plus_seconds(max_age_secs) >= now)
+    }
+}
+
 /// The stored form of a session cookie token.
 #[must_use]
 pub fn hash_session_token(token: &str) -> String {
@@ -176,6 +188,16 @@ mod tests {
         s.last_seen_at = Timestamp(3_500_000);
         assert_eq!(s.state(Timestamp(3_599_000)), SessionState::Active);
         assert_eq!(s.state(Timestamp(3_600_000)), SessionState::AbsoluteExpired);
+    }
+
+    #[test]
+    fn only_a_recent_second_factor_is_fresh() {
+        let mfa =
+            AuthContext { amr: vec!["pwd".into(), "otp".into()], acr: "mfa".into(), auth_time: Some(Timestamp(0)) };
+        assert!(mfa.has_fresh_mfa(Timestamp(900_000), FRESH_MFA_SECS));
+        assert!(!mfa.has_fresh_mfa(Timestamp(900_001), FRESH_MFA_SECS));
+        let pwd = AuthContext { acr: "pwd".into(), ..mfa };
+        assert!(!pwd.has_fresh_mfa(Timestamp(1), FRESH_MFA_SECS));
     }
 
     #[test]

@@ -41,12 +41,23 @@ pub enum FailureReason {
     NoPassword,
     /// Too many recent failures for this username or source; not checked.
     Throttled,
+    /// The one-time or recovery code did not match.
+    WrongCode,
+    /// The code was right but already used (replay).
+    ReplayedCode,
 }
 
 impl FailureReason {
     /// Every reason.
-    pub const ALL: [Self; 5] =
-        [Self::UnknownUser, Self::WrongPassword, Self::AccountDisabled, Self::NoPassword, Self::Throttled];
+    pub const ALL: [Self; 7] = [
+        Self::UnknownUser,
+        Self::WrongPassword,
+        Self::AccountDisabled,
+        Self::NoPassword,
+        Self::Throttled,
+        Self::WrongCode,
+        Self::ReplayedCode,
+    ];
 
     /// The stored name.
     #[must_use]
@@ -57,6 +68,8 @@ impl FailureReason {
             Self::AccountDisabled => "account_disabled",
             Self::NoPassword => "no_password",
             Self::Throttled => "throttled",
+            Self::WrongCode => "wrong_code",
+            Self::ReplayedCode => "replayed_code",
         }
     }
 }
@@ -82,4 +95,13 @@ pub struct SignInEvent {
     pub ip: Option<String>,
     /// Browser.
     pub user_agent: Option<String>,
+}
+
+impl SignInEvent {
+    /// The same event with `methods` as the methods used.
+    #[must_use]
+    pub fn with_methods(mut self, methods: &[&str]) -> Self {
+        self.methods = methods.iter().map(|m| (*m).to_owned()).collect();
+        self
+    }
 }

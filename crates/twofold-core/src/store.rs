@@ -125,9 +125,9 @@ pub trait Store: Send + Sync {
     /// Records a password check that passed while a second factor is still due: the pending
     /// session and `signin.first_factor` (no sign-in event yet: the attempt goes on).
     async fn start_pending_session(&self, session: &Session, ctx: &AuditContext) -> StoreResult<()>;
-    /// Finishes a pending sign-in: revokes the pending session and starts `session` (a new
-    /// id) with the sign-in event and `signin.success`, atomically. False when the pending
-    /// session was already used, revoked or is not pending.
+    /// After a second factor: ends the session that asked (pending sign-in, or a full session
+    /// stepping up) and starts `session` under a new id, with the sign-in event and
+    /// `signin.success`, atomically. False when that session was already ended.
     async fn complete_session(
         &self,
         pending_id_hash: &str,
@@ -135,8 +135,9 @@ pub trait Store: Send + Sync {
         event: &SignInEvent,
         ctx: &AuditContext,
     ) -> StoreResult<bool>;
-    /// Records a failed sign-in: the sign-in event and `signin.failure`.
-    async fn record_sign_in_failure(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
+    /// Records an attempt that starts no session (a failure, or a code checked for a
+    /// gateway): the sign-in event and `signin.failure` or `signin.success`.
+    async fn record_sign_in_attempt(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
     /// The session with this token hash, whatever its state.
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     /// Moves the session's last-seen time forward (not audited: it changes no permission).

@@ -79,6 +79,12 @@ impl IntoResponse for ApiError {
                     }
                     response
                 }
+                AppError::StepUpRequired => problem(
+                    StatusCode::FORBIDDEN,
+                    "Step-up required",
+                    "confirm it's you with a second factor first",
+                    None,
+                ),
                 AppError::Forbidden(detail) => problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None),
                 AppError::Unavailable(detail) => {
                     tracing::error!(%detail, "database unavailable");

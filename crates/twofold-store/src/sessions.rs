@@ -4,7 +4,7 @@ use sqlx::AnyPool;
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
 use twofold_core::session::Session;
-use twofold_core::signin::SignInEvent;
+use twofold_core::signin::{SignInEvent, SignInOutcome};
 use twofold_core::store::StoreResult;
 use twofold_core::throttle::Failures;
 use uuid::Uuid;
@@ -120,15 +120,13 @@ pub(crate) async fn complete(
     ctx: &AuditContext,
 ) -> StoreResult<bool> {
     let mut tx = AuditedTx::begin(pool).await?;
-    let ended = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL AND mfa_pending = 1",
-    )
-    .bind(ctx.at.millis())
-    .bind(pending_id_hash)
-    .execute(&mut *tx.tx)
-    .await
-    .map_err(store_error)?
-    .rows_affected();
+    let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL")
+        .bind(ctx.at.millis())
+        .bind(pending_id_hash)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
     if ended == 0 {
         return Ok(false);
     }
@@ -138,10 +136,14 @@ pub(crate) async fn complete(
     Ok(true)
 }
 
-pub(crate) async fn record_failure(pool: &AnyPool, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
+pub(crate) async fn record_attempt(pool: &AnyPool, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     insert_sign_in_event(&mut tx, event).await?;
-    tx.append(&sign_in_change("signin.failure", event), ctx).await?;
+    let action = match event.outcome {
+        SignInOutcome::Success => "signin.success",
+        SignInOutcome::Failure => "signin.failure",
+    };
+    tx.append(&sign_in_change(action, event), ctx).await?;
     tx.commit().await
 }
 

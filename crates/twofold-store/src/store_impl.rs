@@ -81,8 +81,8 @@ impl Store for SqlStore {
     ) -> StoreResult<bool> {
         sessions::complete(&self.pool, pending_id_hash, session, event, ctx).await
     }
-    async fn record_sign_in_failure(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
-        sessions::record_failure(&self.pool, event, ctx).await
+    async fn record_sign_in_attempt(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
+        sessions::record_attempt(&self.pool, event, ctx).await
     }
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
         sessions::get(&self.pool, id_hash).await

@@ -283,7 +283,7 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
         };
         for at in [10, 11, 12] {
             store
-                .record_sign_in_failure(&attempt(at, "alice", "10.0.0.1", Some(FailureReason::WrongPassword)), &ctx(at))
+                .record_sign_in_attempt(&attempt(at, "alice", "10.0.0.1", Some(FailureReason::WrongPassword)), &ctx(at))
                 .await
                 .unwrap();
         }
@@ -292,16 +292,16 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
         store.start_session(&session, &attempt(20, "alice", "10.0.0.1", None), &ctx(20)).await.unwrap();
         for at in [30, 31] {
             store
-                .record_sign_in_failure(&attempt(at, "alice", "10.0.0.1", Some(FailureReason::WrongPassword)), &ctx(at))
+                .record_sign_in_attempt(&attempt(at, "alice", "10.0.0.1", Some(FailureReason::WrongPassword)), &ctx(at))
                 .await
                 .unwrap();
         }
         store
-            .record_sign_in_failure(&attempt(32, "alice", "10.0.0.1", Some(FailureReason::Throttled)), &ctx(32))
+            .record_sign_in_attempt(&attempt(32, "alice", "10.0.0.1", Some(FailureReason::Throttled)), &ctx(32))
             .await
             .unwrap();
         store
-            .record_sign_in_failure(&attempt(33, "ghost", "10.0.0.2", Some(FailureReason::UnknownUser)), &ctx(33))
+            .record_sign_in_attempt(&attempt(33, "ghost", "10.0.0.2", Some(FailureReason::UnknownUser)), &ctx(33))
             .await
             .unwrap();
 
@@ -347,11 +347,21 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
             last_used_at: None,
         };
         store.create_authenticator(&authenticator, &ctx(2)).await.unwrap();
-        assert!(!store.use_totp_step(authenticator.id, 10, 0, Timestamp(3)).await.unwrap(), "{backend}: unconfirmed cannot be used");
+        assert!(
+            !store.use_totp_step(authenticator.id, 10, 0, Timestamp(3)).await.unwrap(),
+            "{backend}: unconfirmed cannot be used"
+        );
         assert!(store.confirm_authenticator(authenticator.id, 10, &ctx(3)).await.unwrap());
-        assert!(!store.confirm_authenticator(authenticator.id, 11, &ctx(3)).await.unwrap(), "{backend}: confirmed once");
+        assert!(
+            !store.confirm_authenticator(authenticator.id, 11, &ctx(3)).await.unwrap(),
+            "{backend}: confirmed once"
+        );
         let stored = store.authenticator(authenticator.id).await.unwrap().unwrap();
-        assert_eq!((stored.sealed_secret.as_slice(), stored.last_used_step), (&[1u8, 2, 3, 255, 0][..], Some(10)), "{backend}");
+        assert_eq!(
+            (stored.sealed_secret.as_slice(), stored.last_used_step),
+            (&[1u8, 2, 3, 255, 0][..], Some(10)),
+            "{backend}"
+        );
 
         let store = Arc::new(store);
         let racers: Vec<_> = (0..8)
@@ -391,19 +401,32 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
 }
 
 #[tokio::test]
-async fn a_pending_session_completes_once_into_a_new_session() {
+async fn a_session_completes_a_second_factor_once_into_a_new_session() {
     for (backend, store) in stores().await {
         store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
         let alice = store.user_by_username("alice").await.unwrap().unwrap();
-        let (_, pending) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(5), None, None);
+        let (_, pending) =
+            Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(5), None, None);
         let pending = pending.awaiting_second_factor();
         store.start_pending_session(&pending, &ctx(5)).await.unwrap();
         assert!(store.session(&pending.id_hash).await.unwrap().unwrap().mfa_pending, "{backend}");
-        let (_, full) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(6), None, None);
+        let (_, full) =
+            Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(6), None, None);
         assert!(store.complete_session(&pending.id_hash, &full, &success(&alice, 6), &ctx(6)).await.unwrap());
-        let (_, again) = Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(7), None, None);
-        assert!(!store.complete_session(&pending.id_hash, &again, &success(&alice, 7), &ctx(7)).await.unwrap(), "{backend}: once");
-        assert!(!store.complete_session(&full.id_hash, &again, &success(&alice, 7), &ctx(7)).await.unwrap(), "{backend}: only pending");
+        let (_, again) =
+            Session::start(alice.id, AuthContext::default(), SessionPolicy::default(), Timestamp(7), None, None);
+        assert!(
+            !store.complete_session(&pending.id_hash, &again, &success(&alice, 7), &ctx(7)).await.unwrap(),
+            "{backend}: once"
+        );
+        assert!(
+            store.complete_session(&full.id_hash, &again, &success(&alice, 7), &ctx(7)).await.unwrap(),
+            "{backend}: step-up"
+        );
+        assert!(
+            store.session(&full.id_hash).await.unwrap().unwrap().revoked_at.is_some(),
+            "{backend}: new id after step-up"
+        );
         assert!(store.session(&pending.id_hash).await.unwrap().unwrap().revoked_at.is_some());
         assert!(!store.session(&full.id_hash).await.unwrap().unwrap().mfa_pending);
     }

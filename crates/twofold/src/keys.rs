@@ -21,6 +21,16 @@ impl MasterKey {
         }
     }
 
+    /// Reads the key at `path` when the file exists.
+    pub fn load_if_present(path: &Path) -> anyhow::Result<Option<Self>> {
+        if path.exists() { Self::load_or_create(path).map(Some) } else { Ok(None) }
+    }
+
+    /// The keys the use cases need for secrets at rest.
+    pub fn secret_keys(&self) -> twofold_app::SecretKeys {
+        twofold_app::SecretKeys { seal: self.derive("seal"), recovery: self.derive("recovery-codes") }
+    }
+
     fn parse(hex_text: &str) -> anyhow::Result<Self> {
         let bytes = hex::decode(hex_text).context("is not hexadecimal")?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("must hold 32 bytes (64 hex characters)"))?;

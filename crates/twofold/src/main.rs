@@ -55,7 +55,8 @@ async fn open_app(settings: &Settings) -> anyhow::Result<Arc<App>> {
     }
     let store = SqlStore::open(&settings.database_url).await.context("cannot open the database")?;
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
-    Ok(Arc::new(App::new(Arc::new(store), Arc::new(SystemClock), app_settings)))
+    let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
+    Ok(Arc::new(App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -74,6 +75,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Serve(args) => {
+            // The server makes the master key on first start; admin verbs only read it.
+            if settings.database_url.starts_with("sqlite:") {
+                keys::check_data_dir(&settings.data_dir)?;
+            }
+            keys::MasterKey::load_or_create(&settings.master_key_file)?;
             let app = open_app(&settings).await?;
             serve::run(&settings, app, args.demo).await?;
             Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 mod audit;
 mod groups;
 mod users;
+mod verify;
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{group}/members", get(groups::members))
         .route("/groups/{group}/members/{user}", put(groups::add_member).delete(groups::remove_member))
+        .route("/verify", post(verify::verify))
         .route("/audit/events", get(audit::events))
         .route("/audit/verify", get(audit::verify))
         .fallback(|| async { crate::ApiError::App(twofold_app::AppError::NotFound("API endpoint")) })

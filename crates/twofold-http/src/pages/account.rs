@@ -35,8 +35,10 @@ struct AccountPage {
 }
 
 pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, ApiError> {
-    let Some(current) = session else {
-        return Ok(Redirect::to("/login?return_to=/account").into_response());
+    let current = match session {
+        Some(current) if !current.session.mfa_pending => current,
+        Some(_) => return Ok(Redirect::to("/login/mfa?return_to=/account").into_response()),
+        None => return Ok(Redirect::to("/login?return_to=/account").into_response()),
     };
     let user = &current.user;
     let detail = state.app.user_detail(&user.id.to_string()).await?;

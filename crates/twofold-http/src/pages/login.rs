@@ -68,8 +68,12 @@ pub async fn show(
     Query(query): Query<LoginQuery>,
 ) -> Response {
     let return_to = safe_return_path(query.return_to.as_deref());
-    if session.is_some() {
-        return Redirect::to(&return_to).into_response();
+    match session {
+        Some(current) if current.session.mfa_pending => {
+            return Redirect::to(&format!("/login/mfa?return_to={}", query_escape(&return_to))).into_response();
+        }
+        Some(_) => return Redirect::to(&return_to).into_response(),
+        None => {}
     }
     render(&state, StatusCode::OK, return_to, String::new(), None)
 }
@@ -115,7 +119,12 @@ async fn sign_in(
             let secure = state.config.secure_cookies();
             let session_cookie = cookies::set(cookies::SESSION, &signed_in.token, None, secure);
             let clear_csrf = cookies::set(cookies::CSRF, "", Some(0), secure);
-            let mut response = Redirect::to(&return_to).into_response();
+            let next = if signed_in.session.mfa_pending {
+                format!("/login/mfa?return_to={}", query_escape(&return_to))
+            } else {
+                return_to
+            };
+            let mut response = Redirect::to(&next).into_response();
             response.headers_mut().append(header::SET_COOKIE, session_cookie);
             response.headers_mut().append(header::SET_COOKIE, clear_csrf);
             Ok(response)
@@ -130,4 +139,14 @@ async fn sign_in(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Percent-encodes a same-origin path for use as a query value.
+fn query_escape(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -2,6 +2,8 @@
 
 mod account;
 mod login;
+mod mfa;
+mod security;
 
 use axum::Router;
 use axum::http::header;
@@ -15,7 +17,14 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/account") }))
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", axum::routing::post(account::logout))
+        .route("/login/mfa", get(mfa::show).post(mfa::submit))
         .route("/account", get(account::show))
+        .route("/account/security", get(security::show))
+        .route("/account/security/totp", axum::routing::post(security::begin_totp))
+        .route("/account/security/totp/confirm", axum::routing::post(security::confirm_totp))
+        .route("/account/security/recovery-codes", axum::routing::post(security::recovery_codes))
+        .route("/account/security/{id}/rename", axum::routing::post(security::rename))
+        .route("/account/security/{id}/remove", axum::routing::post(security::remove))
         .route("/static/twofold.css", get(stylesheet))
 }
 

@@ -146,8 +146,9 @@ async fn audit_verify_finds_the_first_broken_link_and_export_streams_events() {
 #[tokio::test]
 async fn migrate_reports_the_schema_version() {
     let env = Env::new(&twofold_testkit::sqlite());
-    let first = env.cli(&["migrate"]);
-    assert!(stdout(&first).contains("applied migrations [1, 2]"), "{}", stdout(&first));
-    let second = env.cli(&["migrate"]);
-    assert!(stdout(&second).contains("schema is up to date (version 2)"), "{}", stdout(&second));
+    let first = stdout(&env.cli(&["migrate"]));
+    assert!(first.starts_with("applied migrations [1, 2"), "{first}");
+    let version = first.trim().rsplit(' ').next().unwrap().to_owned();
+    let second = stdout(&env.cli(&["migrate"]));
+    assert_eq!(second.trim(), format!("schema is up to date (version {version})"));
 }

@@ -1,0 +1,351 @@
+//! Second factors: enrolling an authenticator app and recovery codes, the second step of
+//! sign-in (also used to step up), and checking codes for gateways (the verify API).
+
+use twofold_core::authenticator::{self, Authenticator, AuthenticatorKind};
+use twofold_core::identity::{User, normalize_username};
+use twofold_core::otp::{self, OtpRejection, TotpParams};
+use twofold_core::session::{AuthContext, FRESH_MFA_SECS, Session};
+use twofold_core::signin::{FailureReason, SignInOutcome};
+use twofold_core::{recovery, sealed, throttle};
+use uuid::Uuid;
+
+use crate::auth::{Authenticated, SignedIn};
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// A TOTP enrolment waiting for its test authentication.
+#[derive(Debug, Clone)]
+pub struct TotpEnrolment {
+    /// The new (unconfirmed) authenticator.
+    pub authenticator: Authenticator,
+    /// The seed in base32, for manual entry. Shown once, on the enrolment page.
+    pub secret_base32: String,
+    /// The `otpauth://` URI for the QR code.
+    pub otpauth_uri: String,
+}
+
+/// What a user has registered.
+#[derive(Debug, Clone)]
+pub struct SecurityInfo {
+    /// Authenticators, oldest first (unconfirmed ones included, marked).
+    pub authenticators: Vec<Authenticator>,
+    /// Unused recovery codes.
+    pub recovery_codes_left: i64,
+}
+
+/// A code offered as the second factor.
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    /// A one-time code from an authenticator app.
+    Code(String),
+    /// A recovery code.
+    RecoveryCode(String),
+}
+
+/// The result of checking a code for a gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Verified {
+    /// The authenticator that matched.
+    pub authenticator_id: Uuid,
+}
+
+impl App {
+    /// The user's methods.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn security_info(&self, user_id: Uuid) -> AppResult<SecurityInfo> {
+        Ok(SecurityInfo {
+            authenticators: self.store.authenticators(user_id).await?,
+            recovery_codes_left: self.store.recovery_codes_left(user_id).await?,
+        })
+    }
+
+    /// Whether the user has any confirmed second factor.
+    pub(crate) async fn has_second_factor(&self, user_id: Uuid) -> AppResult<bool> {
+        Ok(self.store.authenticators(user_id).await?.iter().any(Authenticator::is_confirmed))
+    }
+
+    /// Changing sign-in methods needs a recent second factor once the user has one, so a
+    /// stolen password alone cannot add an attacker's authenticator (THREATS: enrolment hijack).
+    async fn require_fresh_mfa(&self, current: &Authenticated) -> AppResult<()> {
+        if self.has_second_factor(current.user.id).await?
+            && !current.session.auth.has_fresh_mfa(self.now(), FRESH_MFA_SECS)
+        {
+            return Err(AppError::StepUpRequired);
+        }
+        Ok(())
+    }
+
+    /// Starts adding an authenticator app: a new seed, sealed at rest; the method counts
+    /// only after [`App::confirm_totp`] sees a code from it.
+    ///
+    /// # Errors
+    /// Step-up required, an invalid name, or no master key.
+    pub async fn begin_totp_enrolment(
+        &self,
+        current: &Authenticated,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<TotpEnrolment> {
+        self.require_fresh_mfa(current).await?;
+        let name = authenticator::check_name(name)?;
+        let keys = self.keys()?;
+        let secret = twofold_core::secret::random_bytes::<20>();
+        let id = Uuid::now_v7();
+        let params = TotpParams::default();
+        let authenticator = Authenticator {
+            id,
+            user_id: current.user.id,
+            kind: AuthenticatorKind::Totp,
+            name,
+            totp: Some(params),
+            last_used_step: None,
+            drift_steps: 0,
+            sealed_secret: sealed::seal(&keys.seal, &Authenticator::seal_context(id), &secret),
+            created_at: self.now(),
+            confirmed_at: None,
+            last_used_at: None,
+        };
+        self.store.create_authenticator(&authenticator, &self.audit_context(&current.actor(), meta)).await?;
+        let account = current.user.email.clone().unwrap_or_else(|| current.user.username.clone());
+        Ok(TotpEnrolment {
+            otpauth_uri: otp::otpauth_uri("Twofold", &account, &secret, params),
+            secret_base32: otp::base32_encode(&secret),
+            authenticator,
+        })
+    }
+
+    /// The user's own authenticator, or not found (never someone else's).
+    async fn own_authenticator(&self, user: &User, id: Uuid) -> AppResult<Authenticator> {
+        self.store.authenticator(id).await?.filter(|a| a.user_id == user.id).ok_or(AppError::NotFound("authenticator"))
+    }
+
+    fn open_secret(&self, a: &Authenticator) -> AppResult<Vec<u8>> {
+        sealed::open(&self.keys()?.seal, &Authenticator::seal_context(a.id), &a.sealed_secret)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// Finishes adding an authenticator app with a code from it (the test authentication).
+    ///
+    /// # Errors
+    /// A wrong or malformed code, an unknown or already confirmed authenticator.
+    pub async fn confirm_totp(
+        &self,
+        current: &Authenticated,
+        id: Uuid,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let a = self.own_authenticator(&current.user, id).await?;
+        if a.is_confirmed() {
+            return Err(AppError::Conflict("this authenticator is already set up".into()));
+        }
+        let secret = self.open_secret(&a)?;
+        let step = otp::verify_totp(&secret, a.totp.unwrap_or_default(), code, self.now(), 0, None)
+            .map_err(|e| twofold_core::ValidationErrors::one("code", e.to_string()))?;
+        if !self.store.confirm_authenticator(a.id, step, &self.audit_context(&current.actor(), meta)).await? {
+            return Err(AppError::Conflict("this authenticator is already set up".into()));
+        }
+        Ok(())
+    }
+
+    /// Replaces the user's recovery codes with ten new ones, returned once for display.
+    ///
+    /// # Errors
+    /// Step-up required, or no master key.
+    pub async fn generate_recovery_codes(&self, current: &Authenticated, meta: &RequestMeta) -> AppResult<Vec<String>> {
+        self.require_fresh_mfa(current).await?;
+        let key = self.keys()?.recovery;
+        let codes = recovery::generate();
+        let user_id = current.user.id.to_string();
+        let hashes: Vec<String> =
+            codes.iter().filter_map(|c| recovery::normalize(c)).map(|c| recovery::hash(&key, &user_id, &c)).collect();
+        self.store
+            .replace_recovery_codes(current.user.id, &hashes, &self.audit_context(&current.actor(), meta))
+            .await?;
+        Ok(codes)
+    }
+
+    /// Renames one of the user's authenticators.
+    ///
+    /// # Errors
+    /// An invalid name or an unknown authenticator.
+    pub async fn rename_authenticator(
+        &self,
+        current: &Authenticated,
+        id: Uuid,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let name = authenticator::check_name(name)?;
+        let a = self.own_authenticator(&current.user, id).await?;
+        Ok(self.store.rename_authenticator(a.id, &name, &self.audit_context(&current.actor(), meta)).await?)
+    }
+
+    /// Removes one of the user's authenticators; never the last confirmed one. It stops
+    /// working at once.
+    ///
+    /// # Errors
+    /// Step-up required, the last factor, or an unknown authenticator.
+    pub async fn remove_authenticator(&self, current: &Authenticated, id: Uuid, meta: &RequestMeta) -> AppResult<()> {
+        self.require_fresh_mfa(current).await?;
+        let a = self.own_authenticator(&current.user, id).await?;
+        let all = self.store.authenticators(current.user.id).await?;
+        if a.is_confirmed() && authenticator::is_last_factor(&all, a.id) {
+            return Err(AppError::Conflict("add another method before removing your last one".into()));
+        }
+        self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await?;
+        Ok(())
+    }
+
+    /// Checks a one-time code against the user's confirmed authenticator apps and wins its
+    /// step atomically. Returns the matching authenticator.
+    async fn check_totp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
+        let now = self.now();
+        let mut replayed = false;
+        for a in self
+            .store
+            .authenticators(user.id)
+            .await?
+            .into_iter()
+            .filter(|a| a.is_confirmed() && a.kind == AuthenticatorKind::Totp)
+        {
+            let secret = self.open_secret(&a)?;
+            match otp::verify_totp(&secret, a.totp.unwrap_or_default(), code, now, a.drift_steps, a.last_used_step) {
+                Ok(step) if self.store.use_totp_step(a.id, step, a.drift_steps, now).await? => return Ok(Ok(a)),
+                Ok(_) | Err(OtpRejection::Replayed) => replayed = true,
+                Err(OtpRejection::Malformed(_) | OtpRejection::Invalid) => {}
+            }
+        }
+        Ok(Err(if replayed { FailureReason::ReplayedCode } else { FailureReason::WrongCode }))
+    }
+
+    /// Refuses attempts for `username` while its failures (passwords and codes alike) demand a wait.
+    pub(crate) async fn check_throttle(
+        &self,
+        username: &str,
+        user: Option<&User>,
+        methods: &[&str],
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let now = self.now();
+        let (by_user, by_source) =
+            self.store.sign_in_failures(username, meta.ip.as_deref(), now.plus_seconds(-throttle::WINDOW_SECS)).await?;
+        if let Some(retry_after_secs) = throttle::retry_after(by_user, by_source, now) {
+            self.record_attempt(username, user, Some(FailureReason::Throttled), methods, meta).await?;
+            return Err(AppError::Throttled { retry_after_secs });
+        }
+        Ok(())
+    }
+
+    /// The second step of sign-in, or a step-up of a signed-in session: checks the code,
+    /// then replaces the session with a new one (new id) that records `mfa`.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthenticated`] for a wrong or used code, throttling, storage failures.
+    pub async fn second_factor(
+        &self,
+        current: &Authenticated,
+        factor: SecondFactor,
+        meta: &RequestMeta,
+    ) -> AppResult<SignedIn> {
+        let user = &current.user;
+        let method = match factor {
+            SecondFactor::Code(_) => "otp",
+            SecondFactor::RecoveryCode(_) => "recovery_code",
+        };
+        self.check_throttle(&user.username, Some(user), &["pwd", method], meta).await?;
+        let outcome = match &factor {
+            SecondFactor::Code(code) => self.check_totp(user, code).await?.map(|_| ()),
+            SecondFactor::RecoveryCode(code) => self.use_recovery_code(current, code, meta).await?,
+        };
+        if let Err(reason) = outcome {
+            self.record_attempt(&user.username, Some(user), Some(reason), &["pwd", method], meta).await?;
+            return Err(AppError::Unauthenticated);
+        }
+        let now = self.now();
+        let mut amr = current.session.auth.amr.clone();
+        amr.retain(|m| m != "mfa" && m != "otp");
+        amr.extend(["otp".to_owned(), "mfa".to_owned()]);
+        let auth = AuthContext { amr, acr: "mfa".into(), auth_time: Some(now) };
+        let (token, session) = Session::start(
+            user.id,
+            auth.clone(),
+            self.settings.session_policy,
+            now,
+            meta.ip.clone(),
+            meta.user_agent.clone(),
+        );
+        let event = self.sign_in_event(&user.username, Some(user), None, meta).with_methods(&["pwd", method]);
+        let actor = Actor { auth, ..current.actor() };
+        if !self
+            .store
+            .complete_session(&current.session.id_hash, &session, &event, &self.audit_context(&actor, meta))
+            .await?
+        {
+            return Err(AppError::Unauthenticated);
+        }
+        crate::auth::metrics_outcome("success");
+        Ok(SignedIn { token, session, user: user.clone() })
+    }
+
+    async fn use_recovery_code(
+        &self,
+        current: &Authenticated,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Result<(), FailureReason>> {
+        let Some(normalized) = recovery::normalize(code) else { return Ok(Err(FailureReason::WrongCode)) };
+        let hash = recovery::hash(&self.keys()?.recovery, &current.user.id.to_string(), &normalized);
+        let used = self
+            .store
+            .consume_recovery_code(current.user.id, &hash, &self.audit_context(&current.actor(), meta))
+            .await?;
+        Ok(if used { Ok(()) } else { Err(FailureReason::WrongCode) })
+    }
+
+    /// Checks a user's one-time code for a gateway or legacy app (the verify API), with the
+    /// same replay protection, throttling and audit as sign-in.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthenticated`] for an unknown user or a wrong or used code; throttling.
+    pub async fn verify_code(
+        &self,
+        caller: &Actor,
+        username: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Verified> {
+        let username = normalize_username(username);
+        let user = self.store.user_by_username(&username).await?.filter(User::may_sign_in);
+        self.check_throttle(&username, user.as_ref(), &["otp"], meta).await?;
+        let outcome = match &user {
+            Some(u) => self.check_totp(u, code).await?,
+            None => Err(FailureReason::UnknownUser),
+        };
+        let verified = outcome.as_ref().ok().map(|a| Verified { authenticator_id: a.id });
+        let reason = outcome.err();
+        let event = self.sign_in_event(&username, user.as_ref(), reason, meta).with_methods(&["otp"]);
+        let mut ctx = self.audit_context(caller, meta);
+        ctx.actor_name = format!("{} (verify for {username})", caller.name);
+        self.store.record_sign_in_attempt(&event, &ctx).await?;
+        metrics::counter!("twofold_verify_total", "outcome" => if verified.is_some() { "success" } else { "failure" })
+            .increment(1);
+        verified.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Records an attempt that starts no session.
+    async fn record_attempt(
+        &self,
+        username: &str,
+        user: Option<&User>,
+        reason: Option<FailureReason>,
+        methods: &[&str],
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let event = self.sign_in_event(username, user, reason, meta).with_methods(methods);
+        debug_assert!(reason.is_some() == (event.outcome == SignInOutcome::Failure));
+        self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
+        Ok(())
+    }
+}

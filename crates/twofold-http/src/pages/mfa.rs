@@ -1,0 +1,111 @@
+//! `GET/POST /login/mfa`: the second step of sign-in, and step-up for a signed-in session.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use twofold_app::AppError;
+use twofold_app::auth::Authenticated;
+use twofold_app::mfa::SecondFactor;
+
+use super::safe_return_path;
+use crate::extract::{ClientMeta, MaybeSession};
+use crate::{ApiError, AppState, cookies, csrf};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "mfa.html")]
+struct MfaPage {
+    csrf: String,
+    return_to: String,
+    step_up: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MfaQuery {
+    return_to: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    #[serde(default)]
+    csrf: String,
+    return_to: Option<String>,
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+fn render(
+    state: &AppState,
+    current: &Authenticated,
+    status: StatusCode,
+    return_to: String,
+    error: Option<String>,
+) -> Response {
+    let page = MfaPage {
+        csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
+        return_to,
+        step_up: !current.session.mfa_pending,
+        error,
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(query): Query<MfaQuery>,
+) -> Response {
+    let return_to = safe_return_path(query.return_to.as_deref());
+    match session {
+        Some(current) => render(&state, &current, StatusCode::OK, return_to, None),
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<MfaForm>,
+) -> Result<Response, ApiError> {
+    let Some(current) = session else { return Ok(Redirect::to("/login").into_response()) };
+    let return_to = safe_return_path(form.return_to.as_deref());
+    if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
+        return Ok(render(
+            &state,
+            &current,
+            StatusCode::FORBIDDEN,
+            return_to,
+            Some("This form expired. Please try again.".into()),
+        ));
+    }
+    let factor = match (form.code, form.recovery_code) {
+        (Some(code), _) if !code.trim().is_empty() => SecondFactor::Code(code),
+        (_, Some(code)) if !code.trim().is_empty() => SecondFactor::RecoveryCode(code),
+        _ => {
+            let message = Some("Enter a verification code or a recovery code.".to_owned());
+            return Ok(render(&state, &current, StatusCode::UNPROCESSABLE_ENTITY, return_to, message));
+        }
+    };
+    match state.app.second_factor(&current, factor, &meta).await {
+        Ok(signed_in) => {
+            let mut response = Redirect::to(&return_to).into_response();
+            let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            Ok(response)
+        }
+        Err(AppError::Unauthenticated) => {
+            let message = Some("That code didn't work. Check it and try again.".to_owned());
+            Ok(render(&state, &current, StatusCode::UNAUTHORIZED, return_to, message))
+        }
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let message = Some(format!("Too many attempts. Try again in {retry_after_secs} seconds."));
+            Ok(render(&state, &current, StatusCode::TOO_MANY_REQUESTS, return_to, message))
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,280 @@
+//! `/account/security`: the self-service "Security info" page. List methods, add an
+//! authenticator app (with its test authentication), recovery codes, rename, remove.
+//! Changing methods once one exists needs a recent second factor (step-up).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use twofold_app::AppError;
+use twofold_app::auth::Authenticated;
+use twofold_core::Timestamp;
+use uuid::Uuid;
+
+use crate::extract::{ClientMeta, MaybeSession};
+use crate::{ApiError, AppState, csrf};
+
+struct MethodRow {
+    id: Uuid,
+    kind: &'static str,
+    name: String,
+    added: String,
+    last_used: String,
+    confirmed: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "security.html")]
+struct SecurityPage {
+    methods: Vec<MethodRow>,
+    recovery_codes_left: i64,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "totp_enrol.html")]
+struct TotpEnrolPage {
+    id: Uuid,
+    secret: Option<String>,
+    qr_svg: String,
+    csrf: String,
+    error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryCodesPage {
+    codes: Vec<String>,
+}
+
+/// Why a request to this page is not served as asked.
+enum Refusal {
+    /// Not signed in.
+    SignIn,
+    /// Signed in with the password only; the second factor is still due.
+    SecondFactor,
+    /// The form's CSRF token is missing or from another session.
+    Expired,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn => Redirect::to("/login?return_to=/account/security").into_response(),
+            Self::SecondFactor => Redirect::to("/login/mfa?return_to=/account/security").into_response(),
+            Self::Expired => {
+                (StatusCode::FORBIDDEN, "The form expired. Go back, reload the page and try again.\n").into_response()
+            }
+        }
+    }
+}
+
+/// A fully signed-in session.
+fn signed_in(session: Option<Authenticated>) -> Result<Authenticated, Refusal> {
+    match session {
+        Some(current) if !current.session.mfa_pending => Ok(current),
+        Some(_) => Err(Refusal::SecondFactor),
+        None => Err(Refusal::SignIn),
+    }
+}
+
+fn token(state: &AppState, current: &Authenticated) -> String {
+    csrf::session_token(&state.config.csrf_key, &current.session.id_hash)
+}
+
+fn no_store(status: StatusCode, page: impl IntoResponse) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+async fn render(
+    state: &AppState,
+    current: &Authenticated,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, ApiError> {
+    let info = state.app.security_info(current.user.id).await?;
+    let when = |t: Option<Timestamp>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+    let methods = info
+        .authenticators
+        .iter()
+        .map(|a| MethodRow {
+            id: a.id,
+            kind: a.kind.label(),
+            name: a.name.clone(),
+            added: a.created_at.to_rfc3339(),
+            last_used: when(a.last_used_at),
+            confirmed: a.is_confirmed(),
+        })
+        .collect();
+    let page = SecurityPage {
+        methods,
+        recovery_codes_left: info.recovery_codes_left,
+        csrf: token(state, current),
+        notice,
+        error,
+    };
+    Ok(no_store(status, page))
+}
+
+/// Maps the errors a change can meet to the page, or passes them on.
+async fn after_change(
+    state: &AppState,
+    current: &Authenticated,
+    result: Result<(), AppError>,
+    done: &str,
+) -> Result<Response, ApiError> {
+    match result {
+        Ok(()) => render(state, current, StatusCode::OK, Some(done.to_owned()), None).await,
+        Err(AppError::StepUpRequired) => Ok(Redirect::to("/login/mfa?return_to=/account/security").into_response()),
+        Err(AppError::Invalid(e)) => {
+            render(state, current, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.summary())).await
+        }
+        Err(AppError::Conflict(message)) => render(state, current, StatusCode::CONFLICT, None, Some(message)).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, ApiError> {
+    let current = match signed_in(session) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    render(&state, &current, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    id: Uuid,
+    #[serde(default)]
+    code: String,
+}
+
+/// Checks the session and the form's CSRF token.
+fn authorize(state: &AppState, session: Option<Authenticated>, presented: &str) -> Result<Authenticated, Refusal> {
+    let current = signed_in(session)?;
+    if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, presented) {
+        return Err(Refusal::Expired);
+    }
+    Ok(current)
+}
+
+pub async fn begin_totp(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<NameForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    match state.app.begin_totp_enrolment(&current, &form.name, &meta).await {
+        Ok(enrolment) => {
+            let qr_svg = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
+                .map(|code| code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let page = TotpEnrolPage {
+                id: enrolment.authenticator.id,
+                secret: Some(enrolment.secret_base32),
+                qr_svg,
+                csrf: token(&state, &current),
+                error: None,
+            };
+            Ok(no_store(StatusCode::OK, page))
+        }
+        Err(e) => after_change(&state, &current, Err(e), "").await,
+    }
+}
+
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    match state.app.confirm_totp(&current, form.id, &form.code, &meta).await {
+        Err(AppError::Invalid(errors)) => {
+            let page = TotpEnrolPage {
+                id: form.id,
+                secret: None,
+                qr_svg: String::new(),
+                csrf: token(&state, &current),
+                error: Some(errors.summary()),
+            };
+            Ok(no_store(StatusCode::UNPROCESSABLE_ENTITY, page))
+        }
+        result => after_change(&state, &current, result, "Authenticator app added.").await,
+    }
+}
+
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    match state.app.generate_recovery_codes(&current, &meta).await {
+        Ok(codes) => Ok(no_store(StatusCode::OK, RecoveryCodesPage { codes })),
+        Err(e) => after_change(&state, &current, Err(e), "").await,
+    }
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<Uuid>,
+    Form(form): Form<NameForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    let result = state.app.rename_authenticator(&current, id, &form.name, &meta).await;
+    after_change(&state, &current, result, "Renamed.").await
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    let result = state.app.remove_authenticator(&current, id, &meta).await;
+    after_change(&state, &current, result, "Removed. It no longer works for signing in.").await
+}
