@@ -76,3 +76,20 @@ pub async fn execute(url: &str, sql: &str) -> u64 {
     conn.close().await.ok();
     done.rows_affected()
 }
+
+/// Every value of the first column of `sql`'s rows, as raw bytes (text or blob), for tests
+/// that look at what is stored at rest.
+pub async fn fetch_column_bytes(url: &str, sql: &str) -> Vec<Vec<u8>> {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect for raw SQL");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(&mut conn).await.expect("raw SQL");
+    conn.close().await.ok();
+    rows.iter()
+        .map(|row| {
+            row.try_get::<Vec<u8>, _>(0)
+                .or_else(|_| row.try_get::<String, _>(0).map(String::into_bytes))
+                .expect("bytes")
+        })
+        .collect()
+}

@@ -10,4 +10,5 @@ mod cluster;
 mod config;
 mod crash;
 mod helpers;
+mod mfa;
 mod pages;

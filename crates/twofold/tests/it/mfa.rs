@@ -1,0 +1,347 @@
+//! Second factors end to end, with codes from `oathtool` (Debian's oath-toolkit), an
+//! authenticator the project did not write: enrolment with a test authentication, the
+//! second sign-in step, replay and guessing attacks, recovery codes, the verify API, and
+//! what is stored at rest.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Env, api, browser};
+
+/// The TOTP code `oathtool` computes for `secret` at now + `offset_secs`. The wall clock is
+/// right here: the server under test runs on it.
+#[allow(clippy::disallowed_methods)]
+pub fn oathtool(secret: &str, offset_secs: i64) -> String {
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + offset_secs;
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", secret, "-N", &format!("@{at}")])
+        .output()
+        .expect("oathtool is required (Debian package oathtool; .ci/run installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("no {start} in {html}")) + start.len();
+    &html[from..from + html[from..].find(end).unwrap()]
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    between(html, &format!(r#"name="{name}" value=""#), "\"").to_owned()
+}
+
+/// Signs in with the password; returns where the server sent the browser.
+pub async fn password_step(client: &reqwest::Client, url: &str, username: &str) -> String {
+    let page = client.get(format!("{url}/login")).send().await.unwrap().text().await.unwrap();
+    let response = client
+        .post(format!("{url}/login"))
+        .form(&[("username", username), ("password", "twofold-demo-pass"), ("csrf", &hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "password step for {username}");
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Posts the second-factor form; returns the response.
+pub async fn second_step(client: &reqwest::Client, url: &str, field: &str, code: &str) -> reqwest::Response {
+    let page = client.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+    client
+        .post(format!("{url}/login/mfa"))
+        .form(&[(field, code), ("csrf", &hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Adds an authenticator app on the Security info page; returns its base32 key.
+pub async fn enrol_totp(client: &reqwest::Client, url: &str) -> String {
+    let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let enrol = client
+        .post(format!("{url}/account/security/totp"))
+        .form(&[("name", "Phone"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrol.status(), 200);
+    let html = enrol.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("QR code"), "a server-rendered QR code");
+    let secret = between(&html, r#"<code id="secret">"#, "</code>").to_owned();
+    let id = hidden(&html, "id");
+    let wrong = client
+        .post(format!("{url}/account/security/totp/confirm"))
+        .form(&[("id", id.as_str()), ("code", "000000"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422, "a wrong test code does not finish enrolment");
+    assert!(!wrong.text().await.unwrap().contains(&secret), "the key is never shown twice");
+    let confirmed = client
+        .post(format!("{url}/account/security/totp/confirm"))
+        .form(&[("id", id.as_str()), ("code", &oathtool(&secret, 0)), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    assert!(confirmed.text().await.unwrap().contains("Authenticator app added."));
+    secret
+}
+
+async fn sign_out(client: &reqwest::Client, url: &str) {
+    let page = client.get(format!("{url}/account")).send().await.unwrap().text().await.unwrap();
+    client.post(format!("{url}/logout")).form(&[("csrf", hidden(&page, "csrf"))]).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_authenticator_app_is_enrolled_then_required_at_sign_in_and_codes_work_once() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let client = browser();
+        assert_eq!(password_step(&client, url, "bob").await, "/account", "{b}: no factor yet, straight in");
+        let secret = enrol_totp(&client, url).await;
+        sign_out(&client, url).await;
+
+        let next = password_step(&client, url, "bob").await;
+        assert_eq!(next, "/login/mfa?return_to=/account", "{b}");
+        let pending = client.get(format!("{url}/account")).send().await.unwrap();
+        assert_eq!(
+            pending.headers()["location"],
+            "/login/mfa?return_to=/account",
+            "{b}: the password alone opens nothing"
+        );
+
+        // The code used to confirm enrolment is spent: replaying it fails.
+        let replay = second_step(&client, url, "code", &oathtool(&secret, 0)).await;
+        assert_eq!(replay.status(), 401, "{b}: replayed code");
+        let next_code = oathtool(&secret, 30);
+        let done = second_step(&client, url, "code", &next_code).await;
+        assert_eq!(done.status(), 303, "{b}");
+        let account = client.get(format!("{url}/account")).send().await.unwrap().text().await.unwrap();
+        assert!(account.contains("pwd, otp, mfa"), "{b}: amr recorded");
+
+        // A second sign-in cannot reuse the code that was just accepted.
+        sign_out(&client, url).await;
+        password_step(&client, url, "bob").await;
+        assert_eq!(second_step(&client, url, "code", &next_code).await.status(), 401, "{b}: a code works once");
+
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        for action in ["authenticator.enrol_start", "authenticator.add", "signin.first_factor"] {
+            assert!(log.contains(&format!(r#""action":"{action}""#)), "{b}: {action} audited");
+        }
+        assert!(log.contains("replayed_code"), "{b}: the replay is recorded");
+
+        // At rest: the seed is sealed; neither its bytes nor its base32 form are stored.
+        let raw =
+            twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT sealed_secret FROM authenticators").await;
+        let seed = data_encoding_decode(&secret);
+        assert_eq!(raw.len(), 1);
+        assert!(!raw[0].windows(seed.len()).any(|w| w == seed.as_slice()), "{b}: no seed in clear");
+        assert!(!log.contains(&secret), "{b}: no seed in the audit log");
+    }
+}
+
+fn data_encoding_decode(base32: &str) -> Vec<u8> {
+    // A small independent base32 decoder, so the check does not trust Twofold's.
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in base32.chars() {
+        bits = (bits << 5) | alphabet.find(c).unwrap() as u64;
+        count += 5;
+        if count >= 8 {
+            out.push((bits >> (count - 8)) as u8);
+            count -= 8;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn recovery_codes_are_shown_once_work_once_and_are_replaced_as_a_set() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let client = browser();
+        password_step(&client, url, "carol").await;
+        let secret = enrol_totp(&client, url).await;
+        // Changing methods once one exists needs a fresh second factor: step up first.
+        let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let refused = client
+            .post(format!("{url}/account/security/recovery-codes"))
+            .form(&[("csrf", hidden(&page, "csrf"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.headers()["location"], "/login/mfa?return_to=/account/security", "{b}");
+        assert_eq!(second_step(&client, url, "code", &oathtool(&secret, 30)).await.status(), 303, "{b}: step-up");
+        let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let codes_page = client
+            .post(format!("{url}/account/security/recovery-codes"))
+            .form(&[("csrf", hidden(&page, "csrf"))])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let codes: Vec<String> =
+            codes_page.split("<li><code>").skip(1).map(|c| c.split('<').next().unwrap().to_owned()).collect();
+        assert_eq!(codes.len(), 10, "{b}");
+        sign_out(&client, url).await;
+
+        password_step(&client, url, "carol").await;
+        assert_eq!(second_step(&client, url, "recovery_code", &codes[0].to_uppercase()).await.status(), 303, "{b}");
+        sign_out(&client, url).await;
+        password_step(&client, url, "carol").await;
+        assert_eq!(second_step(&client, url, "recovery_code", &codes[0]).await.status(), 401, "{b}: used once");
+        assert_eq!(second_step(&client, url, "recovery_code", &codes[1]).await.status(), 303, "{b}");
+        let security = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        assert!(security.contains("8 unused"), "{b}");
+
+        let stored =
+            twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT code_hash FROM recovery_codes").await;
+        let stored = String::from_utf8(stored.concat()).unwrap();
+        for code in &codes {
+            assert!(!stored.contains(&code.replace('-', "")), "{b}: codes are stored only as keyed hashes");
+        }
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains(r#""action":"recovery_code.use""#) && log.contains(r#"\"remaining\":8"#), "{b}");
+    }
+}
+
+/// Attack: enrolment hijack. With only the password, an attacker cannot add their own
+/// authenticator to an account that has one, nor remove the owner's.
+#[tokio::test]
+async fn the_password_alone_cannot_change_sign_in_methods() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let url = &server.url;
+    let owner = browser();
+    password_step(&owner, url, "dave").await;
+    enrol_totp(&owner, url).await;
+
+    let attacker = browser();
+    password_step(&attacker, url, "dave").await;
+    let security = attacker.get(format!("{url}/account/security")).send().await.unwrap();
+    assert_eq!(security.headers()["location"], "/login/mfa?return_to=/account/security");
+    let page = attacker.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+    let add = attacker
+        .post(format!("{url}/account/security/totp"))
+        .form(&[("name", "Mallory"), ("csrf", hidden(&page, "csrf").as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(add.status(), 303, "refused: sent to the second factor");
+    let methods = twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT name FROM authenticators").await;
+    assert_eq!(methods, vec![b"Phone".to_vec()], "nothing was added");
+}
+
+#[tokio::test]
+async fn the_last_factor_cannot_be_removed_and_a_removed_one_stops_working() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let url = &server.url;
+    let client = browser();
+    password_step(&client, url, "erin").await;
+    let first = enrol_totp(&client, url).await;
+    let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+    let first_id = between(&page, r#"action="/account/security/"#, "/rename").to_owned();
+    // Erin has a pwd-only session from before the enrolment: re-verify to get a fresh second factor.
+    assert_eq!(second_step(&client, url, "code", &oathtool(&first, 30)).await.status(), 303);
+    let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+    let refused = client
+        .post(format!("{url}/account/security/{first_id}/remove"))
+        .form(&[("csrf", hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("add another method before removing your last one"));
+
+    // Replace the phone: add the new app, then retire the old one; the old one stops working at once.
+    let second = enrol_totp(&client, url).await;
+    let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+    let removed = client
+        .post(format!("{url}/account/security/{first_id}/remove"))
+        .form(&[("csrf", hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    sign_out(&client, url).await;
+    password_step(&client, url, "erin").await;
+    assert_eq!(
+        second_step(&client, url, "code", &oathtool(&first, 60)).await.status(),
+        401,
+        "the old app no longer works"
+    );
+    assert_eq!(second_step(&client, url, "code", &oathtool(&second, 30)).await.status(), 303);
+}
+
+/// Attack: OTP brute force. After a handful of wrong codes the factor is throttled.
+#[tokio::test]
+async fn wrong_codes_are_throttled() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let url = &server.url;
+    let client = browser();
+    password_step(&client, url, "bob").await;
+    let secret = enrol_totp(&client, url).await;
+    sign_out(&client, url).await;
+    password_step(&client, url, "bob").await;
+    for guess in ["111111", "222222", "333333", "444444", "555555", "666666"] {
+        assert_eq!(second_step(&client, url, "code", guess).await.status(), 401);
+    }
+    let throttled = second_step(&client, url, "code", &oathtool(&secret, 30)).await;
+    assert_eq!(throttled.status(), 429, "even the right code waits");
+}
+
+#[tokio::test]
+async fn the_verify_api_checks_a_code_once_for_a_gateway() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let client = browser();
+        password_step(&client, url, "bob").await;
+        let secret = enrol_totp(&client, url).await;
+        let gateway = api(&env.admin_token());
+        let verify = |body: Value| {
+            let gateway = gateway.clone();
+            let url = url.clone();
+            async move { gateway.post(format!("{url}/api/v1/verify")).json(&body).send().await.unwrap() }
+        };
+        let code = oathtool(&secret, 30);
+        let ok: Value = verify(json!({"username": "bob", "code": code})).await.json().await.unwrap();
+        assert_eq!(ok["valid"], true, "{b}");
+        let replay: Value = verify(json!({"username": "bob", "code": code})).await.json().await.unwrap();
+        assert_eq!(replay["valid"], false, "{b}: the same code never works twice");
+        let unknown: Value = verify(json!({"username": "nobody", "code": "123456"})).await.json().await.unwrap();
+        assert_eq!(unknown, json!({"valid": false}), "{b}: unknown users look like wrong codes");
+        assert_eq!(verify(json!({"username": "bob"})).await.status(), 400, "{b}");
+        let auditor = api(&env.token_with_role("auditor"));
+        let forbidden = auditor
+            .post(format!("{url}/api/v1/verify"))
+            .json(&json!({"username": "bob", "code": "1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forbidden.status(), 403, "{b}");
+        for _ in 0..5 {
+            verify(json!({"username": "bob", "code": "000000"})).await;
+        }
+        assert_eq!(
+            verify(json!({"username": "bob", "code": oathtool(&secret, 0)})).await.status(),
+            429,
+            "{b}: guessing is throttled"
+        );
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains("(verify for bob)"), "{b}: verifications are audited with the gateway as actor");
+    }
+}
