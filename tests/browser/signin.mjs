@@ -39,9 +39,11 @@ try {
     assert.equal(await page.getByLabel('Username').inputValue(), 'bob', 'the username is kept');
   });
 
-  await step('the right password signs in and returns to the account page', async () => {
+  await step('the right password signs in, offers enrolment, and can skip to the account page', async () => {
     await page.getByLabel('Password').fill('twofold-demo-pass');
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Security info' }).waitFor();
+    await page.getByRole('link', { name: 'Skip for now' }).click();
     await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/account');
     assert.ok((await page.content()).includes('(this session)'));

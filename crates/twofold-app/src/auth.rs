@@ -24,6 +24,8 @@ pub struct SignedIn {
     pub session: Session,
     /// Who signed in.
     pub user: User,
+    /// Whether the user has a confirmed second factor (else they are offered enrolment).
+    pub has_second_factor: bool,
 }
 
 /// A request's valid session and its user.
@@ -101,7 +103,8 @@ impl App {
             Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
         let ctx = self.audit_context(&signed_in_actor, meta);
         // With a second factor registered, the password opens only the second step.
-        let session = if self.has_second_factor(user.id).await? {
+        let has_second_factor = self.has_second_factor(user.id).await?;
+        let session = if has_second_factor {
             let pending = session.awaiting_second_factor();
             self.store.start_pending_session(&pending, &ctx).await?;
             pending
@@ -114,7 +117,7 @@ impl App {
         if stored_hash.as_deref().is_some_and(|h| needs_rehash(h, self.settings.hash_params)) {
             self.rehash(&user, password, &signed_in_actor, meta).await;
         }
-        Ok(SignedIn { token, session, user })
+        Ok(SignedIn { token, session, user, has_second_factor })
     }
 
     /// A sign-in event for an attempt now.

@@ -286,7 +286,7 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         crate::auth::metrics_outcome("success");
-        Ok(SignedIn { token, session, user: user.clone() })
+        Ok(SignedIn { token, session, user: user.clone(), has_second_factor: true })
     }
 
     async fn use_recovery_code(

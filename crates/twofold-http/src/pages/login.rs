@@ -121,6 +121,9 @@ async fn sign_in(
             let clear_csrf = cookies::set(cookies::CSRF, "", Some(0), secure);
             let next = if signed_in.session.mfa_pending {
                 format!("/login/mfa?return_to={}", query_escape(&return_to))
+            } else if !signed_in.has_second_factor {
+                // Guided enrolment: someone without a second factor is offered one first.
+                format!("/account/security?return_to={}", query_escape(&return_to))
             } else {
                 return_to
             };
@@ -142,7 +145,7 @@ async fn sign_in(
 }
 
 /// Percent-encodes a same-origin path for use as a query value.
-fn query_escape(path: &str) -> String {
+pub(super) fn query_escape(path: &str) -> String {
     path.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => char::from(b).to_string(),

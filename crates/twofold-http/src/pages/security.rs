@@ -29,6 +29,8 @@ struct MethodRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "security.html")]
 struct SecurityPage {
+    /// Where "Skip for now" leads during guided enrolment.
+    skip_to: Option<String>,
     methods: Vec<MethodRow>,
     recovery_codes_left: i64,
     csrf: String,
@@ -98,6 +100,18 @@ async fn render(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, ApiError> {
+    render_with(state, current, status, notice, error, None).await
+}
+
+/// The page; `skip_to` adds "Skip for now" during guided enrolment.
+async fn render_with(
+    state: &AppState,
+    current: &Authenticated,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+    skip_to: Option<String>,
+) -> Result<Response, ApiError> {
     let info = state.app.security_info(current.user.id).await?;
     let when = |t: Option<Timestamp>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
     let methods = info
@@ -113,6 +127,7 @@ async fn render(
         })
         .collect();
     let page = SecurityPage {
+        skip_to,
         methods,
         recovery_codes_left: info.recovery_codes_left,
         csrf: token(state, current),
@@ -140,12 +155,22 @@ async fn after_change(
     }
 }
 
-pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, ApiError> {
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    return_to: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    axum::extract::Query(query): axum::extract::Query<ShowQuery>,
+) -> Result<Response, ApiError> {
     let current = match signed_in(session) {
         Ok(c) => c,
         Err(refusal) => return Ok(refusal.into_response()),
     };
-    render(&state, &current, StatusCode::OK, None, None).await
+    let skip_to = query.return_to.as_deref().map(|r| super::safe_return_path(Some(r)));
+    render_with(&state, &current, StatusCode::OK, None, None, skip_to).await
 }
 
 #[derive(Deserialize)]

@@ -101,7 +101,7 @@ async fn an_authenticator_app_is_enrolled_then_required_at_sign_in_and_codes_wor
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = browser();
-        assert_eq!(password_step(&client, url, "bob").await, "/account", "{b}: no factor yet, straight in");
+        assert_eq!(password_step(&client, url, "bob").await, "/account/security?return_to=/account", "{b}: guided enrolment");
         let secret = enrol_totp(&client, url).await;
         sign_out(&client, url).await;
 

@@ -34,7 +34,7 @@ async fn a_user_signs_in_sees_their_account_and_signs_out() {
         let client = browser();
         let response = sign_in(&client, &server.url, "bob", "twofold-demo-pass").await;
         assert_eq!(response.status(), 303, "{b}");
-        assert_eq!(response.headers()["location"], "/account");
+        assert_eq!(response.headers()["location"], "/account/security?return_to=/account", "guided enrolment first");
         let cookie = response
             .headers()
             .get_all("set-cookie")
@@ -138,7 +138,7 @@ async fn sign_in_never_redirects_off_site_and_always_issues_a_new_session() {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/account");
+    assert_eq!(response.headers()["location"], "/account/security?return_to=/account", "guided enrolment first");
     let issued =
         response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert!(issued.iter().any(|c| c.starts_with("twofold_session=") && !c.contains("attacker")), "{issued:?}");
