@@ -7,8 +7,8 @@ use std::process::Command;
 
 use crate::helpers::Env;
 
-#[tokio::test]
-async fn a_person_signs_in_and_out_in_chromium() {
+/// Runs one script of tests/browser against a fresh demo server; returns its report.
+async fn run_script(script: &str) -> String {
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     assert!(
         scripts.join("node_modules/playwright-core").exists(),
@@ -19,12 +19,24 @@ async fn a_person_signs_in_and_out_in_chromium() {
     let server = env.serve(&["--demo"]).await;
     let url = server.url.replace("127.0.0.1", "localhost");
     let output = Command::new("node")
-        .arg(scripts.join("signin.mjs"))
+        .arg(scripts.join(script))
         .arg(&url)
         .arg(env.data_dir.parent().unwrap())
         .output()
         .expect("node is required for the browser tests");
     let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "browser test failed:\n{report}");
+    assert!(output.status.success(), "browser test {script} failed:\n{report}");
+    report
+}
+
+#[tokio::test]
+async fn a_person_signs_in_and_out_in_chromium() {
+    let report = run_script("signin.mjs").await;
+    assert!(report.contains("6 passed, 0 failed"), "{report}");
+}
+
+#[tokio::test]
+async fn a_person_enrols_an_authenticator_app_and_uses_codes_in_chromium() {
+    let report = run_script("mfa.mjs").await;
     assert!(report.contains("6 passed, 0 failed"), "{report}");
 }

@@ -1,0 +1,105 @@
+// Drives second factors in Debian's headless Chromium: enrol an authenticator app with
+// codes from oathtool (an independent TOTP generator), sign out, sign in with a code,
+// generate recovery codes, sign in with one. Usage: node mfa.mjs BASE_URL [SCREENSHOT_DIR]
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.argv[2];
+const shots = process.argv[3];
+assert.ok(base, 'usage: node mfa.mjs BASE_URL');
+const totp = (key, offsetSeconds = 0) =>
+  execFileSync('oathtool', ['--totp', '-b', key, '-N', `@${Math.floor(Date.now() / 1000) + offsetSeconds}`]).toString().trim();
+
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'twofold-chromium-')), {
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+const cspViolations = [];
+let passed = 0;
+const step = async (name, fn) => { await fn(); passed += 1; console.log(`ok - ${name}`); };
+
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  const signInWithPassword = async () => {
+    await page.goto(`${base}/login`);
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill('twofold-demo-pass');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+  const signOut = async () => {
+    await page.goto(`${base}/account`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  };
+  let key;
+
+  await step('first sign-in leads to guided enrolment of an authenticator app', async () => {
+    await signInWithPassword();
+    await page.getByRole('heading', { name: 'Security info' }).waitFor();
+    await page.getByRole('button', { name: 'Add authenticator app' }).click();
+    await page.getByRole('heading', { name: 'Add authenticator app' }).waitFor();
+    assert.equal(await page.locator('figure.qr svg').count(), 1, 'a QR code is shown');
+    key = (await page.locator('#secret').textContent()).trim();
+    assert.match(key, /^[A-Z2-7]{32}$/);
+    if (shots) await page.screenshot({ path: join(shots, 'totp-enrol.png'), fullPage: true });
+  });
+
+  await step('a code from the app finishes enrolment (the test authentication)', async () => {
+    await page.getByLabel('Verification code').fill(totp(key));
+    await page.getByRole('button', { name: 'Finish' }).click();
+    await page.getByText('Authenticator app added.').waitFor();
+    assert.ok(await page.getByRole('cell', { name: 'Authenticator app', exact: true }).count() >= 1);
+  });
+
+  await step('sign-in now asks for a code, and a code from the app signs in', async () => {
+    await signOut();
+    await signInWithPassword();
+    await page.getByRole('heading', { name: "Verify it's you" }).waitFor();
+    await page.getByLabel('Verification code').fill('000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Verification code').fill(totp(key, 30));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Signed in as Carol Chen' }).waitFor();
+  });
+
+  let codes;
+  await step('recovery codes are generated and shown once', async () => {
+    await page.getByRole('link', { name: 'Security info' }).click();
+    await page.getByRole('button', { name: 'Generate new recovery codes' }).click();
+    await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+    codes = await page.getByRole('list', { name: 'Recovery codes' }).locator('code').allTextContents();
+    assert.equal(codes.length, 10);
+    if (shots) await page.screenshot({ path: join(shots, 'recovery-codes.png'), fullPage: true });
+  });
+
+  await step('a recovery code signs in through "use another method"', async () => {
+    await signOut();
+    await signInWithPassword();
+    await page.getByText('Use another method').click();
+    await page.getByLabel('Recovery code').fill(codes[0]);
+    await page.getByRole('button', { name: 'Use recovery code' }).click();
+    await page.getByRole('heading', { name: 'Signed in as Carol Chen' }).waitFor();
+    await page.getByRole('link', { name: 'Security info' }).click();
+    await page.getByText('9 unused').waitFor();
+    if (shots) await page.screenshot({ path: join(shots, 'security-info.png'), fullPage: true });
+  });
+
+  await step('the pages trigger no Content-Security-Policy violation', async () => {
+    assert.deepEqual(cspViolations, []);
+  });
+  console.log(`${passed} passed, 0 failed`);
+} catch (error) {
+  console.error(`not ok - ${error.stack || error}`);
+  console.log(`${passed} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+}
