@@ -144,6 +144,8 @@ pub struct App {
     settings: AppSettings,
     /// Absent for admin verbs run where no master key file exists yet.
     keys: Option<SecretKeys>,
+    /// Absent when no SMTP relay is configured: notifications are then only logged.
+    mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
     hashing: Semaphore,
     /// Working memory for password verification, one per hashing permit, reused.
@@ -160,9 +162,36 @@ impl App {
             clock,
             settings,
             keys,
+            mailer: None,
             hashing: Semaphore::new(permits),
             hash_memory: std::sync::Mutex::default(),
         }
+    }
+
+    /// Sends notifications through `mailer`.
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: Arc<dyn twofold_core::mail::Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Sends a notification in the background, after the change it reports has committed.
+    /// Delivery is best-effort: a failure is logged, never undoes the change.
+    pub(crate) fn notify(&self, email: Option<twofold_core::mail::Email>) {
+        let Some(email) = email else { return };
+        let Some(mailer) = self.mailer.clone() else {
+            tracing::info!(subject = %email.subject, "notification not sent: no SMTP relay configured");
+            return;
+        };
+        tokio::spawn(async move {
+            match mailer.send(&email).await {
+                Ok(()) => metrics::counter!("twofold_mail_sent_total", "outcome" => "sent").increment(1),
+                Err(e) => {
+                    metrics::counter!("twofold_mail_sent_total", "outcome" => "failed").increment(1);
+                    tracing::warn!(subject = %email.subject, error = %e, "notification not delivered");
+                }
+            }
+        });
     }
 
     /// The current time from the configured clock.

@@ -6,7 +6,7 @@ use twofold_core::identity::{User, normalize_username};
 use twofold_core::otp::{self, OtpRejection, TotpParams};
 use twofold_core::session::{AuthContext, FRESH_MFA_SECS, Session};
 use twofold_core::signin::{FailureReason, SignInOutcome};
-use twofold_core::{recovery, sealed, throttle};
+use twofold_core::{mail, recovery, sealed, throttle};
 use uuid::Uuid;
 
 use crate::auth::{Authenticated, SignedIn};
@@ -146,6 +146,7 @@ impl App {
         if !self.store.confirm_authenticator(a.id, step, &self.audit_context(&current.actor(), meta)).await? {
             return Err(AppError::Conflict("this authenticator is already set up".into()));
         }
+        self.notify(mail::method_added(&current.user, a.kind.label(), &a.name, self.now()));
         Ok(())
     }
 
@@ -194,7 +195,9 @@ impl App {
         if a.is_confirmed() && authenticator::is_last_factor(&all, a.id) {
             return Err(AppError::Conflict("add another method before removing your last one".into()));
         }
-        self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await?;
+        if self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await? && a.is_confirmed() {
+            self.notify(mail::method_removed(&current.user, a.kind.label(), &a.name, self.now()));
+        }
         Ok(())
     }
 
@@ -301,7 +304,12 @@ impl App {
             .store
             .consume_recovery_code(current.user.id, &hash, &self.audit_context(&current.actor(), meta))
             .await?;
-        Ok(if used { Ok(()) } else { Err(FailureReason::WrongCode) })
+        if !used {
+            return Ok(Err(FailureReason::WrongCode));
+        }
+        let remaining = self.store.recovery_codes_left(current.user.id).await?;
+        self.notify(mail::recovery_code_used(&current.user, remaining, self.now()));
+        Ok(Ok(()))
     }
 
     /// Checks a user's one-time code for a gateway or legacy app (the verify API), with the

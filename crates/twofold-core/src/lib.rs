@@ -10,6 +10,7 @@ pub mod authenticator;
 pub mod clock;
 pub mod device;
 pub mod identity;
+pub mod mail;
 pub mod otp;
 pub mod password;
 pub mod recovery;

@@ -86,6 +86,12 @@ pub struct ServeArgs {
     /// Seed a demo organisation (users, groups) to look around with
     #[arg(long)]
     pub demo: bool,
+    /// SMTP relay for notifications: smtp://host:25, smtp://host:587?tls=required, smtps://host:465
+    #[arg(long, env = "TWOFOLD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of notifications [default: Twofold <twofold@localhost>]
+    #[arg(long, env = "TWOFOLD_MAIL_FROM")]
+    pub mail_from: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub hash_params: HashParams,
     pub session_policy: SessionPolicy,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
 
 /// The file's contents, every key optional.
@@ -33,6 +35,8 @@ struct FileConfig {
     database_url: Option<String>,
     master_key_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
     #[serde(default)]
     password: PasswordSection,
     #[serde(default)]
@@ -75,6 +79,8 @@ const KEYS: &[(&str, &str)] = &[
     ("database_url", "string"),
     ("master_key_file", "string"),
     ("log_format", "string"),
+    ("smtp_url", "string"),
+    ("mail_from", "string"),
     ("password", "table"),
     ("password.memory_kib", "integer"),
     ("password.iterations", "integer"),
@@ -134,6 +140,11 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
         && let Err(e) = twofold_store::Backend::from_url(url)
     {
         add("database_url", e.to_string());
+    }
+    if let Some(url) = text("smtp_url")
+        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+    {
+        add("smtp_url", format!("'{url}' must start with smtp:// or smtps://"));
     }
     if let Some(format) = text("log_format")
         && !["pretty", "json"].contains(&format)
@@ -211,6 +222,8 @@ const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_CONFIG",
     "TWOFOLD_MASTER_KEY_FILE",
     "TWOFOLD_LOG_FORMAT",
+    "TWOFOLD_SMTP_URL",
+    "TWOFOLD_MAIL_FROM",
     "TWOFOLD_LOG",
     "TWOFOLD_TEST_DATABASE_URL",
 ];
@@ -258,7 +271,14 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         idle_timeout_secs: file.session.idle_timeout_secs.unwrap_or(session_defaults.idle_timeout_secs),
         absolute_timeout_secs: file.session.absolute_timeout_secs.unwrap_or(session_defaults.absolute_timeout_secs),
     };
+    let smtp_url = serve.and_then(|s| s.smtp_url.clone()).or(file.smtp_url);
+    let mail_from = serve
+        .and_then(|s| s.mail_from.clone())
+        .or(file.mail_from)
+        .unwrap_or_else(|| "Twofold <twofold@localhost>".into());
     Ok(Settings {
+        smtp_url,
+        mail_from,
         listen,
         public_url,
         data_dir,
@@ -278,6 +298,8 @@ data_dir = "twofold-data"               # TWOFOLD_DATA_DIR
 # database_url = "postgres://twofold@db/twofold" # TWOFOLD_DATABASE_URL (default SQLite in data_dir)
 # master_key_file = "/etc/twofold/master.key"    # TWOFOLD_MASTER_KEY_FILE
 log_format = "pretty"                   # or "json"; TWOFOLD_LOG_FORMAT
+# smtp_url = "smtp://mail.example.com:587?tls=required"  # TWOFOLD_SMTP_URL; notifications are only logged without it
+# mail_from = "Twofold <mfa@example.com>"               # TWOFOLD_MAIL_FROM
 
 [password]        # argon2id cost (OWASP: 19 MiB, 2 iterations, 1 lane)
 memory_kib = 19456

@@ -49,14 +49,14 @@ fn init_logging(format: LogFormat, default_level: &str) {
 
 /// Opens the database (creating the data directory for the default SQLite file), applies
 /// migrations, and builds the application.
-async fn open_app(settings: &Settings) -> anyhow::Result<Arc<App>> {
+async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     if settings.database_url.starts_with("sqlite:") {
         keys::check_data_dir(&settings.data_dir)?;
     }
     let store = SqlStore::open(&settings.database_url).await.context("cannot open the database")?;
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
-    Ok(Arc::new(App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)))
+    Ok(App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -80,8 +80,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keys::check_data_dir(&settings.data_dir)?;
             }
             keys::MasterKey::load_or_create(&settings.master_key_file)?;
-            let app = open_app(&settings).await?;
-            serve::run(&settings, app, args.demo).await?;
+            let mut app = open_app(&settings).await?;
+            if let Some(url) = &settings.smtp_url {
+                let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
+                app = app.with_mailer(Arc::new(mailer));
+            }
+            serve::run(&settings, Arc::new(app), args.demo).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -98,13 +102,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(_) => Ok(ExitCode::SUCCESS),
-        Command::User(command) => commands::users::run(command, &*open_app(&settings).await?, cli.global.format).await,
-        Command::Group(command) => {
-            commands::groups::run(command, &*open_app(&settings).await?, cli.global.format).await
-        }
+        Command::User(command) => commands::users::run(command, &open_app(&settings).await?, cli.global.format).await,
+        Command::Group(command) => commands::groups::run(command, &open_app(&settings).await?, cli.global.format).await,
         Command::Apikey(command) => {
-            commands::api_keys::run(command, &*open_app(&settings).await?, cli.global.format).await
+            commands::api_keys::run(command, &open_app(&settings).await?, cli.global.format).await
         }
-        Command::Audit(command) => commands::audit::run(command, &*open_app(&settings).await?, cli.global.format).await,
+        Command::Audit(command) => commands::audit::run(command, &open_app(&settings).await?, cli.global.format).await,
     }
 }

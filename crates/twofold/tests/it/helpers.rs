@@ -172,3 +172,60 @@ pub fn audit_event_count(env: &Env) -> i64 {
     assert_eq!(value["status"], "intact");
     value["events"].as_i64().expect("events")
 }
+
+/// A real SMTP server (aiosmtpd, tests/smtp/sink.py) that keeps what it receives.
+pub struct SmtpSink {
+    child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+impl SmtpSink {
+    /// Starts the sink on a free port and waits until it accepts connections.
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = twofold_testkit::scratch_dir("mail");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp/sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd is required (pip install aiosmtpd; .ci/run does)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("listening"), "SMTP sink did not start: {line:?}");
+        Self { child, url: format!("smtp://127.0.0.1:{port}"), dir }
+    }
+
+    /// Every message received so far, as text, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+    }
+
+    /// Waits (up to 10 s) for a message whose text contains `needle`.
+    pub async fn wait_for(&self, needle: &str) -> String {
+        for _ in 0..400 {
+            if let Some(found) = self.messages().into_iter().find(|m| m.contains(needle)) {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no mail containing {needle:?}; received: {:#?}", self.messages());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

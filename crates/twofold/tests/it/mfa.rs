@@ -101,7 +101,11 @@ async fn an_authenticator_app_is_enrolled_then_required_at_sign_in_and_codes_wor
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = browser();
-        assert_eq!(password_step(&client, url, "bob").await, "/account/security?return_to=/account", "{b}: guided enrolment");
+        assert_eq!(
+            password_step(&client, url, "bob").await,
+            "/account/security?return_to=/account",
+            "{b}: guided enrolment"
+        );
         let secret = enrol_totp(&client, url).await;
         sign_out(&client, url).await;
 
@@ -344,4 +348,50 @@ async fn the_verify_api_checks_a_code_once_for_a_gateway() {
         let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
         assert!(log.contains("(verify for bob)"), "{b}: verifications are audited with the gateway as actor");
     }
+}
+
+#[tokio::test]
+async fn the_user_is_emailed_when_a_method_is_added_or_removed_or_a_recovery_code_is_used() {
+    let sink = crate::helpers::SmtpSink::start();
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo", "--smtp-url", &sink.url, "--mail-from", "Twofold <mfa@example.test>"]).await;
+    let url = &server.url;
+    let client = browser();
+    password_step(&client, url, "bob").await;
+    let first = enrol_totp(&client, url).await;
+    let added = sink.wait_for("A sign-in method was added").await;
+    assert!(added.contains("X-Envelope-To: bob@demo.twofold.test"), "{added}");
+    assert!(
+        added.contains("From: Twofold <mfa@example.test>") && added.contains("Authenticator app: Phone"),
+        "{added}"
+    );
+    assert!(!added.contains(&first), "no secret in mail");
+
+    assert_eq!(second_step(&client, url, "code", &oathtool(&first, 30)).await.status(), 303, "step-up");
+    enrol_totp(&client, url).await;
+    let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+    let first_id = between(&page, r#"action="/account/security/"#, "/rename").to_owned();
+    client
+        .post(format!("{url}/account/security/{first_id}/remove"))
+        .form(&[("csrf", hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    sink.wait_for("A sign-in method was removed").await;
+
+    let codes_page = client
+        .post(format!("{url}/account/security/recovery-codes"))
+        .form(&[("csrf", hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = between(&codes_page, "<li><code>", "<").to_owned();
+    sign_out(&client, url).await;
+    password_step(&client, url, "bob").await;
+    assert_eq!(second_step(&client, url, "recovery_code", &code).await.status(), 303);
+    let used = sink.wait_for("A recovery code was used").await;
+    assert!(used.contains("9 unused code(s) remain"), "{used}");
 }

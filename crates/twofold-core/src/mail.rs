@@ -1,0 +1,87 @@
+//! Mail: the port that sends it, and the notifications Twofold writes (pure: they only
+//! build messages; the app sends them after the change they describe has committed).
+
+use async_trait::async_trait;
+
+use crate::Timestamp;
+use crate::identity::User;
+
+/// One plain-text message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Recipient address.
+    pub to: String,
+    /// Copies (e.g. a manager on escalations).
+    pub cc: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("mail not sent: {0}")]
+pub struct MailError(pub String);
+
+/// The mail port: implemented over SMTP by `twofold-mail`.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends one message.
+    async fn send(&self, email: &Email) -> Result<(), MailError>;
+}
+
+const NOT_YOU: &str = "If this was not you, someone may know your password: contact your help desk now.";
+
+fn to_user(user: &User, subject: &str, body: String) -> Option<Email> {
+    let to = user.email.clone()?;
+    Some(Email { to, cc: Vec::new(), subject: subject.to_owned(), body })
+}
+
+/// "A sign-in method was added to your account".
+#[must_use]
+pub fn method_added(user: &User, kind: &str, name: &str, at: Timestamp) -> Option<Email> {
+    let body = format!(
+        "Hello {},\n\nA sign-in method was added to your account ({}) at {at}:\n\n    {kind}: {name}\n\n{NOT_YOU}\n",
+        user.display_name, user.username
+    );
+    to_user(user, "A sign-in method was added to your account", body)
+}
+
+/// "A sign-in method was removed from your account".
+#[must_use]
+pub fn method_removed(user: &User, kind: &str, name: &str, at: Timestamp) -> Option<Email> {
+    let body = format!(
+        "Hello {},\n\nA sign-in method was removed from your account ({}) at {at}; it no longer works:\n\n    {kind}: {name}\n\n{NOT_YOU}\n",
+        user.display_name, user.username
+    );
+    to_user(user, "A sign-in method was removed from your account", body)
+}
+
+/// "A recovery code was used".
+#[must_use]
+pub fn recovery_code_used(user: &User, remaining: i64, at: Timestamp) -> Option<Email> {
+    let body = format!(
+        "Hello {},\n\nA recovery code was used to sign in to your account ({}) at {at}. {remaining} unused code(s) remain.\n\n{NOT_YOU}\n",
+        user.display_name, user.username
+    );
+    to_user(user, "A recovery code was used to sign in", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::NewUser;
+
+    #[test]
+    fn notifications_go_to_the_users_address_and_name_the_method() {
+        let user = NewUser { username: "ann".into(), email: Some("ann@example.com".into()), ..NewUser::default() }
+            .validate(uuid::Uuid::nil(), Timestamp(0))
+            .unwrap();
+        let mail = method_added(&user, "Authenticator app", "Phone", Timestamp(0)).unwrap();
+        assert_eq!(mail.to, "ann@example.com");
+        assert!(mail.body.contains("Authenticator app: Phone") && mail.body.contains("help desk"));
+        let no_address = User { email: None, ..user };
+        assert_eq!(recovery_code_used(&no_address, 3, Timestamp(0)), None);
+    }
+}
