@@ -11,6 +11,7 @@ pub mod demo;
 pub mod groups;
 pub mod import;
 pub mod mfa;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;

@@ -95,10 +95,11 @@ impl App {
         let params = TotpParams::default();
         let authenticator = Authenticator {
             id,
-            user_id: current.user.id,
+            user_id: Some(current.user.id),
             kind: AuthenticatorKind::Totp,
             name,
-            totp: Some(params),
+            serial: None,
+            otp: Some(params),
             last_used_step: None,
             drift_steps: 0,
             sealed_secret: sealed::seal(&keys.seal, &Authenticator::seal_context(id), &secret),
@@ -117,10 +118,14 @@ impl App {
 
     /// The user's own authenticator, or not found (never someone else's).
     async fn own_authenticator(&self, user: &User, id: Uuid) -> AppResult<Authenticator> {
-        self.store.authenticator(id).await?.filter(|a| a.user_id == user.id).ok_or(AppError::NotFound("authenticator"))
+        self.store
+            .authenticator(id)
+            .await?
+            .filter(|a| a.user_id == Some(user.id))
+            .ok_or(AppError::NotFound("authenticator"))
     }
 
-    fn open_secret(&self, a: &Authenticator) -> AppResult<Vec<u8>> {
+    pub(crate) fn open_secret(&self, a: &Authenticator) -> AppResult<Vec<u8>> {
         sealed::open(&self.keys()?.seal, &Authenticator::seal_context(a.id), &a.sealed_secret)
             .map_err(|e| AppError::Internal(e.to_string()))
     }
@@ -141,7 +146,7 @@ impl App {
             return Err(AppError::Conflict("this authenticator is already set up".into()));
         }
         let secret = self.open_secret(&a)?;
-        let step = otp::verify_totp(&secret, a.totp.unwrap_or_default(), code, self.now(), 0, None)
+        let step = otp::verify_totp(&secret, a.otp.unwrap_or_default(), code, self.now(), 0, None)
             .map_err(|e| twofold_core::ValidationErrors::one("code", e.to_string()))?;
         if !self.store.confirm_authenticator(a.id, step, &self.audit_context(&current.actor(), meta)).await? {
             return Err(AppError::Conflict("this authenticator is already set up".into()));
@@ -201,21 +206,26 @@ impl App {
         Ok(())
     }
 
-    /// Checks a one-time code against the user's confirmed authenticator apps and wins its
-    /// step atomically. Returns the matching authenticator.
-    async fn check_totp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
+    /// Checks a one-time code against the user's confirmed OTP authenticators (apps and
+    /// hardware tokens) and wins its step or counter atomically. Returns the one that matched.
+    async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
         let now = self.now();
         let mut replayed = false;
-        for a in self
-            .store
-            .authenticators(user.id)
-            .await?
-            .into_iter()
-            .filter(|a| a.is_confirmed() && a.kind == AuthenticatorKind::Totp)
-        {
-            let secret = self.open_secret(&a)?;
-            match otp::verify_totp(&secret, a.totp.unwrap_or_default(), code, now, a.drift_steps, a.last_used_step) {
-                Ok(step) if self.store.use_totp_step(a.id, step, a.drift_steps, now).await? => return Ok(Ok(a)),
+        for a in self.store.authenticators(user.id).await?.into_iter().filter(Authenticator::is_confirmed) {
+            let params = a.otp.unwrap_or_default();
+            let matched = match a.kind {
+                AuthenticatorKind::Totp => {
+                    otp::verify_totp(&self.open_secret(&a)?, params, code, now, a.drift_steps, a.last_used_step)
+                }
+                AuthenticatorKind::Hotp => {
+                    let next = a.last_used_step.map_or(0, |last| u64::try_from(last + 1).unwrap_or(0));
+                    otp::verify_hotp(&self.open_secret(&a)?, params.algorithm, params.digits, code, next)
+                        .map(|counter| i64::try_from(counter).unwrap_or(i64::MAX))
+                }
+                _ => continue,
+            };
+            match matched {
+                Ok(step) if self.store.use_otp_step(a.id, step, a.drift_steps, now).await? => return Ok(Ok(a)),
                 Ok(_) | Err(OtpRejection::Replayed) => replayed = true,
                 Err(OtpRejection::Malformed(_) | OtpRejection::Invalid) => {}
             }
@@ -259,7 +269,7 @@ impl App {
         };
         self.check_throttle(&user.username, Some(user), &["pwd", method], meta).await?;
         let outcome = match &factor {
-            SecondFactor::Code(code) => self.check_totp(user, code).await?.map(|_| ()),
+            SecondFactor::Code(code) => self.check_otp(user, code).await?.map(|_| ()),
             SecondFactor::RecoveryCode(code) => self.use_recovery_code(current, code, meta).await?,
         };
         if let Err(reason) = outcome {
@@ -328,7 +338,7 @@ impl App {
         let user = self.store.user_by_username(&username).await?.filter(User::may_sign_in);
         self.check_throttle(&username, user.as_ref(), &["otp"], meta).await?;
         let outcome = match &user {
-            Some(u) => self.check_totp(u, code).await?,
+            Some(u) => self.check_otp(u, code).await?,
             None => Err(FailureReason::UnknownUser),
         };
         let verified = outcome.as_ref().ok().map(|a| Verified { authenticator_id: a.id });

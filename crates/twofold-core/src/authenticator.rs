@@ -70,15 +70,17 @@ impl AuthenticatorKind {
 pub struct Authenticator {
     /// Identifier.
     pub id: Uuid,
-    /// Whose it is.
-    pub user_id: Uuid,
+    /// Whose it is; `None` for a hardware token not yet assigned.
+    pub user_id: Option<Uuid>,
     /// Kind.
     pub kind: AuthenticatorKind,
     /// The name its owner gave it.
     pub name: String,
-    /// TOTP parameters (for `totp`).
-    pub totp: Option<TotpParams>,
-    /// The last accepted TOTP step, so no code is accepted twice.
+    /// The serial number printed on a hardware token.
+    pub serial: Option<String>,
+    /// OTP parameters (TOTP uses all; HOTP uses algorithm and digits).
+    pub otp: Option<TotpParams>,
+    /// The last accepted TOTP step or HOTP counter, so no code is accepted twice.
     pub last_used_step: Option<i64>,
     /// Remembered clock drift of the token, in steps.
     pub drift_steps: i64,

@@ -20,6 +20,7 @@ pub mod session;
 pub mod signin;
 pub mod store;
 pub mod throttle;
+pub mod tokens;
 pub mod validation;
 
 pub use clock::{Clock, Timestamp};

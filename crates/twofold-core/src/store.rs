@@ -182,11 +182,27 @@ pub trait Store: Send + Sync {
     /// Records an accepted TOTP step, only if it is later than the last one accepted:
     /// true means this caller won the step; false means it was used already (a replay,
     /// possibly on another node).
-    async fn use_totp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool>;
+    async fn use_otp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool>;
     /// Renames an authenticator (`authenticator.rename`).
     async fn rename_authenticator(&self, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()>;
     /// Removes an authenticator (`authenticator.remove`); false when already gone.
     async fn remove_authenticator(&self, authenticator: &Authenticator, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Stores imported hardware tokens, all or none (`token.import`). Conflict on a known serial.
+    async fn import_tokens(&self, tokens: &[Authenticator], ctx: &AuditContext) -> StoreResult<()>;
+    /// Every hardware token, by serial.
+    async fn tokens(&self) -> StoreResult<Vec<Authenticator>>;
+    /// Assigns a free token to a user (`Some`) or frees an assigned one (`None`)
+    /// (`token.assign` / `token.unassign`). Never moves a token between users in one step.
+    async fn assign_token(&self, serial: &str, user_id: Option<Uuid>, ctx: &AuditContext)
+    -> StoreResult<Authenticator>;
+    /// Sets an OTP authenticator's position after a resynchronisation (`authenticator.resync`).
+    async fn set_otp_position(
+        &self,
+        id: Uuid,
+        last_used_step: i64,
+        drift_steps: i64,
+        ctx: &AuditContext,
+    ) -> StoreResult<()>;
     /// Replaces a user's recovery codes with these hashes (`recovery_codes.generate`).
     async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()>;
     /// Uses a recovery code once (`recovery_code.use`); false when unknown or used.

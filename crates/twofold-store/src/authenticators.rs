@@ -12,12 +12,14 @@ use uuid::Uuid;
 use crate::store_error;
 use crate::tx::AuditedTx;
 
-const COLUMNS: &str = "id, user_id, kind, name, totp_params, sealed_secret, last_used_step, drift_steps, created_at, confirmed_at, last_used_at";
+const COLUMNS: &str = "id, user_id, kind, name, serial, otp_params, sealed_secret, last_used_step, drift_steps, \
+     created_at, confirmed_at, last_used_at";
 
 fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
     let get_text = |c: &str| row.try_get::<String, _>(c).map_err(store_error);
     let kind = get_text("kind")?;
-    let params: Option<String> = row.try_get("totp_params").map_err(store_error)?;
+    let params: Option<String> = row.try_get("otp_params").map_err(store_error)?;
+    let user_id: Option<String> = row.try_get("user_id").map_err(store_error)?;
     let time = |c: &str| row.try_get::<Option<i64>, _>(c).map(|t| t.map(Timestamp)).map_err(store_error);
     let uuid = |c: &str| {
         let text = get_text(c)?;
@@ -25,11 +27,14 @@ fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
     };
     Ok(Authenticator {
         id: uuid("id")?,
-        user_id: uuid("user_id")?,
+        user_id: user_id
+            .map(|u| Uuid::parse_str(&u).map_err(|_| StoreError::Other(format!("stored user_id '{u}' is not a UUID"))))
+            .transpose()?,
         kind: AuthenticatorKind::parse(&kind)
             .ok_or_else(|| StoreError::Other(format!("unknown authenticator kind '{kind}'")))?,
         name: get_text("name")?,
-        totp: params.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
+        serial: row.try_get("serial").map_err(store_error)?,
+        otp: params.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
         last_used_step: row.try_get("last_used_step").map_err(store_error)?,
         drift_steps: row.try_get("drift_steps").map_err(store_error)?,
         sealed_secret: row.try_get("sealed_secret").map_err(store_error)?,
@@ -41,28 +46,13 @@ fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
 
 /// The audit view of an authenticator: never its secret.
 fn public(a: &Authenticator) -> serde_json::Value {
-    serde_json::json!({"id": a.id, "user_id": a.user_id, "kind": a.kind, "name": a.name, "confirmed": a.is_confirmed()})
+    serde_json::json!({"id": a.id, "user_id": a.user_id, "kind": a.kind, "name": a.name, "serial": a.serial,
+                       "confirmed": a.is_confirmed()})
 }
 
 pub(crate) async fn create(pool: &AnyPool, a: &Authenticator, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO authenticators ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    )))
-    .bind(a.id.to_string())
-    .bind(a.user_id.to_string())
-    .bind(a.kind.as_str())
-    .bind(&a.name)
-    .bind(a.totp.map(|p| serde_json::to_string(&p).unwrap_or_default()))
-    .bind(a.sealed_secret.clone())
-    .bind(a.last_used_step)
-    .bind(a.drift_steps)
-    .bind(a.created_at.millis())
-    .bind(a.confirmed_at.map(Timestamp::millis))
-    .bind(a.last_used_at.map(Timestamp::millis))
-    .execute(&mut *tx.tx)
-    .await
-    .map_err(store_error)?;
+    insert(&mut tx, a).await?;
     let change =
         Change::new("authenticator.enrol_start", "authenticator", Some(a.id.to_string())).states(None, Some(public(a)));
     tx.append(&change, ctx).await?;
@@ -234,4 +224,119 @@ pub(crate) async fn recovery_codes_left(pool: &AnyPool, user_id: Uuid) -> StoreR
         .await
         .map_err(store_error)?;
     Ok(left)
+}
+
+async fn insert(tx: &mut AuditedTx, a: &Authenticator) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO authenticators ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    )))
+    .bind(a.id.to_string())
+    .bind(a.user_id.map(|u| u.to_string()))
+    .bind(a.kind.as_str())
+    .bind(&a.name)
+    .bind(&a.serial)
+    .bind(a.otp.map(|p| serde_json::to_string(&p).unwrap_or_default()))
+    .bind(a.sealed_secret.clone())
+    .bind(a.last_used_step)
+    .bind(a.drift_steps)
+    .bind(a.created_at.millis())
+    .bind(a.confirmed_at.map(Timestamp::millis))
+    .bind(a.last_used_at.map(Timestamp::millis))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(|e| match store_error(e) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("serial '{}' is already known", a.serial.as_deref().unwrap_or("")))
+        }
+        other => other,
+    })?;
+    Ok(())
+}
+
+pub(crate) async fn import_tokens(pool: &AnyPool, tokens: &[Authenticator], ctx: &AuditContext) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    for token in tokens {
+        insert(&mut tx, token).await?;
+    }
+    let serials: Vec<_> = tokens.iter().filter_map(|t| t.serial.as_deref()).collect();
+    let assigned = tokens.iter().filter(|t| t.user_id.is_some()).count();
+    let change = Change::new("token.import", "token", None)
+        .states(None, Some(serde_json::json!({"count": tokens.len(), "assigned": assigned, "serials": serials})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn tokens(pool: &AnyPool) -> StoreResult<Vec<Authenticator>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM authenticators WHERE serial IS NOT NULL ORDER BY serial"
+    )))
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub(crate) async fn assign_token(
+    pool: &AnyPool,
+    serial: &str,
+    user_id: Option<Uuid>,
+    ctx: &AuditContext,
+) -> StoreResult<Authenticator> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let before = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM authenticators WHERE serial = $1")))
+        .bind(serial)
+        .fetch_optional(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound("token"))?;
+    match (before.user_id, user_id) {
+        (Some(_), Some(_)) => {
+            return Err(StoreError::Conflict(format!("token {serial} is assigned already; unassign it first")));
+        }
+        (None, None) => return Err(StoreError::Conflict(format!("token {serial} is not assigned"))),
+        _ => {}
+    }
+    // An assigned token counts as confirmed: the administrator vouches for the hand-over.
+    sqlx::query("UPDATE authenticators SET user_id = $1, confirmed_at = $2 WHERE id = $3")
+        .bind(user_id.map(|u| u.to_string()))
+        .bind(user_id.map(|_| ctx.at.millis()))
+        .bind(before.id.to_string())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    let after = Authenticator { user_id, confirmed_at: user_id.map(|_| ctx.at), ..before.clone() };
+    let action = if user_id.is_some() { "token.assign" } else { "token.unassign" };
+    tx.append(
+        &Change::new(action, "token", Some(serial.to_owned())).states(Some(public(&before)), Some(public(&after))),
+        ctx,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub(crate) async fn set_otp_position(
+    pool: &AnyPool,
+    id: Uuid,
+    last_used_step: i64,
+    drift_steps: i64,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    sqlx::query("UPDATE authenticators SET last_used_step = $1, drift_steps = $2 WHERE id = $3")
+        .bind(last_used_step)
+        .bind(drift_steps)
+        .bind(id.to_string())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    let change = Change::new("authenticator.resync", "authenticator", Some(id.to_string()))
+        .states(None, Some(serde_json::json!({"last_used": last_used_step, "drift_steps": drift_steps})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await
 }

@@ -139,7 +139,7 @@ impl Store for SqlStore {
     async fn confirm_authenticator(&self, id: Uuid, step: i64, ctx: &AuditContext) -> StoreResult<bool> {
         authenticators::confirm(&self.pool, id, step, ctx).await
     }
-    async fn use_totp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool> {
+    async fn use_otp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool> {
         authenticators::use_step(&self.pool, id, step, drift_steps, at).await
     }
     async fn rename_authenticator(&self, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()> {
@@ -147,6 +147,29 @@ impl Store for SqlStore {
     }
     async fn remove_authenticator(&self, authenticator: &Authenticator, ctx: &AuditContext) -> StoreResult<bool> {
         authenticators::remove(&self.pool, authenticator, ctx).await
+    }
+    async fn import_tokens(&self, tokens: &[Authenticator], ctx: &AuditContext) -> StoreResult<()> {
+        authenticators::import_tokens(&self.pool, tokens, ctx).await
+    }
+    async fn tokens(&self) -> StoreResult<Vec<Authenticator>> {
+        authenticators::tokens(&self.pool).await
+    }
+    async fn assign_token(
+        &self,
+        serial: &str,
+        user_id: Option<Uuid>,
+        ctx: &AuditContext,
+    ) -> StoreResult<Authenticator> {
+        authenticators::assign_token(&self.pool, serial, user_id, ctx).await
+    }
+    async fn set_otp_position(
+        &self,
+        id: Uuid,
+        last_used_step: i64,
+        drift_steps: i64,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        authenticators::set_otp_position(&self.pool, id, last_used_step, drift_steps, ctx).await
     }
     async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()> {
         authenticators::replace_recovery_codes(&self.pool, user_id, hashes, ctx).await

@@ -335,10 +335,11 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
         let alice = store.user_by_username("alice").await.unwrap().unwrap();
         let authenticator = Authenticator {
             id: Uuid::now_v7(),
-            user_id: alice.id,
+            user_id: Some(alice.id),
             kind: AuthenticatorKind::Totp,
             name: "Phone".into(),
-            totp: Some(twofold_core::otp::TotpParams::default()),
+            serial: None,
+            otp: Some(twofold_core::otp::TotpParams::default()),
             last_used_step: None,
             drift_steps: 0,
             sealed_secret: vec![1, 2, 3, 255, 0],
@@ -348,7 +349,7 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
         };
         store.create_authenticator(&authenticator, &ctx(2)).await.unwrap();
         assert!(
-            !store.use_totp_step(authenticator.id, 10, 0, Timestamp(3)).await.unwrap(),
+            !store.use_otp_step(authenticator.id, 10, 0, Timestamp(3)).await.unwrap(),
             "{backend}: unconfirmed cannot be used"
         );
         assert!(store.confirm_authenticator(authenticator.id, 10, &ctx(3)).await.unwrap());
@@ -367,7 +368,7 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
         let racers: Vec<_> = (0..8)
             .map(|_| {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.use_totp_step(authenticator.id, 11, 0, Timestamp(4)).await.unwrap() })
+                tokio::spawn(async move { store.use_otp_step(authenticator.id, 11, 0, Timestamp(4)).await.unwrap() })
             })
             .collect();
         let mut winners = 0;
@@ -375,7 +376,7 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
             winners += usize::from(racer.await.unwrap());
         }
         assert_eq!(winners, 1, "{backend}: one step, one winner");
-        assert!(!store.use_totp_step(authenticator.id, 9, 0, Timestamp(5)).await.unwrap(), "{backend}: no going back");
+        assert!(!store.use_otp_step(authenticator.id, 9, 0, Timestamp(5)).await.unwrap(), "{backend}: no going back");
 
         store.replace_recovery_codes(alice.id, &["h1".into(), "h2".into()], &ctx(6)).await.unwrap();
         let racers: Vec<_> = (0..8)

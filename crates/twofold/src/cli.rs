@@ -67,6 +67,9 @@ pub enum Command {
     /// Manage groups
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Manage hardware OATH tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage admin API keys
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
@@ -202,6 +205,20 @@ pub enum GroupCommand {
     AddMember { group: String, user: String },
     /// Remove a user from a group
     RemoveMember { group: String, user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Import tokens from CSV: serial,secret,type,digits,period,username (refused whole on any bad row)
+    Import { file: PathBuf },
+    /// List tokens and who holds them
+    List,
+    /// Give a free token to a user
+    Assign { serial: String, user: String },
+    /// Take a token back from its user
+    Unassign { serial: String },
+    /// Resynchronise a drifting token with two consecutive codes
+    Resync { serial: String, first_code: String, second_code: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -104,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(_) => Ok(ExitCode::SUCCESS),
         Command::User(command) => commands::users::run(command, &open_app(&settings).await?, cli.global.format).await,
         Command::Group(command) => commands::groups::run(command, &open_app(&settings).await?, cli.global.format).await,
+        Command::Token(command) => commands::tokens::run(command, &open_app(&settings).await?, cli.global.format).await,
         Command::Apikey(command) => {
             commands::api_keys::run(command, &open_app(&settings).await?, cli.global.format).await
         }

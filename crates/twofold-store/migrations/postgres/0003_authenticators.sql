@@ -1,10 +1,13 @@
 -- Second factors. Secrets are AES-256-GCM sealed under the master key; recovery codes are keyed hashes.
+-- Hardware OATH tokens have a serial and may be unassigned (no user). last_used_step holds the last
+-- accepted TOTP step or HOTP counter: a code is accepted only for a greater one.
 CREATE TABLE authenticators (
     id             TEXT PRIMARY KEY,
-    user_id        TEXT NOT NULL REFERENCES users (id),
+    user_id        TEXT REFERENCES users (id),
     kind           TEXT NOT NULL,
     name           TEXT NOT NULL,
-    totp_params    TEXT,
+    serial         TEXT UNIQUE,
+    otp_params     TEXT,
     sealed_secret  BYTEA NOT NULL,
     last_used_step BIGINT,
     drift_steps    BIGINT NOT NULL DEFAULT 0,

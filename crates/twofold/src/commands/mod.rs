@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod groups;
+pub mod tokens;
 pub mod users;
 
 use std::io::BufRead;

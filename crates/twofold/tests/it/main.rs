@@ -12,3 +12,4 @@ mod crash;
 mod helpers;
 mod mfa;
 mod pages;
+mod tokens;

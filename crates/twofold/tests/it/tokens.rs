@@ -1,0 +1,148 @@
+//! Hardware OATH tokens through the CLI and the verify API, with codes from `oathtool`.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Env, api, stderr, stdout};
+use crate::mfa::oathtool;
+
+/// The HOTP code `oathtool` computes for `secret` at `counter`.
+fn hotp(secret: &str, counter: u64) -> String {
+    let out = Command::new("oathtool").args(["-b", secret, "-c", &counter.to_string()]).output().expect("oathtool");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// RFC 4648 base32 of `bytes` (a small encoder of the test's own).
+fn base32(bytes: &[u8]) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            out.push(char::from(alphabet[((buffer >> (bits - 5)) & 31) as usize]));
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(alphabet[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+const HOTP_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+#[tokio::test]
+async fn hardware_tokens_are_imported_assigned_used_and_resynchronised() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let file = env.data_dir.join("tokens.csv");
+        std::fs::write(
+            &file,
+            format!("serial,secret,type,digits,period,username\nTK-1,{HOTP_SECRET},hotp,6,,bob\nTK-2,{TOTP_SECRET},totp,6,30,\n"),
+        )
+        .unwrap();
+        let imported = env.cli(&["token", "import", file.to_str().unwrap()]);
+        assert!(
+            stdout(&imported).contains("imported 2 token(s), 1 assigned"),
+            "{b}: {}{}",
+            stdout(&imported),
+            stderr(&imported)
+        );
+        let again = env.cli(&["token", "import", file.to_str().unwrap()]);
+        assert!(stderr(&again).contains(":2: serial: 'TK-1' is already known"), "{b}: {}", stderr(&again));
+
+        let gateway = api(&env.admin_token());
+        let verify = |user: &'static str, code: String| {
+            let (gateway, url) = (gateway.clone(), server.url.clone());
+            async move {
+                let body: Value = gateway
+                    .post(format!("{url}/api/v1/verify"))
+                    .json(&json!({"username": user, "code": code}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                body["valid"] == true
+            }
+        };
+        assert!(verify("bob", hotp(HOTP_SECRET, 0)).await, "{b}: counter 0");
+        assert!(!verify("bob", hotp(HOTP_SECRET, 0)).await, "{b}: a used counter never works again");
+        assert!(verify("bob", hotp(HOTP_SECRET, 5)).await, "{b}: within the look-ahead window");
+        assert!(!verify("bob", hotp(HOTP_SECRET, 3)).await, "{b}: behind the counter");
+        assert!(!verify("bob", hotp(HOTP_SECRET, 40)).await, "{b}: too far ahead");
+        let resync = env.cli(&["token", "resync", "TK-1", &hotp(HOTP_SECRET, 40), &hotp(HOTP_SECRET, 41)]);
+        assert!(resync.status.success(), "{b}: {}", stderr(&resync));
+        assert!(verify("bob", hotp(HOTP_SECRET, 42)).await, "{b}: after resync");
+
+        assert!(!verify("carol", oathtool(TOTP_SECRET, 0)).await, "{b}: unassigned tokens work for nobody");
+        assert!(env.cli(&["token", "assign", "TK-2", "carol"]).status.success());
+        assert!(verify("carol", oathtool(TOTP_SECRET, 0)).await, "{b}: assigned");
+        let steal = env.cli(&["token", "assign", "TK-2", "dave"]);
+        assert!(stderr(&steal).contains("assigned already"), "{b}");
+        assert!(env.cli(&["token", "unassign", "TK-2"]).status.success());
+        assert!(!verify("carol", oathtool(TOTP_SECRET, 30)).await, "{b}: unassigned stops working at once");
+
+        let listed: Vec<Value> =
+            serde_json::from_slice(&env.cli(&["token", "list", "--format", "json"]).stdout).unwrap();
+        assert_eq!(listed.len(), 2, "{b}");
+        assert!(listed.iter().all(|t| t.get("sealed_secret").is_none()), "{b}: no secrets listed");
+        let raw =
+            twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT sealed_secret FROM authenticators").await;
+        assert!(raw.iter().all(|r| !r.windows(20).any(|w| w == b"12345678901234567890")), "{b}: seeds sealed at rest");
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        for action in ["token.import", "token.assign", "token.unassign", "authenticator.resync"] {
+            assert!(log.contains(&format!(r#""action":"{action}""#)), "{b}: {action}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_file_with_a_bad_row_is_refused_whole_with_its_line() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let _server = env.serve(&["--demo"]).await;
+        let file = env.data_dir.join("tokens.csv");
+        std::fs::write(
+            &file,
+            format!(
+                "serial,secret,type,digits,period,username\nOK-1,{HOTP_SECRET},hotp,6,,\nBAD-1,not base32!,hotp,6,,\nBAD-2,{TOTP_SECRET},sms,7,30,nobody\n"
+            ),
+        )
+        .unwrap();
+        let out = env.cli(&["token", "import", file.to_str().unwrap()]);
+        assert!(!out.status.success(), "{b}");
+        let errors = stderr(&out);
+        assert!(errors.contains("tokens.csv:3: secret: is not base32"), "{b}: {errors}");
+        assert!(
+            errors.contains("tokens.csv:4: type: 'sms' is not totp or hotp; digits: '7' is not 6 or 8"),
+            "{b}: {errors}"
+        );
+        let listed: Vec<Value> =
+            serde_json::from_slice(&env.cli(&["token", "list", "--format", "json"]).stdout).unwrap();
+        assert!(listed.is_empty(), "{b}: nothing imported");
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_tokens_import_in_one_go() {
+    for env in Env::all().await {
+        let _server = env.serve(&[]).await;
+        let mut csv = String::from("serial,secret,type,digits,period,username\n");
+        for n in 0..10_000u32 {
+            let seed: Vec<u8> = (0..20u32).map(|i| (n.wrapping_mul(31).wrapping_add(i * 7) % 251) as u8).collect();
+            writeln!(csv, "BULK-{n:05},{},{},6,30,", base32(&seed), if n % 2 == 0 { "totp" } else { "hotp" }).unwrap();
+        }
+        let file = env.data_dir.join("bulk.csv");
+        std::fs::write(&file, csv).unwrap();
+        let out = env.cli(&["token", "import", file.to_str().unwrap()]);
+        assert!(stdout(&out).contains("imported 10000 token(s)"), "{}: {}{}", env.backend, stdout(&out), stderr(&out));
+    }
+}
