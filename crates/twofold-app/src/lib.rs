@@ -11,6 +11,7 @@ pub mod demo;
 pub mod groups;
 pub mod import;
 pub mod mfa;
+pub mod passkeys;
 pub mod tokens;
 pub mod users;
 
@@ -145,6 +146,8 @@ pub struct App {
     settings: AppSettings,
     /// Absent for admin verbs run where no master key file exists yet.
     keys: Option<SecretKeys>,
+    /// The WebAuthn relying party (for the public URL); absent for admin verbs.
+    webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
     /// Absent when no SMTP relay is configured: notifications are then only logged.
     mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
@@ -164,9 +167,19 @@ impl App {
             settings,
             keys,
             mailer: None,
+            webauthn: None,
             hashing: Semaphore::new(permits),
             hash_memory: std::sync::Mutex::default(),
         }
+    }
+
+    /// Accepts passkeys for the relying party at `public_url`.
+    ///
+    /// # Errors
+    /// A public URL webauthn-rs cannot use.
+    pub fn with_webauthn(mut self, public_url: &str) -> Result<Self, String> {
+        self.webauthn = Some(Arc::new(passkeys::relying_party(public_url)?));
+        Ok(self)
     }
 
     /// Sends notifications through `mailer`.

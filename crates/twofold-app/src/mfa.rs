@@ -39,6 +39,13 @@ pub enum SecondFactor {
     Code(String),
     /// A recovery code.
     RecoveryCode(String),
+    /// A passkey's answer to the ceremony `ceremony`.
+    Passkey {
+        /// The ceremony id from the options.
+        ceremony: String,
+        /// `PublicKeyCredential` in WebAuthn JSON form.
+        answer: serde_json::Value,
+    },
 }
 
 /// The result of checking a code for a gateway.
@@ -67,7 +74,7 @@ impl App {
 
     /// Changing sign-in methods needs a recent second factor once the user has one, so a
     /// stolen password alone cannot add an attacker's authenticator (THREATS: enrolment hijack).
-    async fn require_fresh_mfa(&self, current: &Authenticated) -> AppResult<()> {
+    pub(crate) async fn require_fresh_mfa(&self, current: &Authenticated) -> AppResult<()> {
         if self.has_second_factor(current.user.id).await?
             && !current.session.auth.has_fresh_mfa(self.now(), FRESH_MFA_SECS)
         {
@@ -99,6 +106,7 @@ impl App {
             kind: AuthenticatorKind::Totp,
             name,
             serial: None,
+            credential: None,
             otp: Some(params),
             last_used_step: None,
             drift_steps: 0,
@@ -266,21 +274,25 @@ impl App {
         let method = match factor {
             SecondFactor::Code(_) => "otp",
             SecondFactor::RecoveryCode(_) => "recovery_code",
+            SecondFactor::Passkey { .. } => "hwk",
         };
         self.check_throttle(&user.username, Some(user), &["pwd", method], meta).await?;
         let outcome = match &factor {
             SecondFactor::Code(code) => self.check_otp(user, code).await?.map(|_| ()),
             SecondFactor::RecoveryCode(code) => self.use_recovery_code(current, code, meta).await?,
+            SecondFactor::Passkey { ceremony, answer } => self.check_passkey(current, ceremony, answer.clone()).await?,
         };
         if let Err(reason) = outcome {
             self.record_attempt(&user.username, Some(user), Some(reason), &["pwd", method], meta).await?;
             return Err(AppError::Unauthenticated);
         }
         let now = self.now();
+        // A passkey is phishing-resistant: the strength reached is `phr`.
+        let (amr_method, acr) = if method == "hwk" { ("hwk", "phr") } else { ("otp", "mfa") };
         let mut amr = current.session.auth.amr.clone();
-        amr.retain(|m| m != "mfa" && m != "otp");
-        amr.extend(["otp".to_owned(), "mfa".to_owned()]);
-        let auth = AuthContext { amr, acr: "mfa".into(), auth_time: Some(now) };
+        amr.retain(|m| !["mfa", "otp", "hwk"].contains(&m.as_str()));
+        amr.extend([amr_method.to_owned(), "mfa".to_owned()]);
+        let auth = AuthContext { amr, acr: acr.into(), auth_time: Some(now) };
         let (token, session) = Session::start(
             user.id,
             auth.clone(),
@@ -353,7 +365,7 @@ impl App {
     }
 
     /// Records an attempt that starts no session.
-    async fn record_attempt(
+    pub(crate) async fn record_attempt(
         &self,
         username: &str,
         user: Option<&User>,

@@ -84,6 +84,9 @@ pub struct Authenticator {
     pub last_used_step: Option<i64>,
     /// Remembered clock drift of the token, in steps.
     pub drift_steps: i64,
+    /// A passkey's public credential (JSON, with its sign counter), for `webauthn`.
+    #[serde(skip)]
+    pub credential: Option<String>,
     /// The sealed secret (never serialised).
     #[serde(skip)]
     pub sealed_secret: Vec<u8>,

@@ -203,6 +203,27 @@ pub trait Store: Send + Sync {
         drift_steps: i64,
         ctx: &AuditContext,
     ) -> StoreResult<()>;
+    /// Stores a passkey's credential after use (new sign counter, backup state) and the time.
+    async fn update_credential(&self, id: Uuid, credential: &str, at: Timestamp) -> StoreResult<()>;
+    /// Keeps WebAuthn ceremony state until `expires_at`, bound to a session when there is one
+    /// (expired ceremonies are swept on the way).
+    async fn put_ceremony(
+        &self,
+        id: &str,
+        session_hash: Option<&str>,
+        purpose: &str,
+        state: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Takes (and deletes) an unexpired ceremony: each challenge is answered at most once.
+    /// Returns the session it was bound to and its state.
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        purpose: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Option<String>, String)>>;
     /// Replaces a user's recovery codes with these hashes (`recovery_codes.generate`).
     async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()>;
     /// Uses a recovery code once (`recovery_code.use`); false when unknown or used.

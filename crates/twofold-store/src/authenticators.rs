@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::store_error;
 use crate::tx::AuditedTx;
 
-const COLUMNS: &str = "id, user_id, kind, name, serial, otp_params, sealed_secret, last_used_step, drift_steps, \
-     created_at, confirmed_at, last_used_at";
+const COLUMNS: &str = "id, user_id, kind, name, serial, otp_params, credential, sealed_secret, last_used_step, \
+     drift_steps, created_at, confirmed_at, last_used_at";
 
 fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
     let get_text = |c: &str| row.try_get::<String, _>(c).map_err(store_error);
@@ -34,6 +34,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
             .ok_or_else(|| StoreError::Other(format!("unknown authenticator kind '{kind}'")))?,
         name: get_text("name")?,
         serial: row.try_get("serial").map_err(store_error)?,
+        credential: row.try_get("credential").map_err(store_error)?,
         otp: params.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
         last_used_step: row.try_get("last_used_step").map_err(store_error)?,
         drift_steps: row.try_get("drift_steps").map_err(store_error)?,
@@ -228,7 +229,7 @@ pub(crate) async fn recovery_codes_left(pool: &AnyPool, user_id: Uuid) -> StoreR
 
 async fn insert(tx: &mut AuditedTx, a: &Authenticator) -> StoreResult<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO authenticators ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO authenticators ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )))
     .bind(a.id.to_string())
     .bind(a.user_id.map(|u| u.to_string()))
@@ -236,6 +237,7 @@ async fn insert(tx: &mut AuditedTx, a: &Authenticator) -> StoreResult<()> {
     .bind(&a.name)
     .bind(&a.serial)
     .bind(a.otp.map(|p| serde_json::to_string(&p).unwrap_or_default()))
+    .bind(&a.credential)
     .bind(a.sealed_secret.clone())
     .bind(a.last_used_step)
     .bind(a.drift_steps)
@@ -339,4 +341,61 @@ pub(crate) async fn set_otp_position(
         .states(None, Some(serde_json::json!({"last_used": last_used_step, "drift_steps": drift_steps})));
     tx.append(&change, ctx).await?;
     tx.commit().await
+}
+
+pub(crate) async fn update_credential(pool: &AnyPool, id: Uuid, credential: &str, at: Timestamp) -> StoreResult<()> {
+    sqlx::query("UPDATE authenticators SET credential = $1, last_used_at = $2 WHERE id = $3")
+        .bind(credential)
+        .bind(at.millis())
+        .bind(id.to_string())
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn put_ceremony(
+    pool: &AnyPool,
+    id: &str,
+    session_hash: Option<&str>,
+    purpose: &str,
+    state: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
+        .bind(now.millis())
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    sqlx::query(
+        "INSERT INTO webauthn_ceremonies (id, session_hash, purpose, state, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(session_hash)
+    .bind(purpose)
+    .bind(state)
+    .bind(expires_at.millis())
+    .execute(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn take_ceremony(
+    pool: &AnyPool,
+    id: &str,
+    purpose: &str,
+    now: Timestamp,
+) -> StoreResult<Option<(Option<String>, String)>> {
+    let row: Option<(Option<String>, String)> = sqlx::query_as(
+        "DELETE FROM webauthn_ceremonies WHERE id = $1 AND purpose = $2 AND expires_at >= $3 RETURNING session_hash, state",
+    )
+    .bind(id)
+    .bind(purpose)
+    .bind(now.millis())
+    .fetch_optional(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(row)
 }

@@ -171,6 +171,28 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         authenticators::set_otp_position(&self.pool, id, last_used_step, drift_steps, ctx).await
     }
+    async fn update_credential(&self, id: Uuid, credential: &str, at: Timestamp) -> StoreResult<()> {
+        authenticators::update_credential(&self.pool, id, credential, at).await
+    }
+    async fn put_ceremony(
+        &self,
+        id: &str,
+        session_hash: Option<&str>,
+        purpose: &str,
+        state: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        authenticators::put_ceremony(&self.pool, id, session_hash, purpose, state, now, expires_at).await
+    }
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        purpose: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(Option<String>, String)>> {
+        authenticators::take_ceremony(&self.pool, id, purpose, now).await
+    }
     async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()> {
         authenticators::replace_recovery_codes(&self.pool, user_id, hashes, ctx).await
     }

@@ -85,7 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
                 app = app.with_mailer(Arc::new(mailer));
             }
-            serve::run(&settings, Arc::new(app), args.demo).await?;
+            serve::run(&settings, app, args.demo).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

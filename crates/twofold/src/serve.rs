@@ -11,7 +11,7 @@ use twofold_http::{AppState, HttpConfig};
 use crate::config::Settings;
 use crate::keys::MasterKey;
 
-pub async fn run(settings: &Settings, app: Arc<App>, demo: bool) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()> {
     let master_key = MasterKey::load_or_create(&settings.master_key_file)?;
     twofold_http::install_metrics_recorder();
     let seeded = if demo { app.seed_demo().await.context("seeding the demo organisation")? } else { Vec::new() };
@@ -25,6 +25,7 @@ pub async fn run(settings: &Settings, app: Arc<App>, demo: bool) -> anyhow::Resu
     } else {
         settings.public_url.clone()
     };
+    let app = Arc::new(app.with_webauthn(&public_url).map_err(anyhow::Error::msg)?);
     let state = AppState {
         app: Arc::clone(&app),
         config: Arc::new(HttpConfig {

@@ -21,6 +21,7 @@ struct MfaPage {
     csrf: String,
     return_to: String,
     step_up: bool,
+    has_passkey: bool,
     error: Option<String>,
 }
 
@@ -38,14 +39,20 @@ pub struct MfaForm {
     recovery_code: Option<String>,
 }
 
-fn render(
+async fn render(
     state: &AppState,
     current: &Authenticated,
     status: StatusCode,
     return_to: String,
     error: Option<String>,
 ) -> Response {
+    let has_passkey = state.app.security_info(current.user.id).await.is_ok_and(|info| {
+        info.authenticators
+            .iter()
+            .any(|a| a.is_confirmed() && a.kind == twofold_core::authenticator::AuthenticatorKind::Webauthn)
+    });
     let page = MfaPage {
+        has_passkey,
         csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
         return_to,
         step_up: !current.session.mfa_pending,
@@ -61,7 +68,7 @@ pub async fn show(
 ) -> Response {
     let return_to = safe_return_path(query.return_to.as_deref());
     match session {
-        Some(current) => render(&state, &current, StatusCode::OK, return_to, None),
+        Some(current) => render(&state, &current, StatusCode::OK, return_to, None).await,
         None => Redirect::to("/login").into_response(),
     }
 }
@@ -81,14 +88,15 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
             return_to,
             Some("This form expired. Please try again.".into()),
-        ));
+        )
+        .await);
     }
     let factor = match (form.code, form.recovery_code) {
         (Some(code), _) if !code.trim().is_empty() => SecondFactor::Code(code),
         (_, Some(code)) if !code.trim().is_empty() => SecondFactor::RecoveryCode(code),
         _ => {
             let message = Some("Enter a verification code or a recovery code.".to_owned());
-            return Ok(render(&state, &current, StatusCode::UNPROCESSABLE_ENTITY, return_to, message));
+            return Ok(render(&state, &current, StatusCode::UNPROCESSABLE_ENTITY, return_to, message).await);
         }
     };
     match state.app.second_factor(&current, factor, &meta).await {
@@ -100,11 +108,11 @@ pub async fn submit(
         }
         Err(AppError::Unauthenticated) => {
             let message = Some("That code didn't work. Check it and try again.".to_owned());
-            Ok(render(&state, &current, StatusCode::UNAUTHORIZED, return_to, message))
+            Ok(render(&state, &current, StatusCode::UNAUTHORIZED, return_to, message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
             let message = Some(format!("Too many attempts. Try again in {retry_after_secs} seconds."));
-            Ok(render(&state, &current, StatusCode::TOO_MANY_REQUESTS, return_to, message))
+            Ok(render(&state, &current, StatusCode::TOO_MANY_REQUESTS, return_to, message).await)
         }
         Err(other) => Err(other.into()),
     }

@@ -3,6 +3,7 @@
 mod account;
 mod login;
 mod mfa;
+mod passkey;
 mod security;
 
 use axum::Router;
@@ -18,6 +19,12 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", axum::routing::post(account::logout))
         .route("/login/mfa", get(mfa::show).post(mfa::submit))
+        .route("/login/mfa/passkey/options", axum::routing::post(passkey::second_factor_options))
+        .route("/login/mfa/passkey", axum::routing::post(passkey::second_factor))
+        .route("/login/passkey/options", axum::routing::post(passkey::sign_in_options))
+        .route("/login/passkey", axum::routing::post(passkey::sign_in))
+        .route("/account/security/passkey/options", axum::routing::post(passkey::registration_options))
+        .route("/account/security/passkey", axum::routing::post(passkey::register))
         .route("/account", get(account::show))
         .route("/account/security", get(security::show))
         .route("/account/security/totp", axum::routing::post(security::begin_totp))
@@ -26,12 +33,20 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/{id}/rename", axum::routing::post(security::rename))
         .route("/account/security/{id}/remove", axum::routing::post(security::remove))
         .route("/static/twofold.css", get(stylesheet))
+        .route("/static/webauthn.js", get(script))
 }
 
 async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../../static/twofold.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/webauthn.js"),
     )
 }
 

@@ -1,4 +1,5 @@
 -- Second factors. Secrets are AES-256-GCM sealed under the master key; recovery codes are keyed hashes.
+-- Passkeys keep their public credential (JSON) in credential; sealed_secret is empty for them.
 -- Hardware OATH tokens have a serial and may be unassigned (no user). last_used_step holds the last
 -- accepted TOTP step or HOTP counter: a code is accepted only for a greater one.
 CREATE TABLE authenticators (
@@ -8,6 +9,7 @@ CREATE TABLE authenticators (
     name           TEXT NOT NULL,
     serial         TEXT UNIQUE,
     otp_params     TEXT,
+    credential     TEXT,
     sealed_secret  BYTEA NOT NULL,
     last_used_step BIGINT,
     drift_steps    BIGINT NOT NULL DEFAULT 0,
@@ -23,6 +25,15 @@ CREATE TABLE recovery_codes (
     created_at BIGINT NOT NULL,
     used_at    BIGINT,
     PRIMARY KEY (user_id, code_hash)
+);
+
+-- WebAuthn ceremony state between the options and the answer; single use, short-lived.
+CREATE TABLE webauthn_ceremonies (
+    id           TEXT PRIMARY KEY,
+    session_hash TEXT,
+    purpose      TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    expires_at   BIGINT NOT NULL
 );
 
 -- A session that has passed the password but not yet the second factor.

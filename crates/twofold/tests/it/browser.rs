@@ -40,3 +40,9 @@ async fn a_person_enrols_an_authenticator_app_and_uses_codes_in_chromium() {
     let report = run_script("mfa.mjs").await;
     assert!(report.contains("6 passed, 0 failed"), "{report}");
 }
+
+#[tokio::test]
+async fn a_person_adds_a_passkey_and_signs_in_with_it_in_chromium() {
+    let report = run_script("passkey.mjs").await;
+    assert!(report.contains("6 passed, 0 failed"), "{report}");
+}

@@ -1,0 +1,301 @@
+//! Passkeys and security keys (WebAuthn, through webauthn-rs): registration on the Security
+//! info page, use as the second step of sign-in, and username-less sign-in with a
+//! discoverable credential. Ceremony state stays server-side, keyed by the session (or by a
+//! one-time ceremony id before sign-in), and each challenge is answered at most once.
+
+use serde::{Serialize, de::DeserializeOwned};
+use twofold_core::authenticator::{self, Authenticator, AuthenticatorKind};
+use twofold_core::mail;
+use twofold_core::session::{AuthContext, Session};
+use twofold_core::signin::FailureReason;
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
+};
+
+use crate::auth::{Authenticated, SignedIn};
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// How long a ceremony may take between the options and the answer.
+const CEREMONY_SECS: i64 = 5 * 60;
+
+/// What the browser needs to run a ceremony: the id to answer with and the options.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasskeyOptions {
+    /// Send back with the answer.
+    pub ceremony: String,
+    /// For `navigator.credentials.create/get` (`publicKey` in WebAuthn JSON form).
+    pub options: serde_json::Value,
+}
+
+/// The relying party for a public URL: its host is the RP id, the URL the allowed origin.
+///
+/// # Errors
+/// A URL without a host, or one webauthn-rs refuses.
+pub fn relying_party(public_url: &str) -> Result<Webauthn, String> {
+    let origin = Url::parse(public_url).map_err(|e| format!("public URL: {e}"))?;
+    let rp_id = origin.host_str().ok_or("the public URL has no host")?.to_owned();
+    WebauthnBuilder::new(&rp_id, &origin)
+        .and_then(|b| b.rp_name("Twofold").build())
+        .map_err(|e| format!("WebAuthn relying party: {e}"))
+}
+
+fn to_json<T: Serialize>(value: &T) -> AppResult<String> {
+    serde_json::to_string(value).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> AppResult<T> {
+    serde_json::from_str(text).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Reads the browser's answer; a malformed one is the caller's mistake.
+fn parse_answer<T: DeserializeOwned>(answer: serde_json::Value) -> AppResult<T> {
+    serde_json::from_value(answer)
+        .map_err(|e| twofold_core::ValidationErrors::one("credential", format!("is malformed: {e}")).into())
+}
+
+impl App {
+    fn webauthn(&self) -> AppResult<&Webauthn> {
+        self.webauthn.as_deref().ok_or_else(|| AppError::Internal("WebAuthn is not configured".into()))
+    }
+
+    async fn store_ceremony<T: Serialize>(
+        &self,
+        session_hash: Option<&str>,
+        purpose: &str,
+        state: &T,
+    ) -> AppResult<String> {
+        let id = twofold_core::secret::random_token();
+        let now = self.now();
+        self.store
+            .put_ceremony(&id, session_hash, purpose, &to_json(state)?, now, now.plus_seconds(CEREMONY_SECS))
+            .await?;
+        Ok(id)
+    }
+
+    /// Takes a ceremony's state, checking it belongs to `session_hash` (when bound).
+    async fn take_ceremony<T: DeserializeOwned>(
+        &self,
+        id: &str,
+        purpose: &str,
+        session_hash: Option<&str>,
+    ) -> AppResult<T> {
+        let (bound, state) =
+            self.store.take_ceremony(id, purpose, self.now()).await?.ok_or_else(|| {
+                twofold_core::ValidationErrors::one("ceremony", "expired or already used; start again")
+            })?;
+        if bound.as_deref() != session_hash {
+            return Err(twofold_core::ValidationErrors::one("ceremony", "belongs to another session").into());
+        }
+        from_json(&state)
+    }
+
+    /// The user's passkeys with the authenticators that hold them.
+    async fn passkeys(&self, user_id: Uuid) -> AppResult<Vec<(Authenticator, Passkey)>> {
+        let mut keys = Vec::new();
+        for a in self
+            .store
+            .authenticators(user_id)
+            .await?
+            .into_iter()
+            .filter(|a| a.is_confirmed() && a.kind == AuthenticatorKind::Webauthn)
+        {
+            if let Some(credential) = &a.credential {
+                let passkey: Passkey = from_json(credential)?;
+                keys.push((a, passkey));
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Starts registering a passkey or security key; asks for a discoverable credential so it
+    /// can later sign in without a username.
+    ///
+    /// # Errors
+    /// Step-up required; WebAuthn not configured.
+    pub async fn begin_passkey_registration(&self, current: &Authenticated) -> AppResult<PasskeyOptions> {
+        self.require_fresh_mfa(current).await?;
+        let existing =
+            self.passkeys(current.user.id).await?.into_iter().map(|(_, p)| p.cred_id().clone()).collect::<Vec<_>>();
+        let user = &current.user;
+        let (options, state) = self
+            .webauthn()?
+            .start_passkey_registration(user.id, &user.username, &user.display_name, Some(existing))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        // Ask for a discoverable credential (webauthn-rs leaves it optional), so the passkey can
+        // sign in without a username; the server-side checks are the same either way.
+        let mut options = serde_json::to_value(&options.public_key).map_err(|e| AppError::Internal(e.to_string()))?;
+        options["authenticatorSelection"]["residentKey"] = serde_json::json!("required");
+        options["authenticatorSelection"]["requireResidentKey"] = serde_json::json!(true);
+        let ceremony =
+            self.store_ceremony::<PasskeyRegistration>(Some(&current.session.id_hash), "register", &state).await?;
+        Ok(PasskeyOptions { ceremony, options })
+    }
+
+    /// Finishes registering: checks the authenticator's answer and stores the credential.
+    /// The registration ceremony is itself a verified use of the key (user verification
+    /// required), so the passkey counts at once.
+    ///
+    /// # Errors
+    /// A malformed or failed answer, an expired ceremony, an invalid name.
+    pub async fn finish_passkey_registration(
+        &self,
+        current: &Authenticated,
+        ceremony: &str,
+        name: &str,
+        answer: serde_json::Value,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let name = authenticator::check_name(name)?;
+        let state: PasskeyRegistration =
+            self.take_ceremony(ceremony, "register", Some(&current.session.id_hash)).await?;
+        let credential: RegisterPublicKeyCredential = parse_answer(answer)?;
+        let passkey = self
+            .webauthn()?
+            .finish_passkey_registration(&credential, &state)
+            .map_err(|e| twofold_core::ValidationErrors::one("credential", format!("was not accepted: {e}")))?;
+        let now = self.now();
+        let a = Authenticator {
+            id: Uuid::now_v7(),
+            user_id: Some(current.user.id),
+            kind: AuthenticatorKind::Webauthn,
+            name,
+            serial: None,
+            credential: Some(to_json(&passkey)?),
+            otp: None,
+            last_used_step: None,
+            drift_steps: 0,
+            sealed_secret: Vec::new(),
+            created_at: now,
+            confirmed_at: None,
+            last_used_at: None,
+        };
+        let ctx = self.audit_context(&current.actor(), meta);
+        self.store.create_authenticator(&a, &ctx).await?;
+        self.store.confirm_authenticator(a.id, 0, &ctx).await?;
+        self.notify(mail::method_added(&current.user, a.kind.label(), &a.name, now));
+        Ok(())
+    }
+
+    /// Starts using a passkey as the second step (or to step up).
+    ///
+    /// # Errors
+    /// No passkey registered; WebAuthn not configured.
+    pub async fn begin_passkey_second_factor(&self, current: &Authenticated) -> AppResult<PasskeyOptions> {
+        let keys: Vec<Passkey> = self.passkeys(current.user.id).await?.into_iter().map(|(_, p)| p).collect();
+        if keys.is_empty() {
+            return Err(AppError::NotFound("passkey"));
+        }
+        let (options, state) =
+            self.webauthn()?.start_passkey_authentication(&keys).map_err(|e| AppError::Internal(e.to_string()))?;
+        let ceremony = self
+            .store_ceremony::<PasskeyAuthentication>(Some(&current.session.id_hash), "authenticate", &state)
+            .await?;
+        Ok(PasskeyOptions { ceremony, options: serde_json::to_value(&options.public_key).unwrap_or_default() })
+    }
+
+    /// Checks a passkey answer for the second step; updates the stored credential (sign
+    /// counter, backup state). `Err(reason)` for an answer that does not verify.
+    pub(crate) async fn check_passkey(
+        &self,
+        current: &Authenticated,
+        ceremony: &str,
+        answer: serde_json::Value,
+    ) -> AppResult<Result<(), FailureReason>> {
+        let state: PasskeyAuthentication =
+            self.take_ceremony(ceremony, "authenticate", Some(&current.session.id_hash)).await?;
+        let credential: PublicKeyCredential = parse_answer(answer)?;
+        let Ok(result) = self.webauthn()?.finish_passkey_authentication(&credential, &state) else {
+            return Ok(Err(FailureReason::WrongCode));
+        };
+        for (a, mut passkey) in self.passkeys(current.user.id).await? {
+            if passkey.update_credential(&result).is_some() {
+                self.store.update_credential(a.id, &to_json(&passkey)?, self.now()).await?;
+                return Ok(Ok(()));
+            }
+        }
+        Ok(Err(FailureReason::WrongCode))
+    }
+
+    /// Starts a username-less sign-in with a discoverable passkey.
+    ///
+    /// # Errors
+    /// WebAuthn not configured.
+    pub async fn begin_passkey_sign_in(&self) -> AppResult<PasskeyOptions> {
+        let (options, state) =
+            self.webauthn()?.start_discoverable_authentication().map_err(|e| AppError::Internal(e.to_string()))?;
+        let ceremony = self.store_ceremony::<DiscoverableAuthentication>(None, "sign_in", &state).await?;
+        Ok(PasskeyOptions { ceremony, options: serde_json::to_value(&options.public_key).unwrap_or_default() })
+    }
+
+    /// Finishes a username-less sign-in: the passkey (with user verification) is both
+    /// factors, so the session is `phr` at once.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthenticated`] for an unknown or failed credential; throttling.
+    pub async fn passkey_sign_in(
+        &self,
+        ceremony: &str,
+        answer: serde_json::Value,
+        meta: &RequestMeta,
+    ) -> AppResult<SignedIn> {
+        let state: DiscoverableAuthentication = self.take_ceremony(ceremony, "sign_in", None).await?;
+        let credential: PublicKeyCredential = parse_answer(answer)?;
+        let webauthn = self.webauthn()?;
+        let user_id = webauthn
+            .identify_discoverable_authentication(&credential)
+            .map(|(id, _)| id)
+            .map_err(|_| AppError::Unauthenticated)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(twofold_core::identity::User::may_sign_in)
+            .ok_or(AppError::Unauthenticated)?;
+        self.check_throttle(&user.username, Some(&user), &["hwk"], meta).await?;
+        let presented = credential.get_credential_id().to_vec();
+        let matching = self
+            .passkeys(user.id)
+            .await?
+            .into_iter()
+            .find(|(_, p)| AsRef::<[u8]>::as_ref(p.cred_id()) == presented.as_slice());
+        let verified = match &matching {
+            Some((_, passkey)) => {
+                webauthn.finish_discoverable_authentication_v2(&credential, state, DiscoverableKey::from(passkey)).ok()
+            }
+            None => None,
+        };
+        let (Some(result), Some((a, mut passkey))) = (verified, matching) else {
+            self.record_attempt(&user.username, Some(&user), Some(FailureReason::WrongCode), &["hwk"], meta).await?;
+            return Err(AppError::Unauthenticated);
+        };
+        if passkey.update_credential(&result).is_some() {
+            self.store.update_credential(a.id, &to_json(&passkey)?, self.now()).await?;
+        }
+        let now = self.now();
+        let auth = AuthContext {
+            amr: vec!["hwk".into(), "user".into(), "mfa".into()],
+            acr: "phr".into(),
+            auth_time: Some(now),
+        };
+        let (token, session) = Session::start(
+            user.id,
+            auth.clone(),
+            self.settings.session_policy,
+            now,
+            meta.ip.clone(),
+            meta.user_agent.clone(),
+        );
+        let event = self.sign_in_event(&user.username, Some(&user), None, meta).with_methods(&["hwk"]);
+        let actor = Actor {
+            kind: twofold_core::audit::ActorKind::User,
+            id: Some(user.id.to_string()),
+            name: user.username.clone(),
+            auth,
+        };
+        self.store.start_session(&session, &event, &self.audit_context(&actor, meta)).await?;
+        crate::auth::metrics_outcome("success");
+        Ok(SignedIn { token, session, user, has_second_factor: true })
+    }
+}

@@ -1,0 +1,87 @@
+// Passkeys in the browser: registration (Security info), second step (/login/mfa) and
+// username-less sign-in (/login). Served from Twofold itself, so the strict CSP holds.
+// Buttons carry data-passkey="register|second-factor|sign-in"; the CSRF token is read
+// from the page's form and sent as X-CSRF-Token.
+(function () {
+  'use strict';
+
+  function csrfToken() {
+    var input = document.querySelector('input[name="csrf"]');
+    return input ? input.value : '';
+  }
+
+  function status(message, isError) {
+    var box = document.getElementById('passkey-status');
+    if (!box) return;
+    box.textContent = message;
+    box.setAttribute('role', isError ? 'alert' : 'status');
+    box.className = isError ? 'error' : 'notice';
+    box.hidden = false;
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
+      body: JSON.stringify(body || {}),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        if (!response.ok) throw new Error(json.detail || json.title || ('HTTP ' + response.status));
+        return json;
+      });
+    });
+  }
+
+  function returnTo() {
+    var input = document.querySelector('input[name="return_to"]');
+    return input ? input.value : '/account';
+  }
+
+  var flows = {
+    register: function (button) {
+      var name = document.getElementById('passkey-name');
+      return post('/account/security/passkey/options').then(function (start) {
+        var publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(start.options);
+        return navigator.credentials.create({ publicKey: publicKey }).then(function (credential) {
+          return post('/account/security/passkey', {
+            ceremony: start.ceremony,
+            name: name ? name.value : 'Passkey',
+            credential: credential.toJSON(),
+          });
+        });
+      }).then(function (done) { window.location.assign(done.redirect); });
+    },
+    'second-factor': function () {
+      return post('/login/mfa/passkey/options').then(function (start) {
+        var publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(start.options);
+        return navigator.credentials.get({ publicKey: publicKey }).then(function (credential) {
+          return post('/login/mfa/passkey', { ceremony: start.ceremony, credential: credential.toJSON(), return_to: returnTo() });
+        });
+      }).then(function (done) { window.location.assign(done.redirect); });
+    },
+    'sign-in': function () {
+      return post('/login/passkey/options').then(function (start) {
+        var publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(start.options);
+        return navigator.credentials.get({ publicKey: publicKey }).then(function (credential) {
+          return post('/login/passkey', { ceremony: start.ceremony, credential: credential.toJSON(), return_to: returnTo() });
+        });
+      }).then(function (done) { window.location.assign(done.redirect); });
+    },
+  };
+
+  document.addEventListener('DOMContentLoaded', function () {
+    var buttons = document.querySelectorAll('button[data-passkey]');
+    Array.prototype.forEach.call(buttons, function (button) {
+      if (!window.PublicKeyCredential) { button.hidden = true; return; }
+      button.addEventListener('click', function (event) {
+        event.preventDefault();
+        button.disabled = true;
+        flows[button.getAttribute('data-passkey')](button).catch(function (error) {
+          status('That did not work: ' + error.message, true);
+          button.disabled = false;
+        });
+      });
+    });
+  });
+})();

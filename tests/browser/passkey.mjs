@@ -1,0 +1,93 @@
+// Passkeys in Debian's headless Chromium, with DevTools' virtual authenticator standing in
+// for a security key: register a passkey, use it as the second step, then sign in with it
+// and no username at all. Usage: node passkey.mjs BASE_URL [SCREENSHOT_DIR]
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.argv[2];
+const shots = process.argv[3];
+assert.ok(base, 'usage: node passkey.mjs BASE_URL');
+
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'twofold-chromium-')), {
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+const problems = [];
+let passed = 0;
+const step = async (name, fn) => { await fn(); passed += 1; console.log(`ok - ${name}`); };
+
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('console', (m) => { if (/Content Security Policy|Uncaught/i.test(m.text())) problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+               isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  const signOut = async () => {
+    await page.goto(`${base}/account`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  };
+  const signInWithPassword = async () => {
+    await page.goto(`${base}/login`);
+    await page.getByLabel('Username').fill('dave');
+    await page.getByLabel('Password').fill('twofold-demo-pass');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  };
+
+  await step('a passkey is added on the Security info page', async () => {
+    await signInWithPassword();
+    await page.getByRole('heading', { name: 'Security info' }).waitFor();
+    await page.getByLabel('Name for the passkey').fill('Laptop key');
+    await page.getByRole('button', { name: 'Add passkey' }).click();
+    await page.getByRole('cell', { name: 'Passkey or security key' }).waitFor();
+    await page.getByRole('cell', { name: 'Laptop key', exact: true }).waitFor();
+    if (shots) await page.screenshot({ path: join(shots, 'passkey-added.png'), fullPage: true });
+  });
+
+  await step('the authenticator holds one discoverable credential', async () => {
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].isResidentCredential, true);
+  });
+
+  await step('the passkey is the second step after the password', async () => {
+    await signOut();
+    await signInWithPassword();
+    await page.getByRole('heading', { name: "Verify it's you" }).waitFor();
+    await page.getByRole('button', { name: 'Use passkey' }).click();
+    await page.getByRole('heading', { name: 'Signed in as Dave Diaz' }).waitFor();
+    assert.ok((await page.content()).includes('pwd, hwk, mfa'));
+  });
+
+  await step('the passkey alone signs in, without a username', async () => {
+    await signOut();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('heading', { name: 'Signed in as Dave Diaz' }).waitFor();
+    assert.ok((await page.content()).includes('hwk, user, mfa'));
+  });
+
+  await step('the sign counter moved with each use', async () => {
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.ok(credentials[0].signCount >= 2, `signCount ${credentials[0].signCount}`);
+  });
+
+  await step('no script error and no Content-Security-Policy violation', async () => {
+    assert.deepEqual(problems, []);
+  });
+  console.log(`${passed} passed, 0 failed`);
+} catch (error) {
+  console.error(`not ok - ${error.stack || error}`);
+  console.log(`${passed} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+}
