@@ -31,7 +31,7 @@ try {
     await page.goto(`${base}/login`);
     await page.getByLabel('Username').fill('carol');
     await page.getByLabel('Password').fill('twofold-demo-pass');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   };
   const signOut = async () => {
     await page.goto(`${base}/account`);

@@ -33,7 +33,7 @@ try {
   await step('a wrong password shows one neutral message', async () => {
     await page.getByLabel('Username').fill('bob');
     await page.getByLabel('Password').fill('not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').waitFor();
     assert.equal((await page.getByRole('alert').textContent()).trim(), 'Incorrect username or password.');
     assert.equal(await page.getByLabel('Username').inputValue(), 'bob', 'the username is kept');
@@ -41,7 +41,7 @@ try {
 
   await step('the right password signs in, offers enrolment, and can skip to the account page', async () => {
     await page.getByLabel('Password').fill('twofold-demo-pass');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('heading', { name: 'Security info' }).waitFor();
     await page.getByRole('link', { name: 'Skip for now' }).click();
     await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();
