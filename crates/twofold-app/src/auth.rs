@@ -104,7 +104,25 @@ impl App {
         let ctx = self.audit_context(&signed_in_actor, meta);
         // With a second factor registered, the password opens only the second step.
         let has_second_factor = self.has_second_factor(user.id).await?;
-        let session = if has_second_factor {
+        let trusted = if has_second_factor { self.device_trust(&user, meta).await? } else { None };
+        let session = if let Some(device) = trusted {
+            // A trusted device stands in for the second factor proved there at `mfa_at`,
+            // which stays the session's auth time, so changes that need a fresh second
+            // factor still ask for one.
+            let auth = AuthContext { amr: vec!["pwd".into()], acr: "mfa".into(), auth_time: Some(device.mfa_at) };
+            let (token, session) = Session::start(
+                user.id,
+                auth,
+                self.settings.session_policy,
+                now,
+                meta.ip.clone(),
+                meta.user_agent.clone(),
+            );
+            let event = event.with_methods(&["pwd", "trusted_device"]);
+            self.store.start_session(&session, &event, &ctx).await?;
+            metrics_outcome("success");
+            return Ok(SignedIn { token, session, user, has_second_factor });
+        } else if has_second_factor {
             let pending = session.awaiting_second_factor();
             self.store.start_pending_session(&pending, &ctx).await?;
             pending

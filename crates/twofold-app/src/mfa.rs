@@ -6,7 +6,7 @@ use twofold_core::identity::{User, normalize_username};
 use twofold_core::otp::{self, OtpRejection, TotpParams};
 use twofold_core::session::{AuthContext, FRESH_MFA_SECS, Session};
 use twofold_core::signin::{FailureReason, SignInOutcome};
-use twofold_core::{mail, recovery, sealed, throttle};
+use twofold_core::{device_trust, mail, recovery, sealed, throttle};
 use uuid::Uuid;
 
 use crate::auth::{Authenticated, SignedIn};
@@ -81,6 +81,75 @@ impl App {
             return Err(AppError::StepUpRequired);
         }
         Ok(())
+    }
+
+    /// Whether `user` may be offered "trust this device" from a browser known by `meta`.
+    #[must_use]
+    pub fn may_trust_device(&self, user: &User, meta: &RequestMeta) -> bool {
+        meta.device_id.is_some() && device_trust::tier_may_trust_devices(user.tier)
+    }
+
+    /// Trusts the requesting device for the user after a second factor proved at `mfa_at`.
+    async fn trust_this_device(
+        &self,
+        user: &User,
+        mfa_at: twofold_core::Timestamp,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let Some(device_id) = meta.device_id.clone().filter(|_| self.may_trust_device(user, meta)) else {
+            return Ok(());
+        };
+        let device = device_trust::TrustedDevice {
+            device_id,
+            user_id: user.id,
+            trusted_until: mfa_at.plus_seconds(device_trust::DEFAULT_TRUST_DAYS * 24 * 60 * 60),
+            mfa_at,
+            created_at: mfa_at,
+            user_agent: meta.user_agent.clone(),
+            ip: meta.ip.clone(),
+            revoked_at: None,
+        };
+        let actor = Actor {
+            kind: twofold_core::audit::ActorKind::User,
+            id: Some(user.id.to_string()),
+            name: user.username.clone(),
+            auth: AuthContext::default(),
+        };
+        Ok(self.store.trust_device(&device, &self.audit_context(&actor, meta)).await?)
+    }
+
+    /// The requesting device's valid trust for `user`, if any.
+    pub(crate) async fn device_trust(
+        &self,
+        user: &User,
+        meta: &RequestMeta,
+    ) -> AppResult<Option<device_trust::TrustedDevice>> {
+        let Some(device_id) = meta.device_id.as_deref() else { return Ok(None) };
+        if !device_trust::tier_may_trust_devices(user.tier) {
+            return Ok(None);
+        }
+        Ok(self.store.trusted_device(device_id, user.id).await?.filter(|d| d.is_valid(self.now())))
+    }
+
+    /// The user's trusted devices.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn trusted_devices(&self, user_id: Uuid) -> AppResult<Vec<device_trust::TrustedDevice>> {
+        let now = self.now();
+        Ok(self.store.trusted_devices(user_id).await?.into_iter().filter(|d| d.is_valid(now)).collect())
+    }
+
+    /// Withdraws trust from one of the user's devices: it asks for a second factor again.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] when that device is not trusted.
+    pub async fn forget_device(&self, current: &Authenticated, device_id: &str, meta: &RequestMeta) -> AppResult<()> {
+        if self.store.forget_device(device_id, current.user.id, &self.audit_context(&current.actor(), meta)).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("trusted device"))
+        }
     }
 
     /// Starts adding an authenticator app: a new seed, sealed at rest; the method counts
@@ -268,6 +337,7 @@ impl App {
         &self,
         current: &Authenticated,
         factor: SecondFactor,
+        trust_device: bool,
         meta: &RequestMeta,
     ) -> AppResult<SignedIn> {
         let user = &current.user;
@@ -311,6 +381,9 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         crate::auth::metrics_outcome("success");
+        if trust_device {
+            self.trust_this_device(user, now, meta).await?;
+        }
         Ok(SignedIn { token, session, user: user.clone(), has_second_factor: true })
     }
 

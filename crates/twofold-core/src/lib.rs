@@ -9,6 +9,7 @@ pub mod audit;
 pub mod authenticator;
 pub mod clock;
 pub mod device;
+pub mod device_trust;
 pub mod identity;
 pub mod mail;
 pub mod otp;

@@ -224,6 +224,18 @@ pub trait Store: Send + Sync {
         purpose: &str,
         now: Timestamp,
     ) -> StoreResult<Option<(Option<String>, String)>>;
+    /// Trusts a device for a user until a date (`device.trust`), replacing any earlier trust.
+    async fn trust_device(&self, device: &crate::device_trust::TrustedDevice, ctx: &AuditContext) -> StoreResult<()>;
+    /// A user's trust record for a device, whatever its state.
+    async fn trusted_device(
+        &self,
+        device_id: &str,
+        user_id: Uuid,
+    ) -> StoreResult<Option<crate::device_trust::TrustedDevice>>;
+    /// A user's devices whose trust was not withdrawn, newest first.
+    async fn trusted_devices(&self, user_id: Uuid) -> StoreResult<Vec<crate::device_trust::TrustedDevice>>;
+    /// Withdraws trust (`device.forget`); false when there was none.
+    async fn forget_device(&self, device_id: &str, user_id: Uuid, ctx: &AuditContext) -> StoreResult<bool>;
     /// Replaces a user's recovery codes with these hashes (`recovery_codes.generate`).
     async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()>;
     /// Uses a recovery code once (`recovery_code.use`); false when unknown or used.

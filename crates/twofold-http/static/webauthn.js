@@ -56,7 +56,13 @@
       return post('/login/mfa/passkey/options').then(function (start) {
         var publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(start.options);
         return navigator.credentials.get({ publicKey: publicKey }).then(function (credential) {
-          return post('/login/mfa/passkey', { ceremony: start.ceremony, credential: credential.toJSON(), return_to: returnTo() });
+          var trust = document.getElementById('trust_device');
+          return post('/login/mfa/passkey', {
+            ceremony: start.ceremony,
+            credential: credential.toJSON(),
+            return_to: returnTo(),
+            trust_device: Boolean(trust && trust.checked),
+          });
         });
       }).then(function (done) { window.location.assign(done.redirect); });
     },

@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod authenticators;
+mod devices;
 mod groups;
 mod migrate;
 mod rows;

@@ -11,7 +11,7 @@ use twofold_core::signin::SignInEvent;
 use twofold_core::store::{GroupSummary, Store, StoreResult, UserFilter, UserRecord};
 use uuid::Uuid;
 
-use crate::{SqlStore, api_keys, audit, authenticators, groups, sessions, store_error, users};
+use crate::{SqlStore, api_keys, audit, authenticators, devices, groups, sessions, store_error, users};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -192,6 +192,26 @@ impl Store for SqlStore {
         now: Timestamp,
     ) -> StoreResult<Option<(Option<String>, String)>> {
         authenticators::take_ceremony(&self.pool, id, purpose, now).await
+    }
+    async fn trust_device(
+        &self,
+        device: &twofold_core::device_trust::TrustedDevice,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        devices::trust(&self.pool, device, ctx).await
+    }
+    async fn trusted_device(
+        &self,
+        device_id: &str,
+        user_id: Uuid,
+    ) -> StoreResult<Option<twofold_core::device_trust::TrustedDevice>> {
+        devices::get(&self.pool, device_id, user_id).await
+    }
+    async fn trusted_devices(&self, user_id: Uuid) -> StoreResult<Vec<twofold_core::device_trust::TrustedDevice>> {
+        devices::of_user(&self.pool, user_id).await
+    }
+    async fn forget_device(&self, device_id: &str, user_id: Uuid, ctx: &AuditContext) -> StoreResult<bool> {
+        devices::forget(&self.pool, device_id, user_id, ctx).await
     }
     async fn replace_recovery_codes(&self, user_id: Uuid, hashes: &[String], ctx: &AuditContext) -> StoreResult<()> {
         authenticators::replace_recovery_codes(&self.pool, user_id, hashes, ctx).await

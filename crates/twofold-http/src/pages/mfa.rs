@@ -22,6 +22,7 @@ struct MfaPage {
     return_to: String,
     step_up: bool,
     has_passkey: bool,
+    may_trust: bool,
     error: Option<String>,
 }
 
@@ -37,11 +38,13 @@ pub struct MfaForm {
     return_to: Option<String>,
     code: Option<String>,
     recovery_code: Option<String>,
+    trust_device: Option<String>,
 }
 
 async fn render(
     state: &AppState,
     current: &Authenticated,
+    meta: &twofold_app::RequestMeta,
     status: StatusCode,
     return_to: String,
     error: Option<String>,
@@ -53,6 +56,7 @@ async fn render(
     });
     let page = MfaPage {
         has_passkey,
+        may_trust: current.session.mfa_pending && state.app.may_trust_device(&current.user, meta),
         csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
         return_to,
         step_up: !current.session.mfa_pending,
@@ -63,12 +67,13 @@ async fn render(
 
 pub async fn show(
     State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
     MaybeSession(session): MaybeSession,
     Query(query): Query<MfaQuery>,
 ) -> Response {
     let return_to = safe_return_path(query.return_to.as_deref());
     match session {
-        Some(current) => render(&state, &current, StatusCode::OK, return_to, None).await,
+        Some(current) => render(&state, &current, &meta, StatusCode::OK, return_to, None).await,
         None => Redirect::to("/login").into_response(),
     }
 }
@@ -85,6 +90,7 @@ pub async fn submit(
         return Ok(render(
             &state,
             &current,
+            &meta,
             StatusCode::FORBIDDEN,
             return_to,
             Some("This form expired. Please try again.".into()),
@@ -96,10 +102,10 @@ pub async fn submit(
         (_, Some(code)) if !code.trim().is_empty() => SecondFactor::RecoveryCode(code),
         _ => {
             let message = Some("Enter a verification code or a recovery code.".to_owned());
-            return Ok(render(&state, &current, StatusCode::UNPROCESSABLE_ENTITY, return_to, message).await);
+            return Ok(render(&state, &current, &meta, StatusCode::UNPROCESSABLE_ENTITY, return_to, message).await);
         }
     };
-    match state.app.second_factor(&current, factor, &meta).await {
+    match state.app.second_factor(&current, factor, form.trust_device.is_some(), &meta).await {
         Ok(signed_in) => {
             let mut response = Redirect::to(&return_to).into_response();
             let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
@@ -108,11 +114,11 @@ pub async fn submit(
         }
         Err(AppError::Unauthenticated) => {
             let message = Some("That code didn't work. Check it and try again.".to_owned());
-            Ok(render(&state, &current, StatusCode::UNAUTHORIZED, return_to, message).await)
+            Ok(render(&state, &current, &meta, StatusCode::UNAUTHORIZED, return_to, message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
             let message = Some(format!("Too many attempts. Try again in {retry_after_secs} seconds."));
-            Ok(render(&state, &current, StatusCode::TOO_MANY_REQUESTS, return_to, message).await)
+            Ok(render(&state, &current, &meta, StatusCode::TOO_MANY_REQUESTS, return_to, message).await)
         }
         Err(other) => Err(other.into()),
     }

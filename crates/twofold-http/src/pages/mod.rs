@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/recovery-codes", axum::routing::post(security::recovery_codes))
         .route("/account/security/{id}/rename", axum::routing::post(security::rename))
         .route("/account/security/{id}/remove", axum::routing::post(security::remove))
+        .route("/account/security/devices/{device}/forget", axum::routing::post(security::forget_device))
         .route("/static/twofold.css", get(stylesheet))
         .route("/static/webauthn.js", get(script))
 }

@@ -96,6 +96,8 @@ pub struct AssertionAnswer {
     ceremony: String,
     credential: serde_json::Value,
     return_to: Option<String>,
+    #[serde(default)]
+    trust_device: bool,
 }
 
 pub async fn second_factor(
@@ -107,7 +109,7 @@ pub async fn second_factor(
 ) -> Result<Response, ApiError> {
     let current = session_with_token(&state, session, &headers)?;
     let factor = SecondFactor::Passkey { ceremony: body.ceremony, answer: body.credential };
-    let done = state.app.second_factor(&current, factor, &meta).await?;
+    let done = state.app.second_factor(&current, factor, body.trust_device, &meta).await?;
     Ok(signed_in(&state, &done, &safe_return_path(body.return_to.as_deref())))
 }
 

@@ -26,9 +26,16 @@ struct MethodRow {
     confirmed: bool,
 }
 
+struct DeviceRow {
+    id: String,
+    browser: String,
+    until: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "security.html")]
 struct SecurityPage {
+    devices: Vec<DeviceRow>,
     /// Where "Skip for now" leads during guided enrolment.
     skip_to: Option<String>,
     methods: Vec<MethodRow>,
@@ -126,7 +133,19 @@ async fn render_with(
             confirmed: a.is_confirmed(),
         })
         .collect();
+    let devices = state
+        .app
+        .trusted_devices(current.user.id)
+        .await?
+        .into_iter()
+        .map(|d| DeviceRow {
+            id: d.device_id,
+            browser: d.user_agent.unwrap_or_else(|| "unknown browser".into()),
+            until: d.trusted_until.to_rfc3339(),
+        })
+        .collect();
     let page = SecurityPage {
+        devices,
         skip_to,
         methods,
         recovery_codes_left: info.recovery_codes_left,
@@ -302,4 +321,19 @@ pub async fn remove(
     };
     let result = state.app.remove_authenticator(&current, id, &meta).await;
     after_change(&state, &current, result, "Removed. It no longer works for signing in.").await
+}
+
+pub async fn forget_device(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Path(device_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    let result = state.app.forget_device(&current, &device_id, &meta).await;
+    after_change(&state, &current, result, "That device will ask for a second factor again.").await
 }

@@ -36,5 +36,19 @@ CREATE TABLE webauthn_ceremonies (
     expires_at   BIGINT NOT NULL
 );
 
+-- Devices a user chose to trust after a second factor: sign-in from them skips the second step
+-- until trusted_until. mfa_at is when that second factor was proved.
+CREATE TABLE trusted_devices (
+    device_id     TEXT NOT NULL,
+    user_id       TEXT NOT NULL REFERENCES users (id),
+    trusted_until BIGINT NOT NULL,
+    mfa_at        BIGINT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    user_agent    TEXT,
+    ip            TEXT,
+    revoked_at    BIGINT,
+    PRIMARY KEY (device_id, user_id)
+);
+
 -- A session that has passed the password but not yet the second factor.
 ALTER TABLE sessions ADD COLUMN mfa_pending BIGINT NOT NULL DEFAULT 0;

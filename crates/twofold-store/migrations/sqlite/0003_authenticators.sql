@@ -36,5 +36,19 @@ CREATE TABLE webauthn_ceremonies (
     expires_at   INTEGER NOT NULL
 );
 
+-- Devices a user chose to trust after a second factor: sign-in from them skips the second step
+-- until trusted_until. mfa_at is when that second factor was proved.
+CREATE TABLE trusted_devices (
+    device_id     TEXT NOT NULL,
+    user_id       TEXT NOT NULL REFERENCES users (id),
+    trusted_until INTEGER NOT NULL,
+    mfa_at        INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    user_agent    TEXT,
+    ip            TEXT,
+    revoked_at    INTEGER,
+    PRIMARY KEY (device_id, user_id)
+);
+
 -- A session that has passed the password but not yet the second factor.
 ALTER TABLE sessions ADD COLUMN mfa_pending INTEGER NOT NULL DEFAULT 0;

@@ -395,3 +395,71 @@ async fn the_user_is_emailed_when_a_method_is_added_or_removed_or_a_recovery_cod
     let used = sink.wait_for("A recovery code was used").await;
     assert!(used.contains("9 unused code(s) remain"), "{used}");
 }
+
+#[tokio::test]
+async fn a_trusted_device_skips_the_second_step_until_forgotten_but_never_for_privileged_tiers() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let client = browser();
+        password_step(&client, url, "bob").await;
+        let secret = enrol_totp(&client, url).await;
+        sign_out(&client, url).await;
+
+        assert!(password_step(&client, url, "bob").await.starts_with("/login/mfa"), "{b}");
+        let page = client.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Trust this device for 30 days"), "{b}");
+        let trusted = client
+            .post(format!("{url}/login/mfa"))
+            .form(&[("code", oathtool(&secret, 30).as_str()), ("trust_device", "1"), ("csrf", &hidden(&page, "csrf"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(trusted.status(), 303, "{b}");
+        sign_out(&client, url).await;
+        assert_eq!(
+            password_step(&client, url, "bob").await,
+            "/account",
+            "{b}: the trusted browser skips the second step"
+        );
+        assert!(password_step(&browser(), url, "bob").await.starts_with("/login/mfa"), "{b}: another browser does not");
+
+        let security = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let device = between(&security, r#"action="/account/security/devices/"#, "/forget").to_owned();
+        let forgotten = client
+            .post(format!("{url}/account/security/devices/{device}/forget"))
+            .form(&[("csrf", hidden(&security, "csrf"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forgotten.status(), 200, "{b}");
+        sign_out(&client, url).await;
+        assert!(password_step(&client, url, "bob").await.starts_with("/login/mfa"), "{b}: forgotten devices ask again");
+
+        // A privileged identity is never offered, nor granted, a trusted device.
+        let admin = browser();
+        password_step(&admin, url, "alice").await;
+        let alice_secret = enrol_totp(&admin, url).await;
+        sign_out(&admin, url).await;
+        password_step(&admin, url, "alice").await;
+        let page = admin.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+        assert!(!page.contains("Trust this device"), "{b}: not offered to the privileged tier");
+        admin
+            .post(format!("{url}/login/mfa"))
+            .form(&[
+                ("code", oathtool(&alice_secret, 30).as_str()),
+                ("trust_device", "1"),
+                ("csrf", &hidden(&page, "csrf")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        sign_out(&admin, url).await;
+        assert!(password_step(&admin, url, "alice").await.starts_with("/login/mfa"), "{b}: nor granted when forced");
+
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains(r#""action":"device.trust""#) && log.contains(r#""action":"device.forget""#), "{b}");
+        assert!(log.contains("trusted_device"), "{b}: the sign-in event names the trusted device");
+    }
+}

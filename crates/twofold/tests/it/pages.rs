@@ -162,7 +162,10 @@ async fn pages_carry_a_strict_content_security_policy() {
     );
     assert!(!html.contains("style="), "no inline styles for the CSP to block");
     let scripts: Vec<_> = html.split("<script").skip(1).collect();
-    assert!(!scripts.is_empty() && scripts.iter().all(|s| s.starts_with(" src=\"/static/")), "only our own script files: {html}");
+    assert!(
+        !scripts.is_empty() && scripts.iter().all(|s| s.starts_with(" src=\"/static/")),
+        "only our own script files: {html}"
+    );
 }
 
 /// Attack: password guessing. After a few failures each further attempt must wait a
