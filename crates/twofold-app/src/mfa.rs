@@ -283,9 +283,9 @@ impl App {
         Ok(())
     }
 
-    /// Checks a one-time code against the user's confirmed OTP authenticators (apps and
-    /// hardware tokens) and wins its step or counter atomically. Returns the one that matched.
-    async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
+    /// Finds which of the user's confirmed OTP authenticators (apps and hardware tokens)
+    /// produced `code`, and at which step or counter, without using it yet.
+    async fn match_otp(&self, user: &User, code: &str) -> AppResult<Result<(Authenticator, i64), FailureReason>> {
         let now = self.now();
         let mut replayed = false;
         for a in self.store.authenticators(user.id).await?.into_iter().filter(Authenticator::is_confirmed) {
@@ -302,12 +302,21 @@ impl App {
                 _ => continue,
             };
             match matched {
-                Ok(step) if self.store.use_otp_step(a.id, step, a.drift_steps, now).await? => return Ok(Ok(a)),
-                Ok(_) | Err(OtpRejection::Replayed) => replayed = true,
+                Ok(step) => return Ok(Ok((a, step))),
+                Err(OtpRejection::Replayed) => replayed = true,
                 Err(OtpRejection::Malformed(_) | OtpRejection::Invalid) => {}
             }
         }
         Ok(Err(if replayed { FailureReason::ReplayedCode } else { FailureReason::WrongCode }))
+    }
+
+    /// Checks a one-time code and wins its step or counter atomically (the sign-in path).
+    async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
+        match self.match_otp(user, code).await? {
+            Ok((a, step)) if self.store.use_otp_step(a.id, step, a.drift_steps, self.now()).await? => Ok(Ok(a)),
+            Ok(_) => Ok(Err(FailureReason::ReplayedCode)),
+            Err(reason) => Ok(Err(reason)),
+        }
     }
 
     /// Refuses attempts for `username` while its failures (passwords and codes alike) demand a wait.
@@ -422,16 +431,19 @@ impl App {
         let username = normalize_username(username);
         let user = self.store.user_by_username(&username).await?.filter(User::may_sign_in);
         self.check_throttle(&username, user.as_ref(), &["otp"], meta).await?;
-        let outcome = match &user {
-            Some(u) => self.check_otp(u, code).await?,
+        let candidate = match &user {
+            Some(u) => self.match_otp(u, code).await?,
             None => Err(FailureReason::UnknownUser),
         };
-        let verified = outcome.as_ref().ok().map(|a| Verified { authenticator_id: a.id });
-        let reason = outcome.err();
-        let event = self.sign_in_event(&username, user.as_ref(), reason, meta).with_methods(&["otp"]);
+        let failure_reason = candidate.as_ref().err().copied().unwrap_or(FailureReason::ReplayedCode);
+        let success = self.sign_in_event(&username, user.as_ref(), None, meta).with_methods(&["otp"]);
+        let failure = self.sign_in_event(&username, user.as_ref(), Some(failure_reason), meta).with_methods(&["otp"]);
         let mut ctx = self.audit_context(caller, meta);
         ctx.actor_name = format!("{} (verify for {username})", caller.name);
-        self.store.record_sign_in_attempt(&event, &ctx).await?;
+        // One transaction: win the step, record the event and its audit entry.
+        let won_step = candidate.as_ref().ok().map(|(a, step)| (a.id, *step, a.drift_steps));
+        let won = self.store.record_verification(won_step, &success, &failure, &ctx).await?;
+        let verified = candidate.ok().filter(|_| won).map(|(a, _)| Verified { authenticator_id: a.id });
         metrics::counter!("twofold_verify_total", "outcome" => if verified.is_some() { "success" } else { "failure" })
             .increment(1);
         verified.ok_or(AppError::Unauthenticated)

@@ -183,6 +183,17 @@ pub trait Store: Send + Sync {
     /// true means this caller won the step; false means it was used already (a replay,
     /// possibly on another node).
     async fn use_otp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool>;
+    /// Records a code check for a gateway in one transaction: wins `candidate`'s step
+    /// (authenticator, step, drift) if it is still unused, then records `success` or, when
+    /// there was no candidate or the step was taken already, `failure`, each with its audit
+    /// event. Returns whether the step was won. One commit per verification.
+    async fn record_verification(
+        &self,
+        candidate: Option<(Uuid, i64, i64)>,
+        success: &SignInEvent,
+        failure: &SignInEvent,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
     /// Renames an authenticator (`authenticator.rename`).
     async fn rename_authenticator(&self, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()>;
     /// Removes an authenticator (`authenticator.remove`); false when already gone.

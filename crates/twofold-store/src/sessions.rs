@@ -262,3 +262,37 @@ pub(crate) async fn failures(
     let failures = |(count, last): (i64, Option<i64>)| Failures { count, last_at: last.map(Timestamp) };
     Ok((failures(by_username), failures(by_source)))
 }
+
+pub(crate) async fn record_verification(
+    pool: &AnyPool,
+    candidate: Option<(Uuid, i64, i64)>,
+    success: &SignInEvent,
+    failure: &SignInEvent,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let won = match candidate {
+        Some((id, step, drift)) => {
+            sqlx::query(
+                "UPDATE authenticators SET last_used_step = $1, drift_steps = $2, last_used_at = $3
+                 WHERE id = $4 AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < $1)",
+            )
+            .bind(step)
+            .bind(drift)
+            .bind(ctx.at.millis())
+            .bind(id.to_string())
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected()
+                == 1
+        }
+        None => false,
+    };
+    let event = if won { success } else { failure };
+    insert_sign_in_event(&mut tx, event).await?;
+    let action = if won { "signin.success" } else { "signin.failure" };
+    tx.append(&sign_in_change(action, event), ctx).await?;
+    tx.commit().await?;
+    Ok(won)
+}

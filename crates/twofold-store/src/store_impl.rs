@@ -142,6 +142,15 @@ impl Store for SqlStore {
     async fn use_otp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool> {
         authenticators::use_step(&self.pool, id, step, drift_steps, at).await
     }
+    async fn record_verification(
+        &self,
+        candidate: Option<(Uuid, i64, i64)>,
+        success: &SignInEvent,
+        failure: &SignInEvent,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        sessions::record_verification(&self.pool, candidate, success, failure, ctx).await
+    }
     async fn rename_authenticator(&self, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()> {
         authenticators::rename(&self.pool, id, name, ctx).await
     }
