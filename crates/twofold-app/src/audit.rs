@@ -170,3 +170,14 @@ impl App {
         Ok(self.store.audit_events(after_seq, since, limit).await?)
     }
 }
+
+impl App {
+    /// Links committed audit events into the hash chain (the server runs this in the
+    /// background; every read of the log does it first too).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn chain_audit(&self) -> AppResult<u64> {
+        Ok(self.store.chain_audit().await?)
+    }
+}

@@ -1,9 +1,10 @@
 //! The storage port. One trait, implemented by `twofold-store` for SQLite and PostgreSQL.
 //!
-//! Every method that changes state takes an [`AuditContext`] and appends its audit event
-//! in the same transaction as the change: either both are committed or neither is. An
-//! appended event always extends the chain head; concurrent writers are serialised on
-//! the head so the chain never forks.
+//! Every method that changes state takes an [`AuditContext`] and records its audit event
+//! in the same transaction as the change: either both are committed or neither is. Events
+//! are linked into the hash chain in commit order by [`Store::chain_audit`], which takes
+//! the chain head's lock, so the chain never forks while writers never wait for it; every
+//! read of the log chains what is pending first.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -254,8 +255,11 @@ pub trait Store: Send + Sync {
     /// How many unused recovery codes a user has.
     async fn recovery_codes_left(&self, user_id: Uuid) -> StoreResult<i64>;
 
-    /// Appends an event that accompanies no other stored change (e.g. `audit.export`).
-    async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<AuditEvent>;
+    /// Records an event that accompanies no other stored change (e.g. `audit.export`).
+    async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<()>;
+    /// Links committed pending events into the hash chain; returns how many. Safe to run
+    /// on several nodes at once.
+    async fn chain_audit(&self) -> StoreResult<u64>;
     /// Events with `seq > after_seq` and time ≥ `since`, in chain order, at most `limit`.
     async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> StoreResult<Vec<AuditEvent>>;
     /// The recorded chain head.

@@ -9,19 +9,20 @@ use crate::rows;
 use crate::store_error;
 use crate::tx::AuditedTx;
 
-pub(crate) async fn append(pool: &AnyPool, change: &Change, ctx: &AuditContext) -> StoreResult<AuditEvent> {
+pub(crate) async fn append(pool: &AnyPool, change: &Change, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
-    let event = tx.append(change, ctx).await?;
-    tx.commit().await?;
-    Ok(event)
+    tx.append(change, ctx).await?;
+    tx.commit().await
 }
 
+/// Reads chained events; pending ones are chained first, so readers see every committed event.
 pub(crate) async fn events(
     pool: &AnyPool,
     after_seq: i64,
     since: Timestamp,
     limit: i64,
 ) -> StoreResult<Vec<AuditEvent>> {
+    crate::chain::chain_pending(pool).await?;
     sqlx::query(
         "SELECT seq, id, at, actor_kind, actor_id, actor_name, actor_auth, action, target_type, target_id,
                 before_state, after_state, ip, user_agent, device_id, prev_hash, hash
@@ -39,6 +40,7 @@ pub(crate) async fn events(
 }
 
 pub(crate) async fn head(pool: &AnyPool) -> StoreResult<ChainHead> {
+    crate::chain::chain_pending(pool).await?;
     let row =
         sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await.map_err(store_error)?;
     Ok(ChainHead { seq: row.try_get(0).map_err(store_error)?, hash: row.try_get(1).map_err(store_error)? })

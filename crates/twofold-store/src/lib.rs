@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod authenticators;
+mod chain;
 mod devices;
 mod groups;
 mod migrate;

@@ -26,6 +26,7 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0002_sign_in_throttle_indexes.sql"),
     },
     Migration { version: 3, name: "authenticators", sql: include_str!("../migrations/sqlite/0003_authenticators.sql") },
+    Migration { version: 4, name: "audit_pending", sql: include_str!("../migrations/sqlite/0004_audit_pending.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -39,6 +40,7 @@ const POSTGRES: &[Migration] = &[
         name: "authenticators",
         sql: include_str!("../migrations/postgres/0003_authenticators.sql"),
     },
+    Migration { version: 4, name: "audit_pending", sql: include_str!("../migrations/postgres/0004_audit_pending.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

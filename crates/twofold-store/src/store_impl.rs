@@ -232,7 +232,10 @@ impl Store for SqlStore {
         authenticators::recovery_codes_left(&self.pool, user_id).await
     }
 
-    async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<AuditEvent> {
+    async fn chain_audit(&self) -> StoreResult<u64> {
+        crate::chain::chain_pending(&self.pool).await
+    }
+    async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<()> {
         audit::append(&self.pool, change, ctx).await
     }
     async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> StoreResult<Vec<AuditEvent>> {

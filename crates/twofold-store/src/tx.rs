@@ -1,48 +1,41 @@
 //! The audited transaction: every state change and its audit events commit together.
 //!
-//! The first statement locks the chain head row (a no-op `UPDATE`). On PostgreSQL this
-//! row lock queues concurrent writers; on SQLite a write as the first statement takes the
-//! database write lock at once, so a transaction never has to upgrade a read lock (which
-//! could fail with `SQLITE_BUSY` instead of waiting). Holding the head while appending is
-//! what keeps the chain from forking.
+//! Events go to `audit_pending` inside the change's own transaction, so "no change without
+//! its event" holds, but no writer waits for the chain: [`crate::chain`] links pending
+//! events into the hash chain in batches. On SQLite the first statement is a write that
+//! touches no row, which takes the database write lock at once, so a transaction never has
+//! to upgrade a read lock (which could fail with `SQLITE_BUSY` instead of waiting); on
+//! PostgreSQL it locks nothing.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use twofold_core::audit::{AuditContext, AuditEvent, Change};
 use twofold_core::store::StoreError;
 use uuid::Uuid;
 
 use crate::store_error;
 
-/// A transaction holding the audit chain head.
+/// A transaction that records audit events with its change.
 pub(crate) struct AuditedTx {
     pub(crate) tx: Transaction<'static, Any>,
-    next_seq: i64,
-    last_hash: String,
-    appended: bool,
 }
 
 impl AuditedTx {
-    /// Begins a transaction and locks the chain head.
+    /// Begins a transaction (taking SQLite's write lock up front).
     pub(crate) async fn begin(pool: &sqlx::AnyPool) -> Result<Self, StoreError> {
         let mut tx = pool.begin().await.map_err(store_error)?;
-        let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        let seq: i64 = head.try_get(0).map_err(store_error)?;
-        let last_hash: String = head.try_get(1).map_err(store_error)?;
-        Ok(Self { tx, next_seq: seq + 1, last_hash, appended: false })
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 0").execute(&mut *tx).await.map_err(store_error)?;
+        Ok(Self { tx })
     }
 
-    /// Appends one event after the current head.
-    pub(crate) async fn append(&mut self, change: &Change, ctx: &AuditContext) -> Result<AuditEvent, StoreError> {
-        let event = AuditEvent::seal(self.next_seq, Uuid::now_v7(), &self.last_hash, change, ctx);
+    /// Records one event, to be chained after everything committed before it.
+    pub(crate) async fn append(&mut self, change: &Change, ctx: &AuditContext) -> Result<(), StoreError> {
+        // Sealed only for its canonical field encoding; the chainer gives it seq and hash.
+        let event = AuditEvent::seal(0, Uuid::now_v7(), "", change, ctx);
         sqlx::query(
-            "INSERT INTO audit_events (seq, id, at, actor_kind, actor_id, actor_name, actor_auth, action,
-                target_type, target_id, before_state, after_state, ip, user_agent, device_id, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            "INSERT INTO audit_pending (id, at, actor_kind, actor_id, actor_name, actor_auth, action, target_type,
+                target_id, before_state, after_state, ip, user_agent, device_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
-        .bind(event.seq)
         .bind(event.id.to_string())
         .bind(event.at.millis())
         .bind(&event.actor_kind)
@@ -57,27 +50,14 @@ impl AuditedTx {
         .bind(&event.ip)
         .bind(&event.user_agent)
         .bind(&event.device_id)
-        .bind(&event.prev_hash)
-        .bind(&event.hash)
         .execute(&mut *self.tx)
         .await
         .map_err(store_error)?;
-        self.next_seq += 1;
-        self.last_hash.clone_from(&event.hash);
-        self.appended = true;
-        Ok(event)
+        Ok(())
     }
 
-    /// Moves the head to the last appended event and commits everything.
-    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
-        if self.appended {
-            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(self.next_seq - 1)
-                .bind(&self.last_hash)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(store_error)?;
-        }
+    /// Commits the change with its events.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(store_error)
     }
 }

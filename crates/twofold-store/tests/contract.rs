@@ -251,6 +251,7 @@ async fn tampering_with_stored_events_is_detected() {
         for n in 0..5 {
             store.append_audit(&Change::new("test.append", "test", Some(n.to_string())), &ctx(n)).await.unwrap();
         }
+        assert_eq!(store.chain_audit().await.unwrap(), 5, "{backend}: five pending events chained");
         sqlx::query("UPDATE audit_events SET target_id = 'forged' WHERE seq = 3").execute(store.pool()).await.unwrap();
         let broken = verify_chain(&store).await.unwrap_err();
         assert!(broken.contains("event 3"), "{backend}: {broken}");
@@ -431,5 +432,49 @@ async fn a_session_completes_a_second_factor_once_into_a_new_session() {
         );
         assert!(store.session(&pending.id_hash).await.unwrap().unwrap().revoked_at.is_some());
         assert!(!store.session(&full.id_hash).await.unwrap().unwrap().mfa_pending);
+    }
+}
+
+#[tokio::test]
+async fn chainers_running_beside_writers_lose_nothing_and_never_fork() {
+    for (backend, store) in stores().await {
+        let store = Arc::new(store);
+        let writers: Vec<_> = (0..6)
+            .map(|writer| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    for n in 0..30 {
+                        let change = Change::new("test.append", "test", Some(format!("{writer}-{n}")));
+                        store.append_audit(&change, &ctx(n)).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let chainers: Vec<_> = (0..3)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let mut chained = 0;
+                    for _ in 0..40 {
+                        chained += store.chain_audit().await.unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                    chained
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let mut chained_concurrently = 0;
+        for chainer in chainers {
+            chained_concurrently += chainer.await.unwrap();
+        }
+        let head = verify_chain(&store).await.unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(head.seq, 180, "{backend}: every event chained exactly once");
+        assert!(chained_concurrently <= 180, "{backend}");
+        let targets: std::collections::HashSet<_> =
+            store.audit_events(0, Timestamp(0), 1000).await.unwrap().into_iter().filter_map(|e| e.target_id).collect();
+        assert_eq!(targets.len(), 180, "{backend}: no event duplicated or lost");
     }
 }

@@ -35,10 +35,24 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
         }),
     };
     announce(&public_url, bound, demo, &seeded, &app).await;
+    let chainer = tokio::spawn(chain_audit_events(Arc::clone(&app)));
     let service = twofold_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.context("server error")?;
+    chainer.abort();
+    app.chain_audit().await.context("chaining the last audit events")?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
+}
+
+/// Keeps the audit chain current: links pending events a few times a second.
+async fn chain_audit_events(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.chain_audit().await {
+            tracing::warn!(error = %e, "audit chaining failed; will retry");
+        }
+    }
 }
 
 /// Tells the person at the console where to go next.
