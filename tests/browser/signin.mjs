@@ -1,28 +1,9 @@
 // Drives the sign-in page, the account page and sign-out in Debian's headless Chromium.
 // Usage: node signin.mjs BASE_URL [SCREENSHOT_DIR]. Exits non-zero on the first failure.
-import { chromium } from 'playwright-core';
+import { run } from './harness.mjs';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
-const base = process.argv[2];
-const shots = process.argv[3];
-assert.ok(base, 'usage: node signin.mjs BASE_URL');
-
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'twofold-chromium-')), {
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-         '--disable-sync', '--no-first-run', '--disable-quic'],
-});
-const cspViolations = [];
-let passed = 0;
-const step = async (name, fn) => { await fn(); passed += 1; console.log(`ok - ${name}`); };
-
-try {
-  const page = context.pages()[0] ?? await context.newPage();
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+await run(async ({ page, context, step, base, shots }) => {
 
   await step('an anonymous visit to /account leads to the sign-in page', async () => {
     await page.goto(`${base}/account`);
@@ -47,7 +28,7 @@ try {
     await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/account');
     assert.ok((await page.content()).includes('(this session)'));
-    if (shots) await page.screenshot({ path: join(shots, 'account.png'), fullPage: true });
+    if (shots) await page.screenshot({ path: shots('account.png'), fullPage: true });
   });
 
   await step('the session cookie is not readable by scripts', async () => {
@@ -63,15 +44,4 @@ try {
     await page.goto(`${base}/account`);
     assert.equal(new URL(page.url()).pathname, '/login');
   });
-
-  await step('the pages trigger no Content-Security-Policy violation', async () => {
-    assert.deepEqual(cspViolations, []);
-  });
-  console.log(`${passed} passed, 0 failed`);
-} catch (error) {
-  console.error(`not ok - ${error.stack || error}`);
-  console.log(`${passed} passed, 1 failed`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-}
+});
