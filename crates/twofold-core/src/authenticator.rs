@@ -125,9 +125,93 @@ pub fn check_name(name: &str) -> Result<String, crate::ValidationErrors> {
     Ok(name.to_owned())
 }
 
+/// How a user's methods compare with the default requirement: at least two confirmed
+/// methods, at least one of them neither email nor SMS, and unused recovery codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequirementStatus {
+    /// What is missing, in words; empty when the requirement is met.
+    pub missing: Vec<&'static str>,
+}
+
+impl RequirementStatus {
+    /// True when nothing is missing.
+    #[must_use]
+    pub fn is_met(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// Checks the default requirement for a user's authenticators and recovery codes.
+#[must_use]
+pub fn default_requirement(all: &[Authenticator], recovery_codes_left: i64) -> RequirementStatus {
+    let confirmed: Vec<_> = all.iter().filter(|a| a.is_confirmed()).collect();
+    let mut missing = Vec::new();
+    if !confirmed.iter().any(|a| !matches!(a.kind, AuthenticatorKind::EmailOtp | AuthenticatorKind::SmsOtp)) {
+        missing.push("an authenticator app, hardware token or passkey");
+    }
+    if confirmed.len() < 2 {
+        missing.push("a second sign-in method, in case you lose the first");
+    }
+    if recovery_codes_left == 0 {
+        missing.push("recovery codes");
+    }
+    RequirementStatus { missing }
+}
+
 /// Whether removing `target` would leave the user without any confirmed second factor
 /// (recovery codes do not count: they are a way back in, not a factor to sign in with daily).
 #[must_use]
 pub fn is_last_factor(all: &[Authenticator], target: Uuid) -> bool {
     all.iter().filter(|a| a.is_confirmed() && a.id != target).count() == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn method(kind: AuthenticatorKind, confirmed: bool) -> Authenticator {
+        Authenticator {
+            id: Uuid::now_v7(),
+            user_id: None,
+            kind,
+            name: "m".into(),
+            serial: None,
+            credential: None,
+            otp: None,
+            last_used_step: None,
+            drift_steps: 0,
+            sealed_secret: Vec::new(),
+            created_at: Timestamp(0),
+            confirmed_at: confirmed.then_some(Timestamp(1)),
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn the_default_requirement_needs_two_methods_one_strong_and_recovery_codes() {
+        assert_eq!(default_requirement(&[], 0).missing.len(), 3);
+        let app = method(AuthenticatorKind::Totp, true);
+        assert_eq!(
+            default_requirement(std::slice::from_ref(&app), 10).missing,
+            ["a second sign-in method, in case you lose the first"]
+        );
+        let unconfirmed_key = method(AuthenticatorKind::Webauthn, false);
+        assert!(!default_requirement(&[app.clone(), unconfirmed_key], 10).is_met(), "unfinished methods do not count");
+        let sms_and_email = [method(AuthenticatorKind::SmsOtp, true), method(AuthenticatorKind::EmailOtp, true)];
+        assert_eq!(
+            default_requirement(&sms_and_email, 10).missing,
+            ["an authenticator app, hardware token or passkey"]
+        );
+        let good = [app, method(AuthenticatorKind::Webauthn, true)];
+        assert!(default_requirement(&good, 10).is_met());
+        assert_eq!(default_requirement(&good, 0).missing, ["recovery codes"]);
+    }
+
+    #[test]
+    fn the_last_confirmed_factor_is_recognised() {
+        let only = method(AuthenticatorKind::Totp, true);
+        let pending = method(AuthenticatorKind::Totp, false);
+        assert!(is_last_factor(&[only.clone(), pending.clone()], only.id));
+        assert!(!is_last_factor(&[only.clone(), method(AuthenticatorKind::Webauthn, true)], only.id));
+    }
 }

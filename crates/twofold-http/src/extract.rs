@@ -4,11 +4,11 @@
 //! and its role allows permission `P`, so a handler that compiles has passed the check.
 
 use std::marker::PhantomData;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use twofold_app::auth::Authenticated;
 use twofold_app::{Actor, AppError, RequestMeta};
 use twofold_core::identity::Role;
@@ -23,7 +23,8 @@ impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let ip = peer.map(|peer| client_ip(peer, &parts.headers, &state.config.trusted_proxies).to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -33,6 +34,25 @@ impl FromRequestParts<AppState> for ClientMeta {
             .and_then(|cookie| twofold_core::device::verify(&state.config.device_key, cookie));
         Ok(Self(RequestMeta { ip, user_agent, device_id }))
     }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy, in which case the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy. A header from an
+/// untrusted peer is ignored, so clients cannot choose the address that events and
+/// throttling see.
+fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
 }
 
 /// A permission an API key's role may grant.
@@ -152,5 +172,28 @@ where
             .await
             .map(|axum::extract::Query(value)| Self(value))
             .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(client_ip(proxy, &headers("203.0.113.7"), &trusted).to_string(), "203.0.113.7");
+        // A spoofed left-most entry is skipped: the right-most untrusted hop is the client.
+        assert_eq!(client_ip(proxy, &headers("1.1.1.1, 203.0.113.7, 10.0.0.9"), &trusted).to_string(), "203.0.113.7");
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(stranger, &headers("203.0.113.7"), &trusted), stranger, "ignored from untrusted peers");
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
     }
 }

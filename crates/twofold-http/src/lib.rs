@@ -34,6 +34,8 @@ pub struct HttpConfig {
     pub csrf_key: [u8; 32],
     /// Key that signs device cookies; derived from the master key.
     pub device_key: [u8; 32],
+    /// Reverse proxies whose `X-Forwarded-For` is believed; from anyone else it is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl HttpConfig {

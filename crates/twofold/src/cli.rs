@@ -92,6 +92,9 @@ pub struct ServeArgs {
     /// SMTP relay for notifications: smtp://host:25, smtp://host:587?tls=required, smtps://host:465
     #[arg(long, env = "TWOFOLD_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// Reverse proxy (CIDR) whose X-Forwarded-For is believed; repeatable
+    #[arg(long = "trusted-proxy", env = "TWOFOLD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
     /// Sender of notifications [default: Twofold <twofold@localhost>]
     #[arg(long, env = "TWOFOLD_MAIL_FROM")]
     pub mail_from: Option<String>,

@@ -23,6 +23,7 @@ pub struct Settings {
     pub session_policy: SessionPolicy,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The file's contents, every key optional.
@@ -37,6 +38,8 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
     #[serde(default)]
     password: PasswordSection,
     #[serde(default)]
@@ -81,6 +84,7 @@ const KEYS: &[(&str, &str)] = &[
     ("log_format", "string"),
     ("smtp_url", "string"),
     ("mail_from", "string"),
+    ("trusted_proxies", "array"),
     ("password", "table"),
     ("password.memory_kib", "integer"),
     ("password.iterations", "integer"),
@@ -145,6 +149,13 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
         && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
     {
         add("smtp_url", format!("'{url}' must start with smtp:// or smtps://"));
+    }
+    if let Some(proxies) = table.get("trusted_proxies").and_then(toml::Value::as_array) {
+        for proxy in proxies {
+            if proxy.as_str().is_none_or(|p| p.parse::<ipnet::IpNet>().is_err()) {
+                add("trusted_proxies", format!("{proxy} is not a network like \"10.0.0.0/8\""));
+            }
+        }
     }
     if let Some(format) = text("log_format")
         && !["pretty", "json"].contains(&format)
@@ -224,6 +235,7 @@ const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_LOG_FORMAT",
     "TWOFOLD_SMTP_URL",
     "TWOFOLD_MAIL_FROM",
+    "TWOFOLD_TRUSTED_PROXIES",
     "TWOFOLD_LOG",
     "TWOFOLD_TEST_DATABASE_URL",
 ];
@@ -276,7 +288,20 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         .and_then(|s| s.mail_from.clone())
         .or(file.mail_from)
         .unwrap_or_else(|| "Twofold <twofold@localhost>".into());
+    let proxy_texts = match serve.map(|s| s.trusted_proxies.clone()).filter(|p| !p.is_empty()) {
+        Some(flags) => flags,
+        None => file.trusted_proxies,
+    };
+    let trusted_proxies = proxy_texts
+        .iter()
+        .map(|p| {
+            p.trim()
+                .parse::<ipnet::IpNet>()
+                .with_context(|| format!("--trusted-proxy '{p}' is not a network like 10.0.0.0/8"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Settings {
+        trusted_proxies,
         smtp_url,
         mail_from,
         listen,
@@ -300,6 +325,7 @@ data_dir = "twofold-data"               # TWOFOLD_DATA_DIR
 log_format = "pretty"                   # or "json"; TWOFOLD_LOG_FORMAT
 # smtp_url = "smtp://mail.example.com:587?tls=required"  # TWOFOLD_SMTP_URL; notifications are only logged without it
 # mail_from = "Twofold <mfa@example.com>"               # TWOFOLD_MAIL_FROM
+# trusted_proxies = ["10.0.0.0/8"]                      # TWOFOLD_TRUSTED_PROXIES; X-Forwarded-For is ignored from others
 
 [password]        # argon2id cost (OWASP: 19 MiB, 2 iterations, 1 lane)
 memory_kib = 19456

@@ -32,6 +32,7 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
             public_url: public_url.clone(),
             csrf_key: master_key.derive("csrf"),
             device_key: master_key.derive("device"),
+            trusted_proxies: settings.trusted_proxies.clone(),
         }),
     };
     announce(&public_url, bound, demo, &seeded, &app).await;

@@ -35,6 +35,8 @@ struct DeviceRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "security.html")]
 struct SecurityPage {
+    /// What the default requirement still asks for (empty when met).
+    missing: Vec<&'static str>,
     devices: Vec<DeviceRow>,
     /// Where "Skip for now" leads during guided enrolment.
     skip_to: Option<String>,
@@ -144,7 +146,10 @@ async fn render_with(
             until: d.trusted_until.to_rfc3339(),
         })
         .collect();
+    let missing =
+        twofold_core::authenticator::default_requirement(&info.authenticators, info.recovery_codes_left).missing;
     let page = SecurityPage {
+        missing,
         devices,
         skip_to,
         methods,

@@ -214,3 +214,29 @@ async fn oversized_body_status(url: &str) -> String {
     stream.read_exact(&mut head).await.unwrap();
     String::from_utf8_lossy(&head[9..12]).into_owned()
 }
+
+/// Attack: address spoofing. X-Forwarded-For counts only from a configured proxy.
+#[tokio::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    for trusted in [true, false] {
+        let env = Env::new(&twofold_testkit::sqlite());
+        let args: &[&str] = if trusted { &["--trusted-proxy", "127.0.0.1/32"] } else { &[] };
+        let server = env.serve(args).await;
+        let created = api(&env.admin_token())
+            .post(format!("{}/api/v1/groups", server.url))
+            .header("x-forwarded-for", "203.0.113.7")
+            .json(&json!({"name": "proxied"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let event: Value = log
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|e| e["action"] == "group.create")
+            .unwrap();
+        let expected = if trusted { "203.0.113.7" } else { "127.0.0.1" };
+        assert_eq!(event["ip"], expected, "trusted proxy: {trusted}");
+    }
+}

@@ -207,6 +207,10 @@ async fn recovery_codes_are_shown_once_work_once_and_are_replaced_as_a_set() {
         assert_eq!(second_step(&client, url, "recovery_code", &codes[1]).await.status(), 303, "{b}");
         let security = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
         assert!(security.contains("8 unused"), "{b}");
+        assert!(
+            security.contains("still missing: a second sign-in method"),
+            "{b}: one app plus codes is not the full setup"
+        );
 
         let stored =
             twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT code_hash FROM recovery_codes").await;
