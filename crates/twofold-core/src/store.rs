@@ -100,8 +100,6 @@ pub trait Store: Send + Sync {
     async fn update_user(&self, id: Uuid, patch: &UserPatch, ctx: &AuditContext) -> StoreResult<User>;
     /// The user with this username and their password hash, in one read (the sign-in path).
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, Option<String>)>>;
-    /// The user's password hash, if any.
-    async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>>;
     /// Replaces the password hash; `action` is `user.password.set` or `user.password.rehash`.
     /// The hash itself never enters the audit log.
     async fn set_password_hash(&self, user_id: Uuid, hash: &str, action: &str, ctx: &AuditContext) -> StoreResult<()>;

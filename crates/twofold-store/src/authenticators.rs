@@ -105,7 +105,15 @@ pub(crate) async fn confirm(pool: &AnyPool, id: Uuid, step: i64, ctx: &AuditCont
     Ok(true)
 }
 
-pub(crate) async fn use_step(pool: &AnyPool, id: Uuid, step: i64, drift: i64, at: Timestamp) -> StoreResult<bool> {
+/// Records `step` as the last one used if it is later than the last accepted one: the one
+/// statement behind every "a code works once" rule. True when this caller won the step.
+pub(crate) async fn win_step<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: Uuid,
+    step: i64,
+    drift: i64,
+    at: Timestamp,
+) -> StoreResult<bool> {
     let won = sqlx::query(
         "UPDATE authenticators SET last_used_step = $1, drift_steps = $2, last_used_at = $3
          WHERE id = $4 AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < $1)",
@@ -114,11 +122,15 @@ pub(crate) async fn use_step(pool: &AnyPool, id: Uuid, step: i64, drift: i64, at
     .bind(drift)
     .bind(at.millis())
     .bind(id.to_string())
-    .execute(pool)
+    .execute(executor)
     .await
     .map_err(store_error)?
     .rows_affected();
     Ok(won == 1)
+}
+
+pub(crate) async fn use_step(pool: &AnyPool, id: Uuid, step: i64, drift: i64, at: Timestamp) -> StoreResult<bool> {
+    win_step(pool, id, step, drift, at).await
 }
 
 pub(crate) async fn rename(pool: &AnyPool, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()> {
@@ -206,11 +218,7 @@ pub(crate) async fn consume_recovery_code(
     if used == 0 {
         return Ok(false);
     }
-    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id.to_string())
-        .fetch_one(&mut *tx.tx)
-        .await
-        .map_err(store_error)?;
+    let left = recovery_codes_left(&mut *tx.tx, user_id).await?;
     let change = Change::new("recovery_code.use", "user", Some(user_id.to_string()))
         .states(None, Some(serde_json::json!({"remaining": left})));
     tx.append(&change, ctx).await?;
@@ -218,10 +226,13 @@ pub(crate) async fn consume_recovery_code(
     Ok(true)
 }
 
-pub(crate) async fn recovery_codes_left(pool: &AnyPool, user_id: Uuid) -> StoreResult<i64> {
+pub(crate) async fn recovery_codes_left<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: Uuid,
+) -> StoreResult<i64> {
     let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id.to_string())
-        .fetch_one(pool)
+        .fetch_one(executor)
         .await
         .map_err(store_error)?;
     Ok(left)

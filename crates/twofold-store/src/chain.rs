@@ -86,31 +86,18 @@ async fn chain_batch(pool: &AnyPool) -> StoreResult<u64> {
         event.seq = seq;
         event.prev_hash.clone_from(&last_hash);
         event.hash = event.compute_hash();
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO audit_events (seq, id, at, actor_kind, actor_id, actor_name, actor_auth, action,
                 target_type, target_id, before_state, after_state, ip, user_agent, device_id, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
-        .bind(event.seq)
-        .bind(event.id.to_string())
-        .bind(event.at.millis())
-        .bind(&event.actor_kind)
-        .bind(&event.actor_id)
-        .bind(&event.actor_name)
-        .bind(&event.actor_auth)
-        .bind(&event.action)
-        .bind(&event.target_type)
-        .bind(&event.target_id)
-        .bind(&event.before)
-        .bind(&event.after)
-        .bind(&event.ip)
-        .bind(&event.user_agent)
-        .bind(&event.device_id)
-        .bind(&event.prev_hash)
-        .bind(&event.hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
+        .bind(event.seq);
+        crate::tx::bind_event_fields(query, &event)
+            .bind(&event.prev_hash)
+            .bind(&event.hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
         last_hash = event.hash;
         chained_ids.push(pending_id.to_string());
     }

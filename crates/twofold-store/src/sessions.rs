@@ -272,21 +272,7 @@ pub(crate) async fn record_verification(
 ) -> StoreResult<bool> {
     let mut tx = AuditedTx::begin(pool).await?;
     let won = match candidate {
-        Some((id, step, drift)) => {
-            sqlx::query(
-                "UPDATE authenticators SET last_used_step = $1, drift_steps = $2, last_used_at = $3
-                 WHERE id = $4 AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < $1)",
-            )
-            .bind(step)
-            .bind(drift)
-            .bind(ctx.at.millis())
-            .bind(id.to_string())
-            .execute(&mut *tx.tx)
-            .await
-            .map_err(store_error)?
-            .rows_affected()
-                == 1
-        }
+        Some((id, step, drift)) => crate::authenticators::win_step(&mut *tx.tx, id, step, drift, ctx.at).await?,
         None => false,
     };
     let event = if won { success } else { failure };

@@ -37,9 +37,6 @@ impl Store for SqlStore {
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, Option<String>)>> {
         users::credentials(&self.pool, username).await
     }
-    async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>> {
-        users::password_hash(&self.pool, user_id).await
-    }
     async fn set_password_hash(&self, user_id: Uuid, hash: &str, action: &str, ctx: &AuditContext) -> StoreResult<()> {
         users::set_password_hash(&self.pool, user_id, hash, action, ctx).await
     }

@@ -31,11 +31,28 @@ impl AuditedTx {
     pub(crate) async fn append(&mut self, change: &Change, ctx: &AuditContext) -> Result<(), StoreError> {
         // Sealed only for its canonical field encoding; the chainer gives it seq and hash.
         let event = AuditEvent::seal(0, Uuid::now_v7(), "", change, ctx);
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO audit_pending (id, at, actor_kind, actor_id, actor_name, actor_auth, action, target_type,
                 target_id, before_state, after_state, ip, user_agent, device_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
+        );
+        bind_event_fields(query, &event).execute(&mut *self.tx).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Commits the change with its events.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(store_error)
+    }
+}
+
+/// Binds the 14 columns an event has before it is chained (`id` .. `device_id`), in table
+/// order, for `audit_pending` and `audit_events` alike.
+pub(crate) fn bind_event_fields<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    event: &'q AuditEvent,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    query
         .bind(event.id.to_string())
         .bind(event.at.millis())
         .bind(&event.actor_kind)
@@ -50,14 +67,4 @@ impl AuditedTx {
         .bind(&event.ip)
         .bind(&event.user_agent)
         .bind(&event.device_id)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(store_error)?;
-        Ok(())
-    }
-
-    /// Commits the change with its events.
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(store_error)
-    }
 }

@@ -179,15 +179,6 @@ pub(crate) async fn update(pool: &AnyPool, id: Uuid, patch: &UserPatch, ctx: &Au
     Ok(after)
 }
 
-pub(crate) async fn password_hash(pool: &AnyPool, user_id: Uuid) -> StoreResult<Option<String>> {
-    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
-        .bind(user_id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(store_error)?;
-    Ok(row.and_then(|(h,)| h))
-}
-
 pub(crate) async fn set_password_hash(
     pool: &AnyPool,
     user_id: Uuid,

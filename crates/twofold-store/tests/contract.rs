@@ -82,7 +82,8 @@ async fn users_are_created_found_and_listed_with_an_audit_event_each() {
         store.create_users(&[record("alice"), record("bob")], &ctx(1)).await.unwrap();
         let alice = store.user_by_username("alice").await.unwrap().expect("alice");
         assert_eq!(store.user_by_id(alice.id).await.unwrap().as_ref(), Some(&alice), "{backend}");
-        assert_eq!(store.password_hash(alice.id).await.unwrap().as_deref(), Some("$argon2id$fake"));
+        let (_, hash) = store.user_credentials("alice").await.unwrap().unwrap();
+        assert_eq!(hash.as_deref(), Some("$argon2id$fake"));
         let names: Vec<_> =
             store.list_users(&UserFilter::default()).await.unwrap().into_iter().map(|u| u.username).collect();
         assert_eq!(names, ["alice", "bob"], "{backend}");
