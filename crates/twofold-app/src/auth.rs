@@ -70,7 +70,7 @@ impl App {
             self.store.user_credentials(&username).await?
         };
         let (user, stored_hash) = credentials.map_or((None, None), |(user, hash)| (Some(user), hash));
-        self.check_throttle(&username, user.as_ref(), &["pwd"], meta).await?;
+        let by_user = self.check_throttle(&username, user.as_ref(), &["pwd"], meta).await?;
         let hash_to_check = stored_hash.clone().unwrap_or_else(|| dummy_hash(self).to_owned());
         let matches = self.verify_password(password.clone(), hash_to_check).await?;
 
@@ -83,6 +83,9 @@ impl App {
         };
         let event = self.sign_in_event(&username, user.as_ref(), failure, meta);
         let ctx = self.attempt_context(&event, meta);
+        if let (Some(user), Some(FailureReason::WrongPassword)) = (&user, failure) {
+            self.notify_if_now_throttled(user, by_user);
+        }
         let (Some(user), None) = (user, failure) else {
             self.store.record_sign_in_attempt(&event, &ctx).await?;
             metrics_outcome("failure");
@@ -103,7 +106,7 @@ impl App {
             Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
         let ctx = self.audit_context(&signed_in_actor, meta);
         // With a second factor registered, the password opens only the second step.
-        let has_second_factor = self.has_second_factor(user.id).await?;
+        let has_second_factor = self.has_second_factor(&user).await?;
         let trusted = if has_second_factor { self.device_trust(&user, meta).await? } else { None };
         let session = if let Some(device) = trusted {
             // A trusted device stands in for the second factor proved there at `mfa_at`,

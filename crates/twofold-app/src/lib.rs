@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod fallback;
 pub mod groups;
 pub mod import;
 pub mod mfa;
@@ -150,8 +151,16 @@ pub struct App {
     webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
     /// Absent when no SMTP relay is configured: notifications are then only logged.
     mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
+    /// Absent when no SMS webhook is configured: SMS codes cannot be sent.
+    sms: Option<Arc<dyn twofold_core::fallback::SmsGateway>>,
+    /// Which tiers must register attested hardware keys, and whose attestation counts.
+    attestation: Option<passkeys::AttestationRule>,
+    /// Where email and SMS codes are allowed.
+    fallback_policy: twofold_core::fallback::FallbackPolicy,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
     hashing: Semaphore,
+    /// API key records read recently (id → record, when read); see `api_keys::API_KEY_CACHE_MS`.
+    api_key_cache: std::sync::Mutex<std::collections::HashMap<String, (twofold_core::apikey::ApiKey, Timestamp)>>,
     /// Working memory for password verification, one per hashing permit, reused.
     hash_memory: std::sync::Mutex<Vec<twofold_core::password::HashMemory>>,
 }
@@ -167,9 +176,13 @@ impl App {
             settings,
             keys,
             mailer: None,
+            sms: None,
+            attestation: None,
+            fallback_policy: twofold_core::fallback::FallbackPolicy::default(),
             webauthn: None,
             hashing: Semaphore::new(permits),
             hash_memory: std::sync::Mutex::default(),
+            api_key_cache: std::sync::Mutex::default(),
         }
     }
 
@@ -186,6 +199,29 @@ impl App {
     #[must_use]
     pub fn with_mailer(mut self, mailer: Arc<dyn twofold_core::mail::Mailer>) -> Self {
         self.mailer = Some(mailer);
+        self
+    }
+
+    /// Sends SMS codes through `gateway`.
+    #[must_use]
+    pub fn with_sms_gateway(mut self, gateway: Arc<dyn twofold_core::fallback::SmsGateway>) -> Self {
+        self.sms = Some(gateway);
+        self
+    }
+
+    /// Holds the tiers `policy` names to attested hardware keys from its trusted makers.
+    ///
+    /// # Errors
+    /// A root that is not a PEM certificate, or a maker with no key models.
+    pub fn with_attestation_policy(mut self, policy: &passkeys::AttestationPolicy) -> Result<Self, String> {
+        self.attestation = policy.build()?;
+        Ok(self)
+    }
+
+    /// Allows email and SMS codes as `policy` says (both are off by default).
+    #[must_use]
+    pub fn with_fallback_policy(mut self, policy: twofold_core::fallback::FallbackPolicy) -> Self {
+        self.fallback_policy = policy;
         self
     }
 

@@ -67,15 +67,19 @@ impl App {
         })
     }
 
-    /// Whether the user has any confirmed second factor.
-    pub(crate) async fn has_second_factor(&self, user_id: Uuid) -> AppResult<bool> {
-        Ok(self.store.authenticators(user_id).await?.iter().any(Authenticator::is_confirmed))
+    /// Whether the user has a confirmed second factor they may use now (an email or SMS
+    /// method past its end date, or forbidden for their tier, does not count).
+    pub(crate) async fn has_second_factor(&self, user: &User) -> AppResult<bool> {
+        let now = self.now();
+        Ok(self.store.authenticators(user.id).await?.iter().any(|a| {
+            a.is_confirmed() && (!a.kind.is_fallback() || self.fallback_policy.allows(a.kind, user.tier, now).is_ok())
+        }))
     }
 
     /// Changing sign-in methods needs a recent second factor once the user has one, so a
     /// stolen password alone cannot add an attacker's authenticator (THREATS: enrolment hijack).
     pub(crate) async fn require_fresh_mfa(&self, current: &Authenticated) -> AppResult<()> {
-        if self.has_second_factor(current.user.id).await?
+        if self.has_second_factor(&current.user).await?
             && !current.session.auth.has_fresh_mfa(self.now(), FRESH_MFA_SECS)
         {
             return Err(AppError::StepUpRequired);
@@ -175,6 +179,8 @@ impl App {
             kind: AuthenticatorKind::Totp,
             name,
             serial: None,
+            destination: None,
+            attested: false,
             credential: None,
             otp: Some(params),
             last_used_step: None,
@@ -194,7 +200,7 @@ impl App {
     }
 
     /// The user's own authenticator, or not found (never someone else's).
-    async fn own_authenticator(&self, user: &User, id: Uuid) -> AppResult<Authenticator> {
+    pub(crate) async fn own_authenticator(&self, user: &User, id: Uuid) -> AppResult<Authenticator> {
         self.store
             .authenticator(id)
             .await?
@@ -208,16 +214,21 @@ impl App {
     }
 
     /// Finishes adding an authenticator app with a code from it (the test authentication).
+    /// When it `replaces` one of the user's methods (a new phone), that method is removed
+    /// in the same step and stops working at once.
     ///
     /// # Errors
-    /// A wrong or malformed code, an unknown or already confirmed authenticator.
+    /// A wrong or malformed code, an unknown or already confirmed authenticator, an unknown
+    /// method to replace.
     pub async fn confirm_totp(
         &self,
         current: &Authenticated,
         id: Uuid,
         code: &str,
+        replaces: Option<Uuid>,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        let replaced = self.method_to_replace(current, replaces, id).await?;
         let a = self.own_authenticator(&current.user, id).await?;
         if a.is_confirmed() {
             return Err(AppError::Conflict("this authenticator is already set up".into()));
@@ -229,6 +240,34 @@ impl App {
             return Err(AppError::Conflict("this authenticator is already set up".into()));
         }
         self.notify(mail::method_added(&current.user, a.kind.label(), &a.name, self.now()));
+        self.retire(current, replaced, meta).await
+    }
+
+    /// The confirmed method of the user's that a new one (`new_id`) is to replace, checked
+    /// before the new one is confirmed so a bad request changes nothing.
+    pub(crate) async fn method_to_replace(
+        &self,
+        current: &Authenticated,
+        replaces: Option<Uuid>,
+        new_id: Uuid,
+    ) -> AppResult<Option<Authenticator>> {
+        let Some(old) = replaces.filter(|old| *old != new_id) else { return Ok(None) };
+        let old = self.own_authenticator(&current.user, old).await?;
+        Ok(Some(old).filter(Authenticator::is_confirmed))
+    }
+
+    /// Removes the method a new one replaced (the new one is confirmed by now, so the rule
+    /// against removing the last method does not stand in the way).
+    pub(crate) async fn retire(
+        &self,
+        current: &Authenticated,
+        replaced: Option<Authenticator>,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let Some(old) = replaced else { return Ok(()) };
+        if self.store.remove_authenticator(&old, &self.audit_context(&current.actor(), meta)).await? {
+            self.notify(mail::method_removed(&current.user, old.kind.label(), &old.name, self.now()));
+        }
         Ok(())
     }
 
@@ -265,8 +304,8 @@ impl App {
         Ok(self.store.rename_authenticator(a.id, &name, &self.audit_context(&current.actor(), meta)).await?)
     }
 
-    /// Removes one of the user's authenticators; never the last confirmed one. It stops
-    /// working at once.
+    /// Removes one of the user's authenticators; never the last confirmed one, nor the last
+    /// one stronger than email or SMS codes. It stops working at once.
     ///
     /// # Errors
     /// Step-up required, the last factor, or an unknown authenticator.
@@ -274,8 +313,8 @@ impl App {
         self.require_fresh_mfa(current).await?;
         let a = self.own_authenticator(&current.user, id).await?;
         let all = self.store.authenticators(current.user.id).await?;
-        if a.is_confirmed() && authenticator::is_last_factor(&all, a.id) {
-            return Err(AppError::Conflict("add another method before removing your last one".into()));
+        if let Some(refusal) = authenticator::removal_refusal(&all, a.id) {
+            return Err(AppError::Conflict(refusal.into()));
         }
         if self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await? && a.is_confirmed() {
             self.notify(mail::method_removed(&current.user, a.kind.label(), &a.name, self.now()));
@@ -310,6 +349,26 @@ impl App {
         Ok(Err(if replayed { FailureReason::ReplayedCode } else { FailureReason::WrongCode }))
     }
 
+    /// Checks a typed code: an app or token code first, then an email or SMS code sent to
+    /// the user. The RFC 8176 method it proves (`otp`, or `sms` for a text message).
+    async fn check_code(&self, user: &User, code: &str) -> AppResult<Result<&'static str, FailureReason>> {
+        match self.check_otp(user, code).await? {
+            Ok(a) => Ok(Ok(a.kind.amr())),
+            Err(FailureReason::WrongCode) => {
+                Ok(self.redeem_sign_in_code(user, code).await?.map(|a| a.kind.amr()).ok_or(FailureReason::WrongCode))
+            }
+            Err(reason) => Ok(Err(reason)),
+        }
+    }
+
+    /// Tells the user when their failures just reached the point where attempts are delayed
+    /// (once per run of failures: `before` is the count before this one).
+    pub(crate) fn notify_if_now_throttled(&self, user: &User, before: throttle::Failures) {
+        if before.count + 1 == throttle::FREE_FAILURES_PER_USERNAME {
+            self.notify(mail::sign_in_paused(user, before.count + 1, self.now()));
+        }
+    }
+
     /// Checks a one-time code and wins its step or counter atomically (the sign-in path).
     async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
         match self.match_otp(user, code).await? {
@@ -319,14 +378,15 @@ impl App {
         }
     }
 
-    /// Refuses attempts for `username` while its failures (passwords and codes alike) demand a wait.
+    /// Refuses attempts for `username` while its failures (passwords and codes alike) demand a
+    /// wait; otherwise the username's recent failures.
     pub(crate) async fn check_throttle(
         &self,
         username: &str,
         user: Option<&User>,
         methods: &[&str],
         meta: &RequestMeta,
-    ) -> AppResult<()> {
+    ) -> AppResult<throttle::Failures> {
         let now = self.now();
         let (by_user, by_source) =
             self.store.sign_in_failures(username, meta.ip.as_deref(), now.plus_seconds(-throttle::WINDOW_SECS)).await?;
@@ -334,7 +394,7 @@ impl App {
             self.record_attempt(username, user, Some(FailureReason::Throttled), methods, meta).await?;
             return Err(AppError::Throttled { retry_after_secs });
         }
-        Ok(())
+        Ok(by_user)
     }
 
     /// The second step of sign-in, or a step-up of a signed-in session: checks the code,
@@ -350,27 +410,36 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<SignedIn> {
         let user = &current.user;
-        let method = match factor {
+        let attempted = match factor {
             SecondFactor::Code(_) => "otp",
             SecondFactor::RecoveryCode(_) => "recovery_code",
             SecondFactor::Passkey { .. } => "hwk",
         };
-        self.check_throttle(&user.username, Some(user), &["pwd", method], meta).await?;
+        let by_user = self.check_throttle(&user.username, Some(user), &["pwd", attempted], meta).await?;
+        // The method proved (RFC 8176) and the strength reached: a passkey is phishing-resistant
+        // (`phr`), an attested hardware key also hardware-bound (`phrh`).
         let outcome = match &factor {
-            SecondFactor::Code(code) => self.check_otp(user, code).await?.map(|_| ()),
-            SecondFactor::RecoveryCode(code) => self.use_recovery_code(current, code, meta).await?,
-            SecondFactor::Passkey { ceremony, answer } => self.check_passkey(current, ceremony, answer.clone()).await?,
+            SecondFactor::Code(code) => self.check_code(user, code).await?.map(|amr| (amr, "mfa")),
+            SecondFactor::RecoveryCode(code) => {
+                self.use_recovery_code(current, code, meta).await?.map(|()| ("otp", "mfa"))
+            }
+            SecondFactor::Passkey { ceremony, answer } => self
+                .check_passkey(current, ceremony, answer.clone())
+                .await?
+                .map(|attested| ("hwk", if attested { "phrh" } else { "phr" })),
         };
-        if let Err(reason) = outcome {
-            self.record_attempt(&user.username, Some(user), Some(reason), &["pwd", method], meta).await?;
-            return Err(AppError::Unauthenticated);
-        }
+        let (method, acr) = match outcome {
+            Ok(method) => method,
+            Err(reason) => {
+                self.record_attempt(&user.username, Some(user), Some(reason), &["pwd", attempted], meta).await?;
+                self.notify_if_now_throttled(user, by_user);
+                return Err(AppError::Unauthenticated);
+            }
+        };
         let now = self.now();
-        // A passkey is phishing-resistant: the strength reached is `phr`.
-        let (amr_method, acr) = if method == "hwk" { ("hwk", "phr") } else { ("otp", "mfa") };
         let mut amr = current.session.auth.amr.clone();
-        amr.retain(|m| !["mfa", "otp", "hwk"].contains(&m.as_str()));
-        amr.extend([amr_method.to_owned(), "mfa".to_owned()]);
+        amr.retain(|m| !["mfa", "otp", "hwk", "sms"].contains(&m.as_str()));
+        amr.extend([method.to_owned(), "mfa".to_owned()]);
         let auth = AuthContext { amr, acr: acr.into(), auth_time: Some(now) };
         let (token, session) = Session::start(
             user.id,

@@ -10,8 +10,9 @@ use twofold_core::session::{AuthContext, Session};
 use twofold_core::signin::FailureReason;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
+    AttestationCaList, AttestationCaListBuilder, AttestedPasskeyRegistration, DiscoverableAuthentication,
+    DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
 };
 
 use crate::auth::{Authenticated, SignedIn};
@@ -27,6 +28,57 @@ pub struct PasskeyOptions {
     pub ceremony: String,
     /// For `navigator.credentials.create/get` (`publicKey` in WebAuthn JSON form).
     pub options: serde_json::Value,
+}
+
+/// A maker of security keys whose attestation Twofold trusts: its attestation root and the
+/// models (AAGUIDs) it vouches for.
+#[derive(Debug, Clone)]
+pub struct TrustedKeyMaker {
+    /// The attestation root certificate, PEM.
+    pub ca_pem: Vec<u8>,
+    /// The key models accepted under this root.
+    pub aaguids: Vec<Uuid>,
+    /// What people call them (e.g. "YubiKey 5 Series").
+    pub description: String,
+}
+
+/// Which identities must register attested hardware keys, and whose attestation counts.
+#[derive(Debug, Clone)]
+pub struct AttestationPolicy {
+    /// The trusted makers; with none, no tier can be held to attestation.
+    pub makers: Vec<TrustedKeyMaker>,
+    /// Tiers whose new passkeys must be attested hardware keys (default: `privileged`).
+    pub tiers: Vec<twofold_core::identity::Tier>,
+}
+
+/// The checked form of an [`AttestationPolicy`].
+pub(crate) struct AttestationRule {
+    list: AttestationCaList,
+    tiers: Vec<twofold_core::identity::Tier>,
+}
+
+impl AttestationPolicy {
+    /// Parses the roots into webauthn-rs's list.
+    ///
+    /// # Errors
+    /// A certificate that is not PEM, or a maker with no models.
+    pub(crate) fn build(&self) -> Result<Option<AttestationRule>, String> {
+        if self.makers.is_empty() {
+            return Ok(None);
+        }
+        let mut builder = AttestationCaListBuilder::new();
+        for maker in &self.makers {
+            if maker.aaguids.is_empty() {
+                return Err(format!("{}: list the key models (AAGUIDs) accepted", maker.description));
+            }
+            for aaguid in &maker.aaguids {
+                builder
+                    .insert_device_pem(&maker.ca_pem, *aaguid, maker.description.clone(), Default::default())
+                    .map_err(|e| format!("{}: not a PEM certificate ({e:?})", maker.description))?;
+            }
+        }
+        Ok(Some(AttestationRule { list: builder.build(), tiers: self.tiers.clone() }))
+    }
 }
 
 /// The relying party for a public URL: its host is the RP id, the URL the allowed origin.
@@ -109,8 +161,14 @@ impl App {
         Ok(keys)
     }
 
+    /// The trusted attestation roots when `user`'s tier must register attested keys.
+    fn required_attestation(&self, user: &twofold_core::identity::User) -> Option<&AttestationCaList> {
+        self.attestation.as_ref().filter(|rule| rule.tiers.contains(&user.tier)).map(|rule| &rule.list)
+    }
+
     /// Starts registering a passkey or security key; asks for a discoverable credential so it
-    /// can later sign in without a username.
+    /// can later sign in without a username. Where the user's tier must use attested hardware
+    /// keys, asks for direct attestation instead.
     ///
     /// # Errors
     /// Step-up required; WebAuthn not configured.
@@ -119,6 +177,28 @@ impl App {
         let existing =
             self.passkeys(current.user.id).await?.into_iter().map(|(_, p)| p.cred_id().clone()).collect::<Vec<_>>();
         let user = &current.user;
+        if let Some(roots) = self.required_attestation(user) {
+            let (options, state) = self
+                .webauthn()?
+                .start_attested_passkey_registration(
+                    user.id,
+                    &user.username,
+                    &user.display_name,
+                    Some(existing),
+                    roots.clone(),
+                    None,
+                )
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let options = serde_json::to_value(&options.public_key).map_err(|e| AppError::Internal(e.to_string()))?;
+            let ceremony = self
+                .store_ceremony::<AttestedPasskeyRegistration>(
+                    Some(&current.session.id_hash),
+                    "register_attested",
+                    &state,
+                )
+                .await?;
+            return Ok(PasskeyOptions { ceremony, options });
+        }
         let (options, state) = self
             .webauthn()?
             .start_passkey_registration(user.id, &user.username, &user.display_name, Some(existing))
@@ -135,26 +215,42 @@ impl App {
 
     /// Finishes registering: checks the authenticator's answer and stores the credential.
     /// The registration ceremony is itself a verified use of the key (user verification
-    /// required), so the passkey counts at once.
+    /// required), so the passkey counts at once. When it `replaces` one of the user's methods
+    /// (a new security key), that method is removed in the same step.
     ///
     /// # Errors
-    /// A malformed or failed answer, an expired ceremony, an invalid name.
+    /// A malformed or failed answer, an expired ceremony, an invalid name, an unknown method
+    /// to replace.
     pub async fn finish_passkey_registration(
         &self,
         current: &Authenticated,
         ceremony: &str,
         name: &str,
         answer: serde_json::Value,
+        replaces: Option<Uuid>,
         meta: &RequestMeta,
     ) -> AppResult<()> {
         let name = authenticator::check_name(name)?;
-        let state: PasskeyRegistration =
-            self.take_ceremony(ceremony, "register", Some(&current.session.id_hash)).await?;
+        let replaced = self.method_to_replace(current, replaces, Uuid::nil()).await?;
+        let session = Some(current.session.id_hash.as_str());
         let credential: RegisterPublicKeyCredential = parse_answer(answer)?;
-        let passkey = self
-            .webauthn()?
-            .finish_passkey_registration(&credential, &state)
-            .map_err(|e| twofold_core::ValidationErrors::one("credential", format!("was not accepted: {e}")))?;
+        let (passkey, attested) = if self.required_attestation(&current.user).is_some() {
+            let state: AttestedPasskeyRegistration = self.take_ceremony(ceremony, "register_attested", session).await?;
+            let key = self.webauthn()?.finish_attested_passkey_registration(&credential, &state).map_err(|e| {
+                twofold_core::ValidationErrors::one(
+                    "credential",
+                    format!("was not accepted: your account needs a security key from a trusted maker ({e})"),
+                )
+            })?;
+            (Passkey::from(&key), true)
+        } else {
+            let state: PasskeyRegistration = self.take_ceremony(ceremony, "register", session).await?;
+            let key = self
+                .webauthn()?
+                .finish_passkey_registration(&credential, &state)
+                .map_err(|e| twofold_core::ValidationErrors::one("credential", format!("was not accepted: {e}")))?;
+            (key, false)
+        };
         let now = self.now();
         let a = Authenticator {
             id: Uuid::now_v7(),
@@ -162,6 +258,8 @@ impl App {
             kind: AuthenticatorKind::Webauthn,
             name,
             serial: None,
+            destination: None,
+            attested,
             credential: Some(to_json(&passkey)?),
             otp: None,
             last_used_step: None,
@@ -175,7 +273,7 @@ impl App {
         self.store.create_authenticator(&a, &ctx).await?;
         self.store.confirm_authenticator(a.id, 0, &ctx).await?;
         self.notify(mail::method_added(&current.user, a.kind.label(), &a.name, now));
-        Ok(())
+        self.retire(current, replaced, meta).await
     }
 
     /// Starts using a passkey as the second step (or to step up).
@@ -196,13 +294,14 @@ impl App {
     }
 
     /// Checks a passkey answer for the second step; updates the stored credential (sign
-    /// counter, backup state). `Err(reason)` for an answer that does not verify.
+    /// counter, backup state). Whether the key is an attested hardware key; `Err(reason)` for
+    /// an answer that does not verify.
     pub(crate) async fn check_passkey(
         &self,
         current: &Authenticated,
         ceremony: &str,
         answer: serde_json::Value,
-    ) -> AppResult<Result<(), FailureReason>> {
+    ) -> AppResult<Result<bool, FailureReason>> {
         let state: PasskeyAuthentication =
             self.take_ceremony(ceremony, "authenticate", Some(&current.session.id_hash)).await?;
         let credential: PublicKeyCredential = parse_answer(answer)?;
@@ -212,7 +311,7 @@ impl App {
         for (a, mut passkey) in self.passkeys(current.user.id).await? {
             if passkey.update_credential(&result).is_some() {
                 self.store.update_credential(a.id, &to_json(&passkey)?, self.now()).await?;
-                return Ok(Ok(()));
+                return Ok(Ok(a.attested));
             }
         }
         Ok(Err(FailureReason::WrongCode))
@@ -276,7 +375,7 @@ impl App {
         let now = self.now();
         let auth = AuthContext {
             amr: vec!["hwk".into(), "user".into(), "mfa".into()],
-            acr: "phr".into(),
+            acr: if a.attested { "phrh" } else { "phr" }.into(),
             auth_time: Some(now),
         };
         let (token, session) = Session::start(

@@ -101,6 +101,8 @@ impl App {
                 name: format!("Hardware token {}", row.serial),
                 sealed_secret: sealed::seal(&seal_key, &Authenticator::seal_context(id), &row.secret),
                 serial: Some(row.serial),
+                destination: None,
+                attested: false,
                 credential: None,
                 otp: Some(row.params),
                 last_used_step: None,

@@ -62,6 +62,12 @@ impl AuthenticatorKind {
             Self::SmsOtp => "Text message code",
         }
     }
+
+    /// Email and SMS codes: transitional fallbacks, weaker than every other kind.
+    #[must_use]
+    pub const fn is_fallback(self) -> bool {
+        matches!(self, Self::EmailOtp | Self::SmsOtp)
+    }
 }
 
 /// One registered factor. Its secret is stored sealed and never leaves the store in clear
@@ -78,12 +84,17 @@ pub struct Authenticator {
     pub name: String,
     /// The serial number printed on a hardware token.
     pub serial: Option<String>,
+    /// Where an email or SMS method's codes go (an address or an E.164 number).
+    pub destination: Option<String>,
     /// OTP parameters (TOTP uses all; HOTP uses algorithm and digits).
     pub otp: Option<TotpParams>,
     /// The last accepted TOTP step or HOTP counter, so no code is accepted twice.
     pub last_used_step: Option<i64>,
     /// Remembered clock drift of the token, in steps.
     pub drift_steps: i64,
+    /// A security key whose attestation chained to a trusted CA at registration: using it
+    /// proves `phrh` (phishing-resistant and hardware-bound).
+    pub attested: bool,
     /// A passkey's public credential (JSON, with its sign counter), for `webauthn`.
     #[serde(skip)]
     pub credential: Option<String>,
@@ -146,7 +157,7 @@ impl RequirementStatus {
 pub fn default_requirement(all: &[Authenticator], recovery_codes_left: i64) -> RequirementStatus {
     let confirmed: Vec<_> = all.iter().filter(|a| a.is_confirmed()).collect();
     let mut missing = Vec::new();
-    if !confirmed.iter().any(|a| !matches!(a.kind, AuthenticatorKind::EmailOtp | AuthenticatorKind::SmsOtp)) {
+    if !confirmed.iter().any(|a| !a.kind.is_fallback()) {
         missing.push("an authenticator app, hardware token or passkey");
     }
     if confirmed.len() < 2 {
@@ -158,11 +169,22 @@ pub fn default_requirement(all: &[Authenticator], recovery_codes_left: i64) -> R
     RequirementStatus { missing }
 }
 
-/// Whether removing `target` would leave the user without any confirmed second factor
-/// (recovery codes do not count: they are a way back in, not a factor to sign in with daily).
+/// Why `target` may not be removed, if it may not: it is the user's last confirmed second
+/// factor, or their last strong one (what is left would be email or SMS codes only).
+/// Recovery codes do not count: they are a way back in, not a factor to sign in with daily.
 #[must_use]
-pub fn is_last_factor(all: &[Authenticator], target: Uuid) -> bool {
-    all.iter().filter(|a| a.is_confirmed() && a.id != target).count() == 0
+pub fn removal_refusal(all: &[Authenticator], target: Uuid) -> Option<&'static str> {
+    let removed = all.iter().find(|a| a.id == target && a.is_confirmed())?;
+    let others: Vec<_> = all.iter().filter(|a| a.is_confirmed() && a.id != target).collect();
+    if others.is_empty() {
+        return Some("add another method before removing your last one");
+    }
+    if !removed.kind.is_fallback() && others.iter().all(|a| a.kind.is_fallback()) {
+        return Some(
+            "add an authenticator app, hardware token or passkey first: email and SMS codes alone are not enough",
+        );
+    }
+    None
 }
 
 #[cfg(test)]
@@ -176,6 +198,8 @@ mod tests {
             kind,
             name: "m".into(),
             serial: None,
+            destination: None,
+            attested: false,
             credential: None,
             otp: None,
             last_used_step: None,
@@ -208,10 +232,15 @@ mod tests {
     }
 
     #[test]
-    fn the_last_confirmed_factor_is_recognised() {
+    fn the_last_factor_and_the_last_strong_factor_stay() {
         let only = method(AuthenticatorKind::Totp, true);
         let pending = method(AuthenticatorKind::Totp, false);
-        assert!(is_last_factor(&[only.clone(), pending.clone()], only.id));
-        assert!(!is_last_factor(&[only.clone(), method(AuthenticatorKind::Webauthn, true)], only.id));
+        assert!(removal_refusal(&[only.clone(), pending.clone()], only.id).is_some());
+        assert_eq!(removal_refusal(&[only.clone(), pending.clone()], pending.id), None, "unfinished ones go freely");
+        assert_eq!(removal_refusal(&[only.clone(), method(AuthenticatorKind::Webauthn, true)], only.id), None);
+        let sms = method(AuthenticatorKind::SmsOtp, true);
+        let refusal = removal_refusal(&[only.clone(), sms.clone()], only.id).unwrap();
+        assert!(refusal.contains("email and SMS codes alone"), "{refusal}");
+        assert_eq!(removal_refusal(&[only, sms.clone()], sms.id), None, "a fallback can go while a strong one stays");
     }
 }

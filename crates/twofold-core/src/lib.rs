@@ -10,6 +10,7 @@ pub mod authenticator;
 pub mod clock;
 pub mod device;
 pub mod device_trust;
+pub mod fallback;
 pub mod identity;
 pub mod mail;
 pub mod otp;

@@ -68,6 +68,16 @@ pub fn recovery_code_used(user: &User, remaining: i64, at: Timestamp) -> Option<
     to_user(user, "A recovery code was used to sign in", body)
 }
 
+/// "Sign-in attempts on your account were paused" after repeated failures.
+#[must_use]
+pub fn sign_in_paused(user: &User, failures: i64, at: Timestamp) -> Option<Email> {
+    let body = format!(
+        "Hello {},\n\nThere were {failures} failed sign-in attempts on your account ({}) by {at}, so further attempts are delayed for a while. Your account is not locked: you can sign in once the delay passes.\n\nIf this was not you, someone may know your password or be guessing codes: contact your help desk now.\n",
+        user.display_name, user.username
+    );
+    to_user(user, "Failed sign-in attempts on your account", body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

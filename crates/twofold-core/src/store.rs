@@ -253,6 +253,33 @@ pub trait Store: Send + Sync {
     /// How many unused recovery codes a user has.
     async fn recovery_codes_left(&self, user_id: Uuid) -> StoreResult<i64>;
 
+    /// Records a sent email or SMS code (only its hash) with `one_time_code.send`, which
+    /// names the destination masked.
+    async fn create_one_time_code(
+        &self,
+        code: &crate::fallback::OneTimeCode,
+        destination: &str,
+        ctx: &AuditContext,
+    ) -> StoreResult<()>;
+    /// When the codes of `purpose` sent through one method at or after `since` went out
+    /// (for resend limits).
+    async fn one_time_code_sends(
+        &self,
+        authenticator_id: Uuid,
+        purpose: crate::fallback::CodePurpose,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>>;
+    /// Uses the user's live (unexpired, unused, not over its guess limit) code of `purpose`
+    /// whose hash is `code_hash`, once, and returns the method it was sent through. A miss
+    /// counts as a wrong guess against each live code of that purpose.
+    async fn redeem_one_time_code(
+        &self,
+        user_id: Uuid,
+        purpose: crate::fallback::CodePurpose,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Uuid>>;
+
     /// Records an event that accompanies no other stored change (e.g. `audit.export`).
     async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<()>;
     /// Links committed pending events into the hash chain; returns how many. Safe to run

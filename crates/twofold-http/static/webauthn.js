@@ -41,6 +41,7 @@
   var flows = {
     register: function (button) {
       var name = document.getElementById('passkey-name');
+      var replaces = document.getElementById('passkey-replaces');
       return post('/account/security/passkey/options').then(function (start) {
         var publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(start.options);
         return navigator.credentials.create({ publicKey: publicKey }).then(function (credential) {
@@ -48,6 +49,7 @@
             ceremony: start.ceremony,
             name: name ? name.value : 'Passkey',
             credential: credential.toJSON(),
+            replaces: replaces ? replaces.value : null,
           });
         });
       }).then(function (done) { window.location.assign(done.redirect); });

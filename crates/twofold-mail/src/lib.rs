@@ -1,13 +1,22 @@
-//! Twofold's mail adapter: the core's [`Mailer`] port over SMTP.
+//! Twofold's outbound messages: the core's [`Mailer`] port over SMTP, and its SMS port as an
+//! HTTP webhook to an SMS provider ([`sms::WebhookSms`]).
 //!
 //! `smtp://host:25` (plain, for a local relay), `smtp://host:587?tls=required` (STARTTLS)
 //! or `smtps://host:465`, with `user:password@` when the relay wants authentication.
 //! Depends on `twofold-core` only.
 
+pub mod sms;
+
 use async_trait::async_trait;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use twofold_core::mail::{Email, MailError, Mailer};
+
+/// Makes ring (the provider lettre uses) the process's TLS crypto provider, which the SMS
+/// webhook's HTTP client needs. Idempotent; every HTTP client in the process then uses it.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// Sends mail through one SMTP relay.
 pub struct SmtpMailer {

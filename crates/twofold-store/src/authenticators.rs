@@ -13,7 +13,7 @@ use crate::store_error;
 use crate::tx::AuditedTx;
 
 const COLUMNS: &str = "id, user_id, kind, name, serial, otp_params, credential, sealed_secret, last_used_step, \
-     drift_steps, created_at, confirmed_at, last_used_at";
+     drift_steps, created_at, confirmed_at, last_used_at, destination, attested";
 
 fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
     let get_text = |c: &str| row.try_get::<String, _>(c).map_err(store_error);
@@ -34,6 +34,8 @@ fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
             .ok_or_else(|| StoreError::Other(format!("unknown authenticator kind '{kind}'")))?,
         name: get_text("name")?,
         serial: row.try_get("serial").map_err(store_error)?,
+        destination: row.try_get("destination").map_err(store_error)?,
+        attested: row.try_get::<i64, _>("attested").map_err(store_error)? != 0,
         credential: row.try_get("credential").map_err(store_error)?,
         otp: params.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
         last_used_step: row.try_get("last_used_step").map_err(store_error)?,
@@ -48,7 +50,8 @@ fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
 /// The audit view of an authenticator: never its secret.
 fn public(a: &Authenticator) -> serde_json::Value {
     serde_json::json!({"id": a.id, "user_id": a.user_id, "kind": a.kind, "name": a.name, "serial": a.serial,
-                       "confirmed": a.is_confirmed()})
+                       "destination": a.destination.as_deref().map(twofold_core::fallback::mask_destination),
+                       "attested": a.attested, "confirmed": a.is_confirmed()})
 }
 
 pub(crate) async fn create(pool: &AnyPool, a: &Authenticator, ctx: &AuditContext) -> StoreResult<()> {
@@ -240,7 +243,7 @@ pub(crate) async fn recovery_codes_left<'e>(
 
 async fn insert(tx: &mut AuditedTx, a: &Authenticator) -> StoreResult<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO authenticators ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO authenticators ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     )))
     .bind(a.id.to_string())
     .bind(a.user_id.map(|u| u.to_string()))
@@ -255,6 +258,8 @@ async fn insert(tx: &mut AuditedTx, a: &Authenticator) -> StoreResult<()> {
     .bind(a.created_at.millis())
     .bind(a.confirmed_at.map(Timestamp::millis))
     .bind(a.last_used_at.map(Timestamp::millis))
+    .bind(&a.destination)
+    .bind(i64::from(a.attested))
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {

@@ -80,26 +80,29 @@ async fn chain_batch(pool: &AnyPool) -> StoreResult<u64> {
         return Ok(0);
     }
     let mut chained_ids = Vec::with_capacity(pending.len());
+    let mut events = Vec::with_capacity(pending.len());
     for row in &pending {
         let (pending_id, mut event) = pending_event(row)?;
         seq += 1;
         event.seq = seq;
         event.prev_hash.clone_from(&last_hash);
         event.hash = event.compute_hash();
-        let query = sqlx::query(
+        last_hash.clone_from(&event.hash);
+        events.push(event);
+        chained_ids.push(pending_id.to_string());
+    }
+    for chunk in events.chunks(crate::tx::ROWS_PER_INSERT) {
+        let sql = format!(
             "INSERT INTO audit_events (seq, id, at, actor_kind, actor_id, actor_name, actor_auth, action,
                 target_type, target_id, before_state, after_state, ip, user_agent, device_id, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(event.seq);
-        crate::tx::bind_event_fields(query, &event)
-            .bind(&event.prev_hash)
-            .bind(&event.hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        last_hash = event.hash;
-        chained_ids.push(pending_id.to_string());
+             VALUES {}",
+            crate::tx::values_list(chunk.len(), 17)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in chunk {
+            query = crate::tx::bind_event_fields(query.bind(event.seq), event).bind(&event.prev_hash).bind(&event.hash);
+        }
+        query.execute(&mut *tx).await.map_err(store_error)?;
     }
     // Exactly the rows chained: a row committed since the SELECT waits for the next batch.
     let ids = chained_ids.join(",");

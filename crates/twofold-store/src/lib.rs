@@ -9,8 +9,10 @@ mod audit;
 mod authenticators;
 mod chain;
 mod devices;
+mod group_commit;
 mod groups;
 mod migrate;
+mod one_time_codes;
 mod rows;
 mod sessions;
 mod store_impl;
@@ -82,6 +84,8 @@ pub fn redact_url(url: &str) -> String {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// The writers that batch code verifications into shared commits.
+    verifications: group_commit::GroupCommit,
 }
 
 impl SqlStore {
@@ -100,6 +104,9 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each use: it doubled the round trips of every query. A broken
+            // connection still fails its query, which surfaces as "database unavailable".
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -116,7 +123,10 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {}", redact_url(&url), describe(&e))))?;
-        Ok(Self { pool, backend })
+        // SQLite has one writer whatever we do; PostgreSQL commits batches side by side.
+        let writers = if backend == Backend::Sqlite { 1 } else { 4 };
+        let verifications = group_commit::GroupCommit::start(pool.clone(), writers);
+        Ok(Self { pool, backend, verifications })
     }
 
     /// Connects and applies pending migrations.

@@ -27,6 +27,16 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 3, name: "authenticators", sql: include_str!("../migrations/sqlite/0003_authenticators.sql") },
     Migration { version: 4, name: "audit_pending", sql: include_str!("../migrations/sqlite/0004_audit_pending.sql") },
+    Migration {
+        version: 5,
+        name: "one_time_codes_attestation",
+        sql: include_str!("../migrations/sqlite/0005_one_time_codes.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "sign_in_outcome_indexes",
+        sql: include_str!("../migrations/sqlite/0006_sign_in_outcome_indexes.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -41,6 +51,16 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0003_authenticators.sql"),
     },
     Migration { version: 4, name: "audit_pending", sql: include_str!("../migrations/postgres/0004_audit_pending.sql") },
+    Migration {
+        version: 5,
+        name: "one_time_codes_attestation",
+        sql: include_str!("../migrations/postgres/0005_one_time_codes.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "sign_in_outcome_indexes",
+        sql: include_str!("../migrations/postgres/0006_sign_in_outcome_indexes.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

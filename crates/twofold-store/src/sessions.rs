@@ -42,7 +42,32 @@ async fn insert_sign_in_event(tx: &mut AuditedTx, event: &SignInEvent) -> StoreR
     Ok(())
 }
 
-fn sign_in_change(action: &str, event: &SignInEvent) -> Change {
+/// Several sign-in events, one statement per chunk (group commits).
+pub(crate) async fn insert_sign_in_events(tx: &mut AuditedTx, events: &[&SignInEvent]) -> StoreResult<()> {
+    for chunk in events.chunks(crate::tx::ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO sign_in_events (id, at, username, user_id, outcome, reason, methods, ip, user_agent) VALUES {}",
+            crate::tx::values_list(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in chunk {
+            query = query
+                .bind(event.id.to_string())
+                .bind(event.at.millis())
+                .bind(&event.username)
+                .bind(event.user_id.map(|u| u.to_string()))
+                .bind(event.outcome.as_str())
+                .bind(event.reason.map(|r| r.as_str().to_owned()))
+                .bind(join(&event.methods))
+                .bind(&event.ip)
+                .bind(&event.user_agent);
+        }
+        query.execute(&mut *tx.tx).await.map_err(store_error)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn sign_in_change(action: &str, event: &SignInEvent) -> Change {
     let detail = serde_json::json!({
         "username": event.username,
         "outcome": event.outcome,
@@ -261,24 +286,4 @@ pub(crate) async fn failures(
     let (by_username, by_source) = ((user_count, user_last), (ip_count, ip_last));
     let failures = |(count, last): (i64, Option<i64>)| Failures { count, last_at: last.map(Timestamp) };
     Ok((failures(by_username), failures(by_source)))
-}
-
-pub(crate) async fn record_verification(
-    pool: &AnyPool,
-    candidate: Option<(Uuid, i64, i64)>,
-    success: &SignInEvent,
-    failure: &SignInEvent,
-    ctx: &AuditContext,
-) -> StoreResult<bool> {
-    let mut tx = AuditedTx::begin(pool).await?;
-    let won = match candidate {
-        Some((id, step, drift)) => crate::authenticators::win_step(&mut *tx.tx, id, step, drift, ctx.at).await?,
-        None => false,
-    };
-    let event = if won { success } else { failure };
-    insert_sign_in_event(&mut tx, event).await?;
-    let action = if won { "signin.success" } else { "signin.failure" };
-    tx.append(&sign_in_change(action, event), ctx).await?;
-    tx.commit().await?;
-    Ok(won)
 }

@@ -11,10 +11,36 @@ use twofold_core::signin::SignInEvent;
 use twofold_core::store::{GroupSummary, Store, StoreResult, UserFilter, UserRecord};
 use uuid::Uuid;
 
-use crate::{SqlStore, api_keys, audit, authenticators, devices, groups, sessions, store_error, users};
+use crate::{SqlStore, api_keys, audit, authenticators, devices, groups, one_time_codes, sessions, store_error, users};
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn create_one_time_code(
+        &self,
+        code: &twofold_core::fallback::OneTimeCode,
+        destination: &str,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        one_time_codes::create(&self.pool, code, destination, ctx).await
+    }
+    async fn one_time_code_sends(
+        &self,
+        authenticator_id: Uuid,
+        purpose: twofold_core::fallback::CodePurpose,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>> {
+        one_time_codes::sends_since(&self.pool, authenticator_id, purpose, since).await
+    }
+    async fn redeem_one_time_code(
+        &self,
+        user_id: Uuid,
+        purpose: twofold_core::fallback::CodePurpose,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Uuid>> {
+        one_time_codes::redeem(&self.pool, user_id, purpose, code_hash, now).await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(store_error)
     }
@@ -146,7 +172,7 @@ impl Store for SqlStore {
         failure: &SignInEvent,
         ctx: &AuditContext,
     ) -> StoreResult<bool> {
-        sessions::record_verification(&self.pool, candidate, success, failure, ctx).await
+        self.verifications.record(candidate, success.clone(), failure.clone(), ctx.clone()).await
     }
     async fn rename_authenticator(&self, id: Uuid, name: &str, ctx: &AuditContext) -> StoreResult<()> {
         authenticators::rename(&self.pool, id, name, ctx).await

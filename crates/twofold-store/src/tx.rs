@@ -40,6 +40,25 @@ impl AuditedTx {
         Ok(())
     }
 
+    /// Records several events with one statement per [`ROWS_PER_INSERT`] (group commits).
+    pub(crate) async fn append_all(&mut self, changes: &[(Change, &AuditContext)]) -> Result<(), StoreError> {
+        let events: Vec<AuditEvent> =
+            changes.iter().map(|(change, ctx)| AuditEvent::seal(0, Uuid::now_v7(), "", change, ctx)).collect();
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO audit_pending (id, at, actor_kind, actor_id, actor_name, actor_auth, action, target_type,
+                    target_id, before_state, after_state, ip, user_agent, device_id) VALUES {}",
+                values_list(chunk.len(), 14)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for event in chunk {
+                query = bind_event_fields(query, event);
+            }
+            query.execute(&mut *self.tx).await.map_err(store_error)?;
+        }
+        Ok(())
+    }
+
     /// Commits the change with its events.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(store_error)
@@ -67,4 +86,26 @@ pub(crate) fn bind_event_fields<'q>(
         .bind(&event.ip)
         .bind(&event.user_agent)
         .bind(&event.device_id)
+}
+
+/// Rows per multi-row `INSERT`: well under both backends' limits on bound parameters.
+pub(crate) const ROWS_PER_INSERT: usize = 64;
+
+/// `($1, $2, ...), ($n+1, ...)`: the VALUES list for `rows` rows of `columns` parameters.
+pub(crate) fn values_list(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=columns).map(|c| format!("${}", row * columns + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_lists_number_parameters_row_by_row() {
+        assert_eq!(super::values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
 }

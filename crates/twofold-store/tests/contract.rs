@@ -341,6 +341,8 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
             kind: AuthenticatorKind::Totp,
             name: "Phone".into(),
             serial: None,
+            destination: None,
+            attested: false,
             credential: None,
             otp: Some(twofold_core::otp::TotpParams::default()),
             last_used_step: None,

@@ -19,6 +19,7 @@ fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
 
 #[tokio::main]
 async fn main() {
+    twofold_mail::install_crypto_provider();
     let args: Vec<String> = std::env::args().collect();
     assert!(args.len() >= 6, "usage: signin_load URL USERNAME PASSWORD CONCURRENCY REQUESTS [SERVER_PID]");
     let (url, username, password) = (args[1].clone(), args[2].clone(), args[3].clone());

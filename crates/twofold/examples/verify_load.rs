@@ -88,6 +88,7 @@ async fn run(url: String, key: String, n: usize, concurrency: usize) {
 
 #[tokio::main]
 async fn main() {
+    twofold_mail::install_crypto_provider();
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("prepare") => prepare(&args[2], args[3].parse().unwrap()),

@@ -24,6 +24,10 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub fallback: twofold_core::fallback::FallbackPolicy,
+    pub sms_webhook_url: Option<String>,
+    pub sms_webhook_authorization: Option<String>,
+    pub attestation: twofold_app::passkeys::AttestationPolicy,
 }
 
 /// The file's contents, every key optional.
@@ -44,6 +48,98 @@ struct FileConfig {
     password: PasswordSection,
     #[serde(default)]
     session: SessionSection,
+    #[serde(default)]
+    email_otp: ChannelSection,
+    #[serde(default)]
+    sms_otp: ChannelSection,
+    #[serde(default)]
+    webauthn: WebauthnSection,
+}
+
+/// `[webauthn]`: which tiers must register attested hardware keys, and whose keys count.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebauthnSection {
+    attested_tiers: Option<Vec<String>>,
+    #[serde(default)]
+    trusted_key_makers: Vec<KeyMakerSection>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyMakerSection {
+    description: String,
+    ca_file: PathBuf,
+    aaguids: Vec<uuid::Uuid>,
+}
+
+impl WebauthnSection {
+    fn policy(&self) -> anyhow::Result<twofold_app::passkeys::AttestationPolicy> {
+        let tiers = match &self.attested_tiers {
+            Some(names) => names
+                .iter()
+                .map(|n| twofold_core::identity::Tier::parse(n))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("webauthn.attested_tiers: {e}"))?,
+            None => vec![twofold_core::identity::Tier::Privileged],
+        };
+        let makers = self
+            .trusted_key_makers
+            .iter()
+            .map(|m| {
+                let ca_pem = std::fs::read(&m.ca_file).with_context(|| {
+                    format!("webauthn.trusted_key_makers: cannot read {} ({})", m.ca_file.display(), m.description)
+                })?;
+                Ok(twofold_app::passkeys::TrustedKeyMaker {
+                    ca_pem,
+                    aaguids: m.aaguids.clone(),
+                    description: m.description.clone(),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(twofold_app::passkeys::AttestationPolicy { makers, tiers })
+    }
+}
+
+/// `[email_otp]` and `[sms_otp]`: the transitional fallbacks, off unless enabled.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelSection {
+    #[serde(default)]
+    enabled: bool,
+    until: Option<toml::value::Datetime>,
+    forbidden_tiers: Option<Vec<String>>,
+    webhook_url: Option<String>,
+    webhook_authorization: Option<String>,
+}
+
+/// Tiers that may not use email or SMS codes unless the file says otherwise.
+const DEFAULT_FORBIDDEN_TIERS: &[twofold_core::identity::Tier] =
+    &[twofold_core::identity::Tier::Privileged, twofold_core::identity::Tier::BreakGlass];
+
+/// The start (00:00 UTC) of a TOML date, as a timestamp.
+fn date_start(value: &toml::value::Datetime) -> Result<twofold_core::Timestamp, String> {
+    let date = value.date.filter(|_| value.time.is_none()).ok_or("must be a date like 2027-06-30")?;
+    let month = time::Month::try_from(date.month).map_err(|e| e.to_string())?;
+    let day = time::Date::from_calendar_date(i32::from(date.year), month, date.day).map_err(|e| e.to_string())?;
+    let seconds = day.midnight().assume_utc().unix_timestamp();
+    Ok(twofold_core::Timestamp(seconds * 1000))
+}
+
+impl ChannelSection {
+    fn policy(&self) -> Result<twofold_core::fallback::ChannelPolicy, String> {
+        let forbidden_tiers = match &self.forbidden_tiers {
+            Some(names) => {
+                names.iter().map(|n| twofold_core::identity::Tier::parse(n)).collect::<Result<Vec<_>, _>>()?
+            }
+            None => DEFAULT_FORBIDDEN_TIERS.to_vec(),
+        };
+        Ok(twofold_core::fallback::ChannelPolicy {
+            enabled: self.enabled,
+            until: self.until.as_ref().map(date_start).transpose()?,
+            forbidden_tiers,
+        })
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -92,6 +188,19 @@ const KEYS: &[(&str, &str)] = &[
     ("session", "table"),
     ("session.idle_timeout_secs", "integer"),
     ("session.absolute_timeout_secs", "integer"),
+    ("email_otp", "table"),
+    ("email_otp.enabled", "boolean"),
+    ("email_otp.until", "datetime"),
+    ("email_otp.forbidden_tiers", "array"),
+    ("sms_otp", "table"),
+    ("sms_otp.enabled", "boolean"),
+    ("sms_otp.until", "datetime"),
+    ("sms_otp.forbidden_tiers", "array"),
+    ("sms_otp.webhook_url", "string"),
+    ("sms_otp.webhook_authorization", "string"),
+    ("webauthn", "table"),
+    ("webauthn.attested_tiers", "array"),
+    ("webauthn.trusted_key_makers", "array"),
 ];
 
 fn type_name(value: &toml::Value) -> &'static str {
@@ -178,6 +287,31 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
         }
         _ => add("password", "memory_kib, iterations and parallelism must be positive 32-bit integers".into()),
     }
+    for channel in ["email_otp", "sms_otp"] {
+        let Some(section) = table.get(channel) else { continue };
+        if let Some(until) = section.get("until").and_then(toml::Value::as_datetime)
+            && let Err(e) = date_start(until)
+        {
+            add(&format!("{channel}.until"), e);
+        }
+        for tier in section.get("forbidden_tiers").and_then(toml::Value::as_array).into_iter().flatten() {
+            if let Err(e) =
+                tier.as_str().map_or(Err(format!("{tier} is not a string")), twofold_core::identity::Tier::parse)
+            {
+                add(&format!("{channel}.forbidden_tiers"), e);
+            }
+        }
+    }
+    if let Some(url) = table.get("sms_otp").and_then(|s| s.get("webhook_url")).and_then(toml::Value::as_str)
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        add("sms_otp.webhook_url", format!("'{url}' must start with http:// or https://"));
+    }
+    if table.get("sms_otp").and_then(|s| s.get("enabled")).and_then(toml::Value::as_bool) == Some(true)
+        && table.get("sms_otp").and_then(|s| s.get("webhook_url")).is_none()
+    {
+        add("sms_otp.webhook_url", "is needed when sms_otp is enabled: it is how codes are sent".into());
+    }
     let session_defaults = SessionPolicy::default();
     let idle = int("session", "idle_timeout_secs").unwrap_or(session_defaults.idle_timeout_secs);
     let absolute = int("session", "absolute_timeout_secs").unwrap_or(session_defaults.absolute_timeout_secs);
@@ -237,6 +371,7 @@ const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_MAIL_FROM",
     "TWOFOLD_TRUSTED_PROXIES",
     "TWOFOLD_LOG",
+    "TWOFOLD_SMS_WEBHOOK_AUTHORIZATION",
     "TWOFOLD_TEST_DATABASE_URL",
 ];
 
@@ -300,7 +435,18 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
                 .with_context(|| format!("--trusted-proxy '{p}' is not a network like 10.0.0.0/8"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let fallback = twofold_core::fallback::FallbackPolicy {
+        email: file.email_otp.policy().map_err(|e| anyhow::anyhow!("email_otp: {e}"))?,
+        sms: file.sms_otp.policy().map_err(|e| anyhow::anyhow!("sms_otp: {e}"))?,
+    };
+    let sms_webhook_authorization =
+        std::env::var("TWOFOLD_SMS_WEBHOOK_AUTHORIZATION").ok().or_else(|| file.sms_otp.webhook_authorization.clone());
+    let attestation = file.webauthn.policy()?;
     Ok(Settings {
+        attestation,
+        fallback,
+        sms_webhook_url: file.sms_otp.webhook_url.clone(),
+        sms_webhook_authorization,
         trusted_proxies,
         smtp_url,
         mail_from,
@@ -335,6 +481,29 @@ parallelism = 1
 [session]
 idle_timeout_secs = 1800       # 30 minutes without a request
 absolute_timeout_secs = 43200  # 12 hours after sign-in
+
+# Email and SMS codes are transitional fallbacks: off unless enabled, forbidden for the
+# privileged and break_glass tiers unless forbidden_tiers says otherwise, and ended on a date.
+[email_otp]
+enabled = false
+# until = 2027-06-30                   # from this date (00:00 UTC) email codes stop working
+# forbidden_tiers = ["privileged", "break_glass"]
+
+[sms_otp]
+enabled = false
+# until = 2027-03-31
+# forbidden_tiers = ["privileged", "break_glass"]
+# webhook_url = "https://sms-relay.example.com/send"   # POST {"to": "+44...", "text": "..."}
+# webhook_authorization = "Bearer ..."                 # or TWOFOLD_SMS_WEBHOOK_AUTHORIZATION; never logged
+
+# Tiers whose new passkeys must be hardware security keys with attestation from a trusted
+# maker (their sign-ins then reach strength phrh). Without makers, nobody is held to it.
+[webauthn]
+attested_tiers = ["privileged"]
+# [[webauthn.trusted_key_makers]]
+# description = "YubiKey 5 Series"
+# ca_file = "/etc/twofold/yubico-u2f-root.pem"
+# aaguids = ["cb69481e-8ff7-4039-93ec-0a2729a154a8", "ee882879-721c-4913-9775-3dfcce97072a"]
 "#;
 
 #[cfg(test)]
@@ -354,6 +523,19 @@ mod tests {
         let values = "listen = \"nowhere\"\npublic_url = \"ftp://x\"\ndatabase_url = \"mysql://x\"\n[session]\nidle_timeout_secs = 10\n";
         let keys: Vec<_> = check(values).into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["listen", "public_url", "database_url", "session.idle_timeout_secs"]);
+    }
+
+    #[test]
+    fn fallback_channels_are_checked() {
+        let source = "[email_otp]\nenabled = true\nuntil = 2027-02-20T10:00:00Z\nforbidden_tiers = [\"admins\"]\n[sms_otp]\nenabled = true\n";
+        let keys: Vec<_> = check(source).into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["email_otp.until", "email_otp.forbidden_tiers", "sms_otp.webhook_url"]);
+        let good = "[sms_otp]\nenabled = true\nuntil = 2027-03-31\nwebhook_url = \"https://sms.example.com/send\"\n";
+        assert_eq!(check(good), vec![]);
+        let file: FileConfig = toml::from_str(good).unwrap();
+        let policy = file.sms_otp.policy().unwrap();
+        assert_eq!(policy.until, Some(twofold_core::Timestamp(1_806_451_200_000)), "00:00 UTC on the date");
+        assert_eq!(policy.forbidden_tiers, DEFAULT_FORBIDDEN_TIERS);
     }
 
     #[test]

@@ -56,7 +56,8 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let store = SqlStore::open(&settings.database_url).await.context("cannot open the database")?;
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
-    Ok(App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys))
+    Ok(App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)
+        .with_fallback_policy(settings.fallback.clone()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -84,6 +85,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(url) = &settings.smtp_url {
                 let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
                 app = app.with_mailer(Arc::new(mailer));
+            }
+            app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
+            if let Some(url) = &settings.sms_webhook_url {
+                let gateway = twofold_mail::sms::WebhookSms::new(url, settings.sms_webhook_authorization.clone())
+                    .context("sms_otp.webhook_url")?;
+                app = app.with_sms_gateway(Arc::new(gateway));
             }
             serve::run(&settings, app, args.demo).await?;
             Ok(ExitCode::SUCCESS)

@@ -29,6 +29,8 @@ struct AccountPage {
     roles: String,
     groups: String,
     methods: String,
+    /// The strength reached (`acr`) with what it means.
+    strength: String,
     auth_time: String,
     sessions: Vec<SessionRow>,
     csrf: String,
@@ -51,6 +53,7 @@ pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSes
         roles: user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
         groups: if detail.groups.is_empty() { "—".into() } else { detail.groups.join(", ") },
         methods: current.session.auth.amr.join(", "),
+        strength: strength_label(&current.session.auth.acr),
         auth_time: current.session.auth.auth_time.map_or_else(String::new, |t| t.to_rfc3339()),
         sessions: sessions
             .iter()
@@ -94,4 +97,16 @@ pub async fn logout(
         .headers_mut()
         .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), state.config.secure_cookies()));
     Ok(response)
+}
+
+/// `acr` with what it means to the person reading it.
+fn strength_label(acr: &str) -> String {
+    let meaning = match acr {
+        "pwd" => "password only",
+        "mfa" => "two factors",
+        "phr" => "phishing-resistant: a passkey",
+        "phrh" => "phishing-resistant and hardware-bound: an attested security key",
+        _ => return acr.to_owned(),
+    };
+    format!("{acr} ({meaning})")
 }

@@ -23,7 +23,23 @@ struct MfaPage {
     step_up: bool,
     has_passkey: bool,
     may_trust: bool,
+    /// Email and SMS methods the user may receive a code through now.
+    fallbacks: Vec<FallbackChoice>,
+    notice: Option<String>,
     error: Option<String>,
+}
+
+struct FallbackChoice {
+    id: uuid::Uuid,
+    label: String,
+}
+
+#[derive(Deserialize)]
+pub struct SendForm {
+    #[serde(default)]
+    csrf: String,
+    return_to: Option<String>,
+    authenticator: uuid::Uuid,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +65,33 @@ async fn render(
     return_to: String,
     error: Option<String>,
 ) -> Response {
+    render_with_notice(state, current, meta, status, return_to, None, error).await
+}
+
+async fn render_with_notice(
+    state: &AppState,
+    current: &Authenticated,
+    meta: &twofold_app::RequestMeta,
+    status: StatusCode,
+    return_to: String,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let fallbacks = state
+        .app
+        .usable_fallbacks(&current.user)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            let to = a.destination.as_deref().map(twofold_core::fallback::mask_destination).unwrap_or_default();
+            let label = match a.kind {
+                twofold_core::authenticator::AuthenticatorKind::SmsOtp => format!("Text me a code at {to}"),
+                _ => format!("Email me a code at {to}"),
+            };
+            FallbackChoice { id: a.id, label }
+        })
+        .collect();
     let has_passkey = state.app.security_info(current.user.id).await.is_ok_and(|info| {
         info.authenticators
             .iter()
@@ -60,6 +103,8 @@ async fn render(
         csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
         return_to,
         step_up: !current.session.mfa_pending,
+        fallbacks,
+        notice,
         error,
     };
     (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
@@ -122,4 +167,39 @@ pub async fn submit(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+pub async fn send_code(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<SendForm>,
+) -> Result<Response, ApiError> {
+    let Some(current) = session else { return Ok(Redirect::to("/login").into_response()) };
+    let return_to = safe_return_path(form.return_to.as_deref());
+    if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
+        let message = Some("This form expired. Please try again.".to_owned());
+        return Ok(render(&state, &current, &meta, StatusCode::FORBIDDEN, return_to, message).await);
+    }
+    let (status, notice, error) = match state.app.send_sign_in_code(&current, form.authenticator, &meta).await {
+        Ok(sent) => (
+            StatusCode::OK,
+            Some(format!(
+                "We sent a code to {}. Enter it below within {} minutes.",
+                sent.masked_destination, sent.valid_minutes
+            )),
+            None,
+        ),
+        Err(AppError::Throttled { retry_after_secs }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(format!("Too many codes sent. Try again in {retry_after_secs} seconds.")),
+        ),
+        Err(AppError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, None, Some("That method is not available for signing in.".to_owned()))
+        }
+        Err(AppError::Unavailable(message)) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(message)),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(render_with_notice(&state, &current, &meta, status, return_to, notice, error).await)
 }

@@ -1,6 +1,7 @@
 //! Browser pages: sign-in at `/login`, the account page at `/account`, sign-out.
 
 mod account;
+mod fallback;
 mod login;
 mod mfa;
 mod passkey;
@@ -29,9 +30,14 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security", get(security::show))
         .route("/account/security/totp", axum::routing::post(security::begin_totp))
         .route("/account/security/totp/confirm", axum::routing::post(security::confirm_totp))
+        .route("/account/security/email", axum::routing::post(fallback::begin_email))
+        .route("/account/security/sms", axum::routing::post(fallback::begin_sms))
+        .route("/account/security/fallback/confirm", axum::routing::post(fallback::confirm))
+        .route("/login/mfa/send", axum::routing::post(mfa::send_code))
         .route("/account/security/recovery-codes", axum::routing::post(security::recovery_codes))
         .route("/account/security/{id}/rename", axum::routing::post(security::rename))
         .route("/account/security/{id}/remove", axum::routing::post(security::remove))
+        .route("/account/security/{id}/replace", axum::routing::post(security::replace))
         .route("/account/security/devices/{device}/forget", axum::routing::post(security::forget_device))
         .route("/static/twofold.css", get(stylesheet))
         .route("/static/webauthn.js", get(script))

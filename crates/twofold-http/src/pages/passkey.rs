@@ -68,6 +68,8 @@ pub struct RegistrationAnswer {
     #[serde(default)]
     name: String,
     credential: serde_json::Value,
+    /// The method this key replaces, when registering from "Replace".
+    replaces: Option<uuid::Uuid>,
 }
 
 pub async fn register(
@@ -78,7 +80,10 @@ pub async fn register(
     JsonBody(body): JsonBody<RegistrationAnswer>,
 ) -> Result<Response, ApiError> {
     let current = full_session(&state, session, &headers)?;
-    state.app.finish_passkey_registration(&current, &body.ceremony, &body.name, body.credential, &meta).await?;
+    state
+        .app
+        .finish_passkey_registration(&current, &body.ceremony, &body.name, body.credential, body.replaces, &meta)
+        .await?;
     Ok(Json(json!({ "redirect": "/account/security" })).into_response())
 }
 

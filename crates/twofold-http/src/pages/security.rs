@@ -12,6 +12,7 @@ use serde::Deserialize;
 use twofold_app::AppError;
 use twofold_app::auth::Authenticated;
 use twofold_core::Timestamp;
+use twofold_core::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
 use crate::extract::{ClientMeta, MaybeSession};
@@ -42,6 +43,10 @@ struct SecurityPage {
     skip_to: Option<String>,
     methods: Vec<MethodRow>,
     recovery_codes_left: i64,
+    /// Whether email codes may be added (policy allows them for this user, who has an address).
+    may_add_email: bool,
+    /// Whether SMS codes may be added.
+    may_add_sms: bool,
     csrf: String,
     notice: Option<String>,
     error: Option<String>,
@@ -51,6 +56,8 @@ struct SecurityPage {
 #[template(path = "totp_enrol.html")]
 struct TotpEnrolPage {
     id: Uuid,
+    /// The method the new app replaces, carried to the confirmation.
+    replaces: Option<Uuid>,
     secret: Option<String>,
     qr_svg: String,
     csrf: String,
@@ -64,7 +71,7 @@ struct RecoveryCodesPage {
 }
 
 /// Why a request to this page is not served as asked.
-enum Refusal {
+pub(super) enum Refusal {
     /// Not signed in.
     SignIn,
     /// Signed in with the password only; the second factor is still due.
@@ -86,7 +93,7 @@ impl IntoResponse for Refusal {
 }
 
 /// A fully signed-in session.
-fn signed_in(session: Option<Authenticated>) -> Result<Authenticated, Refusal> {
+pub(super) fn signed_in(session: Option<Authenticated>) -> Result<Authenticated, Refusal> {
     match session {
         Some(current) if !current.session.mfa_pending => Ok(current),
         Some(_) => Err(Refusal::SecondFactor),
@@ -94,15 +101,15 @@ fn signed_in(session: Option<Authenticated>) -> Result<Authenticated, Refusal> {
     }
 }
 
-fn token(state: &AppState, current: &Authenticated) -> String {
+pub(super) fn token(state: &AppState, current: &Authenticated) -> String {
     csrf::session_token(&state.config.csrf_key, &current.session.id_hash)
 }
 
-fn no_store(status: StatusCode, page: impl IntoResponse) -> Response {
+pub(super) fn no_store(status: StatusCode, page: impl IntoResponse) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     current: &Authenticated,
     status: StatusCode,
@@ -154,6 +161,8 @@ async fn render_with(
         skip_to,
         methods,
         recovery_codes_left: info.recovery_codes_left,
+        may_add_email: state.app.may_enrol_fallback(&current.user, AuthenticatorKind::EmailOtp),
+        may_add_sms: state.app.may_enrol_fallback(&current.user, AuthenticatorKind::SmsOtp),
         csrf: token(state, current),
         notice,
         error,
@@ -162,7 +171,7 @@ async fn render_with(
 }
 
 /// Maps the errors a change can meet to the page, or passes them on.
-async fn after_change(
+pub(super) async fn after_change(
     state: &AppState,
     current: &Authenticated,
     result: Result<(), AppError>,
@@ -175,6 +184,14 @@ async fn after_change(
             render(state, current, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.summary())).await
         }
         Err(AppError::Conflict(message)) => render(state, current, StatusCode::CONFLICT, None, Some(message)).await,
+        Err(AppError::Forbidden(message)) => render(state, current, StatusCode::FORBIDDEN, None, Some(message)).await,
+        Err(AppError::Unavailable(message)) => {
+            render(state, current, StatusCode::SERVICE_UNAVAILABLE, None, Some(message)).await
+        }
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let message = format!("Too many codes sent. Try again in {retry_after_secs} seconds.");
+            render(state, current, StatusCode::TOO_MANY_REQUESTS, None, Some(message)).await
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -209,6 +226,8 @@ pub struct NameForm {
     csrf: String,
     #[serde(default)]
     name: String,
+    /// Set when the new app replaces one of the user's methods.
+    replaces: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -218,10 +237,15 @@ pub struct ConfirmForm {
     id: Uuid,
     #[serde(default)]
     code: String,
+    replaces: Option<Uuid>,
 }
 
 /// Checks the session and the form's CSRF token.
-fn authorize(state: &AppState, session: Option<Authenticated>, presented: &str) -> Result<Authenticated, Refusal> {
+pub(super) fn authorize(
+    state: &AppState,
+    session: Option<Authenticated>,
+    presented: &str,
+) -> Result<Authenticated, Refusal> {
     let current = signed_in(session)?;
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, presented) {
         return Err(Refusal::Expired);
@@ -246,6 +270,7 @@ pub async fn begin_totp(
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             let page = TotpEnrolPage {
                 id: enrolment.authenticator.id,
+                replaces: form.replaces,
                 secret: Some(enrolment.secret_base32),
                 qr_svg,
                 csrf: token(&state, &current),
@@ -267,10 +292,11 @@ pub async fn confirm_totp(
         Ok(c) => c,
         Err(refusal) => return Ok(refusal.into_response()),
     };
-    match state.app.confirm_totp(&current, form.id, &form.code, &meta).await {
+    match state.app.confirm_totp(&current, form.id, &form.code, form.replaces, &meta).await {
         Err(AppError::Invalid(errors)) => {
             let page = TotpEnrolPage {
                 id: form.id,
+                replaces: form.replaces,
                 secret: None,
                 qr_svg: String::new(),
                 csrf: token(&state, &current),
@@ -278,7 +304,14 @@ pub async fn confirm_totp(
             };
             Ok(no_store(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
-        result => after_change(&state, &current, result, "Authenticator app added.").await,
+        result => {
+            let done = if form.replaces.is_some() {
+                "Authenticator app added. The method it replaces was removed and no longer works."
+            } else {
+                "Authenticator app added."
+            };
+            after_change(&state, &current, result, done).await
+        }
     }
 }
 
@@ -341,4 +374,33 @@ pub async fn forget_device(
     };
     let result = state.app.forget_device(&current, &device_id, &meta).await;
     after_change(&state, &current, result, "That device will ask for a second factor again.").await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "replace.html")]
+struct ReplacePage {
+    id: Uuid,
+    name: String,
+    kind: &'static str,
+    csrf: String,
+}
+
+/// "Replace": one guided flow to add the new authenticator (app or passkey) that takes the
+/// place of `id`; the old one is removed when the new one is confirmed.
+pub async fn replace(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    let info = state.app.security_info(current.user.id).await?;
+    let Some(old) = info.authenticators.into_iter().find(|a| a.id == id && a.is_confirmed()) else {
+        return Err(AppError::NotFound("authenticator").into());
+    };
+    let page = ReplacePage { id, name: old.name, kind: old.kind.label(), csrf: token(&state, &current) };
+    Ok(no_store(StatusCode::OK, page))
 }

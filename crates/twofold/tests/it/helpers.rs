@@ -20,6 +20,8 @@ pub struct Env {
 
 impl Env {
     pub fn new(db: &TestDatabase) -> Self {
+        // reqwest is built with rustls but no provider of its own (see twofold-mail).
+        twofold_mail::install_crypto_provider();
         Self { backend: db.backend, database_url: db.url.clone(), data_dir: db.dir.join("data") }
     }
 
@@ -199,7 +201,7 @@ impl SmtpSink {
         Self { child, url: format!("smtp://127.0.0.1:{port}"), dir }
     }
 
-    /// Every message received so far, as text, oldest first.
+    /// Every message received so far, as text (soft line breaks unfolded), oldest first.
     pub fn messages(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.dir)
             .unwrap()
@@ -208,7 +210,8 @@ impl SmtpSink {
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
             .collect();
         files.sort();
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+        // Quoted-printable soft line breaks are undone so texts can be searched whole.
+        files.iter().map(|p| std::fs::read_to_string(p).unwrap().replace("=\r\n", "")).collect()
     }
 
     /// Waits (up to 10 s) for a message whose text contains `needle`.
@@ -227,5 +230,63 @@ impl Drop for SmtpSink {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// One webhook call: the JSON body and the `Authorization` header.
+type SmsReceived = (serde_json::Value, Option<String>);
+
+/// An SMS provider's webhook: an HTTP server on a free port that keeps each JSON body it is
+/// posted, with the `Authorization` header it came with.
+pub struct SmsSink {
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<SmsReceived>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SmsSink {
+    pub async fn start() -> Self {
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&received);
+        let app = axum::Router::new().route(
+            "/send",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<serde_json::Value>| {
+                    let kept = std::sync::Arc::clone(&kept);
+                    async move {
+                        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                        kept.lock().unwrap().push((body, auth));
+                        axum::http::StatusCode::ACCEPTED
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/send", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { url, received, task }
+    }
+
+    /// Waits (up to 10 s) for the `n`th message (counting from 1): its body and header.
+    pub async fn wait_for(&self, n: usize) -> (serde_json::Value, Option<String>) {
+        for _ in 0..400 {
+            if let Some(found) = self.received.lock().unwrap().get(n - 1).cloned() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("SMS {n} never arrived; received: {:?}", self.received.lock().unwrap());
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
+
+impl Drop for SmsSink {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

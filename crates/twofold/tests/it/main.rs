@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod attestation;
 mod browser;
 mod cli;
 mod cluster;
 mod config;
 mod crash;
+mod fallback;
 mod helpers;
 mod mfa;
 mod pages;

@@ -22,12 +22,12 @@ pub fn oathtool(secret: &str, offset_secs: i64) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+pub fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let from = html.find(start).unwrap_or_else(|| panic!("no {start} in {html}")) + start.len();
     &html[from..from + html[from..].find(end).unwrap()]
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     between(html, &format!(r#"name="{name}" value=""#), "\"").to_owned()
 }
 
@@ -89,7 +89,7 @@ pub async fn enrol_totp(client: &reqwest::Client, url: &str) -> String {
     secret
 }
 
-async fn sign_out(client: &reqwest::Client, url: &str) {
+pub async fn sign_out(client: &reqwest::Client, url: &str) {
     let page = client.get(format!("{url}/account")).send().await.unwrap().text().await.unwrap();
     client.post(format!("{url}/logout")).form(&[("csrf", hidden(&page, "csrf"))]).send().await.unwrap();
 }
@@ -465,5 +465,70 @@ async fn a_trusted_device_skips_the_second_step_until_forgotten_but_never_for_pr
         let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
         assert!(log.contains(r#""action":"device.trust""#) && log.contains(r#""action":"device.forget""#), "{b}");
         assert!(log.contains("trusted_device"), "{b}: the sign-in event names the trusted device");
+    }
+}
+
+#[tokio::test]
+async fn replacing_a_phone_retires_the_old_app_in_the_same_flow() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let client = browser();
+        password_step(&client, url, "bob").await;
+        let old_secret = enrol_totp(&client, url).await;
+        sign_out(&client, url).await;
+        password_step(&client, url, "bob").await;
+        assert_eq!(second_step(&client, url, "code", &oathtool(&old_secret, 30)).await.status(), 303, "{b}");
+
+        // "Replace Phone" leads to enrolling the new app with the old one named.
+        let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&page, "csrf");
+        let action = {
+            let end = page.find("Replace Phone").unwrap();
+            let start = page[..end].rfind(r#"action=""#).unwrap() + r#"action=""#.len();
+            page[start..start + page[start..].find('"').unwrap()].to_owned()
+        };
+        let replace = client.post(format!("{url}{action}")).form(&[("csrf", &csrf)]).send().await.unwrap();
+        assert_eq!(replace.status(), 200, "{b}");
+        let replace = replace.text().await.unwrap();
+        assert!(replace.contains("As soon as it works, <strong>Phone</strong>"), "{b}");
+        let old_id = hidden(&replace, "replaces");
+        let enrol = client
+            .post(format!("{url}/account/security/totp"))
+            .form(&[("name", "New phone"), ("csrf", &csrf), ("replaces", &old_id)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let new_secret = between(&enrol, r#"<code id="secret">"#, "</code>").to_owned();
+        let new_id = hidden(&enrol, "id");
+        assert_eq!(hidden(&enrol, "replaces"), old_id, "{b}: the old method rides along to the confirmation");
+        let done = client
+            .post(format!("{url}/account/security/totp/confirm"))
+            .form(&[
+                ("id", new_id.as_str()),
+                ("code", &oathtool(&new_secret, 0)),
+                ("csrf", &csrf),
+                ("replaces", &old_id),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(done.contains("no longer works"), "{b}");
+        assert!(done.contains("New phone") && !done.contains("Replace Phone<"), "{b}: only the new app is listed");
+
+        // The old app stops working at once; the new one signs in.
+        sign_out(&client, url).await;
+        password_step(&client, url, "bob").await;
+        assert_eq!(second_step(&client, url, "code", &oathtool(&old_secret, 60)).await.status(), 401, "{b}");
+        assert_eq!(second_step(&client, url, "code", &oathtool(&new_secret, 30)).await.status(), 303, "{b}");
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains(r#""action":"authenticator.remove""#), "{b}: the retirement is audited");
     }
 }

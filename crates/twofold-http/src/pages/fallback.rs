@@ -1,0 +1,131 @@
+//! Email and SMS codes on the pages: adding either method from Security info (with its
+//! test authentication), and sending a sign-in code from the second step.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use twofold_app::AppError;
+use twofold_app::fallback::CodeSent;
+use twofold_core::authenticator::AuthenticatorKind;
+use uuid::Uuid;
+
+use super::security::{after_change, authorize, no_store, token};
+use crate::extract::{ClientMeta, MaybeSession};
+use crate::{ApiError, AppState};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "fallback_enrol.html")]
+struct ConfirmPage {
+    id: Uuid,
+    channel: String,
+    destination: String,
+    valid_minutes: i64,
+    csrf: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    phone: String,
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    id: Uuid,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    destination: String,
+}
+
+const EMAIL: &str = "email address";
+const PHONE: &str = "mobile number";
+
+async fn begin(
+    state: AppState,
+    meta: twofold_app::RequestMeta,
+    session: Option<twofold_app::auth::Authenticated>,
+    csrf: &str,
+    kind: AuthenticatorKind,
+    phone: Option<&str>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    match state.app.begin_fallback_enrolment(&current, kind, phone, &meta).await {
+        Ok(CodeSent { authenticator_id, masked_destination, valid_minutes }) => {
+            let page = ConfirmPage {
+                id: authenticator_id,
+                channel: if kind == AuthenticatorKind::EmailOtp { EMAIL } else { PHONE }.to_owned(),
+                destination: masked_destination,
+                valid_minutes,
+                csrf: token(&state, &current),
+                error: None,
+            };
+            Ok(no_store(StatusCode::OK, page))
+        }
+        Err(e) => after_change(&state, &current, Err(e), "").await,
+    }
+}
+
+pub async fn begin_email(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, ApiError> {
+    begin(state, meta, session, &form.csrf, AuthenticatorKind::EmailOtp, None).await
+}
+
+pub async fn begin_sms(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<PhoneForm>,
+) -> Result<Response, ApiError> {
+    begin(state, meta, session, &form.csrf, AuthenticatorKind::SmsOtp, Some(&form.phone)).await
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, ApiError> {
+    let current = match authorize(&state, session, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
+    match state.app.confirm_fallback(&current, form.id, &form.code, &meta).await {
+        Err(AppError::Invalid(errors)) => {
+            let page = ConfirmPage {
+                id: form.id,
+                channel: if form.channel == EMAIL { EMAIL } else { PHONE }.to_owned(),
+                destination: form.destination.chars().take(64).collect(),
+                valid_minutes: twofold_core::fallback::CODE_LIFETIME_SECS / 60,
+                csrf: token(&state, &current),
+                error: Some(errors.summary()),
+            };
+            Ok(no_store(StatusCode::UNPROCESSABLE_ENTITY, page))
+        }
+        result => after_change(&state, &current, result, "Added. You can now receive sign-in codes there.").await,
+    }
+}

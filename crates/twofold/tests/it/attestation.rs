@@ -1,0 +1,125 @@
+//! Attested hardware keys (strength `phrh`): with a trusted key maker configured, a
+//! privileged account's new passkey must carry "packed" attestation chaining to that maker's
+//! root; the key then signs in at `phrh`. The authenticator is a software FIDO2 device
+//! (tests/webauthn/authenticator.py) holding an attestation certificate from a test CA.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Env, browser};
+use crate::mfa::{hidden, password_step, sign_out};
+
+fn authenticator(args: &[&str], input: &Value) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/webauthn/authenticator.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with the cryptography package is required (.ci/run installs it)");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "authenticator.py {args:?} failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// POSTs JSON with the page's CSRF token in `X-CSRF-Token`.
+async fn post_json(client: &reqwest::Client, url: &str, csrf: &str, body: &Value) -> (u16, Value) {
+    let response = client.post(url).header("x-csrf-token", csrf).json(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Registers a passkey from the Security info page; returns the answer's status and body.
+async fn register(client: &reqwest::Client, url: &str, origin: &str, key_dir: &Path, attest: bool) -> (u16, Value) {
+    let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let (status, options) =
+        post_json(client, &format!("{url}/account/security/passkey/options"), &csrf, &json!({})).await;
+    assert_eq!(status, 200, "{options}");
+    let dir = key_dir.to_str().unwrap();
+    let mut args = vec!["create", dir, origin];
+    if !attest {
+        args.push("none");
+    }
+    let credential = authenticator(&args, &options["options"]);
+    let answer = json!({"ceremony": options["ceremony"], "name": "Security key", "credential": credential});
+    post_json(client, &format!("{url}/account/security/passkey"), &csrf, &answer).await
+}
+
+#[tokio::test]
+async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let dir = env.data_dir.join("..").join("attestation");
+        let made = authenticator(&["ca", dir.to_str().unwrap()], &json!({}));
+        let config = dir.join("twofold.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[webauthn]\nattested_tiers = [\"privileged\"]\n\n[[webauthn.trusted_key_makers]]\ndescription = \"Test keys\"\nca_file = \"{}\"\naaguids = [\"{}\"]\n",
+                dir.join("ca.pem").display(),
+                made["aaguid"].as_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
+        let url = &server.url;
+        let origin = url.replace("127.0.0.1", "localhost");
+
+        // alice is privileged: a passkey without attestation is refused, and nothing is stored.
+        let alice = browser();
+        password_step(&alice, url, "alice").await;
+        let (status, body) = register(&alice, url, &origin, &dir, false).await;
+        assert_eq!(status, 422, "{b}: {body}");
+        assert!(body["detail"].as_str().unwrap_or_default().contains("trusted maker"), "{b}: {body}");
+        let page = alice.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        assert!(!page.contains("Passkey or security key"), "{b}: the refused key was not added");
+
+        // An attested key from the trusted maker is accepted.
+        let (status, body) = register(&alice, url, &origin, &dir, true).await;
+        assert_eq!(status, 200, "{b}: {body}");
+
+        // Signing in with it reaches phrh.
+        sign_out(&alice, url).await;
+        assert_eq!(password_step(&alice, url, "alice").await, "/login/mfa?return_to=/account", "{b}");
+        let page = alice.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&page, "csrf");
+        let (status, options) = post_json(&alice, &format!("{url}/login/mfa/passkey/options"), &csrf, &json!({})).await;
+        assert_eq!(status, 200, "{b}: {options}");
+        let assertion = authenticator(&["get", dir.to_str().unwrap(), &origin], &options["options"]);
+        let answer = json!({"ceremony": options["ceremony"], "credential": assertion});
+        let (status, body) = post_json(&alice, &format!("{url}/login/mfa/passkey"), &csrf, &answer).await;
+        assert_eq!(status, 200, "{b}: {body}");
+        let account = alice.get(format!("{url}/account")).send().await.unwrap().text().await.unwrap();
+        assert!(account.contains("phrh"), "{b}: strength phrh recorded");
+
+        // bob (standard tier) is not held to attestation: his options ask for none.
+        let bob = browser();
+        password_step(&bob, url, "bob").await;
+        let page = bob.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&page, "csrf");
+        let (_, options) = post_json(&bob, &format!("{url}/account/security/passkey/options"), &csrf, &json!({})).await;
+        assert_ne!(options["options"]["attestation"], "direct", "{b}");
+
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let enrolled = log
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .find(|e| e["action"] == "authenticator.enrol_start" && e["actor_name"] == "alice")
+            .unwrap_or_else(|| panic!("{b}: no enrolment of alice's key in {log}"));
+        assert!(enrolled.to_string().contains("attested"), "{b}: {enrolled}");
+        assert_eq!(after_state(&enrolled)["attested"], true, "{b}: the audit log records the key as attested");
+    }
+}
+
+/// An event's after-state, whether exported as an object or as JSON text.
+fn after_state(event: &Value) -> Value {
+    match &event["after"] {
+        Value::String(text) => serde_json::from_str(text).unwrap(),
+        other => other.clone(),
+    }
+}

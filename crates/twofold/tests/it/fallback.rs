@@ -1,0 +1,212 @@
+//! Email and SMS codes, the transitional fallbacks: enrolment with a test code delivered
+//! through a real SMTP server and an SMS webhook, sign-in with each, resend and guess
+//! limits, the tier ban and the end date, and what is stored.
+
+use crate::helpers::{Env, SmsSink, SmtpSink, browser};
+use crate::mfa::{enrol_totp, hidden, oathtool, password_step, second_step, sign_out};
+
+const SMS_AUTH: &str = "Bearer sms-provider-secret";
+
+fn config(dir: &std::path::Path, sms_url: &str, sms_until: Option<&str>) -> String {
+    let path = dir.join(format!("fallback-{}.toml", sms_until.unwrap_or("open")));
+    let until = sms_until.map(|d| format!("until = {d}\n")).unwrap_or_default();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "[email_otp]\nenabled = true\n\n[sms_otp]\nenabled = true\n{until}webhook_url = \"{sms_url}\"\nwebhook_authorization = \"{SMS_AUTH}\"\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// The six-digit code in a message.
+fn code_in(text: &str) -> String {
+    let at = text.find("verification code is ").expect("a code message") + "verification code is ".len();
+    text[at..at + 6].to_owned()
+}
+
+async fn post(client: &reqwest::Client, url: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let response = client.post(format!("{url}{path}")).form(form).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn csrf_of(client: &reqwest::Client, url: &str, path: &str) -> (String, String) {
+    let page = client.get(format!("{url}{path}")).send().await.unwrap().text().await.unwrap();
+    (hidden(&page, "csrf"), page)
+}
+
+#[tokio::test]
+async fn email_and_sms_codes_enrol_sign_in_and_obey_their_limits() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let smtp = SmtpSink::start();
+        let sms = SmsSink::start().await;
+        let config_file = config(&env.data_dir.join("..").join("config"), &sms.url, None);
+        let server = env.serve(&["--demo", "--config", &config_file, "--smtp-url", &smtp.url]).await;
+        let url = &server.url;
+
+        // alice is privileged: email and SMS codes are forbidden for her tier by default.
+        let alice = browser();
+        password_step(&alice, url, "alice").await;
+        let (csrf, page) = csrf_of(&alice, url, "/account/security").await;
+        assert!(!page.contains("Add email codes") && !page.contains("Add text message codes"), "{b}");
+        let (status, body) = post(&alice, url, "/account/security/email", &[("csrf", &csrf)]).await;
+        assert_eq!(status, 403, "{b}: {body}");
+        assert!(body.contains("not allowed for privileged accounts"), "{b}: {body}");
+
+        // bob sets up an app, then signs in with it so adding methods is allowed.
+        let client = browser();
+        password_step(&client, url, "bob").await;
+        let secret = enrol_totp(&client, url).await;
+        sign_out(&client, url).await;
+        password_step(&client, url, "bob").await;
+        assert_eq!(second_step(&client, url, "code", &oathtool(&secret, 30)).await.status(), 303, "{b}");
+
+        // Email: the test code arrives over SMTP; a wrong one does not finish enrolment.
+        let (csrf, page) = csrf_of(&client, url, "/account/security").await;
+        assert!(page.contains("Add email codes") && page.contains("Add text message codes"), "{b}");
+        let (status, page) = post(&client, url, "/account/security/email", &[("csrf", &csrf)]).await;
+        assert_eq!(status, 200, "{b}: {page}");
+        assert!(page.contains("We sent a code to b•••@demo.twofold.test"), "{b}: {page}");
+        let id = hidden(&page, "id");
+        let mail = smtp.wait_for("confirm this contact method").await;
+        assert!(mail.contains("To: bob@demo.twofold.test"), "{b}");
+        let email_code = code_in(&mail);
+        let wrong = if email_code == "000000" { "111111" } else { "000000" };
+        let confirm = |code: &str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("id", id.clone()),
+                ("code", code.to_owned()),
+                ("channel", "email address".into()),
+            ]
+        };
+        let (status, _) = post(&client, url, "/account/security/fallback/confirm", &as_refs(&confirm(wrong))).await;
+        assert_eq!(status, 422, "{b}: a wrong test code");
+        let (status, page) =
+            post(&client, url, "/account/security/fallback/confirm", &as_refs(&confirm(&email_code))).await;
+        assert_eq!(status, 200, "{b}: {page}");
+        assert!(page.contains("Added.") && page.contains("Email code"), "{b}");
+        smtp.wait_for("Email code: Email").await;
+
+        // SMS: a number must be international; the code goes to the configured webhook.
+        let (status, page) =
+            post(&client, url, "/account/security/sms", &[("csrf", &csrf), ("phone", "07700 900123")]).await;
+        assert_eq!(status, 422, "{b}: {page}");
+        assert!(page.contains("international form"), "{b}");
+        let (status, page) =
+            post(&client, url, "/account/security/sms", &[("csrf", &csrf), ("phone", "+44 7700 900123")]).await;
+        assert_eq!(status, 200, "{b}: {page}");
+        assert!(page.contains("•••• 0123"), "{b}");
+        let (message, authorization) = sms.wait_for(1).await;
+        assert_eq!(message["to"], "+447700900123", "{b}");
+        assert_eq!(authorization.as_deref(), Some(SMS_AUTH), "{b}: the provider's header is sent");
+        let sms_id = hidden(&page, "id");
+        let code = code_in(message["text"].as_str().unwrap());
+        let form = [("csrf", csrf.as_str()), ("id", sms_id.as_str()), ("code", code.as_str())];
+        let (status, page) = post(&client, url, "/account/security/fallback/confirm", &form).await;
+        assert_eq!(status, 200, "{b}: {page}");
+        assert!(page.contains("Text message code"), "{b}");
+
+        // The app is bob's only strong method: it cannot be removed while email and SMS remain.
+        let (_, page) = csrf_of(&client, url, "/account/security").await;
+        let remove_app = form_action_before(&page, "Remove Phone");
+        let (status, page) = post(&client, url, &remove_app, &[("csrf", &csrf)]).await;
+        assert_eq!(status, 409, "{b}: {page}");
+        assert!(page.contains("email and SMS codes alone are not enough"), "{b}");
+
+        // Sign-in with an email code: offered under "use another method"; resends wait.
+        sign_out(&client, url).await;
+        password_step(&client, url, "bob").await;
+        let (csrf, page) = csrf_of(&client, url, "/login/mfa").await;
+        assert!(page.contains("Email me a code at b•••@demo.twofold.test"), "{b}");
+        assert!(page.contains("Text me a code at •••• 0123"), "{b}");
+        let email_method = page_value_after(&page, "Email me a code");
+        let sms_method = page_value_after(&page, "Text me a code");
+        let send = |method: &str| vec![("csrf", csrf.clone()), ("authenticator", method.to_owned())];
+        let (status, page) = post(&client, url, "/login/mfa/send", &as_refs(&send(&email_method))).await;
+        assert_eq!(status, 200, "{b}: {page}");
+        assert!(page.contains("We sent a code to b•••@demo.twofold.test"), "{b}");
+        let (status, page) = post(&client, url, "/login/mfa/send", &as_refs(&send(&email_method))).await;
+        assert_eq!(status, 429, "{b}: an immediate resend is refused");
+        assert!(page.contains("Try again in"), "{b}");
+        let mail = smtp.wait_for("Use it to sign in").await;
+        let code = code_in(&mail);
+        assert_eq!(second_step(&client, url, "code", &code).await.status(), 303, "{b}");
+        let account = client.get(format!("{url}/account")).send().await.unwrap().text().await.unwrap();
+        assert!(account.contains("pwd, otp, mfa"), "{b}: amr");
+
+        // A used code never works again; five wrong guesses void a live code.
+        sign_out(&client, url).await;
+        password_step(&client, url, "bob").await;
+        assert_eq!(second_step(&client, url, "code", &code).await.status(), 401, "{b}: a code works once");
+        let (csrf, _) = csrf_of(&client, url, "/login/mfa").await;
+        let send = |method: &str| vec![("csrf", csrf.clone()), ("authenticator", method.to_owned())];
+        let (status, _) = post(&client, url, "/login/mfa/send", &as_refs(&send(&sms_method))).await;
+        assert_eq!(status, 200, "{b}");
+        let (message, _) = sms.wait_for(2).await;
+        let sms_code = code_in(message["text"].as_str().unwrap());
+        let wrong = if sms_code == "000000" { "111111" } else { "000000" };
+        for _ in 0..4 {
+            assert_eq!(second_step(&client, url, "code", wrong).await.status(), 401, "{b}");
+        }
+        // Five failures in a row (counting the replay) delay attempts and tell bob.
+        smtp.wait_for("Failed sign-in attempts on your account").await;
+        tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+        assert_eq!(second_step(&client, url, "code", wrong).await.status(), 401, "{b}");
+        tokio::time::sleep(std::time::Duration::from_millis(4_100)).await;
+        assert_eq!(
+            second_step(&client, url, "code", &sms_code).await.status(),
+            401,
+            "{b}: the right code after five wrong guesses is refused"
+        );
+
+        // Nothing about a code is stored in clear, and every send is audited.
+        for hash in twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT code_hash FROM one_time_codes").await
+        {
+            let stored = String::from_utf8_lossy(&hash).into_owned();
+            assert!(!stored.contains(&email_code) && !stored.contains(&sms_code), "{b}: hashed at rest");
+        }
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert_eq!(log.matches(r#""action":"one_time_code.send""#).count(), 4, "{b}");
+        assert!(!log.contains("+447700900123") && log.contains("•••• 0123"), "{b}: numbers are masked in the log");
+        drop(server);
+
+        // After the SMS end date, SMS codes are no longer offered or sent. (bob's seven
+        // failures in a row ask for a 4 s wait before his next attempt.)
+        tokio::time::sleep(std::time::Duration::from_millis(4_100)).await;
+        let ended = config(&env.data_dir.join("..").join("config"), &sms.url, Some("2020-01-01"));
+        let server = env.serve(&["--config", &ended, "--smtp-url", &smtp.url]).await;
+        let url = &server.url;
+        let client = browser();
+        password_step(&client, url, "bob").await;
+        let (csrf, page) = csrf_of(&client, url, "/login/mfa").await;
+        assert!(page.contains("Email me a code") && !page.contains("Text me a code"), "{b}: {page}");
+        let (status, _) =
+            post(&client, url, "/login/mfa/send", &[("csrf", &csrf), ("authenticator", &sms_method)]).await;
+        assert_eq!(status, 404, "{b}: an ended channel sends nothing");
+        assert_eq!(sms.count(), 2, "{b}");
+    }
+}
+
+fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The `authenticator` value of the form whose button says `label`.
+fn page_value_after(page: &str, label: &str) -> String {
+    let end = page.find(label).unwrap_or_else(|| panic!("no {label}"));
+    let form = &page[..end];
+    let start = form.rfind(r#"name="authenticator" value=""#).unwrap() + r#"name="authenticator" value=""#.len();
+    form[start..start + form[start..].find('"').unwrap()].to_owned()
+}
+
+/// The action of the form whose button says `label`.
+fn form_action_before(page: &str, label: &str) -> String {
+    let end = page.find(label).unwrap_or_else(|| panic!("no {label}"));
+    let form = &page[..end];
+    let start = form.rfind(r#"action=""#).unwrap() + r#"action=""#.len();
+    form[start..start + form[start..].find('"').unwrap()].to_owned()
+}
