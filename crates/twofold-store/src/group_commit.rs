@@ -110,6 +110,7 @@ async fn commit_batch(pool: &AnyPool, batch: &[Verification]) -> StoreResult<Vec
             (sign_in_change(if won { "signin.success" } else { "signin.failure" }, event), &job.ctx)
         })
         .collect();
+    let changes: Vec<_> = changes.iter().map(|(change, ctx)| (change, *ctx)).collect();
     tx.append_all(&changes).await?;
     tx.commit().await?;
     Ok(won)

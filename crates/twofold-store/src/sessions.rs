@@ -23,23 +23,7 @@ fn short(id_hash: &str) -> String {
 }
 
 async fn insert_sign_in_event(tx: &mut AuditedTx, event: &SignInEvent) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO sign_in_events (id, at, username, user_id, outcome, reason, methods, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(event.id.to_string())
-    .bind(event.at.millis())
-    .bind(&event.username)
-    .bind(event.user_id.map(|u| u.to_string()))
-    .bind(event.outcome.as_str())
-    .bind(event.reason.map(|r| r.as_str().to_owned()))
-    .bind(join(&event.methods))
-    .bind(&event.ip)
-    .bind(&event.user_agent)
-    .execute(&mut *tx.tx)
-    .await
-    .map_err(store_error)?;
-    Ok(())
+    insert_sign_in_events(tx, &[event]).await
 }
 
 /// Several sign-in events, one statement per chunk (group commits).

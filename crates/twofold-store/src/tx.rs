@@ -29,19 +29,12 @@ impl AuditedTx {
 
     /// Records one event, to be chained after everything committed before it.
     pub(crate) async fn append(&mut self, change: &Change, ctx: &AuditContext) -> Result<(), StoreError> {
-        // Sealed only for its canonical field encoding; the chainer gives it seq and hash.
-        let event = AuditEvent::seal(0, Uuid::now_v7(), "", change, ctx);
-        let query = sqlx::query(
-            "INSERT INTO audit_pending (id, at, actor_kind, actor_id, actor_name, actor_auth, action, target_type,
-                target_id, before_state, after_state, ip, user_agent, device_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        );
-        bind_event_fields(query, &event).execute(&mut *self.tx).await.map_err(store_error)?;
-        Ok(())
+        self.append_all(&[(change, ctx)]).await
     }
 
-    /// Records several events with one statement per [`ROWS_PER_INSERT`] (group commits).
-    pub(crate) async fn append_all(&mut self, changes: &[(Change, &AuditContext)]) -> Result<(), StoreError> {
+    /// Records several events, in order, with one statement per [`ROWS_PER_INSERT`]. Each is
+    /// sealed only for its canonical field encoding; the chainer gives it seq and hash.
+    pub(crate) async fn append_all(&mut self, changes: &[(&Change, &AuditContext)]) -> Result<(), StoreError> {
         let events: Vec<AuditEvent> =
             changes.iter().map(|(change, ctx)| AuditEvent::seal(0, Uuid::now_v7(), "", change, ctx)).collect();
         for chunk in events.chunks(ROWS_PER_INSERT) {

@@ -9,6 +9,12 @@ use crate::helpers::Env;
 
 /// Runs one script of tests/browser against a fresh demo server; returns its report.
 async fn run_script(script: &str) -> String {
+    run_script_with(script, &[], &[]).await
+}
+
+/// Runs a script against a demo server started with `serve_args`, passing `script_args` after
+/// the base URL and the screenshot directory.
+async fn run_script_with(script: &str, serve_args: &[&str], script_args: &[&str]) -> String {
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     assert!(
         scripts.join("node_modules/playwright-core").exists(),
@@ -16,12 +22,15 @@ async fn run_script(script: &str) -> String {
         scripts.display()
     );
     let env = Env::new(&twofold_testkit::sqlite());
-    let server = env.serve(&["--demo"]).await;
+    let mut args = vec!["--demo"];
+    args.extend_from_slice(serve_args);
+    let server = env.serve(&args).await;
     let url = server.url.replace("127.0.0.1", "localhost");
     let output = Command::new("node")
         .arg(scripts.join(script))
         .arg(&url)
         .arg(env.data_dir.parent().unwrap())
+        .args(script_args)
         .output()
         .expect("node is required for the browser tests");
     let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
@@ -45,4 +54,15 @@ async fn a_person_enrols_an_authenticator_app_and_uses_codes_in_chromium() {
 async fn a_person_adds_a_passkey_and_signs_in_with_it_in_chromium() {
     let report = run_script("passkey.mjs").await;
     assert!(report.contains("6 passed, 0 failed"), "{report}");
+}
+
+#[tokio::test]
+async fn a_person_adds_email_codes_and_signs_in_with_one_in_chromium() {
+    let smtp = crate::helpers::SmtpSink::start();
+    let config = twofold_testkit::scratch_dir("email-config").join("twofold.toml");
+    std::fs::write(&config, "[email_otp]\nenabled = true\n").unwrap();
+    let config = config.display().to_string();
+    let mail_dir = smtp.dir.display().to_string();
+    let report = run_script_with("email.mjs", &["--config", &config, "--smtp-url", &smtp.url], &[&mail_dir]).await;
+    assert!(report.contains("5 passed, 0 failed"), "{report}");
 }
