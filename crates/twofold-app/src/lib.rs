@@ -11,7 +11,9 @@ pub mod demo;
 pub mod fallback;
 pub mod groups;
 pub mod import;
+mod jose;
 pub mod mfa;
+pub mod oidc;
 pub mod passkeys;
 pub mod tokens;
 pub mod users;
@@ -153,6 +155,8 @@ pub struct App {
     mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
     /// Absent when no SMS webhook is configured: SMS codes cannot be sent.
     sms: Option<Arc<dyn twofold_core::fallback::SmsGateway>>,
+    /// The OpenID Connect issuer (the public URL); absent for admin verbs.
+    issuer: Option<String>,
     /// Which tiers must register attested hardware keys, and whose attestation counts.
     attestation: Option<passkeys::AttestationRule>,
     /// Where email and SMS codes are allowed.
@@ -178,6 +182,7 @@ impl App {
             mailer: None,
             sms: None,
             attestation: None,
+            issuer: None,
             fallback_policy: twofold_core::fallback::FallbackPolicy::default(),
             webauthn: None,
             hashing: Semaphore::new(permits),
@@ -193,6 +198,13 @@ impl App {
     pub fn with_webauthn(mut self, public_url: &str) -> Result<Self, String> {
         self.webauthn = Some(Arc::new(passkeys::relying_party(public_url)?));
         Ok(self)
+    }
+
+    /// Issues tokens as `public_url` (the OpenID Connect issuer).
+    #[must_use]
+    pub fn with_issuer(mut self, public_url: &str) -> Self {
+        self.issuer = Some(public_url.trim_end_matches('/').to_owned());
+        self
     }
 
     /// Sends notifications through `mailer`.

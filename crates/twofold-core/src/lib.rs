@@ -13,6 +13,7 @@ pub mod device_trust;
 pub mod fallback;
 pub mod identity;
 pub mod mail;
+pub mod oidc;
 pub mod otp;
 pub mod password;
 pub mod recovery;

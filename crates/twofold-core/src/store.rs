@@ -280,6 +280,34 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Option<Uuid>>;
 
+    /// Registers an OpenID Connect client (`client.create`). Conflict when the id is taken.
+    async fn create_client(&self, client: &crate::oidc::Client, ctx: &AuditContext) -> StoreResult<()>;
+    /// The client with this `client_id`.
+    async fn client(&self, client_id: &str) -> StoreResult<Option<crate::oidc::Client>>;
+    /// Every client, by name.
+    async fn clients(&self) -> StoreResult<Vec<crate::oidc::Client>>;
+    /// Token-signing keys, newest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<crate::oidc::SigningKey>>;
+    /// Makes `key` the signing key, retiring the one before at `key.created_at`
+    /// (`signing_key.rotate`).
+    async fn add_signing_key(&self, key: &crate::oidc::SigningKey, ctx: &AuditContext) -> StoreResult<()>;
+    /// Keeps an authorization code's grant under the code's hash until `expires_at`.
+    async fn put_authorization_code(
+        &self,
+        code_hash: &str,
+        grant: &crate::oidc::Grant,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Uses an authorization code once: `Ok(Ok(grant))` the first time within its life;
+    /// `Ok(Err(true))` when it was used already (a replay), `Ok(Err(false))` when unknown or
+    /// expired.
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<crate::oidc::Grant, bool>>;
+
     /// Records an event that accompanies no other stored change (e.g. `audit.export`).
     async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<()>;
     /// Links committed pending events into the hash chain; returns how many. Safe to run

@@ -8,6 +8,7 @@ mod api;
 mod cookies;
 mod csrf;
 mod extract;
+mod oidc;
 mod ops;
 mod pages;
 mod problem;
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(pages::routes())
+        .merge(oidc::routes())
         .nest("/api/v1", api::routes())
         .merge(ops::routes())
         .layer(axum::middleware::from_fn(ops::track_requests))

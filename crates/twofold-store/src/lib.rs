@@ -12,6 +12,7 @@ mod devices;
 mod group_commit;
 mod groups;
 mod migrate;
+mod oidc;
 mod one_time_codes;
 mod rows;
 mod sessions;

@@ -37,6 +37,7 @@ const SQLITE: &[Migration] = &[
         name: "sign_in_outcome_indexes",
         sql: include_str!("../migrations/sqlite/0006_sign_in_outcome_indexes.sql"),
     },
+    Migration { version: 7, name: "oidc", sql: include_str!("../migrations/sqlite/0007_oidc.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -61,6 +62,7 @@ const POSTGRES: &[Migration] = &[
         name: "sign_in_outcome_indexes",
         sql: include_str!("../migrations/postgres/0006_sign_in_outcome_indexes.sql"),
     },
+    Migration { version: 7, name: "oidc", sql: include_str!("../migrations/postgres/0007_oidc.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

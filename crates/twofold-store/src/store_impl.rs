@@ -11,7 +11,9 @@ use twofold_core::signin::SignInEvent;
 use twofold_core::store::{GroupSummary, Store, StoreResult, UserFilter, UserRecord};
 use uuid::Uuid;
 
-use crate::{SqlStore, api_keys, audit, authenticators, devices, groups, one_time_codes, sessions, store_error, users};
+use crate::{
+    SqlStore, api_keys, audit, authenticators, devices, groups, oidc, one_time_codes, sessions, store_error, users,
+};
 
 #[async_trait]
 impl Store for SqlStore {
@@ -39,6 +41,38 @@ impl Store for SqlStore {
         now: Timestamp,
     ) -> StoreResult<Option<Uuid>> {
         one_time_codes::redeem(&self.pool, user_id, purpose, code_hash, now).await
+    }
+
+    async fn create_client(&self, client: &twofold_core::oidc::Client, ctx: &AuditContext) -> StoreResult<()> {
+        oidc::create_client(&self.pool, client, ctx).await
+    }
+    async fn client(&self, client_id: &str) -> StoreResult<Option<twofold_core::oidc::Client>> {
+        oidc::client(&self.pool, client_id).await
+    }
+    async fn clients(&self) -> StoreResult<Vec<twofold_core::oidc::Client>> {
+        oidc::clients(&self.pool).await
+    }
+    async fn signing_keys(&self) -> StoreResult<Vec<twofold_core::oidc::SigningKey>> {
+        oidc::signing_keys(&self.pool).await
+    }
+    async fn add_signing_key(&self, key: &twofold_core::oidc::SigningKey, ctx: &AuditContext) -> StoreResult<()> {
+        oidc::add_signing_key(&self.pool, key, ctx).await
+    }
+    async fn put_authorization_code(
+        &self,
+        code_hash: &str,
+        grant: &twofold_core::oidc::Grant,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        oidc::put_code(&self.pool, code_hash, grant, now, expires_at).await
+    }
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<twofold_core::oidc::Grant, bool>> {
+        oidc::redeem_code(&self.pool, code_hash, now).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

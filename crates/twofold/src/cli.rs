@@ -76,6 +76,38 @@ pub enum Command {
     /// Verify and export the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Register OpenID Connect clients (apps that sign in through Twofold)
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage token-signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an app; prints its client_id and, for a confidential client, the client_secret once
+    Add {
+        /// What people call the app
+        name: String,
+        /// Redirect URI (exact match); repeatable
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (browser or native app): no secret, PKCE required
+        #[arg(long)]
+        public: bool,
+        /// Scope the app may ask for; repeatable [default: openid profile email groups]
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// List registered clients
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new token-signing key; the old one stays in the JWKS until its tokens expire
+    Rotate,
 }
 
 #[derive(Debug, Args)]

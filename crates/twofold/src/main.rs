@@ -116,5 +116,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::api_keys::run(command, &open_app(&settings).await?, cli.global.format).await
         }
         Command::Audit(command) => commands::audit::run(command, &open_app(&settings).await?, cli.global.format).await,
+        Command::Client(command) => {
+            commands::clients::run(command, &open_app(&settings).await?, cli.global.format).await
+        }
+        Command::Keys(command) => {
+            commands::clients::keys(command, &open_app(&settings).await?, cli.global.format).await
+        }
     }
 }

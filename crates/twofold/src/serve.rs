@@ -25,7 +25,8 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
     } else {
         settings.public_url.clone()
     };
-    let app = Arc::new(app.with_webauthn(&public_url).map_err(anyhow::Error::msg)?);
+    let app = Arc::new(app.with_webauthn(&public_url).map_err(anyhow::Error::msg)?.with_issuer(&public_url));
+    app.ensure_signing_key().await.context("making the first token-signing key")?;
     let state = AppState {
         app: Arc::clone(&app),
         config: Arc::new(HttpConfig {

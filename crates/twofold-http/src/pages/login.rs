@@ -26,6 +26,10 @@ struct LoginPage {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     return_to: Option<String>,
+    /// `login`: show the form even to a signed-in person (an app asked to sign in again).
+    prompt: Option<String>,
+    /// A username to prefill (an app's `login_hint`).
+    login_hint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,10 +76,11 @@ pub async fn show(
         Some(current) if current.session.mfa_pending => {
             return Redirect::to(&format!("/login/mfa?return_to={}", query_escape(&return_to))).into_response();
         }
-        Some(_) => return Redirect::to(&return_to).into_response(),
-        None => {}
+        Some(_) if query.prompt.as_deref() != Some("login") => return Redirect::to(&return_to).into_response(),
+        _ => {}
     }
-    render(&state, StatusCode::OK, return_to, String::new(), None)
+    let username = query.login_hint.unwrap_or_default().chars().take(64).collect();
+    render(&state, StatusCode::OK, return_to, username, None)
 }
 
 pub async fn submit(
@@ -145,7 +150,7 @@ async fn sign_in(
 }
 
 /// Percent-encodes a same-origin path for use as a query value.
-pub(super) fn query_escape(path: &str) -> String {
+pub(crate) fn query_escape(path: &str) -> String {
     path.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => char::from(b).to_string(),

@@ -2,7 +2,7 @@
 
 mod account;
 mod fallback;
-mod login;
+pub(crate) mod login;
 mod mfa;
 mod passkey;
 mod security;

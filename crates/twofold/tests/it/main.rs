@@ -13,5 +13,6 @@ mod crash;
 mod fallback;
 mod helpers;
 mod mfa;
+mod oidc;
 mod pages;
 mod tokens;

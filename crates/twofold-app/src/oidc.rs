@@ -1,0 +1,533 @@
+//! The OpenID Connect provider's use cases: registering clients, token-signing keys and
+//! their rotation, the authorization endpoint's decision, the code exchange, and userinfo.
+
+use serde::Serialize;
+use twofold_core::audit::AuditContext;
+use twofold_core::oidc::{
+    self, AuthorizationRequest, Client, Grant, IdTokenClaims, Needed, RequestError, SigningKey, ValidRequest,
+};
+use twofold_core::{Timestamp, sealed};
+use uuid::Uuid;
+
+use crate::auth::Authenticated;
+use crate::jose;
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// What the authorization endpoint does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    /// Send the browser here (the app's redirect URI with a code or an error).
+    Redirect(String),
+    /// Sign in first, then come back.
+    SignIn,
+    /// A (fresh) second factor of at least this strength first, then come back.
+    StepUp(String),
+    /// Show this error to the person; nothing is sent to the app.
+    Refuse(String),
+}
+
+/// A token request (RFC 6749 §4.1.3), form fields and Basic credentials merged.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// `authorization_code`.
+    pub grant_type: String,
+    /// The code.
+    pub code: String,
+    /// Must equal the authorization request's.
+    pub redirect_uri: String,
+    /// PKCE verifier.
+    pub code_verifier: Option<String>,
+    /// From Basic auth or the form.
+    pub client_id: String,
+    /// From Basic auth or the form; absent for public clients.
+    pub client_secret: Option<String>,
+}
+
+/// The token endpoint's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// A JWT for the userinfo endpoint.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds.
+    pub expires_in: i64,
+    /// The signed ID token.
+    pub id_token: String,
+    /// Granted scopes.
+    pub scope: String,
+}
+
+/// An OAuth error (RFC 6749 §5.2): `error` and `error_description`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {description}")]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`, `invalid_token`.
+    pub error: &'static str,
+    /// Words for the developer.
+    pub description: String,
+}
+
+fn oauth(error: &'static str, description: impl Into<String>) -> OAuthError {
+    OAuthError { error, description: description.into() }
+}
+
+/// Claims of an access token (RFC 9068 shape).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct AccessClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    client_id: String,
+    scope: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    acr: String,
+    amr: Vec<String>,
+    auth_time: i64,
+}
+
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    let query: Vec<String> = params.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", query_escape(v)))).collect();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{}", query.join("&"))
+}
+
+impl App {
+    fn issuer(&self) -> AppResult<&str> {
+        self.issuer.as_deref().ok_or_else(|| AppError::Internal("no public URL (issuer) configured".into()))
+    }
+
+    fn client_secret_hash(&self, client_id: &str, secret: &str) -> AppResult<String> {
+        let key = self.keys()?.recovery;
+        Ok(hex::encode(twofold_core::secret::hmac_sha256(
+            &key,
+            format!("client-secret:{client_id}:{secret}").as_bytes(),
+        )))
+    }
+
+    /// Registers a client; returns it and, for a confidential client, its secret (shown once).
+    ///
+    /// # Errors
+    /// A blank name, no or bad redirect URIs.
+    pub async fn register_client(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        name: &str,
+        redirect_uris: &[String],
+        public: bool,
+        scopes: &[String],
+    ) -> AppResult<(Client, Option<String>)> {
+        let mut errors = twofold_core::ValidationErrors::default();
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.add("name", "must be 1–100 characters");
+        }
+        if redirect_uris.is_empty() {
+            errors.add("redirect_uri", "at least one is needed");
+        }
+        let uris: Vec<String> = redirect_uris
+            .iter()
+            .filter_map(|u| oidc::check_redirect_uri(u).map_err(|e| errors.0.extend(e.0)).ok())
+            .collect();
+        errors.into_result()?;
+        let client_id = format!("tfc_{}", hex::encode(twofold_core::secret::random_bytes::<8>()));
+        let secret = (!public).then(twofold_core::secret::random_token);
+        let mut scopes: Vec<String> = scopes.to_vec();
+        if scopes.is_empty() {
+            scopes = ["openid", "profile", "email", "groups"].map(String::from).to_vec();
+        }
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let client = Client {
+            secret_hash: secret.as_deref().map(|s| self.client_secret_hash(&client_id, s)).transpose()?,
+            client_id,
+            name: name.to_owned(),
+            redirect_uris: uris,
+            scopes,
+            public,
+            created_at: self.now(),
+        };
+        self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
+        Ok((client, secret))
+    }
+
+    /// Every registered client.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn clients(&self) -> AppResult<Vec<Client>> {
+        Ok(self.store.clients().await?)
+    }
+
+    /// Makes a new token-signing key; the previous one stays published until the tokens it
+    /// signed have expired. Returns the new `kid`.
+    ///
+    /// # Errors
+    /// No master key; storage failures.
+    pub async fn rotate_signing_key(&self, actor: &Actor, meta: &RequestMeta) -> AppResult<String> {
+        let kid = format!("{}-{}", self.now().millis() / 1000, hex::encode(twofold_core::secret::random_bytes::<4>()));
+        let (private, jwk) = jose::generate_rs256(&kid)?;
+        let key = SigningKey {
+            sealed_private: sealed::seal(&self.keys()?.seal, &format!("signing_key:{kid}"), &private),
+            kid: kid.clone(),
+            alg: "RS256".into(),
+            public_jwk: jwk.to_string(),
+            created_at: self.now(),
+            retired_at: None,
+        };
+        self.store.add_signing_key(&key, &self.audit_context(actor, meta)).await?;
+        Ok(kid)
+    }
+
+    /// Makes the first signing key when there is none (at server start).
+    ///
+    /// # Errors
+    /// As [`App::rotate_signing_key`].
+    pub async fn ensure_signing_key(&self) -> AppResult<()> {
+        if self.store.signing_keys().await?.iter().all(|k| k.retired_at.is_some()) {
+            self.rotate_signing_key(&Actor::system("twofold"), &RequestMeta::default()).await?;
+        }
+        Ok(())
+    }
+
+    /// The published keys (JWKS `keys`): the active one and those retired within a token's life.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn jwks(&self) -> AppResult<Vec<serde_json::Value>> {
+        let now = self.now();
+        Ok(self
+            .store
+            .signing_keys()
+            .await?
+            .iter()
+            .filter(|k| k.is_published(now))
+            .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
+            .collect())
+    }
+
+    async fn sign<C: Serialize>(&self, typ: &str, claims: &C) -> AppResult<String> {
+        let key = self
+            .store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.retired_at.is_none())
+            .ok_or_else(|| AppError::Internal("no active signing key".into()))?;
+        let private = sealed::open(&self.keys()?.seal, &format!("signing_key:{}", key.kid), &key.sealed_private)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        jose::sign_rs256(&private, &key.kid, typ, claims)
+    }
+
+    /// The authorization endpoint: checks the request, then either asks for sign-in or a
+    /// (fresh) second factor, or issues a single-use code to the app's redirect URI.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn authorize(
+        &self,
+        request: &AuthorizationRequest,
+        session: Option<&Authenticated>,
+        fresh_login: bool,
+    ) -> AppResult<AuthorizeOutcome> {
+        let client = match request.client_id.as_deref() {
+            Some(id) => self.store.client(id).await?,
+            None => None,
+        };
+        let issuer = self.issuer()?.to_owned();
+        let valid: ValidRequest = match oidc::validate_request(request, client.as_ref()) {
+            Ok(valid) => valid,
+            Err(RequestError::Fatal(message)) => return Ok(AuthorizeOutcome::Refuse(message)),
+            Err(RequestError::Redirect(error, description)) => {
+                let uri = request.redirect_uri.clone().unwrap_or_default();
+                return Ok(AuthorizeOutcome::Redirect(with_params(
+                    &uri,
+                    &[
+                        ("error", Some(error)),
+                        ("error_description", Some(&description)),
+                        ("state", request.state.as_deref()),
+                        ("iss", Some(&issuer)),
+                    ],
+                )));
+            }
+        };
+        let full_session = session.filter(|s| !s.session.mfa_pending);
+        let needed = oidc::needed(&valid, full_session.map(|s| &s.session.auth), fresh_login, self.now());
+        let error_redirect = |error: &str| {
+            with_params(
+                &valid.redirect_uri,
+                &[("error", Some(error)), ("state", valid.state.as_deref()), ("iss", Some(&issuer))],
+            )
+        };
+        match (needed, valid.prompt.as_deref()) {
+            (Needed::SignIn, Some("none")) => return Ok(AuthorizeOutcome::Redirect(error_redirect("login_required"))),
+            (Needed::StepUp(_), Some("none")) => {
+                return Ok(AuthorizeOutcome::Redirect(error_redirect("interaction_required")));
+            }
+            (Needed::SignIn, _) => return Ok(AuthorizeOutcome::SignIn),
+            (Needed::StepUp(acr), _) => {
+                // Asking for a factor the person does not have would only loop.
+                if let Some(current) = full_session
+                    && !self.can_reach(&current.user, &acr).await?
+                {
+                    return Ok(AuthorizeOutcome::Redirect(error_redirect("unmet_authentication_requirements")));
+                }
+                return Ok(AuthorizeOutcome::StepUp(acr));
+            }
+            (Needed::Nothing, _) => {}
+        }
+        let Some(current) = full_session else { return Ok(AuthorizeOutcome::SignIn) };
+        let code = twofold_core::secret::random_token();
+        let grant = Grant {
+            client_id: valid.client_id.clone(),
+            user_id: current.user.id,
+            redirect_uri: valid.redirect_uri.clone(),
+            scopes: valid.scopes.clone(),
+            nonce: valid.nonce.clone(),
+            code_challenge: valid.code_challenge.clone(),
+            auth: current.session.auth.clone(),
+        };
+        let now = self.now();
+        let hash = twofold_core::secret::sha256_hex(code.as_bytes());
+        self.store.put_authorization_code(&hash, &grant, now, now.plus_seconds(oidc::CODE_LIFETIME_SECS)).await?;
+        Ok(AuthorizeOutcome::Redirect(with_params(
+            &valid.redirect_uri,
+            &[("code", Some(&code)), ("state", valid.state.as_deref()), ("iss", Some(&issuer))],
+        )))
+    }
+
+    /// Whether `user` has a method that reaches strength `acr`.
+    async fn can_reach(&self, user: &twofold_core::identity::User, acr: &str) -> AppResult<bool> {
+        let methods = self.store.authenticators(user.id).await?;
+        let passkey = |attested: bool| {
+            methods.iter().any(|a| {
+                a.is_confirmed()
+                    && a.kind == twofold_core::authenticator::AuthenticatorKind::Webauthn
+                    && (a.attested || !attested)
+            })
+        };
+        Ok(match acr {
+            "phrh" => passkey(true),
+            "phr" => passkey(false),
+            "mfa" => self.has_second_factor(user).await?,
+            _ => true,
+        })
+    }
+
+    async fn authenticate_client(&self, request: &TokenRequest) -> Result<Client, OAuthError> {
+        let client = self
+            .store
+            .client(&request.client_id)
+            .await
+            .map_err(|e| oauth("server_error", e.to_string()))?
+            .ok_or_else(|| oauth("invalid_client", "unknown client"))?;
+        match (&client.secret_hash, &request.client_secret) {
+            (None, None) => Ok(client),
+            (Some(stored), Some(secret)) => {
+                let presented = self
+                    .client_secret_hash(&client.client_id, secret)
+                    .map_err(|e| oauth("server_error", e.to_string()))?;
+                if twofold_core::secret::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+                    Ok(client)
+                } else {
+                    Err(oauth("invalid_client", "wrong client secret"))
+                }
+            }
+            (Some(_), None) => Err(oauth("invalid_client", "this client must authenticate")),
+            (None, Some(_)) => Err(oauth("invalid_client", "a public client has no secret")),
+        }
+    }
+
+    /// The token endpoint (authorization code grant): authenticates the client, uses the
+    /// code once, checks the redirect URI and PKCE, and signs the ID and access tokens.
+    ///
+    /// # Errors
+    /// [`OAuthError`] per RFC 6749 §5.2; every refusal is audited.
+    pub async fn exchange_code(&self, request: &TokenRequest, meta: &RequestMeta) -> Result<TokenResponse, OAuthError> {
+        let result = self.exchange(request).await;
+        let (action, detail) = match &result {
+            Ok((_, grant)) => (
+                "oidc.token",
+                serde_json::json!({"client_id": request.client_id, "user_id": grant.user_id, "acr": grant.auth.acr}),
+            ),
+            Err(e) => (
+                "oidc.token_refused",
+                serde_json::json!({"client_id": request.client_id, "error": e.error, "reason": e.description}),
+            ),
+        };
+        let change = twofold_core::audit::Change::new(action, "client", Some(request.client_id.clone()))
+            .states(None, Some(detail));
+        let actor = Actor::system("oidc");
+        let ctx: AuditContext =
+            self.audit_context(&Actor { name: format!("client:{}", request.client_id), ..actor }, meta);
+        if let Err(e) = self.store.append_audit(&change, &ctx).await {
+            return Err(oauth("server_error", e.to_string()));
+        }
+        result.map(|(response, _)| response)
+    }
+
+    async fn exchange(&self, request: &TokenRequest) -> Result<(TokenResponse, Grant), OAuthError> {
+        if request.grant_type != "authorization_code" {
+            return Err(oauth("unsupported_grant_type", "only authorization_code"));
+        }
+        let client = self.authenticate_client(request).await?;
+        let hash = twofold_core::secret::sha256_hex(request.code.as_bytes());
+        let now = self.now();
+        let server = |e: StoreOrApp| oauth("server_error", e.0);
+        let grant = match self
+            .store
+            .redeem_authorization_code(&hash, now)
+            .await
+            .map_err(|e| server(StoreOrApp(e.to_string())))?
+        {
+            Ok(grant) => grant,
+            Err(true) => return Err(oauth("invalid_grant", "the code was used already")),
+            Err(false) => return Err(oauth("invalid_grant", "unknown or expired code")),
+        };
+        if grant.client_id != client.client_id {
+            return Err(oauth("invalid_grant", "the code was issued to another client"));
+        }
+        if grant.redirect_uri != request.redirect_uri {
+            return Err(oauth("invalid_grant", "redirect_uri differs from the authorization request's"));
+        }
+        if let Some(challenge) = &grant.code_challenge {
+            let verifier = request.code_verifier.as_deref().unwrap_or("");
+            if !oidc::pkce_matches(verifier, challenge) {
+                return Err(oauth("invalid_grant", "code_verifier does not match the code_challenge"));
+            }
+        }
+        let response = self.tokens_for(&client, &grant, now).await.map_err(|e| server(StoreOrApp(e.to_string())))?;
+        Ok((response, grant))
+    }
+
+    async fn tokens_for(&self, client: &Client, grant: &Grant, now: Timestamp) -> AppResult<TokenResponse> {
+        let user = self
+            .store
+            .user_by_id(grant.user_id)
+            .await?
+            .filter(twofold_core::identity::User::may_sign_in)
+            .ok_or(AppError::Unauthenticated)?;
+        let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
+        let groups = if has("groups") { Some(self.store.user_groups(user.id).await?) } else { None };
+        let issuer = self.issuer()?.to_owned();
+        let (iat, exp) = (now.millis() / 1000, now.millis() / 1000 + oidc::TOKEN_LIFETIME_SECS);
+        let auth_time = grant.auth.auth_time.map_or(iat, |t| t.millis() / 1000);
+        let claims = IdTokenClaims {
+            iss: issuer.clone(),
+            sub: user.id.to_string(),
+            aud: client.client_id.clone(),
+            exp,
+            iat,
+            auth_time,
+            nonce: grant.nonce.clone(),
+            acr: grant.auth.acr.clone(),
+            amr: grant.auth.amr.clone(),
+            email: if has("email") { user.email.clone() } else { None },
+            name: has("profile").then(|| user.display_name.clone()),
+            preferred_username: has("profile").then(|| user.username.clone()),
+            groups,
+        };
+        let access = AccessClaims {
+            iss: issuer.clone(),
+            sub: user.id.to_string(),
+            aud: format!("{issuer}/oauth2/userinfo"),
+            client_id: client.client_id.clone(),
+            scope: grant.scopes.join(" "),
+            iat,
+            exp,
+            jti: Uuid::now_v7().to_string(),
+            acr: grant.auth.acr.clone(),
+            amr: grant.auth.amr.clone(),
+            auth_time,
+        };
+        Ok(TokenResponse {
+            id_token: self.sign("JWT", &claims).await?,
+            access_token: self.sign("at+jwt", &access).await?,
+            token_type: "Bearer",
+            expires_in: oidc::TOKEN_LIFETIME_SECS,
+            scope: grant.scopes.join(" "),
+        })
+    }
+
+    /// The userinfo endpoint: the claims an access token's scopes allow.
+    ///
+    /// # Errors
+    /// `invalid_token` for a forged, expired or foreign token.
+    pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
+        let keys = self.jwks().await.map_err(|e| oauth("server_error", e.to_string()))?;
+        let claims: AccessClaims = jose::verify_rs256(access_token, &keys).map_err(|e| oauth("invalid_token", e.0))?;
+        let issuer = self.issuer().map_err(|e| oauth("server_error", e.to_string()))?;
+        if claims.iss != issuer || claims.aud != format!("{issuer}/oauth2/userinfo") {
+            return Err(oauth("invalid_token", "not issued for this endpoint"));
+        }
+        if claims.exp <= self.now().millis() / 1000 {
+            return Err(oauth("invalid_token", "expired"));
+        }
+        let id = Uuid::parse_str(&claims.sub).map_err(|_| oauth("invalid_token", "bad subject"))?;
+        let user = self
+            .store
+            .user_by_id(id)
+            .await
+            .map_err(|e| oauth("server_error", e.to_string()))?
+            .filter(twofold_core::identity::User::may_sign_in)
+            .ok_or_else(|| oauth("invalid_token", "the user can no longer sign in"))?;
+        let has = |scope: &str| claims.scope.split(' ').any(|s| s == scope);
+        let mut info =
+            serde_json::json!({"sub": claims.sub, "acr": claims.acr, "amr": claims.amr, "auth_time": claims.auth_time});
+        if has("email") {
+            info["email"] = serde_json::json!(user.email);
+        }
+        if has("profile") {
+            info["name"] = serde_json::json!(user.display_name);
+            info["preferred_username"] = serde_json::json!(user.username);
+        }
+        if has("groups") {
+            info["groups"] = serde_json::json!(
+                self.store.user_groups(user.id).await.map_err(|e| oauth("server_error", e.to_string()))?
+            );
+        }
+        Ok(info)
+    }
+
+    /// Whether the authorization request's client exists, for pages that show its name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn client_name(&self, client_id: &str) -> AppResult<Option<String>> {
+        Ok(self.store.client(client_id).await?.map(|c| c.name))
+    }
+}
+
+/// A storage or use-case error's text on its way to `server_error`.
+struct StoreOrApp(String);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redirect_parameters_are_escaped_and_appended() {
+        assert_eq!(
+            super::with_params("https://a/cb?x=1", &[("code", Some("a b&c")), ("state", None)]),
+            "https://a/cb?x=1&code=a%20b%26c"
+        );
+    }
+
+    #[test]
+    fn sha256_is_what_codes_are_stored_as() {
+        use sha2::Digest;
+        assert_eq!(hex::encode(sha2::Sha256::digest(b"abc")), twofold_core::secret::sha256_hex(b"abc"));
+    }
+}

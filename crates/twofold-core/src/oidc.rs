@@ -1,0 +1,414 @@
+//! OpenID Connect rules: registered clients and their redirect URIs, the authorization
+//! request, PKCE (RFC 7636, S256 only), authentication strengths for `acr_values` and
+//! `max_age`, and the claims of an ID token. Pure: signing and storage live elsewhere.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Timestamp;
+use crate::session::AuthContext;
+use crate::validation::ValidationErrors;
+
+/// How long an authorization code may wait for its exchange.
+pub const CODE_LIFETIME_SECS: i64 = 60;
+/// How long ID and access tokens are valid.
+pub const TOKEN_LIFETIME_SECS: i64 = 3600;
+
+/// A relying party registered with Twofold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    /// `client_id`.
+    pub client_id: String,
+    /// What people call the app.
+    pub name: String,
+    /// Keyed hash of `client_secret`; `None` for a public client (PKCE only).
+    #[serde(skip_serializing)]
+    pub secret_hash: Option<String>,
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Scopes the client may ask for.
+    pub scopes: Vec<String>,
+    /// Public clients (browser or native apps) have no secret and must use PKCE.
+    pub public: bool,
+    /// When it was registered.
+    pub created_at: Timestamp,
+}
+
+/// Checks a redirect URI for registration: absolute, `https` (or `http` to this machine
+/// for development), no fragment, no spaces.
+///
+/// # Errors
+/// The reason it is refused.
+pub fn check_redirect_uri(uri: &str) -> Result<String, ValidationErrors> {
+    let bad = |why: &str| ValidationErrors::one("redirect_uri", format!("'{uri}' {why}"));
+    let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|p| uri.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
+    if !(uri.starts_with("https://") || local) {
+        return Err(bad("must be https (or http://localhost for development)"));
+    }
+    if uri.contains('#') || uri.chars().any(|c| c.is_whitespace() || c.is_control()) || uri.len() > 2000 {
+        return Err(bad("must have no fragment, spaces or control characters"));
+    }
+    Ok(uri.to_owned())
+}
+
+/// The strengths in order; `acr` values name them.
+pub const STRENGTHS: [&str; 4] = ["pwd", "mfa", "phr", "phrh"];
+
+/// Whether a sign-in that reached `have` satisfies a request for `wanted`.
+#[must_use]
+pub fn strength_meets(have: &str, wanted: &str) -> bool {
+    let rank = |acr: &str| STRENGTHS.iter().position(|s| *s == acr);
+    matches!((rank(have), rank(wanted)), (Some(h), Some(w)) if h >= w)
+}
+
+/// Checks a PKCE verifier against the challenge sent with the authorization request
+/// (`S256`: BASE64URL(SHA-256(verifier)) equals the challenge), in constant time.
+#[must_use]
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let computed = base64_url(&Sha256::digest(verifier.as_bytes()));
+    well_formed && crate::secret::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+}
+
+/// Unpadded base64url, as JOSE and PKCE use it.
+#[must_use]
+pub fn base64_url(bytes: &[u8]) -> String {
+    data_encoding::BASE64URL_NOPAD.encode(bytes)
+}
+
+/// An authorization request as the app sent it (query parameters).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthorizationRequest {
+    /// Must be `code`.
+    pub response_type: Option<String>,
+    /// The client.
+    pub client_id: Option<String>,
+    /// Must equal a registered URI exactly.
+    pub redirect_uri: Option<String>,
+    /// Space-separated; must include `openid`.
+    pub scope: Option<String>,
+    /// Echoed to the app.
+    pub state: Option<String>,
+    /// Echoed in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// Must be `S256` when a challenge is sent.
+    pub code_challenge_method: Option<String>,
+    /// `none` (no page may be shown) or `login` (sign in again).
+    pub prompt: Option<String>,
+    /// Seconds since the last authentication the app accepts.
+    pub max_age: Option<i64>,
+    /// Space-separated strengths the app asks for (`mfa`, `phr`, `phrh`).
+    pub acr_values: Option<String>,
+    /// A username to prefill.
+    pub login_hint: Option<String>,
+}
+
+/// A request that passed the checks that come before any redirect to the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidRequest {
+    /// The client.
+    pub client_id: String,
+    /// Where the answer goes.
+    pub redirect_uri: String,
+    /// Granted scopes (those asked for that the client may have).
+    pub scopes: Vec<String>,
+    /// Echoed to the app.
+    pub state: Option<String>,
+    /// Echoed in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE challenge (S256).
+    pub code_challenge: Option<String>,
+    /// `none` or `login`.
+    pub prompt: Option<String>,
+    /// Seconds.
+    pub max_age: Option<i64>,
+    /// The weakest strength the app accepts (the first known value it listed).
+    pub acr: Option<String>,
+}
+
+/// Why an authorization request fails. `Fatal` ones cannot be sent back to the app
+/// (unknown client or redirect URI: an open redirect otherwise); the rest go to the
+/// redirect URI as `error` per RFC 6749 §4.1.2.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// Shown to the person, never redirected.
+    Fatal(String),
+    /// Redirected to the app: (`error`, `error_description`).
+    Redirect(&'static str, String),
+}
+
+/// Checks an authorization request against the client it names.
+///
+/// # Errors
+/// [`RequestError`] as above.
+pub fn validate_request(request: &AuthorizationRequest, client: Option<&Client>) -> Result<ValidRequest, RequestError> {
+    let client = client.ok_or_else(|| RequestError::Fatal("unknown client_id".into()))?;
+    let redirect_uri = request.redirect_uri.clone().unwrap_or_default();
+    if !client.redirect_uris.contains(&redirect_uri) {
+        return Err(RequestError::Fatal("redirect_uri is not registered for this client".into()));
+    }
+    let invalid = |why: &str| RequestError::Redirect("invalid_request", why.to_owned());
+    if request.response_type.as_deref() != Some("code") {
+        return Err(RequestError::Redirect("unsupported_response_type", "only response_type=code".into()));
+    }
+    let asked: Vec<&str> = request.scope.as_deref().unwrap_or("").split_whitespace().collect();
+    if !asked.contains(&"openid") {
+        return Err(RequestError::Redirect("invalid_scope", "scope must include openid".into()));
+    }
+    let scopes = asked.iter().filter(|s| client.scopes.iter().any(|c| c == *s)).map(|s| (*s).to_owned()).collect();
+    match (&request.code_challenge, request.code_challenge_method.as_deref()) {
+        (Some(challenge), Some("S256")) if challenge.len() == 43 => {}
+        (Some(_), Some("S256")) => return Err(invalid("code_challenge must be 43 characters (S256)")),
+        (Some(_), _) => return Err(invalid("code_challenge_method must be S256")),
+        (None, _) if client.public => return Err(invalid("public clients must use PKCE (S256)")),
+        (None, _) => {}
+    }
+    if let Some(prompt) = request.prompt.as_deref().filter(|p| !["none", "login"].contains(p)) {
+        return Err(invalid(&format!("prompt={prompt} is not supported (none, login)")));
+    }
+    if request.max_age.is_some_and(|m| m < 0) {
+        return Err(invalid("max_age must not be negative"));
+    }
+    let acr = request
+        .acr_values
+        .as_deref()
+        .and_then(|values| values.split_whitespace().find(|v| STRENGTHS.contains(v)))
+        .map(str::to_owned);
+    Ok(ValidRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        scopes,
+        state: request.state.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        prompt: request.prompt.clone(),
+        max_age: request.max_age,
+        acr,
+    })
+}
+
+/// What the signed-in session needs before a code can be issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needed {
+    /// Nothing: issue the code.
+    Nothing,
+    /// Sign in (no session, `prompt=login`, or the last sign-in is older than `max_age`).
+    SignIn,
+    /// A (fresh) second factor reaching at least this strength.
+    StepUp(String),
+}
+
+/// Decides what a request needs from a session's authentication context (`None`: no
+/// session). `prompt=login` is honoured once: `fresh_login` says the person has just signed
+/// in for this request. `minimum` is the client's own floor, if any.
+#[must_use]
+pub fn needed(request: &ValidRequest, auth: Option<&AuthContext>, fresh_login: bool, now: Timestamp) -> Needed {
+    let Some(auth) = auth else { return Needed::SignIn };
+    if request.prompt.as_deref() == Some("login") && !fresh_login {
+        return Needed::SignIn;
+    }
+    let age_ok = |max_age: i64| auth.auth_time.is_some_and(|t| now.millis() - t.millis() <= max_age * 1000);
+    let wanted = request.acr.clone().unwrap_or_else(|| "pwd".to_owned());
+    if !strength_meets(&auth.acr, &wanted) {
+        return Needed::StepUp(wanted);
+    }
+    if let Some(max_age) = request.max_age
+        && !age_ok(max_age)
+    {
+        // A fresh second factor renews auth_time; with only a password, sign in again.
+        return if auth.acr == "pwd" { Needed::SignIn } else { Needed::StepUp(wanted) };
+    }
+    Needed::Nothing
+}
+
+/// What an authorization code stands for until it is exchanged (stored as JSON; the code
+/// itself only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Whose sign-in.
+    pub user_id: uuid::Uuid,
+    /// Must be presented again, identical, at the exchange.
+    pub redirect_uri: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Echoed in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE challenge to check the verifier against.
+    pub code_challenge: Option<String>,
+    /// How the user authenticated (becomes `acr`, `amr`, `auth_time`).
+    pub auth: AuthContext,
+}
+
+/// A token-signing key as stored: the private half sealed under the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    /// Key id, in every token's header and in the JWKS.
+    pub kid: String,
+    /// JOSE algorithm (`RS256`).
+    pub alg: String,
+    /// PKCS#8, sealed.
+    pub sealed_private: Vec<u8>,
+    /// The public JWK (JSON).
+    pub public_jwk: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When a newer key replaced it; it stays in the JWKS until tokens it signed expire.
+    pub retired_at: Option<Timestamp>,
+}
+
+impl SigningKey {
+    /// Whether the key belongs in the JWKS at `now`: active, or retired less than a token
+    /// lifetime ago.
+    #[must_use]
+    pub fn is_published(&self, now: Timestamp) -> bool {
+        self.retired_at.is_none_or(|retired| now.millis() - retired.millis() < TOKEN_LIFETIME_SECS * 1000)
+    }
+}
+
+/// The claims of an ID token (OpenID Connect Core §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer: the public URL.
+    pub iss: String,
+    /// Subject: the user's id.
+    pub sub: String,
+    /// Audience: the client.
+    pub aud: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// When the user last authenticated.
+    pub auth_time: i64,
+    /// Echo of the request's nonce.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Strength reached.
+    pub acr: String,
+    /// Methods used (RFC 8176).
+    pub amr: Vec<String>,
+    /// With scope `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// With scope `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// With scope `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// With scope `groups`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(public: bool) -> Client {
+        Client {
+            client_id: "app".into(),
+            name: "App".into(),
+            secret_hash: None,
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            public,
+            created_at: Timestamp(0),
+        }
+    }
+
+    fn request() -> AuthorizationRequest {
+        AuthorizationRequest {
+            response_type: Some("code".into()),
+            client_id: Some("app".into()),
+            redirect_uri: Some("https://app.example.com/cb".into()),
+            scope: Some("openid email groups".into()),
+            code_challenge: Some(base64_url(&Sha256::digest(b"x".repeat(43)))),
+            code_challenge_method: Some("S256".into()),
+            ..AuthorizationRequest::default()
+        }
+    }
+
+    #[test]
+    fn rfc7636_appendix_b_vector() {
+        assert!(pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+    }
+
+    #[test]
+    fn redirect_uris_are_https_or_local_without_fragments() {
+        assert!(check_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost:8000/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost.evil.com/cb").is_err());
+        assert!(check_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(check_redirect_uri("https://app.example.com/cb#x").is_err());
+    }
+
+    #[test]
+    fn unknown_clients_and_redirects_are_never_redirected_to() {
+        assert!(matches!(validate_request(&request(), None), Err(RequestError::Fatal(_))));
+        let mut other = request();
+        other.redirect_uri = Some("https://app.example.com/cb/../evil".into());
+        assert!(matches!(validate_request(&other, Some(&client(false))), Err(RequestError::Fatal(_))));
+    }
+
+    #[test]
+    fn requests_are_checked_and_scopes_limited_to_the_clients() {
+        let valid = validate_request(&request(), Some(&client(true))).unwrap();
+        assert_eq!(valid.scopes, ["openid", "email"], "groups is not the client's");
+        let mut no_pkce = request();
+        no_pkce.code_challenge = None;
+        assert!(matches!(
+            validate_request(&no_pkce, Some(&client(true))),
+            Err(RequestError::Redirect("invalid_request", _))
+        ));
+        assert!(validate_request(&no_pkce, Some(&client(false))).is_ok(), "confidential clients may skip PKCE");
+        let mut plain = request();
+        plain.code_challenge_method = Some("plain".into());
+        assert!(validate_request(&plain, Some(&client(false))).is_err());
+        let mut no_openid = request();
+        no_openid.scope = Some("email".into());
+        assert_eq!(
+            validate_request(&no_openid, Some(&client(false))),
+            Err(RequestError::Redirect("invalid_scope", "scope must include openid".into()))
+        );
+    }
+
+    #[test]
+    fn strengths_and_freshness_decide_what_is_needed() {
+        let mut valid = validate_request(&request(), Some(&client(false))).unwrap();
+        let now = Timestamp(1_000_000);
+        let mfa = AuthContext {
+            amr: vec!["pwd".into(), "otp".into()],
+            acr: "mfa".into(),
+            auth_time: Some(Timestamp(900_000)),
+        };
+        assert_eq!(needed(&valid, None, false, now), Needed::SignIn);
+        assert_eq!(needed(&valid, Some(&mfa), false, now), Needed::Nothing);
+        valid.acr = Some("phr".into());
+        assert_eq!(needed(&valid, Some(&mfa), false, now), Needed::StepUp("phr".into()));
+        valid.acr = Some("mfa".into());
+        valid.max_age = Some(60);
+        assert_eq!(needed(&valid, Some(&mfa), false, now), Needed::StepUp("mfa".into()), "100 s old");
+        valid.max_age = Some(200);
+        assert_eq!(needed(&valid, Some(&mfa), false, now), Needed::Nothing);
+        valid.prompt = Some("login".into());
+        assert_eq!(needed(&valid, Some(&mfa), false, now), Needed::SignIn);
+        assert_eq!(needed(&valid, Some(&mfa), true, now), Needed::Nothing);
+        assert!(strength_meets("phrh", "phr") && !strength_meets("mfa", "phr") && !strength_meets("x", "pwd"));
+    }
+}

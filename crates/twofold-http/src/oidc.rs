@@ -1,0 +1,200 @@
+//! The OpenID Connect provider's endpoints: discovery, JWKS, authorization, token and
+//! userinfo. Thin: the decisions are `twofold_app::oidc`'s; errors follow RFC 6749 §5.2
+//! (JSON `error`/`error_description`) rather than problem+json, as OAuth clients expect.
+
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Json, Router};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use twofold_app::oidc::{AuthorizeOutcome, OAuthError, TokenRequest};
+use twofold_core::oidc::AuthorizationRequest;
+
+use crate::extract::{ClientMeta, MaybeSession};
+use crate::pages::login::query_escape;
+use crate::{ApiError, AppState};
+
+/// The routes under the issuer.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oauth2/jwks", get(jwks))
+        .route("/oauth2/authorize", get(authorize))
+        .route("/oauth2/token", axum::routing::post(token))
+        .route("/oauth2/userinfo", get(userinfo).post(userinfo))
+}
+
+async fn discovery(State(state): State<AppState>) -> Response {
+    let issuer = &state.config.public_url;
+    let document = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
+        "token_endpoint": format!("{issuer}/oauth2/token"),
+        "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+        "jwks_uri": format!("{issuer}/oauth2/jwks"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email", "groups"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email", "name",
+                             "preferred_username", "groups"],
+        "acr_values_supported": twofold_core::oidc::STRENGTHS,
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+    });
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(document)).into_response()
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let keys = state.app.jwks().await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(json!({ "keys": keys }))).into_response())
+}
+
+/// The same authorization request without `prompt=login` (once the person has signed in
+/// again, the request goes on as an ordinary one).
+fn without_prompt_login(query: &str) -> String {
+    let kept: Vec<&str> = query.split('&').filter(|p| *p != "prompt=login").collect();
+    format!("/oauth2/authorize?{}", kept.join("&"))
+}
+
+async fn authorize(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    RawQuery(raw): RawQuery,
+    Query(request): Query<AuthorizationRequest>,
+) -> Result<Response, ApiError> {
+    let raw = raw.unwrap_or_default();
+    let back = without_prompt_login(&raw);
+    let outcome = state.app.authorize(&request, session.as_ref(), false).await?;
+    Ok(match outcome {
+        AuthorizeOutcome::Redirect(uri) => Redirect::to(&uri).into_response(),
+        AuthorizeOutcome::SignIn => {
+            let mut login = format!("/login?return_to={}", query_escape(&back));
+            if request.prompt.as_deref() == Some("login") {
+                login.push_str("&prompt=login");
+            }
+            if let Some(hint) = &request.login_hint {
+                login.push_str(&format!("&login_hint={}", query_escape(hint)));
+            }
+            Redirect::to(&login).into_response()
+        }
+        AuthorizeOutcome::StepUp(_) => {
+            Redirect::to(&format!("/login/mfa?return_to={}", query_escape(&back))).into_response()
+        }
+        AuthorizeOutcome::Refuse(message) => (
+            StatusCode::BAD_REQUEST,
+            [(header::CACHE_CONTROL, "no-store")],
+            format!("This sign-in request cannot be accepted: {message}.\n"),
+        )
+            .into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    grant_type: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    redirect_uri: String,
+    code_verifier: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
+    let body = Json(json!({"error": error.error, "error_description": error.description}));
+    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic"));
+    }
+    response
+}
+
+/// `Authorization: Basic base64(client_id:client_secret)`, form-decoded per RFC 6749 §2.3.1.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
+fn form_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.bytes();
+    while let Some(b) = rest.next() {
+        match b {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = [rest.next()?, rest.next()?];
+                bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+            }
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+async fn token(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let basic = basic_credentials(&headers);
+    if basic.is_some() && form.client_secret.is_some() {
+        let error = OAuthError { error: "invalid_request", description: "use one client authentication method".into() };
+        return oauth_error(StatusCode::BAD_REQUEST, &error);
+    }
+    let (client_id, client_secret) = match basic {
+        Some((id, secret)) => (id, Some(secret)),
+        None => (form.client_id.unwrap_or_default(), form.client_secret),
+    };
+    let request = TokenRequest {
+        grant_type: form.grant_type,
+        code: form.code,
+        redirect_uri: form.redirect_uri,
+        code_verifier: form.code_verifier,
+        client_id,
+        client_secret,
+    };
+    match state.app.exchange_code(&request, &meta).await {
+        Ok(tokens) => {
+            ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens)).into_response()
+        }
+        Err(error) if error.error == "invalid_client" => oauth_error(StatusCode::UNAUTHORIZED, &error),
+        Err(error) if error.error == "server_error" => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, &error),
+        Err(error) => oauth_error(StatusCode::BAD_REQUEST, &error),
+    }
+}
+
+async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    match state.app.userinfo(token.trim()).await {
+        Ok(claims) => ([(header::CACHE_CONTROL, "no-store")], Json(claims)).into_response(),
+        Err(error) => {
+            let challenge = format!("Bearer error=\"{}\"", error.error);
+            let mut response = oauth_error(StatusCode::UNAUTHORIZED, &error);
+            if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `twofold client ...` and `twofold keys ...`: OpenID Connect clients and signing keys.
+
+use std::process::ExitCode;
+
+use twofold_app::App;
+
+use super::{cli_actor, table_or};
+use crate::cli::{ClientCommand, KeysCommand, OutputFormat};
+use crate::output::print;
+
+pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
+    let (actor, meta) = cli_actor();
+    let format = table_or(format);
+    match command {
+        ClientCommand::Add { name, redirect_uris, public, scopes } => {
+            let (client, secret) = app.register_client(&actor, &meta, &name, &redirect_uris, public, &scopes).await?;
+            let value = serde_json::json!({
+                "client_id": client.client_id,
+                "client_secret": secret,
+                "name": client.name,
+                "redirect_uris": client.redirect_uris,
+                "scope": client.scopes.join(" "),
+                "token_endpoint_auth_method": if public { "none" } else { "client_secret_basic" },
+            });
+            let row = vec![client.client_id.clone(), secret.clone().unwrap_or_else(|| "(public client)".into())];
+            print(format, &value, &["client_id", "client_secret"], vec![row])?;
+            if format == OutputFormat::Table && secret.is_some() {
+                eprintln!("Store the client_secret now: it is shown only once.");
+            }
+        }
+        ClientCommand::List => {
+            let clients = app.clients().await?;
+            let rows = clients
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.client_id.clone(),
+                        c.name.clone(),
+                        if c.public { "public" } else { "confidential" }.to_owned(),
+                        c.redirect_uris.join(" "),
+                    ]
+                })
+                .collect();
+            let value = serde_json::to_value(&clients)?;
+            print(format, &value, &["client_id", "name", "type", "redirect_uris"], rows)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn keys(command: KeysCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
+    let (actor, meta) = cli_actor();
+    match command {
+        KeysCommand::Rotate => {
+            let kid = app.rotate_signing_key(&actor, &meta).await?;
+            let value = serde_json::json!({ "kid": kid, "alg": "RS256" });
+            print(table_or(format), &value, &["kid", "alg"], vec![vec![kid.clone(), "RS256".into()]])?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,206 @@
+//! The OpenID Connect provider with a relying party Twofold did not write (Authlib, in
+//! tests/oidc/rp.py): discovery, the code flow with PKCE, an RS256 ID token verified from
+//! the JWKS with the right acr/amr, userinfo; and the protocol attacks refused per the
+//! specifications: wrong client secret, bad PKCE verifier, reused code, mismatched redirect
+//! URI, unregistered redirect, forged token; step-up that cannot be met; key rotation.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use base64::Engine;
+use serde_json::Value;
+use sha2::Digest;
+
+use crate::helpers::{Env, browser, stderr};
+use crate::mfa::{enrol_totp, oathtool, password_step};
+
+const REDIRECT: &str = "http://localhost:9999/callback";
+
+fn register_client(env: &Env) -> (String, String) {
+    let out = env.cli(&["client", "add", "Demo app", "--redirect-uri", REDIRECT, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (value["client_id"].as_str().unwrap().to_owned(), value["client_secret"].as_str().unwrap().to_owned())
+}
+
+fn relying_party(issuer: &str, client: &(String, String), code: &str, acr: Option<&str>) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc/rp.py");
+    let mut args = vec![issuer, &client.0, &client.1, REDIRECT, "bob", "twofold-demo-pass", code];
+    args.extend(acr);
+    let out = Command::new("python3").arg(script).args(&args).output().expect("python3 with authlib (.ci/run)");
+    assert!(out.status.success(), "rp.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// Starts an authorization with a signed-in browser; returns the code from the redirect.
+async fn code_for(client: &reqwest::Client, url: &str, client_id: &str, verifier: &str) -> String {
+    let response = client
+        .get(format!("{url}/oauth2/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid email"),
+            ("state", "s1"),
+            ("code_challenge", &challenge(verifier)),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("{REDIRECT}?code=")) && location.contains("state=s1"), "{location}");
+    location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned()
+}
+
+async fn exchange(url: &str, client: &(String, String), code: &str, verifier: &str, redirect: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/oauth2/token"))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_refused() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let issuer = url.replace("127.0.0.1", "localhost");
+        let client = register_client(&env);
+
+        let discovery: Value =
+            reqwest::get(format!("{url}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+        assert_eq!(discovery["issuer"], issuer.as_str(), "{b}");
+        assert_eq!(discovery["code_challenge_methods_supported"], serde_json::json!(["S256"]), "{b}");
+        assert_eq!(discovery["acr_values_supported"], serde_json::json!(["pwd", "mfa", "phr", "phrh"]), "{b}");
+
+        // bob sets up an authenticator app; Authlib then signs him in with password + code.
+        let web = browser();
+        password_step(&web, url, "bob").await;
+        let secret = enrol_totp(&web, url).await;
+        let result = relying_party(&issuer, &client, &oathtool(&secret, 30), Some("mfa"));
+        let claims = &result["claims"];
+        assert_eq!(claims["acr"], "mfa", "{b}: {result}");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]), "{b}");
+        assert_eq!(claims["email"], "bob@demo.twofold.test", "{b}");
+        assert!(claims["groups"].as_array().unwrap().iter().any(|g| g == "engineering"), "{b}: {claims}");
+        assert!(claims["auth_time"].as_i64().unwrap() > 0, "{b}");
+        assert_eq!(result["userinfo"]["sub"], claims["sub"], "{b}");
+        assert_eq!(result["token"]["expires_in"], 3600, "{b}");
+
+        // Step-up to a passkey bob does not have is refused to the app, not looped.
+        let to_phr = web
+            .get(format!("{url}/oauth2/authorize"))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", client.0.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("acr_values", "phr"),
+                ("code_challenge", &challenge(&"v".repeat(43))),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = to_phr.headers()["location"].to_str().unwrap();
+        assert!(location.contains("error=unmet_authentication_requirements"), "{b}: {location}");
+        // His browser session is password-only: asking for mfa sends him to the second step.
+        let to_mfa = web
+            .get(format!("{url}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&acr_values=mfa&code_challenge={}&code_challenge_method=S256", client.0, challenge(&"v".repeat(43))))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            to_mfa.headers()["location"].to_str().unwrap().starts_with("/login/mfa?return_to=%2Foauth2%2Fauthorize")
+                || to_mfa.headers()["location"].to_str().unwrap().starts_with("/login/mfa?return_to=/oauth2/authorize"),
+            "{b}"
+        );
+
+        // Attacks on the exchange.
+        let verifier = "a".repeat(50);
+        let code = code_for(&web, url, &client.0, &verifier).await;
+        let wrong_secret = (client.0.clone(), "not-the-secret".to_owned());
+        let (status, body) = exchange(url, &wrong_secret, &code, &verifier, REDIRECT).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{b}");
+        let (status, body) = exchange(url, &client, &code, &"b".repeat(50), REDIRECT).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: bad PKCE verifier");
+        let (status, body) = exchange(url, &client, &code, &verifier, REDIRECT).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{b}: the code died with the bad attempt"
+        );
+
+        let code = code_for(&web, url, &client.0, &verifier).await;
+        let (status, body) = exchange(url, &client, &code, &verifier, "http://localhost:9999/other").await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: redirect_uri mismatch");
+
+        let code = code_for(&web, url, &client.0, &verifier).await;
+        let (status, tokens) = exchange(url, &client, &code, &verifier, REDIRECT).await;
+        assert_eq!(status, 200, "{b}: {tokens}");
+        let (status, body) = exchange(url, &client, &code, &verifier, REDIRECT).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: a code works once");
+
+        // A forged access token (claims changed, signature kept) is refused by userinfo.
+        let access = tokens["access_token"].as_str().unwrap();
+        let parts: Vec<&str> = access.split('.').collect();
+        let forged_claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"someone-else"}"#);
+        let forged = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
+        let info =
+            reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(&forged).send().await.unwrap();
+        assert_eq!(info.status(), 401, "{b}");
+        let info =
+            reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
+        assert_eq!(info.status(), 200, "{b}");
+
+        // An unregistered redirect URI is never redirected to.
+        let evil = web
+            .get(format!("{url}/oauth2/authorize?response_type=code&client_id={}&redirect_uri=https://evil.example/cb&scope=openid", client.0))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(evil.status(), 400, "{b}");
+        assert!(evil.headers().get("location").is_none(), "{b}");
+        // prompt=none without a session answers login_required at the app.
+        let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let none = anonymous
+            .get(format!("{url}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&prompt=none&state=z", client.0))
+            .send()
+            .await
+            .unwrap();
+        let location = none.headers()["location"].to_str().unwrap();
+        assert!(
+            location.starts_with(REDIRECT) && location.contains("error=login_required") && location.contains("state=z"),
+            "{b}: {location}"
+        );
+
+        // Rotation: the new key signs, the old one stays published for its tokens' lifetime.
+        assert!(env.cli(&["keys", "rotate"]).status.success(), "{b}");
+        let jwks: Value = reqwest::get(format!("{url}/oauth2/jwks")).await.unwrap().json().await.unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{b}: {jwks}");
+        let info =
+            reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
+        assert_eq!(info.status(), 200, "{b}: tokens signed by the retired key still verify");
+
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        for action in ["client.create", "oidc.token", "oidc.token_refused", "signing_key.rotate"] {
+            assert!(log.contains(&format!(r#""action":"{action}""#)), "{b}: {action} audited");
+        }
+    }
+}
