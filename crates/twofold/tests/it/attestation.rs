@@ -34,7 +34,7 @@ async fn post_json(client: &reqwest::Client, url: &str, csrf: &str, body: &Value
 }
 
 /// Registers a passkey from the Security info page; returns the answer's status and body.
-async fn register(client: &reqwest::Client, url: &str, origin: &str, key_dir: &Path, attest: bool) -> (u16, Value) {
+pub async fn register(client: &reqwest::Client, url: &str, origin: &str, key_dir: &Path, attest: bool) -> (u16, Value) {
     let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
     let csrf = hidden(&page, "csrf");
     let (status, options) =
@@ -86,14 +86,7 @@ async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
         // Signing in with it reaches phrh.
         sign_out(&alice, url).await;
         assert_eq!(password_step(&alice, url, "alice").await, "/login/mfa?return_to=/account", "{b}");
-        let page = alice.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
-        let csrf = hidden(&page, "csrf");
-        let (status, options) = post_json(&alice, &format!("{url}/login/mfa/passkey/options"), &csrf, &json!({})).await;
-        assert_eq!(status, 200, "{b}: {options}");
-        let assertion = authenticator(&["get", dir.to_str().unwrap(), &origin], &options["options"]);
-        let answer = json!({"ceremony": options["ceremony"], "credential": assertion});
-        let (status, body) = post_json(&alice, &format!("{url}/login/mfa/passkey"), &csrf, &answer).await;
-        assert_eq!(status, 200, "{b}: {body}");
+        passkey_second_step(&alice, url, &origin, &dir).await;
         let account = alice.get(format!("{url}/account")).send().await.unwrap().text().await.unwrap();
         assert!(account.contains("phrh"), "{b}: strength phrh recorded");
 
@@ -122,4 +115,16 @@ fn after_state(event: &Value) -> Value {
         Value::String(text) => serde_json::from_str(text).unwrap(),
         other => other.clone(),
     }
+}
+
+/// Answers the second step (or a step-up) with the passkey held in `key_dir`.
+pub async fn passkey_second_step(client: &reqwest::Client, url: &str, origin: &str, key_dir: &Path) {
+    let page = client.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let (status, options) = post_json(client, &format!("{url}/login/mfa/passkey/options"), &csrf, &json!({})).await;
+    assert_eq!(status, 200, "{options}");
+    let assertion = authenticator(&["get", key_dir.to_str().unwrap(), origin], &options["options"]);
+    let answer = json!({"ceremony": options["ceremony"], "credential": assertion});
+    let (status, body) = post_json(client, &format!("{url}/login/mfa/passkey"), &csrf, &answer).await;
+    assert_eq!(status, 200, "{body}");
 }

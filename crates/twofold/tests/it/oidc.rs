@@ -23,10 +23,18 @@ fn register_client(env: &Env) -> (String, String) {
     (value["client_id"].as_str().unwrap().to_owned(), value["client_secret"].as_str().unwrap().to_owned())
 }
 
-fn relying_party(issuer: &str, client: &(String, String), code: &str, acr: Option<&str>) -> Value {
+/// Runs Authlib's sign-ins (one per `acr_rounds` entry, comma-separated) as `username`.
+fn relying_party(
+    issuer: &str,
+    client: &(String, String),
+    username: &str,
+    code: &str,
+    acr_rounds: &str,
+    passkey_dir: Option<&str>,
+) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc/rp.py");
-    let mut args = vec![issuer, &client.0, &client.1, REDIRECT, "bob", "twofold-demo-pass", code];
-    args.extend(acr);
+    let mut args = vec![issuer, &client.0, &client.1, REDIRECT, username, "twofold-demo-pass", code, acr_rounds];
+    args.extend(passkey_dir);
     let out = Command::new("python3").arg(script).args(&args).output().expect("python3 with authlib (.ci/run)");
     assert!(out.status.success(), "rp.py failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -93,7 +101,8 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         let web = browser();
         password_step(&web, url, "bob").await;
         let secret = enrol_totp(&web, url).await;
-        let result = relying_party(&issuer, &client, &oathtool(&secret, 30), Some("mfa"));
+        let result = relying_party(&issuer, &client, "bob", &oathtool(&secret, 30), "mfa", None);
+        let result = &result["rounds"][0];
         let claims = &result["claims"];
         assert_eq!(claims["acr"], "mfa", "{b}: {result}");
         assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]), "{b}");
@@ -202,5 +211,39 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         for action in ["client.create", "oidc.token", "oidc.token_refused", "signing_key.rotate"] {
             assert!(log.contains(&format!(r#""action":"{action}""#)), "{b}: {action} audited");
         }
+    }
+}
+
+#[tokio::test]
+async fn a_relying_party_steps_up_from_mfa_to_a_passkey() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let issuer = url.replace("127.0.0.1", "localhost");
+        let client = register_client(&env);
+        let key_dir = env.data_dir.join("..").join("carol-key");
+        std::fs::create_dir_all(&key_dir).unwrap();
+        let key_dir = key_dir.to_str().unwrap();
+
+        // carol's first method is a passkey; with it she steps up to add an authenticator app.
+        let web = browser();
+        password_step(&web, url, "carol").await;
+        let (status, body) =
+            crate::attestation::register(&web, url, &issuer, std::path::Path::new(key_dir), false).await;
+        assert_eq!(status, 200, "{b}: {body}");
+        crate::attestation::passkey_second_step(&web, url, &issuer, std::path::Path::new(key_dir)).await;
+        let secret = enrol_totp(&web, url).await;
+
+        // Round 1 asks for mfa (a code does); round 2, in the same browser, asks for phr:
+        // Twofold asks for the passkey only, then issues an ID token that proves it.
+        let result = relying_party(&issuer, &client, "carol", &oathtool(&secret, 30), "mfa,phr", Some(key_dir));
+        let (first, second) = (&result["rounds"][0]["claims"], &result["rounds"][1]["claims"]);
+        assert_eq!(first["acr"], "mfa", "{b}: {result}");
+        assert_eq!(first["amr"], serde_json::json!(["pwd", "otp", "mfa"]), "{b}");
+        assert_eq!(second["acr"], "phr", "{b}: {result}");
+        assert_eq!(second["amr"], serde_json::json!(["pwd", "hwk", "mfa"]), "{b}");
+        assert!(second["auth_time"].as_i64() >= first["auth_time"].as_i64(), "{b}: the step-up renewed auth_time");
+        assert_eq!(first["sub"], second["sub"], "{b}");
     }
 }
