@@ -41,6 +41,8 @@ pub struct TokenRequest {
     pub client_id: String,
     /// From Basic auth or the form; absent for public clients.
     pub client_secret: Option<String>,
+    /// For `grant_type=refresh_token`.
+    pub refresh_token: Option<String>,
 }
 
 /// The token endpoint's answer.
@@ -56,6 +58,9 @@ pub struct TokenResponse {
     pub id_token: String,
     /// Granted scopes.
     pub scope: String,
+    /// Rotated on every use; presenting a used one revokes the whole family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// An OAuth error (RFC 6749 §5.2): `error` and `error_description`.
@@ -328,6 +333,24 @@ impl App {
         })
     }
 
+    /// Authenticates a client by id and secret (public clients by id alone), for the token,
+    /// revocation and introspection endpoints.
+    ///
+    /// # Errors
+    /// `invalid_client`.
+    pub async fn authenticate_client_credentials(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Client, OAuthError> {
+        let request = TokenRequest {
+            client_id: client_id.to_owned(),
+            client_secret: secret.map(str::to_owned),
+            ..TokenRequest::default()
+        };
+        self.authenticate_client(&request).await
+    }
+
     async fn authenticate_client(&self, request: &TokenRequest) -> Result<Client, OAuthError> {
         let client = self
             .store
@@ -381,10 +404,13 @@ impl App {
     }
 
     async fn exchange(&self, request: &TokenRequest) -> Result<(TokenResponse, Grant), OAuthError> {
-        if request.grant_type != "authorization_code" {
-            return Err(oauth("unsupported_grant_type", "only authorization_code"));
+        if !["authorization_code", "refresh_token"].contains(&request.grant_type.as_str()) {
+            return Err(oauth("unsupported_grant_type", "authorization_code or refresh_token"));
         }
         let client = self.authenticate_client(request).await?;
+        if request.grant_type == "refresh_token" {
+            return self.refresh(&client, request).await;
+        }
         let hash = twofold_core::secret::sha256_hex(request.code.as_bytes());
         let now = self.now();
         let server = |e: StoreOrApp| oauth("server_error", e.0);
@@ -410,11 +436,103 @@ impl App {
                 return Err(oauth("invalid_grant", "code_verifier does not match the code_challenge"));
             }
         }
-        let response = self.tokens_for(&client, &grant, now).await.map_err(|e| server(StoreOrApp(e.to_string())))?;
+        let response =
+            self.tokens_for(&client, &grant, now, None).await.map_err(|e| server(StoreOrApp(e.to_string())))?;
         Ok((response, grant))
     }
 
-    async fn tokens_for(&self, client: &Client, grant: &Grant, now: Timestamp) -> AppResult<TokenResponse> {
+    /// `grant_type=refresh_token`: rotates the token (the old one is spent) and issues fresh
+    /// access and ID tokens carrying the original sign-in's `acr`, `amr` and `auth_time`.
+    async fn refresh(&self, client: &Client, request: &TokenRequest) -> Result<(TokenResponse, Grant), OAuthError> {
+        let presented = request.refresh_token.as_deref().unwrap_or("");
+        let hash = twofold_core::secret::sha256_hex(presented.as_bytes());
+        let now = self.now();
+        let server = |e: String| oauth("server_error", e);
+        let token = match self.store.use_refresh_token(&hash, now).await.map_err(|e| server(e.to_string()))? {
+            Ok(token) => token,
+            Err(oidc::RefreshRefusal::Reused) => {
+                return Err(oauth("invalid_grant", "refresh token used before: every token of its family is revoked"));
+            }
+            Err(oidc::RefreshRefusal::Unknown) => {
+                return Err(oauth("invalid_grant", "unknown or expired refresh token"));
+            }
+        };
+        if token.grant.client_id != client.client_id {
+            return Err(oauth("invalid_grant", "the refresh token was issued to another client"));
+        }
+        let response = self
+            .tokens_for(client, &token.grant, now, Some(token.family_id.clone()))
+            .await
+            .map_err(|e| oauth("invalid_grant", e.to_string()))?;
+        Ok((response, token.grant))
+    }
+
+    /// RFC 7009 revocation: a refresh token revokes its family; an access token is denied
+    /// until it expires. Unknown tokens and other clients' tokens change nothing (and, per
+    /// the RFC, are not an error).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn revoke_token(&self, client: &Client, token: &str, meta: &RequestMeta) -> AppResult<()> {
+        let now = self.now();
+        let revoked = if token.matches('.').count() == 2 {
+            match jose::verify_rs256::<AccessClaims>(token, &self.jwks().await?) {
+                Ok(claims) if claims.client_id == client.client_id => {
+                    self.store.revoke_access_token(&claims.jti, Timestamp(claims.exp * 1000)).await?;
+                    true
+                }
+                _ => false,
+            }
+        } else {
+            let hash = twofold_core::secret::sha256_hex(token.as_bytes());
+            self.store.revoke_refresh_family(&hash, &client.client_id, now).await?
+        };
+        if revoked {
+            let change = twofold_core::audit::Change::new("oidc.revoke", "client", Some(client.client_id.clone()));
+            let actor = Actor { name: format!("client:{}", client.client_id), ..Actor::system("oidc") };
+            self.store.append_audit(&change, &self.audit_context(&actor, meta)).await?;
+        }
+        Ok(())
+    }
+
+    /// RFC 7662 introspection for a client: whether `token` is active, and what it carries.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn introspect(&self, token: &str) -> AppResult<serde_json::Value> {
+        let now = self.now();
+        let inactive = serde_json::json!({"active": false});
+        if token.matches('.').count() == 2 {
+            let Ok(claims) = jose::verify_rs256::<AccessClaims>(token, &self.jwks().await?) else {
+                return Ok(inactive);
+            };
+            if claims.exp <= now.millis() / 1000 || self.store.access_token_revoked(&claims.jti).await? {
+                return Ok(inactive);
+            }
+            return Ok(serde_json::json!({
+                "active": true, "token_type": "Bearer", "scope": claims.scope, "client_id": claims.client_id,
+                "sub": claims.sub, "iss": claims.iss, "aud": claims.aud, "exp": claims.exp, "iat": claims.iat,
+                "jti": claims.jti, "acr": claims.acr, "amr": claims.amr, "auth_time": claims.auth_time,
+            }));
+        }
+        let hash = twofold_core::secret::sha256_hex(token.as_bytes());
+        Ok(match self.store.live_refresh_token(&hash, now).await? {
+            Some(refresh) => serde_json::json!({
+                "active": true, "token_type": "refresh_token", "scope": refresh.grant.scopes.join(" "),
+                "client_id": refresh.grant.client_id, "sub": refresh.grant.user_id, "iss": self.issuer()?,
+                "exp": refresh.expires_at.millis() / 1000, "iat": refresh.created_at.millis() / 1000,
+            }),
+            None => inactive,
+        })
+    }
+
+    async fn tokens_for(
+        &self,
+        client: &Client,
+        grant: &Grant,
+        now: Timestamp,
+        family: Option<String>,
+    ) -> AppResult<TokenResponse> {
         let user = self
             .store
             .user_by_id(grant.user_id)
@@ -454,7 +572,18 @@ impl App {
             amr: grant.auth.amr.clone(),
             auth_time,
         };
+        let refresh = twofold_core::secret::random_token();
+        self.store
+            .put_refresh_token(&oidc::RefreshToken {
+                token_hash: twofold_core::secret::sha256_hex(refresh.as_bytes()),
+                family_id: family.unwrap_or_else(|| Uuid::now_v7().to_string()),
+                grant: grant.clone(),
+                created_at: now,
+                expires_at: now.plus_seconds(oidc::REFRESH_LIFETIME_SECS),
+            })
+            .await?;
         Ok(TokenResponse {
+            refresh_token: Some(refresh),
             id_token: self.sign("JWT", &claims).await?,
             access_token: self.sign("at+jwt", &access).await?,
             token_type: "Bearer",
@@ -476,6 +605,9 @@ impl App {
         }
         if claims.exp <= self.now().millis() / 1000 {
             return Err(oauth("invalid_token", "expired"));
+        }
+        if self.store.access_token_revoked(&claims.jti).await.map_err(|e| oauth("server_error", e.to_string()))? {
+            return Err(oauth("invalid_token", "revoked"));
         }
         let id = Uuid::parse_str(&claims.sub).map_err(|_| oauth("invalid_token", "bad subject"))?;
         let user = self

@@ -246,6 +246,33 @@ pub struct Grant {
     pub auth: AuthContext,
 }
 
+/// How long a refresh token lives unused; each use replaces it with a new one.
+pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+
+/// A refresh token as stored (the token itself only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// All tokens rotated from one code exchange share it; reuse revokes them all.
+    pub family_id: String,
+    /// What it grants (client, user, scopes, how the user authenticated).
+    pub grant: Grant,
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// Why a refresh token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRefusal {
+    /// Unknown or expired.
+    Unknown,
+    /// Used or revoked already: its family has now been revoked.
+    Reused,
+}
+
 /// A token-signing key as stored: the private half sealed under the master key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKey {

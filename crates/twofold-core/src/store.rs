@@ -308,6 +308,28 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Result<crate::oidc::Grant, bool>>;
 
+    /// Stores a new refresh token.
+    async fn put_refresh_token(&self, token: &crate::oidc::RefreshToken) -> StoreResult<()>;
+    /// Uses a refresh token once (it is rotated); a used or revoked one presented again
+    /// revokes its whole family, in the same transaction.
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<crate::oidc::RefreshToken, crate::oidc::RefreshRefusal>>;
+    /// The refresh token with this hash if it is still usable at `now`.
+    async fn live_refresh_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<crate::oidc::RefreshToken>>;
+    /// Revokes the family of a refresh token of `client_id`; false when there is no such token.
+    async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Denies an access token (by `jti`) until it would have expired anyway.
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
+    /// Whether an access token was revoked.
+    async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+
     /// Records an event that accompanies no other stored change (e.g. `audit.export`).
     async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<()>;
     /// Links committed pending events into the hash chain; returns how many. Safe to run

@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/authorize", get(authorize))
         .route("/oauth2/token", axum::routing::post(token))
         .route("/oauth2/userinfo", get(userinfo).post(userinfo))
+        .route("/oauth2/revoke", axum::routing::post(revoke))
+        .route("/oauth2/introspect", axum::routing::post(introspect))
 }
 
 async fn discovery(State(state): State<AppState>) -> Response {
@@ -35,9 +37,13 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "token_endpoint": format!("{issuer}/oauth2/token"),
         "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
         "jwks_uri": format!("{issuer}/oauth2/jwks"),
+        "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -110,6 +116,7 @@ pub struct TokenForm {
     code_verifier: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    refresh_token: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
@@ -169,6 +176,7 @@ async fn token(
         code_verifier: form.code_verifier,
         client_id,
         client_secret,
+        refresh_token: form.refresh_token,
     };
     match state.app.exchange_code(&request, &meta).await {
         Ok(tokens) => {
@@ -197,4 +205,63 @@ async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response
             response
         }
     }
+}
+
+#[derive(Deserialize)]
+pub struct TokenOnlyForm {
+    #[serde(default)]
+    token: String,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The client a revocation or introspection request comes from (Basic or form credentials).
+async fn calling_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &TokenOnlyForm,
+) -> Result<twofold_core::oidc::Client, Response> {
+    let (id, secret) = match basic_credentials(headers) {
+        Some((id, secret)) => (id, Some(secret)),
+        None => (form.client_id.clone().unwrap_or_default(), form.client_secret.clone()),
+    };
+    state
+        .app
+        .authenticate_client_credentials(&id, secret.as_deref())
+        .await
+        .map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
+}
+
+/// RFC 7009: always 200 for a known client, whatever the token was.
+async fn revoke(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    headers: HeaderMap,
+    Form(form): Form<TokenOnlyForm>,
+) -> Result<Response, ApiError> {
+    let client = match calling_client(&state, &headers, &form).await {
+        Ok(client) => client,
+        Err(response) => return Ok(response),
+    };
+    state.app.revoke_token(&client, &form.token, &meta).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// RFC 7662: `{"active": false}` for anything not live; confidential clients only.
+async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenOnlyForm>,
+) -> Result<Response, ApiError> {
+    let client = match calling_client(&state, &headers, &form).await {
+        Ok(client) => client,
+        Err(response) => return Ok(response),
+    };
+    if client.public {
+        let error =
+            OAuthError { error: "invalid_client", description: "introspection needs a confidential client".into() };
+        return Ok(oauth_error(StatusCode::UNAUTHORIZED, &error));
+    }
+    let answer = state.app.introspect(&form.token).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
 }

@@ -38,6 +38,7 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0006_sign_in_outcome_indexes.sql"),
     },
     Migration { version: 7, name: "oidc", sql: include_str!("../migrations/sqlite/0007_oidc.sql") },
+    Migration { version: 8, name: "oidc_refresh", sql: include_str!("../migrations/sqlite/0008_oidc_refresh.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -63,6 +64,7 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0006_sign_in_outcome_indexes.sql"),
     },
     Migration { version: 7, name: "oidc", sql: include_str!("../migrations/postgres/0007_oidc.sql") },
+    Migration { version: 8, name: "oidc_refresh", sql: include_str!("../migrations/postgres/0008_oidc_refresh.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

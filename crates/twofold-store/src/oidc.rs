@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::oidc::{Client, Grant, SigningKey};
+use twofold_core::oidc::{Client, Grant, RefreshRefusal, RefreshToken, SigningKey};
 use twofold_core::store::{StoreError, StoreResult};
 
 use crate::store_error;
@@ -167,4 +167,140 @@ pub(crate) async fn redeem_code(pool: &AnyPool, code_hash: &str, now: Timestamp)
         .await
         .map_err(store_error)?;
     Ok(Err(matches!(used, Some((Some(_),)))))
+}
+
+const REFRESH_COLUMNS: &str = "token_hash, family_id, grant_json, created_at, expires_at";
+
+fn refresh_from_row(row: &AnyRow) -> StoreResult<RefreshToken> {
+    let grant: String = row.try_get("grant_json").map_err(store_error)?;
+    Ok(RefreshToken {
+        token_hash: row.try_get("token_hash").map_err(store_error)?,
+        family_id: row.try_get("family_id").map_err(store_error)?,
+        grant: serde_json::from_str(&grant).map_err(|e| StoreError::Other(e.to_string()))?,
+        created_at: Timestamp(row.try_get("created_at").map_err(store_error)?),
+        expires_at: Timestamp(row.try_get("expires_at").map_err(store_error)?),
+    })
+}
+
+pub(crate) async fn put_refresh(pool: &AnyPool, token: &RefreshToken) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, grant_json, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&token.token_hash)
+    .bind(&token.family_id)
+    .bind(&token.grant.client_id)
+    .bind(token.grant.user_id.to_string())
+    .bind(serde_json::to_string(&token.grant).map_err(|e| StoreError::Other(e.to_string()))?)
+    .bind(token.created_at.millis())
+    .bind(token.expires_at.millis())
+    .execute(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn use_refresh(
+    pool: &AnyPool,
+    token_hash: &str,
+    now: Timestamp,
+) -> StoreResult<Result<RefreshToken, RefreshRefusal>> {
+    let mut tx = pool.begin().await.map_err(store_error)?;
+    let won = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE refresh_tokens SET used_at = $1
+         WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+         RETURNING {REFRESH_COLUMNS}"
+    )))
+    .bind(now.millis())
+    .bind(token_hash)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(store_error)?;
+    let outcome = if let Some(row) = won {
+        Ok(refresh_from_row(&row)?)
+    } else {
+        let family: Option<(String, Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        match family {
+            Some((family_id, used, revoked)) if used.is_some() || revoked.is_some() => {
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                    .bind(now.millis())
+                    .bind(family_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                Err(RefreshRefusal::Reused)
+            }
+            _ => Err(RefreshRefusal::Unknown),
+        }
+    };
+    tx.commit().await.map_err(store_error)?;
+    Ok(outcome)
+}
+
+pub(crate) async fn live_refresh(
+    pool: &AnyPool,
+    token_hash: &str,
+    now: Timestamp,
+) -> StoreResult<Option<RefreshToken>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {REFRESH_COLUMNS} FROM refresh_tokens
+         WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2"
+    )))
+    .bind(token_hash)
+    .bind(now.millis())
+    .fetch_optional(pool)
+    .await
+    .map_err(store_error)?
+    .as_ref()
+    .map(refresh_from_row)
+    .transpose()
+}
+
+pub(crate) async fn revoke_family(
+    pool: &AnyPool,
+    token_hash: &str,
+    client_id: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let revoked = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id =
+            (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND client_id = $3)",
+    )
+    .bind(now.millis())
+    .bind(token_hash)
+    .bind(client_id)
+    .execute(pool)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    Ok(revoked > 0)
+}
+
+pub(crate) async fn revoke_access(pool: &AnyPool, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
+    sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at < $1")
+        .bind(expires_at.plus_seconds(-2 * twofold_core::oidc::TOKEN_LIFETIME_SECS).millis())
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+        .bind(jti)
+        .bind(expires_at.millis())
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn access_revoked(pool: &AnyPool, jti: &str) -> StoreResult<bool> {
+    let found: Option<(String,)> = sqlx::query_as("SELECT jti FROM revoked_access_tokens WHERE jti = $1")
+        .bind(jti)
+        .fetch_optional(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(found.is_some())
 }

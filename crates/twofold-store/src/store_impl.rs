@@ -75,6 +75,33 @@ impl Store for SqlStore {
         oidc::redeem_code(&self.pool, code_hash, now).await
     }
 
+    async fn put_refresh_token(&self, token: &twofold_core::oidc::RefreshToken) -> StoreResult<()> {
+        oidc::put_refresh(&self.pool, token).await
+    }
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<twofold_core::oidc::RefreshToken, twofold_core::oidc::RefreshRefusal>> {
+        oidc::use_refresh(&self.pool, token_hash, now).await
+    }
+    async fn live_refresh_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<twofold_core::oidc::RefreshToken>> {
+        oidc::live_refresh(&self.pool, token_hash, now).await
+    }
+    async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool> {
+        oidc::revoke_family(&self.pool, token_hash, client_id, now).await
+    }
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
+        oidc::revoke_access(&self.pool, jti, expires_at).await
+    }
+    async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        oidc::access_revoked(&self.pool, jti).await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(store_error)
     }

@@ -247,3 +247,84 @@ async fn a_relying_party_steps_up_from_mfa_to_a_passkey() {
         assert_eq!(first["sub"], second["sub"], "{b}");
     }
 }
+
+async fn post_form(url: &str, client: &(String, String), form: &[(&str, &str)]) -> (u16, Value) {
+    let response =
+        reqwest::Client::new().post(url).basic_auth(&client.0, Some(&client.1)).form(form).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_reuse_revokes_the_family_and_tokens_can_be_revoked_and_introspected() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let client = register_client(&env);
+        let web = browser();
+        password_step(&web, url, "dave").await;
+        let verifier = "c".repeat(60);
+        let code = code_for(&web, url, &client.0, &verifier).await;
+        let (status, first) = exchange(url, &client, &code, &verifier, REDIRECT).await;
+        assert_eq!(status, 200, "{b}: {first}");
+        let (access, refresh) = (first["access_token"].as_str().unwrap(), first["refresh_token"].as_str().unwrap());
+
+        // Introspection (RFC 7662) by the confidential client.
+        let introspect = format!("{url}/oauth2/introspect");
+        let (status, info) = post_form(&introspect, &client, &[("token", access)]).await;
+        assert_eq!(status, 200, "{b}");
+        assert_eq!(
+            (info["active"].as_bool(), info["client_id"].as_str()),
+            (Some(true), Some(client.0.as_str())),
+            "{b}"
+        );
+        assert_eq!(info["acr"], "pwd", "{b}: dave signed in with a password only");
+        let (_, info) = post_form(&introspect, &client, &[("token", refresh)]).await;
+        assert_eq!(info["token_type"], "refresh_token", "{b}: {info}");
+        let (_, info) = post_form(&introspect, &client, &[("token", "nonsense")]).await;
+        assert_eq!(info, serde_json::json!({"active": false}), "{b}");
+        let (status, _) = post_form(&introspect, &(client.0.clone(), "wrong".into()), &[("token", access)]).await;
+        assert_eq!(status, 401, "{b}: introspection needs the client's secret");
+
+        // Rotation: a refresh gives a new refresh token; the old one presented again revokes
+        // the whole family, including the new one.
+        let token_url = format!("{url}/oauth2/token");
+        let (status, second) =
+            post_form(&token_url, &client, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+        assert_eq!(status, 200, "{b}: {second}");
+        let rotated = second["refresh_token"].as_str().unwrap();
+        assert_ne!(rotated, refresh, "{b}");
+        assert!(second["id_token"].is_string(), "{b}");
+        let (status, body) =
+            post_form(&token_url, &client, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: reuse");
+        let (status, _) =
+            post_form(&token_url, &client, &[("grant_type", "refresh_token"), ("refresh_token", rotated)]).await;
+        assert_eq!(status, 400, "{b}: the family was revoked with the reuse");
+
+        // Revocation (RFC 7009): an access token stops working; a refresh token's family ends.
+        let code = code_for(&web, url, &client.0, &verifier).await;
+        let (_, third) = exchange(url, &client, &code, &verifier, REDIRECT).await;
+        let (access, refresh) = (third["access_token"].as_str().unwrap(), third["refresh_token"].as_str().unwrap());
+        let revoke = format!("{url}/oauth2/revoke");
+        assert_eq!(post_form(&revoke, &client, &[("token", access)]).await.0, 200, "{b}");
+        let userinfo =
+            reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
+        assert_eq!(userinfo.status(), 401, "{b}: a revoked access token");
+        assert_eq!(post_form(&introspect, &client, &[("token", access)]).await.1["active"], false, "{b}");
+        assert_eq!(post_form(&revoke, &client, &[("token", refresh)]).await.0, 200, "{b}");
+        let (status, _) =
+            post_form(&token_url, &client, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+        assert_eq!(status, 400, "{b}: a revoked refresh token");
+        assert_eq!(
+            post_form(&revoke, &client, &[("token", "unknown")]).await.0,
+            200,
+            "{b}: unknown tokens are no error"
+        );
+
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains(r#""action":"oidc.revoke""#), "{b}");
+        assert!(log.contains("every token of its family is revoked"), "{b}: the reuse is audited");
+    }
+}
