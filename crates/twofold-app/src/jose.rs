@@ -1,10 +1,15 @@
-//! JSON Web Tokens signed RS256 with aws-lc (RFC 7515/7519): token-signing keys, signing,
-//! and checking tokens Twofold issued. `alg` is fixed by the key, never taken from a token.
+//! JSON Web Tokens signed with aws-lc (RFC 7515/7519): RS256 for ID tokens (what every
+//! OpenID Connect client accepts) and ES256 for access tokens (far cheaper to sign).
+//! Token-signing keys, signing, and checking tokens Twofold issued: `alg` is fixed by the
+//! key, never taken from a token.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaPublicKeyComponents};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PKCS1_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_core::oidc::base64_url;
@@ -12,7 +17,7 @@ use twofold_core::oidc::base64_url;
 use crate::{AppError, AppResult};
 
 /// A fresh RS256 key: (PKCS#8 private key, public JWK with `kid`).
-pub(crate) fn generate_rs256(kid: &str) -> AppResult<(Vec<u8>, serde_json::Value)> {
+fn generate_rs256(kid: &str) -> AppResult<(Vec<u8>, serde_json::Value)> {
     let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|e| AppError::Internal(format!("RSA key: {e}")))?;
     let pkcs8 = pair.as_der().map_err(|e| AppError::Internal(format!("RSA key: {e}")))?.as_ref().to_vec();
     let public = pair.public_key();
@@ -27,16 +32,55 @@ pub(crate) fn generate_rs256(kid: &str) -> AppResult<(Vec<u8>, serde_json::Value
     Ok((pkcs8, jwk))
 }
 
-/// `header.claims.signature` signed with the PKCS#8 RSA key `private`.
-pub(crate) fn sign_rs256<C: Serialize>(private: &[u8], kid: &str, typ: &str, claims: &C) -> AppResult<String> {
-    let pair = KeyPair::from_pkcs8(private).map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
-    let header = serde_json::json!({"alg": "RS256", "typ": typ, "kid": kid});
+/// A fresh ES256 (P-256) key: (PKCS#8 private key, public JWK with `kid`).
+fn generate_es256(kid: &str) -> AppResult<(Vec<u8>, serde_json::Value)> {
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+        .map_err(|e| AppError::Internal(format!("EC key: {e}")))?;
+    let pkcs8 = pair.to_pkcs8v1().map_err(|e| AppError::Internal(format!("EC key: {e}")))?.as_ref().to_vec();
+    // The public key is the uncompressed point 0x04 || x || y.
+    let point = pair.public_key().as_ref();
+    let jwk = serde_json::json!({
+        "kty": "EC",
+        "use": "sig",
+        "alg": "ES256",
+        "kid": kid,
+        "crv": "P-256",
+        "x": base64_url(&point[1..33]),
+        "y": base64_url(&point[33..65]),
+    });
+    Ok((pkcs8, jwk))
+}
+
+/// A fresh key for `alg` (`RS256` or `ES256`): (PKCS#8 private key, public JWK).
+pub(crate) fn generate(alg: &str, kid: &str) -> AppResult<(Vec<u8>, serde_json::Value)> {
+    match alg {
+        "RS256" => generate_rs256(kid),
+        "ES256" => generate_es256(kid),
+        other => Err(AppError::Internal(format!("unsupported signing algorithm {other}"))),
+    }
+}
+
+/// `header.claims.signature` signed with the PKCS#8 key `private` of algorithm `alg`.
+pub(crate) fn sign<C: Serialize>(private: &[u8], alg: &str, kid: &str, typ: &str, claims: &C) -> AppResult<String> {
+    let header = serde_json::json!({"alg": alg, "typ": typ, "kid": kid});
     let encode = |value: &serde_json::Value| base64_url(value.to_string().as_bytes());
     let claims = serde_json::to_value(claims).map_err(|e| AppError::Internal(e.to_string()))?;
     let input = format!("{}.{}", encode(&header), encode(&claims));
-    let mut signature = vec![0; pair.public_modulus_len()];
-    pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)
-        .map_err(|e| AppError::Internal(format!("signing: {e}")))?;
+    let failed = |e: aws_lc_rs::error::Unspecified| AppError::Internal(format!("signing: {e}"));
+    let signature = match alg {
+        "RS256" => {
+            let pair = KeyPair::from_pkcs8(private).map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
+            let mut signature = vec![0; pair.public_modulus_len()];
+            pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature).map_err(failed)?;
+            signature
+        }
+        "ES256" => {
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, private)
+                .map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
+            pair.sign(&SystemRandom::new(), input.as_bytes()).map_err(failed)?.as_ref().to_vec()
+        }
+        other => return Err(AppError::Internal(format!("unsupported signing algorithm {other}"))),
+    };
     Ok(format!("{input}.{}", base64_url(&signature)))
 }
 
@@ -46,12 +90,19 @@ pub(crate) fn sign_rs256<C: Serialize>(private: &[u8], kid: &str, typ: &str, cla
 pub struct TokenRejected(pub &'static str);
 
 fn decode_part(part: &str) -> Result<Vec<u8>, TokenRejected> {
-    data_encoding_free::decode(part).ok_or(TokenRejected("not base64url"))
+    base64url_decode(part).ok_or(TokenRejected("not base64url"))
 }
 
-/// Checks a token's signature against the published JWKs (`kid` must be one of ours and
-/// `alg` must be RS256) and returns its claims. Expiry and audience are the caller's.
-pub(crate) fn verify_rs256<C: DeserializeOwned>(token: &str, jwks: &[serde_json::Value]) -> Result<C, TokenRejected> {
+/// Unpadded base64url decoding.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+/// Checks a token's signature against the published JWKs (`kid` must be one of ours and the
+/// header's `alg` must be that key's) and returns its claims. Expiry and audience are the
+/// caller's.
+pub(crate) fn verify<C: DeserializeOwned>(token: &str, jwks: &[serde_json::Value]) -> Result<C, TokenRejected> {
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -59,26 +110,29 @@ pub(crate) fn verify_rs256<C: DeserializeOwned>(token: &str, jwks: &[serde_json:
     };
     let header: serde_json::Value =
         serde_json::from_slice(&decode_part(header)?).map_err(|_| TokenRejected("malformed header"))?;
-    if header["alg"] != "RS256" {
-        return Err(TokenRejected("alg must be RS256"));
-    }
     let jwk = jwks.iter().find(|k| k["kid"] == header["kid"]).ok_or(TokenRejected("unknown kid"))?;
-    let component =
-        |name: &str| jwk[name].as_str().and_then(data_encoding_free::decode).ok_or(TokenRejected("bad key"));
-    let key = RsaPublicKeyComponents { n: component("n")?, e: component("e")? };
-    let signed = token.rsplit_once('.').map_or("", |(input, _)| input);
-    key.verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &decode_part(signature)?)
-        .map_err(|_| TokenRejected("bad signature"))?;
-    serde_json::from_slice(&decode_part(claims)?).map_err(|_| TokenRejected("malformed claims"))
-}
-
-/// Unpadded base64url decoding without another dependency.
-mod data_encoding_free {
-    use base64::Engine;
-
-    pub(super) fn decode(text: &str) -> Option<Vec<u8>> {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()
+    if header["alg"] != jwk["alg"] {
+        return Err(TokenRejected("alg does not match the key"));
     }
+    let component = |name: &str| jwk[name].as_str().and_then(base64url_decode).ok_or(TokenRejected("bad key"));
+    let signed = token.rsplit_once('.').map_or("", |(input, _)| input).as_bytes();
+    let signature = decode_part(signature)?;
+    let verified = match jwk["alg"].as_str() {
+        Some("RS256") => RsaPublicKeyComponents { n: component("n")?, e: component("e")? }.verify(
+            &RSA_PKCS1_2048_8192_SHA256,
+            signed,
+            &signature,
+        ),
+        Some("ES256") => {
+            let mut point = vec![0x04];
+            point.extend(component("x")?);
+            point.extend(component("y")?);
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).verify(signed, &signature)
+        }
+        _ => return Err(TokenRejected("unsupported key")),
+    };
+    verified.map_err(|_| TokenRejected("bad signature"))?;
+    serde_json::from_slice(&decode_part(claims)?).map_err(|_| TokenRejected("malformed claims"))
 }
 
 #[cfg(test)]
@@ -86,18 +140,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_verify_only_with_our_key_and_untouched() {
-        let (private, jwk) = generate_rs256("k1").unwrap();
-        let token = sign_rs256(&private, "k1", "JWT", &serde_json::json!({"sub": "ann"})).unwrap();
-        let claims: serde_json::Value = verify_rs256(&token, std::slice::from_ref(&jwk)).unwrap();
+    fn rs256_tokens_verify_only_with_our_key_and_untouched() {
+        let (private, jwk) = generate("RS256", "k1").unwrap();
+        let token = sign(&private, "RS256", "k1", "JWT", &serde_json::json!({"sub": "ann"})).unwrap();
+        let claims: serde_json::Value = verify(&token, std::slice::from_ref(&jwk)).unwrap();
         assert_eq!(claims["sub"], "ann");
-        let (_, other) = generate_rs256("k1").unwrap();
-        assert_eq!(verify_rs256::<serde_json::Value>(&token, &[other]), Err(TokenRejected("bad signature")));
+        let (_, other) = generate("RS256", "k1").unwrap();
+        assert_eq!(verify::<serde_json::Value>(&token, &[other]), Err(TokenRejected("bad signature")));
         let mut parts: Vec<&str> = token.split('.').collect();
         let forged = base64_url(br#"{"sub":"root"}"#);
         parts[1] = &forged;
-        assert!(verify_rs256::<serde_json::Value>(&parts.join("."), std::slice::from_ref(&jwk)).is_err());
+        assert!(verify::<serde_json::Value>(&parts.join("."), std::slice::from_ref(&jwk)).is_err());
         let none = format!("{}.{}.", base64_url(br#"{"alg":"none","kid":"k1"}"#), forged);
-        assert_eq!(verify_rs256::<serde_json::Value>(&none, &[jwk]), Err(TokenRejected("alg must be RS256")));
+        assert_eq!(verify::<serde_json::Value>(&none, &[jwk]), Err(TokenRejected("alg does not match the key")));
+    }
+
+    #[test]
+    fn es256_tokens_verify_and_cannot_pose_as_rs256() {
+        let (private, jwk) = generate("ES256", "e1").unwrap();
+        let token = sign(&private, "ES256", "e1", "at+jwt", &serde_json::json!({"sub": "svc"})).unwrap();
+        let claims: serde_json::Value = verify(&token, std::slice::from_ref(&jwk)).unwrap();
+        assert_eq!(claims["sub"], "svc");
+        let (_, rsa) = generate("RS256", "e1").unwrap();
+        assert!(verify::<serde_json::Value>(&token, &[rsa]).is_err(), "an ES256 token against an RSA key with its kid");
     }
 }

@@ -73,6 +73,9 @@ pub struct OAuthError {
     pub description: String,
 }
 
+/// ID tokens are RS256 (what every client accepts); access tokens ES256 (cheap to sign).
+const SIGNING_ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
+
 fn oauth(error: &'static str, description: impl Into<String>) -> OAuthError {
     OAuthError { error, description: description.into() }
 }
@@ -178,18 +181,28 @@ impl App {
         Ok(self.store.clients().await?)
     }
 
-    /// Makes a new token-signing key; the previous one stays published until the tokens it
-    /// signed have expired. Returns the new `kid`.
+    /// Makes new token-signing keys (RS256 for ID tokens, ES256 for access tokens); the
+    /// previous ones stay published until the tokens they signed have expired. Returns the
+    /// new `kid`s.
     ///
     /// # Errors
     /// No master key; storage failures.
-    pub async fn rotate_signing_key(&self, actor: &Actor, meta: &RequestMeta) -> AppResult<String> {
-        let kid = format!("{}-{}", self.now().millis() / 1000, hex::encode(twofold_core::secret::random_bytes::<4>()));
-        let (private, jwk) = jose::generate_rs256(&kid)?;
+    pub async fn rotate_signing_key(&self, actor: &Actor, meta: &RequestMeta) -> AppResult<Vec<String>> {
+        let mut kids = Vec::new();
+        for alg in SIGNING_ALGORITHMS {
+            kids.push(self.rotate_key(alg, actor, meta).await?);
+        }
+        Ok(kids)
+    }
+
+    async fn rotate_key(&self, alg: &str, actor: &Actor, meta: &RequestMeta) -> AppResult<String> {
+        let random = hex::encode(twofold_core::secret::random_bytes::<4>());
+        let kid = format!("{}-{}-{random}", alg.to_ascii_lowercase(), self.now().millis() / 1000);
+        let (private, jwk) = jose::generate(alg, &kid)?;
         let key = SigningKey {
             sealed_private: sealed::seal(&self.keys()?.seal, &format!("signing_key:{kid}"), &private),
             kid: kid.clone(),
-            alg: "RS256".into(),
+            alg: alg.into(),
             public_jwk: jwk.to_string(),
             created_at: self.now(),
             retired_at: None,
@@ -203,8 +216,11 @@ impl App {
     /// # Errors
     /// As [`App::rotate_signing_key`].
     pub async fn ensure_signing_key(&self) -> AppResult<()> {
-        if self.store.signing_keys().await?.iter().all(|k| k.retired_at.is_some()) {
-            self.rotate_signing_key(&Actor::system("twofold"), &RequestMeta::default()).await?;
+        let keys = self.store.signing_keys().await?;
+        for alg in SIGNING_ALGORITHMS {
+            if !keys.iter().any(|k| k.alg == alg && k.retired_at.is_none()) {
+                self.rotate_key(alg, &Actor::system("twofold"), &RequestMeta::default()).await?;
+            }
         }
         Ok(())
     }
@@ -225,17 +241,17 @@ impl App {
             .collect())
     }
 
-    async fn sign<C: Serialize>(&self, typ: &str, claims: &C) -> AppResult<String> {
+    async fn sign<C: Serialize>(&self, alg: &str, typ: &str, claims: &C) -> AppResult<String> {
         let key = self
             .store
             .signing_keys()
             .await?
             .into_iter()
-            .find(|k| k.retired_at.is_none())
-            .ok_or_else(|| AppError::Internal("no active signing key".into()))?;
+            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .ok_or_else(|| AppError::Internal(format!("no active {alg} signing key")))?;
         let private = sealed::open(&self.keys()?.seal, &format!("signing_key:{}", key.kid), &key.sealed_private)
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        jose::sign_rs256(&private, &key.kid, typ, claims)
+        jose::sign(&private, alg, &key.kid, typ, claims)
     }
 
     /// The authorization endpoint: checks the request, then either asks for sign-in or a
@@ -476,7 +492,7 @@ impl App {
     pub async fn revoke_token(&self, client: &Client, token: &str, meta: &RequestMeta) -> AppResult<()> {
         let now = self.now();
         let revoked = if token.matches('.').count() == 2 {
-            match jose::verify_rs256::<AccessClaims>(token, &self.jwks().await?) {
+            match jose::verify::<AccessClaims>(token, &self.jwks().await?) {
                 Ok(claims) if claims.client_id == client.client_id => {
                     self.store.revoke_access_token(&claims.jti, Timestamp(claims.exp * 1000)).await?;
                     true
@@ -503,7 +519,7 @@ impl App {
         let now = self.now();
         let inactive = serde_json::json!({"active": false});
         if token.matches('.').count() == 2 {
-            let Ok(claims) = jose::verify_rs256::<AccessClaims>(token, &self.jwks().await?) else {
+            let Ok(claims) = jose::verify::<AccessClaims>(token, &self.jwks().await?) else {
                 return Ok(inactive);
             };
             if claims.exp <= now.millis() / 1000 || self.store.access_token_revoked(&claims.jti).await? {
@@ -584,8 +600,8 @@ impl App {
             .await?;
         Ok(TokenResponse {
             refresh_token: Some(refresh),
-            id_token: self.sign("JWT", &claims).await?,
-            access_token: self.sign("at+jwt", &access).await?,
+            id_token: self.sign("RS256", "JWT", &claims).await?,
+            access_token: self.sign("ES256", "at+jwt", &access).await?,
             token_type: "Bearer",
             expires_in: oidc::TOKEN_LIFETIME_SECS,
             scope: grant.scopes.join(" "),
@@ -598,7 +614,7 @@ impl App {
     /// `invalid_token` for a forged, expired or foreign token.
     pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
         let keys = self.jwks().await.map_err(|e| oauth("server_error", e.to_string()))?;
-        let claims: AccessClaims = jose::verify_rs256(access_token, &keys).map_err(|e| oauth("invalid_token", e.0))?;
+        let claims: AccessClaims = jose::verify(access_token, &keys).map_err(|e| oauth("invalid_token", e.0))?;
         let issuer = self.issuer().map_err(|e| oauth("server_error", e.to_string()))?;
         if claims.iss != issuer || claims.aud != format!("{issuer}/oauth2/userinfo") {
             return Err(oauth("invalid_token", "not issued for this endpoint"));

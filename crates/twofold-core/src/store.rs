@@ -288,8 +288,8 @@ pub trait Store: Send + Sync {
     async fn clients(&self) -> StoreResult<Vec<crate::oidc::Client>>;
     /// Token-signing keys, newest first.
     async fn signing_keys(&self) -> StoreResult<Vec<crate::oidc::SigningKey>>;
-    /// Makes `key` the signing key, retiring the one before at `key.created_at`
-    /// (`signing_key.rotate`).
+    /// Makes `key` the signing key for its algorithm, retiring the one before at
+    /// `key.created_at` (`signing_key.rotate`).
     async fn add_signing_key(&self, key: &crate::oidc::SigningKey, ctx: &AuditContext) -> StoreResult<()>;
     /// Keeps an authorization code's grant under the code's hash until `expires_at`.
     async fn put_authorization_code(

@@ -97,8 +97,9 @@ pub(crate) async fn signing_keys(pool: &AnyPool) -> StoreResult<Vec<SigningKey>>
 
 pub(crate) async fn add_signing_key(pool: &AnyPool, key: &SigningKey, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
-    let retired = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+    let retired = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND alg = $2")
         .bind(key.created_at.millis())
+        .bind(&key.alg)
         .execute(&mut *tx.tx)
         .await
         .map_err(store_error)?

@@ -52,9 +52,10 @@ pub async fn keys(command: KeysCommand, app: &App, format: Option<OutputFormat>)
     let (actor, meta) = cli_actor();
     match command {
         KeysCommand::Rotate => {
-            let kid = app.rotate_signing_key(&actor, &meta).await?;
-            let value = serde_json::json!({ "kid": kid, "alg": "RS256" });
-            print(table_or(format), &value, &["kid", "alg"], vec![vec![kid.clone(), "RS256".into()]])?;
+            let kids = app.rotate_signing_key(&actor, &meta).await?;
+            let value = serde_json::json!({ "kids": kids });
+            let rows = kids.iter().map(|k| vec![k.clone()]).collect();
+            print(table_or(format), &value, &["kid"], rows)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -202,7 +202,9 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         // Rotation: the new key signs, the old one stays published for its tokens' lifetime.
         assert!(env.cli(&["keys", "rotate"]).status.success(), "{b}");
         let jwks: Value = reqwest::get(format!("{url}/oauth2/jwks")).await.unwrap().json().await.unwrap();
-        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{b}: {jwks}");
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 4, "{b}: RS256 and ES256, new and retired: {jwks}");
+        assert_eq!(keys.iter().filter(|k| k["kty"] == "EC" && k["crv"] == "P-256").count(), 2, "{b}");
         let info =
             reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
         assert_eq!(info.status(), 200, "{b}: tokens signed by the retired key still verify");
