@@ -15,6 +15,7 @@ mod jose;
 pub mod mfa;
 pub mod oidc;
 pub mod passkeys;
+pub mod service_accounts;
 pub mod tokens;
 pub mod users;
 

@@ -43,6 +43,8 @@ pub struct TokenRequest {
     pub client_secret: Option<String>,
     /// For `grant_type=refresh_token`.
     pub refresh_token: Option<String>,
+    /// For `grant_type=client_credentials`: the scopes asked for (space-separated).
+    pub scope: Option<String>,
 }
 
 /// The token endpoint's answer.
@@ -54,8 +56,9 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds.
     pub expires_in: i64,
-    /// The signed ID token.
-    pub id_token: String,
+    /// The signed ID token (none for a service account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     /// Granted scopes.
     pub scope: String,
     /// Rotated on every use; presenting a used one revokes the whole family.
@@ -82,18 +85,22 @@ fn oauth(error: &'static str, description: impl Into<String>) -> OAuthError {
 
 /// Claims of an access token (RFC 9068 shape).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
-struct AccessClaims {
-    iss: String,
-    sub: String,
-    aud: String,
-    client_id: String,
-    scope: String,
-    iat: i64,
-    exp: i64,
-    jti: String,
-    acr: String,
-    amr: Vec<String>,
-    auth_time: i64,
+pub(crate) struct AccessClaims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) aud: String,
+    pub(crate) client_id: String,
+    pub(crate) scope: String,
+    pub(crate) iat: i64,
+    pub(crate) exp: i64,
+    pub(crate) jti: String,
+    /// How the person authenticated; absent for a service account's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) amr: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_time: Option<i64>,
 }
 
 fn query_escape(value: &str) -> String {
@@ -113,11 +120,11 @@ fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
 }
 
 impl App {
-    fn issuer(&self) -> AppResult<&str> {
+    pub(crate) fn issuer(&self) -> AppResult<&str> {
         self.issuer.as_deref().ok_or_else(|| AppError::Internal("no public URL (issuer) configured".into()))
     }
 
-    fn client_secret_hash(&self, client_id: &str, secret: &str) -> AppResult<String> {
+    pub(crate) fn client_secret_hash(&self, client_id: &str, secret: &str) -> AppResult<String> {
         let key = self.keys()?.recovery;
         Ok(hex::encode(twofold_core::secret::hmac_sha256(
             &key,
@@ -167,6 +174,10 @@ impl App {
             redirect_uris: uris,
             scopes,
             public,
+            service: false,
+            token_lifetime_secs: None,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
             created_at: self.now(),
         };
         self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
@@ -241,7 +252,7 @@ impl App {
             .collect())
     }
 
-    async fn sign<C: Serialize>(&self, alg: &str, typ: &str, claims: &C) -> AppResult<String> {
+    pub(crate) async fn sign<C: Serialize>(&self, alg: &str, typ: &str, claims: &C) -> AppResult<String> {
         let key = self
             .store
             .signing_keys()
@@ -380,7 +391,12 @@ impl App {
                 let presented = self
                     .client_secret_hash(&client.client_id, secret)
                     .map_err(|e| oauth("server_error", e.to_string()))?;
-                if twofold_core::secret::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+                let matches =
+                    |hash: &str| twofold_core::secret::constant_time_eq(hash.as_bytes(), presented.as_bytes());
+                // During a rotation the previous secret works until its expiry.
+                let previous_ok = client.previous_secret_hash.as_deref().is_some_and(matches)
+                    && client.previous_secret_expires_at.is_some_and(|until| self.now() < until);
+                if matches(stored) || previous_ok {
                     Ok(client)
                 } else {
                     Err(oauth("invalid_client", "wrong client secret"))
@@ -399,7 +415,11 @@ impl App {
     pub async fn exchange_code(&self, request: &TokenRequest, meta: &RequestMeta) -> Result<TokenResponse, OAuthError> {
         let result = self.exchange(request).await;
         let (action, detail) = match &result {
-            Ok((_, grant)) => (
+            Ok((response, None)) => (
+                "service_account.token",
+                serde_json::json!({"client_id": request.client_id, "scope": response.scope, "expires_in": response.expires_in}),
+            ),
+            Ok((_, Some(grant))) => (
                 "oidc.token",
                 serde_json::json!({"client_id": request.client_id, "user_id": grant.user_id, "acr": grant.auth.acr}),
             ),
@@ -419,11 +439,19 @@ impl App {
         result.map(|(response, _)| response)
     }
 
-    async fn exchange(&self, request: &TokenRequest) -> Result<(TokenResponse, Grant), OAuthError> {
-        if !["authorization_code", "refresh_token"].contains(&request.grant_type.as_str()) {
-            return Err(oauth("unsupported_grant_type", "authorization_code or refresh_token"));
+    async fn exchange(&self, request: &TokenRequest) -> Result<(TokenResponse, Option<Grant>), OAuthError> {
+        if !["authorization_code", "refresh_token", "client_credentials"].contains(&request.grant_type.as_str()) {
+            return Err(oauth("unsupported_grant_type", "authorization_code, refresh_token or client_credentials"));
         }
         let client = self.authenticate_client(request).await?;
+        match (request.grant_type.as_str(), client.service) {
+            ("client_credentials", true) => return self.client_credentials(&client, request).await,
+            ("client_credentials", false) => {
+                return Err(oauth("unauthorized_client", "only service accounts use client_credentials"));
+            }
+            (_, true) => return Err(oauth("unauthorized_client", "service accounts use client_credentials only")),
+            _ => {}
+        }
         if request.grant_type == "refresh_token" {
             return self.refresh(&client, request).await;
         }
@@ -454,12 +482,16 @@ impl App {
         }
         let response =
             self.tokens_for(&client, &grant, now, None).await.map_err(|e| server(StoreOrApp(e.to_string())))?;
-        Ok((response, grant))
+        Ok((response, Some(grant)))
     }
 
     /// `grant_type=refresh_token`: rotates the token (the old one is spent) and issues fresh
     /// access and ID tokens carrying the original sign-in's `acr`, `amr` and `auth_time`.
-    async fn refresh(&self, client: &Client, request: &TokenRequest) -> Result<(TokenResponse, Grant), OAuthError> {
+    async fn refresh(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+    ) -> Result<(TokenResponse, Option<Grant>), OAuthError> {
         let presented = request.refresh_token.as_deref().unwrap_or("");
         let hash = twofold_core::secret::sha256_hex(presented.as_bytes());
         let now = self.now();
@@ -480,7 +512,7 @@ impl App {
             .tokens_for(client, &token.grant, now, Some(token.family_id.clone()))
             .await
             .map_err(|e| oauth("invalid_grant", e.to_string()))?;
-        Ok((response, token.grant))
+        Ok((response, Some(token.grant)))
     }
 
     /// RFC 7009 revocation: a refresh token revokes its family; an access token is denied
@@ -584,9 +616,9 @@ impl App {
             iat,
             exp,
             jti: Uuid::now_v7().to_string(),
-            acr: grant.auth.acr.clone(),
-            amr: grant.auth.amr.clone(),
-            auth_time,
+            acr: Some(grant.auth.acr.clone()),
+            amr: Some(grant.auth.amr.clone()),
+            auth_time: Some(auth_time),
         };
         let refresh = twofold_core::secret::random_token();
         self.store
@@ -600,7 +632,7 @@ impl App {
             .await?;
         Ok(TokenResponse {
             refresh_token: Some(refresh),
-            id_token: self.sign("RS256", "JWT", &claims).await?,
+            id_token: Some(self.sign("RS256", "JWT", &claims).await?),
             access_token: self.sign("ES256", "at+jwt", &access).await?,
             token_type: "Bearer",
             expires_in: oidc::TOKEN_LIFETIME_SECS,

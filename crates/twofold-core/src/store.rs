@@ -282,6 +282,15 @@ pub trait Store: Send + Sync {
 
     /// Registers an OpenID Connect client (`client.create`). Conflict when the id is taken.
     async fn create_client(&self, client: &crate::oidc::Client, ctx: &AuditContext) -> StoreResult<()>;
+    /// Replaces a confidential client's secret; the old one keeps working until
+    /// `previous_expires_at` (`client.secret_rotate`). False for an unknown or public client.
+    async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        new_hash: &str,
+        previous_expires_at: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
     /// The client with this `client_id`.
     async fn client(&self, client_id: &str) -> StoreResult<Option<crate::oidc::Client>>;
     /// Every client, by name.

@@ -43,7 +43,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -117,6 +117,7 @@ pub struct TokenForm {
     client_id: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    scope: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
@@ -177,6 +178,7 @@ async fn token(
         client_id,
         client_secret,
         refresh_token: form.refresh_token,
+        scope: form.scope,
     };
     match state.app.exchange_code(&request, &meta).await {
         Ok(tokens) => {

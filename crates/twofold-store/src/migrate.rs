@@ -39,6 +39,11 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 7, name: "oidc", sql: include_str!("../migrations/sqlite/0007_oidc.sql") },
     Migration { version: 8, name: "oidc_refresh", sql: include_str!("../migrations/sqlite/0008_oidc_refresh.sql") },
+    Migration {
+        version: 9,
+        name: "service_accounts",
+        sql: include_str!("../migrations/sqlite/0009_service_accounts.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -65,6 +70,11 @@ const POSTGRES: &[Migration] = &[
     },
     Migration { version: 7, name: "oidc", sql: include_str!("../migrations/postgres/0007_oidc.sql") },
     Migration { version: 8, name: "oidc_refresh", sql: include_str!("../migrations/postgres/0008_oidc_refresh.sql") },
+    Migration {
+        version: 9,
+        name: "service_accounts",
+        sql: include_str!("../migrations/postgres/0009_service_accounts.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

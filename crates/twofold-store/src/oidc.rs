@@ -10,7 +10,8 @@ use twofold_core::store::{StoreError, StoreResult};
 use crate::store_error;
 use crate::tx::AuditedTx;
 
-const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at";
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
+     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -25,6 +26,13 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         redirect_uris: json_list(row, "redirect_uris")?,
         scopes: json_list(row, "scopes")?,
         public: row.try_get::<i64, _>("public").map_err(store_error)? != 0,
+        service: row.try_get::<i64, _>("service").map_err(store_error)? != 0,
+        token_lifetime_secs: row.try_get("token_lifetime_secs").map_err(store_error)?,
+        previous_secret_hash: row.try_get("previous_secret_hash").map_err(store_error)?,
+        previous_secret_expires_at: row
+            .try_get::<Option<i64>, _>("previous_secret_expires_at")
+            .map_err(store_error)?
+            .map(Timestamp),
         created_at: Timestamp(row.try_get("created_at").map_err(store_error)?),
     })
 }
@@ -32,7 +40,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
 pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )))
     .bind(&client.client_id)
     .bind(&client.name)
@@ -41,6 +49,10 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     .bind(serde_json::to_string(&client.scopes).unwrap_or_default())
     .bind(i64::from(client.public))
     .bind(client.created_at.millis())
+    .bind(i64::from(client.service))
+    .bind(client.token_lifetime_secs)
+    .bind(&client.previous_secret_hash)
+    .bind(client.previous_secret_expires_at.map(Timestamp::millis))
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {
@@ -51,6 +63,35 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     tx.append(&Change::new("client.create", "client", Some(client.client_id.clone())).states(None, Some(after)), ctx)
         .await?;
     tx.commit().await
+}
+
+pub(crate) async fn rotate_secret(
+    pool: &AnyPool,
+    client_id: &str,
+    new_hash: &str,
+    previous_expires_at: Timestamp,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let rotated = sqlx::query(
+        "UPDATE oidc_clients SET previous_secret_hash = secret_hash, previous_secret_expires_at = $1, secret_hash = $2
+         WHERE client_id = $3 AND secret_hash IS NOT NULL",
+    )
+    .bind(previous_expires_at.millis())
+    .bind(new_hash)
+    .bind(client_id)
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    if rotated == 0 {
+        return Ok(false);
+    }
+    let change = Change::new("client.secret_rotate", "client", Some(client_id.to_owned()))
+        .states(None, Some(serde_json::json!({"previous_secret_expires_at": previous_expires_at})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(crate) async fn client(pool: &AnyPool, client_id: &str) -> StoreResult<Option<Client>> {

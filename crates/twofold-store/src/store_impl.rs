@@ -102,6 +102,16 @@ impl Store for SqlStore {
         oidc::access_revoked(&self.pool, jti).await
     }
 
+    async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        new_hash: &str,
+        previous_expires_at: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        oidc::rotate_secret(&self.pool, client_id, new_hash, previous_expires_at, ctx).await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(store_error)
     }

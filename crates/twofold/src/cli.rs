@@ -82,6 +82,34 @@ pub enum Command {
     /// Manage token-signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Machine identities with OAuth2 client credentials
+    #[command(subcommand, name = "service-account")]
+    ServiceAccount(ServiceAccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAccountCommand {
+    /// Create a service account; prints its client_id and client_secret (once)
+    Add {
+        /// What the account is for
+        name: String,
+        /// Scope granted (e.g. reports:read, mfa:verify); repeatable, at least one
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Access-token lifetime in seconds (60-3600) [default: 3600]
+        #[arg(long)]
+        token_lifetime: Option<i64>,
+    },
+    /// Give an account a new secret; the old one keeps working for the overlap
+    RotateSecret {
+        /// The account's client_id
+        client_id: String,
+        /// Seconds the old secret keeps working (0-2592000)
+        #[arg(long, default_value_t = 86_400)]
+        overlap: i64,
+    },
+    /// List service accounts
+    List,
 }
 
 #[derive(Debug, Subcommand)]

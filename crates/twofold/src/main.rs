@@ -119,6 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client(command) => {
             commands::clients::run(command, &open_app(&settings).await?, cli.global.format).await
         }
+        Command::ServiceAccount(command) => {
+            commands::clients::service_accounts(command, &open_app(&settings).await?, cli.global.format).await
+        }
         Command::Keys(command) => {
             commands::clients::keys(command, &open_app(&settings).await?, cli.global.format).await
         }

@@ -1,11 +1,12 @@
-//! `twofold client ...` and `twofold keys ...`: OpenID Connect clients and signing keys.
+//! `twofold client ...`, `twofold service-account ...` and `twofold keys ...`: OpenID Connect
+//! clients, machine identities and signing keys.
 
 use std::process::ExitCode;
 
 use twofold_app::App;
 
 use super::{cli_actor, table_or};
-use crate::cli::{ClientCommand, KeysCommand, OutputFormat};
+use crate::cli::{ClientCommand, KeysCommand, OutputFormat, ServiceAccountCommand};
 use crate::output::print;
 
 pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
@@ -56,6 +57,57 @@ pub async fn keys(command: KeysCommand, app: &App, format: Option<OutputFormat>)
             let value = serde_json::json!({ "kids": kids });
             let rows = kids.iter().map(|k| vec![k.clone()]).collect();
             print(table_or(format), &value, &["kid"], rows)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn service_accounts(
+    command: ServiceAccountCommand,
+    app: &App,
+    format: Option<OutputFormat>,
+) -> anyhow::Result<ExitCode> {
+    let (actor, meta) = cli_actor();
+    let format = table_or(format);
+    match command {
+        ServiceAccountCommand::Add { name, scopes, token_lifetime } => {
+            let (account, secret) = app.add_service_account(&actor, &meta, &name, &scopes, token_lifetime).await?;
+            let value = serde_json::json!({
+                "client_id": account.client_id,
+                "client_secret": secret,
+                "name": account.name,
+                "scope": account.scopes.join(" "),
+                "grant_types": ["client_credentials"],
+            });
+            print(
+                format,
+                &value,
+                &["client_id", "client_secret"],
+                vec![vec![account.client_id.clone(), secret.clone()]],
+            )?;
+            if format == OutputFormat::Table {
+                eprintln!("Store the client_secret now: it is shown only once.");
+            }
+        }
+        ServiceAccountCommand::RotateSecret { client_id, overlap } => {
+            let (secret, until) = app.rotate_service_secret(&actor, &meta, &client_id, overlap).await?;
+            let value = serde_json::json!({
+                "client_id": client_id,
+                "client_secret": secret,
+                "previous_secret_expires_at": until,
+            });
+            print(format, &value, &["client_id", "client_secret"], vec![vec![client_id.clone(), secret.clone()]])?;
+            if format == OutputFormat::Table {
+                eprintln!("The previous secret keeps working until {}.", until.to_rfc3339());
+            }
+        }
+        ServiceAccountCommand::List => {
+            let accounts = app.service_accounts().await?;
+            let rows = accounts
+                .iter()
+                .map(|a| vec![a.client_id.clone(), a.name.clone(), a.scopes.join(" "), a.created_at.to_rfc3339()])
+                .collect();
+            print(format, &serde_json::to_value(&accounts)?, &["client_id", "name", "scope", "created"], rows)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -330,3 +330,129 @@ async fn refresh_tokens_rotate_reuse_revokes_the_family_and_tokens_can_be_revoke
         assert!(log.contains("every token of its family is revoked"), "{b}: the reuse is audited");
     }
 }
+
+#[tokio::test]
+async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rotate_secrets() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&[]).await;
+        let url = &server.url;
+        let out = env.cli(&[
+            "service-account",
+            "add",
+            "Nightly report",
+            "--scope",
+            "reports:read",
+            "--scope",
+            "mfa:verify",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let account =
+            (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+        let token_url = format!("{url}/oauth2/token");
+
+        // client_secret_basic, all granted scopes, one hour.
+        let (status, token) = post_form(&token_url, &account, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, 200, "{b}: {token}");
+        assert_eq!((token["expires_in"].as_i64(), token["token_type"].as_str()), (Some(3600), Some("Bearer")), "{b}");
+        assert_eq!(token["scope"], "mfa:verify reports:read", "{b}");
+        assert!(token.get("refresh_token").is_none() && token.get("id_token").is_none(), "{b}: {token}");
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token["access_token"].as_str().unwrap().split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "ES256", "{b}: high-volume tokens use the cheap algorithm");
+
+        // client_secret_post, a subset of scopes; a scope not granted is refused.
+        let post = reqwest::Client::new()
+            .post(&token_url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", account.0.as_str()),
+                ("client_secret", account.1.as_str()),
+                ("scope", "reports:read"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(post.status(), 200, "{b}");
+        let subset: Value = post.json().await.unwrap();
+        assert_eq!(subset["scope"], "reports:read", "{b}");
+        let (status, body) =
+            post_form(&token_url, &account, &[("grant_type", "client_credentials"), ("scope", "admin")]).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{b}");
+        let wrong = (account.0.clone(), "guess".to_owned());
+        assert_eq!(post_form(&token_url, &wrong, &[("grant_type", "client_credentials")]).await.0, 401, "{b}");
+
+        // Introspection by the account itself shows what the token carries.
+        let (_, info) = post_form(
+            &format!("{url}/oauth2/introspect"),
+            &account,
+            &[("token", subset["access_token"].as_str().unwrap())],
+        )
+        .await;
+        assert_eq!(
+            (info["active"].as_bool(), info["sub"].as_str()),
+            (Some(true), Some(account.0.as_str())),
+            "{b}: {info}"
+        );
+
+        // An app client may not use client_credentials; a service account has no code flow.
+        let app = register_client(&env);
+        let (status, body) = post_form(&token_url, &app, &[("grant_type", "client_credentials")]).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{b}");
+
+        // Rotation: both secrets work during the overlap, then only the new one.
+        let out = env.cli(&["service-account", "rotate-secret", &account.0, "--overlap", "2", "--format", "json"]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let new = (account.0.clone(), rotated["client_secret"].as_str().unwrap().to_owned());
+        assert_eq!(post_form(&token_url, &new, &[("grant_type", "client_credentials")]).await.0, 200, "{b}");
+        assert_eq!(
+            post_form(&token_url, &account, &[("grant_type", "client_credentials")]).await.0,
+            200,
+            "{b}: overlap"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+        assert_eq!(
+            post_form(&token_url, &account, &[("grant_type", "client_credentials")]).await.0,
+            401,
+            "{b}: expired"
+        );
+        assert_eq!(post_form(&token_url, &new, &[("grant_type", "client_credentials")]).await.0, 200, "{b}");
+
+        // Shorter lifetimes can be set, longer ones cannot.
+        let short = env.cli(&[
+            "service-account",
+            "add",
+            "Probe",
+            "--scope",
+            "x",
+            "--token-lifetime",
+            "600",
+            "--format",
+            "json",
+        ]);
+        let short: Value = serde_json::from_slice(&short.stdout).unwrap();
+        let short =
+            (short["client_id"].as_str().unwrap().to_owned(), short["client_secret"].as_str().unwrap().to_owned());
+        assert_eq!(
+            post_form(&token_url, &short, &[("grant_type", "client_credentials")]).await.1["expires_in"],
+            600,
+            "{b}"
+        );
+        assert!(
+            !env.cli(&["service-account", "add", "Long", "--scope", "x", "--token-lifetime", "7200"]).status.success()
+        );
+
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains(r#""action":"service_account.token""#), "{b}: service-account activity is logged");
+        assert!(log.contains(r#""action":"client.secret_rotate""#), "{b}");
+        assert!(!log.contains(&account.1) && !log.contains(&new.1), "{b}: no secret in the log");
+    }
+}

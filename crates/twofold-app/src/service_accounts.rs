@@ -1,0 +1,129 @@
+//! Service accounts: machine identities that get short-lived access tokens with their own
+//! credentials (OAuth 2.0 client credentials, RFC 6749 §4.4), carrying only their scopes.
+//! Secrets are high-entropy, so they are stored as keyed hashes (HMAC-SHA-256), not password
+//! hashes; a rotation keeps the previous secret working for an overlap.
+
+use twofold_core::oidc::{self, Client};
+use twofold_core::{Timestamp, ValidationErrors};
+use uuid::Uuid;
+
+use crate::oidc::{AccessClaims, OAuthError, TokenRequest, TokenResponse};
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// The longest a rotated-out secret may keep working.
+pub const MAX_OVERLAP_SECS: i64 = 30 * 24 * 3600;
+
+impl App {
+    /// Creates a service account with `scopes`; returns it and its secret (shown once).
+    ///
+    /// # Errors
+    /// A blank name, bad scopes, a token lifetime outside 60 s – 1 h.
+    pub async fn add_service_account(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        name: &str,
+        scopes: &[String],
+        token_lifetime_secs: Option<i64>,
+    ) -> AppResult<(Client, String)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ValidationErrors::one("name", "must be 1–100 characters").into());
+        }
+        let scopes = oidc::check_scopes(scopes)?;
+        if let Some(secs) = token_lifetime_secs.filter(|s| !(60..=oidc::TOKEN_LIFETIME_SECS).contains(s)) {
+            return Err(ValidationErrors::one("token_lifetime", format!("{secs} s is outside 60–3600 seconds")).into());
+        }
+        let client_id = format!("tfs_{}", hex::encode(twofold_core::secret::random_bytes::<8>()));
+        let secret = twofold_core::secret::random_token();
+        let client = Client {
+            secret_hash: Some(self.client_secret_hash(&client_id, &secret)?),
+            client_id,
+            name: name.to_owned(),
+            redirect_uris: Vec::new(),
+            scopes,
+            public: false,
+            service: true,
+            token_lifetime_secs,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            created_at: self.now(),
+        };
+        self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
+        Ok((client, secret))
+    }
+
+    /// Gives a service account a new secret; the current one keeps working for
+    /// `overlap_secs` (at most 30 days) so deployments can switch over. Returns the new secret.
+    ///
+    /// # Errors
+    /// An unknown service account, an overlap out of range.
+    pub async fn rotate_service_secret(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        client_id: &str,
+        overlap_secs: i64,
+    ) -> AppResult<(String, Timestamp)> {
+        if !(0..=MAX_OVERLAP_SECS).contains(&overlap_secs) {
+            return Err(ValidationErrors::one("overlap", "must be 0 to 2592000 seconds (30 days)").into());
+        }
+        let client =
+            self.store.client(client_id).await?.filter(|c| c.service).ok_or(AppError::NotFound("service account"))?;
+        let secret = twofold_core::secret::random_token();
+        let until = self.now().plus_seconds(overlap_secs);
+        let hash = self.client_secret_hash(&client.client_id, &secret)?;
+        if !self.store.rotate_client_secret(&client.client_id, &hash, until, &self.audit_context(actor, meta)).await? {
+            return Err(AppError::NotFound("service account"));
+        }
+        Ok((secret, until))
+    }
+
+    /// Every service account.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn service_accounts(&self) -> AppResult<Vec<Client>> {
+        Ok(self.store.clients().await?.into_iter().filter(|c| c.service).collect())
+    }
+
+    /// `grant_type=client_credentials` for an authenticated service account: an ES256 access
+    /// token for the scopes asked for (each must be granted), living the account's lifetime.
+    pub(crate) async fn client_credentials(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+    ) -> Result<(TokenResponse, Option<oidc::Grant>), OAuthError> {
+        let scopes = oidc::requested_scopes(&client.scopes, request.scope.as_deref()).map_err(|scope| OAuthError {
+            error: "invalid_scope",
+            description: format!("scope '{scope}' is not granted to this service account"),
+        })?;
+        let server = |e: AppError| OAuthError { error: "server_error", description: e.to_string() };
+        let issuer = self.issuer().map_err(server)?.to_owned();
+        let lifetime = client.token_lifetime_secs.unwrap_or(oidc::TOKEN_LIFETIME_SECS).min(oidc::TOKEN_LIFETIME_SECS);
+        let now = self.now().millis() / 1000;
+        let claims = AccessClaims {
+            iss: issuer.clone(),
+            sub: client.client_id.clone(),
+            aud: issuer,
+            client_id: client.client_id.clone(),
+            scope: scopes.join(" "),
+            iat: now,
+            exp: now + lifetime,
+            jti: Uuid::now_v7().to_string(),
+            acr: None,
+            amr: None,
+            auth_time: None,
+        };
+        let access_token = self.sign("ES256", "at+jwt", &claims).await.map_err(server)?;
+        let response = TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            id_token: None,
+            scope: scopes.join(" "),
+            refresh_token: None,
+        };
+        Ok((response, None))
+    }
+}

@@ -1,0 +1,6 @@
+-- Service accounts are clients that get tokens with their own credentials (client_credentials).
+-- During a secret rotation the previous secret keeps working until previous_secret_expires_at.
+ALTER TABLE oidc_clients ADD COLUMN service INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE oidc_clients ADD COLUMN token_lifetime_secs INTEGER;
+ALTER TABLE oidc_clients ADD COLUMN previous_secret_hash TEXT;
+ALTER TABLE oidc_clients ADD COLUMN previous_secret_expires_at INTEGER;
