@@ -164,6 +164,12 @@ pub struct App {
     fallback_policy: twofold_core::fallback::FallbackPolicy,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
     hashing: Semaphore,
+    /// Token-signing keys read recently (when read, the keys); see `oidc::CACHE_MS`.
+    signing_cache: std::sync::Mutex<Option<(Timestamp, Arc<Vec<twofold_core::oidc::SigningKey>>)>>,
+    /// Opened private signing keys by `kid` (keys never change once made).
+    private_keys: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<u8>>>>,
+    /// OpenID Connect client records read recently (id → when read, record).
+    client_cache: std::sync::Mutex<std::collections::HashMap<String, (Timestamp, twofold_core::oidc::Client)>>,
     /// API key records read recently (id → record, when read); see `api_keys::API_KEY_CACHE_MS`.
     api_key_cache: std::sync::Mutex<std::collections::HashMap<String, (twofold_core::apikey::ApiKey, Timestamp)>>,
     /// Working memory for password verification, one per hashing permit, reused.
@@ -189,6 +195,9 @@ impl App {
             hashing: Semaphore::new(permits),
             hash_memory: std::sync::Mutex::default(),
             api_key_cache: std::sync::Mutex::default(),
+            signing_cache: std::sync::Mutex::default(),
+            private_keys: std::sync::Mutex::default(),
+            client_cache: std::sync::Mutex::default(),
         }
     }
 

@@ -76,6 +76,11 @@ pub struct OAuthError {
     pub description: String,
 }
 
+/// How long a node reuses signing keys and client records it read (milliseconds): a key made
+/// or a secret rotated on another node is picked up at once where it matters (unknown `kid`,
+/// unmatched secret), a retired key stays published for a token lifetime anyway.
+const CACHE_MS: i64 = 5_000;
+
 /// ID tokens are RS256 (what every client accepts); access tokens ES256 (cheap to sign).
 const SIGNING_ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
 
@@ -219,6 +224,7 @@ impl App {
             retired_at: None,
         };
         self.store.add_signing_key(&key, &self.audit_context(actor, meta)).await?;
+        self.signing_keys(true).await?;
         Ok(kid)
     }
 
@@ -241,10 +247,15 @@ impl App {
     /// # Errors
     /// Storage failures.
     pub async fn jwks(&self) -> AppResult<Vec<serde_json::Value>> {
+        // Read fresh: an app fetching the JWKS after a rotation on another node must find
+        // the new key (this endpoint is fetched rarely; apps cache it).
+        self.published_keys(true).await
+    }
+
+    async fn published_keys(&self, fresh: bool) -> AppResult<Vec<serde_json::Value>> {
         let now = self.now();
         Ok(self
-            .store
-            .signing_keys()
+            .signing_keys(fresh)
             .await?
             .iter()
             .filter(|k| k.is_published(now))
@@ -252,16 +263,56 @@ impl App {
             .collect())
     }
 
+    /// The signing keys, read at most every few seconds (`fresh` forces a read, e.g. for a
+    /// `kid` another node has just made).
+    async fn signing_keys(&self, fresh: bool) -> AppResult<std::sync::Arc<Vec<SigningKey>>> {
+        let now = self.now();
+        if !fresh
+            && let Ok(cache) = self.signing_cache.lock()
+            && let Some((fetched, keys)) = cache.as_ref()
+            && now.millis() - fetched.millis() < CACHE_MS
+        {
+            return Ok(std::sync::Arc::clone(keys));
+        }
+        let keys = std::sync::Arc::new(self.store.signing_keys().await?);
+        if let Ok(mut cache) = self.signing_cache.lock() {
+            *cache = Some((now, std::sync::Arc::clone(&keys)));
+        }
+        Ok(keys)
+    }
+
+    /// Checks a token Twofold signed, re-reading the keys once for a `kid` not yet seen here.
+    pub(crate) async fn verify_token<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> AppResult<Result<C, jose::TokenRejected>> {
+        match jose::verify(token, &self.published_keys(false).await?) {
+            Err(jose::TokenRejected("unknown kid")) => Ok(jose::verify(token, &self.published_keys(true).await?)),
+            other => Ok(other),
+        }
+    }
+
     pub(crate) async fn sign<C: Serialize>(&self, alg: &str, typ: &str, claims: &C) -> AppResult<String> {
         let key = self
-            .store
-            .signing_keys()
+            .signing_keys(false)
             .await?
-            .into_iter()
+            .iter()
             .find(|k| k.alg == alg && k.retired_at.is_none())
+            .cloned()
             .ok_or_else(|| AppError::Internal(format!("no active {alg} signing key")))?;
-        let private = sealed::open(&self.keys()?.seal, &format!("signing_key:{}", key.kid), &key.sealed_private)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let cached = self.private_keys.lock().ok().and_then(|keys| keys.get(&key.kid).cloned());
+        let private = match cached {
+            Some(private) => private,
+            None => {
+                let opened = sealed::open(&self.keys()?.seal, &format!("signing_key:{}", key.kid), &key.sealed_private)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                let opened = std::sync::Arc::new(opened);
+                if let Ok(mut keys) = self.private_keys.lock() {
+                    keys.insert(key.kid.clone(), std::sync::Arc::clone(&opened));
+                }
+                opened
+            }
+        };
         jose::sign(&private, alg, &key.kid, typ, claims)
     }
 
@@ -378,12 +429,36 @@ impl App {
         self.authenticate_client(&request).await
     }
 
+    /// A client record, read at most every few seconds (`fresh` forces a read).
+    async fn client_record(&self, client_id: &str, fresh: bool) -> Result<Option<Client>, OAuthError> {
+        let now = self.now();
+        if !fresh
+            && let Some((fetched, client)) = self.client_cache.lock().ok().and_then(|c| c.get(client_id).cloned())
+            && now.millis() - fetched.millis() < CACHE_MS
+        {
+            return Ok(Some(client));
+        }
+        let client = self.store.client(client_id).await.map_err(|e| oauth("server_error", e.to_string()))?;
+        if let (Some(found), Ok(mut cache)) = (&client, self.client_cache.lock()) {
+            cache.retain(|_, (fetched, _)| now.millis() - fetched.millis() < CACHE_MS);
+            cache.insert(client_id.to_owned(), (now, found.clone()));
+        }
+        Ok(client)
+    }
+
+    /// Authenticates a client, re-reading its record once when a secret does not match (it
+    /// may have been rotated on another node a moment ago).
     async fn authenticate_client(&self, request: &TokenRequest) -> Result<Client, OAuthError> {
+        match self.check_client(request, false).await {
+            Err(e) if e.error == "invalid_client" => self.check_client(request, true).await,
+            other => other,
+        }
+    }
+
+    async fn check_client(&self, request: &TokenRequest, fresh: bool) -> Result<Client, OAuthError> {
         let client = self
-            .store
-            .client(&request.client_id)
-            .await
-            .map_err(|e| oauth("server_error", e.to_string()))?
+            .client_record(&request.client_id, fresh)
+            .await?
             .ok_or_else(|| oauth("invalid_client", "unknown client"))?;
         match (&client.secret_hash, &request.client_secret) {
             (None, None) => Ok(client),
@@ -524,7 +599,7 @@ impl App {
     pub async fn revoke_token(&self, client: &Client, token: &str, meta: &RequestMeta) -> AppResult<()> {
         let now = self.now();
         let revoked = if token.matches('.').count() == 2 {
-            match jose::verify::<AccessClaims>(token, &self.jwks().await?) {
+            match self.verify_token::<AccessClaims>(token).await? {
                 Ok(claims) if claims.client_id == client.client_id => {
                     self.store.revoke_access_token(&claims.jti, Timestamp(claims.exp * 1000)).await?;
                     true
@@ -551,7 +626,7 @@ impl App {
         let now = self.now();
         let inactive = serde_json::json!({"active": false});
         if token.matches('.').count() == 2 {
-            let Ok(claims) = jose::verify::<AccessClaims>(token, &self.jwks().await?) else {
+            let Ok(claims) = self.verify_token::<AccessClaims>(token).await? else {
                 return Ok(inactive);
             };
             if claims.exp <= now.millis() / 1000 || self.store.access_token_revoked(&claims.jti).await? {
@@ -645,8 +720,11 @@ impl App {
     /// # Errors
     /// `invalid_token` for a forged, expired or foreign token.
     pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
-        let keys = self.jwks().await.map_err(|e| oauth("server_error", e.to_string()))?;
-        let claims: AccessClaims = jose::verify(access_token, &keys).map_err(|e| oauth("invalid_token", e.0))?;
+        let claims: AccessClaims = self
+            .verify_token(access_token)
+            .await
+            .map_err(|e| oauth("server_error", e.to_string()))?
+            .map_err(|e| oauth("invalid_token", e.0))?;
         let issuer = self.issuer().map_err(|e| oauth("server_error", e.to_string()))?;
         if claims.iss != issuer || claims.aud != format!("{issuer}/oauth2/userinfo") {
             return Err(oauth("invalid_token", "not issued for this endpoint"));

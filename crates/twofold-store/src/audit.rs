@@ -1,19 +1,12 @@
-//! Reading the audit log, and appending events that stand alone.
+//! Reading the audit log (stand-alone events are appended through group_commit.rs).
 
 use sqlx::{AnyPool, Row};
 use twofold_core::Timestamp;
-use twofold_core::audit::{AuditContext, AuditEvent, ChainHead, Change};
+use twofold_core::audit::{AuditEvent, ChainHead};
 use twofold_core::store::StoreResult;
 
 use crate::rows;
 use crate::store_error;
-use crate::tx::AuditedTx;
-
-pub(crate) async fn append(pool: &AnyPool, change: &Change, ctx: &AuditContext) -> StoreResult<()> {
-    let mut tx = AuditedTx::begin(pool).await?;
-    tx.append(change, ctx).await?;
-    tx.commit().await
-}
 
 /// Reads chained events; pending ones are chained first, so readers see every committed event.
 pub(crate) async fn events(

@@ -1,14 +1,14 @@
-//! Group commit for code verifications: concurrent `record_verification` calls are queued
-//! and written by a few workers, each committing a whole batch in one transaction. Every
-//! caller is answered only after its batch committed, so an acknowledged verification (its
-//! used step, sign-in event and audit event) survives a crash; the commit cost (an fsync on
-//! SQLite, a round trip and WAL flush on PostgreSQL) is shared by the batch.
+//! Group commit for the hot writes: code verifications and stand-alone audit events (a
+//! token grant, an export) are queued and written by a few workers, each committing a whole
+//! batch in one transaction. Every caller is answered only after its batch committed, so an
+//! acknowledged write survives a crash; the commit cost (an fsync on SQLite, a round trip and
+//! WAL flush on PostgreSQL) is shared by the batch.
 
 use std::sync::Arc;
 
 use sqlx::AnyPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use twofold_core::audit::AuditContext;
+use twofold_core::audit::{AuditContext, Change};
 use twofold_core::signin::SignInEvent;
 use twofold_core::store::{StoreError, StoreResult};
 use uuid::Uuid;
@@ -17,34 +17,47 @@ use crate::authenticators::win_step;
 use crate::sessions::{insert_sign_in_events, sign_in_change};
 use crate::tx::AuditedTx;
 
-/// The most verifications one transaction carries.
+/// The most jobs one transaction carries.
 const MAX_BATCH: usize = 256;
 
-/// One verification to record: the step to win (authenticator, step, drift), the events for
-/// either outcome, and where to send whether the step was won.
-struct Verification {
-    candidate: Option<(Uuid, i64, i64)>,
-    success: SignInEvent,
-    failure: SignInEvent,
+/// What one job writes.
+enum Work {
+    /// A code check: the step to win (authenticator, step, drift) and the sign-in event for
+    /// either outcome, each with its audit event.
+    Verify { candidate: Option<(Uuid, i64, i64)>, success: SignInEvent, failure: SignInEvent },
+    /// An audit event that accompanies no other change.
+    Append(Change),
+}
+
+struct Job {
+    work: Work,
     ctx: AuditContext,
+    /// Whether the step was won (always true for an append).
     reply: oneshot::Sender<StoreResult<bool>>,
 }
 
 /// The queue in front of the workers.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupCommit {
-    queue: mpsc::Sender<Verification>,
+    queue: mpsc::Sender<Job>,
 }
 
 impl GroupCommit {
     /// Starts `workers` writers over `pool` (one for SQLite, whose writes are serial anyway).
     pub(crate) fn start(pool: AnyPool, workers: usize) -> Self {
-        let (queue, receiver) = mpsc::channel::<Verification>(4 * MAX_BATCH);
+        let (queue, receiver) = mpsc::channel::<Job>(4 * MAX_BATCH);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..workers {
             tokio::spawn(work(pool.clone(), Arc::clone(&receiver)));
         }
         Self { queue }
+    }
+
+    async fn submit(&self, work: Work, ctx: AuditContext) -> StoreResult<bool> {
+        let stopped = || StoreError::Unavailable("the group-commit writer stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Job { work, ctx, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Queues a verification and waits until its batch has committed: whether the step was won.
@@ -55,14 +68,16 @@ impl GroupCommit {
         failure: SignInEvent,
         ctx: AuditContext,
     ) -> StoreResult<bool> {
-        let (reply, answer) = oneshot::channel();
-        let job = Verification { candidate, success, failure, ctx, reply };
-        self.queue.send(job).await.map_err(|_| StoreError::Unavailable("the verification writer stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Unavailable("the verification writer stopped".into()))?
+        self.submit(Work::Verify { candidate, success, failure }, ctx).await
+    }
+
+    /// Queues an audit event and waits until its batch has committed.
+    pub(crate) async fn append(&self, change: Change, ctx: AuditContext) -> StoreResult<()> {
+        self.submit(Work::Append(change), ctx).await.map(|_| ())
     }
 }
 
-async fn work(pool: AnyPool, receiver: Arc<Mutex<mpsc::Receiver<Verification>>>) {
+async fn work(pool: AnyPool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
     loop {
         let mut batch = Vec::new();
         {
@@ -88,29 +103,34 @@ async fn work(pool: AnyPool, receiver: Arc<Mutex<mpsc::Receiver<Verification>>>)
     }
 }
 
-/// One transaction for the batch: each job wins its step (if still unused) in order, then
-/// every job's sign-in event and audit event are inserted together.
-async fn commit_batch(pool: &AnyPool, batch: &[Verification]) -> StoreResult<Vec<bool>> {
+/// One transaction for the batch: each verification wins its step (if still unused) in
+/// order, then every sign-in event and every audit event is inserted together, in job order.
+async fn commit_batch(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<bool>> {
     let mut tx = AuditedTx::begin(pool).await?;
     let mut won = Vec::with_capacity(batch.len());
     for job in batch {
-        won.push(match job.candidate {
-            Some((id, step, drift)) => win_step(&mut *tx.tx, id, step, drift, job.ctx.at).await?,
-            None => false,
+        won.push(match &job.work {
+            Work::Verify { candidate: Some((id, step, drift)), .. } => {
+                win_step(&mut *tx.tx, *id, *step, *drift, job.ctx.at).await?
+            }
+            Work::Verify { candidate: None, .. } => false,
+            Work::Append(_) => true,
         });
     }
-    let events: Vec<&SignInEvent> =
-        batch.iter().zip(&won).map(|(job, &won)| if won { &job.success } else { &job.failure }).collect();
+    let mut events = Vec::new();
+    let mut changes = Vec::with_capacity(batch.len());
+    for (job, &won) in batch.iter().zip(&won) {
+        match &job.work {
+            Work::Verify { success, failure, .. } => {
+                let event = if won { success } else { failure };
+                events.push(event);
+                changes.push(sign_in_change(if won { "signin.success" } else { "signin.failure" }, event));
+            }
+            Work::Append(change) => changes.push(change.clone()),
+        }
+    }
     insert_sign_in_events(&mut tx, &events).await?;
-    let changes: Vec<_> = batch
-        .iter()
-        .zip(&events)
-        .zip(&won)
-        .map(|((job, event), &won)| {
-            (sign_in_change(if won { "signin.success" } else { "signin.failure" }, event), &job.ctx)
-        })
-        .collect();
-    let changes: Vec<_> = changes.iter().map(|(change, ctx)| (change, *ctx)).collect();
+    let changes: Vec<_> = changes.iter().zip(batch).map(|(change, job)| (change, &job.ctx)).collect();
     tx.append_all(&changes).await?;
     tx.commit().await?;
     Ok(won)

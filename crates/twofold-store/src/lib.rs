@@ -85,7 +85,8 @@ pub fn redact_url(url: &str) -> String {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
-    /// The writers that batch code verifications into shared commits.
+    /// The writers that batch code verifications and stand-alone audit events into shared
+    /// commits.
     verifications: group_commit::GroupCommit,
 }
 

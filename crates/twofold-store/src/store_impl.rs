@@ -330,7 +330,7 @@ impl Store for SqlStore {
         crate::chain::chain_pending(&self.pool).await
     }
     async fn append_audit(&self, change: &Change, ctx: &AuditContext) -> StoreResult<()> {
-        audit::append(&self.pool, change, ctx).await
+        self.verifications.append(change.clone(), ctx.clone()).await
     }
     async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> StoreResult<Vec<AuditEvent>> {
         audit::events(&self.pool, after_seq, since, limit).await
