@@ -13,6 +13,21 @@ use crate::auth::Authenticated;
 use crate::jose;
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
+/// An app to register as an OpenID Connect client.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    /// What people call the app.
+    pub name: String,
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// A browser or native app: no secret, PKCE required.
+    pub public: bool,
+    /// Scopes it may ask for (default `openid profile email groups`).
+    pub scopes: Vec<String>,
+    /// The weakest strength every sign-in to it must reach.
+    pub min_acr: Option<String>,
+}
+
 /// What the authorization endpoint does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeOutcome {
@@ -120,6 +135,9 @@ fn query_escape(value: &str) -> String {
 
 fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
     let query: Vec<String> = params.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", query_escape(v)))).collect();
+    if query.is_empty() {
+        return uri.to_owned();
+    }
     let separator = if uri.contains('?') { '&' } else { '?' };
     format!("{uri}{separator}{}", query.join("&"))
 }
@@ -145,12 +163,14 @@ impl App {
         &self,
         actor: &Actor,
         meta: &RequestMeta,
-        name: &str,
-        redirect_uris: &[String],
-        public: bool,
-        scopes: &[String],
+        new: &NewClient,
     ) -> AppResult<(Client, Option<String>)> {
+        let NewClient { name, redirect_uris, public, scopes, min_acr } = new;
+        let (public, min_acr) = (*public, min_acr.as_deref());
         let mut errors = twofold_core::ValidationErrors::default();
+        if let Some(acr) = min_acr.filter(|a| !oidc::STRENGTHS.contains(a)) {
+            errors.add("min_acr", format!("'{acr}' is not one of: pwd, mfa, phr, phrh"));
+        }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             errors.add("name", "must be 1–100 characters");
@@ -165,7 +185,7 @@ impl App {
         errors.into_result()?;
         let client_id = format!("tfc_{}", hex::encode(twofold_core::secret::random_bytes::<8>()));
         let secret = (!public).then(twofold_core::secret::random_token);
-        let mut scopes: Vec<String> = scopes.to_vec();
+        let mut scopes: Vec<String> = scopes.clone();
         if scopes.is_empty() {
             scopes = ["openid", "profile", "email", "groups"].map(String::from).to_vec();
         }
@@ -181,6 +201,7 @@ impl App {
             public,
             service: false,
             token_lifetime_secs: None,
+            min_acr: min_acr.filter(|a| *a != "pwd").map(str::to_owned),
             previous_secret_hash: None,
             previous_secret_expires_at: None,
             created_at: self.now(),
@@ -759,6 +780,40 @@ impl App {
             );
         }
         Ok(info)
+    }
+
+    /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): checks the ID token an
+    /// app sends as `id_token_hint` (ours, for a registered client; it may have expired) and
+    /// where to send the browser afterwards: `post_logout_redirect_uri` when it is one of that
+    /// client's registered redirect URIs (with `state`), else the sign-in page. `Err(reason)`
+    /// for a request that must not be followed.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn logout_target(
+        &self,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: Option<&str>,
+        state: Option<&str>,
+    ) -> AppResult<Result<String, String>> {
+        let Some(hint) = id_token_hint else {
+            return Ok(Err("id_token_hint is required, so that no other site can sign you out".into()));
+        };
+        let claims: IdTokenClaims = match self.verify_token(hint).await? {
+            Ok(claims) => claims,
+            Err(e) => return Ok(Err(format!("id_token_hint is not an ID token from here ({e})"))),
+        };
+        if claims.iss != self.issuer()? {
+            return Ok(Err("id_token_hint was issued elsewhere".into()));
+        }
+        let Some(client) = self.store.client(&claims.aud).await? else {
+            return Ok(Err("the ID token's client is not registered".into()));
+        };
+        match post_logout_redirect_uri {
+            None => Ok(Ok("/login".into())),
+            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(Ok(with_params(uri, &[("state", state)]))),
+            Some(_) => Ok(Err("post_logout_redirect_uri is not registered for this client".into())),
+        }
     }
 
     /// Whether the authorization request's client exists, for pages that show its name.

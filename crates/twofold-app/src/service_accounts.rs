@@ -45,6 +45,7 @@ impl App {
             public: false,
             service: true,
             token_lifetime_secs,
+            min_acr: None,
             previous_secret_hash: None,
             previous_secret_expires_at: None,
             created_at: self.now(),

@@ -37,6 +37,9 @@ pub struct Client {
     /// A service account's access-token lifetime, at most [`TOKEN_LIFETIME_SECS`].
     #[serde(default)]
     pub token_lifetime_secs: Option<i64>,
+    /// The weakest strength every sign-in to this client must reach (`mfa`, `phr`, `phrh`).
+    #[serde(default)]
+    pub min_acr: Option<String>,
     /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
     #[serde(skip_serializing)]
     #[serde(default)]
@@ -188,11 +191,17 @@ pub fn validate_request(request: &AuthorizationRequest, client: Option<&Client>)
     if request.max_age.is_some_and(|m| m < 0) {
         return Err(invalid("max_age must not be negative"));
     }
-    let acr = request
+    let requested = request
         .acr_values
         .as_deref()
         .and_then(|values| values.split_whitespace().find(|v| STRENGTHS.contains(v)))
         .map(str::to_owned);
+    // The client's own floor applies whatever the request asks for.
+    let acr = match (requested, client.min_acr.clone()) {
+        (Some(asked), Some(floor)) if !strength_meets(&asked, &floor) => Some(floor),
+        (Some(asked), _) => Some(asked),
+        (None, floor) => floor,
+    };
     Ok(ValidRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -401,6 +410,7 @@ mod tests {
             public,
             service: false,
             token_lifetime_secs: None,
+            min_acr: None,
             previous_secret_hash: None,
             previous_secret_expires_at: None,
             created_at: Timestamp(0),
@@ -493,5 +503,18 @@ mod tests {
         assert_eq!(needed(&valid, Some(&mfa), false, now), Needed::SignIn);
         assert_eq!(needed(&valid, Some(&mfa), true, now), Needed::Nothing);
         assert!(strength_meets("phrh", "phr") && !strength_meets("mfa", "phr") && !strength_meets("x", "pwd"));
+    }
+
+    #[test]
+    fn a_clients_minimum_strength_applies_to_every_request() {
+        let mut strict = client(false);
+        strict.min_acr = Some("phr".into());
+        assert_eq!(validate_request(&request(), Some(&strict)).unwrap().acr.as_deref(), Some("phr"));
+        let mut asks_less = request();
+        asks_less.acr_values = Some("mfa".into());
+        assert_eq!(validate_request(&asks_less, Some(&strict)).unwrap().acr.as_deref(), Some("phr"));
+        let mut asks_more = request();
+        asks_more.acr_values = Some("phrh".into());
+        assert_eq!(validate_request(&asks_more, Some(&strict)).unwrap().acr.as_deref(), Some("phrh"));
     }
 }

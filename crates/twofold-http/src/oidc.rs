@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/token", axum::routing::post(token))
         .route("/oauth2/userinfo", get(userinfo).post(userinfo))
         .route("/oauth2/revoke", axum::routing::post(revoke))
+        .route("/oauth2/logout", get(logout))
         .route("/oauth2/introspect", axum::routing::post(introspect))
 }
 
@@ -38,6 +39,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
         "jwks_uri": format!("{issuer}/oauth2/jwks"),
         "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+        "end_session_endpoint": format!("{issuer}/oauth2/logout"),
         "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -266,4 +268,42 @@ async fn introspect(
     }
     let answer = state.app.introspect(&form.token).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutQuery {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+/// RP-initiated logout: ends this browser's session and returns to the app.
+async fn logout(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Query(query): Query<LogoutQuery>,
+) -> Result<Response, ApiError> {
+    let target = state
+        .app
+        .logout_target(
+            query.id_token_hint.as_deref(),
+            query.post_logout_redirect_uri.as_deref(),
+            query.state.as_deref(),
+        )
+        .await?;
+    let target = match target {
+        Ok(target) => target,
+        Err(reason) => {
+            let body = format!("This sign-out request cannot be accepted: {reason}.\n");
+            return Ok((StatusCode::BAD_REQUEST, [(header::CACHE_CONTROL, "no-store")], body).into_response());
+        }
+    };
+    if let Some(current) = session {
+        state.app.sign_out(&current, false, &meta).await?;
+    }
+    let mut response = Redirect::to(&target).into_response();
+    let cleared = crate::cookies::set(crate::cookies::SESSION, "", Some(0), state.config.secure_cookies());
+    response.headers_mut().append(header::SET_COOKIE, cleared);
+    Ok(response)
 }

@@ -44,6 +44,11 @@ const SQLITE: &[Migration] = &[
         name: "service_accounts",
         sql: include_str!("../migrations/sqlite/0009_service_accounts.sql"),
     },
+    Migration {
+        version: 10,
+        name: "client_min_acr",
+        sql: include_str!("../migrations/sqlite/0010_client_min_acr.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -74,6 +79,11 @@ const POSTGRES: &[Migration] = &[
         version: 9,
         name: "service_accounts",
         sql: include_str!("../migrations/postgres/0009_service_accounts.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "client_min_acr",
+        sql: include_str!("../migrations/postgres/0010_client_min_acr.sql"),
     },
 ];
 

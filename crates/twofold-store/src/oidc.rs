@@ -11,7 +11,7 @@ use crate::store_error;
 use crate::tx::AuditedTx;
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
-     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at";
+     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -27,6 +27,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         scopes: json_list(row, "scopes")?,
         public: row.try_get::<i64, _>("public").map_err(store_error)? != 0,
         service: row.try_get::<i64, _>("service").map_err(store_error)? != 0,
+        min_acr: row.try_get("min_acr").map_err(store_error)?,
         token_lifetime_secs: row.try_get("token_lifetime_secs").map_err(store_error)?,
         previous_secret_hash: row.try_get("previous_secret_hash").map_err(store_error)?,
         previous_secret_expires_at: row
@@ -40,7 +41,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
 pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     )))
     .bind(&client.client_id)
     .bind(&client.name)
@@ -53,6 +54,7 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     .bind(client.token_lifetime_secs)
     .bind(&client.previous_secret_hash)
     .bind(client.previous_secret_expires_at.map(Timestamp::millis))
+    .bind(&client.min_acr)
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {

@@ -127,6 +127,9 @@ pub enum ClientCommand {
         /// Scope the app may ask for; repeatable [default: openid profile email groups]
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// The weakest strength every sign-in to this app must reach: mfa, phr or phrh
+        #[arg(long)]
+        min_acr: Option<String>,
     },
     /// List registered clients
     List,

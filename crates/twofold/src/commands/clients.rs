@@ -13,8 +13,9 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
     let (actor, meta) = cli_actor();
     let format = table_or(format);
     match command {
-        ClientCommand::Add { name, redirect_uris, public, scopes } => {
-            let (client, secret) = app.register_client(&actor, &meta, &name, &redirect_uris, public, &scopes).await?;
+        ClientCommand::Add { name, redirect_uris, public, scopes, min_acr } => {
+            let new = twofold_app::oidc::NewClient { name, redirect_uris, public, scopes, min_acr };
+            let (client, secret) = app.register_client(&actor, &meta, &new).await?;
             let value = serde_json::json!({
                 "client_id": client.client_id,
                 "client_secret": secret,
@@ -22,6 +23,7 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
                 "redirect_uris": client.redirect_uris,
                 "scope": client.scopes.join(" "),
                 "token_endpoint_auth_method": if public { "none" } else { "client_secret_basic" },
+                "min_acr": client.min_acr,
             });
             let row = vec![client.client_id.clone(), secret.clone().unwrap_or_else(|| "(public client)".into())];
             print(format, &value, &["client_id", "client_secret"], vec![row])?;

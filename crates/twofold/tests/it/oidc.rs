@@ -456,3 +456,60 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
         assert!(!log.contains(&account.1) && !log.contains(&new.1), "{b}: no secret in the log");
     }
 }
+
+#[tokio::test]
+async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let out =
+            env.cli(&["client", "add", "Payroll", "--redirect-uri", REDIRECT, "--min-acr", "phr", "--format", "json"]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let strict: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(strict["min_acr"], "phr", "{b}");
+        assert!(!env.cli(&["client", "add", "X", "--redirect-uri", REDIRECT, "--min-acr", "strong"]).status.success());
+
+        // bob has only an authenticator app: Payroll's floor (phr) cannot be met, even unasked.
+        let web = browser();
+        password_step(&web, url, "bob").await;
+        enrol_totp(&web, url).await;
+        let answer = web
+            .get(format!(
+                "{url}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&code_challenge={}&code_challenge_method=S256",
+                strict["client_id"].as_str().unwrap(),
+                challenge(&"v".repeat(43))
+            ))
+            .send()
+            .await
+            .unwrap();
+        let location = answer.headers()["location"].to_str().unwrap();
+        assert!(location.contains("error=unmet_authentication_requirements"), "{b}: {location}");
+
+        // RP-initiated logout with the ID token as hint ends the session and returns to the app.
+        let client = register_client(&env);
+        let verifier = "d".repeat(50);
+        let code = code_for(&web, url, &client.0, &verifier).await;
+        let (_, tokens) = exchange(url, &client, &code, &verifier, REDIRECT).await;
+        let hint = tokens["id_token"].as_str().unwrap();
+        let refused = web
+            .get(format!("{url}/oauth2/logout"))
+            .query(&[("id_token_hint", hint), ("post_logout_redirect_uri", "https://evil.example/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{b}: an unregistered post-logout URI");
+        let no_hint = web.get(format!("{url}/oauth2/logout")).send().await.unwrap();
+        assert_eq!(no_hint.status(), 400, "{b}: no one else can sign bob out");
+        assert_eq!(web.get(format!("{url}/account")).send().await.unwrap().status(), 200, "{b}: still signed in");
+        let out = web
+            .get(format!("{url}/oauth2/logout"))
+            .query(&[("id_token_hint", hint), ("post_logout_redirect_uri", REDIRECT), ("state", "bye")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.headers()["location"].to_str().unwrap(), format!("{REDIRECT}?state=bye"), "{b}");
+        let after = web.get(format!("{url}/account")).send().await.unwrap();
+        assert!(after.headers()["location"].to_str().unwrap().starts_with("/login"), "{b}: the session ended");
+    }
+}
