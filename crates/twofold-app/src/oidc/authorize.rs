@@ -1,0 +1,135 @@
+//! The authorization endpoint's decision (sign in, step up, or issue a code) and RP-initiated
+//! logout.
+
+use super::*;
+
+impl App {
+    /// The authorization endpoint: checks the request, then either asks for sign-in or a
+    /// (fresh) second factor, or issues a single-use code to the app's redirect URI.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn authorize(
+        &self,
+        request: &AuthorizationRequest,
+        session: Option<&Authenticated>,
+        fresh_login: bool,
+    ) -> AppResult<AuthorizeOutcome> {
+        let client = match request.client_id.as_deref() {
+            Some(id) => self.store.client(id).await?,
+            None => None,
+        };
+        let issuer = self.issuer()?.to_owned();
+        let valid: ValidRequest = match oidc::validate_request(request, client.as_ref()) {
+            Ok(valid) => valid,
+            Err(RequestError::Fatal(message)) => return Ok(AuthorizeOutcome::Refuse(message)),
+            Err(RequestError::Redirect(error, description)) => {
+                let uri = request.redirect_uri.clone().unwrap_or_default();
+                return Ok(AuthorizeOutcome::Redirect(with_params(
+                    &uri,
+                    &[
+                        ("error", Some(error)),
+                        ("error_description", Some(&description)),
+                        ("state", request.state.as_deref()),
+                        ("iss", Some(&issuer)),
+                    ],
+                )));
+            }
+        };
+        let full_session = session.filter(|s| !s.session.mfa_pending);
+        let needed = oidc::needed(&valid, full_session.map(|s| &s.session.auth), fresh_login, self.now());
+        let error_redirect = |error: &str| {
+            with_params(
+                &valid.redirect_uri,
+                &[("error", Some(error)), ("state", valid.state.as_deref()), ("iss", Some(&issuer))],
+            )
+        };
+        match (needed, valid.prompt.as_deref()) {
+            (Needed::SignIn, Some("none")) => return Ok(AuthorizeOutcome::Redirect(error_redirect("login_required"))),
+            (Needed::StepUp(_), Some("none")) => {
+                return Ok(AuthorizeOutcome::Redirect(error_redirect("interaction_required")));
+            }
+            (Needed::SignIn, _) => return Ok(AuthorizeOutcome::SignIn),
+            (Needed::StepUp(acr), _) => {
+                // Asking for a factor the person does not have would only loop.
+                if let Some(current) = full_session
+                    && !self.can_reach(&current.user, &acr).await?
+                {
+                    return Ok(AuthorizeOutcome::Redirect(error_redirect("unmet_authentication_requirements")));
+                }
+                return Ok(AuthorizeOutcome::StepUp(acr));
+            }
+            (Needed::Nothing, _) => {}
+        }
+        let Some(current) = full_session else { return Ok(AuthorizeOutcome::SignIn) };
+        let code = twofold_core::secret::random_token();
+        let grant = Grant {
+            client_id: valid.client_id.clone(),
+            user_id: current.user.id,
+            redirect_uri: valid.redirect_uri.clone(),
+            scopes: valid.scopes.clone(),
+            nonce: valid.nonce.clone(),
+            code_challenge: valid.code_challenge.clone(),
+            auth: current.session.auth.clone(),
+        };
+        let now = self.now();
+        let hash = twofold_core::secret::sha256_hex(code.as_bytes());
+        self.store.put_authorization_code(&hash, &grant, now, now.plus_seconds(oidc::CODE_LIFETIME_SECS)).await?;
+        Ok(AuthorizeOutcome::Redirect(with_params(
+            &valid.redirect_uri,
+            &[("code", Some(&code)), ("state", valid.state.as_deref()), ("iss", Some(&issuer))],
+        )))
+    }
+
+    /// Whether `user` has a method that reaches strength `acr`.
+    async fn can_reach(&self, user: &twofold_core::identity::User, acr: &str) -> AppResult<bool> {
+        let methods = self.store.authenticators(user.id).await?;
+        let passkey = |attested: bool| {
+            methods.iter().any(|a| {
+                a.is_confirmed()
+                    && a.kind == twofold_core::authenticator::AuthenticatorKind::Webauthn
+                    && (a.attested || !attested)
+            })
+        };
+        Ok(match acr {
+            "phrh" => passkey(true),
+            "phr" => passkey(false),
+            "mfa" => self.has_second_factor(user).await?,
+            _ => true,
+        })
+    }
+
+    /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): checks the ID token an
+    /// app sends as `id_token_hint` (ours, for a registered client; it may have expired) and
+    /// where to send the browser afterwards: `post_logout_redirect_uri` when it is one of that
+    /// client's registered redirect URIs (with `state`), else the sign-in page. `Err(reason)`
+    /// for a request that must not be followed.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn logout_target(
+        &self,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: Option<&str>,
+        state: Option<&str>,
+    ) -> AppResult<Result<String, String>> {
+        let Some(hint) = id_token_hint else {
+            return Ok(Err("id_token_hint is required, so that no other site can sign you out".into()));
+        };
+        let claims: IdTokenClaims = match self.verify_token(hint).await? {
+            Ok(claims) => claims,
+            Err(e) => return Ok(Err(format!("id_token_hint is not an ID token from here ({e})"))),
+        };
+        if claims.iss != self.issuer()? {
+            return Ok(Err("id_token_hint was issued elsewhere".into()));
+        }
+        let Some(client) = self.store.client(&claims.aud).await? else {
+            return Ok(Err("the ID token's client is not registered".into()));
+        };
+        match post_logout_redirect_uri {
+            None => Ok(Ok("/login".into())),
+            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(Ok(with_params(uri, &[("state", state)]))),
+            Some(_) => Ok(Err("post_logout_redirect_uri is not registered for this client".into())),
+        }
+    }
+}

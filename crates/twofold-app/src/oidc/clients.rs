@@ -1,0 +1,140 @@
+//! Registering OpenID Connect clients and authenticating them at the token, revocation and
+//! introspection endpoints (client records are reused for a few seconds).
+
+use super::*;
+
+impl App {
+    /// Registers a client; returns it and, for a confidential client, its secret (shown once).
+    ///
+    /// # Errors
+    /// A blank name, no or bad redirect URIs.
+    pub async fn register_client(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        new: &NewClient,
+    ) -> AppResult<(Client, Option<String>)> {
+        let NewClient { name, redirect_uris, public, scopes, min_acr } = new;
+        let (public, min_acr) = (*public, min_acr.as_deref());
+        let mut errors = twofold_core::ValidationErrors::default();
+        if let Some(acr) = min_acr.filter(|a| !oidc::STRENGTHS.contains(a)) {
+            errors.add("min_acr", format!("'{acr}' is not one of: pwd, mfa, phr, phrh"));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.add("name", "must be 1–100 characters");
+        }
+        if redirect_uris.is_empty() {
+            errors.add("redirect_uri", "at least one is needed");
+        }
+        let uris: Vec<String> = redirect_uris
+            .iter()
+            .filter_map(|u| oidc::check_redirect_uri(u).map_err(|e| errors.0.extend(e.0)).ok())
+            .collect();
+        errors.into_result()?;
+        let client_id = format!("tfc_{}", hex::encode(twofold_core::secret::random_bytes::<8>()));
+        let secret = (!public).then(twofold_core::secret::random_token);
+        let mut scopes: Vec<String> = scopes.clone();
+        if scopes.is_empty() {
+            scopes = ["openid", "profile", "email", "groups"].map(String::from).to_vec();
+        }
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let client = Client {
+            secret_hash: secret.as_deref().map(|s| self.client_secret_hash(&client_id, s)).transpose()?,
+            client_id,
+            name: name.to_owned(),
+            redirect_uris: uris,
+            scopes,
+            public,
+            service: false,
+            token_lifetime_secs: None,
+            min_acr: min_acr.filter(|a| *a != "pwd").map(str::to_owned),
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            created_at: self.now(),
+        };
+        self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
+        Ok((client, secret))
+    }
+
+    /// Every registered client.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn clients(&self) -> AppResult<Vec<Client>> {
+        Ok(self.store.clients().await?)
+    }
+
+    /// Authenticates a client by id and secret (public clients by id alone), for the token,
+    /// revocation and introspection endpoints.
+    ///
+    /// # Errors
+    /// `invalid_client`.
+    pub async fn authenticate_client_credentials(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Client, OAuthError> {
+        let request = TokenRequest {
+            client_id: client_id.to_owned(),
+            client_secret: secret.map(str::to_owned),
+            ..TokenRequest::default()
+        };
+        self.authenticate_client(&request).await
+    }
+
+    /// A client record, read at most every few seconds (`fresh` forces a read).
+    async fn client_record(&self, client_id: &str, fresh: bool) -> Result<Option<Client>, OAuthError> {
+        let now = self.now();
+        if !fresh
+            && let Some((fetched, client)) = self.client_cache.lock().ok().and_then(|c| c.get(client_id).cloned())
+            && now.millis() - fetched.millis() < CACHE_MS
+        {
+            return Ok(Some(client));
+        }
+        let client = self.store.client(client_id).await.map_err(|e| oauth("server_error", e.to_string()))?;
+        if let (Some(found), Ok(mut cache)) = (&client, self.client_cache.lock()) {
+            cache.retain(|_, (fetched, _)| now.millis() - fetched.millis() < CACHE_MS);
+            cache.insert(client_id.to_owned(), (now, found.clone()));
+        }
+        Ok(client)
+    }
+
+    /// Authenticates a client, re-reading its record once when a secret does not match (it
+    /// may have been rotated on another node a moment ago).
+    pub(super) async fn authenticate_client(&self, request: &TokenRequest) -> Result<Client, OAuthError> {
+        match self.check_client(request, false).await {
+            Err(e) if e.error == "invalid_client" => self.check_client(request, true).await,
+            other => other,
+        }
+    }
+
+    async fn check_client(&self, request: &TokenRequest, fresh: bool) -> Result<Client, OAuthError> {
+        let client = self
+            .client_record(&request.client_id, fresh)
+            .await?
+            .ok_or_else(|| oauth("invalid_client", "unknown client"))?;
+        match (&client.secret_hash, &request.client_secret) {
+            (None, None) => Ok(client),
+            (Some(stored), Some(secret)) => {
+                let presented = self
+                    .client_secret_hash(&client.client_id, secret)
+                    .map_err(|e| oauth("server_error", e.to_string()))?;
+                let matches =
+                    |hash: &str| twofold_core::secret::constant_time_eq(hash.as_bytes(), presented.as_bytes());
+                // During a rotation the previous secret works until its expiry.
+                let previous_ok = client.previous_secret_hash.as_deref().is_some_and(matches)
+                    && client.previous_secret_expires_at.is_some_and(|until| self.now() < until);
+                if matches(stored) || previous_ok {
+                    Ok(client)
+                } else {
+                    Err(oauth("invalid_client", "wrong client secret"))
+                }
+            }
+            (Some(_), None) => Err(oauth("invalid_client", "this client must authenticate")),
+            (None, Some(_)) => Err(oauth("invalid_client", "a public client has no secret")),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The OpenID Connect provider's use cases, by responsibility: registering and
+//! authenticating clients (`clients`), token-signing keys and their rotation (`keys`), the
+//! authorization endpoint's decision and logout (`authorize`), and the token, userinfo,
+//! revocation and introspection endpoints (`tokens`). This module holds their shared types.
+
+mod authorize;
+mod clients;
+mod keys;
+mod tokens;
+
+use serde::Serialize;
+use twofold_core::audit::AuditContext;
+use twofold_core::oidc::{
+    self, AuthorizationRequest, Client, Grant, IdTokenClaims, Needed, RequestError, SigningKey, ValidRequest,
+};
+use twofold_core::{Timestamp, sealed};
+use uuid::Uuid;
+
+use crate::auth::Authenticated;
+use crate::jose;
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// An app to register as an OpenID Connect client.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    /// What people call the app.
+    pub name: String,
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// A browser or native app: no secret, PKCE required.
+    pub public: bool,
+    /// Scopes it may ask for (default `openid profile email groups`).
+    pub scopes: Vec<String>,
+    /// The weakest strength every sign-in to it must reach.
+    pub min_acr: Option<String>,
+}
+
+/// What the authorization endpoint does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    /// Send the browser here (the app's redirect URI with a code or an error).
+    Redirect(String),
+    /// Sign in first, then come back.
+    SignIn,
+    /// A (fresh) second factor of at least this strength first, then come back.
+    StepUp(String),
+    /// Show this error to the person; nothing is sent to the app.
+    Refuse(String),
+}
+
+/// A token request (RFC 6749 §4.1.3), form fields and Basic credentials merged.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// `authorization_code`.
+    pub grant_type: String,
+    /// The code.
+    pub code: String,
+    /// Must equal the authorization request's.
+    pub redirect_uri: String,
+    /// PKCE verifier.
+    pub code_verifier: Option<String>,
+    /// From Basic auth or the form.
+    pub client_id: String,
+    /// From Basic auth or the form; absent for public clients.
+    pub client_secret: Option<String>,
+    /// For `grant_type=refresh_token`.
+    pub refresh_token: Option<String>,
+    /// For `grant_type=client_credentials`: the scopes asked for (space-separated).
+    pub scope: Option<String>,
+}
+
+/// The token endpoint's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// A JWT for the userinfo endpoint.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds.
+    pub expires_in: i64,
+    /// The signed ID token (none for a service account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// Granted scopes.
+    pub scope: String,
+    /// Rotated on every use; presenting a used one revokes the whole family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// An OAuth error (RFC 6749 §5.2): `error` and `error_description`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {description}")]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`, `invalid_token`.
+    pub error: &'static str,
+    /// Words for the developer.
+    pub description: String,
+}
+
+/// How long a node reuses signing keys and client records it read (milliseconds): a key made
+/// or a secret rotated on another node is picked up at once where it matters (unknown `kid`,
+/// unmatched secret), a retired key stays published for a token lifetime anyway.
+pub(crate) const CACHE_MS: i64 = 5_000;
+
+/// ID tokens are RS256 (what every client accepts); access tokens ES256 (cheap to sign).
+pub(crate) const SIGNING_ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
+
+pub(crate) fn oauth(error: &'static str, description: impl Into<String>) -> OAuthError {
+    OAuthError { error, description: description.into() }
+}
+
+/// Claims of an access token (RFC 9068 shape).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub(crate) struct AccessClaims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) aud: String,
+    pub(crate) client_id: String,
+    pub(crate) scope: String,
+    pub(crate) iat: i64,
+    pub(crate) exp: i64,
+    pub(crate) jti: String,
+    /// How the person authenticated; absent for a service account's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) amr: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_time: Option<i64>,
+}
+
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(crate) fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    let query: Vec<String> = params.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", query_escape(v)))).collect();
+    if query.is_empty() {
+        return uri.to_owned();
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{}", query.join("&"))
+}
+
+impl App {
+    pub(crate) fn issuer(&self) -> AppResult<&str> {
+        self.issuer.as_deref().ok_or_else(|| AppError::Internal("no public URL (issuer) configured".into()))
+    }
+
+    pub(crate) fn client_secret_hash(&self, client_id: &str, secret: &str) -> AppResult<String> {
+        let key = self.keys()?.recovery;
+        Ok(hex::encode(twofold_core::secret::hmac_sha256(
+            &key,
+            format!("client-secret:{client_id}:{secret}").as_bytes(),
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redirect_parameters_are_escaped_and_appended() {
+        assert_eq!(
+            super::with_params("https://a/cb?x=1", &[("code", Some("a b&c")), ("state", None)]),
+            "https://a/cb?x=1&code=a%20b%26c"
+        );
+    }
+
+    #[test]
+    fn sha256_is_what_codes_are_stored_as() {
+        use sha2::Digest;
+        assert_eq!(hex::encode(sha2::Sha256::digest(b"abc")), twofold_core::secret::sha256_hex(b"abc"));
+    }
+}

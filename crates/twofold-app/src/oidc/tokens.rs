@@ -1,0 +1,279 @@
+//! The token endpoint (authorization code and refresh grants), userinfo, revocation (RFC 7009)
+//! and introspection (RFC 7662).
+
+use super::*;
+
+impl App {
+    /// The token endpoint (authorization code grant): authenticates the client, uses the
+    /// code once, checks the redirect URI and PKCE, and signs the ID and access tokens.
+    ///
+    /// # Errors
+    /// [`OAuthError`] per RFC 6749 §5.2; every refusal is audited.
+    pub async fn exchange_code(&self, request: &TokenRequest, meta: &RequestMeta) -> Result<TokenResponse, OAuthError> {
+        let result = self.exchange(request).await;
+        let (action, detail) = match &result {
+            Ok((response, None)) => (
+                "service_account.token",
+                serde_json::json!({"client_id": request.client_id, "scope": response.scope, "expires_in": response.expires_in}),
+            ),
+            Ok((_, Some(grant))) => (
+                "oidc.token",
+                serde_json::json!({"client_id": request.client_id, "user_id": grant.user_id, "acr": grant.auth.acr}),
+            ),
+            Err(e) => (
+                "oidc.token_refused",
+                serde_json::json!({"client_id": request.client_id, "error": e.error, "reason": e.description}),
+            ),
+        };
+        let change = twofold_core::audit::Change::new(action, "client", Some(request.client_id.clone()))
+            .states(None, Some(detail));
+        let actor = Actor::system("oidc");
+        let ctx: AuditContext =
+            self.audit_context(&Actor { name: format!("client:{}", request.client_id), ..actor }, meta);
+        if let Err(e) = self.store.append_audit(&change, &ctx).await {
+            return Err(oauth("server_error", e.to_string()));
+        }
+        result.map(|(response, _)| response)
+    }
+
+    async fn exchange(&self, request: &TokenRequest) -> Result<(TokenResponse, Option<Grant>), OAuthError> {
+        if !["authorization_code", "refresh_token", "client_credentials"].contains(&request.grant_type.as_str()) {
+            return Err(oauth("unsupported_grant_type", "authorization_code, refresh_token or client_credentials"));
+        }
+        let client = self.authenticate_client(request).await?;
+        match (request.grant_type.as_str(), client.service) {
+            ("client_credentials", true) => return self.client_credentials(&client, request).await,
+            ("client_credentials", false) => {
+                return Err(oauth("unauthorized_client", "only service accounts use client_credentials"));
+            }
+            (_, true) => return Err(oauth("unauthorized_client", "service accounts use client_credentials only")),
+            _ => {}
+        }
+        if request.grant_type == "refresh_token" {
+            return self.refresh(&client, request).await;
+        }
+        let hash = twofold_core::secret::sha256_hex(request.code.as_bytes());
+        let now = self.now();
+        let server = |e: String| oauth("server_error", e);
+        let grant = match self.store.redeem_authorization_code(&hash, now).await.map_err(|e| server(e.to_string()))? {
+            Ok(grant) => grant,
+            Err(true) => return Err(oauth("invalid_grant", "the code was used already")),
+            Err(false) => return Err(oauth("invalid_grant", "unknown or expired code")),
+        };
+        if grant.client_id != client.client_id {
+            return Err(oauth("invalid_grant", "the code was issued to another client"));
+        }
+        if grant.redirect_uri != request.redirect_uri {
+            return Err(oauth("invalid_grant", "redirect_uri differs from the authorization request's"));
+        }
+        if let Some(challenge) = &grant.code_challenge {
+            let verifier = request.code_verifier.as_deref().unwrap_or("");
+            if !oidc::pkce_matches(verifier, challenge) {
+                return Err(oauth("invalid_grant", "code_verifier does not match the code_challenge"));
+            }
+        }
+        let response = self.tokens_for(&client, &grant, now, None).await.map_err(|e| server(e.to_string()))?;
+        Ok((response, Some(grant)))
+    }
+
+    /// `grant_type=refresh_token`: rotates the token (the old one is spent) and issues fresh
+    /// access and ID tokens carrying the original sign-in's `acr`, `amr` and `auth_time`.
+    async fn refresh(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+    ) -> Result<(TokenResponse, Option<Grant>), OAuthError> {
+        let presented = request.refresh_token.as_deref().unwrap_or("");
+        let hash = twofold_core::secret::sha256_hex(presented.as_bytes());
+        let now = self.now();
+        let server = |e: String| oauth("server_error", e);
+        let token = match self.store.use_refresh_token(&hash, now).await.map_err(|e| server(e.to_string()))? {
+            Ok(token) => token,
+            Err(oidc::RefreshRefusal::Reused) => {
+                return Err(oauth("invalid_grant", "refresh token used before: every token of its family is revoked"));
+            }
+            Err(oidc::RefreshRefusal::Unknown) => {
+                return Err(oauth("invalid_grant", "unknown or expired refresh token"));
+            }
+        };
+        if token.grant.client_id != client.client_id {
+            return Err(oauth("invalid_grant", "the refresh token was issued to another client"));
+        }
+        let response = self
+            .tokens_for(client, &token.grant, now, Some(token.family_id.clone()))
+            .await
+            .map_err(|e| oauth("invalid_grant", e.to_string()))?;
+        Ok((response, Some(token.grant)))
+    }
+
+    /// RFC 7009 revocation: a refresh token revokes its family; an access token is denied
+    /// until it expires. Unknown tokens and other clients' tokens change nothing (and, per
+    /// the RFC, are not an error).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn revoke_token(&self, client: &Client, token: &str, meta: &RequestMeta) -> AppResult<()> {
+        let now = self.now();
+        let revoked = if token.matches('.').count() == 2 {
+            match self.verify_token::<AccessClaims>(token).await? {
+                Ok(claims) if claims.client_id == client.client_id => {
+                    self.store.revoke_access_token(&claims.jti, Timestamp(claims.exp * 1000)).await?;
+                    true
+                }
+                _ => false,
+            }
+        } else {
+            let hash = twofold_core::secret::sha256_hex(token.as_bytes());
+            self.store.revoke_refresh_family(&hash, &client.client_id, now).await?
+        };
+        if revoked {
+            let change = twofold_core::audit::Change::new("oidc.revoke", "client", Some(client.client_id.clone()));
+            let actor = Actor { name: format!("client:{}", client.client_id), ..Actor::system("oidc") };
+            self.store.append_audit(&change, &self.audit_context(&actor, meta)).await?;
+        }
+        Ok(())
+    }
+
+    /// RFC 7662 introspection for a client: whether `token` is active, and what it carries.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn introspect(&self, token: &str) -> AppResult<serde_json::Value> {
+        let now = self.now();
+        let inactive = serde_json::json!({"active": false});
+        if token.matches('.').count() == 2 {
+            let Ok(claims) = self.verify_token::<AccessClaims>(token).await? else {
+                return Ok(inactive);
+            };
+            if claims.exp <= now.millis() / 1000 || self.store.access_token_revoked(&claims.jti).await? {
+                return Ok(inactive);
+            }
+            return Ok(serde_json::json!({
+                "active": true, "token_type": "Bearer", "scope": claims.scope, "client_id": claims.client_id,
+                "sub": claims.sub, "iss": claims.iss, "aud": claims.aud, "exp": claims.exp, "iat": claims.iat,
+                "jti": claims.jti, "acr": claims.acr, "amr": claims.amr, "auth_time": claims.auth_time,
+            }));
+        }
+        let hash = twofold_core::secret::sha256_hex(token.as_bytes());
+        Ok(match self.store.live_refresh_token(&hash, now).await? {
+            Some(refresh) => serde_json::json!({
+                "active": true, "token_type": "refresh_token", "scope": refresh.grant.scopes.join(" "),
+                "client_id": refresh.grant.client_id, "sub": refresh.grant.user_id, "iss": self.issuer()?,
+                "exp": refresh.expires_at.millis() / 1000, "iat": refresh.created_at.millis() / 1000,
+            }),
+            None => inactive,
+        })
+    }
+
+    async fn tokens_for(
+        &self,
+        client: &Client,
+        grant: &Grant,
+        now: Timestamp,
+        family: Option<String>,
+    ) -> AppResult<TokenResponse> {
+        let user = self
+            .store
+            .user_by_id(grant.user_id)
+            .await?
+            .filter(twofold_core::identity::User::may_sign_in)
+            .ok_or(AppError::Unauthenticated)?;
+        let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
+        let groups = if has("groups") { Some(self.store.user_groups(user.id).await?) } else { None };
+        let issuer = self.issuer()?.to_owned();
+        let (iat, exp) = (now.millis() / 1000, now.millis() / 1000 + oidc::TOKEN_LIFETIME_SECS);
+        let auth_time = grant.auth.auth_time.map_or(iat, |t| t.millis() / 1000);
+        let claims = IdTokenClaims {
+            iss: issuer.clone(),
+            sub: user.id.to_string(),
+            aud: client.client_id.clone(),
+            exp,
+            iat,
+            auth_time,
+            nonce: grant.nonce.clone(),
+            acr: grant.auth.acr.clone(),
+            amr: grant.auth.amr.clone(),
+            email: if has("email") { user.email.clone() } else { None },
+            name: has("profile").then(|| user.display_name.clone()),
+            preferred_username: has("profile").then(|| user.username.clone()),
+            groups,
+        };
+        let access = AccessClaims {
+            iss: issuer.clone(),
+            sub: user.id.to_string(),
+            aud: format!("{issuer}/oauth2/userinfo"),
+            client_id: client.client_id.clone(),
+            scope: grant.scopes.join(" "),
+            iat,
+            exp,
+            jti: Uuid::now_v7().to_string(),
+            acr: Some(grant.auth.acr.clone()),
+            amr: Some(grant.auth.amr.clone()),
+            auth_time: Some(auth_time),
+        };
+        let refresh = twofold_core::secret::random_token();
+        self.store
+            .put_refresh_token(&oidc::RefreshToken {
+                token_hash: twofold_core::secret::sha256_hex(refresh.as_bytes()),
+                family_id: family.unwrap_or_else(|| Uuid::now_v7().to_string()),
+                grant: grant.clone(),
+                created_at: now,
+                expires_at: now.plus_seconds(oidc::REFRESH_LIFETIME_SECS),
+            })
+            .await?;
+        Ok(TokenResponse {
+            refresh_token: Some(refresh),
+            id_token: Some(self.sign("RS256", "JWT", &claims).await?),
+            access_token: self.sign("ES256", "at+jwt", &access).await?,
+            token_type: "Bearer",
+            expires_in: oidc::TOKEN_LIFETIME_SECS,
+            scope: grant.scopes.join(" "),
+        })
+    }
+
+    /// The userinfo endpoint: the claims an access token's scopes allow.
+    ///
+    /// # Errors
+    /// `invalid_token` for a forged, expired or foreign token.
+    pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
+        let claims: AccessClaims = self
+            .verify_token(access_token)
+            .await
+            .map_err(|e| oauth("server_error", e.to_string()))?
+            .map_err(|e| oauth("invalid_token", e.0))?;
+        let issuer = self.issuer().map_err(|e| oauth("server_error", e.to_string()))?;
+        if claims.iss != issuer || claims.aud != format!("{issuer}/oauth2/userinfo") {
+            return Err(oauth("invalid_token", "not issued for this endpoint"));
+        }
+        if claims.exp <= self.now().millis() / 1000 {
+            return Err(oauth("invalid_token", "expired"));
+        }
+        if self.store.access_token_revoked(&claims.jti).await.map_err(|e| oauth("server_error", e.to_string()))? {
+            return Err(oauth("invalid_token", "revoked"));
+        }
+        let id = Uuid::parse_str(&claims.sub).map_err(|_| oauth("invalid_token", "bad subject"))?;
+        let user = self
+            .store
+            .user_by_id(id)
+            .await
+            .map_err(|e| oauth("server_error", e.to_string()))?
+            .filter(twofold_core::identity::User::may_sign_in)
+            .ok_or_else(|| oauth("invalid_token", "the user can no longer sign in"))?;
+        let has = |scope: &str| claims.scope.split(' ').any(|s| s == scope);
+        let mut info =
+            serde_json::json!({"sub": claims.sub, "acr": claims.acr, "amr": claims.amr, "auth_time": claims.auth_time});
+        if has("email") {
+            info["email"] = serde_json::json!(user.email);
+        }
+        if has("profile") {
+            info["name"] = serde_json::json!(user.display_name);
+            info["preferred_username"] = serde_json::json!(user.username);
+        }
+        if has("groups") {
+            info["groups"] = serde_json::json!(
+                self.store.user_groups(user.id).await.map_err(|e| oauth("server_error", e.to_string()))?
+            );
+        }
+        Ok(info)
+    }
+}
