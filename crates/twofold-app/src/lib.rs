@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod fallback;
+pub mod forward_auth;
 pub mod groups;
 pub mod import;
 mod jose;
@@ -160,6 +161,8 @@ pub struct App {
     issuer: Option<String>,
     /// Which tiers must register attested hardware keys, and whose attestation counts.
     attestation: Option<passkeys::AttestationRule>,
+    /// Forward-auth rules (hosts and paths behind a reverse proxy).
+    forward_auth: twofold_core::forward_auth::Policy,
     /// Where email and SMS codes are allowed.
     fallback_policy: twofold_core::fallback::FallbackPolicy,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
@@ -191,6 +194,7 @@ impl App {
             attestation: None,
             issuer: None,
             fallback_policy: twofold_core::fallback::FallbackPolicy::default(),
+            forward_auth: twofold_core::forward_auth::Policy::default(),
             webauthn: None,
             hashing: Semaphore::new(permits),
             hash_memory: std::sync::Mutex::default(),

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod device;
 pub mod device_trust;
 pub mod fallback;
+pub mod forward_auth;
 pub mod identity;
 pub mod mail;
 pub mod oidc;

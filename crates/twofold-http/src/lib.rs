@@ -8,6 +8,7 @@ mod api;
 mod cookies;
 mod csrf;
 mod extract;
+mod forward_auth;
 mod oidc;
 mod ops;
 mod pages;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(oidc::routes())
+        .route("/forward-auth/continue", axum::routing::get(forward_auth::continue_to))
         .nest("/api/v1", api::routes())
         .merge(ops::routes())
         .layer(axum::middleware::from_fn(ops::track_requests))

@@ -87,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 app = app.with_mailer(Arc::new(mailer));
             }
             app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
+            app = app.with_forward_auth(settings.forward_auth.clone());
             if let Some(url) = &settings.sms_webhook_url {
                 let gateway = twofold_mail::sms::WebhookSms::new(url, settings.sms_webhook_authorization.clone())
                     .context("sms_otp.webhook_url")?;

@@ -82,7 +82,7 @@ impl App {
     }
 
     /// Whether `user` has a method that reaches strength `acr`.
-    async fn can_reach(&self, user: &twofold_core::identity::User, acr: &str) -> AppResult<bool> {
+    pub(crate) async fn can_reach(&self, user: &twofold_core::identity::User, acr: &str) -> AppResult<bool> {
         let methods = self.store.authenticators(user.id).await?;
         let passkey = |attested: bool| {
             methods.iter().any(|a| {

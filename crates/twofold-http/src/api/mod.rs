@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/groups/{group}/members", get(groups::members))
         .route("/groups/{group}/members/{user}", put(groups::add_member).delete(groups::remove_member))
         .route("/verify", post(verify::verify))
+        .route("/forward-auth", axum::routing::any(crate::forward_auth::check))
         .route("/audit/events", get(audit::events))
         .route("/audit/verify", get(audit::verify))
         .fallback(|| async { crate::ApiError::App(twofold_app::AppError::NotFound("API endpoint")) })

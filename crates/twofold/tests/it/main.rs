@@ -11,6 +11,7 @@ mod cluster;
 mod config;
 mod crash;
 mod fallback;
+mod forward_auth;
 mod helpers;
 mod mfa;
 mod oidc;

@@ -10,6 +10,8 @@ use twofold_core::session::SessionPolicy;
 
 use crate::cli::{GlobalArgs, LogFormat, ServeArgs};
 
+mod forward_auth;
+
 /// Everything the server and the admin verbs run with, after layering.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -28,6 +30,7 @@ pub struct Settings {
     pub sms_webhook_url: Option<String>,
     pub sms_webhook_authorization: Option<String>,
     pub attestation: twofold_app::passkeys::AttestationPolicy,
+    pub forward_auth: twofold_core::forward_auth::Policy,
 }
 
 /// The file's contents, every key optional.
@@ -54,6 +57,8 @@ struct FileConfig {
     sms_otp: ChannelSection,
     #[serde(default)]
     webauthn: WebauthnSection,
+    #[serde(default)]
+    forward_auth: forward_auth::ForwardAuthSection,
 }
 
 /// `[webauthn]`: which tiers must register attested hardware keys, and whose keys count.
@@ -201,6 +206,9 @@ const KEYS: &[(&str, &str)] = &[
     ("webauthn", "table"),
     ("webauthn.attested_tiers", "array"),
     ("webauthn.trusted_key_makers", "array"),
+    ("forward_auth", "table"),
+    ("forward_auth.default", "string"),
+    ("forward_auth.rules", "array"),
 ];
 
 fn type_name(value: &toml::Value) -> &'static str {
@@ -311,6 +319,11 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
         && table.get("sms_otp").and_then(|s| s.get("webhook_url")).is_none()
     {
         add("sms_otp.webhook_url", "is needed when sms_otp is enabled: it is how codes are sent".into());
+    }
+    if let Some(section) = table.get("forward_auth") {
+        for (key, message) in forward_auth::check(section) {
+            add(&key, message);
+        }
     }
     let session_defaults = SessionPolicy::default();
     let idle = int("session", "idle_timeout_secs").unwrap_or(session_defaults.idle_timeout_secs);
@@ -442,8 +455,13 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
     let sms_webhook_authorization =
         std::env::var("TWOFOLD_SMS_WEBHOOK_AUTHORIZATION").ok().or_else(|| file.sms_otp.webhook_authorization.clone());
     let attestation = file.webauthn.policy()?;
+    let forward_auth = file.forward_auth.policy().map_err(|problems| {
+        let list: Vec<String> = problems.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+        anyhow::anyhow!("{}", list.join("; "))
+    })?;
     Ok(Settings {
         attestation,
+        forward_auth,
         fallback,
         sms_webhook_url: file.sms_otp.webhook_url.clone(),
         sms_webhook_authorization,
@@ -504,6 +522,22 @@ attested_tiers = ["privileged"]
 # description = "YubiKey 5 Series"
 # ca_file = "/etc/twofold/yubico-u2f-root.pem"
 # aaguids = ["cb69481e-8ff7-4039-93ec-0a2729a154a8", "ee882879-721c-4913-9775-3dfcce97072a"]
+
+# Forward-auth (GET /api/v1/forward-auth) for apps behind nginx auth_request, Traefik
+# ForwardAuth or Caddy forward_auth. The most specific rule decides (exact host before
+# *.domain before *, longer path first); requests no rule matches get the default.
+[forward_auth]
+default = "deny"                       # none | pwd | mfa | phr | phrh | deny
+# [[forward_auth.rules]]
+# host = "wiki.example.com"
+# path = "/"
+# require = "mfa"
+# [[forward_auth.rules]]
+# host = "wiki.example.com"
+# path = "/admin"
+# require = "phr"
+# max_age_secs = 900                   # the sign-in must be at most 15 minutes old
+# groups = ["wiki-admins"]             # anyone else gets 403
 "#;
 
 #[cfg(test)]
@@ -536,6 +570,17 @@ mod tests {
         let policy = file.sms_otp.policy().unwrap();
         assert_eq!(policy.until, Some(twofold_core::Timestamp(1_806_451_200_000)), "00:00 UTC on the date");
         assert_eq!(policy.forbidden_tiers, DEFAULT_FORBIDDEN_TIERS);
+    }
+
+    #[test]
+    fn forward_auth_rules_are_checked() {
+        let source = "[forward_auth]\ndefault = \"two_factor\"\n[[forward_auth.rules]]\nhost = \"Wiki\"\nrequire = \"mfa\"\n[[forward_auth.rules]]\nhost = \"a\"\npath = \"admin\"\nrequire = \"phr\"\n";
+        let keys: Vec<_> = check(source).into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["forward_auth.default", "forward_auth.rules[0].host", "forward_auth.rules[1].path"]);
+        let typo = "[[forward_auth.rules]]\nhost = \"a\"\nrequire = \"mfa\"\ngroup = [\"x\"]\n";
+        let problems = check(typo);
+        assert_eq!(problems[0].key, "forward_auth");
+        assert!(problems[0].message.contains("group"), "{problems:?}");
     }
 
     #[test]

@@ -1,0 +1,90 @@
+//! Forward-auth for apps behind a reverse proxy: the proxy asks, for each request, whether
+//! the browser's Twofold session may pass, and learns who it is.
+
+use twofold_core::forward_auth::{self, Decision, Policy, Presented};
+
+use crate::auth::Authenticated;
+use crate::{App, AppResult};
+
+/// Who passed, for the identity headers the proxy hands to the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `username`.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// Email address, when known.
+    pub email: Option<String>,
+    /// Group names.
+    pub groups: Vec<String>,
+    /// Strength the session reached.
+    pub acr: String,
+    /// Methods used (RFC 8176).
+    pub amr: Vec<String>,
+}
+
+/// The answer to one forwarded request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForwardOutcome {
+    /// Let it through; `None` for a public path reached without a session.
+    Allow(Option<Identity>),
+    /// Sign in first.
+    SignIn,
+    /// A (fresh) second factor of at least this strength first.
+    StepUp(String),
+    /// Refused (the reason is for the page and the log, never secret).
+    Deny(String),
+}
+
+impl App {
+    /// Uses `policy` for forward-auth requests (the default refuses every request).
+    #[must_use]
+    pub fn with_forward_auth(mut self, policy: Policy) -> Self {
+        self.forward_auth = policy;
+        self
+    }
+
+    /// Whether a browser may be sent back to `host` after signing in for forward-auth.
+    #[must_use]
+    pub fn forward_auth_knows_host(&self, host: &str) -> bool {
+        self.forward_auth.knows_host(host)
+    }
+
+    /// Decides a request for `host` and `path` (with query) that carries `session`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn forward_auth(
+        &self,
+        session: Option<&Authenticated>,
+        host: &str,
+        path: &str,
+    ) -> AppResult<ForwardOutcome> {
+        let full = session.filter(|s| !s.session.mfa_pending);
+        let groups = match full {
+            Some(current) => self.store.user_groups(current.user.id).await?,
+            None => Vec::new(),
+        };
+        let presented = full.map(|s| Presented { auth: &s.session.auth, groups: &groups });
+        let decision = forward_auth::decide(&self.forward_auth, host, path, presented.as_ref(), self.now());
+        Ok(match decision {
+            Decision::Allow => ForwardOutcome::Allow(full.map(|current| Identity {
+                username: current.user.username.clone(),
+                name: current.user.display_name.clone(),
+                email: current.user.email.clone(),
+                groups,
+                acr: current.session.auth.acr.clone(),
+                amr: current.session.auth.amr.clone(),
+            })),
+            Decision::SignIn => ForwardOutcome::SignIn,
+            Decision::StepUp(acr) => match full {
+                // Asking for a factor the person does not have would only loop.
+                Some(current) if !self.can_reach(&current.user, &acr).await? => ForwardOutcome::Deny(format!(
+                    "this page needs a sign-in of strength {acr}, which none of your methods reaches"
+                )),
+                _ => ForwardOutcome::StepUp(acr),
+            },
+            Decision::Deny(reason) => ForwardOutcome::Deny(reason),
+        })
+    }
+}

@@ -1,0 +1,216 @@
+//! Forward-auth behind a real nginx (Debian's package) with `auth_request`: an upstream app
+//! that speaks no OpenID Connect is reached only with a Twofold session of the strength its
+//! rule asks, sees who signed in in headers nginx sets (never ones the browser sent), and
+//! sends people to sign in and back. Skipped nowhere: nginx is installed by `.ci/run`.
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use crate::helpers::{Env, browser};
+use crate::mfa::{enrol_totp, hidden, oathtool, password_step};
+
+/// A free port on 127.0.0.1 (bound, then released for nginx).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// An upstream app that answers with the identity headers it was given.
+async fn upstream() -> (u16, tokio::task::JoinHandle<()>) {
+    let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap, uri: axum::http::Uri| async move {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+        format!(
+            "path={} user={} groups={} acr={}",
+            uri.path(),
+            get("remote-user"),
+            get("remote-groups"),
+            get("remote-acr")
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (port, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+}
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // TERM makes the master stop its workers too (KILL would orphan them).
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// nginx in the foreground with its own prefix directory, protecting `upstream`.
+async fn nginx(dir: &Path, port: u16, twofold: &str, upstream: u16) -> Nginx {
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let d = dir.display();
+    let conf = format!(
+        r#"worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp/body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location = /internal/twofold {{
+      internal;
+      proxy_pass {twofold}/api/v1/forward-auth;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }}
+    location / {{
+      auth_request /internal/twofold;
+      auth_request_set $tf_user $upstream_http_remote_user;
+      auth_request_set $tf_groups $upstream_http_remote_groups;
+      auth_request_set $tf_acr $upstream_http_remote_acr;
+      auth_request_set $tf_login $upstream_http_location;
+      error_page 401 =302 $tf_login;
+      proxy_set_header Remote-User $tf_user;
+      proxy_set_header Remote-Groups $tf_groups;
+      proxy_set_header Remote-Acr $tf_acr;
+      proxy_pass http://127.0.0.1:{upstream};
+    }}
+  }}
+}}
+"#
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new("nginx")
+        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf"), "-g", "daemon off;"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nginx is required (Debian package nginx; .ci/run installs it)");
+    let nginx = Nginx(child);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return nginx;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("nginx did not start: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn nginx_auth_request_protects_an_upstream_by_strength_group_and_path() {
+    for env in Env::all().await {
+        let b = env.backend;
+        std::fs::create_dir_all(&env.data_dir).unwrap();
+        let dir = env.data_dir.join("..").join("nginx");
+        let port = free_port();
+        let site = format!("localhost:{port}");
+        let config = env.data_dir.join("..").join("forward-auth.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"[forward_auth]
+default = "deny"
+[[forward_auth.rules]]
+host = "{site}"
+require = "mfa"
+[[forward_auth.rules]]
+host = "{site}"
+path = "/health"
+require = "none"
+[[forward_auth.rules]]
+host = "{site}"
+path = "/finance"
+require = "mfa"
+groups = ["finance"]
+[[forward_auth.rules]]
+host = "{site}"
+path = "/keys"
+require = "phr"
+"#
+            ),
+        )
+        .unwrap();
+        let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
+        // Cookies belong to a host name, not a port: the app and Twofold share "localhost".
+        let twofold = server.url.replace("127.0.0.1", "localhost");
+        let (upstream_port, upstream_task) = upstream().await;
+        let _nginx = nginx(&dir, port, &server.url, upstream_port).await;
+        let app = format!("http://{site}");
+
+        // bob has an authenticator app.
+        let setup = browser();
+        password_step(&setup, &twofold, "bob").await;
+        let secret = enrol_totp(&setup, &twofold).await;
+
+        // Without a session: a public path passes, the rest sends the browser to sign in.
+        let web = browser();
+        let health = web.get(format!("{app}/health")).send().await.unwrap();
+        assert_eq!(health.status(), 200, "{b}");
+        assert_eq!(health.text().await.unwrap(), "path=/health user=- groups=- acr=-", "{b}");
+        let forged = web.get(format!("{app}/reports?q=1")).header("Remote-User", "alice").send().await.unwrap();
+        assert_eq!(forged.status(), 302, "{b}: a header from the browser opens nothing");
+        let login = location(&forged);
+        assert!(login.starts_with(&format!("{twofold}/login?return_to=")), "{b}: {login}");
+
+        // Sign in through the URL nginx gave: password, code, then back to the app.
+        let page = web.get(&login).send().await.unwrap().text().await.unwrap();
+        let return_to = hidden(&page, "return_to").replace("&amp;", "&");
+        assert!(return_to.starts_with("/forward-auth/continue?rd="), "{b}: {return_to}");
+        let after_password = web
+            .post(format!("{twofold}/login"))
+            .form(&[
+                ("username", "bob"),
+                ("password", "twofold-demo-pass"),
+                ("csrf", &hidden(&page, "csrf")),
+                ("return_to", &return_to),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(location(&after_password).starts_with("/login/mfa?return_to="), "{b}");
+        let mfa =
+            web.get(format!("{twofold}{}", location(&after_password))).send().await.unwrap().text().await.unwrap();
+        let after_code = web
+            .post(format!("{twofold}/login/mfa"))
+            .form(&[
+                ("code", oathtool(&secret, 30).as_str()),
+                ("csrf", &hidden(&mfa, "csrf")),
+                ("return_to", &hidden(&mfa, "return_to").replace("&amp;", "&")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&after_code), return_to, "{b}");
+        let back = web.get(format!("{twofold}{return_to}")).send().await.unwrap();
+        assert_eq!(location(&back), format!("{app}/reports?q=1"), "{b}");
+
+        // The app sees bob, from nginx; a forged header is overwritten.
+        let reports = web.get(format!("{app}/reports?q=1")).header("Remote-User", "alice").send().await.unwrap();
+        assert_eq!(reports.status(), 200, "{b}");
+        assert_eq!(reports.text().await.unwrap(), "path=/reports user=bob groups=engineering,pilot acr=mfa", "{b}");
+
+        // A group bob is not in, and a strength none of his methods reaches: 403, no loop.
+        assert_eq!(web.get(format!("{app}/finance/q3")).send().await.unwrap().status(), 403, "{b}");
+        assert_eq!(web.get(format!("{app}/keys")).send().await.unwrap().status(), 403, "{b}");
+
+        // The way back goes only to hosts a rule names.
+        let open_redirect = web.get(format!("{twofold}/forward-auth/continue?rd=https://evil.example/")).send().await;
+        assert_eq!(open_redirect.unwrap().status(), 400, "{b}");
+        // Asked directly without the original request, the endpoint says what is missing.
+        let direct = web.get(format!("{twofold}/api/v1/forward-auth")).send().await.unwrap();
+        assert_eq!(direct.status(), 400, "{b}");
+        // Signed out, the app is closed again.
+        crate::mfa::sign_out(&web, &twofold).await;
+        assert_eq!(web.get(format!("{app}/reports")).send().await.unwrap().status(), 302, "{b}");
+        upstream_task.abort();
+    }
+}
