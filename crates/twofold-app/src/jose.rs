@@ -103,6 +103,32 @@ fn base64url_decode(text: &str) -> Option<Vec<u8>> {
 /// header's `alg` must be that key's) and returns its claims. Expiry and audience are the
 /// caller's.
 pub(crate) fn verify<C: DeserializeOwned>(token: &str, jwks: &[serde_json::Value]) -> Result<C, TokenRejected> {
+    verify_with(token, |header| jwks.iter().find(|k| k["kid"] == header["kid"]))
+}
+
+/// Checks a client's assertion against the keys it registered: the one its `kid` names, or,
+/// when the header names none (as libraries signing with a bare PEM key do), the only one
+/// for the header's `alg`.
+pub(crate) fn verify_client_assertion<C: DeserializeOwned>(
+    token: &str,
+    keys: &[serde_json::Value],
+) -> Result<C, TokenRejected> {
+    verify_with(token, |header| match header.get("kid") {
+        Some(kid) => keys.iter().find(|k| k["kid"] == *kid),
+        None => {
+            let mut same_alg = keys.iter().filter(|k| k["alg"] == header["alg"]);
+            match (same_alg.next(), same_alg.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        }
+    })
+}
+
+fn verify_with<'k, C: DeserializeOwned>(
+    token: &str,
+    choose_key: impl FnOnce(&serde_json::Value) -> Option<&'k serde_json::Value>,
+) -> Result<C, TokenRejected> {
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -110,7 +136,7 @@ pub(crate) fn verify<C: DeserializeOwned>(token: &str, jwks: &[serde_json::Value
     };
     let header: serde_json::Value =
         serde_json::from_slice(&decode_part(header)?).map_err(|_| TokenRejected("malformed header"))?;
-    let jwk = jwks.iter().find(|k| k["kid"] == header["kid"]).ok_or(TokenRejected("unknown kid"))?;
+    let jwk = choose_key(&header).ok_or(TokenRejected("unknown kid"))?;
     if header["alg"] != jwk["alg"] {
         return Err(TokenRejected("alg does not match the key"));
     }
@@ -135,6 +161,13 @@ pub(crate) fn verify<C: DeserializeOwned>(token: &str, jwks: &[serde_json::Value
     serde_json::from_slice(&decode_part(claims)?).map_err(|_| TokenRejected("malformed claims"))
 }
 
+/// The claims of a compact JWS, unverified: only to learn which client an assertion names
+/// before its keys can be looked up.
+pub(crate) fn unverified_claims<C: DeserializeOwned>(token: &str) -> Option<C> {
+    let claims = token.split('.').nth(1)?;
+    serde_json::from_slice(&base64url_decode(claims)?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +186,30 @@ mod tests {
         assert!(verify::<serde_json::Value>(&parts.join("."), std::slice::from_ref(&jwk)).is_err());
         let none = format!("{}.{}.", base64_url(br#"{"alg":"none","kid":"k1"}"#), forged);
         assert_eq!(verify::<serde_json::Value>(&none, &[jwk]), Err(TokenRejected("alg does not match the key")));
+    }
+
+    #[test]
+    fn client_assertions_without_kid_need_a_single_key_of_their_alg() {
+        let (private, mut jwk) = generate("RS256", "k1").unwrap();
+        let unnamed = sign(&private, "RS256", "k1", "JWT", &serde_json::json!({"sub": "svc"})).unwrap();
+        let (_, ec) = generate("ES256", "e1").unwrap();
+        jwk["kid"] = serde_json::json!("other-name");
+        let named_other: Result<serde_json::Value, _> = verify_client_assertion(&unnamed, &[jwk.clone(), ec]);
+        assert_eq!(named_other, Err(TokenRejected("unknown kid")), "a kid in the header must match");
+        let header = base64_url(br#"{"alg":"RS256"}"#);
+        let without_kid = format!("{header}.{}", unnamed.split_once('.').unwrap().1);
+        let (_, second_rsa) = generate("RS256", "k2").unwrap();
+        assert_eq!(
+            verify_client_assertion::<serde_json::Value>(&without_kid, &[jwk.clone(), second_rsa]),
+            Err(TokenRejected("unknown kid")),
+            "two RSA keys: which one is ambiguous"
+        );
+        // With one RSA key the kid-less header selects it (and the signature, over the
+        // original header, no longer matches: the header is signed too).
+        assert_eq!(
+            verify_client_assertion::<serde_json::Value>(&without_kid, &[jwk]),
+            Err(TokenRejected("bad signature"))
+        );
     }
 
     #[test]

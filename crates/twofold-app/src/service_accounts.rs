@@ -10,34 +10,56 @@ use uuid::Uuid;
 use crate::oidc::{AccessClaims, OAuthError, TokenRequest, TokenResponse};
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
+/// A service account to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewServiceAccount {
+    /// What the account is for.
+    pub name: String,
+    /// Scopes granted (at least one).
+    pub scopes: Vec<String>,
+    /// Access-token lifetime, 60–3600 seconds (default 3600).
+    pub token_lifetime_secs: Option<i64>,
+    /// A JWK or JWK Set of public keys for `private_key_jwt`; then no secret is made.
+    pub jwks: Option<String>,
+}
+
 /// The longest a rotated-out secret may keep working.
 pub const MAX_OVERLAP_SECS: i64 = 30 * 24 * 3600;
 
 impl App {
-    /// Creates a service account with `scopes`; returns it and its secret (shown once).
+    /// Creates a service account; returns it and its secret (shown once), or no secret when
+    /// it registered public keys (it then authenticates only with `private_key_jwt`).
     ///
     /// # Errors
-    /// A blank name, bad scopes, a token lifetime outside 60 s – 1 h.
+    /// A blank name, bad scopes, a token lifetime outside 60 s – 1 h, unusable keys.
     pub async fn add_service_account(
         &self,
         actor: &Actor,
         meta: &RequestMeta,
-        name: &str,
-        scopes: &[String],
-        token_lifetime_secs: Option<i64>,
-    ) -> AppResult<(Client, String)> {
-        let name = name.trim();
+        new: &NewServiceAccount,
+    ) -> AppResult<(Client, Option<String>)> {
+        let name = new.name.trim();
+        let mut errors = ValidationErrors::default();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ValidationErrors::one("name", "must be 1–100 characters").into());
+            errors.add("name", "must be 1–100 characters");
         }
-        let scopes = oidc::check_scopes(scopes)?;
-        if let Some(secs) = token_lifetime_secs.filter(|s| !(60..=oidc::TOKEN_LIFETIME_SECS).contains(s)) {
-            return Err(ValidationErrors::one("token_lifetime", format!("{secs} s is outside 60–3600 seconds")).into());
+        let scopes = oidc::check_scopes(&new.scopes).map_err(|e| errors.0.extend(e.0)).unwrap_or_default();
+        if let Some(secs) = new.token_lifetime_secs.filter(|s| !(60..=oidc::TOKEN_LIFETIME_SECS).contains(s)) {
+            errors.add("token_lifetime", format!("{secs} s is outside 60–3600 seconds"));
         }
+        let jwks = new
+            .jwks
+            .as_deref()
+            .map(twofold_core::client_assertion::check_public_jwks)
+            .transpose()
+            .map_err(|e| errors.0.extend(e.0))
+            .unwrap_or_default();
+        errors.into_result()?;
+        let token_lifetime_secs = new.token_lifetime_secs;
         let client_id = format!("tfs_{}", hex::encode(twofold_core::secret::random_bytes::<8>()));
-        let secret = twofold_core::secret::random_token();
+        let secret = jwks.is_none().then(twofold_core::secret::random_token);
         let client = Client {
-            secret_hash: Some(self.client_secret_hash(&client_id, &secret)?),
+            secret_hash: secret.as_deref().map(|s| self.client_secret_hash(&client_id, s)).transpose()?,
             client_id,
             name: name.to_owned(),
             redirect_uris: Vec::new(),
@@ -48,6 +70,7 @@ impl App {
             min_acr: None,
             previous_secret_hash: None,
             previous_secret_expires_at: None,
+            jwks,
             created_at: self.now(),
         };
         self.store.create_client(&client, &self.audit_context(actor, meta)).await?;

@@ -47,6 +47,10 @@ pub struct Client {
     /// When the previous secret stops working.
     #[serde(default)]
     pub previous_secret_expires_at: Option<Timestamp>,
+    /// Public keys for `private_key_jwt` (RFC 7523), each with `kid` and `alg`; a client
+    /// with keys and no secret can authenticate only with an assertion signed by one of them.
+    #[serde(default)]
+    pub jwks: Option<Vec<serde_json::Value>>,
     /// When it was registered.
     pub created_at: Timestamp,
 }
@@ -413,6 +417,7 @@ mod tests {
             min_acr: None,
             previous_secret_hash: None,
             previous_secret_expires_at: None,
+            jwks: None,
             created_at: Timestamp(0),
         }
     }

@@ -334,6 +334,15 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<crate::oidc::RefreshToken>>;
     /// Revokes the family of a refresh token of `client_id`; false when there is no such token.
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Remembers a client assertion (`private_key_jwt`) by client and `jti` until it expires;
+    /// false when it was presented before (a replay).
+    async fn use_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
     /// Denies an access token (by `jti`) until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
     /// Whether an access token was revoked.

@@ -41,14 +41,15 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
         "end_session_endpoint": format!("{issuer}/oauth2/logout"),
         "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "groups"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email", "name",
@@ -120,6 +121,8 @@ pub struct TokenForm {
     client_secret: Option<String>,
     refresh_token: Option<String>,
     scope: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
@@ -164,7 +167,7 @@ async fn token(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let basic = basic_credentials(&headers);
-    if basic.is_some() && form.client_secret.is_some() {
+    if basic.is_some() && (form.client_secret.is_some() || form.client_assertion.is_some()) {
         let error = OAuthError { error: "invalid_request", description: "use one client authentication method".into() };
         return oauth_error(StatusCode::BAD_REQUEST, &error);
     }
@@ -181,6 +184,8 @@ async fn token(
         client_secret,
         refresh_token: form.refresh_token,
         scope: form.scope,
+        client_assertion_type: form.client_assertion_type,
+        client_assertion: form.client_assertion,
     };
     match state.app.exchange_code(&request, &meta).await {
         Ok(tokens) => {
@@ -217,6 +222,8 @@ pub struct TokenOnlyForm {
     token: String,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// The client a revocation or introspection request comes from (Basic or form credentials).
@@ -229,11 +236,14 @@ async fn calling_client(
         Some((id, secret)) => (id, Some(secret)),
         None => (form.client_id.clone().unwrap_or_default(), form.client_secret.clone()),
     };
-    state
-        .app
-        .authenticate_client_credentials(&id, secret.as_deref())
-        .await
-        .map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
+    let request = TokenRequest {
+        client_id: id,
+        client_secret: secret,
+        client_assertion_type: form.client_assertion_type.clone(),
+        client_assertion: form.client_assertion.clone(),
+        ..TokenRequest::default()
+    };
+    state.app.authenticate_client(&request).await.map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
 }
 
 /// RFC 7009: always 200 for a known client, whatever the token was.

@@ -49,6 +49,11 @@ const SQLITE: &[Migration] = &[
         name: "client_min_acr",
         sql: include_str!("../migrations/sqlite/0010_client_min_acr.sql"),
     },
+    Migration {
+        version: 11,
+        name: "client_assertions",
+        sql: include_str!("../migrations/sqlite/0011_client_assertions.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -84,6 +89,11 @@ const POSTGRES: &[Migration] = &[
         version: 10,
         name: "client_min_acr",
         sql: include_str!("../migrations/postgres/0010_client_min_acr.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "client_assertions",
+        sql: include_str!("../migrations/postgres/0011_client_assertions.sql"),
     },
 ];
 

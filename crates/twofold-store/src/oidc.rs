@@ -11,7 +11,7 @@ use crate::store_error;
 use crate::tx::AuditedTx;
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
-     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr";
+     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -28,6 +28,12 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         public: row.try_get::<i64, _>("public").map_err(store_error)? != 0,
         service: row.try_get::<i64, _>("service").map_err(store_error)? != 0,
         min_acr: row.try_get("min_acr").map_err(store_error)?,
+        jwks: row
+            .try_get::<Option<String>, _>("jwks")
+            .map_err(store_error)?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Other(format!("stored jwks: {e}")))?,
         token_lifetime_secs: row.try_get("token_lifetime_secs").map_err(store_error)?,
         previous_secret_hash: row.try_get("previous_secret_hash").map_err(store_error)?,
         previous_secret_expires_at: row
@@ -41,7 +47,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
 pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )))
     .bind(&client.client_id)
     .bind(&client.name)
@@ -55,6 +61,7 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     .bind(&client.previous_secret_hash)
     .bind(client.previous_secret_expires_at.map(Timestamp::millis))
     .bind(&client.min_acr)
+    .bind(client.jwks.as_ref().map(|keys| serde_json::Value::from(keys.clone()).to_string()))
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {
@@ -347,4 +354,29 @@ pub(crate) async fn access_revoked(pool: &AnyPool, jti: &str) -> StoreResult<boo
         .await
         .map_err(store_error)?;
     Ok(found.is_some())
+}
+
+/// Records a client assertion's `jti` until it expires; false when it was seen before.
+pub(crate) async fn use_client_assertion(
+    pool: &AnyPool,
+    client_id: &str,
+    jti: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    sqlx::query("DELETE FROM client_assertions WHERE expires_at < $1")
+        .bind(now.millis())
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    let inserted = sqlx::query(
+        "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(client_id)
+    .bind(jti)
+    .bind(expires_at.millis())
+    .execute(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(inserted.rows_affected() == 1)
 }

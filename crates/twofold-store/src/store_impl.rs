@@ -95,6 +95,15 @@ impl Store for SqlStore {
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool> {
         oidc::revoke_family(&self.pool, token_hash, client_id, now).await
     }
+    async fn use_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        oidc::use_client_assertion(&self.pool, client_id, jti, expires_at, now).await
+    }
     async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
         oidc::revoke_access(&self.pool, jti, expires_at).await
     }

@@ -481,3 +481,26 @@ async fn chainers_running_beside_writers_lose_nothing_and_never_fork() {
         assert_eq!(targets.len(), 180, "{backend}: no event duplicated or lost");
     }
 }
+
+#[tokio::test]
+async fn a_client_assertion_is_accepted_once_even_when_raced() {
+    for (backend, store) in stores().await {
+        let store = Arc::new(store);
+        let now = Timestamp(1_000_000);
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.use_client_assertion("svc", "jti-1", Timestamp(2_000_000), now).await })
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            winners += usize::from(racer.await.unwrap().unwrap());
+        }
+        assert_eq!(winners, 1, "{backend}: exactly one use of a jti");
+        assert!(store.use_client_assertion("other", "jti-1", Timestamp(2_000_000), now).await.unwrap(), "{backend}");
+        // Once expired it is forgotten (an expired assertion is refused before this anyway).
+        let later = Timestamp(3_000_000);
+        assert!(store.use_client_assertion("svc", "jti-1", Timestamp(4_000_000), later).await.unwrap(), "{backend}");
+    }
+}

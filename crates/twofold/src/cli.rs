@@ -89,7 +89,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceAccountCommand {
-    /// Create a service account; prints its client_id and client_secret (once)
+    /// Create a service account; prints its client_id and client_secret (once, unless it uses keys)
     Add {
         /// What the account is for
         name: String,
@@ -99,6 +99,10 @@ pub enum ServiceAccountCommand {
         /// Access-token lifetime in seconds (60-3600) [default: 3600]
         #[arg(long)]
         token_lifetime: Option<i64>,
+        /// A file with the public JWK or JWK Set (RSA 2048+ or P-256) the account signs its
+        /// client assertions with (private_key_jwt, RFC 7523); no secret is made
+        #[arg(long)]
+        jwks_file: Option<std::path::PathBuf>,
     },
     /// Give an account a new secret; the old one keeps working for the overlap
     RotateSecret {

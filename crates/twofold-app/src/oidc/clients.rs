@@ -1,6 +1,8 @@
 //! Registering OpenID Connect clients and authenticating them at the token, revocation and
 //! introspection endpoints (client records are reused for a few seconds).
 
+use twofold_core::client_assertion::{self, ASSERTION_TYPE, AssertionClaims};
+
 use super::*;
 
 impl App {
@@ -53,6 +55,7 @@ impl App {
             min_acr: min_acr.filter(|a| *a != "pwd").map(str::to_owned),
             previous_secret_hash: None,
             previous_secret_expires_at: None,
+            jwks: None,
             created_at: self.now(),
         };
         self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
@@ -65,24 +68,6 @@ impl App {
     /// Storage failures.
     pub async fn clients(&self) -> AppResult<Vec<Client>> {
         Ok(self.store.clients().await?)
-    }
-
-    /// Authenticates a client by id and secret (public clients by id alone), for the token,
-    /// revocation and introspection endpoints.
-    ///
-    /// # Errors
-    /// `invalid_client`.
-    pub async fn authenticate_client_credentials(
-        &self,
-        client_id: &str,
-        secret: Option<&str>,
-    ) -> Result<Client, OAuthError> {
-        let request = TokenRequest {
-            client_id: client_id.to_owned(),
-            client_secret: secret.map(str::to_owned),
-            ..TokenRequest::default()
-        };
-        self.authenticate_client(&request).await
     }
 
     /// A client record, read at most every few seconds (`fresh` forces a read).
@@ -102,9 +87,14 @@ impl App {
         Ok(client)
     }
 
-    /// Authenticates a client, re-reading its record once when a secret does not match (it
-    /// may have been rotated on another node a moment ago).
-    pub(super) async fn authenticate_client(&self, request: &TokenRequest) -> Result<Client, OAuthError> {
+    /// Authenticates a client at the token, revocation or introspection endpoint: by secret,
+    /// by `private_key_jwt` assertion, or by id alone for a public client. Re-reads the record
+    /// once when the credentials do not match (a secret or key may have changed on another
+    /// node a moment ago).
+    ///
+    /// # Errors
+    /// `invalid_client` (or `server_error`).
+    pub async fn authenticate_client(&self, request: &TokenRequest) -> Result<Client, OAuthError> {
         match self.check_client(request, false).await {
             Err(e) if e.error == "invalid_client" => self.check_client(request, true).await,
             other => other,
@@ -112,12 +102,25 @@ impl App {
     }
 
     async fn check_client(&self, request: &TokenRequest, fresh: bool) -> Result<Client, OAuthError> {
-        let client = self
-            .client_record(&request.client_id, fresh)
-            .await?
-            .ok_or_else(|| oauth("invalid_client", "unknown client"))?;
+        let assertion = match (request.client_assertion_type.as_deref(), request.client_assertion.as_deref()) {
+            (None, None) => None,
+            (Some(ASSERTION_TYPE), Some(jwt)) if request.client_secret.is_none() => Some(jwt),
+            _ => return Err(oauth("invalid_client", format!("send one client_assertion of type {ASSERTION_TYPE}"))),
+        };
+        // With an assertion the client may be named only by it (RFC 7523 §3: sub is the client_id).
+        let named = assertion
+            .filter(|_| request.client_id.is_empty())
+            .and_then(crate::jose::unverified_claims::<AssertionClaims>)
+            .map(|claims| claims.sub);
+        let client_id = named.as_deref().unwrap_or(&request.client_id);
+        let client =
+            self.client_record(client_id, fresh).await?.ok_or_else(|| oauth("invalid_client", "unknown client"))?;
+        if let Some(jwt) = assertion {
+            return self.check_assertion(client, jwt).await;
+        }
         match (&client.secret_hash, &request.client_secret) {
-            (None, None) => Ok(client),
+            (None, None) if client.public => Ok(client),
+            (None, None) => Err(oauth("invalid_client", "this client authenticates with a signed client_assertion")),
             (Some(stored), Some(secret)) => {
                 let presented = self
                     .client_secret_hash(&client.client_id, secret)
@@ -134,7 +137,32 @@ impl App {
                 }
             }
             (Some(_), None) => Err(oauth("invalid_client", "this client must authenticate")),
-            (None, Some(_)) => Err(oauth("invalid_client", "a public client has no secret")),
+            (None, Some(_)) => Err(oauth("invalid_client", "this client has no secret")),
         }
+    }
+
+    /// `private_key_jwt`: the assertion must be signed by one of the client's registered keys,
+    /// name it and our token endpoint, be current, and be new (each `jti` is accepted once).
+    async fn check_assertion(&self, client: Client, jwt: &str) -> Result<Client, OAuthError> {
+        let Some(keys) = client.jwks.as_deref() else {
+            return Err(oauth("invalid_client", "this client has registered no keys for private_key_jwt"));
+        };
+        let claims: AssertionClaims = crate::jose::verify_client_assertion(jwt, keys)
+            .map_err(|e| oauth("invalid_client", format!("client_assertion: {e}")))?;
+        let issuer = self.issuer().map_err(|e| oauth("server_error", e.to_string()))?;
+        let token_endpoint = format!("{issuer}/oauth2/token");
+        let now = self.now();
+        let (jti, expires_at) =
+            client_assertion::check_claims(&claims, &client.client_id, &[&token_endpoint, issuer], now)
+                .map_err(|e| oauth("invalid_client", format!("client_assertion: {e}")))?;
+        let fresh = self
+            .store
+            .use_client_assertion(&client.client_id, &jti, expires_at, now)
+            .await
+            .map_err(|e| oauth("server_error", e.to_string()))?;
+        if !fresh {
+            return Err(oauth("invalid_client", "client_assertion: this jti was used before (a replay)"));
+        }
+        Ok(client)
     }
 }

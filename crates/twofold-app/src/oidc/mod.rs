@@ -63,6 +63,10 @@ pub struct TokenRequest {
     pub client_id: String,
     /// From Basic auth or the form; absent for public clients.
     pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with `client_assertion`.
+    pub client_assertion_type: Option<String>,
+    /// A JWT the client signed (`private_key_jwt`, RFC 7523) instead of a secret.
+    pub client_assertion: Option<String>,
     /// For `grant_type=refresh_token`.
     pub refresh_token: Option<String>,
     /// For `grant_type=client_credentials`: the scopes asked for (space-separated).

@@ -3,7 +3,9 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use twofold_app::App;
+use twofold_app::service_accounts::NewServiceAccount;
 
 use super::{cli_actor, table_or};
 use crate::cli::{ClientCommand, KeysCommand, OutputFormat, ServiceAccountCommand};
@@ -72,22 +74,23 @@ pub async fn service_accounts(
     let (actor, meta) = cli_actor();
     let format = table_or(format);
     match command {
-        ServiceAccountCommand::Add { name, scopes, token_lifetime } => {
-            let (account, secret) = app.add_service_account(&actor, &meta, &name, &scopes, token_lifetime).await?;
+        ServiceAccountCommand::Add { name, scopes, token_lifetime, jwks_file } => {
+            let jwks = jwks_file
+                .map(|path| std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display())))
+                .transpose()?;
+            let new = NewServiceAccount { name, scopes, token_lifetime_secs: token_lifetime, jwks };
+            let (account, secret) = app.add_service_account(&actor, &meta, &new).await?;
             let value = serde_json::json!({
                 "client_id": account.client_id,
                 "client_secret": secret,
                 "name": account.name,
                 "scope": account.scopes.join(" "),
                 "grant_types": ["client_credentials"],
+                "token_endpoint_auth_method": if secret.is_some() { "client_secret_basic" } else { "private_key_jwt" },
             });
-            print(
-                format,
-                &value,
-                &["client_id", "client_secret"],
-                vec![vec![account.client_id.clone(), secret.clone()]],
-            )?;
-            if format == OutputFormat::Table {
+            let shown = secret.clone().unwrap_or_else(|| "(none: private_key_jwt)".into());
+            print(format, &value, &["client_id", "client_secret"], vec![vec![account.client_id.clone(), shown]])?;
+            if format == OutputFormat::Table && secret.is_some() {
                 eprintln!("Store the client_secret now: it is shown only once.");
             }
         }

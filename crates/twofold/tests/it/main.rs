@@ -7,6 +7,7 @@ mod api;
 mod attestation;
 mod browser;
 mod cli;
+mod client_auth;
 mod cluster;
 mod config;
 mod crash;

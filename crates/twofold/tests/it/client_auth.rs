@@ -1,0 +1,92 @@
+//! `private_key_jwt` (RFC 7523) for service accounts, driven by Authlib (a client Twofold did
+//! not write, tests/oidc/service_jwt.py): a token with an RS256 and an ES256 assertion, and
+//! the attacks refused: a replayed assertion, a key that is not registered, an expired one,
+//! one for another server, a tampered one, a guessed secret.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{Env, stderr};
+
+fn script(args: &[&str]) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc/service_jwt.py");
+    let out = Command::new("python3").arg(path).args(args).output().expect("python3 with authlib (.ci/run)");
+    assert!(out.status.success(), "service_jwt.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+#[tokio::test]
+async fn a_service_account_authenticates_with_a_signed_assertion_once() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&[]).await;
+        let issuer = server.url.replace("127.0.0.1", "localhost");
+        let keys = env.data_dir.join("..").join("keys");
+        let keys = keys.to_str().unwrap();
+        script(&["keygen", keys]);
+
+        // A private key is refused with the reason, and nothing is created.
+        std::fs::write(format!("{keys}/private.json"), r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#)
+            .unwrap();
+        let refused = env.cli(&[
+            "service-account",
+            "add",
+            "Leaky",
+            "--scope",
+            "a",
+            "--jwks-file",
+            &format!("{keys}/private.json"),
+        ]);
+        assert!(!refused.status.success(), "{b}");
+        assert!(stderr(&refused).contains("private key"), "{b}: {}", stderr(&refused));
+        let listed: Value =
+            serde_json::from_slice(&env.cli(&["service-account", "list", "--format", "json"]).stdout).unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 0, "{b}");
+
+        let out = env.cli(&[
+            "service-account",
+            "add",
+            "Key job",
+            "--scope",
+            "reports:read",
+            "--jwks-file",
+            &format!("{keys}/public.jwks.json"),
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(account["client_secret"], Value::Null, "{b}: no secret exists to steal");
+        assert_eq!(account["token_endpoint_auth_method"], "private_key_jwt", "{b}");
+        let client_id = account["client_id"].as_str().unwrap();
+
+        let discovery: Value = reqwest::get(format!("{}/.well-known/openid-configuration", server.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            discovery["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&"private_key_jwt".into())
+        );
+
+        let result: Value =
+            serde_json::from_slice(&script(&["token", &issuer, client_id, keys, "reports:read"])).unwrap();
+        assert_eq!(result["token"]["token_type"], "Bearer", "{b}: {result}");
+        assert_eq!(result["token"]["scope"], "reports:read", "{b}");
+        assert_eq!(result["token"]["expires_in"], 3600, "{b}");
+        assert_eq!(result["es256"], 200, "{b}: the P-256 key named by kid");
+        assert_eq!(result["replay"][0], 200, "{b}");
+        assert_eq!(result["replay"][1], 401, "{b}: an assertion works once");
+        assert!(result["replay"][2].as_str().unwrap().contains("replay"), "{b}: {result}");
+        for attack in ["unregistered", "expired", "other_audience", "tampered", "secret_instead"] {
+            assert_eq!(result[attack], 401, "{b}: {attack}: {result}");
+        }
+
+        // Refusals are audited.
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.matches("oidc.token_refused").count() >= 6, "{b}");
+    }
+}
