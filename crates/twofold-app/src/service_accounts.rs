@@ -70,6 +70,7 @@ impl App {
             min_acr: None,
             previous_secret_hash: None,
             previous_secret_expires_at: None,
+            consent_required: false,
             jwks,
             created_at: self.now(),
         };

@@ -47,6 +47,10 @@ pub struct Client {
     /// When the previous secret stops working.
     #[serde(default)]
     pub previous_secret_expires_at: Option<Timestamp>,
+    /// A third-party app: people are asked to allow it (consent screen) before it gets their
+    /// data, once per set of scopes. First-party apps skip it.
+    #[serde(default)]
+    pub consent_required: bool,
     /// Public keys for `private_key_jwt` (RFC 7523), each with `kid` and `alg`; a client
     /// with keys and no secret can authenticate only with an assertion signed by one of them.
     #[serde(default)]
@@ -189,8 +193,8 @@ pub fn validate_request(request: &AuthorizationRequest, client: Option<&Client>)
         (None, _) if client.public => return Err(invalid("public clients must use PKCE (S256)")),
         (None, _) => {}
     }
-    if let Some(prompt) = request.prompt.as_deref().filter(|p| !["none", "login"].contains(p)) {
-        return Err(invalid(&format!("prompt={prompt} is not supported (none, login)")));
+    if let Some(prompt) = request.prompt.as_deref().filter(|p| !PROMPTS.contains(p)) {
+        return Err(invalid(&format!("prompt={prompt} is not supported (none, login, consent)")));
     }
     if request.max_age.is_some_and(|m| m < 0) {
         return Err(invalid("max_age must not be negative"));
@@ -217,6 +221,18 @@ pub fn validate_request(request: &AuthorizationRequest, client: Option<&Client>)
         max_age: request.max_age,
         acr,
     })
+}
+
+/// The `prompt` values understood (one at a time).
+pub const PROMPTS: [&str; 3] = ["none", "login", "consent"];
+
+/// Whether the person must be asked before `client` gets `scopes`: only for a third-party
+/// client, when `prompt=consent` asks for it or what they allowed before (`granted`) does not
+/// cover every scope now asked for.
+#[must_use]
+pub fn consent_needed(client: &Client, granted: Option<&[String]>, scopes: &[String], prompt: Option<&str>) -> bool {
+    client.consent_required
+        && (prompt == Some("consent") || granted.is_none_or(|granted| !scopes.iter().all(|s| granted.contains(s))))
 }
 
 /// What the signed-in session needs before a code can be issued.
@@ -417,6 +433,7 @@ mod tests {
             min_acr: None,
             previous_secret_hash: None,
             previous_secret_expires_at: None,
+            consent_required: false,
             jwks: None,
             created_at: Timestamp(0),
         }
@@ -508,6 +525,24 @@ mod tests {
         assert_eq!(needed(&valid, Some(&mfa), false, now), Needed::SignIn);
         assert_eq!(needed(&valid, Some(&mfa), true, now), Needed::Nothing);
         assert!(strength_meets("phrh", "phr") && !strength_meets("mfa", "phr") && !strength_meets("x", "pwd"));
+    }
+
+    #[test]
+    fn third_party_clients_ask_once_per_set_of_scopes() {
+        let scopes = vec!["openid".to_owned(), "email".to_owned()];
+        let mut third = client(false);
+        assert!(!consent_needed(&third, None, &scopes, Some("consent")), "first-party: never");
+        third.consent_required = true;
+        assert!(consent_needed(&third, None, &scopes, None), "never asked");
+        let allowed = vec!["openid".to_owned(), "email".to_owned(), "profile".to_owned()];
+        assert!(!consent_needed(&third, Some(&allowed), &scopes, None));
+        assert!(consent_needed(&third, Some(&allowed), &scopes, Some("consent")), "asked for explicitly");
+        assert!(consent_needed(&third, Some(&allowed[..1]), &scopes, None), "email is new");
+        let mut request = request();
+        request.prompt = Some("consent".into());
+        assert!(validate_request(&request, Some(&third)).is_ok());
+        request.prompt = Some("select_account".into());
+        assert!(validate_request(&request, Some(&third)).is_err());
     }
 
     #[test]

@@ -334,6 +334,18 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<crate::oidc::RefreshToken>>;
     /// Revokes the family of a refresh token of `client_id`; false when there is no such token.
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool>;
+    /// The scopes `user_id` allowed third-party client `client_id`, if they ever did.
+    async fn consented_scopes(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<Vec<String>>>;
+    /// Records that `user_id` allows `client_id` these scopes (replacing what they allowed
+    /// before; `consent.grant`).
+    async fn grant_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        scopes: &[String],
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<()>;
     /// Remembers a client assertion (`private_key_jwt`) by client and `jti` until it expires;
     /// false when it was presented before (a replay).
     async fn use_client_assertion(

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/userinfo", get(userinfo).post(userinfo))
         .route("/oauth2/revoke", axum::routing::post(revoke))
         .route("/oauth2/logout", get(logout))
+        .route("/oauth2/consent", axum::routing::post(crate::pages::consent::submit))
         .route("/oauth2/introspect", axum::routing::post(introspect))
 }
 
@@ -55,7 +56,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email", "name",
                              "preferred_username", "groups"],
         "acr_values_supported": twofold_core::oidc::STRENGTHS,
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": twofold_core::oidc::PROMPTS,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
@@ -68,13 +69,6 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(json!({ "keys": keys }))).into_response())
 }
 
-/// The same authorization request without `prompt=login` (once the person has signed in
-/// again, the request goes on as an ordinary one).
-fn without_prompt_login(query: &str) -> String {
-    let kept: Vec<&str> = query.split('&').filter(|p| *p != "prompt=login").collect();
-    format!("/oauth2/authorize?{}", kept.join("&"))
-}
-
 async fn authorize(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
@@ -82,7 +76,7 @@ async fn authorize(
     Query(request): Query<AuthorizationRequest>,
 ) -> Result<Response, ApiError> {
     let raw = raw.unwrap_or_default();
-    let back = without_prompt_login(&raw);
+    let back = crate::pages::consent::without_prompt(&raw, "login");
     let outcome = state.app.authorize(&request, session.as_ref(), false).await?;
     Ok(match outcome {
         AuthorizeOutcome::Redirect(uri) => Redirect::to(&uri).into_response(),
@@ -99,6 +93,10 @@ async fn authorize(
         AuthorizeOutcome::StepUp(_) => {
             Redirect::to(&format!("/login/mfa?return_to={}", query_escape(&back))).into_response()
         }
+        AuthorizeOutcome::Consent { client_name, scopes } => match session.as_ref() {
+            Some(current) => crate::pages::consent::render(&state, current, client_name, &scopes, &raw).await,
+            None => Redirect::to(&format!("/login?return_to={}", query_escape(&back))).into_response(),
+        },
         AuthorizeOutcome::Refuse(message) => (
             StatusCode::BAD_REQUEST,
             [(header::CACHE_CONTROL, "no-store")],

@@ -54,6 +54,7 @@ const SQLITE: &[Migration] = &[
         name: "client_assertions",
         sql: include_str!("../migrations/sqlite/0011_client_assertions.sql"),
     },
+    Migration { version: 12, name: "consent", sql: include_str!("../migrations/sqlite/0012_consent.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -95,6 +96,7 @@ const POSTGRES: &[Migration] = &[
         name: "client_assertions",
         sql: include_str!("../migrations/postgres/0011_client_assertions.sql"),
     },
+    Migration { version: 12, name: "consent", sql: include_str!("../migrations/postgres/0012_consent.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

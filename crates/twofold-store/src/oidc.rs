@@ -11,7 +11,7 @@ use crate::store_error;
 use crate::tx::AuditedTx;
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
-     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks";
+     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks, consent_required";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -28,6 +28,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         public: row.try_get::<i64, _>("public").map_err(store_error)? != 0,
         service: row.try_get::<i64, _>("service").map_err(store_error)? != 0,
         min_acr: row.try_get("min_acr").map_err(store_error)?,
+        consent_required: row.try_get::<i64, _>("consent_required").map_err(store_error)? != 0,
         jwks: row
             .try_get::<Option<String>, _>("jwks")
             .map_err(store_error)?
@@ -47,7 +48,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
 pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     )))
     .bind(&client.client_id)
     .bind(&client.name)
@@ -62,6 +63,7 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     .bind(client.previous_secret_expires_at.map(Timestamp::millis))
     .bind(&client.min_acr)
     .bind(client.jwks.as_ref().map(|keys| serde_json::Value::from(keys.clone()).to_string()))
+    .bind(i64::from(client.consent_required))
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {
@@ -379,4 +381,45 @@ pub(crate) async fn use_client_assertion(
     .await
     .map_err(store_error)?;
     Ok(inserted.rows_affected() == 1)
+}
+
+pub(crate) async fn consented_scopes(
+    pool: &AnyPool,
+    user_id: &str,
+    client_id: &str,
+) -> StoreResult<Option<Vec<String>>> {
+    let row = sqlx::query("SELECT scopes FROM oidc_consents WHERE user_id = $1 AND client_id = $2")
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(store_error)?;
+    row.map(|row| json_list(&row, "scopes")).transpose()
+}
+
+pub(crate) async fn grant_consent(
+    pool: &AnyPool,
+    user_id: &str,
+    client_id: &str,
+    scopes: &[String],
+    now: Timestamp,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let scopes_json = serde_json::to_string(scopes).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO oidc_consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+    )
+    .bind(user_id)
+    .bind(client_id)
+    .bind(&scopes_json)
+    .bind(now.millis())
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
+    let after = serde_json::json!({"user_id": user_id, "client_id": client_id, "scopes": scopes});
+    tx.append(&Change::new("consent.grant", "client", Some(client_id.to_owned())).states(None, Some(after)), ctx)
+        .await?;
+    tx.commit().await
 }

@@ -95,6 +95,19 @@ impl Store for SqlStore {
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool> {
         oidc::revoke_family(&self.pool, token_hash, client_id, now).await
     }
+    async fn consented_scopes(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<Vec<String>>> {
+        oidc::consented_scopes(&self.pool, &user_id.to_string(), client_id).await
+    }
+    async fn grant_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        scopes: &[String],
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        oidc::grant_consent(&self.pool, &user_id.to_string(), client_id, scopes, now, ctx).await
+    }
     async fn use_client_assertion(
         &self,
         client_id: &str,

@@ -134,6 +134,10 @@ pub enum ClientCommand {
         /// The weakest strength every sign-in to this app must reach: mfa, phr or phrh
         #[arg(long)]
         min_acr: Option<String>,
+        /// Someone else's app: people see a consent screen before it gets their data
+        /// (first-party apps, the default, skip it)
+        #[arg(long)]
+        third_party: bool,
     },
     /// List registered clients
     List,

@@ -62,6 +62,15 @@ impl App {
             (Needed::Nothing, _) => {}
         }
         let Some(current) = full_session else { return Ok(AuthorizeOutcome::SignIn) };
+        if let Some(client) = client.as_ref().filter(|c| c.consent_required) {
+            let granted = self.store.consented_scopes(current.user.id, &client.client_id).await?;
+            if oidc::consent_needed(client, granted.as_deref(), &valid.scopes, valid.prompt.as_deref()) {
+                if valid.prompt.as_deref() == Some("none") {
+                    return Ok(AuthorizeOutcome::Redirect(error_redirect("consent_required")));
+                }
+                return Ok(AuthorizeOutcome::Consent { client_name: client.name.clone(), scopes: valid.scopes });
+            }
+        }
         let code = twofold_core::secret::random_token();
         let grant = Grant {
             client_id: valid.client_id.clone(),
@@ -79,6 +88,39 @@ impl App {
             &valid.redirect_uri,
             &[("code", Some(&code)), ("state", valid.state.as_deref()), ("iss", Some(&issuer))],
         )))
+    }
+
+    /// The person's answer on the consent screen for `request`: allowed, it is remembered
+    /// (audited) and `None` says to go on with the request; denied, the app is told
+    /// `access_denied` at the returned URI. A request that no longer validates is refused.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn decide_consent(
+        &self,
+        request: &AuthorizationRequest,
+        session: &Authenticated,
+        allow: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<Result<Option<String>, String>> {
+        let client = match request.client_id.as_deref() {
+            Some(id) => self.store.client(id).await?,
+            None => None,
+        };
+        let valid = match oidc::validate_request(request, client.as_ref()) {
+            Ok(valid) => valid,
+            Err(RequestError::Fatal(message) | RequestError::Redirect(_, message)) => return Ok(Err(message)),
+        };
+        if !allow {
+            let issuer = self.issuer()?.to_owned();
+            return Ok(Ok(Some(with_params(
+                &valid.redirect_uri,
+                &[("error", Some("access_denied")), ("state", valid.state.as_deref()), ("iss", Some(&issuer))],
+            ))));
+        }
+        let ctx = self.audit_context(&session.actor(), meta);
+        self.store.grant_consent(session.user.id, &valid.client_id, &valid.scopes, self.now(), &ctx).await?;
+        Ok(Ok(None))
     }
 
     /// Whether `user` has a method that reaches strength `acr`.

@@ -16,7 +16,7 @@ impl App {
         meta: &RequestMeta,
         new: &NewClient,
     ) -> AppResult<(Client, Option<String>)> {
-        let NewClient { name, redirect_uris, public, scopes, min_acr } = new;
+        let NewClient { name, redirect_uris, public, scopes, min_acr, third_party } = new;
         let (public, min_acr) = (*public, min_acr.as_deref());
         let mut errors = twofold_core::ValidationErrors::default();
         if let Some(acr) = min_acr.filter(|a| !oidc::STRENGTHS.contains(a)) {
@@ -55,11 +55,20 @@ impl App {
             min_acr: min_acr.filter(|a| *a != "pwd").map(str::to_owned),
             previous_secret_hash: None,
             previous_secret_expires_at: None,
+            consent_required: *third_party,
             jwks: None,
             created_at: self.now(),
         };
         self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
         Ok((client, secret))
+    }
+
+    /// The client with this id (a record read in the last few seconds may be reused).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn oidc_client(&self, client_id: &str) -> AppResult<Option<Client>> {
+        self.client_record(client_id, false).await.map_err(|e| AppError::Internal(e.description))
     }
 
     /// Every registered client.

@@ -33,6 +33,8 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     /// The weakest strength every sign-in to it must reach.
     pub min_acr: Option<String>,
+    /// Someone else's app: people are asked to allow it (consent screen).
+    pub third_party: bool,
 }
 
 /// What the authorization endpoint does next.
@@ -46,6 +48,13 @@ pub enum AuthorizeOutcome {
     StepUp(String),
     /// Show this error to the person; nothing is sent to the app.
     Refuse(String),
+    /// Ask the person whether this third-party app may have these scopes.
+    Consent {
+        /// The app's name.
+        client_name: String,
+        /// What it asks for.
+        scopes: Vec<String>,
+    },
 }
 
 /// A token request (RFC 6749 §4.1.3), form fields and Basic credentials merged.

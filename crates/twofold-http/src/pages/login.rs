@@ -44,7 +44,7 @@ pub struct LoginForm {
 }
 
 /// Renders the form with a fresh double-submit CSRF token in a cookie and a hidden field.
-fn render(
+async fn render(
     state: &AppState,
     status: StatusCode,
     return_to: String,
@@ -52,14 +52,16 @@ fn render(
     error: Option<String>,
 ) -> Response {
     let token = random_token();
-    let page = LoginPage { csrf: token.clone(), return_to, username, error };
+    let page = LoginPage { csrf: token.clone(), return_to: return_to.clone(), username, error };
     let cookie = cookies::set(cookies::CSRF, &token, None, state.config.secure_cookies());
-    (
+    let mut response = (
         status,
         [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".parse().unwrap_or(cookie_fallback()))],
         page,
     )
-        .into_response()
+        .into_response();
+    super::allow_form_target(state, &return_to, &mut response).await;
+    response
 }
 
 fn cookie_fallback() -> header::HeaderValue {
@@ -80,7 +82,7 @@ pub async fn show(
         _ => {}
     }
     let username = query.login_hint.unwrap_or_default().chars().take(64).collect();
-    render(&state, StatusCode::OK, return_to, username, None)
+    render(&state, StatusCode::OK, return_to, username, None).await
 }
 
 pub async fn submit(
@@ -92,7 +94,7 @@ pub async fn submit(
     let return_to = safe_return_path(form.return_to.as_deref());
     if !csrf::check_double_submit(cookies::get(&headers, cookies::CSRF), &form.csrf) {
         let message = Some("This sign-in form expired. Please try again.".to_owned());
-        return Ok(render(&state, StatusCode::FORBIDDEN, return_to, form.username, message));
+        return Ok(render(&state, StatusCode::FORBIDDEN, return_to, form.username, message).await);
     }
     // A browser without a valid device cookie gets one now, so this attempt already names it.
     let new_device = meta.device_id.is_none().then(|| twofold_core::device::issue(&state.config.device_key));
@@ -139,11 +141,11 @@ async fn sign_in(
         }
         Err(AppError::Unauthenticated) => {
             let message = Some("Incorrect username or password.".to_owned());
-            Ok(render(state, StatusCode::UNAUTHORIZED, return_to, form.username, message))
+            Ok(render(state, StatusCode::UNAUTHORIZED, return_to, form.username, message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
             let message = Some(format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."));
-            Ok(render(state, StatusCode::TOO_MANY_REQUESTS, return_to, form.username, message))
+            Ok(render(state, StatusCode::TOO_MANY_REQUESTS, return_to, form.username, message).await)
         }
         Err(other) => Err(other.into()),
     }

@@ -101,13 +101,15 @@ async fn render_with_notice(
         has_passkey,
         may_trust: current.session.mfa_pending && state.app.may_trust_device(&current.user, meta),
         csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
-        return_to,
+        return_to: return_to.clone(),
         step_up: !current.session.mfa_pending,
         fallbacks,
         notice,
         error,
     };
-    (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
+    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], page).into_response();
+    super::allow_form_target(state, &return_to, &mut response).await;
+    response
 }
 
 pub async fn show(

@@ -1,6 +1,7 @@
 //! Browser pages: sign-in at `/login`, the account page at `/account`, sign-out.
 
 mod account;
+pub(crate) mod consent;
 mod fallback;
 pub(crate) mod login;
 mod mfa;
@@ -55,6 +56,46 @@ async fn script() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../../static/webauthn.js"),
     )
+}
+
+/// The origin a sign-in form's `return_to` ends at when it leaves Twofold: a registered
+/// redirect URI of the client an authorization request names, or a host a forward-auth rule
+/// names. Browsers apply the page's CSP `form-action` to every redirect after a form is
+/// submitted, so that origin must be allowed there too; nothing else is.
+async fn form_target_origin(state: &AppState, return_to: &str) -> Option<String> {
+    let uri: axum::http::Uri = return_to.parse().ok()?;
+    let axum::extract::Query(params) =
+        axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(&uri).ok()?;
+    let target = match uri.path() {
+        "/oauth2/authorize" => {
+            let redirect_uri = params.get("redirect_uri")?;
+            let client = state.app.oidc_client(params.get("client_id")?).await.ok()??;
+            client.redirect_uris.iter().find(|r| *r == redirect_uri)?.clone()
+        }
+        "/forward-auth/continue" => params.get("rd").cloned()?,
+        _ => return None,
+    };
+    let (scheme, rest) = target.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    let allowed = match uri.path() {
+        "/forward-auth/continue" => state.app.forward_auth_knows_host(&authority.to_ascii_lowercase()),
+        _ => true,
+    };
+    (allowed && ["http", "https"].contains(&scheme) && !authority.is_empty() && safe(authority))
+        .then(|| format!("{scheme}://{authority}"))
+}
+
+/// Sets the CSP of a page whose form leads to `return_to`, allowing the origin it ends at
+/// (see [`form_target_origin`]).
+pub(crate) async fn allow_form_target(state: &AppState, return_to: &str, response: &mut axum::response::Response) {
+    if let Some(origin) = form_target_origin(state, return_to).await {
+        let policy =
+            crate::CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+        if let Ok(value) = header::HeaderValue::from_str(&policy) {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
 }
 
 /// A same-origin path to return to after sign-in, or `/account`. Refuses absolute URLs,

@@ -15,8 +15,8 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
     let (actor, meta) = cli_actor();
     let format = table_or(format);
     match command {
-        ClientCommand::Add { name, redirect_uris, public, scopes, min_acr } => {
-            let new = twofold_app::oidc::NewClient { name, redirect_uris, public, scopes, min_acr };
+        ClientCommand::Add { name, redirect_uris, public, scopes, min_acr, third_party } => {
+            let new = twofold_app::oidc::NewClient { name, redirect_uris, public, scopes, min_acr, third_party };
             let (client, secret) = app.register_client(&actor, &meta, &new).await?;
             let value = serde_json::json!({
                 "client_id": client.client_id,
@@ -26,6 +26,7 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
                 "scope": client.scopes.join(" "),
                 "token_endpoint_auth_method": if public { "none" } else { "client_secret_basic" },
                 "min_acr": client.min_acr,
+                "consent_required": client.consent_required,
             });
             let row = vec![client.client_id.clone(), secret.clone().unwrap_or_else(|| "(public client)".into())];
             print(format, &value, &["client_id", "client_secret"], vec![row])?;

@@ -15,6 +15,14 @@ async fn run_script(script: &str) -> String {
 /// Runs a script against a demo server started with `serve_args`, passing `script_args` after
 /// the base URL and the screenshot directory.
 async fn run_script_with(script: &str, serve_args: &[&str], script_args: &[&str]) -> String {
+    let script_args: Vec<String> = script_args.iter().map(|a| (*a).to_owned()).collect();
+    run_script_after(script, serve_args, move |_| script_args).await
+}
+
+/// Runs a script against a demo server started with `serve_args`, after `setup` (which gets
+/// the environment and returns the script's arguments after the base URL and screenshot
+/// directory).
+async fn run_script_after(script: &str, serve_args: &[&str], setup: impl FnOnce(&Env) -> Vec<String>) -> String {
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     assert!(
         scripts.join("node_modules/playwright-core").exists(),
@@ -25,12 +33,13 @@ async fn run_script_with(script: &str, serve_args: &[&str], script_args: &[&str]
     let mut args = vec!["--demo"];
     args.extend_from_slice(serve_args);
     let server = env.serve(&args).await;
+    let script_args = setup(&env);
     let url = server.url.replace("127.0.0.1", "localhost");
     let output = Command::new("node")
         .arg(scripts.join(script))
         .arg(&url)
         .arg(env.data_dir.parent().unwrap())
-        .args(script_args)
+        .args(&script_args)
         .output()
         .expect("node is required for the browser tests");
     let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
@@ -64,5 +73,28 @@ async fn a_person_adds_email_codes_and_signs_in_with_one_in_chromium() {
     let config = config.display().to_string();
     let mail_dir = smtp.dir.display().to_string();
     let report = run_script_with("email.mjs", &["--config", &config, "--smtp-url", &smtp.url], &[&mail_dir]).await;
+    assert!(report.contains("5 passed, 0 failed"), "{report}");
+}
+
+#[tokio::test]
+async fn a_person_allows_a_third_party_app_on_the_consent_screen_in_chromium() {
+    let report = run_script_after("consent.mjs", &[], |env| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let callback = format!("http://localhost:{port}/callback");
+        let out = env.cli(&[
+            "client",
+            "add",
+            "Partner Wiki",
+            "--redirect-uri",
+            &callback,
+            "--third-party",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", crate::helpers::stderr(&out));
+        let client: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        vec![client["client_id"].as_str().unwrap().to_owned(), callback]
+    })
+    .await;
     assert!(report.contains("5 passed, 0 failed"), "{report}");
 }

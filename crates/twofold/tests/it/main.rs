@@ -10,6 +10,7 @@ mod cli;
 mod client_auth;
 mod cluster;
 mod config;
+mod consent;
 mod crash;
 mod fallback;
 mod forward_auth;
