@@ -90,6 +90,15 @@ impl Permission for ReadAudit {
     }
 }
 
+/// Register and list OpenID Connect clients and service accounts: admins.
+pub struct ManageClients;
+impl Permission for ManageClients {
+    const NAME: &'static str = "manage clients and service accounts";
+    fn allows(role: Role) -> bool {
+        role == Role::Admin
+    }
+}
+
 /// Check users' one-time codes for a gateway: admins. (Service accounts with the
 /// `mfa:verify` scope come with the OpenID Connect issue.)
 pub struct VerifyCodes;

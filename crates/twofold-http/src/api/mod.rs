@@ -1,6 +1,7 @@
 //! The admin REST API under `/api/v1`, bearer API keys, described at `/api/openapi.json`.
 
 mod audit;
+mod clients;
 mod groups;
 mod users;
 mod verify;
@@ -21,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{group}/members", get(groups::members))
         .route("/groups/{group}/members/{user}", put(groups::add_member).delete(groups::remove_member))
+        .route("/clients", get(clients::list).post(clients::create))
+        .route("/service-accounts", get(clients::list_service_accounts).post(clients::create_service_account))
         .route("/verify", post(verify::verify))
         .route("/forward-auth", axum::routing::any(crate::forward_auth::check))
         .route("/audit/events", get(audit::events))

@@ -90,3 +90,67 @@ async fn a_service_account_authenticates_with_a_signed_assertion_once() {
         assert!(log.matches("oidc.token_refused").count() >= 6, "{b}");
     }
 }
+
+#[tokio::test]
+async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&[]).await;
+        let url = &server.url;
+        let admin = crate::helpers::api(&env.admin_token());
+        let helpdesk = crate::helpers::api(&env.token_with_role("helpdesk"));
+
+        let app = serde_json::json!({
+            "client_name": "Wiki",
+            "redirect_uris": ["https://wiki.example.com/cb"],
+            "scope": "openid email",
+            "third_party": true
+        });
+        let refused = helpdesk.post(format!("{url}/api/v1/clients")).json(&app).send().await.unwrap();
+        assert_eq!(refused.status(), 403, "{b}");
+        let bad = serde_json::json!({"client_name": "Wiki", "redirect_uris": ["http://wiki.example.com/cb"]});
+        let invalid = admin.post(format!("{url}/api/v1/clients")).json(&bad).send().await.unwrap();
+        assert_eq!(invalid.status(), 422, "{b}: plain http to another host");
+        assert!(invalid.text().await.unwrap().contains("redirect_uri"), "{b}");
+        let typo = serde_json::json!({"client_name": "Wiki", "redirect_uri": ["https://wiki.example.com/cb"]});
+        assert_eq!(admin.post(format!("{url}/api/v1/clients")).json(&typo).send().await.unwrap().status(), 400, "{b}");
+
+        let created = admin.post(format!("{url}/api/v1/clients")).json(&app).send().await.unwrap();
+        assert_eq!(created.status(), 201, "{b}");
+        let created: Value = created.json().await.unwrap();
+        assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic", "{b}");
+        assert_eq!(created["consent_required"], true, "{b}");
+        assert_eq!(created["client_secret"].as_str().unwrap().len(), 43, "{b}: 256 bits, shown once");
+
+        let account =
+            serde_json::json!({"client_name": "Exporter", "scope": "reports:read", "access_token_lifetime": 600});
+        let made: Value = admin
+            .post(format!("{url}/api/v1/service-accounts"))
+            .json(&account)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (id, secret) = (made["client_id"].as_str().unwrap(), made["client_secret"].as_str().unwrap());
+        let token: Value = reqwest::Client::new()
+            .post(format!("{url}/oauth2/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(token["expires_in"], 600, "{b}: {token}");
+
+        let listed = admin.get(format!("{url}/api/v1/clients")).send().await.unwrap().text().await.unwrap();
+        assert!(listed.contains("Wiki") && listed.contains("Exporter"), "{b}");
+        assert!(!listed.contains(secret) && !listed.contains("secret_hash"), "{b}: no secret is ever listed");
+        let accounts: Value =
+            admin.get(format!("{url}/api/v1/service-accounts")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(accounts["service_accounts"].as_array().unwrap().len(), 1, "{b}");
+    }
+}
