@@ -72,6 +72,8 @@ impl App {
             previous_secret_expires_at: None,
             consent_required: false,
             jwks,
+            last_used_at: None,
+            secret_set_at: None,
             created_at: self.now(),
         };
         self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
@@ -96,9 +98,14 @@ impl App {
         let client =
             self.store.client(client_id).await?.filter(|c| c.service).ok_or(AppError::NotFound("service account"))?;
         let secret = twofold_core::secret::random_token();
-        let until = self.now().plus_seconds(overlap_secs);
+        let now = self.now();
+        let until = now.plus_seconds(overlap_secs);
         let hash = self.client_secret_hash(&client.client_id, &secret)?;
-        if !self.store.rotate_client_secret(&client.client_id, &hash, until, &self.audit_context(actor, meta)).await? {
+        if !self
+            .store
+            .rotate_client_secret(&client.client_id, &hash, until, now, &self.audit_context(actor, meta))
+            .await?
+        {
             return Err(AppError::NotFound("service account"));
         }
         Ok((secret, until))
@@ -110,6 +117,26 @@ impl App {
     /// Storage failures.
     pub async fn service_accounts(&self) -> AppResult<Vec<Client>> {
         Ok(self.store.clients().await?.into_iter().filter(|c| c.service).collect())
+    }
+
+    /// Every service account with when it was last used, its secret's age and what deserves
+    /// attention (unused, old secret, a rotated-out secret still working), most findings first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn service_account_report(
+        &self,
+        policy: twofold_core::service_account::ReportPolicy,
+    ) -> AppResult<Vec<twofold_core::service_account::ReportLine>> {
+        let now = self.now();
+        let mut lines: Vec<_> = self
+            .service_accounts()
+            .await?
+            .iter()
+            .map(|account| twofold_core::service_account::report_line(account, now, policy))
+            .collect();
+        lines.sort_by(|a, b| b.findings.len().cmp(&a.findings.len()).then_with(|| a.name.cmp(&b.name)));
+        Ok(lines)
     }
 
     /// `grant_type=client_credentials` for an authenticated service account: an ES256 access

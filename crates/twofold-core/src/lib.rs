@@ -21,6 +21,7 @@ pub mod password;
 pub mod recovery;
 pub mod sealed;
 pub mod secret;
+pub mod service_account;
 pub mod session;
 pub mod signin;
 pub mod store;

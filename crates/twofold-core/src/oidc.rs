@@ -55,6 +55,12 @@ pub struct Client {
     /// with keys and no secret can authenticate only with an assertion signed by one of them.
     #[serde(default)]
     pub jwks: Option<Vec<serde_json::Value>>,
+    /// When it last got a token (written at most about once a minute).
+    #[serde(default)]
+    pub last_used_at: Option<Timestamp>,
+    /// When its current secret was made (registration or the last rotation).
+    #[serde(default)]
+    pub secret_set_at: Option<Timestamp>,
     /// When it was registered.
     pub created_at: Timestamp,
 }
@@ -435,6 +441,8 @@ mod tests {
             previous_secret_expires_at: None,
             consent_required: false,
             jwks: None,
+            last_used_at: None,
+            secret_set_at: None,
             created_at: Timestamp(0),
         }
     }

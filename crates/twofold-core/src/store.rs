@@ -289,6 +289,7 @@ pub trait Store: Send + Sync {
         client_id: &str,
         new_hash: &str,
         previous_expires_at: Timestamp,
+        now: Timestamp,
         ctx: &AuditContext,
     ) -> StoreResult<bool>;
     /// The client with this `client_id`.
@@ -334,6 +335,9 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<crate::oidc::RefreshToken>>;
     /// Revokes the family of a refresh token of `client_id`; false when there is no such token.
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Records that a client got a token at `now`, unless that was already recorded after
+    /// `unless_after` (so busy clients cause few writes).
+    async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()>;
     /// The scopes `user_id` allowed third-party client `client_id`, if they ever did.
     async fn consented_scopes(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<Vec<String>>>;
     /// Records that `user_id` allows `client_id` these scopes (replacing what they allowed

@@ -55,6 +55,7 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0011_client_assertions.sql"),
     },
     Migration { version: 12, name: "consent", sql: include_str!("../migrations/sqlite/0012_consent.sql") },
+    Migration { version: 13, name: "client_use", sql: include_str!("../migrations/sqlite/0013_client_use.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -97,6 +98,7 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0011_client_assertions.sql"),
     },
     Migration { version: 12, name: "consent", sql: include_str!("../migrations/postgres/0012_consent.sql") },
+    Migration { version: 13, name: "client_use", sql: include_str!("../migrations/postgres/0013_client_use.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

@@ -11,7 +11,8 @@ use crate::store_error;
 use crate::tx::AuditedTx;
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
-     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks, consent_required";
+     token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks, consent_required, \
+     last_used_at, secret_set_at";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -29,6 +30,8 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         service: row.try_get::<i64, _>("service").map_err(store_error)? != 0,
         min_acr: row.try_get("min_acr").map_err(store_error)?,
         consent_required: row.try_get::<i64, _>("consent_required").map_err(store_error)? != 0,
+        last_used_at: row.try_get::<Option<i64>, _>("last_used_at").map_err(store_error)?.map(Timestamp),
+        secret_set_at: row.try_get::<Option<i64>, _>("secret_set_at").map_err(store_error)?.map(Timestamp),
         jwks: row
             .try_get::<Option<String>, _>("jwks")
             .map_err(store_error)?
@@ -48,7 +51,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
 pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     )))
     .bind(&client.client_id)
     .bind(&client.name)
@@ -64,6 +67,8 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     .bind(&client.min_acr)
     .bind(client.jwks.as_ref().map(|keys| serde_json::Value::from(keys.clone()).to_string()))
     .bind(i64::from(client.consent_required))
+    .bind(client.last_used_at.map(Timestamp::millis))
+    .bind(client.secret_set_at.or(client.secret_hash.as_ref().map(|_| client.created_at)).map(Timestamp::millis))
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {
@@ -81,16 +86,19 @@ pub(crate) async fn rotate_secret(
     client_id: &str,
     new_hash: &str,
     previous_expires_at: Timestamp,
+    now: Timestamp,
     ctx: &AuditContext,
 ) -> StoreResult<bool> {
     let mut tx = AuditedTx::begin(pool).await?;
     let rotated = sqlx::query(
-        "UPDATE oidc_clients SET previous_secret_hash = secret_hash, previous_secret_expires_at = $1, secret_hash = $2
+        "UPDATE oidc_clients SET previous_secret_hash = secret_hash, previous_secret_expires_at = $1, secret_hash = $2,
+                secret_set_at = $4
          WHERE client_id = $3 AND secret_hash IS NOT NULL",
     )
     .bind(previous_expires_at.millis())
     .bind(new_hash)
     .bind(client_id)
+    .bind(now.millis())
     .execute(&mut *tx.tx)
     .await
     .map_err(store_error)?
@@ -422,4 +430,22 @@ pub(crate) async fn grant_consent(
     tx.append(&Change::new("consent.grant", "client", Some(client_id.to_owned())).states(None, Some(after)), ctx)
         .await?;
     tx.commit().await
+}
+
+pub(crate) async fn note_client_used(
+    pool: &AnyPool,
+    client_id: &str,
+    now: Timestamp,
+    unless_after: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE oidc_clients SET last_used_at = $1 WHERE client_id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+    )
+    .bind(now.millis())
+    .bind(client_id)
+    .bind(unless_after.millis())
+    .execute(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(())
 }

@@ -95,6 +95,9 @@ impl Store for SqlStore {
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool> {
         oidc::revoke_family(&self.pool, token_hash, client_id, now).await
     }
+    async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()> {
+        oidc::note_client_used(&self.pool, client_id, now, unless_after).await
+    }
     async fn consented_scopes(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<Vec<String>>> {
         oidc::consented_scopes(&self.pool, &user_id.to_string(), client_id).await
     }
@@ -129,9 +132,10 @@ impl Store for SqlStore {
         client_id: &str,
         new_hash: &str,
         previous_expires_at: Timestamp,
+        now: Timestamp,
         ctx: &AuditContext,
     ) -> StoreResult<bool> {
-        oidc::rotate_secret(&self.pool, client_id, new_hash, previous_expires_at, ctx).await
+        oidc::rotate_secret(&self.pool, client_id, new_hash, previous_expires_at, now, ctx).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -85,6 +85,22 @@ pub enum Command {
     /// Machine identities with OAuth2 client credentials
     #[command(subcommand, name = "service-account")]
     ServiceAccount(ServiceAccountCommand),
+    /// Reports for the security team
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Service accounts: last use, secret age, and those unused or with old secrets
+    ServiceAccounts {
+        /// Report accounts that got no token for this many days
+        #[arg(long, default_value_t = 30)]
+        unused_days: i64,
+        /// Report secrets older than this many days
+        #[arg(long, default_value_t = 90)]
+        secret_max_age_days: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

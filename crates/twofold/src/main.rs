@@ -123,6 +123,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ServiceAccount(command) => {
             commands::clients::service_accounts(command, &open_app(&settings).await?, cli.global.format).await
         }
+        Command::Report(command) => {
+            commands::reports::run(command, &open_app(&settings).await?, cli.global.format).await
+        }
         Command::Keys(command) => {
             commands::clients::keys(command, &open_app(&settings).await?, cli.global.format).await
         }

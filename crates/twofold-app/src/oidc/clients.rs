@@ -5,6 +5,18 @@ use twofold_core::client_assertion::{self, ASSERTION_TYPE, AssertionClaims};
 
 use super::*;
 
+/// How often a client's "last used" time is written (milliseconds).
+const USE_NOTE_MS: i64 = 60_000;
+
+/// The client a token request names: its `client_id`, or with an assertion and no
+/// `client_id`, the assertion's `sub` (RFC 7523 §3), unverified until its keys check it.
+pub(super) fn named_client_id(request: &TokenRequest) -> String {
+    match (&request.client_assertion, request.client_id.is_empty()) {
+        (Some(jwt), true) => crate::jose::unverified_claims::<AssertionClaims>(jwt).map(|c| c.sub).unwrap_or_default(),
+        _ => request.client_id.clone(),
+    }
+}
+
 impl App {
     /// Registers a client; returns it and, for a confidential client, its secret (shown once).
     ///
@@ -57,6 +69,8 @@ impl App {
             previous_secret_expires_at: None,
             consent_required: *third_party,
             jwks: None,
+            last_used_at: None,
+            secret_set_at: None,
             created_at: self.now(),
         };
         self.store.create_client(&client, &self.audit_context(actor, meta)).await?;
@@ -116,14 +130,9 @@ impl App {
             (Some(ASSERTION_TYPE), Some(jwt)) if request.client_secret.is_none() => Some(jwt),
             _ => return Err(oauth("invalid_client", format!("send one client_assertion of type {ASSERTION_TYPE}"))),
         };
-        // With an assertion the client may be named only by it (RFC 7523 §3: sub is the client_id).
-        let named = assertion
-            .filter(|_| request.client_id.is_empty())
-            .and_then(crate::jose::unverified_claims::<AssertionClaims>)
-            .map(|claims| claims.sub);
-        let client_id = named.as_deref().unwrap_or(&request.client_id);
+        let client_id = named_client_id(request);
         let client =
-            self.client_record(client_id, fresh).await?.ok_or_else(|| oauth("invalid_client", "unknown client"))?;
+            self.client_record(&client_id, fresh).await?.ok_or_else(|| oauth("invalid_client", "unknown client"))?;
         if let Some(jwt) = assertion {
             return self.check_assertion(client, jwt).await;
         }
@@ -147,6 +156,28 @@ impl App {
             }
             (Some(_), None) => Err(oauth("invalid_client", "this client must authenticate")),
             (None, Some(_)) => Err(oauth("invalid_client", "this client has no secret")),
+        }
+    }
+
+    /// Records that a client got a token: written at most once a minute per client and node
+    /// (what the service-account report needs), never failing the grant.
+    pub(super) async fn note_client_used(&self, client_id: &str) {
+        let now = self.now();
+        let recent = self.client_cache.lock().ok().and_then(|cache| {
+            cache.get(client_id).and_then(|(_, c)| c.last_used_at).map(|t| now.millis() - t.millis() < USE_NOTE_MS)
+        });
+        if recent == Some(true) {
+            return;
+        }
+        match self.store.note_client_used(client_id, now, now.plus_seconds(-USE_NOTE_MS / 1000)).await {
+            Ok(()) => {
+                if let Ok(mut cache) = self.client_cache.lock()
+                    && let Some((_, client)) = cache.get_mut(client_id)
+                {
+                    client.last_used_at = Some(now);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, client_id, "could not record when the client was last used"),
         }
     }
 

@@ -4,7 +4,7 @@
 //! revocation and introspection endpoints (`tokens`). This module holds their shared types.
 
 mod authorize;
-mod clients;
+pub(crate) mod clients;
 mod keys;
 mod tokens;
 

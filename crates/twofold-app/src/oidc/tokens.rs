@@ -11,27 +11,30 @@ impl App {
     /// [`OAuthError`] per RFC 6749 §5.2; every refusal is audited.
     pub async fn exchange_code(&self, request: &TokenRequest, meta: &RequestMeta) -> Result<TokenResponse, OAuthError> {
         let result = self.exchange(request).await;
+        let client_id = clients::named_client_id(request);
         let (action, detail) = match &result {
             Ok((response, None)) => (
                 "service_account.token",
-                serde_json::json!({"client_id": request.client_id, "scope": response.scope, "expires_in": response.expires_in}),
+                serde_json::json!({"client_id": client_id, "scope": response.scope, "expires_in": response.expires_in}),
             ),
             Ok((_, Some(grant))) => (
                 "oidc.token",
-                serde_json::json!({"client_id": request.client_id, "user_id": grant.user_id, "acr": grant.auth.acr}),
+                serde_json::json!({"client_id": client_id, "user_id": grant.user_id, "acr": grant.auth.acr}),
             ),
             Err(e) => (
                 "oidc.token_refused",
-                serde_json::json!({"client_id": request.client_id, "error": e.error, "reason": e.description}),
+                serde_json::json!({"client_id": client_id, "error": e.error, "reason": e.description}),
             ),
         };
-        let change = twofold_core::audit::Change::new(action, "client", Some(request.client_id.clone()))
-            .states(None, Some(detail));
+        let change =
+            twofold_core::audit::Change::new(action, "client", Some(client_id.clone())).states(None, Some(detail));
         let actor = Actor::system("oidc");
-        let ctx: AuditContext =
-            self.audit_context(&Actor { name: format!("client:{}", request.client_id), ..actor }, meta);
+        let ctx: AuditContext = self.audit_context(&Actor { name: format!("client:{client_id}"), ..actor }, meta);
         if let Err(e) = self.store.append_audit(&change, &ctx).await {
             return Err(oauth("server_error", e.to_string()));
+        }
+        if result.is_ok() {
+            self.note_client_used(&client_id).await;
         }
         result.map(|(response, _)| response)
     }

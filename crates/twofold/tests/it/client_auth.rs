@@ -152,5 +152,28 @@ async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
         let accounts: Value =
             admin.get(format!("{url}/api/v1/service-accounts")).send().await.unwrap().json().await.unwrap();
         assert_eq!(accounts["service_accounts"].as_array().unwrap().len(), 1, "{b}");
+
+        // The report shows the grant just made, and a rotation whose old secret still works.
+        let unused = env.cli(&["service-account", "add", "Forgotten", "--scope", "x"]);
+        assert!(unused.status.success(), "{b}");
+        let report = |env: &Env| -> Value {
+            let out = env.cli(&["report", "service-accounts", "--format", "json"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let find = |report: &Value, name: &str| -> Value {
+            report["service_accounts"].as_array().unwrap().iter().find(|l| l["name"] == name).unwrap().clone()
+        };
+        let before = report(&env);
+        assert!(find(&before, "Exporter")["last_used_at"].as_i64().is_some(), "{b}: {before}");
+        assert!(find(&before, "Forgotten")["last_used_at"].is_null(), "{b}");
+        assert_eq!(find(&before, "Exporter")["secret_age_days"], 0, "{b}");
+        assert_eq!(find(&before, "Exporter")["findings"], serde_json::json!([]), "{b}");
+        assert!(env.cli(&["service-account", "rotate-secret", id, "--overlap", "3600"]).status.success(), "{b}");
+        let after = report(&env);
+        let findings = find(&after, "Exporter")["findings"].to_string();
+        assert!(findings.contains("the previous secret still works until"), "{b}: {findings}");
+        let table = crate::helpers::stdout(&env.cli(&["report", "service-accounts"]));
+        assert!(table.contains("Forgotten") && table.contains("never"), "{b}: {table}");
     }
 }
