@@ -139,6 +139,32 @@ impl App {
         Ok(lines)
     }
 
+    /// The service account an access token from the client-credentials grant stands for, as
+    /// an audit actor, when the token is ours, current, not revoked, of a service account
+    /// that still exists, and carries `scope`.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthenticated`] for an unusable token; [`AppError::Forbidden`] without `scope`.
+    pub async fn authenticate_service_token(&self, token: &str, scope: &str) -> AppResult<Actor> {
+        let claims: AccessClaims = self.verify_token(token).await?.map_err(|_| AppError::Unauthenticated)?;
+        let issuer = self.issuer()?;
+        let current = claims.iss == issuer && claims.aud == issuer && claims.exp > self.now().millis() / 1000;
+        if !current || claims.sub != claims.client_id || self.store.access_token_revoked(&claims.jti).await? {
+            return Err(AppError::Unauthenticated);
+        }
+        let account =
+            self.oidc_client(&claims.client_id).await?.filter(|c| c.service).ok_or(AppError::Unauthenticated)?;
+        if !claims.scope.split(' ').any(|s| s == scope) {
+            return Err(AppError::Forbidden(format!("this token does not carry the scope {scope}")));
+        }
+        Ok(Actor {
+            kind: twofold_core::audit::ActorKind::ServiceAccount,
+            id: Some(account.client_id.clone()),
+            name: format!("service:{}", account.name),
+            auth: twofold_core::session::AuthContext::default(),
+        })
+    }
+
     /// `grant_type=client_credentials` for an authenticated service account: an ES256 access
     /// token for the scopes asked for (each must be granted), living the account's lifetime.
     pub(crate) async fn client_credentials(

@@ -29,6 +29,8 @@ pub enum ActorKind {
     System,
     /// Someone not yet authenticated (a sign-in attempt).
     Anonymous,
+    /// A service account, with an access token it got by client credentials.
+    ServiceAccount,
 }
 
 impl ActorKind {
@@ -41,13 +43,16 @@ impl ActorKind {
             Self::Cli => "cli",
             Self::System => "system",
             Self::Anonymous => "anonymous",
+            Self::ServiceAccount => "service_account",
         }
     }
 
     /// Parses a stored name.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::User, Self::ApiKey, Self::Cli, Self::System, Self::Anonymous].into_iter().find(|k| k.as_str() == text)
+        [Self::User, Self::ApiKey, Self::Cli, Self::System, Self::Anonymous, Self::ServiceAccount]
+            .into_iter()
+            .find(|k| k.as_str() == text)
     }
 }
 

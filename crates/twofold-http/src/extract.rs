@@ -61,6 +61,8 @@ pub trait Permission: Send + Sync + 'static {
     const NAME: &'static str;
     /// Whether `role` grants it.
     fn allows(role: Role) -> bool;
+    /// The OAuth scope that grants it to a service account's access token, if any does.
+    const SERVICE_SCOPE: Option<&'static str> = None;
 }
 
 /// Read users and groups: admins, help desk and auditors.
@@ -99,11 +101,12 @@ impl Permission for ManageClients {
     }
 }
 
-/// Check users' one-time codes for a gateway: admins. (Service accounts with the
-/// `mfa:verify` scope come with the OpenID Connect issue.)
+/// Check users' one-time codes for a gateway: admin API keys, and service accounts whose
+/// access token carries the `mfa:verify` scope.
 pub struct VerifyCodes;
 impl Permission for VerifyCodes {
     const NAME: &'static str = "verify one-time codes";
+    const SERVICE_SCOPE: Option<&'static str> = Some("mfa:verify");
     fn allows(role: Role) -> bool {
         role == Role::Admin
     }
@@ -125,8 +128,17 @@ impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(AppError::Unauthenticated)?;
-        let (key, actor) = state.app.authenticate_api_key(token.trim()).await?;
+            .ok_or(AppError::Unauthenticated)?
+            .trim();
+        // A JWT (three dot-separated parts) is a service account's access token; API keys have no dots.
+        if token.matches('.').count() == 2 {
+            let Some(scope) = P::SERVICE_SCOPE else {
+                return Err(AppError::Forbidden(format!("a service account may not {}", P::NAME)).into());
+            };
+            let actor = state.app.authenticate_service_token(token, scope).await?;
+            return Ok(Self { actor, _permission: PhantomData });
+        }
+        let (key, actor) = state.app.authenticate_api_key(token).await?;
         if !P::allows(key.role) {
             return Err(AppError::Forbidden(format!("an API key with role '{}' may not {}", key.role, P::NAME)).into());
         }

@@ -177,3 +177,76 @@ async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
         assert!(table.contains("Forgotten") && table.contains("never"), "{b}: {table}");
     }
 }
+
+/// A service account's access token from the client-credentials grant.
+async fn service_token(url: &str, env: &Env, scope: &str) -> (String, String, String) {
+    let out = env.cli(&["service-account", "add", "Gateway", "--scope", scope, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, secret) = (account["client_id"].as_str().unwrap(), account["client_secret"].as_str().unwrap());
+    let token: Value = reqwest::Client::new()
+        .post(format!("{url}/oauth2/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (token["access_token"].as_str().unwrap().to_owned(), id.to_owned(), secret.to_owned())
+}
+
+#[tokio::test]
+async fn a_gateway_service_account_with_mfa_verify_checks_codes() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let web = crate::helpers::browser();
+        crate::mfa::password_step(&web, url, "bob").await;
+        let secret = crate::mfa::enrol_totp(&web, url).await;
+
+        let (token, id, client_secret) = service_token(url, &env, "mfa:verify").await;
+        let gateway = crate::helpers::api(&token);
+        let check = |code: String| {
+            let gateway = gateway.clone();
+            let url = url.clone();
+            async move {
+                let response = gateway
+                    .post(format!("{url}/api/v1/verify"))
+                    .json(&serde_json::json!({"username": "bob", "code": code}))
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.text().await.unwrap())
+            }
+        };
+        let (status, body) = check(crate::mfa::oathtool(&secret, 30)).await;
+        assert_eq!(status, 200, "{b}: {body}");
+        assert!(body.contains("\"valid\":true"), "{b}: {body}");
+        // Its token opens nothing else, and one without the scope opens not even this.
+        assert_eq!(gateway.get(format!("{url}/api/v1/users")).send().await.unwrap().status(), 403, "{b}");
+        let (other, _, _) = service_token(url, &env, "reports:read").await;
+        let refused = crate::helpers::api(&other)
+            .post(format!("{url}/api/v1/verify"))
+            .json(&serde_json::json!({"username": "bob", "code": "123456"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{b}");
+        // A revoked token stops working at once.
+        let revoked = reqwest::Client::new()
+            .post(format!("{url}/oauth2/revoke"))
+            .basic_auth(&id, Some(&client_secret))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 200, "{b}");
+        assert_eq!(check("123456".into()).await.0, 401, "{b}");
+        // The check is audited with the service account as the actor.
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        assert!(log.contains("service:Gateway"), "{b}");
+    }
+}
