@@ -1,5 +1,6 @@
-//! JSON Web Tokens signed with aws-lc (RFC 7515/7519): RS256 for ID tokens (what every
-//! OpenID Connect client accepts) and ES256 for access tokens (far cheaper to sign).
+//! JSON Web Tokens signed with aws-lc (RFC 7515/7519): RS256 for ID tokens by default (what
+//! every OpenID Connect client accepts; ES256 or EdDSA per client) and ES256 for access tokens
+//! (far cheaper to sign).
 //! Token-signing keys, signing, and checking tokens Twofold issued: `alg` is fixed by the
 //! key, never taken from a token.
 
@@ -7,8 +8,8 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RSA_PKCS1_2048_8192_SHA256,
-    RSA_PKCS1_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -51,11 +52,28 @@ fn generate_es256(kid: &str) -> AppResult<(Vec<u8>, serde_json::Value)> {
     Ok((pkcs8, jwk))
 }
 
-/// A fresh key for `alg` (`RS256` or `ES256`): (PKCS#8 private key, public JWK).
+/// A fresh EdDSA (Ed25519, RFC 8037) key: (PKCS#8 private key, public JWK with `kid`).
+fn generate_eddsa(kid: &str) -> AppResult<(Vec<u8>, serde_json::Value)> {
+    let failed = |e: aws_lc_rs::error::Unspecified| AppError::Internal(format!("Ed25519 key: {e}"));
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(failed)?.as_ref().to_vec();
+    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| AppError::Internal(format!("Ed25519 key: {e}")))?;
+    let jwk = serde_json::json!({
+        "kty": "OKP",
+        "use": "sig",
+        "alg": "EdDSA",
+        "kid": kid,
+        "crv": "Ed25519",
+        "x": base64_url(pair.public_key().as_ref()),
+    });
+    Ok((pkcs8, jwk))
+}
+
+/// A fresh key for `alg` (`RS256`, `ES256` or `EdDSA`): (PKCS#8 private key, public JWK).
 pub(crate) fn generate(alg: &str, kid: &str) -> AppResult<(Vec<u8>, serde_json::Value)> {
     match alg {
         "RS256" => generate_rs256(kid),
         "ES256" => generate_es256(kid),
+        "EdDSA" => generate_eddsa(kid),
         other => Err(AppError::Internal(format!("unsupported signing algorithm {other}"))),
     }
 }
@@ -78,6 +96,11 @@ pub(crate) fn sign<C: Serialize>(private: &[u8], alg: &str, kid: &str, typ: &str
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, private)
                 .map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
             pair.sign(&SystemRandom::new(), input.as_bytes()).map_err(failed)?.as_ref().to_vec()
+        }
+        "EdDSA" => {
+            let pair =
+                Ed25519KeyPair::from_pkcs8(private).map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
+            pair.sign(input.as_bytes()).as_ref().to_vec()
         }
         other => return Err(AppError::Internal(format!("unsupported signing algorithm {other}"))),
     };
@@ -155,6 +178,9 @@ fn verify_with<'k, C: DeserializeOwned>(
             point.extend(component("y")?);
             UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).verify(signed, &signature)
         }
+        Some("EdDSA") if jwk["crv"] == "Ed25519" => {
+            UnparsedPublicKey::new(&ED25519, component("x")?).verify(signed, &signature)
+        }
         _ => return Err(TokenRejected("unsupported key")),
     };
     verified.map_err(|_| TokenRejected("bad signature"))?;
@@ -210,6 +236,16 @@ mod tests {
             verify_client_assertion::<serde_json::Value>(&without_kid, &[jwk]),
             Err(TokenRejected("bad signature"))
         );
+    }
+
+    #[test]
+    fn eddsa_tokens_verify_only_untouched_and_with_their_key() {
+        let (private, jwk) = generate("EdDSA", "d1").unwrap();
+        let token = sign(&private, "EdDSA", "d1", "JWT", &serde_json::json!({"sub": "ann"})).unwrap();
+        let claims: serde_json::Value = verify(&token, std::slice::from_ref(&jwk)).unwrap();
+        assert_eq!(claims["sub"], "ann");
+        let (_, other) = generate("EdDSA", "d1").unwrap();
+        assert_eq!(verify::<serde_json::Value>(&token, &[other]), Err(TokenRejected("bad signature")));
     }
 
     #[test]

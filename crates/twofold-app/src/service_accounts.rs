@@ -72,6 +72,7 @@ impl App {
             previous_secret_expires_at: None,
             consent_required: false,
             jwks,
+            id_token_alg: None,
             last_used_at: None,
             secret_set_at: None,
             created_at: self.now(),

@@ -55,6 +55,10 @@ pub struct Client {
     /// with keys and no secret can authenticate only with an assertion signed by one of them.
     #[serde(default)]
     pub jwks: Option<Vec<serde_json::Value>>,
+    /// How its ID tokens are signed (`id_token_signed_response_alg`): `RS256` when absent,
+    /// `ES256` or `EdDSA`.
+    #[serde(default)]
+    pub id_token_alg: Option<String>,
     /// When it last got a token (written at most about once a minute).
     #[serde(default)]
     pub last_used_at: Option<Timestamp>,
@@ -83,6 +87,9 @@ pub fn check_redirect_uri(uri: &str) -> Result<String, ValidationErrors> {
     }
     Ok(uri.to_owned())
 }
+
+/// Algorithms an ID token can be signed with, per client (RS256 unless it asks otherwise).
+pub const ID_TOKEN_ALGORITHMS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// The strengths in order; `acr` values name them.
 pub const STRENGTHS: [&str; 4] = ["pwd", "mfa", "phr", "phrh"];
@@ -441,6 +448,7 @@ mod tests {
             previous_secret_expires_at: None,
             consent_required: false,
             jwks: None,
+            id_token_alg: None,
             last_used_at: None,
             secret_set_at: None,
             created_at: Timestamp(0),

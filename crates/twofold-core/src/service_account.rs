@@ -104,6 +104,7 @@ mod tests {
             previous_secret_expires_at: None,
             consent_required: false,
             jwks: None,
+            id_token_alg: None,
             last_used_at: None,
             secret_set_at: None,
             created_at: Timestamp(created_day * DAY_MS),

@@ -56,6 +56,7 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 12, name: "consent", sql: include_str!("../migrations/sqlite/0012_consent.sql") },
     Migration { version: 13, name: "client_use", sql: include_str!("../migrations/sqlite/0013_client_use.sql") },
+    Migration { version: 14, name: "id_token_alg", sql: include_str!("../migrations/sqlite/0014_id_token_alg.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -99,6 +100,7 @@ const POSTGRES: &[Migration] = &[
     },
     Migration { version: 12, name: "consent", sql: include_str!("../migrations/postgres/0012_consent.sql") },
     Migration { version: 13, name: "client_use", sql: include_str!("../migrations/postgres/0013_client_use.sql") },
+    Migration { version: 14, name: "id_token_alg", sql: include_str!("../migrations/postgres/0014_id_token_alg.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

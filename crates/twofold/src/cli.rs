@@ -154,6 +154,9 @@ pub enum ClientCommand {
         /// (first-party apps, the default, skip it)
         #[arg(long)]
         third_party: bool,
+        /// How its ID tokens are signed: RS256 (default), ES256 or EdDSA
+        #[arg(long)]
+        id_token_alg: Option<String>,
     },
     /// List registered clients
     List,

@@ -28,7 +28,7 @@ impl App {
         meta: &RequestMeta,
         new: &NewClient,
     ) -> AppResult<(Client, Option<String>)> {
-        let NewClient { name, redirect_uris, public, scopes, min_acr, third_party } = new;
+        let NewClient { name, redirect_uris, public, scopes, min_acr, third_party, id_token_alg } = new;
         let (public, min_acr) = (*public, min_acr.as_deref());
         let mut errors = twofold_core::ValidationErrors::default();
         if let Some(acr) = min_acr.filter(|a| !oidc::STRENGTHS.contains(a)) {
@@ -37,6 +37,9 @@ impl App {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             errors.add("name", "must be 1–100 characters");
+        }
+        if let Some(alg) = id_token_alg.as_deref().filter(|a| !oidc::ID_TOKEN_ALGORITHMS.contains(a)) {
+            errors.add("id_token_alg", format!("'{alg}' is not one of: RS256, ES256, EdDSA"));
         }
         if redirect_uris.is_empty() {
             errors.add("redirect_uri", "at least one is needed");
@@ -69,6 +72,7 @@ impl App {
             previous_secret_expires_at: None,
             consent_required: *third_party,
             jwks: None,
+            id_token_alg: id_token_alg.clone().filter(|a| a != "RS256"),
             last_used_at: None,
             secret_set_at: None,
             created_at: self.now(),

@@ -35,6 +35,8 @@ pub struct NewClient {
     pub min_acr: Option<String>,
     /// Someone else's app: people are asked to allow it (consent screen).
     pub third_party: bool,
+    /// How its ID tokens are signed: `RS256` (default), `ES256` or `EdDSA`.
+    pub id_token_alg: Option<String>,
 }
 
 /// What the authorization endpoint does next.
@@ -116,8 +118,9 @@ pub struct OAuthError {
 /// unmatched secret), a retired key stays published for a token lifetime anyway.
 pub(crate) const CACHE_MS: i64 = 5_000;
 
-/// ID tokens are RS256 (what every client accepts); access tokens ES256 (cheap to sign).
-pub(crate) const SIGNING_ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
+/// ID tokens are RS256 (what every client accepts) unless a client asks for ES256 or EdDSA;
+/// access tokens ES256 (cheap to sign). One active key of each.
+pub(crate) const SIGNING_ALGORITHMS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 pub(crate) fn oauth(error: &'static str, description: impl Into<String>) -> OAuthError {
     OAuthError { error, description: description.into() }

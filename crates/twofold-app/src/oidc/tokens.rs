@@ -226,7 +226,7 @@ impl App {
             .await?;
         Ok(TokenResponse {
             refresh_token: Some(refresh),
-            id_token: Some(self.sign("RS256", "JWT", &claims).await?),
+            id_token: Some(self.sign(client.id_token_alg.as_deref().unwrap_or("RS256"), "JWT", &claims).await?),
             access_token: self.sign("ES256", "at+jwt", &access).await?,
             token_type: "Bearer",
             expires_in: oidc::TOKEN_LIFETIME_SECS,

@@ -31,6 +31,7 @@ fn describe(client: &Client) -> serde_json::Value {
         "grant_types": if client.service { json!(["client_credentials"]) } else { json!(["authorization_code", "refresh_token"]) },
         "min_acr": client.min_acr,
         "consent_required": client.consent_required,
+        "id_token_signed_response_alg": (!client.service).then(|| client.id_token_alg.as_deref().unwrap_or("RS256")),
         "access_token_lifetime": client.token_lifetime_secs,
         "client_id_issued_at": client.created_at.millis() / 1000,
     })
@@ -57,6 +58,9 @@ pub struct RegisterClient {
     min_acr: Option<String>,
     #[serde(default)]
     third_party: bool,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[serde(default)]
+    id_token_signed_response_alg: Option<String>,
 }
 
 /// `POST /clients` — registers an app; 201 with `client_id` and (confidential) `client_secret`.
@@ -82,6 +86,7 @@ pub async fn create(
         scopes: body.scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
         min_acr: body.min_acr,
         third_party: body.third_party,
+        id_token_alg: body.id_token_signed_response_alg,
     };
     let (client, secret) = state.app.register_client(&caller.actor, &meta, &new).await?;
     let mut answer = describe(&client);

@@ -15,8 +15,16 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
     let (actor, meta) = cli_actor();
     let format = table_or(format);
     match command {
-        ClientCommand::Add { name, redirect_uris, public, scopes, min_acr, third_party } => {
-            let new = twofold_app::oidc::NewClient { name, redirect_uris, public, scopes, min_acr, third_party };
+        ClientCommand::Add { name, redirect_uris, public, scopes, min_acr, third_party, id_token_alg } => {
+            let new = twofold_app::oidc::NewClient {
+                name,
+                redirect_uris,
+                public,
+                scopes,
+                min_acr,
+                third_party,
+                id_token_alg,
+            };
             let (client, secret) = app.register_client(&actor, &meta, &new).await?;
             let value = serde_json::json!({
                 "client_id": client.client_id,
@@ -27,6 +35,7 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
                 "token_endpoint_auth_method": if public { "none" } else { "client_secret_basic" },
                 "min_acr": client.min_acr,
                 "consent_required": client.consent_required,
+                "id_token_signed_response_alg": client.id_token_alg.as_deref().unwrap_or("RS256"),
             });
             let row = vec![client.client_id.clone(), secret.clone().unwrap_or_else(|| "(public client)".into())];
             print(format, &value, &["client_id", "client_secret"], vec![row])?;

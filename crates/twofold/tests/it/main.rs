@@ -18,4 +18,5 @@ mod helpers;
 mod mfa;
 mod oidc;
 mod pages;
+mod signing;
 mod tokens;

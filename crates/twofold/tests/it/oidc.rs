@@ -203,7 +203,7 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         assert!(env.cli(&["keys", "rotate"]).status.success(), "{b}");
         let jwks: Value = reqwest::get(format!("{url}/oauth2/jwks")).await.unwrap().json().await.unwrap();
         let keys = jwks["keys"].as_array().unwrap();
-        assert_eq!(keys.len(), 4, "{b}: RS256 and ES256, new and retired: {jwks}");
+        assert_eq!(keys.len(), 6, "{b}: RS256, ES256 and EdDSA, new and retired: {jwks}");
         assert_eq!(keys.iter().filter(|k| k["kty"] == "EC" && k["crv"] == "P-256").count(), 2, "{b}");
         let info =
             reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
