@@ -21,6 +21,8 @@ pub struct NewServiceAccount {
     pub token_lifetime_secs: Option<i64>,
     /// A JWK or JWK Set of public keys for `private_key_jwt`; then no secret is made.
     pub jwks: Option<String>,
+    /// A PEM client certificate for mutual TLS (RFC 8705); then no secret is made.
+    pub tls_certificate_pem: Option<String>,
 }
 
 /// The longest a rotated-out secret may keep working.
@@ -54,10 +56,17 @@ impl App {
             .transpose()
             .map_err(|e| errors.0.extend(e.0))
             .unwrap_or_default();
+        let tls_cert_thumbprint = new
+            .tls_certificate_pem
+            .as_deref()
+            .map(twofold_core::client_assertion::pem_certificate_thumbprint)
+            .transpose()
+            .map_err(|e| errors.0.extend(e.0))
+            .unwrap_or_default();
         errors.into_result()?;
         let token_lifetime_secs = new.token_lifetime_secs;
         let client_id = format!("tfs_{}", hex::encode(twofold_core::secret::random_bytes::<8>()));
-        let secret = jwks.is_none().then(twofold_core::secret::random_token);
+        let secret = (jwks.is_none() && tls_cert_thumbprint.is_none()).then(twofold_core::secret::random_token);
         let client = Client {
             secret_hash: secret.as_deref().map(|s| self.client_secret_hash(&client_id, s)).transpose()?,
             client_id,
@@ -73,6 +82,7 @@ impl App {
             consent_required: false,
             jwks,
             id_token_alg: None,
+            tls_cert_thumbprint,
             last_used_at: None,
             secret_set_at: None,
             created_at: self.now(),
@@ -142,11 +152,17 @@ impl App {
 
     /// The service account an access token from the client-credentials grant stands for, as
     /// an audit actor, when the token is ours, current, not revoked, of a service account
-    /// that still exists, and carries `scope`.
+    /// that still exists, carries `scope`, and — when bound to a certificate — comes over a
+    /// connection presenting that certificate.
     ///
     /// # Errors
     /// [`AppError::Unauthenticated`] for an unusable token; [`AppError::Forbidden`] without `scope`.
-    pub async fn authenticate_service_token(&self, token: &str, scope: &str) -> AppResult<Actor> {
+    pub async fn authenticate_service_token(
+        &self,
+        token: &str,
+        scope: &str,
+        presented_certificate: Option<&str>,
+    ) -> AppResult<Actor> {
         let claims: AccessClaims = self.verify_token(token).await?.map_err(|_| AppError::Unauthenticated)?;
         let issuer = self.issuer()?;
         let current = claims.iss == issuer && claims.aud == issuer && claims.exp > self.now().millis() / 1000;
@@ -155,6 +171,14 @@ impl App {
         }
         let account =
             self.oidc_client(&claims.client_id).await?.filter(|c| c.service).ok_or(AppError::Unauthenticated)?;
+        // A certificate-bound token works only over a connection with that certificate.
+        if let Some(bound) = claims.cnf.as_ref().and_then(|cnf| cnf["x5t#S256"].as_str()) {
+            let same = presented_certificate
+                .is_some_and(|p| twofold_core::secret::constant_time_eq(p.as_bytes(), bound.as_bytes()));
+            if !same {
+                return Err(AppError::Unauthenticated);
+            }
+        }
         if !claims.scope.split(' ').any(|s| s == scope) {
             return Err(AppError::Forbidden(format!("this token does not carry the scope {scope}")));
         }
@@ -193,6 +217,8 @@ impl App {
             acr: None,
             amr: None,
             auth_time: None,
+            // Over mutual TLS the token is bound to the certificate (RFC 8705 §3).
+            cnf: request.client_cert_thumbprint.as_ref().map(|t| serde_json::json!({ "x5t#S256": t })),
         };
         let access_token = self.sign("ES256", "at+jwt", &claims).await.map_err(server)?;
         let response = TokenResponse {

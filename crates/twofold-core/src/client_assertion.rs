@@ -85,6 +85,34 @@ fn check_key(key: &Value) -> Result<Value, String> {
     Ok(public)
 }
 
+/// The `x5t#S256` thumbprint of a DER certificate (RFC 8705 §3.1): base64url(SHA-256(DER)).
+/// Mutual-TLS clients are pinned by it and certificate-bound tokens carry it.
+#[must_use]
+pub fn certificate_thumbprint(der: &[u8]) -> String {
+    base64_url(&Sha256::digest(der))
+}
+
+/// The `x5t#S256` thumbprint of the first certificate in a PEM text, for registering a
+/// mutual-TLS client.
+///
+/// # Errors
+/// No PEM certificate, or one that is not base64 of a DER sequence.
+pub fn pem_certificate_thumbprint(pem: &str) -> Result<String, ValidationErrors> {
+    let bad = |why: &str| ValidationErrors::one("tls_client_certificate", why);
+    let body = pem
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END CERTIFICATE-----").next())
+        .ok_or_else(|| bad("holds no PEM certificate (-----BEGIN CERTIFICATE-----)"))?;
+    let text: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.as_bytes())
+        .map_err(|_| bad("the certificate is not valid base64"))?;
+    if der.first() != Some(&0x30) || der.len() < 64 {
+        return Err(bad("the certificate is not DER"));
+    }
+    Ok(certificate_thumbprint(&der))
+}
+
 /// `aud` is a string or a list of strings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]

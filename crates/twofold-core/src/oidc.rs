@@ -59,6 +59,10 @@ pub struct Client {
     /// `ES256` or `EdDSA`.
     #[serde(default)]
     pub id_token_alg: Option<String>,
+    /// A mutual-TLS client's certificate, pinned by its `x5t#S256` thumbprint: presenting it
+    /// authenticates the client (RFC 8705 §2), and its tokens are bound to it.
+    #[serde(default)]
+    pub tls_cert_thumbprint: Option<String>,
     /// When it last got a token (written at most about once a minute).
     #[serde(default)]
     pub last_used_at: Option<Timestamp>,
@@ -449,6 +453,7 @@ mod tests {
             consent_required: false,
             jwks: None,
             id_token_alg: None,
+            tls_cert_thumbprint: None,
             last_used_at: None,
             secret_set_at: None,
             created_at: Timestamp(0),

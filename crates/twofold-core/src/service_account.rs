@@ -105,6 +105,7 @@ mod tests {
             consent_required: false,
             jwks: None,
             id_token_alg: None,
+            tls_cert_thumbprint: None,
             last_used_at: None,
             secret_set_at: None,
             created_at: Timestamp(created_day * DAY_MS),

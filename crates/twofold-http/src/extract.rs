@@ -4,7 +4,7 @@
 //! and its role allows permission `P`, so a handler that compiles has passed the check.
 
 use std::marker::PhantomData;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -13,6 +13,7 @@ use twofold_app::auth::Authenticated;
 use twofold_app::{Actor, AppError, RequestMeta};
 use twofold_core::identity::Role;
 
+use crate::tls::PeerInfo;
 use crate::{ApiError, AppState, cookies};
 
 /// The request's origin, for audit and sign-in events.
@@ -23,7 +24,7 @@ impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let peer = parts.extensions.get::<ConnectInfo<PeerInfo>>().map(|ConnectInfo(info)| info.addr.ip());
         let ip = peer.map(|peer| client_ip(peer, &parts.headers, &state.config.trusted_proxies).to_string());
         let user_agent = parts
             .headers
@@ -53,6 +54,22 @@ fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpA
         .filter_map(|part| part.trim().parse().ok())
         .collect();
     forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+}
+
+/// The `x5t#S256` thumbprint of the client certificate presented over mutual TLS, if any.
+pub struct ClientCertificate(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientCertificate {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<PeerInfo>>()
+                .and_then(|ConnectInfo(info)| info.certificate_thumbprint.clone()),
+        ))
+    }
 }
 
 /// A permission an API key's role may grant.
@@ -135,7 +152,11 @@ impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
             let Some(scope) = P::SERVICE_SCOPE else {
                 return Err(AppError::Forbidden(format!("a service account may not {}", P::NAME)).into());
             };
-            let actor = state.app.authenticate_service_token(token, scope).await?;
+            let presented = parts
+                .extensions
+                .get::<ConnectInfo<PeerInfo>>()
+                .and_then(|ConnectInfo(i)| i.certificate_thumbprint.clone());
+            let actor = state.app.authenticate_service_token(token, scope, presented.as_deref()).await?;
             return Ok(Self { actor, _permission: PhantomData });
         }
         let (key, actor) = state.app.authenticate_api_key(token).await?;

@@ -13,6 +13,7 @@ mod oidc;
 mod ops;
 mod pages;
 mod problem;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

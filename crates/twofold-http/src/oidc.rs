@@ -13,7 +13,7 @@ use serde_json::json;
 use twofold_app::oidc::{AuthorizeOutcome, OAuthError, TokenRequest};
 use twofold_core::oidc::AuthorizationRequest;
 
-use crate::extract::{ClientMeta, MaybeSession};
+use crate::extract::{ClientCertificate, ClientMeta, MaybeSession};
 use crate::pages::login::query_escape;
 use crate::{ApiError, AppState};
 
@@ -49,7 +49,8 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": twofold_core::oidc::ID_TOKEN_ALGORITHMS,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "none"],
+        "tls_client_certificate_bound_access_tokens": true,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "groups"],
@@ -161,6 +162,7 @@ fn form_decode(text: &str) -> Option<String> {
 async fn token(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
+    ClientCertificate(certificate): ClientCertificate,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
@@ -184,6 +186,7 @@ async fn token(
         scope: form.scope,
         client_assertion_type: form.client_assertion_type,
         client_assertion: form.client_assertion,
+        client_cert_thumbprint: certificate,
     };
     match state.app.exchange_code(&request, &meta).await {
         Ok(tokens) => {
@@ -228,6 +231,7 @@ pub struct TokenOnlyForm {
 async fn calling_client(
     state: &AppState,
     headers: &HeaderMap,
+    certificate: Option<String>,
     form: &TokenOnlyForm,
 ) -> Result<twofold_core::oidc::Client, Response> {
     let (id, secret) = match basic_credentials(headers) {
@@ -239,6 +243,7 @@ async fn calling_client(
         client_secret: secret,
         client_assertion_type: form.client_assertion_type.clone(),
         client_assertion: form.client_assertion.clone(),
+        client_cert_thumbprint: certificate,
         ..TokenRequest::default()
     };
     state.app.authenticate_client(&request).await.map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
@@ -248,10 +253,11 @@ async fn calling_client(
 async fn revoke(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
+    ClientCertificate(certificate): ClientCertificate,
     headers: HeaderMap,
     Form(form): Form<TokenOnlyForm>,
 ) -> Result<Response, ApiError> {
-    let client = match calling_client(&state, &headers, &form).await {
+    let client = match calling_client(&state, &headers, certificate, &form).await {
         Ok(client) => client,
         Err(response) => return Ok(response),
     };
@@ -262,10 +268,11 @@ async fn revoke(
 /// RFC 7662: `{"active": false}` for anything not live; confidential clients only.
 async fn introspect(
     State(state): State<AppState>,
+    ClientCertificate(certificate): ClientCertificate,
     headers: HeaderMap,
     Form(form): Form<TokenOnlyForm>,
 ) -> Result<Response, ApiError> {
-    let client = match calling_client(&state, &headers, &form).await {
+    let client = match calling_client(&state, &headers, certificate, &form).await {
         Ok(client) => client,
         Err(response) => return Ok(response),
     };

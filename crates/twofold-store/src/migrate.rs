@@ -57,6 +57,11 @@ const SQLITE: &[Migration] = &[
     Migration { version: 12, name: "consent", sql: include_str!("../migrations/sqlite/0012_consent.sql") },
     Migration { version: 13, name: "client_use", sql: include_str!("../migrations/sqlite/0013_client_use.sql") },
     Migration { version: 14, name: "id_token_alg", sql: include_str!("../migrations/sqlite/0014_id_token_alg.sql") },
+    Migration {
+        version: 15,
+        name: "tls_client_auth",
+        sql: include_str!("../migrations/sqlite/0015_tls_client_auth.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -101,6 +106,11 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 12, name: "consent", sql: include_str!("../migrations/postgres/0012_consent.sql") },
     Migration { version: 13, name: "client_use", sql: include_str!("../migrations/postgres/0013_client_use.sql") },
     Migration { version: 14, name: "id_token_alg", sql: include_str!("../migrations/postgres/0014_id_token_alg.sql") },
+    Migration {
+        version: 15,
+        name: "tls_client_auth",
+        sql: include_str!("../migrations/postgres/0015_tls_client_auth.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

@@ -12,7 +12,7 @@ use crate::tx::AuditedTx;
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
      token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks, consent_required, \
-     last_used_at, secret_set_at, id_token_alg";
+     last_used_at, secret_set_at, id_token_alg, tls_cert_thumbprint";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -33,6 +33,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         last_used_at: row.try_get::<Option<i64>, _>("last_used_at").map_err(store_error)?.map(Timestamp),
         secret_set_at: row.try_get::<Option<i64>, _>("secret_set_at").map_err(store_error)?.map(Timestamp),
         id_token_alg: row.try_get("id_token_alg").map_err(store_error)?,
+        tls_cert_thumbprint: row.try_get("tls_cert_thumbprint").map_err(store_error)?,
         jwks: row
             .try_get::<Option<String>, _>("jwks")
             .map_err(store_error)?
@@ -52,7 +53,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
 pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
     )))
     .bind(&client.client_id)
     .bind(&client.name)
@@ -71,6 +72,7 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     .bind(client.last_used_at.map(Timestamp::millis))
     .bind(client.secret_set_at.or(client.secret_hash.as_ref().map(|_| client.created_at)).map(Timestamp::millis))
     .bind(&client.id_token_alg)
+    .bind(&client.tls_cert_thumbprint)
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {

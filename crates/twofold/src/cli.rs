@@ -119,6 +119,10 @@ pub enum ServiceAccountCommand {
         /// client assertions with (private_key_jwt, RFC 7523); no secret is made
         #[arg(long)]
         jwks_file: Option<std::path::PathBuf>,
+        /// A PEM client certificate (issued under --client-ca) the account authenticates
+        /// with over mutual TLS (tls_client_auth, RFC 8705); its tokens are bound to it
+        #[arg(long)]
+        tls_client_cert: Option<std::path::PathBuf>,
     },
     /// Give an account a new secret; the old one keeps working for the overlap
     RotateSecret {
@@ -188,6 +192,15 @@ pub struct ServeArgs {
     /// Sender of notifications [default: Twofold <twofold@localhost>]
     #[arg(long, env = "TWOFOLD_MAIL_FROM")]
     pub mail_from: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key)
+    #[arg(long, env = "TWOFOLD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, env = "TWOFOLD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate issued by this PEM CA (mutual TLS; optional for browsers)
+    #[arg(long, env = "TWOFOLD_CLIENT_CA", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

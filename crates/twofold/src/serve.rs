@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use twofold_app::App;
+use twofold_http::tls::PeerInfo;
 use twofold_http::{AppState, HttpConfig};
 
 use crate::config::Settings;
@@ -19,9 +20,13 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let bound = listener.local_addr()?;
-    // With --listen on port 0 and no --public-url, the default URL names the port chosen.
+    let scheme = if settings.tls.is_some() { "https" } else { "http" };
+    // With --listen on port 0 and no --public-url, the default URL names the port chosen
+    // (https when Twofold terminates TLS itself).
     let public_url = if settings.public_url == "http://localhost:0" {
-        format!("http://localhost:{}", bound.port())
+        format!("{scheme}://localhost:{}", bound.port())
+    } else if settings.tls.is_some() && settings.public_url == format!("http://localhost:{}", bound.port()) {
+        format!("https://localhost:{}", bound.port())
     } else {
         settings.public_url.clone()
     };
@@ -36,10 +41,23 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
             trusted_proxies: settings.trusted_proxies.clone(),
         }),
     };
-    announce(&public_url, bound, demo, &seeded, &app).await;
+    announce(&public_url, bound, scheme, demo, &seeded, &app).await;
     let chainer = tokio::spawn(chain_audit_events(Arc::clone(&app)));
-    let service = twofold_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.context("server error")?;
+    let service = twofold_http::router(state).into_make_service_with_connect_info::<PeerInfo>();
+    match &settings.tls {
+        Some((cert, key, client_ca)) => {
+            let read =
+                |path: &std::path::Path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display()));
+            let client_ca = client_ca.as_deref().map(read).transpose()?;
+            let config = twofold_http::tls::server_config(&read(cert)?, &read(key)?, client_ca.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            let listener = twofold_http::tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.context("server error")?;
+        }
+        None => {
+            axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.context("server error")?;
+        }
+    }
     chainer.abort();
     app.chain_audit().await.context("chaining the last audit events")?;
     tracing::info!("stopped: in-flight requests finished");
@@ -58,9 +76,9 @@ async fn chain_audit_events(app: Arc<App>) {
 }
 
 /// Tells the person at the console where to go next.
-async fn announce(public: &str, bound: SocketAddr, demo: bool, seeded: &[String], app: &App) {
+async fn announce(public: &str, bound: SocketAddr, scheme: &str, demo: bool, seeded: &[String], app: &App) {
     tracing::info!(listen = %bound, public_url = %public, "twofold listening");
-    println!("Twofold is listening on http://{bound}");
+    println!("Twofold is listening on {scheme}://{bound}");
     println!("  Sign in:   {public}/login");
     println!("  Admin API: {public}/api/v1  (OpenAPI: {public}/api/openapi.json)");
     if demo {

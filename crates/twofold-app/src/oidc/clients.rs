@@ -73,6 +73,7 @@ impl App {
             consent_required: *third_party,
             jwks: None,
             id_token_alg: id_token_alg.clone().filter(|a| a != "RS256"),
+            tls_cert_thumbprint: None,
             last_used_at: None,
             secret_set_at: None,
             created_at: self.now(),
@@ -139,6 +140,20 @@ impl App {
             self.client_record(&client_id, fresh).await?.ok_or_else(|| oauth("invalid_client", "unknown client"))?;
         if let Some(jwt) = assertion {
             return self.check_assertion(client, jwt).await;
+        }
+        if let Some(pinned) = &client.tls_cert_thumbprint
+            && request.client_secret.is_none()
+        {
+            // tls_client_auth (RFC 8705 §2): the handshake verified the chain to --client-ca;
+            // the account is pinned to its own certificate.
+            let presented = request.client_cert_thumbprint.as_deref().unwrap_or("");
+            return if twofold_core::secret::constant_time_eq(presented.as_bytes(), pinned.as_bytes()) {
+                Ok(client)
+            } else if presented.is_empty() {
+                Err(oauth("invalid_client", "this client authenticates with its TLS client certificate"))
+            } else {
+                Err(oauth("invalid_client", "the TLS client certificate is not this client's"))
+            };
         }
         match (&client.secret_hash, &request.client_secret) {
             (None, None) if client.public => Ok(client),

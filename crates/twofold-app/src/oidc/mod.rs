@@ -78,6 +78,8 @@ pub struct TokenRequest {
     pub client_assertion_type: Option<String>,
     /// A JWT the client signed (`private_key_jwt`, RFC 7523) instead of a secret.
     pub client_assertion: Option<String>,
+    /// `x5t#S256` of the certificate presented over mutual TLS, if any.
+    pub client_cert_thumbprint: Option<String>,
     /// For `grant_type=refresh_token`.
     pub refresh_token: Option<String>,
     /// For `grant_type=client_credentials`: the scopes asked for (space-separated).
@@ -144,6 +146,9 @@ pub(crate) struct AccessClaims {
     pub(crate) amr: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) auth_time: Option<i64>,
+    /// Confirmation (RFC 8705 §3.1): `{"x5t#S256": ...}` for a certificate-bound token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cnf: Option<serde_json::Value>,
 }
 
 fn query_escape(value: &str) -> String {

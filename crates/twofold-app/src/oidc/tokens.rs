@@ -151,11 +151,16 @@ impl App {
             if claims.exp <= now.millis() / 1000 || self.store.access_token_revoked(&claims.jti).await? {
                 return Ok(inactive);
             }
-            return Ok(serde_json::json!({
+            let mut answer = serde_json::json!({
                 "active": true, "token_type": "Bearer", "scope": claims.scope, "client_id": claims.client_id,
                 "sub": claims.sub, "iss": claims.iss, "aud": claims.aud, "exp": claims.exp, "iat": claims.iat,
                 "jti": claims.jti, "acr": claims.acr, "amr": claims.amr, "auth_time": claims.auth_time,
-            }));
+            });
+            // RFC 8705 §3.2: a resource server learns which certificate the token is bound to.
+            if let Some(cnf) = claims.cnf {
+                answer["cnf"] = cnf;
+            }
+            return Ok(answer);
         }
         let hash = twofold_core::secret::sha256_hex(token.as_bytes());
         Ok(match self.store.live_refresh_token(&hash, now).await? {
@@ -213,6 +218,7 @@ impl App {
             acr: Some(grant.auth.acr.clone()),
             amr: Some(grant.auth.amr.clone()),
             auth_time: Some(auth_time),
+            cnf: None,
         };
         let refresh = twofold_core::secret::random_token();
         self.store

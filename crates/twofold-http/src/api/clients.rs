@@ -17,9 +17,10 @@ use crate::{ApiError, AppState};
 
 /// A client as listed (never a secret or its hash).
 fn describe(client: &Client) -> serde_json::Value {
-    let method = match (client.public, &client.secret_hash, &client.jwks) {
-        (true, _, _) => "none",
-        (false, None, Some(_)) => "private_key_jwt",
+    let method = match (client.public, &client.secret_hash, &client.jwks, &client.tls_cert_thumbprint) {
+        (true, ..) => "none",
+        (false, None, Some(_), _) => "private_key_jwt",
+        (false, None, None, Some(_)) => "tls_client_auth",
         _ => "client_secret_basic",
     };
     json!({
@@ -114,6 +115,9 @@ pub struct CreateServiceAccount {
     /// A JWK Set of public keys for `private_key_jwt` (then no secret is made).
     #[serde(default)]
     jwks: Option<serde_json::Value>,
+    /// A PEM client certificate for `tls_client_auth` (then no secret is made).
+    #[serde(default)]
+    tls_client_certificate: Option<String>,
 }
 
 /// `POST /service-accounts` — 201 with `client_id` and `client_secret` (none with `jwks`).
@@ -128,6 +132,7 @@ pub async fn create_service_account(
         scopes: body.scope.split_whitespace().map(str::to_owned).collect(),
         token_lifetime_secs: body.access_token_lifetime,
         jwks: body.jwks.map(|keys| keys.to_string()),
+        tls_certificate_pem: body.tls_client_certificate,
     };
     let (account, secret) = state.app.add_service_account(&caller.actor, &meta, &new).await?;
     let mut answer = describe(&account);

@@ -84,11 +84,20 @@ pub async fn service_accounts(
     let (actor, meta) = cli_actor();
     let format = table_or(format);
     match command {
-        ServiceAccountCommand::Add { name, scopes, token_lifetime, jwks_file } => {
-            let jwks = jwks_file
-                .map(|path| std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display())))
-                .transpose()?;
-            let new = NewServiceAccount { name, scopes, token_lifetime_secs: token_lifetime, jwks };
+        ServiceAccountCommand::Add { name, scopes, token_lifetime, jwks_file, tls_client_cert } => {
+            let read = |path: Option<std::path::PathBuf>| {
+                path.map(|path| {
+                    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+                })
+                .transpose()
+            };
+            let new = NewServiceAccount {
+                name,
+                scopes,
+                token_lifetime_secs: token_lifetime,
+                jwks: read(jwks_file)?,
+                tls_certificate_pem: read(tls_client_cert)?,
+            };
             let (account, secret) = app.add_service_account(&actor, &meta, &new).await?;
             let value = serde_json::json!({
                 "client_id": account.client_id,
@@ -96,9 +105,13 @@ pub async fn service_accounts(
                 "name": account.name,
                 "scope": account.scopes.join(" "),
                 "grant_types": ["client_credentials"],
-                "token_endpoint_auth_method": if secret.is_some() { "client_secret_basic" } else { "private_key_jwt" },
+                "token_endpoint_auth_method": match (&secret, &account.jwks) {
+                    (Some(_), _) => "client_secret_basic",
+                    (None, Some(_)) => "private_key_jwt",
+                    (None, None) => "tls_client_auth",
+                },
             });
-            let shown = secret.clone().unwrap_or_else(|| "(none: private_key_jwt)".into());
+            let shown = secret.clone().unwrap_or_else(|| "(none: keys or certificate)".into());
             print(format, &value, &["client_id", "client_secret"], vec![vec![account.client_id.clone(), shown]])?;
             if format == OutputFormat::Table && secret.is_some() {
                 eprintln!("Store the client_secret now: it is shown only once.");

@@ -31,6 +31,8 @@ pub struct Settings {
     pub sms_webhook_authorization: Option<String>,
     pub attestation: twofold_app::passkeys::AttestationPolicy,
     pub forward_auth: twofold_core::forward_auth::Policy,
+    /// HTTPS with these PEM files: (certificate chain, key, client CA for mutual TLS).
+    pub tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
 }
 
 /// The file's contents, every key optional.
@@ -382,6 +384,9 @@ const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_LOG_FORMAT",
     "TWOFOLD_SMTP_URL",
     "TWOFOLD_MAIL_FROM",
+    "TWOFOLD_TLS_CERT",
+    "TWOFOLD_TLS_KEY",
+    "TWOFOLD_CLIENT_CA",
     "TWOFOLD_TRUSTED_PROXIES",
     "TWOFOLD_LOG",
     "TWOFOLD_SMS_WEBHOOK_AUTHORIZATION",
@@ -459,7 +464,9 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         let list: Vec<String> = problems.iter().map(|(k, m)| format!("{k}: {m}")).collect();
         anyhow::anyhow!("{}", list.join("; "))
     })?;
+    let tls = serve.and_then(|s| Some((s.tls_cert.clone()?, s.tls_key.clone()?, s.client_ca.clone())));
     Ok(Settings {
+        tls,
         attestation,
         forward_auth,
         fallback,

@@ -250,3 +250,59 @@ async fn a_gateway_service_account_with_mfa_verify_checks_codes() {
         assert!(log.contains("service:Gateway"), "{b}");
     }
 }
+
+#[tokio::test]
+async fn mutual_tls_authenticates_a_service_account_and_binds_its_tokens() {
+    for env in Env::all().await {
+        let b = env.backend;
+        std::fs::create_dir_all(&env.data_dir).unwrap();
+        let dir = env.data_dir.join("..").join("tls");
+        let dir = dir.to_str().unwrap();
+        let tool = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/tls/mtls.py");
+        let made = Command::new("python3").arg(&tool).args(["certs", dir]).status().expect("python3 with cryptography");
+        assert!(made.success(), "{b}");
+        let file = |name: &str| format!("{dir}/{name}");
+        let server = env
+            .serve(&[
+                "--demo",
+                "--tls-cert",
+                &file("server.pem"),
+                "--tls-key",
+                &file("server.key"),
+                "--client-ca",
+                &file("ca.pem"),
+            ])
+            .await;
+        assert!(server.url.starts_with("https://"), "{b}: {}", server.url);
+
+        let out = env.cli(&[
+            "service-account",
+            "add",
+            "Gateway",
+            "--scope",
+            "mfa:verify",
+            "--tls-client-cert",
+            &file("gateway.pem"),
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(account["client_secret"], Value::Null, "{b}");
+        assert_eq!(account["token_endpoint_auth_method"], "tls_client_auth", "{b}");
+        let client_id = account["client_id"].as_str().unwrap();
+
+        let run = Command::new("python3").arg(&tool).args(["run", &server.url, client_id, dir]).output().unwrap();
+        assert!(run.status.success(), "{b}: {}", String::from_utf8_lossy(&run.stderr));
+        let result: Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(result["healthz_without_certificate"], 200, "{b}: browsers need no certificate: {result}");
+        assert_eq!(result["token"], 200, "{b}: {result}");
+        assert_eq!(result["cnf"]["x5t#S256"], result["expected_x5t"], "{b}: the token is bound to the certificate");
+        assert_eq!(result["without_certificate"], 401, "{b}");
+        assert_eq!(result["other_clients_certificate"], 401, "{b}: pinned to its own certificate");
+        assert_eq!(result["rogue_certificate"], "handshake refused", "{b}: not from the client CA: {result}");
+        assert_eq!(result["bound_token_with_certificate"], 200, "{b}");
+        assert_eq!(result["bound_token_without_certificate"], 401, "{b}: a stolen token alone is useless");
+        assert_eq!(result["bound_token_with_other_certificate"], 401, "{b}");
+    }
+}
