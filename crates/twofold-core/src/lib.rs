@@ -18,6 +18,7 @@ pub mod mail;
 pub mod oidc;
 pub mod otp;
 pub mod password;
+pub mod policy;
 pub mod recovery;
 pub mod sealed;
 pub mod secret;

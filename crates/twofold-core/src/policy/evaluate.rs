@@ -1,0 +1,316 @@
+//! Evaluating a policy for one sign-in or request: which rules match, and the strictest
+//! combination of what they say.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Action, Device, Mode, Outcome, Policy, Risk, Rule, What, When, Who};
+use crate::Timestamp;
+use crate::identity::{Role, Tier};
+use crate::oidc::STRENGTHS;
+
+/// The facts of one sign-in or request, gathered by the caller.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    /// The person's username (a service account's `client_id`).
+    pub username: &'a str,
+    /// Their groups.
+    pub groups: &'a [String],
+    /// Their tier.
+    pub tier: Tier,
+    /// Their roles.
+    pub roles: &'a [Role],
+    /// Set when the subject is a service account.
+    pub service_account: bool,
+    /// The OpenID Connect client, if the request is a sign-in to one.
+    pub app: Option<&'a str>,
+    /// The forward-auth host and path, if the request comes through a proxy.
+    pub host_path: Option<(&'a str, &'a str)>,
+    /// What the request does.
+    pub action: Action,
+    /// Where it comes from.
+    pub ip: Option<IpAddr>,
+    /// How well the device is known.
+    pub device: Device,
+    /// The country of `ip`, when a GeoIP database knows it.
+    pub country: Option<&'a str>,
+    /// Computed risk.
+    pub risk: Risk,
+    /// When.
+    pub now: Timestamp,
+}
+
+/// One rule that matched, what it said, and why it matched, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// The rule's name.
+    pub rule: String,
+    /// Its mode (`enforce` or `report_only`).
+    pub mode: Mode,
+    /// What it says.
+    pub outcome: Outcome,
+    /// Why it matched.
+    pub because: String,
+}
+
+/// The combined answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// What applies: the strictest of the enforced rules (`allow` when none matched).
+    pub outcome: Outcome,
+    /// Strengths that must all be met (several only when custom strengths cannot be ranked
+    /// against each other); empty unless `outcome` is `require`.
+    pub strengths: Vec<String>,
+    /// What would apply if the report-only rules were enforced too.
+    pub would_be: Outcome,
+    /// Every matching rule, enforced and report-only.
+    pub hits: Vec<Hit>,
+}
+
+impl Decision {
+    /// The decision in an administrator's words, naming every contributing rule.
+    #[must_use]
+    pub fn explain(&self) -> String {
+        let said = |o: &Outcome| match o {
+            Outcome::Allow => "allow".to_owned(),
+            Outcome::Limit => "limit to low-sensitivity apps".to_owned(),
+            Outcome::Block => "block".to_owned(),
+            Outcome::Require { strength, within_minutes: Some(m) } => format!("require {strength} within {m} minutes"),
+            Outcome::Require { strength, within_minutes: None } => format!("require {strength}"),
+        };
+        let mut lines = vec![format!("Decision: {}.", said(&self.outcome))];
+        if self.hits.is_empty() {
+            lines.push("No rule matched, so nothing more than a password is asked.".into());
+        }
+        for hit in &self.hits {
+            let prefix = if hit.mode == Mode::ReportOnly { "would have (report only)" } else { "says" };
+            lines.push(format!("- rule '{}' {prefix} {}, because {}.", hit.rule, said(&hit.outcome), hit.because));
+        }
+        if self.would_be != self.outcome {
+            lines.push(format!("With the report-only rules enforced: {}.", said(&self.would_be)));
+        }
+        lines.join("\n")
+    }
+}
+
+/// Whether a sign-in that reached `acr` with methods `amr` meets `strength`: a built-in one
+/// by rank, a custom one when every method of one of its combinations was used.
+#[must_use]
+pub fn satisfies(policy: &Policy, strength: &str, acr: &str, amr: &[String]) -> bool {
+    if STRENGTHS.contains(&strength) {
+        return crate::oidc::strength_meets(acr, strength);
+    }
+    policy
+        .strengths
+        .get(strength)
+        .is_some_and(|combinations| combinations.iter().any(|combo| combo.iter().all(|m| amr.contains(m))))
+}
+
+/// Evaluates `policy` for `facts`.
+#[must_use]
+pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Decision {
+    let hits: Vec<Hit> = policy
+        .rules
+        .iter()
+        .filter(|rule| rule.mode != Mode::Off)
+        .filter_map(|rule| {
+            matches(policy, rule, facts).map(|because| Hit {
+                rule: rule.name.clone(),
+                mode: rule.mode,
+                outcome: rule.outcome(),
+                because,
+            })
+        })
+        .collect();
+    let (outcome, strengths) = combine(hits.iter().filter(|h| h.mode == Mode::Enforce).map(|h| &h.outcome));
+    let (would_be, _) = combine(hits.iter().map(|h| &h.outcome));
+    Decision { outcome, strengths, would_be, hits }
+}
+
+fn severity(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Allow => 0,
+        Outcome::Require { .. } => 1,
+        Outcome::Limit => 2,
+        Outcome::Block => 3,
+    }
+}
+
+/// The strictest of `outcomes`: block over limit over require over allow; requirements
+/// merge to the strongest built-in strength (plus any custom ones) and the shortest freshness.
+fn combine<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> (Outcome, Vec<String>) {
+    let outcomes: Vec<&Outcome> = outcomes.collect();
+    let worst = outcomes.iter().map(|o| severity(o)).max().unwrap_or(0);
+    if worst != 1 {
+        let outcome = outcomes.iter().find(|o| severity(o) == worst).map_or(Outcome::Allow, |o| (*o).clone());
+        return (outcome, Vec::new());
+    }
+    let rank = |s: &str| STRENGTHS.iter().position(|b| *b == s);
+    let mut builtin: Option<&str> = None;
+    let mut custom: Vec<String> = Vec::new();
+    let mut within: Option<u32> = None;
+    for outcome in outcomes {
+        if let Outcome::Require { strength, within_minutes } = outcome {
+            match rank(strength) {
+                Some(r) if builtin.and_then(rank).is_none_or(|current| r > current) => builtin = Some(strength),
+                Some(_) => {}
+                None if !custom.contains(strength) => custom.push(strength.clone()),
+                None => {}
+            }
+            within = match (within, *within_minutes) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    let mut strengths: Vec<String> = builtin.map(str::to_owned).into_iter().collect();
+    strengths.extend(custom);
+    let strength = strengths.first().cloned().unwrap_or_else(|| "mfa".into());
+    (Outcome::Require { strength, within_minutes: within }, strengths)
+}
+
+/// Why `rule` matches `facts`, or `None` when it does not.
+fn matches(policy: &Policy, rule: &Rule, facts: &Facts<'_>) -> Option<String> {
+    let mut why = Vec::new();
+    who_matches(&rule.who, facts, &mut why)?;
+    what_matches(&rule.what, facts, &mut why)?;
+    when_matches(policy, &rule.when, facts, &mut why)?;
+    Some(if why.is_empty() { "it applies to every sign-in".into() } else { why.join("; ") })
+}
+
+fn who_matches(who: &Who, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()> {
+    if who.exclude_users.iter().any(|u| u == f.username)
+        || who.exclude_groups.iter().any(|g| f.groups.contains(g))
+        || who.exclude_tiers.contains(&f.tier)
+    {
+        return None;
+    }
+    if f.service_account {
+        let listed = who.service_accounts.iter().any(|s| s == "*" || s == f.username);
+        return listed.then(|| why.push(format!("service account {} is listed", f.username)));
+    }
+    let everyone = who.users.is_empty() && who.groups.is_empty() && who.tiers.is_empty() && who.roles.is_empty();
+    if everyone {
+        return if who.service_accounts.is_empty() { Some(()) } else { None };
+    }
+    if who.users.iter().any(|u| u == f.username) {
+        why.push(format!("{} is named", f.username));
+    } else if let Some(group) = who.groups.iter().find(|g| f.groups.contains(g)) {
+        why.push(format!("{} is in group {group}", f.username));
+    } else if who.tiers.contains(&f.tier) {
+        why.push(format!("{} is in tier {}", f.username, f.tier));
+    } else if let Some(role) = who.roles.iter().find(|r| f.roles.contains(r)) {
+        why.push(format!("{} has role {role}", f.username));
+    } else {
+        return None;
+    }
+    Some(())
+}
+
+fn host_matches(pattern: &str, host: &str, path: &str) -> bool {
+    let (pattern_host, prefix) = match pattern.find('/') {
+        Some(i) => (&pattern[..i], &pattern[i..]),
+        None => (pattern, "/"),
+    };
+    let prefix = prefix.trim_end_matches('/');
+    pattern_host.eq_ignore_ascii_case(host)
+        && (prefix.is_empty()
+            || path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?'])))
+}
+
+fn what_matches(what: &What, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()> {
+    if !what.apps.is_empty() || !what.hosts.is_empty() {
+        if let Some(app) = f.app.filter(|a| what.apps.iter().any(|x| x == a)) {
+            why.push(format!("the app is {app}"));
+        } else if let Some((host, path)) = f.host_path.filter(|(h, p)| what.hosts.iter().any(|x| host_matches(x, h, p)))
+        {
+            why.push(format!("the request is for {host}{path}"));
+        } else {
+            return None;
+        }
+    }
+    if !what.actions.is_empty() {
+        if !what.actions.contains(&f.action) {
+            return None;
+        }
+        why.push(format!("the action is {}", action_name(f.action)));
+    }
+    Some(())
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Read => "read",
+        Action::Modify => "modify",
+        Action::Export => "export",
+        Action::Approve => "approve",
+        Action::Admin => "admin",
+    }
+}
+
+/// Whether `ip` is in zone `name` of `policy` (an unknown zone or bad CIDR contains nothing;
+/// `check` refuses both).
+fn in_zone(policy: &Policy, name: &str, ip: Option<IpAddr>) -> bool {
+    let Some(ip) = ip else { return false };
+    policy
+        .zones
+        .get(name)
+        .is_some_and(|blocks| blocks.iter().filter_map(|b| b.parse::<ipnet::IpNet>().ok()).any(|net| net.contains(&ip)))
+}
+
+fn when_matches(policy: &Policy, when: &When, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()> {
+    if !when.zones.is_empty() {
+        let zone = when.zones.iter().find(|z| in_zone(policy, z, f.ip))?;
+        why.push(format!("the address is in zone {zone}"));
+    }
+    if !when.outside_zones.is_empty() {
+        if when.outside_zones.iter().any(|z| in_zone(policy, z, f.ip)) {
+            return None;
+        }
+        why.push(format!("the address is outside {}", when.outside_zones.join(", ")));
+    }
+    if !when.devices.is_empty() {
+        if !when.devices.contains(&f.device) {
+            return None;
+        }
+        let device = match f.device {
+            Device::New => "new",
+            Device::Known => "known",
+            Device::Trusted => "trusted",
+        };
+        why.push(format!("the device is {device}"));
+    }
+    if !when.countries.is_empty() {
+        let country = f.country.filter(|c| when.countries.iter().any(|x| x.eq_ignore_ascii_case(c)))?;
+        why.push(format!("the sign-in comes from {country}"));
+    }
+    if let Some(level) = when.risk_at_least {
+        if f.risk < level {
+            return None;
+        }
+        why.push(format!("the risk is {:?}", f.risk).to_lowercase());
+    }
+    if let Some([from, to]) = when.hours {
+        let hour = u8::try_from((f.now.millis() / 3_600_000).rem_euclid(24)).unwrap_or(0);
+        let inside = if from <= to { (from..to).contains(&hour) } else { hour >= from || hour < to };
+        if !inside {
+            return None;
+        }
+        why.push(format!("it is between {from}:00 and {to}:00 UTC"));
+    }
+    if let Some(from) = &when.from {
+        if f.now.millis() < super::check::date_millis(from)? {
+            return None;
+        }
+        why.push(format!("it is {from} or later"));
+    }
+    if let Some(until) = &when.until {
+        let end = super::check::date_millis(until)?;
+        if f.now.millis() >= end {
+            return None;
+        }
+        why.push(format!("it is before {until}"));
+    }
+    Some(())
+}
