@@ -88,6 +88,48 @@ pub enum Command {
     /// Reports for the security team
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Conditional-access policy files: check one, or explain a hypothetical sign-in
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file; every problem with its line, exit 1 if any
+    Check {
+        /// The TOML policy file
+        file: PathBuf,
+    },
+    /// Explain what a policy file decides for one hypothetical sign-in
+    Whatif {
+        /// The TOML policy file
+        #[arg(long)]
+        file: PathBuf,
+        /// Who signs in (username)
+        #[arg(long)]
+        user: String,
+        /// To which OpenID Connect client (client_id)
+        #[arg(long)]
+        app: Option<String>,
+        /// Or to which forward-auth host and path (wiki.example.com/admin)
+        #[arg(long)]
+        host: Option<String>,
+        /// From which address
+        #[arg(long)]
+        ip: Option<String>,
+        /// new, known or trusted
+        #[arg(long, default_value = "new")]
+        device: String,
+        /// read, modify, export, approve or admin
+        #[arg(long, default_value = "read")]
+        action: String,
+        /// Country code (ISO 3166 alpha-2)
+        #[arg(long)]
+        country: Option<String>,
+        /// low, medium or high
+        #[arg(long, default_value = "low")]
+        risk: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

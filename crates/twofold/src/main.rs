@@ -126,6 +126,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(command) => {
             commands::reports::run(command, &open_app(&settings).await?, cli.global.format).await
         }
+        Command::Policy(command) => {
+            commands::policy::run(command, &open_app(&settings).await?, cli.global.format).await
+        }
         Command::Keys(command) => {
             commands::clients::keys(command, &open_app(&settings).await?, cli.global.format).await
         }

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod clients;
 pub mod groups;
+pub mod policy;
 pub mod reports;
 pub mod tokens;
 pub mod users;

@@ -18,5 +18,6 @@ mod helpers;
 mod mfa;
 mod oidc;
 mod pages;
+mod policy;
 mod signing;
 mod tokens;
