@@ -57,8 +57,8 @@ async fn sigkill_during_concurrent_writes_loses_nothing_acknowledged() {
         // Every stored user has its audit event, and the chain verifies.
         assert_eq!(
             audit_event_count(&env),
-            i64::try_from(stored.len()).unwrap() + 3,
-            "{b}: one event per user plus the API key and the first two token-signing keys"
+            i64::try_from(stored.len()).unwrap() + 4,
+            "{b}: one event per user plus the API key and the first three token-signing keys (RS256, ES256, EdDSA)"
         );
     }
 }
