@@ -16,6 +16,7 @@ mod jose;
 pub mod mfa;
 pub mod oidc;
 pub mod passkeys;
+pub mod policies;
 pub mod service_accounts;
 pub mod tokens;
 pub mod users;

@@ -335,6 +335,17 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<crate::oidc::RefreshToken>>;
     /// Revokes the family of a refresh token of `client_id`; false when there is no such token.
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Stores a new policy version (the next number) with its author and note, audited as
+    /// `policy.apply`; returns its number.
+    async fn put_policy_version(
+        &self,
+        source: &str,
+        note: Option<&str>,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<i64>;
+    /// Every policy version, newest first.
+    async fn policy_versions(&self) -> StoreResult<Vec<crate::policy::PolicyVersion>>;
     /// Records that a client got a token at `now`, unless that was already recorded after
     /// `unless_after` (so busy clients cause few writes).
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()>;

@@ -14,6 +14,7 @@ mod groups;
 mod migrate;
 mod oidc;
 mod one_time_codes;
+mod policies;
 mod rows;
 mod sessions;
 mod store_impl;

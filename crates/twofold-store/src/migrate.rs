@@ -62,6 +62,11 @@ const SQLITE: &[Migration] = &[
         name: "tls_client_auth",
         sql: include_str!("../migrations/sqlite/0015_tls_client_auth.sql"),
     },
+    Migration {
+        version: 16,
+        name: "policy_versions",
+        sql: include_str!("../migrations/sqlite/0016_policy_versions.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -110,6 +115,11 @@ const POSTGRES: &[Migration] = &[
         version: 15,
         name: "tls_client_auth",
         sql: include_str!("../migrations/postgres/0015_tls_client_auth.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "policy_versions",
+        sql: include_str!("../migrations/postgres/0016_policy_versions.sql"),
     },
 ];
 

@@ -12,7 +12,8 @@ use twofold_core::store::{GroupSummary, Store, StoreResult, UserFilter, UserReco
 use uuid::Uuid;
 
 use crate::{
-    SqlStore, api_keys, audit, authenticators, devices, groups, oidc, one_time_codes, sessions, store_error, users,
+    SqlStore, api_keys, audit, authenticators, devices, groups, oidc, one_time_codes, policies, sessions, store_error,
+    users,
 };
 
 #[async_trait]
@@ -94,6 +95,18 @@ impl Store for SqlStore {
     }
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool> {
         oidc::revoke_family(&self.pool, token_hash, client_id, now).await
+    }
+    async fn put_policy_version(
+        &self,
+        source: &str,
+        note: Option<&str>,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<i64> {
+        policies::put_version(&self.pool, source, note, now, ctx).await
+    }
+    async fn policy_versions(&self) -> StoreResult<Vec<twofold_core::policy::PolicyVersion>> {
+        policies::versions(&self.pool).await
     }
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()> {
         oidc::note_client_used(&self.pool, client_id, now, unless_after).await

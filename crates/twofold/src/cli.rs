@@ -100,11 +100,40 @@ pub enum PolicyCommand {
         /// The TOML policy file
         file: PathBuf,
     },
-    /// Explain what a policy file decides for one hypothetical sign-in
-    Whatif {
+    /// Apply a policy file as the next version (refused whole if it has any problem)
+    Apply {
         /// The TOML policy file
-        #[arg(long)]
         file: PathBuf,
+        /// Why (kept with the version)
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// List the applied versions, newest first
+    Versions,
+    /// Print a version's file [default: the one in force]
+    Show {
+        /// Version number
+        #[arg(value_name = "VERSION")]
+        number: Option<i64>,
+    },
+    /// What changed between two versions
+    Diff {
+        /// The older version
+        from: i64,
+        /// The newer version
+        to: i64,
+    },
+    /// Apply an earlier version's file again, as a new version
+    Rollback {
+        /// The version to go back to
+        #[arg(value_name = "VERSION")]
+        number: i64,
+    },
+    /// Explain what the policy in force (or a file) decides for one hypothetical sign-in
+    Whatif {
+        /// A TOML policy file to try instead of the policy in force
+        #[arg(long)]
+        file: Option<PathBuf>,
         /// Who signs in (username)
         #[arg(long)]
         user: String,
@@ -399,4 +428,13 @@ pub enum AuditCommand {
         #[arg(long)]
         since: Option<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_verb_is_well_formed() {
+        // clap's own consistency checks (e.g. an argument clashing with --version).
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -14,6 +14,7 @@
 
 mod check;
 mod evaluate;
+pub mod file;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,22 @@ pub struct Policy {
     /// The rules, each named.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
+}
+
+/// One applied version of the policy: the file as written, who applied it and when. Every
+/// version is kept; a rollback applies an old version's text again as a new version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    /// 1, 2, 3, ...; the highest is in force.
+    pub version: i64,
+    /// The TOML text.
+    pub source: String,
+    /// Who applied it (the audit actor's name).
+    pub author: String,
+    /// When.
+    pub created_at: crate::Timestamp,
+    /// Why, in the author's words.
+    pub note: Option<String>,
 }
 
 /// Whether a rule is applied.

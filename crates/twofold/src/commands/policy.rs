@@ -1,79 +1,30 @@
-//! `twofold policy check FILE` and `twofold policy whatif --file FILE ...`: a conditional-access
-//! policy file validated with every problem and where it is, and one hypothetical sign-in
-//! explained. (Applying a policy, its versions and rollback come with the engine's wiring.)
+//! `twofold policy check|apply|versions|show|diff|rollback|whatif`: conditional-access policy
+//! files validated with every problem and where it is, applied as numbered versions (each
+//! kept with author, time and note), compared, rolled back, and one hypothetical sign-in
+//! explained.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use twofold_app::App;
-use twofold_core::policy::{self, Action, Device, Policy, Risk};
+use twofold_core::policy::{self, Action, Device, PolicyVersion, Risk};
 
 use crate::cli::{OutputFormat, PolicyCommand};
-
-/// One problem with where it is: `line L, column C` or `line L (rule 'name')`.
-struct Problem {
-    at: String,
-    field: String,
-    message: String,
-}
-
-/// Line numbers (1-based) of each `[[rule]]` header, in order.
-fn rule_lines(source: &str) -> Vec<usize> {
-    source.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("[[rule]]")).map(|(i, _)| i + 1).collect()
-}
-
-fn line_col(source: &str, offset: usize) -> String {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
-    format!("line {line}, column {column}")
-}
-
-/// Parses and checks a policy file; every problem, or the policy.
-fn parse(source: &str, known_groups: &[String]) -> Result<Policy, Vec<Problem>> {
-    let policy: Policy = toml::from_str(source).map_err(|e| {
-        let at = e.span().map_or_else(|| "(file)".to_owned(), |span| line_col(source, span.start));
-        vec![Problem { at, field: String::new(), message: e.message().to_owned() }]
-    })?;
-    let lines = rule_lines(source);
-    policy::check(&policy, known_groups).map_err(|errors| {
-        errors
-            .0
-            .into_iter()
-            .map(|e| {
-                let index = e
-                    .field
-                    .strip_prefix("rule[")
-                    .and_then(|r| r.split(']').next())
-                    .and_then(|n| n.parse::<usize>().ok());
-                let at = match index {
-                    Some(i) => {
-                        let name = policy.rules.get(i).map_or("", |r| r.name.as_str());
-                        lines.get(i).map_or_else(|| format!("rule '{name}'"), |l| format!("line {l} (rule '{name}')"))
-                    }
-                    None => e.field.split('.').next().map_or_else(String::new, |table| {
-                        source
-                            .lines()
-                            .position(|l| l.trim() == format!("[{table}]"))
-                            .map_or_else(String::new, |i| format!("line {}", i + 1))
-                    }),
-                };
-                Problem { at, field: e.field, message: e.message }
-            })
-            .collect::<Vec<_>>()
-    })?;
-    Ok(policy)
-}
+use crate::output::{or_dash, print};
 
 fn read(path: &std::path::Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+fn version_of(versions: &[PolicyVersion], wanted: i64) -> anyhow::Result<PolicyVersion> {
+    versions.iter().find(|v| v.version == wanted).cloned().ok_or_else(|| anyhow::anyhow!("no policy version {wanted}"))
+}
+
 pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
-    let groups: Vec<String> = app.list_groups().await?.into_iter().map(|g| g.group.name).collect();
+    let (actor, meta) = super::cli_actor();
     match command {
-        PolicyCommand::Check { file } => match parse(&read(&file)?, &groups) {
+        PolicyCommand::Check { file } => match app.check_policy(&read(&file)?).await? {
             Ok(policy) => {
                 println!("{}: {} rules, no problems", file.display(), policy.rules.len());
                 Ok(ExitCode::SUCCESS)
@@ -87,14 +38,61 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
                 Ok(ExitCode::from(1))
             }
         },
+        PolicyCommand::Apply { file, note } => {
+            let version = app.apply_policy(&actor, &meta, &read(&file)?, note.as_deref()).await?;
+            println!("applied {} as policy version {version}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Versions => {
+            let versions = app.policy_versions().await?;
+            let rows = versions
+                .iter()
+                .map(|v| {
+                    vec![v.version.to_string(), v.created_at.to_rfc3339(), v.author.clone(), or_dash(v.note.as_deref())]
+                })
+                .collect();
+            let listed: Vec<_> = versions
+                .iter()
+                .map(|v| serde_json::json!({"version": v.version, "created_at": v.created_at, "author": v.author, "note": v.note}))
+                .collect();
+            print(super::table_or(format), &listed, &["version", "applied", "by", "note"], rows)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Show { number } => {
+            let versions = app.policy_versions().await?;
+            let shown = match number {
+                Some(wanted) => version_of(&versions, wanted)?,
+                None => versions.first().cloned().ok_or_else(|| anyhow::anyhow!("no policy has been applied"))?,
+            };
+            print!("{}", shown.source);
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Diff { from, to } => {
+            let versions = app.policy_versions().await?;
+            let (old, new) = (version_of(&versions, from)?, version_of(&versions, to)?);
+            for line in policy::file::diff(&old.source, &new.source).iter().filter(|l| !l.starts_with("  ")) {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Rollback { number } => {
+            let applied = app.rollback_policy(&actor, &meta, number).await?;
+            println!("version {number} applied again as policy version {applied}");
+            Ok(ExitCode::SUCCESS)
+        }
         PolicyCommand::Whatif { file, user, app: client, host, ip, device, action, country, risk } => {
-            let policy = parse(&read(&file)?, &groups).map_err(|problems| {
-                anyhow::anyhow!(
-                    "{} has {} problem(s): run `twofold policy check` on it",
-                    file.display(),
-                    problems.len()
-                )
-            })?;
+            let policy = match file {
+                Some(file) => app.check_policy(&read(&file)?).await?.map_err(|problems| {
+                    anyhow::anyhow!(
+                        "{} has {} problem(s): run `twofold policy check` on it",
+                        file.display(),
+                        problems.len()
+                    )
+                })?,
+                None => app.current_policy().await?.map(|(_, policy)| policy).ok_or_else(|| {
+                    anyhow::anyhow!("no policy has been applied: `twofold policy apply FILE`, or pass --file")
+                })?,
+            };
             let detail = app.user_detail(&user).await?;
             let ip: Option<IpAddr> = ip
                 .as_deref()
@@ -134,21 +132,5 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn problems_name_their_line() {
-        let source = "[zones]\ncorporate = [\"10.0.0.0/33\"]\n\n[[rule]]\nname = \"a\"\noutcome = \"require\"\n\n[[rule]]\nname = \"b\"\noutcome = \"block\"\nwhen = { zones = [\"moon\"] }\n";
-        let problems = parse(source, &[]).err().unwrap();
-        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
-        assert_eq!(at, ["line 1", "line 4 (rule 'a')", "line 8 (rule 'b')"]);
-        let typo = parse("[[rule]]\nname = \"a\"\noutcom = \"block\"\n", &[]).err().unwrap();
-        assert!(typo[0].at.starts_with("line "), "{}", typo[0].at);
-        assert!(typo[0].message.contains("outcom"), "{}", typo[0].message);
     }
 }

@@ -1,6 +1,6 @@
-//! `twofold policy check` and `twofold policy whatif` on the documented example policy
-//! (docs/policy-example.toml): valid against the demo directory, every problem of a broken
-//! file listed with its line, and a hypothetical sign-in explained in words.
+//! `twofold policy ...` on the documented example policy (docs/policy-example.toml): valid
+//! against the demo directory, every problem of a broken file listed with its line, a
+//! hypothetical sign-in explained in words, versions applied, compared and rolled back.
 
 use std::path::PathBuf;
 
@@ -65,4 +65,54 @@ async fn the_example_policy_checks_and_explains_sign_ins() {
     std::fs::write(&typo, "[[rule]]\nname = \"a\"\noutcome = \"block\"\nwhom = { users = [\"bob\"] }\n").unwrap();
     let refused = env.cli(&["policy", "check", typo.to_str().unwrap()]);
     assert!(stderr(&refused).contains("line 4, column 1") && stderr(&refused).contains("whom"), "{}", stderr(&refused));
+}
+
+#[tokio::test]
+async fn policies_are_applied_as_versions_compared_and_rolled_back() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let _server = env.serve(&["--demo"]).await;
+        let nothing = env.cli(&["policy", "whatif", "--user", "bob"]);
+        assert!(stderr(&nothing).contains("no policy has been applied"), "{b}: {}", stderr(&nothing));
+        let applied = env.cli(&["policy", "apply", &example(), "--note", "first rules"]);
+        assert!(applied.status.success(), "{b}: {}", stderr(&applied));
+        assert!(stdout(&applied).contains("policy version 1"), "{b}");
+
+        // A file with a problem is refused whole: still one version.
+        let broken = env.data_dir.join("..").join("broken.toml");
+        std::fs::write(&broken, "[[rule]]\nname = \"x\"\nwho = { groups = [\"ghosts\"] }\noutcome = \"block\"\n")
+            .unwrap();
+        let refused = env.cli(&["policy", "apply", broken.to_str().unwrap()]);
+        assert!(!refused.status.success() && stderr(&refused).contains("ghosts"), "{b}: {}", stderr(&refused));
+
+        let home = stdout(&env.cli(&["policy", "whatif", "--user", "bob", "--ip", "203.0.113.9"]));
+        assert!(home.starts_with("Decision: require mfa"), "{b}: the policy in force decides: {home}");
+
+        let source = std::fs::read_to_string(example()).unwrap();
+        let cut = source.find("[[rule]]\nname = \"mfa on a new device\"").unwrap();
+        let end = cut + source[cut..].find("\n\n").unwrap() + 2;
+        let edited = env.data_dir.join("..").join("edited.toml");
+        std::fs::write(&edited, format!("{}{}", &source[..cut], &source[end..])).unwrap();
+        assert!(
+            env.cli(&["policy", "apply", edited.to_str().unwrap(), "--note", "no new-device rule"]).status.success()
+        );
+        let diff = stdout(&env.cli(&["policy", "diff", "1", "2"]));
+        assert!(diff.contains("- name = \"mfa on a new device\""), "{b}: {diff}");
+        assert!(!diff.contains("+ "), "{b}: only removals: {diff}");
+
+        let back = env.cli(&["policy", "rollback", "1"]);
+        assert!(stdout(&back).contains("applied again as policy version 3"), "{b}: {}", stderr(&back));
+        assert_eq!(stdout(&env.cli(&["policy", "show"])), source, "{b}: version 3 is version 1's file");
+        let versions: serde_json::Value =
+            serde_json::from_slice(&env.cli(&["policy", "versions", "--format", "json"]).stdout).unwrap();
+        let notes: Vec<_> = versions.as_array().unwrap().iter().map(|v| v["note"].clone()).collect();
+        assert_eq!(
+            notes,
+            [serde_json::json!("rollback to version 1"), "no new-device rule".into(), "first rules".into()],
+            "{b}"
+        );
+        assert!(versions[0]["author"].as_str().unwrap().starts_with("cli:"), "{b}");
+        let log = stdout(&env.cli(&["audit", "export"]));
+        assert_eq!(log.matches("\"policy.apply\"").count(), 3, "{b}");
+    }
 }

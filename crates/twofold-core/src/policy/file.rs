@@ -1,0 +1,118 @@
+//! Policy files (TOML): parsed and checked, every problem located by line (and column for
+//! syntax), so an administrator can fix them all in one go.
+
+use serde::Serialize;
+
+use super::{Policy, check};
+
+/// One problem in a policy file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Where: `line L, column C`, or `line L (rule 'name')`.
+    pub at: String,
+    /// Which setting (`rule[2].when`), empty for a syntax error.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Line numbers (1-based) of each `[[rule]]` header, in order.
+fn rule_lines(source: &str) -> Vec<usize> {
+    source.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("[[rule]]")).map(|(i, _)| i + 1).collect()
+}
+
+fn line_col(source: &str, offset: usize) -> String {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    format!("line {line}, column {column}")
+}
+
+/// Parses and checks a policy file against the directory's groups.
+///
+/// # Errors
+/// Every problem found.
+pub fn load(source: &str, known_groups: &[String]) -> Result<Policy, Vec<Problem>> {
+    let policy: Policy = toml::from_str(source).map_err(|e| {
+        let at = e.span().map_or_else(|| "(file)".to_owned(), |span| line_col(source, span.start));
+        vec![Problem { at, field: String::new(), message: e.message().to_owned() }]
+    })?;
+    let lines = rule_lines(source);
+    check(&policy, known_groups).map_err(|errors| {
+        errors
+            .0
+            .into_iter()
+            .map(|e| {
+                let index = e
+                    .field
+                    .strip_prefix("rule[")
+                    .and_then(|r| r.split(']').next())
+                    .and_then(|n| n.parse::<usize>().ok());
+                let at = match index {
+                    Some(i) => {
+                        let name = policy.rules.get(i).map_or("", |r| r.name.as_str());
+                        lines.get(i).map_or_else(|| format!("rule '{name}'"), |l| format!("line {l} (rule '{name}')"))
+                    }
+                    None => e.field.split('.').next().map_or_else(String::new, |table| {
+                        source
+                            .lines()
+                            .position(|l| l.trim() == format!("[{table}]"))
+                            .map_or_else(String::new, |i| format!("line {}", i + 1))
+                    }),
+                };
+                Problem { at, field: e.field, message: e.message }
+            })
+            .collect::<Vec<_>>()
+    })?;
+    Ok(policy)
+}
+
+/// A line diff of two policy texts: each line of the longest common subsequence as `  line`,
+/// removed lines as `- line`, added as `+ line`.
+#[must_use]
+pub fn diff(old: &str, new: &str) -> Vec<String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // lcs[i][j]: length of the common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push(format!("  {}", a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        } else {
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_name_their_line() {
+        let source = "[zones]\ncorporate = [\"10.0.0.0/33\"]\n\n[[rule]]\nname = \"a\"\noutcome = \"require\"\n\n[[rule]]\nname = \"b\"\noutcome = \"block\"\nwhen = { zones = [\"moon\"] }\n";
+        let problems = load(source, &[]).err().unwrap();
+        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(at, ["line 1", "line 4 (rule 'a')", "line 8 (rule 'b')"]);
+        let typo = load("[[rule]]\nname = \"a\"\noutcom = \"block\"\n", &[]).err().unwrap();
+        assert!(typo[0].at.starts_with("line "), "{}", typo[0].at);
+        assert!(typo[0].message.contains("outcom"), "{}", typo[0].message);
+    }
+
+    #[test]
+    fn a_diff_shows_what_changed() {
+        let changed = diff("a\nb\nc\n", "a\nB\nc\nd\n");
+        assert_eq!(changed, ["  a", "+ B", "- b", "  c", "+ d"]);
+    }
+}
