@@ -35,5 +35,54 @@ fn audit(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, passwords, audit);
+/// 1,000 rules (groups, zones, devices, actions, a tenth report-only) evaluated for one
+/// sign-in: what every sign-in would pay.
+fn policy(c: &mut Criterion) {
+    use twofold_core::identity::{Role, Tier};
+    use twofold_core::policy::{Action, Device, Facts, Mode, OutcomeKind, Policy, Risk, Rule, What, When, Who};
+    let mut policy = Policy::default();
+    for z in 0..20 {
+        policy.zones.insert(format!("zone{z}"), vec![format!("10.{z}.0.0/16"), format!("172.16.{z}.0/24")]);
+    }
+    for i in 0..1_000 {
+        policy.rules.push(Rule {
+            name: format!("rule {i}"),
+            mode: if i % 10 == 0 { Mode::ReportOnly } else { Mode::Enforce },
+            who: Who { groups: vec![format!("g{}", i % 200)], exclude_tiers: vec![Tier::BreakGlass], ..Who::default() },
+            what: What { actions: if i % 3 == 0 { vec![Action::Export] } else { Vec::new() }, ..What::default() },
+            when: When {
+                outside_zones: vec![format!("zone{}", i % 20)],
+                devices: if i % 2 == 0 { vec![Device::New] } else { Vec::new() },
+                ..When::default()
+            },
+            outcome: OutcomeKind::Require,
+            strength: Some(if i % 7 == 0 { "phr" } else { "mfa" }.into()),
+            within_minutes: None,
+        });
+    }
+    let groups: Vec<String> = (0..5).map(|g| format!("g{}", g * 37)).collect();
+    let roles = [Role::User];
+    let facts = Facts {
+        username: "bob",
+        groups: &groups,
+        tier: Tier::Standard,
+        roles: &roles,
+        service_account: false,
+        app: Some("wiki"),
+        host_path: None,
+        action: Action::Export,
+        ip: "203.0.113.9".parse().ok(),
+        device: Device::New,
+        country: None,
+        risk: Risk::Low,
+        now: Timestamp(1_800_000_000_000),
+    };
+    let decision = twofold_core::policy::evaluate(&policy, &facts);
+    assert!(!decision.hits.is_empty());
+    c.bench_function("policy/evaluate_1000_rules", |b| {
+        b.iter(|| twofold_core::policy::evaluate(black_box(&policy), &facts))
+    });
+}
+
+criterion_group!(benches, passwords, audit, policy);
 criterion_main!(benches);

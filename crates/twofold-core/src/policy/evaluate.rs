@@ -110,12 +110,24 @@ pub fn satisfies(policy: &Policy, strength: &str, acr: &str, amr: &[String]) -> 
 /// Evaluates `policy` for `facts`.
 #[must_use]
 pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Decision {
+    // Which named zones the address is in, worked out once for all rules.
+    let zones: Vec<&str> = match facts.ip {
+        Some(ip) => policy
+            .zones
+            .iter()
+            .filter(|(_, blocks)| {
+                blocks.iter().filter_map(|b| b.parse::<ipnet::IpNet>().ok()).any(|net| net.contains(&ip))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect(),
+        None => Vec::new(),
+    };
     let hits: Vec<Hit> = policy
         .rules
         .iter()
         .filter(|rule| rule.mode != Mode::Off)
         .filter_map(|rule| {
-            matches(policy, rule, facts).map(|because| Hit {
+            matches(&zones, rule, facts).map(|because| Hit {
                 rule: rule.name.clone(),
                 mode: rule.mode,
                 outcome: rule.outcome(),
@@ -171,11 +183,11 @@ fn combine<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> (Outcome, Vec<Str
 }
 
 /// Why `rule` matches `facts`, or `None` when it does not.
-fn matches(policy: &Policy, rule: &Rule, facts: &Facts<'_>) -> Option<String> {
+fn matches(zones: &[&str], rule: &Rule, facts: &Facts<'_>) -> Option<String> {
     let mut why = Vec::new();
     who_matches(&rule.who, facts, &mut why)?;
     what_matches(&rule.what, facts, &mut why)?;
-    when_matches(policy, &rule.when, facts, &mut why)?;
+    when_matches(zones, &rule.when, facts, &mut why)?;
     Some(if why.is_empty() { "it applies to every sign-in".into() } else { why.join("; ") })
 }
 
@@ -249,23 +261,14 @@ fn action_name(action: Action) -> &'static str {
     }
 }
 
-/// Whether `ip` is in zone `name` of `policy` (an unknown zone or bad CIDR contains nothing;
-/// `check` refuses both).
-fn in_zone(policy: &Policy, name: &str, ip: Option<IpAddr>) -> bool {
-    let Some(ip) = ip else { return false };
-    policy
-        .zones
-        .get(name)
-        .is_some_and(|blocks| blocks.iter().filter_map(|b| b.parse::<ipnet::IpNet>().ok()).any(|net| net.contains(&ip)))
-}
-
-fn when_matches(policy: &Policy, when: &When, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()> {
+/// `zones`: the names of the zones the address is in.
+fn when_matches(zones: &[&str], when: &When, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()> {
     if !when.zones.is_empty() {
-        let zone = when.zones.iter().find(|z| in_zone(policy, z, f.ip))?;
+        let zone = when.zones.iter().find(|z| zones.contains(&z.as_str()))?;
         why.push(format!("the address is in zone {zone}"));
     }
     if !when.outside_zones.is_empty() {
-        if when.outside_zones.iter().any(|z| in_zone(policy, z, f.ip)) {
+        if when.outside_zones.iter().any(|z| zones.contains(&z.as_str())) {
             return None;
         }
         why.push(format!("the address is outside {}", when.outside_zones.join(", ")));
