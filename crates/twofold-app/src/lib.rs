@@ -162,6 +162,8 @@ pub struct App {
     issuer: Option<String>,
     /// Which tiers must register attested hardware keys, and whose attestation counts.
     attestation: Option<passkeys::AttestationRule>,
+    /// The conditional-access policy in force as last read (when read, the policy); see `oidc::CACHE_MS`.
+    policy_cache: std::sync::Mutex<Option<(Timestamp, Option<Arc<twofold_core::policy::Policy>>)>>,
     /// Forward-auth rules (hosts and paths behind a reverse proxy).
     forward_auth: twofold_core::forward_auth::Policy,
     /// Where email and SMS codes are allowed.
@@ -196,6 +198,7 @@ impl App {
             issuer: None,
             fallback_policy: twofold_core::fallback::FallbackPolicy::default(),
             forward_auth: twofold_core::forward_auth::Policy::default(),
+            policy_cache: std::sync::Mutex::default(),
             webauthn: None,
             hashing: Semaphore::new(permits),
             hash_memory: std::sync::Mutex::default(),

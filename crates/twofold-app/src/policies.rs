@@ -63,6 +63,26 @@ impl App {
         }
     }
 
+    /// The policy in force, read at most every few seconds (an apply on another node takes
+    /// effect here within that time).
+    ///
+    /// # Errors
+    /// As [`App::current_policy`]: callers must then refuse (fail closed), never allow.
+    pub(crate) async fn policy_in_force(&self) -> AppResult<Option<std::sync::Arc<Policy>>> {
+        let now = self.now();
+        if let Ok(cache) = self.policy_cache.lock()
+            && let Some((read_at, policy)) = cache.as_ref()
+            && now.millis() - read_at.millis() < crate::oidc::CACHE_MS
+        {
+            return Ok(policy.clone());
+        }
+        let policy = self.current_policy().await?.map(|(_, policy)| std::sync::Arc::new(policy));
+        if let Ok(mut cache) = self.policy_cache.lock() {
+            *cache = Some((now, policy.clone()));
+        }
+        Ok(policy)
+    }
+
     /// Applies version `version`'s text again as a new version (so the history shows the
     /// rollback); checked again against today's directory.
     ///

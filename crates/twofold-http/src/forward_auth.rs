@@ -9,9 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use twofold_app::forward_auth::{ForwardOutcome, Identity};
+use twofold_app::forward_auth::{ForwardOutcome, ForwardRequest, Identity};
 
-use crate::extract::{MaybeSession, QueryParams};
+use crate::extract::{ClientMeta, MaybeSession, QueryParams};
 use crate::pages::login::query_escape;
 use crate::{ApiError, AppState};
 
@@ -84,6 +84,7 @@ fn identity_headers(identity: &Identity) -> Vec<(HeaderName, HeaderValue)> {
 pub async fn check(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    ClientMeta(meta): ClientMeta,
     QueryParams(query): QueryParams<CheckQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -92,7 +93,19 @@ pub async fn check(
             "send the original request as X-Original-URL, or as X-Forwarded-Proto, -Host and -Uri".into(),
         ));
     };
-    let outcome = state.app.forward_auth(session.as_ref(), &request.host, &request.path).await?;
+    let method = ["x-original-method", "x-forwarded-method"]
+        .iter()
+        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .unwrap_or("GET")
+        .to_ascii_uppercase();
+    let forwarded = ForwardRequest {
+        method: &method,
+        host: &request.host,
+        path: &request.path,
+        ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
+        device_known: meta.device_id.is_some(),
+    };
+    let outcome = state.app.forward_auth(session.as_ref(), &forwarded).await?;
     let public = &state.config.public_url;
     let back = format!("/forward-auth/continue?rd={}", query_escape(&request.url));
     let sign_in = |page: &str| {

@@ -214,3 +214,79 @@ require = "phr"
         upstream_task.abort();
     }
 }
+
+#[tokio::test]
+async fn forward_auth_also_asks_the_conditional_access_policy_in_force() {
+    for env in Env::all().await {
+        let b = env.backend;
+        std::fs::create_dir_all(&env.data_dir).unwrap();
+        let config = env.data_dir.join("..").join("forward-auth.toml");
+        std::fs::write(
+            &config,
+            "[forward_auth]\ndefault = \"deny\"\n[[forward_auth.rules]]\nhost = \"app.test\"\nrequire = \"mfa\"\n",
+        )
+        .unwrap();
+        let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
+        let policy = env.data_dir.join("..").join("policy.toml");
+        std::fs::write(
+            &policy,
+            r#"[zones]
+corporate = ["10.0.0.0/8"]
+
+[[rule]]
+name = "no changes from outside the office"
+what = { hosts = ["app.test/docs"], actions = ["modify"] }
+when = { outside_zones = ["corporate"] }
+outcome = "block"
+
+[[rule]]
+name = "keys for the vault"
+what = { hosts = ["app.test/vault"] }
+outcome = "require"
+strength = "phr"
+
+[[rule]]
+name = "trial: block reports"
+mode = "report_only"
+what = { hosts = ["app.test/reports"] }
+outcome = "block"
+"#,
+        )
+        .unwrap();
+        let applied = env.cli(&["policy", "apply", policy.to_str().unwrap()]);
+        assert!(applied.status.success(), "{b}: {}", crate::helpers::stderr(&applied));
+
+        let url = &server.url;
+        let web = browser();
+        password_step(&web, url, "bob").await;
+        let secret = enrol_totp(&web, url).await;
+        crate::mfa::sign_out(&web, url).await;
+        password_step(&web, url, "bob").await;
+        let signed_in = crate::mfa::second_step(&web, url, "code", &oathtool(&secret, 30)).await;
+        assert_eq!(signed_in.status(), 303, "{b}");
+
+        let ask = |path: &str, method: &str| {
+            let (web, url) = (web.clone(), url.clone());
+            let original = format!("http://app.test{path}");
+            let method = method.to_owned();
+            async move {
+                let response = web
+                    .get(format!("{url}/api/v1/forward-auth"))
+                    .header("X-Original-URL", original)
+                    .header("X-Original-Method", method)
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.text().await.unwrap())
+            }
+        };
+        assert_eq!(ask("/docs/a", "GET").await.0, 200, "{b}: reading is fine");
+        let (status, body) = ask("/docs/a", "POST").await;
+        assert_eq!(status, 403, "{b}: {body}");
+        assert!(body.contains("no changes from outside the office"), "{b}: the rule is named: {body}");
+        let (status, body) = ask("/vault", "GET").await;
+        assert_eq!(status, 403, "{b}: bob has no passkey: {body}");
+        assert!(body.contains("phr"), "{b}: {body}");
+        assert_eq!(ask("/reports", "GET").await.0, 200, "{b}: a report-only rule never blocks");
+    }
+}
