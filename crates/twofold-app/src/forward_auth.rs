@@ -2,7 +2,9 @@
 //! the browser's Twofold session may pass, and learns who it is.
 
 use twofold_core::forward_auth::{self, Decision, Policy, Presented};
-use twofold_core::policy::{self, Action, Device, Mode, Outcome, Risk};
+use twofold_core::policy::Action;
+
+use crate::policies::{Target, Verdict};
 
 use crate::auth::Authenticated;
 use crate::{App, AppResult};
@@ -85,10 +87,23 @@ impl App {
         };
         let presented = full.map(|s| Presented { auth: &s.session.auth, groups: &groups });
         let decision = forward_auth::decide(&self.forward_auth, host, path, presented.as_ref(), self.now());
-        if let (Decision::Allow, Some(current)) = (&decision, full)
-            && let Some(refused) = self.conditional_access(current, &groups, request).await?
-        {
-            return Ok(refused);
+        if let (Decision::Allow, Some(current)) = (&decision, full) {
+            let target = Target {
+                app: None,
+                host_path: Some((request.host, request.path)),
+                action: if matches!(request.method, "GET" | "HEAD" | "OPTIONS") {
+                    Action::Read
+                } else {
+                    Action::Modify
+                },
+                ip: request.ip,
+                device_known: request.device_known,
+            };
+            match self.conditional_access(current, &groups, &target).await? {
+                Verdict::Satisfied => {}
+                Verdict::Refused(reason) | Verdict::Unreachable(reason) => return Ok(ForwardOutcome::Deny(reason)),
+                Verdict::StepUp(acr) => return Ok(ForwardOutcome::StepUp(acr)),
+            }
         }
         Ok(match decision {
             Decision::Allow => ForwardOutcome::Allow(full.map(|current| Identity {
@@ -108,77 +123,6 @@ impl App {
                 _ => ForwardOutcome::StepUp(acr),
             },
             Decision::Deny(reason) => ForwardOutcome::Deny(reason),
-        })
-    }
-
-    /// What the conditional-access policy in force asks of this signed-in request beyond what
-    /// the session has: `None` when it is satisfied (or there is no policy).
-    async fn conditional_access(
-        &self,
-        current: &Authenticated,
-        groups: &[String],
-        request: &ForwardRequest<'_>,
-    ) -> AppResult<Option<ForwardOutcome>> {
-        let policy = match self.policy_in_force().await {
-            Ok(Some(policy)) => policy,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                tracing::error!(error = %e, "conditional access unavailable: refusing");
-                return Ok(Some(ForwardOutcome::Deny("access cannot be checked right now".into())));
-            }
-        };
-        let user = &current.user;
-        let now = self.now();
-        let facts = policy::Facts {
-            username: &user.username,
-            groups,
-            tier: user.tier,
-            roles: &user.roles,
-            service_account: false,
-            app: None,
-            host_path: Some((request.host, request.path)),
-            action: if matches!(request.method, "GET" | "HEAD" | "OPTIONS") { Action::Read } else { Action::Modify },
-            ip: request.ip,
-            device: if request.device_known { Device::Known } else { Device::New },
-            country: None,
-            risk: Risk::Low,
-            now,
-        };
-        let decision = policy::evaluate(&policy, &facts);
-        let rules = || {
-            decision
-                .hits
-                .iter()
-                .filter(|h| h.mode == Mode::Enforce)
-                .map(|h| h.rule.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let auth = &current.session.auth;
-        Ok(match &decision.outcome {
-            Outcome::Allow => None,
-            Outcome::Block => Some(ForwardOutcome::Deny(format!("refused by conditional access ({})", rules()))),
-            Outcome::Limit => {
-                Some(ForwardOutcome::Deny(format!("only low-sensitivity apps are open to you now ({})", rules())))
-            }
-            Outcome::Require { within_minutes, .. } => {
-                let unmet = decision.strengths.iter().find(|s| !policy::satisfies(&policy, s, &auth.acr, &auth.amr));
-                let stale = within_minutes
-                    .is_some_and(|m| auth.auth_time.is_none_or(|t| now.millis() - t.millis() > i64::from(m) * 60_000));
-                let wanted = unmet.or(decision.strengths.first()).cloned().unwrap_or_else(|| "mfa".into());
-                // A custom strength is asked for as a fresh second factor.
-                let acr = if twofold_core::oidc::STRENGTHS.contains(&wanted.as_str()) { wanted } else { "mfa".into() };
-                if unmet.is_none() && !stale {
-                    None
-                } else if !self.can_reach(user, &acr).await? {
-                    Some(ForwardOutcome::Deny(format!(
-                        "conditional access ({}) needs a sign-in of strength {acr}, which none of your methods reaches",
-                        rules()
-                    )))
-                } else {
-                    Some(ForwardOutcome::StepUp(acr))
-                }
-            }
         })
     }
 }

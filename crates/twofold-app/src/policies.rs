@@ -1,9 +1,39 @@
 //! Conditional-access policy versions: apply a checked file, list versions, roll back.
 
 use twofold_core::ValidationErrors;
-use twofold_core::policy::{Policy, PolicyVersion, file};
+use twofold_core::policy::{self, Action, Device, Mode, Outcome, Policy, PolicyVersion, Risk, file};
+
+use crate::auth::Authenticated;
 
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// What a signed-in request is for, as conditional access sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Target<'a> {
+    /// The OpenID Connect client signed in to.
+    pub(crate) app: Option<&'a str>,
+    /// The forward-auth host and path.
+    pub(crate) host_path: Option<(&'a str, &'a str)>,
+    /// What it does.
+    pub(crate) action: Action,
+    /// From where.
+    pub(crate) ip: Option<std::net::IpAddr>,
+    /// Whether the browser carries our device cookie.
+    pub(crate) device_known: bool,
+}
+
+/// What the policy in force says of a signed-in request, against what the session has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Nothing more is needed.
+    Satisfied,
+    /// `block` or `limit`, or the policy could not be read (fail closed); the reason names the rules.
+    Refused(String),
+    /// A (fresh) second factor of this built-in strength first.
+    StepUp(String),
+    /// A strength none of the person's methods reaches.
+    Unreachable(String),
+}
 
 impl App {
     /// Checks a policy file against the directory's groups; the policy, or every problem.
@@ -96,5 +126,74 @@ impl App {
             .find(|v| v.version == version)
             .ok_or(AppError::NotFound("policy version"))?;
         self.apply_policy(actor, meta, &old.source, Some(&format!("rollback to version {version}"))).await
+    }
+
+    /// Asks the policy in force about a signed-in request and compares its answer with the
+    /// session's strength and freshness.
+    pub(crate) async fn conditional_access(
+        &self,
+        current: &Authenticated,
+        groups: &[String],
+        target: &Target<'_>,
+    ) -> AppResult<Verdict> {
+        let policy = match self.policy_in_force().await {
+            Ok(Some(policy)) => policy,
+            Ok(None) => return Ok(Verdict::Satisfied),
+            Err(e) => {
+                tracing::error!(error = %e, "conditional access unavailable: refusing");
+                return Ok(Verdict::Refused("access cannot be checked right now".into()));
+            }
+        };
+        let user = &current.user;
+        let now = self.now();
+        let facts = policy::Facts {
+            username: &user.username,
+            groups,
+            tier: user.tier,
+            roles: &user.roles,
+            service_account: false,
+            app: target.app,
+            host_path: target.host_path,
+            action: target.action,
+            ip: target.ip,
+            device: if target.device_known { Device::Known } else { Device::New },
+            country: None,
+            risk: Risk::Low,
+            now,
+        };
+        let decision = policy::evaluate(&policy, &facts);
+        let rules = || {
+            decision
+                .hits
+                .iter()
+                .filter(|h| h.mode == Mode::Enforce)
+                .map(|h| h.rule.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let auth = &current.session.auth;
+        Ok(match &decision.outcome {
+            Outcome::Allow => Verdict::Satisfied,
+            Outcome::Block => Verdict::Refused(format!("refused by conditional access ({})", rules())),
+            Outcome::Limit => Verdict::Refused(format!("only low-sensitivity apps are open to you now ({})", rules())),
+            Outcome::Require { within_minutes, .. } => {
+                let unmet = decision.strengths.iter().find(|s| !policy::satisfies(&policy, s, &auth.acr, &auth.amr));
+                let stale = within_minutes
+                    .is_some_and(|m| auth.auth_time.is_none_or(|t| now.millis() - t.millis() > i64::from(m) * 60_000));
+                let wanted = unmet.or(decision.strengths.first()).cloned().unwrap_or_else(|| "mfa".into());
+                // A custom strength is asked for as a fresh second factor.
+                let acr = if twofold_core::oidc::STRENGTHS.contains(&wanted.as_str()) { wanted } else { "mfa".into() };
+                if unmet.is_none() && !stale {
+                    Verdict::Satisfied
+                } else if !self.can_reach(user, &acr).await? {
+                    Verdict::Unreachable(format!(
+                        "conditional access ({}) needs a sign-in of strength {acr}, which none of your methods reaches",
+                        rules()
+                    ))
+                } else {
+                    Verdict::StepUp(acr)
+                }
+            }
+        })
     }
 }

@@ -73,12 +73,13 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
 async fn authorize(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    ClientMeta(meta): ClientMeta,
     RawQuery(raw): RawQuery,
     Query(request): Query<AuthorizationRequest>,
 ) -> Result<Response, ApiError> {
     let raw = raw.unwrap_or_default();
     let back = crate::pages::consent::without_prompt(&raw, "login");
-    let outcome = state.app.authorize(&request, session.as_ref(), false).await?;
+    let outcome = state.app.authorize(&request, session.as_ref(), false, &meta).await?;
     Ok(match outcome {
         AuthorizeOutcome::Redirect(uri) => Redirect::to(&uri).into_response(),
         AuthorizeOutcome::SignIn => {

@@ -2,10 +2,12 @@
 //! logout.
 
 use super::*;
+use crate::policies::{Target, Verdict};
 
 impl App {
     /// The authorization endpoint: checks the request, then either asks for sign-in or a
-    /// (fresh) second factor, or issues a single-use code to the app's redirect URI.
+    /// (fresh) second factor — what the app asks, the client's minimum, and what the
+    /// conditional-access policy in force requires — or issues a single-use code.
     ///
     /// # Errors
     /// Storage failures.
@@ -14,6 +16,7 @@ impl App {
         request: &AuthorizationRequest,
         session: Option<&Authenticated>,
         fresh_login: bool,
+        meta: &RequestMeta,
     ) -> AppResult<AuthorizeOutcome> {
         let client = match request.client_id.as_deref() {
             Some(id) => self.store.client(id).await?,
@@ -62,6 +65,38 @@ impl App {
             (Needed::Nothing, _) => {}
         }
         let Some(current) = full_session else { return Ok(AuthorizeOutcome::SignIn) };
+        // The conditional-access policy in force, for a sign-in to this app.
+        if self.policy_in_force().await.map_or(true, |policy| policy.is_some()) {
+            let groups = self.store.user_groups(current.user.id).await?;
+            let target = Target {
+                app: Some(&valid.client_id),
+                host_path: None,
+                action: twofold_core::policy::Action::Read,
+                ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
+                device_known: meta.device_id.is_some(),
+            };
+            match self.conditional_access(current, &groups, &target).await? {
+                Verdict::Satisfied => {}
+                Verdict::Refused(reason) => {
+                    return Ok(AuthorizeOutcome::Redirect(with_params(
+                        &valid.redirect_uri,
+                        &[
+                            ("error", Some("access_denied")),
+                            ("error_description", Some(&reason)),
+                            ("state", valid.state.as_deref()),
+                            ("iss", Some(&issuer)),
+                        ],
+                    )));
+                }
+                Verdict::Unreachable(_) => {
+                    return Ok(AuthorizeOutcome::Redirect(error_redirect("unmet_authentication_requirements")));
+                }
+                Verdict::StepUp(_) if valid.prompt.as_deref() == Some("none") => {
+                    return Ok(AuthorizeOutcome::Redirect(error_redirect("interaction_required")));
+                }
+                Verdict::StepUp(acr) => return Ok(AuthorizeOutcome::StepUp(acr)),
+            }
+        }
         if let Some(client) = client.as_ref().filter(|c| c.consent_required) {
             let granted = self.store.consented_scopes(current.user.id, &client.client_id).await?;
             if oidc::consent_needed(client, granted.as_deref(), &valid.scopes, valid.prompt.as_deref()) {

@@ -116,3 +116,57 @@ async fn policies_are_applied_as_versions_compared_and_rolled_back() {
         assert_eq!(log.matches("\"policy.apply\"").count(), 3, "{b}");
     }
 }
+
+#[tokio::test]
+async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let redirect = "http://localhost:9999/callback";
+        let client = |name: &str| {
+            let out = env.cli(&["client", "add", name, "--redirect-uri", redirect, "--format", "json"]);
+            let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            value["client_id"].as_str().unwrap().to_owned()
+        };
+        let (payroll, crm, wiki) = (client("Payroll"), client("CRM"), client("Wiki"));
+        let policy = env.data_dir.join("..").join("apps.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "[zones]\ncorporate = [\"10.0.0.0/8\"]\n\n[[rule]]\nname = \"payroll from the office only\"\nwhat = {{ apps = [\"{payroll}\"] }}\nwhen = {{ outside_zones = [\"corporate\"] }}\noutcome = \"block\"\n\n[[rule]]\nname = \"crm needs mfa\"\nwhat = {{ apps = [\"{crm}\"] }}\noutcome = \"require\"\nstrength = \"mfa\"\n"
+            ),
+        )
+        .unwrap();
+        assert!(env.cli(&["policy", "apply", policy.to_str().unwrap()]).status.success(), "{b}");
+
+        // bob signs in with his password only (no second factor yet).
+        let web = crate::helpers::browser();
+        crate::mfa::password_step(&web, url, "bob").await;
+        let authorize = |client_id: String| {
+            let (web, url) = (web.clone(), url.clone());
+            async move {
+                let response = web
+                    .get(format!("{url}/oauth2/authorize"))
+                    .query(&[
+                        ("response_type", "code"),
+                        ("client_id", client_id.as_str()),
+                        ("redirect_uri", redirect),
+                        ("scope", "openid"),
+                        ("state", "s"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                response.headers()["location"].to_str().unwrap().to_owned()
+            }
+        };
+        let blocked = authorize(payroll).await;
+        assert!(blocked.starts_with(&format!("{redirect}?error=access_denied")), "{b}: {blocked}");
+        assert!(blocked.contains("payroll%20from%20the%20office%20only"), "{b}: the rule is named: {blocked}");
+        let unmet = authorize(crm).await;
+        assert!(unmet.contains("error=unmet_authentication_requirements"), "{b}: bob has no second factor: {unmet}");
+        let allowed = authorize(wiki).await;
+        assert!(allowed.starts_with(&format!("{redirect}?code=")), "{b}: no rule for the wiki: {allowed}");
+    }
+}
