@@ -66,9 +66,7 @@ impl Rule {
     }
 
     fn path_matches(&self, path: &str) -> bool {
-        let prefix = self.path_prefix.trim_end_matches('/');
-        prefix.is_empty()
-            || path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        path_under(&self.path_prefix, path)
     }
 
     /// How specific the rule is: exact hosts before wildcards, longer paths first.
@@ -80,6 +78,14 @@ impl Rule {
         };
         (host, self.path_prefix.trim_end_matches('/').len())
     }
+}
+
+/// Whether `path` (with query) is under `prefix` by whole segments: `/admin` covers `/admin`,
+/// `/admin/x` and `/admin?x`, not `/administer`; `/` covers everything.
+#[must_use]
+pub fn path_under(prefix: &str, path: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty() || path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
 }
 
 /// The forward-auth rules and what applies where none matches.

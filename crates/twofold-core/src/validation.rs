@@ -51,3 +51,12 @@ impl ValidationErrors {
         errors
     }
 }
+/// `line L, column C` (1-based) of byte `offset` in `source`, for errors in files people edit
+/// (configuration, policies).
+#[must_use]
+pub fn line_col(source: &str, offset: usize) -> String {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    format!("line {line}, column {column}")
+}

@@ -56,6 +56,10 @@ fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpA
     forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
 }
 
+fn presented_certificate(parts: &Parts) -> Option<String> {
+    parts.extensions.get::<ConnectInfo<PeerInfo>>().and_then(|ConnectInfo(info)| info.certificate_thumbprint.clone())
+}
+
 /// The `x5t#S256` thumbprint of the client certificate presented over mutual TLS, if any.
 pub struct ClientCertificate(pub Option<String>);
 
@@ -63,12 +67,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientCertificate {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<PeerInfo>>()
-                .and_then(|ConnectInfo(info)| info.certificate_thumbprint.clone()),
-        ))
+        Ok(Self(presented_certificate(parts)))
     }
 }
 
@@ -152,10 +151,7 @@ impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
             let Some(scope) = P::SERVICE_SCOPE else {
                 return Err(AppError::Forbidden(format!("a service account may not {}", P::NAME)).into());
             };
-            let presented = parts
-                .extensions
-                .get::<ConnectInfo<PeerInfo>>()
-                .and_then(|ConnectInfo(i)| i.certificate_thumbprint.clone());
+            let presented = presented_certificate(parts);
             let actor = state.app.authenticate_service_token(token, scope, presented.as_deref()).await?;
             return Ok(Self { actor, _permission: PhantomData });
         }

@@ -225,10 +225,7 @@ fn host_matches(pattern: &str, host: &str, path: &str) -> bool {
         Some(i) => (&pattern[..i], &pattern[i..]),
         None => (pattern, "/"),
     };
-    let prefix = prefix.trim_end_matches('/');
-    pattern_host.eq_ignore_ascii_case(host)
-        && (prefix.is_empty()
-            || path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?'])))
+    pattern_host.eq_ignore_ascii_case(host) && crate::forward_auth::path_under(prefix, path)
 }
 
 fn what_matches(what: &What, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()> {

@@ -21,20 +21,13 @@ fn rule_lines(source: &str) -> Vec<usize> {
     source.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("[[rule]]")).map(|(i, _)| i + 1).collect()
 }
 
-fn line_col(source: &str, offset: usize) -> String {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
-    format!("line {line}, column {column}")
-}
-
 /// Parses and checks a policy file against the directory's groups.
 ///
 /// # Errors
 /// Every problem found.
 pub fn load(source: &str, known_groups: &[String]) -> Result<Policy, Vec<Problem>> {
     let policy: Policy = toml::from_str(source).map_err(|e| {
-        let at = e.span().map_or_else(|| "(file)".to_owned(), |span| line_col(source, span.start));
+        let at = e.span().map_or_else(|| "(file)".to_owned(), |span| crate::validation::line_col(source, span.start));
         vec![Problem { at, field: String::new(), message: e.message().to_owned() }]
     })?;
     let lines = rule_lines(source);

@@ -343,7 +343,9 @@ pub fn check(source: &str) -> Vec<Problem> {
     let table: toml::Table = match source.parse() {
         Ok(t) => t,
         Err(e) => {
-            let key = e.span().map_or_else(|| "(file)".to_owned(), |span| line_col(source, span.start));
+            let key = e
+                .span()
+                .map_or_else(|| "(file)".to_owned(), |span| twofold_core::validation::line_col(source, span.start));
             return vec![Problem { key, message: e.message().to_owned() }];
         }
     };
@@ -353,13 +355,6 @@ pub fn check(source: &str) -> Vec<Problem> {
         check_values(&table, &mut problems);
     }
     problems
-}
-
-fn line_col(source: &str, offset: usize) -> String {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
-    format!("line {line}, column {column}")
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

@@ -134,16 +134,7 @@ async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
             .await
             .unwrap();
         let (id, secret) = (made["client_id"].as_str().unwrap(), made["client_secret"].as_str().unwrap());
-        let token: Value = reqwest::Client::new()
-            .post(format!("{url}/oauth2/token"))
-            .basic_auth(id, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = client_credentials(url, id, secret).await;
         assert_eq!(token["expires_in"], 600, "{b}: {token}");
 
         let listed = admin.get(format!("{url}/api/v1/clients")).send().await.unwrap().text().await.unwrap();
@@ -178,13 +169,9 @@ async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
     }
 }
 
-/// A service account's access token from the client-credentials grant.
-async fn service_token(url: &str, env: &Env, scope: &str) -> (String, String, String) {
-    let out = env.cli(&["service-account", "add", "Gateway", "--scope", scope, "--format", "json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, secret) = (account["client_id"].as_str().unwrap(), account["client_secret"].as_str().unwrap());
-    let token: Value = reqwest::Client::new()
+/// The token endpoint's answer to a client-credentials grant with client_secret_basic.
+async fn client_credentials(url: &str, id: &str, secret: &str) -> Value {
+    reqwest::Client::new()
         .post(format!("{url}/oauth2/token"))
         .basic_auth(id, Some(secret))
         .form(&[("grant_type", "client_credentials")])
@@ -193,7 +180,16 @@ async fn service_token(url: &str, env: &Env, scope: &str) -> (String, String, St
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A service account's access token from the client-credentials grant.
+async fn service_token(url: &str, env: &Env, scope: &str) -> (String, String, String) {
+    let out = env.cli(&["service-account", "add", "Gateway", "--scope", scope, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, secret) = (account["client_id"].as_str().unwrap(), account["client_secret"].as_str().unwrap());
+    let token = client_credentials(url, id, secret).await;
     (token["access_token"].as_str().unwrap().to_owned(), id.to_owned(), secret.to_owned())
 }
 
