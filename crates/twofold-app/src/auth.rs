@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use twofold_core::audit::ActorKind;
 use twofold_core::identity::{User, normalize_username};
 use twofold_core::password::{hash_password, needs_rehash};
+use twofold_core::policy::SignInNeed;
 use twofold_core::session::{AuthContext, Session, SessionState, hash_session_token};
 use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome};
 use uuid::Uuid;
@@ -92,6 +93,23 @@ impl App {
             return Err(AppError::Unauthenticated);
         };
 
+        // What the policy in force asks of this sign-in (the default when none is in force).
+        let check = self.check_sign_in(&user, by_user.count, meta).await?;
+        let event = event.with_context(check.context.clone());
+        if check.need == SignInNeed::Blocked {
+            let refused = SignInEvent {
+                outcome: twofold_core::signin::SignInOutcome::Failure,
+                reason: Some(FailureReason::PolicyBlocked),
+                ..event
+            };
+            self.store.record_sign_in_attempt(&refused, &self.attempt_context(&refused, meta)).await?;
+            metrics_outcome("blocked");
+            return Err(AppError::Forbidden(format!(
+                "Your organisation's access policy does not allow this sign-in ({}).",
+                check.rules
+            )));
+        }
+
         let now = self.now();
         let auth = AuthContext { amr: vec!["pwd".into()], acr: "pwd".into(), auth_time: Some(now) };
         let (token, session) = Session::start(
@@ -105,34 +123,68 @@ impl App {
         let signed_in_actor =
             Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
         let ctx = self.audit_context(&signed_in_actor, meta);
-        // With a second factor registered, the password opens only the second step.
         let has_second_factor = self.has_second_factor(&user).await?;
         let trusted = if has_second_factor { self.device_trust(&user, meta).await? } else { None };
-        let session = if let Some(device) = trusted {
-            // A trusted device stands in for the second factor proved there at `mfa_at`,
-            // which stays the session's auth time, so changes that need a fresh second
-            // factor still ask for one.
-            let auth = AuthContext { amr: vec!["pwd".into()], acr: "mfa".into(), auth_time: Some(device.mfa_at) };
-            let (token, session) = Session::start(
-                user.id,
-                auth,
-                self.settings.session_policy,
-                now,
-                meta.ip.clone(),
-                meta.user_agent.clone(),
-            );
-            let event = event.with_methods(&["pwd", "trusted_device"]);
-            self.store.start_session(&session, &event, &ctx).await?;
-            metrics_outcome("success");
-            return Ok(SignedIn { token, session, user, has_second_factor });
-        } else if has_second_factor {
-            let pending = session.awaiting_second_factor();
-            self.store.start_pending_session(&pending, &ctx).await?;
-            pending
-        } else {
-            self.store.start_session(&session, &event, &ctx).await?;
-            metrics_outcome("success");
-            session
+        // A trusted device stands in for the second factor proved there at `mfa_at`, which
+        // stays the session's auth time, so changes that need a fresh second factor still
+        // ask for one.
+        let trusted_auth = trusted.map(|device| AuthContext {
+            amr: vec!["pwd".into(), "trusted_device".into()],
+            acr: "mfa".into(),
+            auth_time: Some(device.mfa_at),
+        });
+        let second_step = match &check.need {
+            SignInNeed::PasswordOnly => SecondStep::None,
+            SignInNeed::Default if trusted_auth.is_some() => SecondStep::TrustedDevice,
+            SignInNeed::Default if has_second_factor => SecondStep::Ask,
+            SignInNeed::Default => SecondStep::None,
+            SignInNeed::Strengths(strengths, within) => {
+                let by_device = trusted_auth.as_ref().is_some_and(|auth| {
+                    let fresh = within.is_none_or(|m| {
+                        auth.auth_time.is_some_and(|t| now.millis() - t.millis() <= i64::from(m) * 60_000)
+                    });
+                    fresh
+                        && check.policy.as_deref().is_some_and(|policy| {
+                            strengths.iter().all(|s| twofold_core::policy::satisfies(policy, s, &auth.acr, &auth.amr))
+                        })
+                });
+                if by_device {
+                    SecondStep::TrustedDevice
+                } else if has_second_factor {
+                    SecondStep::Ask
+                } else {
+                    // Nothing to ask for: they are led to set a method up, and every app that
+                    // needs more refuses until they have.
+                    SecondStep::None
+                }
+            }
+            SignInNeed::Blocked => SecondStep::None,
+        };
+        let session = match (second_step, trusted_auth) {
+            (SecondStep::TrustedDevice, Some(auth)) => {
+                let (token, session) = Session::start(
+                    user.id,
+                    auth,
+                    self.settings.session_policy,
+                    now,
+                    meta.ip.clone(),
+                    meta.user_agent.clone(),
+                );
+                let event = event.with_methods(&["pwd", "trusted_device"]);
+                self.store.start_session(&session, &event, &ctx).await?;
+                metrics_outcome("success");
+                return Ok(SignedIn { token, session, user, has_second_factor });
+            }
+            (SecondStep::Ask, _) => {
+                let pending = session.awaiting_second_factor();
+                self.store.start_pending_session(&pending, &ctx).await?;
+                pending
+            }
+            _ => {
+                self.store.start_session(&session, &event, &ctx).await?;
+                metrics_outcome("success");
+                session
+            }
         };
 
         if stored_hash.as_deref().is_some_and(|h| needs_rehash(h, self.settings.hash_params)) {
@@ -159,6 +211,11 @@ impl App {
             methods: vec!["pwd".into()],
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            context: twofold_core::signin::SignInContext {
+                app: meta.app.clone(),
+                device_id: meta.device_id.clone(),
+                ..Default::default()
+            },
         }
     }
 
@@ -229,6 +286,17 @@ impl App {
     pub async fn user_sessions(&self, user_id: Uuid) -> AppResult<Vec<Session>> {
         Ok(self.store.user_sessions(user_id).await?)
     }
+}
+
+/// What follows a correct password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecondStep {
+    /// Nothing: the session starts.
+    None,
+    /// The device's trust stands in for the second factor.
+    TrustedDevice,
+    /// The second factor is asked for.
+    Ask,
 }
 
 pub(crate) fn metrics_outcome(outcome: &'static str) {

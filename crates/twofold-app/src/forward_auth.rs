@@ -4,7 +4,8 @@
 use twofold_core::forward_auth::{self, Decision, Policy, Presented};
 use twofold_core::policy::Action;
 
-use crate::policies::{Target, Verdict};
+use crate::access::Target;
+use crate::policies::Verdict;
 
 use crate::auth::Authenticated;
 use crate::{App, AppResult};
@@ -37,8 +38,8 @@ pub struct ForwardRequest<'a> {
     pub path: &'a str,
     /// The browser's address, when known.
     pub ip: Option<std::net::IpAddr>,
-    /// Whether the browser carries a device cookie of ours.
-    pub device_known: bool,
+    /// The browser's device cookie id, when it carries one of ours.
+    pub device_id: Option<&'a str>,
 }
 
 /// The answer to one forwarded request.
@@ -97,7 +98,7 @@ impl App {
                     Action::Modify
                 },
                 ip: request.ip,
-                device_known: request.device_known,
+                device_id: request.device_id,
             };
             match self.conditional_access(current, &groups, &target).await? {
                 Verdict::Satisfied => {}

@@ -4,6 +4,7 @@
 //! atomic change (which carries its audit event), and returns domain values. No HTTP, no
 //! terminal: callers map [`AppError`] to their own surface.
 
+mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod passkeys;
 pub mod policies;
+pub mod policy_reports;
 pub mod service_accounts;
 pub mod tokens;
 pub mod users;
@@ -102,6 +104,9 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
     /// Device identifier, when known.
     pub device_id: Option<String>,
+    /// The app a sign-in is for (where it returns to): an OpenID Connect `client_id`, a
+    /// forward-auth `host/path`, or `twofold` for Twofold's own pages.
+    pub app: Option<String>,
 }
 
 /// Who is acting: built by the surface after authenticating the caller.
@@ -163,7 +168,9 @@ pub struct App {
     /// Which tiers must register attested hardware keys, and whose attestation counts.
     attestation: Option<passkeys::AttestationRule>,
     /// The conditional-access policy in force as last read (when read, the policy); see `oidc::CACHE_MS`.
-    policy_cache: std::sync::Mutex<Option<(Timestamp, Option<Arc<twofold_core::policy::Policy>>)>>,
+    policy_cache: std::sync::Mutex<Option<(Timestamp, Option<policies::VersionInForce>)>>,
+    /// Locates addresses for country rules and impossible travel; absent without a GeoIP database.
+    geo: Option<Arc<dyn twofold_core::geo::Geolocator>>,
     /// Forward-auth rules (hosts and paths behind a reverse proxy).
     forward_auth: twofold_core::forward_auth::Policy,
     /// Where email and SMS codes are allowed.
@@ -198,6 +205,7 @@ impl App {
             issuer: None,
             fallback_policy: twofold_core::fallback::FallbackPolicy::default(),
             forward_auth: twofold_core::forward_auth::Policy::default(),
+            geo: None,
             policy_cache: std::sync::Mutex::default(),
             webauthn: None,
             hashing: Semaphore::new(permits),
@@ -229,6 +237,13 @@ impl App {
     #[must_use]
     pub fn with_mailer(mut self, mailer: Arc<dyn twofold_core::mail::Mailer>) -> Self {
         self.mailer = Some(mailer);
+        self
+    }
+
+    /// Locates sign-ins with `geo` (country rules, new countries, impossible travel).
+    #[must_use]
+    pub fn with_geolocator(mut self, geo: Arc<dyn twofold_core::geo::Geolocator>) -> Self {
+        self.geo = Some(geo);
         self
     }
 

@@ -449,7 +449,11 @@ impl App {
             meta.ip.clone(),
             meta.user_agent.clone(),
         );
-        let event = self.sign_in_event(&user.username, Some(user), None, meta).with_methods(&["pwd", method]);
+        let check = self.check_sign_in(user, by_user.count, meta).await?;
+        let event = self
+            .sign_in_event(&user.username, Some(user), None, meta)
+            .with_methods(&["pwd", method])
+            .with_context(check.context);
         let actor = Actor { auth, ..current.actor() };
         if !self
             .store

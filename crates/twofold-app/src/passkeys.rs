@@ -352,7 +352,7 @@ impl App {
             .await?
             .filter(twofold_core::identity::User::may_sign_in)
             .ok_or(AppError::Unauthenticated)?;
-        self.check_throttle(&user.username, Some(&user), &["hwk"], meta).await?;
+        let by_user = self.check_throttle(&user.username, Some(&user), &["hwk"], meta).await?;
         let presented = credential.get_credential_id().to_vec();
         let matching = self
             .passkeys(user.id)
@@ -372,6 +372,18 @@ impl App {
         if passkey.update_credential(&result).is_some() {
             self.store.update_credential(a.id, &to_json(&passkey)?, self.now()).await?;
         }
+        let check = self.check_sign_in(&user, by_user.count, meta).await?;
+        if check.need == twofold_core::policy::SignInNeed::Blocked {
+            let event = self
+                .sign_in_event(&user.username, Some(&user), Some(FailureReason::PolicyBlocked), meta)
+                .with_methods(&["hwk"])
+                .with_context(check.context);
+            self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
+            return Err(AppError::Forbidden(format!(
+                "Your organisation's access policy does not allow this sign-in ({}).",
+                check.rules
+            )));
+        }
         let now = self.now();
         let auth = AuthContext {
             amr: vec!["hwk".into(), "user".into(), "mfa".into()],
@@ -386,7 +398,10 @@ impl App {
             meta.ip.clone(),
             meta.user_agent.clone(),
         );
-        let event = self.sign_in_event(&user.username, Some(&user), None, meta).with_methods(&["hwk"]);
+        let event = self
+            .sign_in_event(&user.username, Some(&user), None, meta)
+            .with_methods(&["hwk"])
+            .with_context(check.context);
         let actor = Actor {
             kind: twofold_core::audit::ActorKind::User,
             id: Some(user.id.to_string()),

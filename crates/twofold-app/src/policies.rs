@@ -1,30 +1,19 @@
 //! Conditional-access policy versions: apply a checked file, list versions, roll back.
 
 use twofold_core::ValidationErrors;
-use twofold_core::policy::{self, Action, Device, Mode, Outcome, Policy, PolicyVersion, Risk, file};
+use twofold_core::policy::{self, Outcome, Policy, PolicyVersion, file};
 
+use crate::access::Target;
 use crate::auth::Authenticated;
 
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
-/// What a signed-in request is for, as conditional access sees it.
-#[derive(Debug, Clone)]
-pub(crate) struct Target<'a> {
-    /// The OpenID Connect client signed in to.
-    pub(crate) app: Option<&'a str>,
-    /// The forward-auth host and path.
-    pub(crate) host_path: Option<(&'a str, &'a str)>,
-    /// What it does.
-    pub(crate) action: Action,
-    /// From where.
-    pub(crate) ip: Option<std::net::IpAddr>,
-    /// Whether the browser carries our device cookie.
-    pub(crate) device_known: bool,
-}
+/// The policy in force and its version number.
+pub(crate) type VersionInForce = (i64, std::sync::Arc<Policy>);
 
 /// What the policy in force says of a signed-in request, against what the session has.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub enum Verdict {
     /// Nothing more is needed.
     Satisfied,
     /// `block` or `limit`, or the policy could not be read (fail closed); the reason names the rules.
@@ -35,7 +24,68 @@ pub(crate) enum Verdict {
     Unreachable(String),
 }
 
+/// One hypothetical sign-in or request for [`App::whatif`]; the words are the policy
+/// file's (`new`, `export`, `medium`).
+#[derive(Debug, Clone, Default)]
+pub struct WhatIf {
+    /// Who (username).
+    pub user: String,
+    /// To which OpenID Connect client (`client_id`), or `twofold`.
+    pub app: Option<String>,
+    /// Or to which forward-auth `host/path`.
+    pub host: Option<String>,
+    /// From which address.
+    pub ip: Option<String>,
+    /// `new` (default), `known` or `trusted`.
+    pub device: Option<policy::Device>,
+    /// `read` (default), `modify`, `export`, `approve` or `admin`.
+    pub action: Option<policy::Action>,
+    /// ISO 3166 alpha-2.
+    pub country: Option<String>,
+    /// `low` (default), `medium` or `high`.
+    pub risk: Option<policy::Risk>,
+}
+
 impl App {
+    /// Explains what `policy` (the one in force when `None`) decides for one hypothetical
+    /// sign-in.
+    ///
+    /// # Errors
+    /// [`AppError::Invalid`] for a bad address, no policy at all, an unknown user.
+    pub async fn whatif(&self, policy: Option<Policy>, question: &WhatIf) -> AppResult<policy::Decision> {
+        let policy = match policy {
+            Some(policy) => policy,
+            None => self.current_policy().await?.map(|(_, policy)| policy).ok_or_else(|| {
+                ValidationErrors::one("policy", "no policy has been applied: `twofold policy apply FILE`, or pass one")
+            })?,
+        };
+        let detail = self.user_detail(&question.user).await?;
+        let ip = match question.ip.as_deref() {
+            Some(ip) => Some(ip.parse().map_err(|_| ValidationErrors::one("ip", format!("'{ip}' is not an address")))?),
+            None => None,
+        };
+        let host_path = question.host.as_deref().map(|h| match h.find('/') {
+            Some(i) => (&h[..i], &h[i..]),
+            None => (h, "/"),
+        });
+        let facts = policy::Facts {
+            username: &detail.user.username,
+            groups: &detail.groups,
+            tier: detail.user.tier,
+            roles: &detail.user.roles,
+            service_account: false,
+            app: question.app.as_deref(),
+            host_path,
+            action: question.action.unwrap_or(policy::Action::Read),
+            ip,
+            device: question.device.unwrap_or(policy::Device::New),
+            country: question.country.as_deref(),
+            risk: question.risk.unwrap_or_default(),
+            now: self.now(),
+        };
+        Ok(policy::evaluate(&policy, &facts))
+    }
+
     /// Checks a policy file against the directory's groups; the policy, or every problem.
     ///
     /// # Errors
@@ -65,7 +115,12 @@ impl App {
             return Err(errors.into());
         }
         let ctx = self.audit_context(actor, meta);
-        Ok(self.store.put_policy_version(source, note, self.now(), &ctx).await?)
+        let version = self.store.put_policy_version(source, note, self.now(), &ctx).await?;
+        // This node uses the new version at once; others within their cache's few seconds.
+        if let Ok(mut cache) = self.policy_cache.lock() {
+            *cache = None;
+        }
+        Ok(version)
     }
 
     /// Every applied version, newest first.
@@ -99,6 +154,11 @@ impl App {
     /// # Errors
     /// As [`App::current_policy`]: callers must then refuse (fail closed), never allow.
     pub(crate) async fn policy_in_force(&self) -> AppResult<Option<std::sync::Arc<Policy>>> {
+        Ok(self.policy_version_in_force().await?.map(|(_, policy)| policy))
+    }
+
+    /// The policy in force with its version number; see [`App::policy_in_force`].
+    pub(crate) async fn policy_version_in_force(&self) -> AppResult<Option<VersionInForce>> {
         let now = self.now();
         if let Ok(cache) = self.policy_cache.lock()
             && let Some((read_at, policy)) = cache.as_ref()
@@ -106,7 +166,8 @@ impl App {
         {
             return Ok(policy.clone());
         }
-        let policy = self.current_policy().await?.map(|(_, policy)| std::sync::Arc::new(policy));
+        let policy =
+            self.current_policy().await?.map(|(version, policy)| (version.version, std::sync::Arc::new(policy)));
         if let Ok(mut cache) = self.policy_cache.lock() {
             *cache = Some((now, policy.clone()));
         }
@@ -128,6 +189,28 @@ impl App {
         self.apply_policy(actor, meta, &old.source, Some(&format!("rollback to version {version}"))).await
     }
 
+    /// Asks the policy in force whether `current` may use Twofold's own pages (the app
+    /// `twofold`): `read` to look, `modify` to change sign-in methods.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn own_pages_access(
+        &self,
+        current: &Authenticated,
+        action: policy::Action,
+        meta: &RequestMeta,
+    ) -> AppResult<Verdict> {
+        if self.policy_in_force().await.is_ok_and(|p| p.is_none()) {
+            return Ok(Verdict::Satisfied);
+        }
+        let groups = self.store.user_groups(current.user.id).await?;
+        let mut target = Target::sign_in(meta);
+        target.app = Some(policy::TWOFOLD_APP);
+        target.host_path = None;
+        target.action = action;
+        self.conditional_access(current, &groups, &target).await
+    }
+
     /// Asks the policy in force about a signed-in request and compares its answer with the
     /// session's strength and freshness.
     pub(crate) async fn conditional_access(
@@ -146,31 +229,8 @@ impl App {
         };
         let user = &current.user;
         let now = self.now();
-        let facts = policy::Facts {
-            username: &user.username,
-            groups,
-            tier: user.tier,
-            roles: &user.roles,
-            service_account: false,
-            app: target.app,
-            host_path: target.host_path,
-            action: target.action,
-            ip: target.ip,
-            device: if target.device_known { Device::Known } else { Device::New },
-            country: None,
-            risk: Risk::Low,
-            now,
-        };
-        let decision = policy::evaluate(&policy, &facts);
-        let rules = || {
-            decision
-                .hits
-                .iter()
-                .filter(|h| h.mode == Mode::Enforce)
-                .map(|h| h.rule.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let (decision, _) = self.decide(&policy, user, groups, target, None, false).await?;
+        let rules = || decision.enforced_rules();
         let auth = &current.session.auth;
         Ok(match &decision.outcome {
             Outcome::Allow => Verdict::Satisfied,

@@ -13,6 +13,7 @@ pub mod device;
 pub mod device_trust;
 pub mod fallback;
 pub mod forward_auth;
+pub mod geo;
 pub mod identity;
 pub mod mail;
 pub mod oidc;

@@ -45,11 +45,13 @@ pub enum FailureReason {
     WrongCode,
     /// The code was right but already used (replay).
     ReplayedCode,
+    /// The conditional-access policy in force blocks this sign-in.
+    PolicyBlocked,
 }
 
 impl FailureReason {
     /// Every reason.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::UnknownUser,
         Self::WrongPassword,
         Self::AccountDisabled,
@@ -57,6 +59,7 @@ impl FailureReason {
         Self::Throttled,
         Self::WrongCode,
         Self::ReplayedCode,
+        Self::PolicyBlocked,
     ];
 
     /// The stored name.
@@ -70,6 +73,7 @@ impl FailureReason {
             Self::Throttled => "throttled",
             Self::WrongCode => "wrong_code",
             Self::ReplayedCode => "replayed_code",
+            Self::PolicyBlocked => "policy_blocked",
         }
     }
 }
@@ -95,6 +99,53 @@ pub struct SignInEvent {
     pub ip: Option<String>,
     /// Browser.
     pub user_agent: Option<String>,
+    /// What conditional access saw and decided, where it was asked.
+    #[serde(default)]
+    pub context: SignInContext,
+}
+
+/// The conditional-access side of a sign-in event: the facts the policy was asked about and
+/// what it said, so report-only rules can be reported per sign-in and a draft policy can be
+/// replayed against what really happened (`twofold policy simulate`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInContext {
+    /// The app signed in to: an OpenID Connect `client_id`, a forward-auth `host/path`, or
+    /// `twofold` for Twofold's own pages.
+    pub app: Option<String>,
+    /// How well the device was known.
+    pub device: Option<crate::policy::Device>,
+    /// The device cookie's id (not secret: it only names the browser).
+    pub device_id: Option<String>,
+    /// Country of the address (ISO 3166 alpha-2), when a GeoIP database knew it.
+    pub country: Option<String>,
+    /// The risk computed for the attempt.
+    pub risk: Option<crate::policy::Risk>,
+    /// What the policy in force decided, when one was in force.
+    pub policy: Option<PolicyRecord>,
+}
+
+/// What the policy in force decided for one sign-in, as recorded on its event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    /// The policy version asked.
+    pub version: i64,
+    /// What was applied: `allow`, `require mfa`, `limit`, `block`, ...
+    pub outcome: String,
+    /// What would have applied with the report-only rules enforced too.
+    pub would_be: String,
+    /// Every rule that matched, with its mode and outcome.
+    pub rules: Vec<RuleRecord>,
+}
+
+/// One rule that matched a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRecord {
+    /// The rule's name.
+    pub rule: String,
+    /// `enforce` or `report_only`.
+    pub mode: crate::policy::Mode,
+    /// What it said, in words (`require mfa`, `block`).
+    pub outcome: String,
 }
 
 impl SignInEvent {
@@ -102,6 +153,13 @@ impl SignInEvent {
     #[must_use]
     pub fn with_methods(mut self, methods: &[&str]) -> Self {
         self.methods = methods.iter().map(|m| (*m).to_owned()).collect();
+        self
+    }
+
+    /// The same event with what conditional access saw and decided.
+    #[must_use]
+    pub fn with_context(mut self, context: SignInContext) -> Self {
+        self.context = context;
         self
     }
 }

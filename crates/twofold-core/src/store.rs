@@ -79,6 +79,17 @@ pub struct UserRecord {
     pub groups: Vec<String>,
 }
 
+/// A person's earlier successful sign-ins, as far as risk and device state need them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInHistory {
+    /// The device (cookie) has signed this person in before.
+    pub device_seen: bool,
+    /// Countries they signed in from.
+    pub countries: Vec<String>,
+    /// Their latest successful sign-in: when, and from which address.
+    pub last_success: Option<(Timestamp, Option<String>)>,
+}
+
 /// The storage port.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -118,6 +129,11 @@ pub trait Store: Send + Sync {
     async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<User>>;
     /// Names of the groups a user belongs to.
     async fn user_groups(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
+    /// Every membership as (user id, group name), for whole-directory passes (simulation,
+    /// reports) that would otherwise ask once per person.
+    async fn all_memberships(&self) -> StoreResult<Vec<(Uuid, String)>>;
+    /// Every confirmed authenticator assigned to someone, as (user id, kind, attested).
+    async fn all_confirmed_methods(&self) -> StoreResult<Vec<(Uuid, crate::authenticator::AuthenticatorKind, bool)>>;
 
     /// Records a successful sign-in: the session, the sign-in event and `signin.success`, atomically.
     async fn start_session(&self, session: &Session, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
@@ -155,8 +171,17 @@ pub trait Store: Send + Sync {
         ip: Option<&str>,
         since: Timestamp,
     ) -> StoreResult<(crate::throttle::Failures, crate::throttle::Failures)>;
-    /// Recent sign-in events, newest first.
-    async fn sign_in_events(&self, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>>;
+    /// Sign-in events at or after `since`, oldest first, at most `limit` (≤ 100,000), after
+    /// the event `after` when given: call again with the last id to read the next page.
+    async fn sign_in_events_page(
+        &self,
+        since: Timestamp,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<SignInEvent>>;
+    /// What earlier sign-ins say of a new one: whether the device signed the person in
+    /// before, and from which countries they have signed in.
+    async fn sign_in_history(&self, user_id: Uuid, device_id: Option<&str>) -> StoreResult<SignInHistory>;
 
     /// Stores a new API key (`api_key.create`).
     async fn create_api_key(&self, key: &ApiKey, ctx: &AuditContext) -> StoreResult<()>;

@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for ClientMeta {
             .map(|ua| ua.chars().take(512).collect());
         let device_id = cookies::get(&parts.headers, cookies::DEVICE)
             .and_then(|cookie| twofold_core::device::verify(&state.config.device_key, cookie));
-        Ok(Self(RequestMeta { ip, user_agent, device_id }))
+        Ok(Self(RequestMeta { ip, user_agent, device_id, app: None }))
     }
 }
 
@@ -112,6 +112,15 @@ impl Permission for ReadAudit {
 pub struct ManageClients;
 impl Permission for ManageClients {
     const NAME: &'static str = "manage clients and service accounts";
+    fn allows(role: Role) -> bool {
+        role == Role::Admin
+    }
+}
+
+/// Apply and roll back conditional-access policies: admins.
+pub struct ManagePolicy;
+impl Permission for ManagePolicy {
+    const NAME: &'static str = "change the conditional-access policy";
     fn allows(role: Role) -> bool {
         role == Role::Admin
     }

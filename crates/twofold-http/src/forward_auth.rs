@@ -103,7 +103,7 @@ pub async fn check(
         host: &request.host,
         path: &request.path,
         ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
-        device_known: meta.device_id.is_some(),
+        device_id: meta.device_id.as_deref(),
     };
     let outcome = state.app.forward_auth(session.as_ref(), &forwarded).await?;
     let public = &state.config.public_url;

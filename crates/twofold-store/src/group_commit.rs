@@ -24,7 +24,7 @@ const MAX_BATCH: usize = 256;
 enum Work {
     /// A code check: the step to win (authenticator, step, drift) and the sign-in event for
     /// either outcome, each with its audit event.
-    Verify { candidate: Option<(Uuid, i64, i64)>, success: SignInEvent, failure: SignInEvent },
+    Verify { candidate: Option<(Uuid, i64, i64)>, success: Box<SignInEvent>, failure: Box<SignInEvent> },
     /// An audit event that accompanies no other change.
     Append(Change),
 }
@@ -68,7 +68,7 @@ impl GroupCommit {
         failure: SignInEvent,
         ctx: AuditContext,
     ) -> StoreResult<bool> {
-        self.submit(Work::Verify { candidate, success, failure }, ctx).await
+        self.submit(Work::Verify { candidate, success: Box::new(success), failure: Box::new(failure) }, ctx).await
     }
 
     /// Queues an audit event and waits until its batch has committed.
@@ -122,7 +122,7 @@ async fn commit_batch(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<bool>> {
     for (job, &won) in batch.iter().zip(&won) {
         match &job.work {
             Work::Verify { success, failure, .. } => {
-                let event = if won { success } else { failure };
+                let event: &SignInEvent = if won { success } else { failure };
                 events.push(event);
                 changes.push(sign_in_change(if won { "signin.success" } else { "signin.failure" }, event));
             }

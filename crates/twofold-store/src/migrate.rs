@@ -67,6 +67,11 @@ const SQLITE: &[Migration] = &[
         name: "policy_versions",
         sql: include_str!("../migrations/sqlite/0016_policy_versions.sql"),
     },
+    Migration {
+        version: 17,
+        name: "sign_in_context",
+        sql: include_str!("../migrations/sqlite/0017_sign_in_context.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -120,6 +125,11 @@ const POSTGRES: &[Migration] = &[
         version: 16,
         name: "policy_versions",
         sql: include_str!("../migrations/postgres/0016_policy_versions.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "sign_in_context",
+        sql: include_str!("../migrations/postgres/0017_sign_in_context.sql"),
     },
 ];
 

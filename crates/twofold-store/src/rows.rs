@@ -112,6 +112,24 @@ pub(crate) fn sign_in_event(row: &AnyRow) -> Result<SignInEvent, StoreError> {
         methods: split(&methods),
         ip: get(row, "ip")?,
         user_agent: get(row, "user_agent")?,
+        context: sign_in_context(row)?,
+    })
+}
+
+/// The conditional-access columns of a sign-in event; a value that no longer parses (a
+/// word from a newer version) reads as unknown rather than failing the whole read.
+fn sign_in_context(row: &AnyRow) -> Result<twofold_core::signin::SignInContext, StoreError> {
+    let word = |column: &str| -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(get::<Option<String>>(row, column)?.map(serde_json::Value::String))
+    };
+    let policy: Option<String> = get(row, "policy")?;
+    Ok(twofold_core::signin::SignInContext {
+        app: get(row, "app")?,
+        device: word("device")?.and_then(|v| serde_json::from_value(v).ok()),
+        device_id: get(row, "device_id")?,
+        country: get(row, "country")?,
+        risk: word("risk")?.and_then(|v| serde_json::from_value(v).ok()),
+        policy: policy.and_then(|p| serde_json::from_str(&p).ok()),
     })
 }
 

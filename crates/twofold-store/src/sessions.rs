@@ -13,6 +13,9 @@ use crate::rows::{self, join};
 use crate::store_error;
 use crate::tx::AuditedTx;
 
+/// The columns of `sign_in_events`, in the order [`insert_sign_in_events`] binds them.
+pub(crate) const SIGN_IN_COLUMNS: &str = "id, at, username, user_id, outcome, reason, methods, ip, user_agent, app, device, device_id, country, risk, policy";
+
 const SESSION_COLUMNS: &str = "id_hash, user_id, amr, acr, auth_time, created_at, last_seen_at, absolute_expires_at,
     idle_timeout_secs, ip, user_agent, revoked_at, mfa_pending";
 
@@ -30,11 +33,13 @@ async fn insert_sign_in_event(tx: &mut AuditedTx, event: &SignInEvent) -> StoreR
 pub(crate) async fn insert_sign_in_events(tx: &mut AuditedTx, events: &[&SignInEvent]) -> StoreResult<()> {
     for chunk in events.chunks(crate::tx::ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO sign_in_events (id, at, username, user_id, outcome, reason, methods, ip, user_agent) VALUES {}",
-            crate::tx::values_list(chunk.len(), 9)
+            "INSERT INTO sign_in_events ({SIGN_IN_COLUMNS}) VALUES {}",
+            crate::tx::values_list(chunk.len(), 15)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for event in chunk {
+            let context = &event.context;
+            let word = |value: Option<String>| value.map(|v| v.trim_matches('"').to_owned());
             query = query
                 .bind(event.id.to_string())
                 .bind(event.at.millis())
@@ -44,7 +49,13 @@ pub(crate) async fn insert_sign_in_events(tx: &mut AuditedTx, events: &[&SignInE
                 .bind(event.reason.map(|r| r.as_str().to_owned()))
                 .bind(join(&event.methods))
                 .bind(&event.ip)
-                .bind(&event.user_agent);
+                .bind(&event.user_agent)
+                .bind(&context.app)
+                .bind(word(context.device.and_then(|d| serde_json::to_string(&d).ok())))
+                .bind(&context.device_id)
+                .bind(&context.country)
+                .bind(word(context.risk.and_then(|r| serde_json::to_string(&r).ok())))
+                .bind(context.policy.as_ref().and_then(|p| serde_json::to_string(p).ok()));
         }
         query.execute(&mut *tx.tx).await.map_err(store_error)?;
     }
@@ -224,12 +235,18 @@ pub(crate) async fn of_user(pool: &AnyPool, user_id: Uuid) -> StoreResult<Vec<Se
     .collect()
 }
 
-pub(crate) async fn sign_in_events(pool: &AnyPool, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>> {
-    sqlx::query(
-        "SELECT id, at, username, user_id, outcome, reason, methods, ip, user_agent FROM sign_in_events
-         WHERE at >= $1 ORDER BY at DESC LIMIT $2",
-    )
+pub(crate) async fn sign_in_events_page(
+    pool: &AnyPool,
+    since: Timestamp,
+    after: Option<Uuid>,
+    limit: i64,
+) -> StoreResult<Vec<SignInEvent>> {
+    // Ids are UUIDv7: their text sorts by time, so they page the log in order.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SIGN_IN_COLUMNS} FROM sign_in_events WHERE at >= $1 AND id > $2 ORDER BY id LIMIT $3"
+    )))
     .bind(since.millis())
+    .bind(after.map_or_else(String::new, |id| id.to_string()))
     .bind(limit.clamp(1, 100_000))
     .fetch_all(pool)
     .await
@@ -237,6 +254,45 @@ pub(crate) async fn sign_in_events(pool: &AnyPool, since: Timestamp, limit: i64)
     .iter()
     .map(rows::sign_in_event)
     .collect()
+}
+
+/// Whether `device_id` has signed `user_id` in before, and the countries of their sign-ins.
+pub(crate) async fn history(
+    pool: &AnyPool,
+    user_id: Uuid,
+    device_id: Option<&str>,
+) -> StoreResult<twofold_core::store::SignInHistory> {
+    let user = user_id.to_string();
+    let seen: Option<(i64,)> = match device_id {
+        Some(device) => sqlx::query_as(
+            "SELECT 1 FROM sign_in_events WHERE user_id = $1 AND device_id = $2 AND outcome = 'success' LIMIT 1",
+        )
+        .bind(&user)
+        .bind(device)
+        .fetch_optional(pool)
+        .await
+        .map_err(store_error)?,
+        None => None,
+    };
+    let countries: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT country FROM sign_in_events WHERE user_id = $1 AND outcome = 'success' AND country IS NOT NULL",
+    )
+    .bind(&user)
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?;
+    let last: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT at, ip FROM sign_in_events WHERE user_id = $1 AND outcome = 'success' ORDER BY at DESC LIMIT 1",
+    )
+    .bind(&user)
+    .fetch_optional(pool)
+    .await
+    .map_err(store_error)?;
+    Ok(twofold_core::store::SignInHistory {
+        device_seen: seen.is_some(),
+        countries: countries.into_iter().map(|(c,)| c).collect(),
+        last_success: last.map(|(at, ip)| (Timestamp(at), ip)),
+    })
 }
 
 /// Failures (not counting throttled attempts) at or after `since`: for the username, only

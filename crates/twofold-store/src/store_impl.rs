@@ -8,7 +8,7 @@ use twofold_core::authenticator::Authenticator;
 use twofold_core::identity::{Group, User, UserPatch};
 use twofold_core::session::Session;
 use twofold_core::signin::SignInEvent;
-use twofold_core::store::{GroupSummary, Store, StoreResult, UserFilter, UserRecord};
+use twofold_core::store::{GroupSummary, Store, StoreError, StoreResult, UserFilter, UserRecord};
 use uuid::Uuid;
 
 use crate::{
@@ -195,6 +195,40 @@ impl Store for SqlStore {
     async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<User>> {
         groups::members(&self.pool, group_id).await
     }
+    async fn all_memberships(&self) -> StoreResult<Vec<(Uuid, String)>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT m.user_id, g.name FROM group_members m JOIN identity_groups g ON g.id = m.group_id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(user, group)| {
+                Uuid::parse_str(&user).map(|u| (u, group)).map_err(|_| StoreError::Other(format!("bad user id {user}")))
+            })
+            .collect()
+    }
+
+    async fn all_confirmed_methods(
+        &self,
+    ) -> StoreResult<Vec<(Uuid, twofold_core::authenticator::AuthenticatorKind, bool)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT user_id, kind, attested FROM authenticators WHERE user_id IS NOT NULL AND confirmed_at IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user, kind, attested)| {
+                Some((
+                    Uuid::parse_str(&user).ok()?,
+                    twofold_core::authenticator::AuthenticatorKind::parse(&kind)?,
+                    attested != 0,
+                ))
+            })
+            .collect())
+    }
+
     async fn user_groups(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
         groups::of_user(&self.pool, user_id).await
     }
@@ -240,8 +274,21 @@ impl Store for SqlStore {
     ) -> StoreResult<(twofold_core::throttle::Failures, twofold_core::throttle::Failures)> {
         sessions::failures(&self.pool, username, ip, since).await
     }
-    async fn sign_in_events(&self, since: Timestamp, limit: i64) -> StoreResult<Vec<SignInEvent>> {
-        sessions::sign_in_events(&self.pool, since, limit).await
+    async fn sign_in_events_page(
+        &self,
+        since: Timestamp,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<SignInEvent>> {
+        sessions::sign_in_events_page(&self.pool, since, after, limit).await
+    }
+
+    async fn sign_in_history(
+        &self,
+        user_id: Uuid,
+        device_id: Option<&str>,
+    ) -> StoreResult<twofold_core::store::SignInHistory> {
+        sessions::history(&self.pool, user_id, device_id).await
     }
 
     async fn create_api_key(&self, key: &ApiKey, ctx: &AuditContext) -> StoreResult<()> {

@@ -10,7 +10,7 @@ use twofold_core::apikey::ApiKey;
 use twofold_core::audit::{AuditContext, ChainHead, ChainVerifier, Change};
 use twofold_core::identity::{NewUser, Role, User, UserPatch, UserStatus, new_group};
 use twofold_core::session::{AuthContext, Session, SessionPolicy, SessionState};
-use twofold_core::signin::{SignInEvent, SignInOutcome};
+use twofold_core::signin::{PolicyRecord, RuleRecord, SignInContext, SignInEvent, SignInOutcome};
 use twofold_core::store::{Store, StoreError, UserFilter, UserRecord};
 use twofold_store::SqlStore;
 use uuid::Uuid;
@@ -40,6 +40,7 @@ fn success(user: &User, at: i64) -> SignInEvent {
         methods: vec!["pwd".into()],
         ip: None,
         user_agent: None,
+        context: SignInContext::default(),
     }
 }
 
@@ -201,7 +202,10 @@ async fn sessions_are_touched_and_revoked() {
         assert_eq!(store.user_sessions(alice.id).await.unwrap().len(), 1);
         assert_eq!(store.revoke_user_sessions(alice.id, &ctx(9)).await.unwrap(), 1);
         assert!(store.user_sessions(alice.id).await.unwrap().is_empty());
-        assert_eq!(store.sign_in_events(Timestamp(0), 10).await.unwrap().len(), 2);
+        let events = store.sign_in_events_page(Timestamp(0), None, 10).await.unwrap();
+        assert_eq!(events.len(), 2);
+        let rest = store.sign_in_events_page(Timestamp(0), Some(events[0].id), 10).await.unwrap();
+        assert_eq!(rest, events[1..], "{backend}: the next page starts after the given event");
         verify_chain(&store).await.unwrap();
     }
 }
@@ -282,6 +286,7 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
             methods: vec!["pwd".into()],
             ip: Some(ip.into()),
             user_agent: None,
+            context: SignInContext::default(),
         };
         for at in [10, 11, 12] {
             store
@@ -502,5 +507,36 @@ async fn a_client_assertion_is_accepted_once_even_when_raced() {
         // Once expired it is forgotten (an expired assertion is refused before this anyway).
         let later = Timestamp(3_000_000);
         assert!(store.use_client_assertion("svc", "jti-1", Timestamp(4_000_000), later).await.unwrap(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_events_keep_what_conditional_access_saw_and_decided() {
+    use twofold_core::policy::{Device, Mode, Risk};
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        let mut event = success(&alice, 20);
+        event.context = SignInContext {
+            app: Some("wiki".into()),
+            device: Some(Device::Trusted),
+            device_id: Some("dev-1".into()),
+            country: Some("GB".into()),
+            risk: Some(Risk::Medium),
+            policy: Some(PolicyRecord {
+                version: 3,
+                outcome: "require mfa".into(),
+                would_be: "block".into(),
+                rules: vec![RuleRecord { rule: "trial".into(), mode: Mode::ReportOnly, outcome: "block".into() }],
+            }),
+        };
+        store.record_sign_in_attempt(&event, &ctx(20)).await.unwrap();
+        let read = store.sign_in_events_page(Timestamp(0), None, 10).await.unwrap();
+        assert_eq!(read, [event], "{backend}");
+        let history = store.sign_in_history(alice.id, Some("dev-1")).await.unwrap();
+        assert!(history.device_seen, "{backend}");
+        assert_eq!(history.countries, ["GB"], "{backend}");
+        assert_eq!(history.last_success, Some((Timestamp(20), None)), "{backend}");
+        assert!(!store.sign_in_history(alice.id, Some("dev-2")).await.unwrap().device_seen, "{backend}");
     }
 }

@@ -159,10 +159,25 @@ pub enum PolicyCommand {
         #[arg(long, default_value = "low")]
         risk: String,
     },
+    /// Replay the recorded sign-ins of the last N days against a draft policy: how many
+    /// sign-ins and people it would allow, challenge, limit or block, and whom it would lock out
+    Simulate {
+        /// The draft TOML policy file
+        file: PathBuf,
+        /// How many days of sign-ins to replay
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Conditional access: what each rule matched, and what the report-only rules would have done
+    Policy {
+        /// Sign-ins of the last N days
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
     /// Service accounts: last use, secret age, and those unused or with old secrets
     ServiceAccounts {
         /// Report accounts that got no token for this many days
@@ -257,6 +272,10 @@ pub struct ServeArgs {
     /// SMTP relay for notifications: smtp://host:25, smtp://host:587?tls=required, smtps://host:465
     #[arg(long, env = "TWOFOLD_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// A MaxMind-format GeoIP database (GeoLite2-City or -Country) for country rules and
+    /// impossible travel
+    #[arg(long, env = "TWOFOLD_GEOIP_DATABASE")]
+    pub geoip_database: Option<PathBuf>,
     /// Reverse proxy (CIDR) whose X-Forwarded-For is believed; repeatable
     #[arg(long = "trusted-proxy", env = "TWOFOLD_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod config;
+mod geoip;
 mod keys;
 mod output;
 mod serve;
@@ -88,6 +89,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
             app = app.with_forward_auth(settings.forward_auth.clone());
+            if let Some(path) = &settings.geoip_database {
+                app = app.with_geolocator(Arc::new(geoip::MaxMind::open(path)?));
+            }
             if let Some(url) = &settings.sms_webhook_url {
                 let gateway = twofold_mail::sms::WebhookSms::new(url, settings.sms_webhook_authorization.clone())
                     .context("sms_otp.webhook_url")?;

@@ -2,7 +2,8 @@
 //! logout.
 
 use super::*;
-use crate::policies::{Target, Verdict};
+use crate::access::Target;
+use crate::policies::Verdict;
 
 impl App {
     /// The authorization endpoint: checks the request, then either asks for sign-in or a
@@ -73,7 +74,7 @@ impl App {
                 host_path: None,
                 action: twofold_core::policy::Action::Read,
                 ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
-                device_known: meta.device_id.is_some(),
+                device_id: meta.device_id.as_deref(),
             };
             match self.conditional_access(current, &groups, &target).await? {
                 Verdict::Satisfied => {}

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{Action, Device, Mode, Outcome, Policy, Risk, Rule, What, When, Who};
+use super::{Action, Device, Mode, Outcome, Policy, Risk, Rule, TWOFOLD_APP, What, When, Who};
 use crate::Timestamp;
 use crate::identity::{Role, Tier};
 use crate::oidc::STRENGTHS;
@@ -66,26 +66,75 @@ pub struct Decision {
     pub would_be: Outcome,
     /// Every matching rule, enforced and report-only.
     pub hits: Vec<Hit>,
+    /// Set when a `limit` matched but let the request through (reading a low-sensitivity app).
+    pub limit_let_through: bool,
+}
+
+/// An outcome in an administrator's words: `allow`, `require mfa within 15 minutes`, ...
+#[must_use]
+pub fn outcome_words(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Allow => "allow".to_owned(),
+        Outcome::Limit => "limit to low-sensitivity apps".to_owned(),
+        Outcome::Block => "block".to_owned(),
+        Outcome::Require { strength, within_minutes: Some(m) } => format!("require {strength} within {m} minutes"),
+        Outcome::Require { strength, within_minutes: None } => format!("require {strength}"),
+    }
+}
+
+/// What a sign-in must prove, as the policy's decision says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInNeed {
+    /// No enforced rule matched: Twofold's default applies (whoever has a second factor
+    /// proves it at sign-in; a trusted device stands in for it).
+    Default,
+    /// An enforced rule said `allow`, and none asked for more: the password is enough.
+    PasswordOnly,
+    /// These strengths (all of them), the sign-in at most this many minutes old.
+    Strengths(Vec<String>, Option<u32>),
+    /// Refused.
+    Blocked,
 }
 
 impl Decision {
+    /// What a sign-in must prove. `limit` is decided per app after sign-in, so here it asks
+    /// what the default asks.
+    #[must_use]
+    pub fn sign_in_need(&self) -> SignInNeed {
+        match &self.outcome {
+            Outcome::Block => SignInNeed::Blocked,
+            Outcome::Require { within_minutes, .. } => SignInNeed::Strengths(self.strengths.clone(), *within_minutes),
+            Outcome::Allow if self.hits.iter().any(|h| h.mode == Mode::Enforce && h.outcome == Outcome::Allow) => {
+                SignInNeed::PasswordOnly
+            }
+            Outcome::Allow | Outcome::Limit => SignInNeed::Default,
+        }
+    }
+
+    /// The enforced rules that decided, by name, comma-separated.
+    #[must_use]
+    pub fn enforced_rules(&self) -> String {
+        self.hits.iter().filter(|h| h.mode == Mode::Enforce).map(|h| h.rule.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
     /// The decision in an administrator's words, naming every contributing rule.
     #[must_use]
     pub fn explain(&self) -> String {
-        let said = |o: &Outcome| match o {
-            Outcome::Allow => "allow".to_owned(),
-            Outcome::Limit => "limit to low-sensitivity apps".to_owned(),
-            Outcome::Block => "block".to_owned(),
-            Outcome::Require { strength, within_minutes: Some(m) } => format!("require {strength} within {m} minutes"),
-            Outcome::Require { strength, within_minutes: None } => format!("require {strength}"),
-        };
+        let said = outcome_words;
         let mut lines = vec![format!("Decision: {}.", said(&self.outcome))];
         if self.hits.is_empty() {
-            lines.push("No rule matched, so nothing more than a password is asked.".into());
+            lines.push(
+                "No rule matched, so the policy asks nothing more; at sign-in Twofold's default applies \
+                 (whoever has a second factor proves it)."
+                    .into(),
+            );
         }
         for hit in &self.hits {
             let prefix = if hit.mode == Mode::ReportOnly { "would have (report only)" } else { "says" };
             lines.push(format!("- rule '{}' {prefix} {}, because {}.", hit.rule, said(&hit.outcome), hit.because));
+        }
+        if self.limit_let_through {
+            lines.push("The limit lets this through: the app is low-sensitivity and the request only reads.".into());
         }
         if self.would_be != self.outcome {
             lines.push(format!("With the report-only rules enforced: {}.", said(&self.would_be)));
@@ -135,9 +184,23 @@ pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Decision {
             })
         })
         .collect();
-    let (outcome, strengths) = combine(hits.iter().filter(|h| h.mode == Mode::Enforce).map(|h| &h.outcome));
-    let (would_be, _) = combine(hits.iter().map(|h| &h.outcome));
-    Decision { outcome, strengths, would_be, hits }
+    // A limit leaves low-sensitivity apps open for reading.
+    let passes = facts.action == Action::Read && low_sensitivity(policy, facts);
+    fn applied(hit: &Hit, passes: bool) -> &Outcome {
+        if passes && hit.outcome == Outcome::Limit { &Outcome::Allow } else { &hit.outcome }
+    }
+    let (outcome, strengths) = combine(hits.iter().filter(|h| h.mode == Mode::Enforce).map(|h| applied(h, passes)));
+    let (would_be, _) = combine(hits.iter().map(|h| applied(h, passes)));
+    let limit_let_through = passes && hits.iter().any(|h| h.outcome == Outcome::Limit);
+    Decision { outcome, strengths, would_be, hits, limit_let_through }
+}
+
+/// Whether the request is for an app or host the policy lists as low-sensitivity (or
+/// Twofold's own pages, where a limited person sets up what they lack).
+fn low_sensitivity(policy: &Policy, facts: &Facts<'_>) -> bool {
+    let low = &policy.low_sensitivity;
+    facts.app.is_some_and(|app| app == TWOFOLD_APP || low.apps.iter().any(|a| a == app))
+        || facts.host_path.is_some_and(|(h, p)| low.hosts.iter().any(|x| host_matches(x, h, p)))
 }
 
 fn severity(outcome: &Outcome) -> u8 {

@@ -9,19 +9,24 @@
 //! time in them. The model deserialises from a policy file (`deny_unknown_fields`, so a typo
 //! is an error, not a silently ignored key).
 //!
-//! Not yet wired: sign-in, OpenID Connect and forward-auth still use their own rules; see
-//! the README's status.
+//! Asked by the sign-in pages, OpenID Connect authorizations and forward-auth; risk comes
+//! from [`risk::assess`], and [`simulate`] replays recorded sign-ins against a draft.
 
 mod check;
 mod evaluate;
 pub mod file;
+pub mod risk;
+pub mod simulate;
 
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{Role, Tier};
 
 pub use check::check;
-pub use evaluate::{Decision, Facts, Hit, evaluate, satisfies};
+pub use evaluate::{Decision, Facts, Hit, SignInNeed, evaluate, outcome_words, satisfies};
+
+/// The app name of Twofold's own pages (sign-in, Security info) in rules and sign-in events.
+pub const TWOFOLD_APP: &str = "twofold";
 
 /// A whole policy: named network zones, custom strengths, and the rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +42,36 @@ pub struct Policy {
     /// The rules, each named.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
+    /// Apps and hosts a `limit` outcome leaves open for reading.
+    #[serde(default)]
+    pub low_sensitivity: LowSensitivity,
+}
+
+/// What stays reachable (for reading) under a `limit` outcome. Twofold's own Security info
+/// always does, so a limited person can still set up what they lack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LowSensitivity {
+    /// OpenID Connect clients by `client_id`.
+    #[serde(default)]
+    pub apps: Vec<String>,
+    /// Forward-auth hosts, optionally with a path prefix.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
+impl Policy {
+    /// Whether any rule in use asks how well the device is known (so callers look it up).
+    #[must_use]
+    pub fn uses_devices(&self) -> bool {
+        self.rules.iter().any(|r| r.mode != Mode::Off && !r.when.devices.is_empty())
+    }
+
+    /// Whether any rule in use asks for a risk level (so callers compute it).
+    #[must_use]
+    pub fn uses_risk(&self) -> bool {
+        self.rules.iter().any(|r| r.mode != Mode::Off && r.when.risk_at_least.is_some())
+    }
 }
 
 /// One applied version of the policy: the file as written, who applied it and when. Every
@@ -56,7 +91,7 @@ pub struct PolicyVersion {
 }
 
 /// Whether a rule is applied.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Applied.

@@ -53,6 +53,7 @@ fn example() -> Policy {
         )]
         .into(),
         rules: vec![outside, sensitive, new_device, admins, privileged, sms_over, break_glass],
+        low_sensitivity: LowSensitivity { apps: vec!["wiki".into()], hosts: vec![] },
     }
 }
 
@@ -183,7 +184,19 @@ fn limit_sits_between_require_and_block_and_service_accounts_match_only_when_lis
     limit.who.tiers = vec![Tier::External];
     policy.rules.push(limit);
     let dave = Person { username: "dave", tier: Tier::External, roles: vec![Role::User], groups: vec![] };
-    assert_eq!(evaluate(&policy, &facts(&dave, "203.0.113.9", Device::New, Action::Read)).outcome, Outcome::Limit);
+    let mut crm = facts(&dave, "203.0.113.9", Device::New, Action::Read);
+    crm.app = Some("crm");
+    assert_eq!(evaluate(&policy, &crm).outcome, Outcome::Limit);
+    let wiki = evaluate(&policy, &facts(&dave, "203.0.113.9", Device::New, Action::Read));
+    assert_eq!(
+        wiki.outcome,
+        require("mfa", None),
+        "reading a low-sensitivity app passes the limit: {}",
+        wiki.explain()
+    );
+    assert!(wiki.limit_let_through && wiki.explain().contains("low-sensitivity"), "{}", wiki.explain());
+    let changing = evaluate(&policy, &facts(&dave, "203.0.113.9", Device::New, Action::Modify));
+    assert_eq!(changing.outcome, Outcome::Limit, "changing things is not low-sensitivity");
     let svc = Person { username: "tfs_1", tier: Tier::Service, roles: vec![], groups: vec![] };
     let mut machine = facts(&svc, "203.0.113.9", Device::New, Action::Modify);
     machine.service_account = true;
@@ -226,5 +239,29 @@ fn every_problem_in_a_policy_is_listed() {
             "rule[8].within_minutes",
         ],
         "{errors:?}"
+    );
+}
+
+#[test]
+fn a_sign_in_needs_the_default_unless_a_rule_says_more_or_explicitly_allows() {
+    let mut policy = example();
+    let bob = bob();
+    let office = evaluate(&policy, &facts(&bob, "10.1.2.3", Device::Trusted, Action::Read));
+    assert_eq!(office.sign_in_need(), SignInNeed::Default, "no rule matched");
+    let home = evaluate(&policy, &facts(&bob, "203.0.113.9", Device::Trusted, Action::Read));
+    assert_eq!(home.sign_in_need(), SignInNeed::Strengths(vec!["mfa".into()], None));
+    let mut quiet = rule("office reads need no prompt", OutcomeKind::Allow, None);
+    quiet.when.zones = vec!["corporate".into()];
+    quiet.when.devices = vec![Device::Trusted];
+    quiet.what.actions = vec![Action::Read];
+    policy.rules.push(quiet);
+    let office = evaluate(&policy, &facts(&bob, "10.1.2.3", Device::Trusted, Action::Read));
+    assert_eq!(office.sign_in_need(), SignInNeed::PasswordOnly, "{}", office.explain());
+    let mut block = rule("nobody", OutcomeKind::Block, None);
+    block.who.users = vec!["bob".into()];
+    policy.rules.push(block);
+    assert_eq!(
+        evaluate(&policy, &facts(&bob, "10.1.2.3", Device::Trusted, Action::Read)).sign_in_need(),
+        SignInNeed::Blocked
     );
 }

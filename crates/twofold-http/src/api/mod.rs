@@ -3,6 +3,7 @@
 mod audit;
 mod clients;
 mod groups;
+mod policies;
 mod users;
 mod verify;
 
@@ -26,6 +27,12 @@ pub fn routes() -> Router<AppState> {
         .route("/service-accounts", get(clients::list_service_accounts).post(clients::create_service_account))
         .route("/verify", post(verify::verify))
         .route("/forward-auth", axum::routing::any(crate::forward_auth::check))
+        .route("/policies", get(policies::versions).post(policies::apply))
+        .route("/policies/check", post(policies::check))
+        .route("/policies/whatif", post(policies::whatif))
+        .route("/policies/simulate", post(policies::simulate))
+        .route("/policies/{version}/rollback", post(policies::rollback))
+        .route("/reports/policy", get(policies::report))
         .route("/audit/events", get(audit::events))
         .route("/audit/verify", get(audit::verify))
         .fallback(|| async { crate::ApiError::App(twofold_app::AppError::NotFound("API endpoint")) })

@@ -36,12 +36,19 @@ struct AccountPage {
     csrf: String,
 }
 
-pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+) -> Result<Response, ApiError> {
     let current = match session {
         Some(current) if !current.session.mfa_pending => current,
         Some(_) => return Ok(Redirect::to("/login/mfa?return_to=/account").into_response()),
         None => return Ok(Redirect::to("/login?return_to=/account").into_response()),
     };
+    if let Err(instead) = super::own_page_gate(&state, &current, &meta, "/account").await? {
+        return Ok(instead);
+    }
     let user = &current.user;
     let detail = state.app.user_detail(&user.id.to_string()).await?;
     let sessions = state.app.user_sessions(user.id).await?;

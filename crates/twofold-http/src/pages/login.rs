@@ -101,6 +101,7 @@ pub async fn submit(
     if let Some((id, _)) = &new_device {
         meta.device_id = Some(id.clone());
     }
+    meta.app = super::sign_in_app(&return_to);
     let response = sign_in(&state, &meta, form, return_to).await?;
     Ok(with_device_cookie(&state, response, new_device.map(|(_, cookie)| cookie)))
 }
@@ -146,6 +147,9 @@ async fn sign_in(
         Err(AppError::Throttled { retry_after_secs }) => {
             let message = Some(format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."));
             Ok(render(state, StatusCode::TOO_MANY_REQUESTS, return_to, form.username, message).await)
+        }
+        Err(AppError::Forbidden(reason)) => {
+            Ok(render(state, StatusCode::FORBIDDEN, return_to, form.username, Some(reason)).await)
         }
         Err(other) => Err(other.into()),
     }

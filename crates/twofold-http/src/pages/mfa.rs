@@ -127,7 +127,7 @@ pub async fn show(
 
 pub async fn submit(
     State(state): State<AppState>,
-    ClientMeta(meta): ClientMeta,
+    ClientMeta(mut meta): ClientMeta,
     MaybeSession(session): MaybeSession,
     Form(form): Form<MfaForm>,
 ) -> Result<Response, ApiError> {
@@ -144,6 +144,7 @@ pub async fn submit(
         )
         .await);
     }
+    meta.app = super::sign_in_app(&return_to);
     let factor = match (form.code, form.recovery_code) {
         (Some(code), _) if !code.trim().is_empty() => SecondFactor::Code(code),
         (_, Some(code)) if !code.trim().is_empty() => SecondFactor::RecoveryCode(code),

@@ -98,6 +98,53 @@ pub(crate) async fn allow_form_target(state: &AppState, return_to: &str, respons
     }
 }
 
+/// What the policy in force says of `current` reading Twofold's own page at `path`: `None`
+/// to serve it (or, on Security info, to serve it with the returned notice), else the
+/// response instead — a 403 naming the rules, or a step-up that returns to the page. A
+/// strength none of the person's methods reaches leads to Security info, to set one up.
+pub(crate) async fn own_page_gate(
+    state: &AppState,
+    current: &twofold_app::auth::Authenticated,
+    meta: &twofold_app::RequestMeta,
+    path: &str,
+) -> Result<Result<Option<String>, axum::response::Response>, crate::ApiError> {
+    use twofold_app::policies::Verdict;
+    let verdict = state.app.own_pages_access(current, twofold_core::policy::Action::Read, meta).await?;
+    Ok(match verdict {
+        Verdict::Satisfied => Ok(None),
+        Verdict::Refused(reason) => Err((
+            axum::http::StatusCode::FORBIDDEN,
+            [(header::CACHE_CONTROL, "no-store")],
+            format!("Access refused: {reason}.\n"),
+        )
+            .into_response()),
+        Verdict::StepUp(_) => {
+            Err(Redirect::to(&format!("/login/mfa?return_to={}", login::query_escape(path))).into_response())
+        }
+        Verdict::Unreachable(reason) if path == "/account/security" => {
+            Ok(Some(format!("Your organisation's {reason}: add one below.")))
+        }
+        Verdict::Unreachable(_) => Err(Redirect::to("/account/security").into_response()),
+    })
+}
+
+/// The app a sign-in returning to `return_to` is for, as conditional access names it: the
+/// `client_id` of an authorization request, the `host/path` of a forward-auth return, or
+/// `None` for Twofold's own pages.
+pub(crate) fn sign_in_app(return_to: &str) -> Option<String> {
+    let uri: axum::http::Uri = return_to.parse().ok()?;
+    let axum::extract::Query(params) =
+        axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(&uri).ok()?;
+    match uri.path() {
+        "/oauth2/authorize" => params.get("client_id").filter(|id| !id.contains('/')).cloned(),
+        "/forward-auth/continue" => {
+            let target: axum::http::Uri = params.get("rd")?.parse().ok()?;
+            Some(format!("{}{}", target.host()?.to_ascii_lowercase(), target.path()))
+        }
+        _ => None,
+    }
+}
+
 /// A same-origin path to return to after sign-in, or `/account`. Refuses absolute URLs,
 /// scheme-relative `//host` and backslash tricks, so sign-in is never an open redirect.
 fn safe_return_path(candidate: Option<&str>) -> String {
@@ -117,6 +164,17 @@ fn safe_return_path(candidate: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::safe_return_path;
+
+    #[test]
+    fn a_sign_in_names_the_app_it_returns_to() {
+        use super::sign_in_app;
+        assert_eq!(sign_in_app("/oauth2/authorize?client_id=tfc_1&x=y").as_deref(), Some("tfc_1"));
+        assert_eq!(
+            sign_in_app("/forward-auth/continue?rd=https%3A%2F%2FApp.test%2Fdocs%2Fa%3Fq%3D1").as_deref(),
+            Some("app.test/docs/a")
+        );
+        assert_eq!(sign_in_app("/account"), None);
+    }
 
     #[test]
     fn only_same_origin_paths_are_returned_to() {

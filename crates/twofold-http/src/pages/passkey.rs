@@ -107,12 +107,13 @@ pub struct AssertionAnswer {
 
 pub async fn second_factor(
     State(state): State<AppState>,
-    ClientMeta(meta): ClientMeta,
+    ClientMeta(mut meta): ClientMeta,
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
     JsonBody(body): JsonBody<AssertionAnswer>,
 ) -> Result<Response, ApiError> {
     let current = session_with_token(&state, session, &headers)?;
+    meta.app = super::sign_in_app(&safe_return_path(body.return_to.as_deref()));
     let factor = SecondFactor::Passkey { ceremony: body.ceremony, answer: body.credential };
     let done = state.app.second_factor(&current, factor, body.trust_device, &meta).await?;
     Ok(signed_in(&state, &done, &safe_return_path(body.return_to.as_deref())))
@@ -134,11 +135,12 @@ pub async fn sign_in_options(State(state): State<AppState>, headers: HeaderMap) 
 
 pub async fn sign_in(
     State(state): State<AppState>,
-    ClientMeta(meta): ClientMeta,
+    ClientMeta(mut meta): ClientMeta,
     headers: HeaderMap,
     JsonBody(body): JsonBody<AssertionAnswer>,
 ) -> Result<Response, ApiError> {
     check_login_token(&headers)?;
+    meta.app = super::sign_in_app(&safe_return_path(body.return_to.as_deref()));
     let done = state.app.passkey_sign_in(&body.ceremony, body.credential, &meta).await?;
     Ok(signed_in(&state, &done, &safe_return_path(body.return_to.as_deref())))
 }

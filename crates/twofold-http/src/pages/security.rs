@@ -203,6 +203,7 @@ pub struct ShowQuery {
 
 pub async fn show(
     State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
     MaybeSession(session): MaybeSession,
     axum::extract::Query(query): axum::extract::Query<ShowQuery>,
 ) -> Result<Response, ApiError> {
@@ -210,8 +211,12 @@ pub async fn show(
         Ok(c) => c,
         Err(refusal) => return Ok(refusal.into_response()),
     };
+    let notice = match super::own_page_gate(&state, &current, &meta, "/account/security").await? {
+        Ok(notice) => notice,
+        Err(instead) => return Ok(instead),
+    };
     let skip_to = query.return_to.as_deref().map(|r| super::safe_return_path(Some(r)));
-    render_with(&state, &current, StatusCode::OK, None, None, skip_to).await
+    render_with(&state, &current, StatusCode::OK, notice, None, skip_to).await
 }
 
 #[derive(Deserialize)]

@@ -27,6 +27,7 @@ pub fn cli_actor() -> (Actor, RequestMeta) {
             ip: None,
             user_agent: Some(format!("twofold-cli/{}", env!("CARGO_PKG_VERSION"))),
             device_id: None,
+            app: None,
         },
     )
 }

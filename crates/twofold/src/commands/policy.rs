@@ -3,11 +3,11 @@
 //! kept with author, time and note), compared, rolled back, and one hypothetical sign-in
 //! explained.
 
-use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use twofold_app::App;
+use twofold_app::policies::WhatIf;
 use twofold_core::policy::{self, Action, Device, PolicyVersion, Risk};
 
 use crate::cli::{OutputFormat, PolicyCommand};
@@ -80,52 +80,50 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
             println!("version {number} applied again as policy version {applied}");
             Ok(ExitCode::SUCCESS)
         }
+        PolicyCommand::Simulate { file, days } => {
+            anyhow::ensure!(days > 0, "--days must be positive");
+            match app.simulate_policy(&read(&file)?, days).await? {
+                Ok(report) => {
+                    match format {
+                        Some(OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&report)?),
+                        _ => println!("{}", report.explain(true)),
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => anyhow::bail!(
+                    "{} has {} problem(s): run `twofold policy check` on it",
+                    file.display(),
+                    problems.len()
+                ),
+            }
+        }
         PolicyCommand::Whatif { file, user, app: client, host, ip, device, action, country, risk } => {
             let policy = match file {
-                Some(file) => app.check_policy(&read(&file)?).await?.map_err(|problems| {
+                Some(file) => Some(app.check_policy(&read(&file)?).await?.map_err(|problems| {
                     anyhow::anyhow!(
                         "{} has {} problem(s): run `twofold policy check` on it",
                         file.display(),
                         problems.len()
                     )
-                })?,
-                None => app.current_policy().await?.map(|(_, policy)| policy).ok_or_else(|| {
-                    anyhow::anyhow!("no policy has been applied: `twofold policy apply FILE`, or pass --file")
-                })?,
+                })?),
+                None => None,
             };
-            let detail = app.user_detail(&user).await?;
-            let ip: Option<IpAddr> = ip
-                .as_deref()
-                .map(|ip| ip.parse().with_context(|| format!("--ip '{ip}' is not an address")))
-                .transpose()?;
             // The enums' own names (serde's snake_case), so the words match the policy file.
             fn word<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> anyhow::Result<T> {
                 serde_json::from_value(serde_json::Value::String(text.to_owned()))
                     .map_err(|_| anyhow::anyhow!("--{what} '{text}' is not one of the allowed words (see --help)"))
             }
-            let device: Device = word(&device, "device")?;
-            let action: Action = word(&action, "action")?;
-            let risk: Risk = word(&risk, "risk")?;
-            let host_path = host.as_deref().map(|h| match h.find('/') {
-                Some(i) => (&h[..i], &h[i..]),
-                None => (h, "/"),
-            });
-            let facts = policy::Facts {
-                username: &detail.user.username,
-                groups: &detail.groups,
-                tier: detail.user.tier,
-                roles: &detail.user.roles,
-                service_account: false,
-                app: client.as_deref(),
-                host_path,
-                action,
+            let question = WhatIf {
+                user,
+                app: client,
+                host,
                 ip,
-                device,
-                country: country.as_deref(),
-                risk,
-                now: twofold_core::Clock::now(&twofold_core::clock::SystemClock),
+                device: Some(word::<Device>(&device, "device")?),
+                action: Some(word::<Action>(&action, "action")?),
+                country,
+                risk: Some(word::<Risk>(&risk, "risk")?),
             };
-            let decision = policy::evaluate(&policy, &facts);
+            let decision = app.whatif(policy, &question).await?;
             match format {
                 Some(OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&decision)?),
                 _ => println!("{}", decision.explain()),

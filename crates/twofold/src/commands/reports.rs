@@ -11,6 +11,53 @@ use crate::output::print;
 
 pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     match command {
+        ReportCommand::Policy { days } => {
+            anyhow::ensure!(days > 0, "--days must be positive");
+            let since = app.now().plus_seconds(-days * 86_400);
+            let report = app.policy_report(since).await?;
+            if matches!(format, Some(OutputFormat::Json)) {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{} sign-ins since {} were decided by a policy; the report-only rules would have changed {} of them.",
+                report.decided,
+                since.to_rfc3339(),
+                report.would_change
+            );
+            let rows = report
+                .rules
+                .iter()
+                .map(|r| {
+                    let said = if r.mode == twofold_core::policy::Mode::ReportOnly {
+                        format!("would have: {}", r.outcome)
+                    } else {
+                        r.outcome.clone()
+                    };
+                    vec![r.rule.clone(), said, r.sign_ins.to_string(), r.users.len().to_string()]
+                })
+                .collect();
+            print(table_or(format), &report, &["rule", "outcome", "sign-ins", "people"], rows)?;
+            if !report.report_only_sign_ins.is_empty() {
+                println!("\nLatest sign-ins a report-only rule matched:");
+                let rows = report
+                    .report_only_sign_ins
+                    .iter()
+                    .take(20)
+                    .map(|s| {
+                        vec![
+                            s.at.to_rfc3339(),
+                            s.username.clone(),
+                            s.app.clone().unwrap_or_default(),
+                            s.outcome.clone(),
+                            s.would_be.clone(),
+                            s.rules.join(", "),
+                        ]
+                    })
+                    .collect();
+                print(table_or(format), &report, &["at", "user", "app", "applied", "would have", "rules"], rows)?;
+            }
+        }
         ReportCommand::ServiceAccounts { unused_days, secret_max_age_days } => {
             anyhow::ensure!(unused_days > 0 && secret_max_age_days > 0, "the day counts must be positive");
             let lines = app.service_account_report(ReportPolicy { unused_days, secret_max_age_days }).await?;

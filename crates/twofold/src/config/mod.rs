@@ -31,6 +31,8 @@ pub struct Settings {
     pub sms_webhook_authorization: Option<String>,
     pub attestation: twofold_app::passkeys::AttestationPolicy,
     pub forward_auth: twofold_core::forward_auth::Policy,
+    /// A MaxMind-format GeoIP database.
+    pub geoip_database: Option<PathBuf>,
     /// HTTPS with these PEM files: (certificate chain, key, client CA for mutual TLS).
     pub tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
 }
@@ -47,6 +49,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    geoip_database: Option<PathBuf>,
     #[serde(default)]
     trusted_proxies: Vec<String>,
     #[serde(default)]
@@ -186,6 +189,7 @@ const KEYS: &[(&str, &str)] = &[
     ("master_key_file", "string"),
     ("log_format", "string"),
     ("smtp_url", "string"),
+    ("geoip_database", "string"),
     ("mail_from", "string"),
     ("trusted_proxies", "array"),
     ("password", "table"),
@@ -378,6 +382,7 @@ const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_MASTER_KEY_FILE",
     "TWOFOLD_LOG_FORMAT",
     "TWOFOLD_SMTP_URL",
+    "TWOFOLD_GEOIP_DATABASE",
     "TWOFOLD_MAIL_FROM",
     "TWOFOLD_TLS_CERT",
     "TWOFOLD_TLS_KEY",
@@ -432,6 +437,7 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         absolute_timeout_secs: file.session.absolute_timeout_secs.unwrap_or(session_defaults.absolute_timeout_secs),
     };
     let smtp_url = serve.and_then(|s| s.smtp_url.clone()).or(file.smtp_url);
+    let geoip_database = serve.and_then(|s| s.geoip_database.clone()).or(file.geoip_database);
     let mail_from = serve
         .and_then(|s| s.mail_from.clone())
         .or(file.mail_from)
@@ -461,6 +467,7 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
     })?;
     let tls = serve.and_then(|s| Some((s.tls_cert.clone()?, s.tls_key.clone()?, s.client_ca.clone())));
     Ok(Settings {
+        geoip_database,
         tls,
         attestation,
         forward_auth,
@@ -492,6 +499,7 @@ log_format = "pretty"                   # or "json"; TWOFOLD_LOG_FORMAT
 # smtp_url = "smtp://mail.example.com:587?tls=required"  # TWOFOLD_SMTP_URL; notifications are only logged without it
 # mail_from = "Twofold <mfa@example.com>"               # TWOFOLD_MAIL_FROM
 # trusted_proxies = ["10.0.0.0/8"]                      # TWOFOLD_TRUSTED_PROXIES; X-Forwarded-For is ignored from others
+# geoip_database = "/var/lib/GeoIP/GeoLite2-City.mmdb"  # TWOFOLD_GEOIP_DATABASE; country rules and impossible travel
 
 [password]        # argon2id cost (OWASP: 19 MiB, 2 iterations, 1 lane)
 memory_kib = 19456

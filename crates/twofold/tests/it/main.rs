@@ -19,5 +19,6 @@ mod mfa;
 mod oidc;
 mod pages;
 mod policy;
+mod policy_signin;
 mod signing;
 mod tokens;

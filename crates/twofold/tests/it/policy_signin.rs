@@ -1,0 +1,212 @@
+//! The sign-in pages ask the conditional-access policy in force: an explicit `allow` skips
+//! the second step, `block` refuses after the password, no matching rule leaves Twofold's
+//! default (whoever has a second factor proves it), Twofold's own pages step up when a rule
+//! asks. Every sign-in event records the decision, report-only rules included, which
+//! `report policy` sums up and `policy simulate` replays against a draft — through the CLI
+//! and the admin API alike.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Env, api, browser, stdout};
+use crate::mfa::{enrol_totp, hidden, oathtool, password_step, second_step};
+
+const POLICY: &str = r#"[zones]
+here = ["127.0.0.0/8"]
+
+[[rule]]
+name = "quiet here for bob"
+who = { users = ["bob"] }
+what = { apps = ["twofold"] }
+when = { zones = ["here"] }
+outcome = "allow"
+
+[[rule]]
+name = "no carol"
+who = { users = ["carol"] }
+outcome = "block"
+
+[[rule]]
+name = "trial: keys for everyone"
+mode = "report_only"
+outcome = "require"
+strength = "phr"
+"#;
+
+async fn post_login(url: &str, username: &str) -> (u16, String) {
+    let web = browser();
+    let page = web.get(format!("{url}/login")).send().await.unwrap().text().await.unwrap();
+    let response = web
+        .post(format!("{url}/login"))
+        .form(&[("username", username), ("password", "twofold-demo-pass"), ("csrf", &hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn sign_in_follows_the_policy_in_force_and_records_every_decision() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let admin = api(&env.admin_token());
+
+        // No policy yet: Twofold's default asks bob for the app he sets up.
+        let web = browser();
+        password_step(&web, url, "bob").await;
+        let secret = enrol_totp(&web, url).await;
+        assert!(password_step(&browser(), url, "bob").await.starts_with("/login/mfa"), "{b}: the default");
+
+        // A file with a problem is refused whole through the API, every problem listed.
+        let refused = admin
+            .post(format!("{url}/api/v1/policies"))
+            .json(&json!({"source": "[[rule]]\nname = \"x\"\nwho = { groups = [\"ghosts\"] }\noutcome = \"block\"\nwhen = { zones = [\"moon\"] }\n"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 422, "{b}");
+        let problems = refused.text().await.unwrap();
+        assert!(problems.contains("ghosts") && problems.contains("moon"), "{b}: {problems}");
+        let applied = admin
+            .post(format!("{url}/api/v1/policies"))
+            .json(&json!({"source": POLICY, "note": "through the API"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(applied.status(), 201, "{b}");
+        assert_eq!(applied.json::<Value>().await.unwrap()["version"], 1, "{b}");
+
+        // bob, here, on Twofold's own pages: an explicit allow, so no second step.
+        let web = browser();
+        assert_eq!(password_step(&web, url, "bob").await, "/account", "{b}: allowed without a prompt");
+        let account = web.get(format!("{url}/account")).send().await.unwrap();
+        assert_eq!(account.status(), 200, "{b}");
+        assert!(account.text().await.unwrap().contains("pwd (password only)"), "{b}");
+        // carol is blocked after her password, and told which rule did it.
+        let (status, page) = post_login(url, "carol").await;
+        assert_eq!(status, 403, "{b}");
+        assert!(page.contains("no carol"), "{b}: {page}");
+        // dave matches no enforced rule: the default (he has no second factor: set one up).
+        assert!(password_step(&browser(), url, "dave").await.starts_with("/account/security"), "{b}");
+
+        // A rule that asks more of Twofold's own pages steps bob's session up, at once on
+        // this node (the apply went through it).
+        let stricter = format!(
+            "{POLICY}\n[[rule]]\nname = \"bob proves it\"\nwho = {{ users = [\"bob\"] }}\nwhat = {{ apps = [\"twofold\"] }}\noutcome = \"require\"\nstrength = \"mfa\"\n"
+        );
+        let applied =
+            admin.post(format!("{url}/api/v1/policies")).json(&json!({"source": stricter})).send().await.unwrap();
+        assert_eq!(applied.status(), 201, "{b}");
+        let gated = web.get(format!("{url}/account")).send().await.unwrap();
+        assert_eq!(gated.status(), 303, "{b}");
+        assert_eq!(gated.headers()["location"], "/login/mfa?return_to=/account", "{b}");
+        assert_eq!(second_step(&web, url, "code", &oathtool(&secret, 30)).await.status(), 303, "{b}");
+        assert_eq!(web.get(format!("{url}/account")).send().await.unwrap().status(), 200, "{b}: stepped up");
+
+        // Every decided sign-in carries its decision: the report counts the rules, the
+        // report-only one as what it would have done.
+        let report: Value = serde_json::from_slice(&env.cli(&["report", "policy", "--format", "json"]).stdout).unwrap();
+        let rule = |name: &str| {
+            report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == name).cloned().unwrap_or_else(|| {
+                panic!("{b}: no rule {name} in {report:#}");
+            })
+        };
+        assert_eq!(rule("no carol")["users"], json!(["carol"]), "{b}");
+        let trial = rule("trial: keys for everyone");
+        assert_eq!(trial["mode"], "report_only", "{b}");
+        assert_eq!(trial["users"], json!(["bob", "carol", "dave"]), "{b}: {trial}");
+        assert!(report["would_change"].as_u64().unwrap() >= 3, "{b}: {report}");
+        let latest = &report["report_only_sign_ins"][0];
+        assert_eq!(latest["username"], "bob", "{b}: the step-up is the latest: {report:#}");
+        assert_eq!(latest["would_be"], "require phr", "{b}");
+        let text = stdout(&env.cli(&["report", "policy"]));
+        assert!(text.contains("would have: require phr"), "{b}: {text}");
+
+        // A draft replayed against those sign-ins names whom it would lock out.
+        let draft = env.data_dir.join("..").join("keys.toml");
+        std::fs::write(&draft, "[[rule]]\nname = \"keys for everyone\"\noutcome = \"require\"\nstrength = \"phr\"\n")
+            .unwrap();
+        let simulated = env.cli(&["policy", "simulate", draft.to_str().unwrap(), "--days", "1"]);
+        let words = stdout(&simulated);
+        assert!(simulated.status.success(), "{b}: {}", crate::helpers::stderr(&simulated));
+        assert!(words.contains("challenged for a stronger or fresher sign-in"), "{b}: {words}");
+        assert!(words.contains("would be locked out") && words.contains("bob, carol, dave"), "{b}: {words}");
+        assert!(words.contains("treated differently from the policy in force"), "{b}: {words}");
+        let through_api = admin
+            .post(format!("{url}/api/v1/policies/simulate"))
+            .json(&json!({"source": std::fs::read_to_string(&draft).unwrap(), "days": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(through_api.status(), 200, "{b}");
+        let body: Value = through_api.json().await.unwrap();
+        assert_eq!(body["report"]["locked_out"], json!(["bob", "carol", "dave"]), "{b}: {body:#}");
+        assert_eq!(body["explanation"].as_str().unwrap(), words.trim_end(), "{b}: the API says the same");
+
+        // What-if and the version list through the API.
+        let whatif = admin
+            .post(format!("{url}/api/v1/policies/whatif"))
+            .json(&json!({"user": "carol", "ip": "127.0.0.1"}))
+            .send()
+            .await
+            .unwrap();
+        let whatif: Value = whatif.json().await.unwrap();
+        assert!(whatif["explanation"].as_str().unwrap().starts_with("Decision: block."), "{b}: {whatif}");
+        let versions: Value = admin.get(format!("{url}/api/v1/policies")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(versions["versions"].as_array().unwrap().len(), 2, "{b}");
+        assert_eq!(versions["versions"][1]["note"], "through the API", "{b}");
+    }
+}
+
+/// Signs in through a trusted proxy that says the browser is at `ip`: the status and page.
+async fn login_from(url: &str, username: &str, ip: &str) -> (u16, String) {
+    let web = browser();
+    let page = web.get(format!("{url}/login")).send().await.unwrap().text().await.unwrap();
+    let response = web
+        .post(format!("{url}/login"))
+        .header("x-forwarded-for", ip)
+        .form(&[("username", username), ("password", "twofold-demo-pass"), ("csrf", &hidden(&page, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// Country rules and impossible travel, with a GeoIP database written by another tool
+/// (tests/geoip/make_db.py, PyPI mmdb-writer): London, Paris and Sydney networks.
+#[tokio::test]
+async fn countries_and_impossible_travel_come_from_the_geoip_database() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let geo = twofold_testkit::scratch_dir("geoip").join("cities.mmdb");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/geoip/make_db.py");
+    assert!(std::process::Command::new("python3").arg(script).arg(&geo).status().unwrap().success());
+    let server =
+        env.serve(&["--demo", "--trusted-proxy", "127.0.0.1/32", "--geoip-database", geo.to_str().unwrap()]).await;
+    let url = &server.url;
+    let policy = env.data_dir.join("..").join("geo.toml");
+    std::fs::write(
+        &policy,
+        "[[rule]]\nname = \"not from France\"\nwhen = { countries = [\"FR\"] }\noutcome = \"block\"\n\n[[rule]]\nname = \"stop the risky\"\nwhen = { risk_at_least = \"high\" }\noutcome = \"block\"\n",
+    )
+    .unwrap();
+    assert!(env.cli(&["policy", "apply", policy.to_str().unwrap()]).status.success());
+
+    // bob in London, then "in Sydney" two seconds later: no one travels that fast.
+    assert_eq!(login_from(url, "bob", "198.51.100.7").await.0, 303, "London is fine");
+    let (status, page) = login_from(url, "bob", "203.0.113.9").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("stop the risky"), "{page}");
+    // carol in Paris: the country rule.
+    let (status, page) = login_from(url, "carol", "192.0.2.10").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("not from France"), "{page}");
+    // Sydney itself is no problem for someone who was not just in London.
+    assert_eq!(login_from(url, "dave", "203.0.113.9").await.0, 303);
+
+    let report: Value = serde_json::from_slice(&env.cli(&["report", "policy", "--format", "json"]).stdout).unwrap();
+    let users =
+        |rule: &str| report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == rule).map(|r| r["users"].clone());
+    assert_eq!(users("not from France"), Some(json!(["carol"])), "{report:#}");
+    assert_eq!(users("stop the risky"), Some(json!(["bob"])), "{report:#}");
+}
