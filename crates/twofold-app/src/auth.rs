@@ -27,6 +27,9 @@ pub struct SignedIn {
     pub user: User,
     /// Whether the user has a confirmed second factor (else they are offered enrolment).
     pub has_second_factor: bool,
+    /// The strength the policy asks the second step to reach, when it names one, so the
+    /// page offers only the methods that meet it.
+    pub strength: Option<String>,
 }
 
 /// A request's valid session and its user.
@@ -173,7 +176,7 @@ impl App {
                 let event = event.with_methods(&["pwd", "trusted_device"]);
                 self.store.start_session(&session, &event, &ctx).await?;
                 metrics_outcome("success");
-                return Ok(SignedIn { token, session, user, has_second_factor });
+                return Ok(SignedIn { token, session, user, has_second_factor, strength: None });
             }
             (SecondStep::Ask, _) => {
                 let pending = session.awaiting_second_factor();
@@ -190,7 +193,16 @@ impl App {
         if stored_hash.as_deref().is_some_and(|h| needs_rehash(h, self.settings.hash_params)) {
             self.rehash(&user, password, &signed_in_actor, meta).await;
         }
-        Ok(SignedIn { token, session, user, has_second_factor })
+        // The strength to offer methods for: a custom one (the narrower) before a built-in one.
+        let strength = match &check.need {
+            SignInNeed::Strengths(strengths, _) => strengths
+                .iter()
+                .find(|s| !twofold_core::oidc::STRENGTHS.contains(&s.as_str()))
+                .or(strengths.first())
+                .cloned(),
+            _ => None,
+        };
+        Ok(SignedIn { token, session, user, has_second_factor, strength })
     }
 
     /// A sign-in event for an attempt now.

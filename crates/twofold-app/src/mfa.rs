@@ -466,7 +466,7 @@ impl App {
         if trust_device {
             self.trust_this_device(user, now, meta).await?;
         }
-        Ok(SignedIn { token, session, user: user.clone(), has_second_factor: true })
+        Ok(SignedIn { token, session, user: user.clone(), has_second_factor: true, strength: None })
     }
 
     async fn use_recovery_code(

@@ -410,6 +410,6 @@ impl App {
         };
         self.store.start_session(&session, &event, &self.audit_context(&actor, meta)).await?;
         crate::auth::metrics_outcome("success");
-        Ok(SignedIn { token, session, user, has_second_factor: true })
+        Ok(SignedIn { token, session, user, has_second_factor: true, strength: None })
     }
 }

@@ -8,6 +8,22 @@ use crate::auth::Authenticated;
 
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
+/// The kinds of second step a page may offer for a strength.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offered {
+    /// Codes from apps, tokens and email, and recovery codes (`otp`).
+    pub codes: bool,
+    /// Text messages (`sms`).
+    pub sms: bool,
+    /// Passkeys and security keys (`hwk`).
+    pub passkey: bool,
+}
+
+impl Offered {
+    /// Every kind.
+    pub const ALL: Self = Self { codes: true, sms: true, passkey: true };
+}
+
 /// The policy in force and its version number.
 pub(crate) type VersionInForce = (i64, std::sync::Arc<Policy>);
 
@@ -18,7 +34,7 @@ pub enum Verdict {
     Satisfied,
     /// `block` or `limit`, or the policy could not be read (fail closed); the reason names the rules.
     Refused(String),
-    /// A (fresh) second factor of this built-in strength first.
+    /// A (fresh) second factor of this strength first (built in, or one the policy defines).
     StepUp(String),
     /// A strength none of the person's methods reaches.
     Unreachable(String),
@@ -189,6 +205,22 @@ impl App {
         self.apply_policy(actor, meta, &old.source, Some(&format!("rollback to version {version}"))).await
     }
 
+    /// Which kinds of second step may be offered for `strength` (built in, or one the policy
+    /// in force defines), so the page never offers a method that would not do — nor one an
+    /// attacker would downgrade to. Everything, when no strength is named or it is unknown.
+    pub async fn offered_methods(&self, strength: Option<&str>) -> Offered {
+        let Some(strength) = strength else { return Offered::ALL };
+        let policy = self.policy_in_force().await.ok().flatten().unwrap_or_default();
+        let known = twofold_core::oidc::STRENGTHS.contains(&strength) || policy.strengths.contains_key(strength);
+        if !known {
+            return Offered::ALL;
+        }
+        let meets = |acr: &str, method: &str| {
+            policy::satisfies(&policy, strength, acr, &["pwd".to_owned(), method.to_owned(), "mfa".to_owned()])
+        };
+        Offered { codes: meets("mfa", "otp"), sms: meets("mfa", "sms"), passkey: meets("phrh", "hwk") }
+    }
+
     /// Asks the policy in force whether `current` may use Twofold's own pages (the app
     /// `twofold`): `read` to look, `modify` to change sign-in methods.
     ///
@@ -241,8 +273,12 @@ impl App {
                 let stale = within_minutes
                     .is_some_and(|m| auth.auth_time.is_none_or(|t| now.millis() - t.millis() > i64::from(m) * 60_000));
                 let wanted = unmet.or(decision.strengths.first()).cloned().unwrap_or_else(|| "mfa".into());
-                // A custom strength is asked for as a fresh second factor.
-                let acr = if twofold_core::oidc::STRENGTHS.contains(&wanted.as_str()) { wanted } else { "mfa".into() };
+                // A custom strength is reached by a second factor of one of its methods.
+                let acr: String = if twofold_core::oidc::STRENGTHS.contains(&wanted.as_str()) {
+                    wanted.clone()
+                } else {
+                    "mfa".into()
+                };
                 if unmet.is_none() && !stale {
                     Verdict::Satisfied
                 } else if !self.can_reach(user, &acr).await? {
@@ -251,7 +287,7 @@ impl App {
                         rules()
                     ))
                 } else {
-                    Verdict::StepUp(acr)
+                    Verdict::StepUp(wanted)
                 }
             }
         })

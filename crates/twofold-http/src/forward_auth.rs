@@ -108,8 +108,9 @@ pub async fn check(
     let outcome = state.app.forward_auth(session.as_ref(), &forwarded).await?;
     let public = &state.config.public_url;
     let back = format!("/forward-auth/continue?rd={}", query_escape(&request.url));
-    let sign_in = |page: &str| {
-        let location = format!("{public}{page}?return_to={}", query_escape(&back));
+    let sign_in = |page: &str, strength: Option<&str>| {
+        let strength = strength.map(|s| format!("&strength={}", query_escape(s))).unwrap_or_default();
+        let location = format!("{public}{page}?return_to={}{strength}", query_escape(&back));
         let status = if query.redirect { StatusCode::FOUND } else { StatusCode::UNAUTHORIZED };
         let body = format!("Sign in at {location}\n");
         let mut response = (status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
@@ -126,8 +127,8 @@ pub async fn check(
             }
             response
         }
-        ForwardOutcome::SignIn => sign_in("/login"),
-        ForwardOutcome::StepUp(_) => sign_in("/login/mfa"),
+        ForwardOutcome::SignIn => sign_in("/login", None),
+        ForwardOutcome::StepUp(strength) => sign_in("/login/mfa", Some(&strength)),
         ForwardOutcome::Deny(reason) => {
             tracing::info!(host = %request.host, path = %request.path, %reason, "forward-auth refused");
             (StatusCode::FORBIDDEN, [(header::CACHE_CONTROL, "no-store")], format!("Access refused: {reason}.\n"))

@@ -92,8 +92,9 @@ async fn authorize(
             }
             Redirect::to(&login).into_response()
         }
-        AuthorizeOutcome::StepUp(_) => {
-            Redirect::to(&format!("/login/mfa?return_to={}", query_escape(&back))).into_response()
+        AuthorizeOutcome::StepUp(strength) => {
+            Redirect::to(&format!("/login/mfa?return_to={}&strength={}", query_escape(&back), query_escape(&strength)))
+                .into_response()
         }
         AuthorizeOutcome::Consent { client_name, scopes } => match session.as_ref() {
             Some(current) => crate::pages::consent::render(&state, current, client_name, &scopes, &raw).await,

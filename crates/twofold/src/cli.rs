@@ -97,12 +97,12 @@ pub enum Command {
 pub enum PolicyCommand {
     /// Check a policy file; every problem with its line, exit 1 if any
     Check {
-        /// The TOML policy file
+        /// The policy file (TOML or YAML)
         file: PathBuf,
     },
     /// Apply a policy file as the next version (refused whole if it has any problem)
     Apply {
-        /// The TOML policy file
+        /// The policy file (TOML or YAML)
         file: PathBuf,
         /// Why (kept with the version)
         #[arg(long)]
@@ -131,7 +131,7 @@ pub enum PolicyCommand {
     },
     /// Explain what the policy in force (or a file) decides for one hypothetical sign-in
     Whatif {
-        /// A TOML policy file to try instead of the policy in force
+        /// A policy file (TOML or YAML) to try instead of the policy in force
         #[arg(long)]
         file: Option<PathBuf>,
         /// Who signs in (username)
@@ -162,7 +162,7 @@ pub enum PolicyCommand {
     /// Replay the recorded sign-ins of the last N days against a draft policy: how many
     /// sign-ins and people it would allow, challenge, limit or block, and whom it would lock out
     Simulate {
-        /// The draft TOML policy file
+        /// The draft policy file (TOML or YAML)
         file: PathBuf,
         /// How many days of sign-ins to replay
         #[arg(long, default_value_t = 30)]

@@ -1,5 +1,6 @@
-//! Policy files (TOML): parsed and checked, every problem located by line (and column for
-//! syntax), so an administrator can fix them all in one go.
+//! Policy files, TOML or YAML (the same keys): parsed and checked, every problem located by
+//! line (and column for syntax), so an administrator can fix them all in one go. The format
+//! is told from the text itself, so a stored version always reads back the same way.
 
 use serde::Serialize;
 
@@ -16,21 +17,76 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Line numbers (1-based) of each `[[rule]]` header, in order.
-fn rule_lines(source: &str) -> Vec<usize> {
-    source.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("[[rule]]")).map(|(i, _)| i + 1).collect()
+/// Whether `source` is YAML: its first line that is neither blank nor a comment is not a TOML
+/// table header (`[zones]`, `[[rule]]`) nor a `key = value` line.
+#[must_use]
+pub fn is_yaml(source: &str) -> bool {
+    source.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).is_some_and(|first| {
+        let toml_key = first.split_once('=').is_some_and(|(key, _)| !key.contains(':'));
+        !first.starts_with('[') && !toml_key
+    })
 }
 
-/// Parses and checks a policy file against the directory's groups.
+/// Line numbers (1-based) of each rule, in order: each `[[rule]]` header in TOML, each item
+/// of the `rule:` list in YAML.
+fn rule_lines(source: &str, yaml: bool) -> Vec<usize> {
+    if !yaml {
+        return source
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with("[[rule]]"))
+            .map(|(i, _)| i + 1)
+            .collect();
+    }
+    let mut lines = Vec::new();
+    let mut in_rules = false;
+    let mut item_indent = None;
+    for (i, line) in source.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let text = line.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        if indent == 0 && !text.starts_with('-') {
+            in_rules = text.starts_with("rule:");
+            item_indent = None;
+            continue;
+        }
+        if in_rules && text.starts_with('-') && item_indent.is_none_or(|at| at == indent) {
+            item_indent = Some(indent);
+            lines.push(i + 1);
+        }
+    }
+    lines
+}
+
+/// Parses a policy file, TOML or YAML, into the model.
+fn parse(source: &str, yaml: bool) -> Result<Policy, Problem> {
+    if yaml {
+        return serde_yaml_ng::from_str(source).map_err(|e| {
+            let at = e
+                .location()
+                .map_or_else(|| "(file)".to_owned(), |l| format!("line {}, column {}", l.line(), l.column()));
+            // The message carries its own "at line L column C"; the location says it once.
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            Problem { at, field: String::new(), message }
+        });
+    }
+    toml::from_str(source).map_err(|e| {
+        let at = e.span().map_or_else(|| "(file)".to_owned(), |span| crate::validation::line_col(source, span.start));
+        Problem { at, field: String::new(), message: e.message().to_owned() }
+    })
+}
+
+/// Parses and checks a policy file (TOML or YAML) against the directory's groups.
 ///
 /// # Errors
 /// Every problem found.
 pub fn load(source: &str, known_groups: &[String]) -> Result<Policy, Vec<Problem>> {
-    let policy: Policy = toml::from_str(source).map_err(|e| {
-        let at = e.span().map_or_else(|| "(file)".to_owned(), |span| crate::validation::line_col(source, span.start));
-        vec![Problem { at, field: String::new(), message: e.message().to_owned() }]
-    })?;
-    let lines = rule_lines(source);
+    let yaml = is_yaml(source);
+    let policy = parse(source, yaml).map_err(|problem| vec![problem])?;
+    let lines = rule_lines(source, yaml);
     check(&policy, known_groups).map_err(|errors| {
         errors
             .0
@@ -49,7 +105,7 @@ pub fn load(source: &str, known_groups: &[String]) -> Result<Policy, Vec<Problem
                     None => e.field.split('.').next().map_or_else(String::new, |table| {
                         source
                             .lines()
-                            .position(|l| l.trim() == format!("[{table}]"))
+                            .position(|l| l.trim() == format!("[{table}]") || l.trim_end() == format!("{table}:"))
                             .map_or_else(String::new, |i| format!("line {}", i + 1))
                     }),
                 };
@@ -101,6 +157,21 @@ mod tests {
         let typo = load("[[rule]]\nname = \"a\"\noutcom = \"block\"\n", &[]).err().unwrap();
         assert!(typo[0].at.starts_with("line "), "{}", typo[0].at);
         assert!(typo[0].message.contains("outcom"), "{}", typo[0].message);
+    }
+
+    #[test]
+    fn yaml_files_say_the_same_and_their_problems_name_lines_too() {
+        let toml = "[zones]\ncorporate = [\"10.0.0.0/8\"]\n\n[[rule]]\nname = \"mfa outside\"\nwhen = { outside_zones = [\"corporate\"] }\noutcome = \"require\"\nstrength = \"mfa\"\n";
+        let yaml = "# the same policy\nzones:\n  corporate: [\"10.0.0.0/8\"]\nrule:\n  - name: mfa outside\n    when:\n      outside_zones: [corporate]\n    outcome: require\n    strength: mfa\n";
+        assert!(!is_yaml(toml) && is_yaml(yaml));
+        assert_eq!(load(yaml, &[]).unwrap(), load(toml, &[]).unwrap());
+        let broken = "zones:\n  corporate: [\"10.0.0.0/33\"]\nrule:\n  - name: a\n    outcome: require\n  - name: b\n    outcome: block\n    when:\n      zones: [moon]\n";
+        let problems = load(broken, &[]).err().unwrap();
+        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(at, ["line 1", "line 4 (rule 'a')", "line 6 (rule 'b')"], "{problems:?}");
+        let typo = load("rule:\n  - name: a\n    outcom: block\n", &[]).err().unwrap();
+        assert!(typo[0].at.starts_with("line 3"), "{typo:?}");
+        assert!(typo[0].message.contains("outcom"), "{typo:?}");
     }
 
     #[test]

@@ -265,3 +265,14 @@ fn a_sign_in_needs_the_default_unless_a_rule_says_more_or_explicitly_allows() {
         SignInNeed::Blocked
     );
 }
+
+#[test]
+fn the_documented_examples_say_the_same_in_toml_and_yaml() {
+    let read =
+        |name: &str| std::fs::read_to_string(format!("{}/../../docs/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let groups = ["finance".to_owned()];
+    let toml = file::load(&read("policy-example.toml"), &groups).unwrap();
+    let yaml = file::load(&read("policy-example.yaml"), &groups).unwrap();
+    assert_eq!(toml, yaml);
+    assert_eq!(toml.rules.len(), 8);
+}

@@ -128,7 +128,8 @@ async fn sign_in(
             let session_cookie = cookies::set(cookies::SESSION, &signed_in.token, None, secure);
             let clear_csrf = cookies::set(cookies::CSRF, "", Some(0), secure);
             let next = if signed_in.session.mfa_pending {
-                format!("/login/mfa?return_to={}", query_escape(&return_to))
+                let strength = signed_in.strength.as_deref().map(|s| format!("&strength={}", query_escape(s)));
+                format!("/login/mfa?return_to={}{}", query_escape(&return_to), strength.unwrap_or_default())
             } else if !signed_in.has_second_factor {
                 // Guided enrolment: someone without a second factor is offered one first.
                 format!("/account/security?return_to={}", query_escape(&return_to))

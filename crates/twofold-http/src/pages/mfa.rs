@@ -20,6 +20,10 @@ use crate::{ApiError, AppState, cookies, csrf};
 struct MfaPage {
     csrf: String,
     return_to: String,
+    /// The strength asked for, carried through the forms; empty when none was named.
+    strength: String,
+    /// Whether codes (apps, tokens, recovery codes) meet it.
+    offer_codes: bool,
     step_up: bool,
     has_passkey: bool,
     may_trust: bool,
@@ -40,11 +44,14 @@ pub struct SendForm {
     csrf: String,
     return_to: Option<String>,
     authenticator: uuid::Uuid,
+    strength: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct MfaQuery {
     return_to: Option<String>,
+    /// The strength a step-up is for (only the methods that meet it are offered).
+    strength: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +62,20 @@ pub struct MfaForm {
     code: Option<String>,
     recovery_code: Option<String>,
     trust_device: Option<String>,
+    strength: Option<String>,
+}
+
+/// Where the page leads back to and which strength it is for.
+struct Target {
+    return_to: String,
+    strength: Option<String>,
+}
+
+impl Target {
+    fn new(return_to: Option<&str>, strength: Option<String>) -> Self {
+        let strength = strength.filter(|s| !s.is_empty() && s.len() <= 64);
+        Self { return_to: safe_return_path(return_to), strength }
+    }
 }
 
 async fn render(
@@ -62,10 +83,10 @@ async fn render(
     current: &Authenticated,
     meta: &twofold_app::RequestMeta,
     status: StatusCode,
-    return_to: String,
+    target: Target,
     error: Option<String>,
 ) -> Response {
-    render_with_notice(state, current, meta, status, return_to, None, error).await
+    render_with_notice(state, current, meta, status, target, None, error).await
 }
 
 async fn render_with_notice(
@@ -73,16 +94,21 @@ async fn render_with_notice(
     current: &Authenticated,
     meta: &twofold_app::RequestMeta,
     status: StatusCode,
-    return_to: String,
+    target: Target,
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
+    let offered = state.app.offered_methods(target.strength.as_deref()).await;
+    let return_to = target.return_to;
     let fallbacks = state
         .app
         .usable_fallbacks(&current.user)
         .await
         .unwrap_or_default()
         .into_iter()
+        .filter(|a| {
+            if a.kind == twofold_core::authenticator::AuthenticatorKind::SmsOtp { offered.sms } else { offered.codes }
+        })
         .map(|a| {
             let to = a.destination.as_deref().map(twofold_core::fallback::mask_destination).unwrap_or_default();
             let label = match a.kind {
@@ -92,16 +118,19 @@ async fn render_with_notice(
             FallbackChoice { id: a.id, label }
         })
         .collect();
-    let has_passkey = state.app.security_info(current.user.id).await.is_ok_and(|info| {
-        info.authenticators
-            .iter()
-            .any(|a| a.is_confirmed() && a.kind == twofold_core::authenticator::AuthenticatorKind::Webauthn)
-    });
+    let has_passkey = offered.passkey
+        && state.app.security_info(current.user.id).await.is_ok_and(|info| {
+            info.authenticators
+                .iter()
+                .any(|a| a.is_confirmed() && a.kind == twofold_core::authenticator::AuthenticatorKind::Webauthn)
+        });
     let page = MfaPage {
         has_passkey,
         may_trust: current.session.mfa_pending && state.app.may_trust_device(&current.user, meta),
         csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
         return_to: return_to.clone(),
+        strength: target.strength.unwrap_or_default(),
+        offer_codes: offered.codes,
         step_up: !current.session.mfa_pending,
         fallbacks,
         notice,
@@ -118,9 +147,9 @@ pub async fn show(
     MaybeSession(session): MaybeSession,
     Query(query): Query<MfaQuery>,
 ) -> Response {
-    let return_to = safe_return_path(query.return_to.as_deref());
+    let target = Target::new(query.return_to.as_deref(), query.strength);
     match session {
-        Some(current) => render(&state, &current, &meta, StatusCode::OK, return_to, None).await,
+        Some(current) => render(&state, &current, &meta, StatusCode::OK, target, None).await,
         None => Redirect::to("/login").into_response(),
     }
 }
@@ -133,13 +162,14 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     let Some(current) = session else { return Ok(Redirect::to("/login").into_response()) };
     let return_to = safe_return_path(form.return_to.as_deref());
+    let target = || Target::new(Some(&return_to), form.strength.clone());
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
         return Ok(render(
             &state,
             &current,
             &meta,
             StatusCode::FORBIDDEN,
-            return_to,
+            target(),
             Some("This form expired. Please try again.".into()),
         )
         .await);
@@ -150,7 +180,7 @@ pub async fn submit(
         (_, Some(code)) if !code.trim().is_empty() => SecondFactor::RecoveryCode(code),
         _ => {
             let message = Some("Enter a verification code or a recovery code.".to_owned());
-            return Ok(render(&state, &current, &meta, StatusCode::UNPROCESSABLE_ENTITY, return_to, message).await);
+            return Ok(render(&state, &current, &meta, StatusCode::UNPROCESSABLE_ENTITY, target(), message).await);
         }
     };
     match state.app.second_factor(&current, factor, form.trust_device.is_some(), &meta).await {
@@ -162,11 +192,11 @@ pub async fn submit(
         }
         Err(AppError::Unauthenticated) => {
             let message = Some("That code didn't work. Check it and try again.".to_owned());
-            Ok(render(&state, &current, &meta, StatusCode::UNAUTHORIZED, return_to, message).await)
+            Ok(render(&state, &current, &meta, StatusCode::UNAUTHORIZED, target(), message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
             let message = Some(format!("Too many attempts. Try again in {retry_after_secs} seconds."));
-            Ok(render(&state, &current, &meta, StatusCode::TOO_MANY_REQUESTS, return_to, message).await)
+            Ok(render(&state, &current, &meta, StatusCode::TOO_MANY_REQUESTS, target(), message).await)
         }
         Err(other) => Err(other.into()),
     }
@@ -179,10 +209,10 @@ pub async fn send_code(
     Form(form): Form<SendForm>,
 ) -> Result<Response, ApiError> {
     let Some(current) = session else { return Ok(Redirect::to("/login").into_response()) };
-    let return_to = safe_return_path(form.return_to.as_deref());
+    let target = || Target::new(form.return_to.as_deref(), form.strength.clone());
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
         let message = Some("This form expired. Please try again.".to_owned());
-        return Ok(render(&state, &current, &meta, StatusCode::FORBIDDEN, return_to, message).await);
+        return Ok(render(&state, &current, &meta, StatusCode::FORBIDDEN, target(), message).await);
     }
     let (status, notice, error) = match state.app.send_sign_in_code(&current, form.authenticator, &meta).await {
         Ok(sent) => (
@@ -204,5 +234,5 @@ pub async fn send_code(
         Err(AppError::Unavailable(message)) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(message)),
         Err(other) => return Err(other.into()),
     };
-    Ok(render_with_notice(&state, &current, &meta, status, return_to, notice, error).await)
+    Ok(render_with_notice(&state, &current, &meta, status, target(), notice, error).await)
 }

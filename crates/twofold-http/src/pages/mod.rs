@@ -118,9 +118,12 @@ pub(crate) async fn own_page_gate(
             format!("Access refused: {reason}.\n"),
         )
             .into_response()),
-        Verdict::StepUp(_) => {
-            Err(Redirect::to(&format!("/login/mfa?return_to={}", login::query_escape(path))).into_response())
-        }
+        Verdict::StepUp(strength) => Err(Redirect::to(&format!(
+            "/login/mfa?return_to={}&strength={}",
+            login::query_escape(path),
+            login::query_escape(&strength)
+        ))
+        .into_response()),
         Verdict::Unreachable(reason) if path == "/account/security" => {
             Ok(Some(format!("Your organisation's {reason}: add one below.")))
         }

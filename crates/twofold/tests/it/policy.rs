@@ -17,6 +17,11 @@ async fn the_example_policy_checks_and_explains_sign_ins() {
     let checked = env.cli(&["policy", "check", &example()]);
     assert!(checked.status.success(), "{}", stderr(&checked));
     assert!(stdout(&checked).contains("8 rules, no problems"), "{}", stdout(&checked));
+    let yaml = example().replace(".toml", ".yaml");
+    let checked = env.cli(&["policy", "check", &yaml]);
+    assert!(stdout(&checked).contains("8 rules, no problems"), "YAML too: {}{}", stdout(&checked), stderr(&checked));
+    let from_yaml = env.cli(&["policy", "whatif", "--file", &yaml, "--user", "bob", "--ip", "203.0.113.9"]);
+    assert!(stdout(&from_yaml).starts_with("Decision: require mfa."), "{}", stdout(&from_yaml));
 
     let whatif = |args: &[&str]| {
         let mut all = vec!["policy", "whatif", "--file"];

@@ -100,7 +100,12 @@ async fn sign_in_follows_the_policy_in_force_and_records_every_decision() {
         assert_eq!(applied.status(), 201, "{b}");
         let gated = web.get(format!("{url}/account")).send().await.unwrap();
         assert_eq!(gated.status(), 303, "{b}");
-        assert_eq!(gated.headers()["location"], "/login/mfa?return_to=/account", "{b}");
+        assert_eq!(gated.headers()["location"], "/login/mfa?return_to=/account&strength=mfa", "{b}");
+        // Attack: downgrade. Asked for a passkey, the page offers no code and no other method.
+        let keys_only = web.get(format!("{url}/login/mfa?return_to=/account&strength=phr")).send().await.unwrap();
+        let keys_only = keys_only.text().await.unwrap();
+        assert!(!keys_only.contains("Verification code") && !keys_only.contains("Recovery code"), "{b}: {keys_only}");
+        assert!(keys_only.contains("None of the methods you have set up meets this"), "{b}");
         assert_eq!(second_step(&web, url, "code", &oathtool(&secret, 30)).await.status(), 303, "{b}");
         assert_eq!(web.get(format!("{url}/account")).send().await.unwrap().status(), 200, "{b}: stepped up");
 
