@@ -60,7 +60,7 @@ pub(crate) struct SignInCheck {
 }
 
 /// The decision as kept on a sign-in event.
-fn record(version: i64, decision: &Decision) -> PolicyRecord {
+pub(crate) fn record(version: i64, decision: &Decision) -> PolicyRecord {
     PolicyRecord {
         version,
         outcome: policy::outcome_words(&decision.outcome),

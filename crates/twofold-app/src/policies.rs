@@ -3,6 +3,8 @@
 use twofold_core::ValidationErrors;
 use twofold_core::policy::{self, Outcome, Policy, PolicyVersion, file};
 
+use twofold_core::signin::SignInContext;
+
 use crate::access::Target;
 use crate::auth::Authenticated;
 
@@ -251,20 +253,33 @@ impl App {
         groups: &[String],
         target: &Target<'_>,
     ) -> AppResult<Verdict> {
-        let policy = match self.policy_in_force().await {
-            Ok(Some(policy)) => policy,
-            Ok(None) => return Ok(Verdict::Satisfied),
+        Ok(self.conditional_access_recorded(current, groups, target).await?.0)
+    }
+
+    /// As [`App::conditional_access`], with what a sign-in event records of it (the facts and,
+    /// with a policy in force, its decision).
+    pub(crate) async fn conditional_access_recorded(
+        &self,
+        current: &Authenticated,
+        groups: &[String],
+        target: &Target<'_>,
+    ) -> AppResult<(Verdict, SignInContext)> {
+        let bare = SignInContext { device_id: target.device_id.map(str::to_owned), ..SignInContext::default() };
+        let (version, policy) = match self.policy_version_in_force().await {
+            Ok(Some(in_force)) => in_force,
+            Ok(None) => return Ok((Verdict::Satisfied, bare)),
             Err(e) => {
                 tracing::error!(error = %e, "conditional access unavailable: refusing");
-                return Ok(Verdict::Refused("access cannot be checked right now".into()));
+                return Ok((Verdict::Refused("access cannot be checked right now".into()), bare));
             }
         };
         let user = &current.user;
         let now = self.now();
-        let (decision, _) = self.decide(&policy, user, groups, target, None, false).await?;
+        let (decision, facts) = self.decide(&policy, user, groups, target, None, false).await?;
+        let context = SignInContext { policy: Some(crate::access::record(version, &decision)), ..facts };
         let rules = || decision.enforced_rules();
         let auth = &current.session.auth;
-        Ok(match &decision.outcome {
+        let verdict = match &decision.outcome {
             Outcome::Allow => Verdict::Satisfied,
             Outcome::Block => Verdict::Refused(format!("refused by conditional access ({})", rules())),
             Outcome::Limit => Verdict::Refused(format!("only low-sensitivity apps are open to you now ({})", rules())),
@@ -290,6 +305,7 @@ impl App {
                     Verdict::StepUp(wanted)
                 }
             }
-        })
+        };
+        Ok((verdict, context))
     }
 }

@@ -2,6 +2,8 @@
 //! logout.
 
 use super::*;
+use twofold_core::signin::FailureReason;
+
 use crate::access::Target;
 use crate::policies::Verdict;
 
@@ -67,6 +69,10 @@ impl App {
         }
         let Some(current) = full_session else { return Ok(AuthorizeOutcome::SignIn) };
         // The conditional-access policy in force, for a sign-in to this app.
+        let mut context = twofold_core::signin::SignInContext {
+            device_id: meta.device_id.clone(),
+            ..twofold_core::signin::SignInContext::default()
+        };
         if self.policy_in_force().await.map_or(true, |policy| policy.is_some()) {
             let groups = self.store.user_groups(current.user.id).await?;
             let target = Target {
@@ -76,9 +82,13 @@ impl App {
                 ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
                 device_id: meta.device_id.as_deref(),
             };
-            match self.conditional_access(current, &groups, &target).await? {
+            let (verdict, decided) = self.conditional_access_recorded(current, &groups, &target).await?;
+            context = decided;
+            context.app = Some(valid.client_id.clone());
+            match verdict {
                 Verdict::Satisfied => {}
                 Verdict::Refused(reason) => {
+                    self.record_app_sign_in(current, Some(FailureReason::PolicyBlocked), context, meta).await?;
                     return Ok(AuthorizeOutcome::Redirect(with_params(
                         &valid.redirect_uri,
                         &[
@@ -120,6 +130,8 @@ impl App {
         let now = self.now();
         let hash = twofold_core::secret::sha256_hex(code.as_bytes());
         self.store.put_authorization_code(&hash, &grant, now, now.plus_seconds(oidc::CODE_LIFETIME_SECS)).await?;
+        context.app = Some(valid.client_id.clone());
+        self.record_app_sign_in(current, None, context, meta).await?;
         Ok(AuthorizeOutcome::Redirect(with_params(
             &valid.redirect_uri,
             &[("code", Some(&code)), ("state", valid.state.as_deref()), ("iss", Some(&issuer))],
@@ -157,6 +169,23 @@ impl App {
         let ctx = self.audit_context(&session.actor(), meta);
         self.store.grant_consent(session.user.id, &valid.client_id, &valid.scopes, self.now(), &ctx).await?;
         Ok(Ok(None))
+    }
+
+    /// Records a sign-in to an app (a code issued, or refused by conditional access) as a
+    /// sign-in event with the session's methods and what conditional access saw and decided.
+    async fn record_app_sign_in(
+        &self,
+        current: &Authenticated,
+        refused: Option<FailureReason>,
+        context: twofold_core::signin::SignInContext,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let methods: Vec<&str> = current.session.auth.amr.iter().map(String::as_str).collect();
+        let event = self
+            .sign_in_event(&current.user.username, Some(&current.user), refused, meta)
+            .with_methods(&methods)
+            .with_context(context);
+        Ok(self.store.record_sign_in_attempt(&event, &self.audit_context(&current.actor(), meta)).await?)
     }
 
     /// Whether `user` has a method that reaches strength `acr`.

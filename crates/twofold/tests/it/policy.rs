@@ -135,6 +135,7 @@ async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
             value["client_id"].as_str().unwrap().to_owned()
         };
         let (payroll, crm, wiki) = (client("Payroll"), client("CRM"), client("Wiki"));
+        let wiki = wiki.as_str();
         let policy = env.data_dir.join("..").join("apps.toml");
         std::fs::write(
             &policy,
@@ -171,7 +172,24 @@ async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
         assert!(blocked.contains("payroll%20from%20the%20office%20only"), "{b}: the rule is named: {blocked}");
         let unmet = authorize(crm).await;
         assert!(unmet.contains("error=unmet_authentication_requirements"), "{b}: bob has no second factor: {unmet}");
-        let allowed = authorize(wiki).await;
+        let allowed = authorize(wiki.to_owned()).await;
         assert!(allowed.starts_with(&format!("{redirect}?code=")), "{b}: no rule for the wiki: {allowed}");
+        // Each authorization is a sign-in event to its app, the refusal with its rule.
+        let report: serde_json::Value =
+            serde_json::from_slice(&env.cli(&["report", "policy", "--format", "json"]).stdout).unwrap();
+        let payroll_rule =
+            report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "payroll from the office only");
+        assert_eq!(payroll_rule.map(|r| r["users"].clone()), Some(serde_json::json!(["bob"])), "{b}: {report:#}");
+        let draft = env.data_dir.join("..").join("crm.toml");
+        std::fs::write(
+            &draft,
+            format!("[[rule]]\nname = \"wiki closed\"\nwhat = {{ apps = [\"{wiki}\"] }}\noutcome = \"block\"\n"),
+        )
+        .unwrap();
+        let simulated = stdout(&env.cli(&["policy", "simulate", draft.to_str().unwrap(), "--days", "1"]));
+        assert!(
+            simulated.contains("- blocked: 1 sign-ins by 1 people (bob)"),
+            "{b}: the wiki sign-in replayed: {simulated}"
+        );
     }
 }
