@@ -7,6 +7,7 @@
 pub mod apikey;
 pub mod audit;
 pub mod authenticator;
+pub mod campaign;
 pub mod client_assertion;
 pub mod clock;
 pub mod device;
