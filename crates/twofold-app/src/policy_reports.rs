@@ -2,14 +2,12 @@
 //! (`policy simulate`), and what the rules — report-only ones above all — matched
 //! (`report policy`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use twofold_core::Timestamp;
-use twofold_core::authenticator::AuthenticatorKind;
 use twofold_core::policy::{Mode, file, simulate};
 use twofold_core::signin::SignInEvent;
-use twofold_core::store::UserFilter;
 use uuid::Uuid;
 
 use crate::{App, AppResult};
@@ -81,48 +79,25 @@ impl App {
     /// Everyone in the directory as the simulation sees them: groups, tier, roles, and what
     /// their confirmed methods can prove.
     async fn simulation_people(&self) -> AppResult<Vec<(Uuid, simulate::Person)>> {
-        let mut groups: HashMap<Uuid, Vec<String>> = HashMap::new();
-        for (user, group) in self.store.all_memberships().await? {
-            groups.entry(user).or_default().push(group);
-        }
-        let mut methods: HashMap<Uuid, Vec<(AuthenticatorKind, bool)>> = HashMap::new();
-        for (user, kind, attested) in self.store.all_confirmed_methods().await? {
-            methods.entry(user).or_default().push((kind, attested));
-        }
-        let mut people = Vec::new();
-        let mut offset = 0;
-        loop {
-            let filter = UserFilter { limit: Some(10_000), offset: Some(offset), ..UserFilter::default() };
-            let users = self.store.list_users(&filter).await?;
-            let count = users.len();
-            for user in users {
-                let own = methods.remove(&user.id).unwrap_or_default();
-                let best_acr = if own.iter().any(|(k, attested)| *k == AuthenticatorKind::Webauthn && *attested) {
-                    "phrh"
-                } else if own.iter().any(|(k, _)| *k == AuthenticatorKind::Webauthn) {
-                    "phr"
-                } else if own.is_empty() {
-                    "pwd"
-                } else {
-                    "mfa"
-                };
-                let mut amr: BTreeSet<String> = own.iter().map(|(k, _)| k.amr().to_owned()).collect();
+        Ok(self
+            .directory()
+            .await?
+            .into_iter()
+            .map(|member| {
+                let best_acr = twofold_core::campaign::compliance::strongest(&member.methods).unwrap_or("pwd");
+                let mut amr: BTreeSet<String> = member.methods.iter().map(|(k, _)| k.amr().to_owned()).collect();
                 amr.insert("pwd".into());
                 let person = simulate::Person {
-                    username: user.username.clone(),
-                    groups: groups.remove(&user.id).unwrap_or_default(),
-                    tier: user.tier,
-                    roles: user.roles.clone(),
+                    username: member.user.username.clone(),
+                    groups: member.groups,
+                    tier: member.user.tier,
+                    roles: member.user.roles.clone(),
                     best_acr: best_acr.into(),
                     methods: amr.into_iter().collect(),
                 };
-                people.push((user.id, person));
-            }
-            if count < 10_000 {
-                return Ok(people);
-            }
-            offset += 10_000;
-        }
+                (member.user.id, person)
+            })
+            .collect())
     }
 
     /// Replays the sign-ins of the last `days` days against the draft `source`, compared with

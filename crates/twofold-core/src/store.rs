@@ -371,6 +371,28 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<i64>;
     /// Every policy version, newest first.
     async fn policy_versions(&self) -> StoreResult<Vec<crate::policy::PolicyVersion>>;
+    /// Stores a campaign's file under its name, new (`draft`) or replacing the file of the
+    /// campaign of that name (its status kept); audited `campaign.apply`.
+    async fn put_campaign(&self, name: &str, source: &str, now: Timestamp, ctx: &AuditContext) -> StoreResult<()>;
+    /// Starts or pauses a campaign (`campaign.start`, `campaign.pause`); false when unknown.
+    async fn set_campaign_status(
+        &self,
+        name: &str,
+        status: crate::campaign::CampaignStatus,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
+    /// Every campaign, by name.
+    async fn campaigns(&self) -> StoreResult<Vec<crate::campaign::StoredCampaign>>;
+    /// Keeps the day's snapshot of a campaign's adoption (one per UTC day; a later one that
+    /// day replaces it). Not audited: it is a measurement, not a change.
+    async fn put_campaign_snapshot(
+        &self,
+        name: &str,
+        snapshot: &crate::campaign::progress::Snapshot,
+    ) -> StoreResult<()>;
+    /// A campaign's daily snapshots, oldest first.
+    async fn campaign_snapshots(&self, name: &str) -> StoreResult<Vec<crate::campaign::progress::Snapshot>>;
     /// Records that a client got a token at `now`, unless that was already recorded after
     /// `unless_after` (so busy clients cause few writes).
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()>;

@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod authenticators;
+mod campaigns;
 mod chain;
 mod devices;
 mod group_commit;

@@ -72,6 +72,7 @@ const SQLITE: &[Migration] = &[
         name: "sign_in_context",
         sql: include_str!("../migrations/sqlite/0017_sign_in_context.sql"),
     },
+    Migration { version: 18, name: "campaigns", sql: include_str!("../migrations/sqlite/0018_campaigns.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -131,6 +132,7 @@ const POSTGRES: &[Migration] = &[
         name: "sign_in_context",
         sql: include_str!("../migrations/postgres/0017_sign_in_context.sql"),
     },
+    Migration { version: 18, name: "campaigns", sql: include_str!("../migrations/postgres/0018_campaigns.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

@@ -12,8 +12,8 @@ use twofold_core::store::{GroupSummary, Store, StoreError, StoreResult, UserFilt
 use uuid::Uuid;
 
 use crate::{
-    SqlStore, api_keys, audit, authenticators, devices, groups, oidc, one_time_codes, policies, sessions, store_error,
-    users,
+    SqlStore, api_keys, audit, authenticators, campaigns, devices, groups, oidc, one_time_codes, policies, sessions,
+    store_error, users,
 };
 
 #[async_trait]
@@ -107,6 +107,31 @@ impl Store for SqlStore {
     }
     async fn policy_versions(&self) -> StoreResult<Vec<twofold_core::policy::PolicyVersion>> {
         policies::versions(&self.pool).await
+    }
+    async fn put_campaign(&self, name: &str, source: &str, now: Timestamp, ctx: &AuditContext) -> StoreResult<()> {
+        campaigns::put(&self.pool, name, source, now, ctx).await
+    }
+    async fn set_campaign_status(
+        &self,
+        name: &str,
+        status: twofold_core::campaign::CampaignStatus,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        campaigns::set_status(&self.pool, name, status, now, ctx).await
+    }
+    async fn campaigns(&self) -> StoreResult<Vec<twofold_core::campaign::StoredCampaign>> {
+        campaigns::all(&self.pool).await
+    }
+    async fn put_campaign_snapshot(
+        &self,
+        name: &str,
+        snapshot: &twofold_core::campaign::progress::Snapshot,
+    ) -> StoreResult<()> {
+        campaigns::put_snapshot(&self.pool, name, snapshot).await
+    }
+    async fn campaign_snapshots(&self, name: &str) -> StoreResult<Vec<twofold_core::campaign::progress::Snapshot>> {
+        campaigns::snapshots(&self.pool, name).await
     }
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()> {
         oidc::note_client_used(&self.pool, client_id, now, unless_after).await

@@ -91,6 +91,40 @@ pub enum Command {
     /// Conditional-access policy files: check one, or explain a hypothetical sign-in
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Rollout campaigns: phased MFA registration with deadlines, grace and enforcement
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Check a campaign file; every problem with its line, exit 1 if any
+    Check {
+        /// The TOML campaign file
+        file: PathBuf,
+    },
+    /// Apply a campaign file: a new campaign (as a draft) or a new file for the one of its name
+    Apply {
+        /// The TOML campaign file
+        file: PathBuf,
+    },
+    /// Start a campaign: its phases report and enforce on their dates
+    Start {
+        /// The campaign's name
+        name: String,
+    },
+    /// Pause a campaign: nothing is enforced until it is started again
+    Pause {
+        /// The campaign's name
+        name: String,
+    },
+    /// List campaigns
+    List,
+    /// A campaign's progress: phases, states, the adoption curve and the projected completion
+    Status {
+        /// The campaign's name
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +206,15 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Campaign compliance: every in-scope identity's state, methods and days left
+    Compliance {
+        /// Only this campaign
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Only this state: compliant, pending, overdue, exempt, limited or blocked
+        #[arg(long)]
+        state: Option<String>,
+    },
     /// Conditional access: what each rule matched, and what the report-only rules would have done
     Policy {
         /// Sign-ins of the last N days

@@ -130,6 +130,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(command) => {
             commands::reports::run(command, &open_app(&settings).await?, cli.global.format).await
         }
+        Command::Campaign(command) => {
+            commands::campaigns::run(command, &open_app(&settings).await?, cli.global.format).await
+        }
         Command::Policy(command) => {
             commands::policy::run(command, &open_app(&settings).await?, cli.global.format).await
         }

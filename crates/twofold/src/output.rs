@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::cli::OutputFormat;
 
-/// Prints `value` as JSON, or `rows` under `headers` as an aligned table.
+/// Prints `value` as JSON, or `rows` under `headers` as an aligned table or as CSV.
 pub fn print<T: Serialize>(
     format: OutputFormat,
     value: &T,
@@ -14,7 +14,15 @@ pub fn print<T: Serialize>(
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value)?),
         OutputFormat::Table => print_table(headers, &rows),
-        other => anyhow::bail!("--format {other:?} applies only to `audit export`; use table or json", other = other),
+        OutputFormat::Csv => {
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(headers)?;
+            for row in &rows {
+                out.write_record(row)?;
+            }
+            out.flush()?;
+        }
+        OutputFormat::Jsonl => anyhow::bail!("--format jsonl applies only to `audit export`; use table, json or csv"),
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! blocked    ← past the grace period, enforced (sign-in leads only to enrolment or the help desk)
 //! ```
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{PhaseDates, PhaseMode};
 use crate::Timestamp;
@@ -17,7 +17,7 @@ use crate::authenticator::AuthenticatorKind;
 use crate::identity::Tier;
 
 /// Where an identity stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Registered with a method strong enough for the tier.

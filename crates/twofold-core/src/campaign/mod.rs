@@ -9,6 +9,7 @@
 //! scheduled or enforced: see the README's status.
 
 pub mod compliance;
+pub mod file;
 pub mod progress;
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,51 @@ pub struct Phase {
     /// neither, the phase only reports.
     #[serde(default)]
     pub enforce_at_percent: Option<u8>,
+}
+
+/// Whether a campaign runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    /// Applied, not started: nothing is reminded or enforced.
+    Draft,
+    /// Its phases report and enforce on their dates.
+    Running,
+    /// Held: nothing is reminded or enforced until it runs again.
+    Paused,
+}
+
+impl CampaignStatus {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Running => "running",
+            Self::Paused => "paused",
+        }
+    }
+
+    /// The status a stored name stands for.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Draft, Self::Running, Self::Paused].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A campaign as stored: its file and whether it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredCampaign {
+    /// The campaign's name (unique).
+    pub name: String,
+    /// The file as applied.
+    pub source: String,
+    /// Whether it runs.
+    pub status: CampaignStatus,
+    /// First applied.
+    pub created_at: Timestamp,
+    /// Last applied or started or paused.
+    pub updated_at: Timestamp,
 }
 
 /// Whether a phase's consequences apply.

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod campaigns;
 pub mod clients;
 pub mod groups;
 pub mod policy;

@@ -11,6 +11,9 @@ use crate::output::print;
 
 pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     match command {
+        ReportCommand::Compliance { campaign, state } => {
+            return super::campaigns::compliance(app, campaign, state, format).await;
+        }
         ReportCommand::Policy { days } => {
             anyhow::ensure!(days > 0, "--days must be positive");
             let since = app.now().plus_seconds(-days * 86_400);

@@ -6,6 +6,7 @@
 mod api;
 mod attestation;
 mod browser;
+mod campaigns;
 mod cli;
 mod client_auth;
 mod cluster;

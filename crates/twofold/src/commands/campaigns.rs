@@ -1,0 +1,161 @@
+//! `twofold campaign check|apply|start|pause|list|status` and `twofold report compliance`:
+//! rollout campaigns from files, and where every in-scope identity stands.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use twofold_app::App;
+use twofold_core::campaign::CampaignStatus;
+use twofold_core::campaign::compliance::State;
+
+use crate::cli::{CampaignCommand, OutputFormat};
+use crate::output::{or_dash, print};
+
+fn read(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn day(t: twofold_core::Timestamp) -> String {
+    t.to_rfc3339().chars().take(10).collect()
+}
+
+pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
+    let (actor, meta) = super::cli_actor();
+    match command {
+        CampaignCommand::Check { file } => match app.check_campaign(&read(&file)?).await? {
+            Ok(campaign) => println!(
+                "{}: campaign '{}', {} phases, no problems",
+                file.display(),
+                campaign.name,
+                campaign.phases.len()
+            ),
+            Err(problems) => {
+                for p in &problems {
+                    let field = if p.field.is_empty() { String::new() } else { format!("{}: ", p.field) };
+                    eprintln!("{}: {}: {field}{}", file.display(), p.at, p.message);
+                }
+                eprintln!("{} problem(s); nothing was applied", problems.len());
+                return Ok(ExitCode::from(1));
+            }
+        },
+        CampaignCommand::Apply { file } => {
+            let name = app.apply_campaign(&actor, &meta, &read(&file)?).await?;
+            println!("applied campaign '{name}' (start it with `twofold campaign start '{name}'`)");
+        }
+        CampaignCommand::Start { name } => {
+            app.set_campaign_status(&actor, &meta, &name, CampaignStatus::Running).await?;
+            println!("campaign '{name}' is running");
+        }
+        CampaignCommand::Pause { name } => {
+            app.set_campaign_status(&actor, &meta, &name, CampaignStatus::Paused).await?;
+            println!("campaign '{name}' is paused: nothing is enforced until it is started again");
+        }
+        CampaignCommand::List => {
+            let campaigns = app.campaigns().await?;
+            let rows = campaigns
+                .iter()
+                .map(|c| vec![c.name.clone(), c.status.as_str().to_owned(), c.updated_at.to_rfc3339()])
+                .collect();
+            let listed: Vec<_> = campaigns
+                .iter()
+                .map(|c| serde_json::json!({"name": c.name, "status": c.status, "updated_at": c.updated_at}))
+                .collect();
+            print(super::table_or(format), &listed, &["name", "status", "updated"], rows)?;
+        }
+        CampaignCommand::Status { name } => {
+            let report = app.campaign_status(&name).await?;
+            if matches!(format, Some(OutputFormat::Json)) {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "Campaign '{}' ({}): {} of {} in scope registered ({:.1} %), target {} % by {}.",
+                report.name,
+                report.status.as_str(),
+                report.registered,
+                report.in_scope,
+                report.percent,
+                report.target_percent,
+                report.due.map_or_else(|| "-".into(), day)
+            );
+            println!(
+                "{}",
+                match report.projected {
+                    Some(p) if report.on_track => format!("On track: projected to reach the target on {}.", day(p)),
+                    Some(p) => format!("Behind: projected to reach the target on {}, after it is due.", day(p)),
+                    None => "No projection yet: the adoption curve is too short or flat.".to_owned(),
+                }
+            );
+            let rows = report
+                .phases
+                .iter()
+                .map(|p| {
+                    let states: Vec<String> = p.states.iter().map(|(s, n)| format!("{} {n}", s.as_str())).collect();
+                    vec![
+                        p.name.clone(),
+                        format!("{:?}", p.mode).to_lowercase().replace("reportonly", "report_only"),
+                        day(p.deadline),
+                        format!("{}/{}", p.registered, p.in_scope),
+                        states.join(", "),
+                    ]
+                })
+                .collect();
+            print(OutputFormat::Table, &report, &["phase", "mode", "deadline", "registered", "states"], rows)?;
+            println!("\nAdoption curve (registered, in percent):");
+            for snapshot in &report.curve {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let bar = "#".repeat((snapshot.percent() / 2.0).round() as usize);
+                println!("{}  {:5.1}  {bar}", day(snapshot.at), snapshot.percent());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `twofold report compliance`.
+pub async fn compliance(
+    app: &App,
+    campaign: Option<String>,
+    state: Option<String>,
+    format: Option<OutputFormat>,
+) -> anyhow::Result<ExitCode> {
+    let state: Option<State> = state
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| {
+                anyhow::anyhow!("--state '{s}' is not compliant, pending, overdue, exempt, limited or blocked")
+            })
+        })
+        .transpose()?;
+    let rows = app.compliance_report(campaign.as_deref(), state).await?;
+    let table = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.username.clone(),
+                r.campaign.clone(),
+                r.phase.clone(),
+                r.state.as_str().to_owned(),
+                r.days_left.map_or_else(|| "-".to_owned(), |d| d.to_string()),
+                r.tier.clone(),
+                or_dash(r.department.as_deref()),
+                if r.methods.is_empty() { "-".to_owned() } else { r.methods.join(";") },
+                or_dash(r.strongest),
+                if r.weak_for_tier { "yes" } else { "no" }.to_owned(),
+            ]
+        })
+        .collect();
+    let headers = [
+        "username",
+        "campaign",
+        "phase",
+        "state",
+        "days_left",
+        "tier",
+        "department",
+        "methods",
+        "strongest",
+        "weak_for_tier",
+    ];
+    print(super::table_or(format), &serde_json::json!({ "identities": rows }), &headers, table)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,158 @@
+//! Rollout campaigns through the CLI on the demo directory: a three-phase campaign applied
+//! (a draft only reports), started (the pilot's deadline and grace have passed, so it
+//! enforces), every identity's state in the compliance report (CSV and JSON), the progress
+//! with its adoption curve, and a broken file refused with its lines.
+
+use serde_json::Value;
+
+use crate::helpers::{Env, browser, stderr, stdout};
+use crate::mfa::{enrol_totp, password_step};
+
+/// `YYYY-MM-DD`, `days` from today (UTC). The wall clock is right here: the CLI runs on it.
+#[allow(clippy::disallowed_methods)]
+fn date(days: i64) -> String {
+    let day = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
+}
+
+fn campaign_file() -> String {
+    format!(
+        r#"name = "MFA for everyone"
+target = {{ percent = 95, within_days = 90 }}
+
+[[phase]]
+name = "pilot"
+cohort = {{ groups = ["pilot"] }}
+starts = "{}"
+deadline = "{}"
+grace_days = 5
+enforce_on = "{}"
+
+[[phase]]
+name = "finance"
+cohort = {{ groups = ["finance"] }}
+starts = "{}"
+deadline = "{}"
+grace_days = 14
+enforce_at_percent = 90
+
+[[phase]]
+name = "support"
+cohort = {{ departments = ["IT Support"] }}
+starts = "{}"
+deadline = "{}"
+grace_days = 30
+"#,
+        date(-20),
+        date(-10),
+        date(-10),
+        date(-5),
+        date(10),
+        date(-30),
+        date(-5)
+    )
+}
+
+fn states(env: &Env) -> Vec<(String, String, String)> {
+    let out = env.cli(&["report", "compliance", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows: Vec<_> = value["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["username"].as_str().unwrap().to_owned(),
+                r["phase"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn row(user: &str, phase: &str, state: &str) -> (String, String, String) {
+    (user.into(), phase.into(), state.into())
+}
+
+#[tokio::test]
+async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        // bob registers an authenticator app; nobody else has a method.
+        let web = browser();
+        password_step(&web, &server.url, "bob").await;
+        enrol_totp(&web, &server.url).await;
+
+        let file = env.data_dir.join("..").join("campaign.toml");
+        std::fs::write(&file, campaign_file()).unwrap();
+        let checked = env.cli(&["campaign", "check", file.to_str().unwrap()]);
+        assert!(stdout(&checked).contains("3 phases, no problems"), "{b}: {}{}", stdout(&checked), stderr(&checked));
+        let applied = env.cli(&["campaign", "apply", file.to_str().unwrap()]);
+        assert!(applied.status.success(), "{b}: {}", stderr(&applied));
+
+        // A draft reports: alice, past the pilot's deadline and grace, is only overdue.
+        let draft = states(&env);
+        assert!(draft.contains(&row("alice", "pilot", "overdue")), "{b}: {draft:?}");
+
+        assert!(env.cli(&["campaign", "start", "MFA for everyone"]).status.success(), "{b}");
+        assert_eq!(
+            states(&env),
+            [
+                row("alice", "pilot", "blocked"),
+                row("bob", "pilot", "compliant"),
+                row("carol", "finance", "pending"),
+                row("dave", "finance", "pending"),
+                row("erin", "support", "overdue"),
+            ],
+            "{b}: the pilot enforces on its date; finance is before its deadline; support only reports"
+        );
+        let pending = stdout(&env.cli(&["report", "compliance", "--state", "pending", "--format", "csv"]));
+        let lines: Vec<&str> = pending.lines().collect();
+        assert_eq!(
+            lines[0], "username,campaign,phase,state,days_left,tier,department,methods,strongest,weak_for_tier",
+            "{b}"
+        );
+        assert_eq!(lines.len(), 3, "{b}: carol and dave: {pending}");
+        assert!(
+            lines[1].starts_with("carol,MFA for everyone,finance,pending,10,standard,Finance,-,-,no"),
+            "{b}: {pending}"
+        );
+
+        let status: Value =
+            serde_json::from_slice(&env.cli(&["campaign", "status", "MFA for everyone", "--format", "json"]).stdout)
+                .unwrap();
+        assert_eq!((status["in_scope"].as_u64(), status["registered"].as_u64()), (Some(5), Some(1)), "{b}: {status:#}");
+        assert_eq!(status["status"], "running", "{b}");
+        assert_eq!(status["phases"][0]["mode"], "enforce", "{b}");
+        assert_eq!(status["phases"][1]["mode"], "report_only", "{b}: 0 of 2 is below 90 %");
+        assert_eq!(status["curve"].as_array().unwrap().len(), 1, "{b}: today's snapshot");
+        let words = stdout(&env.cli(&["campaign", "status", "MFA for everyone"]));
+        assert!(words.contains("1 of 5 in scope registered (20.0 %), target 95 %"), "{b}: {words}");
+
+        let paused = env.cli(&["campaign", "pause", "MFA for everyone"]);
+        assert!(paused.status.success(), "{b}");
+        assert!(states(&env).contains(&row("alice", "pilot", "overdue")), "{b}: paused, nothing is enforced");
+        let log = stdout(&env.cli(&["audit", "export"]));
+        for action in ["campaign.apply", "campaign.start", "campaign.pause"] {
+            assert!(log.contains(&format!("\"{action}\"")), "{b}: {action} audited");
+        }
+
+        let broken = env.data_dir.join("..").join("broken.toml");
+        std::fs::write(&broken, campaign_file().replace("[\"finance\"]", "[\"ghosts\"]").replace(&date(10), "someday"))
+            .unwrap();
+        let refused = env.cli(&["campaign", "apply", broken.to_str().unwrap()]);
+        assert!(!refused.status.success(), "{b}");
+        let checked = env.cli(&["campaign", "check", broken.to_str().unwrap()]);
+        assert_eq!(checked.status.code(), Some(1), "{b}");
+        let problems = stderr(&checked);
+        assert!(
+            problems.contains("line 12 (phase 'finance'): phase[1].cohort: group 'ghosts' does not exist"),
+            "{b}: {problems}"
+        );
+        assert!(problems.contains("phase[1].deadline: 'someday' is not a date"), "{b}: {problems}");
+    }
+}
