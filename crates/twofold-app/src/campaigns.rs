@@ -39,6 +39,8 @@ pub struct ComplianceRow {
     pub strongest: Option<&'static str>,
     /// Registered, but too weak for their tier.
     pub weak_for_tier: bool,
+    /// The exception that covers them (exempt).
+    pub exception: Option<String>,
 }
 
 /// One phase's standing.
@@ -170,6 +172,15 @@ impl App {
         let now = self.now();
         let directory: Vec<Member> =
             self.directory().await?.into_iter().filter(|m| m.user.status == UserStatus::Active).collect();
+        // The exception covering each person now, if any (the one ending last).
+        let mut covering: std::collections::HashMap<uuid::Uuid, (String, Timestamp)> = std::collections::HashMap::new();
+        for e in self.store.exceptions().await?.into_iter().filter(|e| e.covers(now)) {
+            let reference = e.id.to_string();
+            let entry = covering.entry(e.user_id).or_insert((reference.clone(), e.ends_at));
+            if e.ends_at > entry.1 {
+                *entry = (reference, e.ends_at);
+            }
+        }
         let mut out = Vec::new();
         for (stored, campaign) in self.loaded_campaigns(name).await? {
             let mut members_of: Vec<Vec<&Member>> = vec![Vec::new(); campaign.phases.len()];
@@ -202,7 +213,9 @@ impl App {
                 };
                 let mut states = BTreeMap::new();
                 for member in members.into_iter().filter(|_| now >= dates.starts) {
-                    let assessment = compliance::assess(&dates, mode, member.user.tier, &member.methods, None, now);
+                    let exception = covering.get(&member.user.id).map(|(id, ends)| (id.as_str(), *ends));
+                    let assessment =
+                        compliance::assess(&dates, mode, member.user.tier, &member.methods, exception, now);
                     *states.entry(assessment.state).or_insert(0) += 1;
                     rows.push(ComplianceRow {
                         campaign: campaign.name.clone(),
@@ -215,6 +228,7 @@ impl App {
                         methods: member.methods.iter().map(|(k, _)| k.as_str().to_owned()).collect(),
                         strongest: assessment.strongest,
                         weak_for_tier: assessment.weak_for_tier,
+                        exception: assessment.exception,
                     });
                 }
                 phases.push(PhaseReport {

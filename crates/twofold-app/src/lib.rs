@@ -11,6 +11,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod demo;
 mod directory;
+pub mod exceptions;
 pub mod fallback;
 pub mod forward_auth;
 pub mod groups;

@@ -393,6 +393,24 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<()>;
     /// A campaign's daily snapshots, oldest first.
     async fn campaign_snapshots(&self, name: &str) -> StoreResult<Vec<crate::campaign::progress::Snapshot>>;
+    /// Stores a requested exception (`exception.request`).
+    async fn create_exception(
+        &self,
+        exception: &crate::campaign::exception::Exception,
+        ctx: &AuditContext,
+    ) -> StoreResult<()>;
+    /// Moves an exception from `from` to `to`, once: false when it is not (or no longer) in
+    /// `from` — two approvers deciding at once, one wins. Audited `exception.approve`,
+    /// `exception.reject` or `exception.revoke`.
+    async fn decide_exception(
+        &self,
+        id: Uuid,
+        from: crate::campaign::exception::Decision,
+        to: crate::campaign::exception::Decision,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
+    /// Every exception, newest first.
+    async fn exceptions(&self) -> StoreResult<Vec<crate::campaign::exception::Exception>>;
     /// Records that a client got a token at `now`, unless that was already recorded after
     /// `unless_after` (so busy clients cause few writes).
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()>;

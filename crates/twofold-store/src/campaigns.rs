@@ -1,11 +1,14 @@
-//! Rollout campaigns: their files and status, and one adoption snapshot per day.
+//! Rollout campaigns: their files and status, one adoption snapshot per day, and the
+//! exceptions that waive their requirement for a while.
 
 use sqlx::{AnyPool, Row};
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
+use twofold_core::campaign::exception::{Decision, Exception};
 use twofold_core::campaign::progress::Snapshot;
 use twofold_core::campaign::{CampaignStatus, StoredCampaign};
 use twofold_core::store::{StoreError, StoreResult};
+use uuid::Uuid;
 
 use crate::store_error;
 use crate::tx::AuditedTx;
@@ -123,4 +126,96 @@ pub(crate) async fn snapshots(pool: &AnyPool, name: &str) -> StoreResult<Vec<Sna
             registered: u64::try_from(registered).unwrap_or(0),
         })
         .collect())
+}
+
+pub(crate) async fn create_exception(pool: &AnyPool, e: &Exception, ctx: &AuditContext) -> StoreResult<()> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    sqlx::query(
+        "INSERT INTO exceptions (id, user_id, reason, requested_by, requested_at, ends_at, decision)
+         VALUES ($1, $2, $3, $4, $5, $6, 'requested')",
+    )
+    .bind(e.id.to_string())
+    .bind(e.user_id.to_string())
+    .bind(&e.reason)
+    .bind(&e.requested_by)
+    .bind(e.requested_at.millis())
+    .bind(e.ends_at.millis())
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
+    let after = serde_json::json!({"user": e.username, "reason": e.reason, "ends_at": e.ends_at});
+    tx.append(&Change::new("exception.request", "exception", Some(e.id.to_string())).states(None, Some(after)), ctx)
+        .await?;
+    tx.commit().await
+}
+
+pub(crate) async fn decide_exception(
+    pool: &AnyPool,
+    id: Uuid,
+    from: Decision,
+    to: Decision,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let moved = sqlx::query(
+        "UPDATE exceptions SET decision = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND decision = $5",
+    )
+    .bind(to.as_str())
+    .bind(&ctx.actor_name)
+    .bind(ctx.at.millis())
+    .bind(id.to_string())
+    .bind(from.as_str())
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    if moved == 0 {
+        return Ok(false);
+    }
+    let action = match to {
+        Decision::Approved => "exception.approve",
+        Decision::Rejected => "exception.reject",
+        Decision::Revoked | Decision::Requested => "exception.revoke",
+    };
+    let change = Change::new(action, "exception", Some(id.to_string())).states(
+        Some(serde_json::json!({"decision": from.as_str()})),
+        Some(serde_json::json!({"decision": to.as_str()})),
+    );
+    tx.append(&change, ctx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn exceptions(pool: &AnyPool) -> StoreResult<Vec<Exception>> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.user_id, u.username, e.reason, e.requested_by, e.requested_at, e.ends_at, e.decision,
+                e.decided_by, e.decided_at
+         FROM exceptions e JOIN users u ON u.id = e.user_id ORDER BY e.requested_at DESC, e.id DESC",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?;
+    rows.iter()
+        .map(|row| {
+            let text = |column: &str| row.try_get::<String, _>(column).map_err(store_error);
+            let uuid = |column: &str| {
+                let value = text(column)?;
+                Uuid::parse_str(&value).map_err(|_| StoreError::Other(format!("bad {column} {value}")))
+            };
+            let decision = text("decision")?;
+            Ok(Exception {
+                id: uuid("id")?,
+                user_id: uuid("user_id")?,
+                username: text("username")?,
+                reason: text("reason")?,
+                requested_by: text("requested_by")?,
+                requested_at: Timestamp(row.try_get("requested_at").map_err(store_error)?),
+                ends_at: Timestamp(row.try_get("ends_at").map_err(store_error)?),
+                decision: Decision::parse(&decision)
+                    .ok_or_else(|| StoreError::Other(format!("unknown decision {decision}")))?,
+                decided_by: row.try_get("decided_by").map_err(store_error)?,
+                decided_at: row.try_get::<Option<i64>, _>("decided_at").map_err(store_error)?.map(Timestamp),
+            })
+        })
+        .collect()
 }

@@ -73,6 +73,7 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0017_sign_in_context.sql"),
     },
     Migration { version: 18, name: "campaigns", sql: include_str!("../migrations/sqlite/0018_campaigns.sql") },
+    Migration { version: 19, name: "exceptions", sql: include_str!("../migrations/sqlite/0019_exceptions.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -133,6 +134,7 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0017_sign_in_context.sql"),
     },
     Migration { version: 18, name: "campaigns", sql: include_str!("../migrations/postgres/0018_campaigns.sql") },
+    Migration { version: 19, name: "exceptions", sql: include_str!("../migrations/postgres/0019_exceptions.sql") },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

@@ -133,6 +133,25 @@ impl Store for SqlStore {
     async fn campaign_snapshots(&self, name: &str) -> StoreResult<Vec<twofold_core::campaign::progress::Snapshot>> {
         campaigns::snapshots(&self.pool, name).await
     }
+    async fn create_exception(
+        &self,
+        exception: &twofold_core::campaign::exception::Exception,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        campaigns::create_exception(&self.pool, exception, ctx).await
+    }
+    async fn decide_exception(
+        &self,
+        id: Uuid,
+        from: twofold_core::campaign::exception::Decision,
+        to: twofold_core::campaign::exception::Decision,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        campaigns::decide_exception(&self.pool, id, from, to, ctx).await
+    }
+    async fn exceptions(&self) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
+        campaigns::exceptions(&self.pool).await
+    }
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()> {
         oidc::note_client_used(&self.pool, client_id, now, unless_after).await
     }

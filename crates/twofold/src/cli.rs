@@ -94,6 +94,57 @@ pub enum Command {
     /// Rollout campaigns: phased MFA registration with deadlines, grace and enforcement
     #[command(subcommand)]
     Campaign(CampaignCommand),
+    /// Exceptions: time-boxed, approved waivers from a campaign's requirement
+    #[command(subcommand)]
+    Exception(ExceptionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExceptionCommand {
+    /// Ask for an exception for someone until a date (at most 30 days away)
+    Request {
+        /// Whom it covers (username)
+        #[arg(long)]
+        user: String,
+        /// Why
+        #[arg(long)]
+        reason: String,
+        /// When it ends (2027-01-31 or an RFC 3339 time)
+        #[arg(long)]
+        until: String,
+        /// Who asks (username), when not yourself
+        #[arg(long)]
+        requested_by: Option<String>,
+    },
+    /// Approve a requested exception: the approver proves it with a code from their authenticator
+    Approve {
+        /// The exception's id (or the start of it)
+        id: String,
+        /// The approver (username; holds the approver role; not the requester nor the person covered)
+        #[arg(long)]
+        approver: String,
+        /// A one-time code from the approver's authenticator app or token
+        #[arg(long)]
+        code: String,
+    },
+    /// Reject a requested exception (the approver proves it as for approve)
+    Reject {
+        /// The exception's id (or the start of it)
+        id: String,
+        /// The approver (username)
+        #[arg(long)]
+        approver: String,
+        /// A one-time code from the approver's authenticator app or token
+        #[arg(long)]
+        code: String,
+    },
+    /// Withdraw an exception before its end
+    Revoke {
+        /// The exception's id (or the start of it)
+        id: String,
+    },
+    /// List exceptions, newest first
+    List,
 }
 
 #[derive(Debug, Subcommand)]

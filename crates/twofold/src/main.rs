@@ -133,6 +133,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Campaign(command) => {
             commands::campaigns::run(command, &open_app(&settings).await?, cli.global.format).await
         }
+        Command::Exception(command) => {
+            commands::campaigns::exceptions(command, &open_app(&settings).await?, cli.global.format).await
+        }
         Command::Policy(command) => {
             commands::policy::run(command, &open_app(&settings).await?, cli.global.format).await
         }

@@ -9,6 +9,7 @@
 //! scheduled or enforced: see the README's status.
 
 pub mod compliance;
+pub mod exception;
 pub mod file;
 pub mod progress;
 

@@ -8,7 +8,7 @@ use twofold_app::App;
 use twofold_core::campaign::CampaignStatus;
 use twofold_core::campaign::compliance::State;
 
-use crate::cli::{CampaignCommand, OutputFormat};
+use crate::cli::{CampaignCommand, ExceptionCommand, OutputFormat};
 use crate::output::{or_dash, print};
 
 fn read(path: &std::path::Path) -> anyhow::Result<String> {
@@ -157,5 +157,56 @@ pub async fn compliance(
         "weak_for_tier",
     ];
     print(super::table_or(format), &serde_json::json!({ "identities": rows }), &headers, table)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `twofold exception ...`.
+pub async fn exceptions(
+    command: ExceptionCommand,
+    app: &App,
+    format: Option<OutputFormat>,
+) -> anyhow::Result<ExitCode> {
+    let (actor, meta) = super::cli_actor();
+    let shown = |e: &twofold_core::campaign::exception::Exception| {
+        format!("exception {} for {} until {}: {}", e.id, e.username, day(e.ends_at), e.state(app.now()))
+    };
+    match command {
+        ExceptionCommand::Request { user, reason, until, requested_by } => {
+            let until = twofold_core::Timestamp::parse(&until).map_err(anyhow::Error::msg)?;
+            let e = app.request_exception(&actor, &meta, &user, &reason, until, requested_by.as_deref()).await?;
+            if matches!(format, Some(OutputFormat::Json)) {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                println!("{} (an approver decides it with `twofold exception approve {}`)", shown(&e), e.id);
+            }
+        }
+        ExceptionCommand::Approve { id, approver, code } => {
+            println!("{}", shown(&app.decide_exception(&actor, &meta, &id, &approver, &code, true).await?));
+        }
+        ExceptionCommand::Reject { id, approver, code } => {
+            println!("{}", shown(&app.decide_exception(&actor, &meta, &id, &approver, &code, false).await?));
+        }
+        ExceptionCommand::Revoke { id } => println!("{}", shown(&app.revoke_exception(&actor, &meta, &id).await?)),
+        ExceptionCommand::List => {
+            let now = app.now();
+            let list = app.exceptions().await?;
+            let rows = list
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.id.to_string(),
+                        e.username.clone(),
+                        e.state(now).to_owned(),
+                        day(e.ends_at),
+                        e.requested_by.clone(),
+                        or_dash(e.decided_by.as_deref()),
+                        e.reason.clone(),
+                    ]
+                })
+                .collect();
+            let headers = ["id", "user", "state", "until", "requested by", "decided by", "reason"];
+            print(super::table_or(format), &serde_json::json!({ "exceptions": list }), &headers, rows)?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

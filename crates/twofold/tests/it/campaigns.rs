@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::helpers::{Env, browser, stderr, stdout};
-use crate::mfa::{enrol_totp, password_step};
+use crate::mfa::{enrol_totp, oathtool, password_step};
 
 /// `YYYY-MM-DD`, `days` from today (UTC). The wall clock is right here: the CLI runs on it.
 #[allow(clippy::disallowed_methods)]
@@ -85,7 +85,11 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         // bob registers an authenticator app; nobody else has a method.
         let web = browser();
         password_step(&web, &server.url, "bob").await;
-        enrol_totp(&web, &server.url).await;
+        let bob_key = enrol_totp(&web, &server.url).await;
+        // carol, an approver, has one too (she is in the finance phase, before its deadline).
+        let web = browser();
+        password_step(&web, &server.url, "carol").await;
+        let carol_key = enrol_totp(&web, &server.url).await;
 
         let file = env.data_dir.join("..").join("campaign.toml");
         std::fs::write(&file, campaign_file()).unwrap();
@@ -104,7 +108,7 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             [
                 row("alice", "pilot", "blocked"),
                 row("bob", "pilot", "compliant"),
-                row("carol", "finance", "pending"),
+                row("carol", "finance", "compliant"),
                 row("dave", "finance", "pending"),
                 row("erin", "support", "overdue"),
             ],
@@ -116,28 +120,64 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             lines[0], "username,campaign,phase,state,days_left,tier,department,methods,strongest,weak_for_tier",
             "{b}"
         );
-        assert_eq!(lines.len(), 3, "{b}: carol and dave: {pending}");
+        assert_eq!(lines.len(), 2, "{b}: dave: {pending}");
         assert!(
-            lines[1].starts_with("carol,MFA for everyone,finance,pending,10,standard,Finance,-,-,no"),
+            lines[1].starts_with("dave,MFA for everyone,finance,pending,10,external,Finance,-,-,no"),
             "{b}: {pending}"
         );
 
         let status: Value =
             serde_json::from_slice(&env.cli(&["campaign", "status", "MFA for everyone", "--format", "json"]).stdout)
                 .unwrap();
-        assert_eq!((status["in_scope"].as_u64(), status["registered"].as_u64()), (Some(5), Some(1)), "{b}: {status:#}");
+        assert_eq!((status["in_scope"].as_u64(), status["registered"].as_u64()), (Some(5), Some(2)), "{b}: {status:#}");
         assert_eq!(status["status"], "running", "{b}");
         assert_eq!(status["phases"][0]["mode"], "enforce", "{b}");
-        assert_eq!(status["phases"][1]["mode"], "report_only", "{b}: 0 of 2 is below 90 %");
+        assert_eq!(status["phases"][1]["mode"], "report_only", "{b}: 1 of 2 is below 90 %");
         assert_eq!(status["curve"].as_array().unwrap().len(), 1, "{b}: today's snapshot");
         let words = stdout(&env.cli(&["campaign", "status", "MFA for everyone"]));
-        assert!(words.contains("1 of 5 in scope registered (20.0 %), target 95 %"), "{b}: {words}");
+        assert!(words.contains("2 of 5 in scope registered (40.0 %), target 95 %"), "{b}: {words}");
+
+        // An exception for alice, asked by erin: only another approver decides, with a code.
+        let asked = env.cli(&[
+            "exception",
+            "request",
+            "--user",
+            "alice",
+            "--reason",
+            "new phone arrives Monday",
+            "--until",
+            &date(14),
+            "--requested-by",
+            "erin",
+            "--format",
+            "json",
+        ]);
+        assert!(asked.status.success(), "{b}: {}", stderr(&asked));
+        let id = serde_json::from_slice::<Value>(&asked.stdout).unwrap()["id"].as_str().unwrap().to_owned();
+        let too_long = env.cli(&["exception", "request", "--user", "dave", "--reason", "x", "--until", &date(60)]);
+        assert!(stderr(&too_long).contains("at most 30 days"), "{b}: never open-ended: {}", stderr(&too_long));
+        let by_bob = env.cli(&["exception", "approve", &id, "--approver", "bob", "--code", &oathtool(&bob_key, 30)]);
+        assert!(stderr(&by_bob).contains("approver role"), "{b}: {}", stderr(&by_bob));
+        let wrong = env.cli(&["exception", "approve", &id, "--approver", "carol", "--code", "000000"]);
+        assert!(!wrong.status.success(), "{b}: a fresh second factor is required");
+        let approved =
+            env.cli(&["exception", "approve", &id[..8], "--approver", "carol", "--code", &oathtool(&carol_key, 30)]);
+        assert!(stdout(&approved).contains(": approved"), "{b}: {}{}", stdout(&approved), stderr(&approved));
+        assert!(states(&env).contains(&row("alice", "pilot", "exempt")), "{b}");
+        let exempt = stdout(&env.cli(&["report", "compliance", "--state", "exempt", "--format", "json"]));
+        assert!(exempt.contains(&id), "{b}: the exception is named: {exempt}");
+        assert!(stdout(&env.cli(&["exception", "revoke", &id])).contains(": revoked"), "{b}");
+        assert!(states(&env).contains(&row("alice", "pilot", "blocked")), "{b}: revoked, she is blocked again");
 
         let paused = env.cli(&["campaign", "pause", "MFA for everyone"]);
         assert!(paused.status.success(), "{b}");
         assert!(states(&env).contains(&row("alice", "pilot", "overdue")), "{b}: paused, nothing is enforced");
         let log = stdout(&env.cli(&["audit", "export"]));
-        for action in ["campaign.apply", "campaign.start", "campaign.pause"] {
+        assert!(
+            log.lines().any(|l| l.contains("\"exception.approve\"") && l.contains("\"actor_name\":\"carol\"")),
+            "{b}"
+        );
+        for action in ["campaign.apply", "campaign.start", "campaign.pause", "exception.request", "exception.revoke"] {
             assert!(log.contains(&format!("\"{action}\"")), "{b}: {action} audited");
         }
 

@@ -1,0 +1,134 @@
+//! Exceptions to a campaign's requirement: requested with a reason and an end date, decided
+//! by another approver who proves a second factor with the decision, revoked or left to end.
+
+use twofold_core::Timestamp;
+use twofold_core::audit::ActorKind;
+use twofold_core::campaign::exception::{self, Decision, Exception};
+use twofold_core::identity::{User, normalize_username};
+use twofold_core::session::AuthContext;
+use uuid::Uuid;
+
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+impl App {
+    /// Requests an exception for `username` until `until` (at most the configured maximum
+    /// away), with a reason; `requested_by` names the person asking when the actor is not a
+    /// person (the CLI). Audited `exception.request`.
+    ///
+    /// # Errors
+    /// [`AppError::Invalid`] for a missing reason or an end too far off; an unknown user.
+    pub async fn request_exception(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        username: &str,
+        reason: &str,
+        until: Timestamp,
+        requested_by: Option<&str>,
+    ) -> AppResult<Exception> {
+        let now = self.now();
+        exception::check_request(reason, until, now, exception::DEFAULT_MAX_DAYS)?;
+        let user = self.user_named(username).await?;
+        let requested_by = match requested_by {
+            Some(name) => self.user_named(name).await?.username,
+            None => actor.name.clone(),
+        };
+        let exception = Exception {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            username: user.username,
+            reason: reason.trim().to_owned(),
+            requested_by,
+            requested_at: now,
+            ends_at: until,
+            decision: Decision::Requested,
+            decided_by: None,
+            decided_at: None,
+        };
+        self.store.create_exception(&exception, &self.audit_context(actor, meta)).await?;
+        Ok(exception)
+    }
+
+    async fn user_named(&self, username: &str) -> AppResult<User> {
+        self.store.user_by_username(&normalize_username(username)).await?.ok_or(AppError::NotFound("user"))
+    }
+
+    /// The exception with this id (or the unique one whose id starts with it).
+    async fn exception(&self, id: &str) -> AppResult<Exception> {
+        let id = id.trim().to_ascii_lowercase();
+        let mut found =
+            self.store.exceptions().await?.into_iter().filter(|e| !id.is_empty() && e.id.to_string().starts_with(&id));
+        match (found.next(), found.next()) {
+            (Some(one), None) => Ok(one),
+            (Some(_), Some(_)) => {
+                Err(AppError::Conflict("that id prefix names several exceptions; give more of it".into()))
+            }
+            _ => Err(AppError::NotFound("exception")),
+        }
+    }
+
+    /// An approver's decision on a requested exception, with a one-time code from their own
+    /// authenticator as the fresh second factor (checked like any code: single use,
+    /// throttled, audited). The approver holds the approver role and is neither the
+    /// requester nor the person covered. Audited `exception.approve` or `exception.reject`
+    /// with the approver as actor.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthenticated`] for a wrong code; [`AppError::Forbidden`] naming why
+    /// this approver may not decide; [`AppError::Conflict`] when decided meanwhile.
+    pub async fn decide_exception(
+        &self,
+        caller: &Actor,
+        meta: &RequestMeta,
+        id: &str,
+        approver: &str,
+        code: &str,
+        approve: bool,
+    ) -> AppResult<Exception> {
+        let exception = self.exception(id).await?;
+        let approver = self.user_named(approver).await?;
+        self.verify_code(caller, &approver.username, code, meta).await?;
+        let now = self.now();
+        if let Some(refusal) = exception::approval_refusal(&exception, &approver, now) {
+            return Err(AppError::Forbidden(refusal.into()));
+        }
+        let actor = Actor {
+            kind: ActorKind::User,
+            id: Some(approver.id.to_string()),
+            name: approver.username.clone(),
+            auth: AuthContext { amr: vec!["otp".into()], acr: "mfa".into(), auth_time: Some(now) },
+        };
+        let to = if approve { Decision::Approved } else { Decision::Rejected };
+        if !self
+            .store
+            .decide_exception(exception.id, Decision::Requested, to, &self.audit_context(&actor, meta))
+            .await?
+        {
+            return Err(AppError::Conflict("this exception was decided meanwhile".into()));
+        }
+        Ok(Exception { decision: to, decided_by: Some(approver.username), decided_at: Some(now), ..exception })
+    }
+
+    /// Withdraws an exception, approved or still requested (audited `exception.revoke`).
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; [`AppError::Conflict`] when it was rejected or revoked already.
+    pub async fn revoke_exception(&self, actor: &Actor, meta: &RequestMeta, id: &str) -> AppResult<Exception> {
+        let exception = self.exception(id).await?;
+        let ctx = self.audit_context(actor, meta);
+        for from in [Decision::Approved, Decision::Requested] {
+            if self.store.decide_exception(exception.id, from, Decision::Revoked, &ctx).await? {
+                return Ok(Exception { decision: Decision::Revoked, ..exception });
+            }
+        }
+        Err(AppError::Conflict("this exception was rejected or revoked already".into()))
+    }
+
+    /// Every exception, newest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn exceptions(&self) -> AppResult<Vec<Exception>> {
+        Ok(self.store.exceptions().await?)
+    }
+}

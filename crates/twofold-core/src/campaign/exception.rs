@@ -1,0 +1,199 @@
+//! Exceptions: time-boxed, approved waivers from a campaign's requirement. Never open-ended
+//! (at most [`DEFAULT_MAX_DAYS`] days unless configured otherwise), approved only by someone
+//! other than the requester and the person it covers who holds the approver role and has
+//! just proved a second factor, over on its end date without anyone acting, renewed only by
+//! a new request and a new approval.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::identity::{Role, User};
+use crate::validation::ValidationErrors;
+
+/// The longest an exception may run unless configured otherwise.
+pub const DEFAULT_MAX_DAYS: u32 = 30;
+
+/// Where an exception stands, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Waiting for an approver.
+    Requested,
+    /// Approved: it covers its person until its end.
+    Approved,
+    /// Refused by an approver.
+    Rejected,
+    /// Withdrawn before its end.
+    Revoked,
+}
+
+impl Decision {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// The decision a stored name stands for.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Requested, Self::Approved, Self::Rejected, Self::Revoked].into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+/// One exception.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    /// Identifier.
+    pub id: Uuid,
+    /// Whom it covers.
+    pub user_id: Uuid,
+    /// Their username.
+    pub username: String,
+    /// Why, in the requester's words.
+    pub reason: String,
+    /// Who asked (an audit actor's name).
+    pub requested_by: String,
+    /// When.
+    pub requested_at: Timestamp,
+    /// When it ends (it covers nothing from then on).
+    pub ends_at: Timestamp,
+    /// Where it stands.
+    pub decision: Decision,
+    /// Who approved, rejected or revoked it.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+}
+
+impl Exception {
+    /// Whether it covers its person at `now`: approved and not yet ended.
+    #[must_use]
+    pub fn covers(&self, now: Timestamp) -> bool {
+        self.decision == Decision::Approved && now < self.ends_at
+    }
+
+    /// Its state in words, expiry included: `requested`, `approved`, `expired`, `rejected`, `revoked`.
+    #[must_use]
+    pub fn state(&self, now: Timestamp) -> &'static str {
+        match self.decision {
+            Decision::Approved | Decision::Requested if now >= self.ends_at => "expired",
+            other => other.as_str(),
+        }
+    }
+}
+
+/// Checks a request: a reason, an end in the future and at most `max_days` away.
+///
+/// # Errors
+/// Every problem.
+pub fn check_request(reason: &str, ends_at: Timestamp, now: Timestamp, max_days: u32) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    if reason.trim().is_empty() {
+        errors.add("reason", "is required: say why");
+    } else if reason.chars().count() > 500 {
+        errors.add("reason", "at most 500 characters");
+    }
+    if ends_at <= now {
+        errors.add("until", "must be in the future");
+    } else if ends_at > now.plus_seconds(i64::from(max_days) * 86_400) {
+        errors.add("until", format!("an exception runs at most {max_days} days; ask again when it ends"));
+    }
+    errors.into_result()
+}
+
+/// Why `approver` may not decide `exception`, or `None` when they may: they must hold the
+/// approver role and be neither the requester nor the person covered, and the request must
+/// still be open and not ended.
+#[must_use]
+pub fn approval_refusal(exception: &Exception, approver: &User, now: Timestamp) -> Option<&'static str> {
+    if exception.decision != Decision::Requested {
+        Some("this exception was decided already")
+    } else if now >= exception.ends_at {
+        Some("this request has ended; ask again")
+    } else if !approver.has_role(Role::Approver) {
+        Some("only someone with the approver role may decide exceptions")
+    } else if approver.id == exception.user_id {
+        Some("nobody may decide their own exception")
+    } else if approver.username == exception.requested_by {
+        Some("the requester may not decide their own request")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Tier, UserStatus};
+
+    fn user(name: &str, roles: &[Role]) -> User {
+        User {
+            id: Uuid::now_v7(),
+            username: name.into(),
+            email: None,
+            display_name: name.into(),
+            phone: None,
+            department: None,
+            manager: None,
+            status: UserStatus::Active,
+            tier: Tier::Standard,
+            roles: roles.to_vec(),
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn requests_are_never_open_ended() {
+        let now = Timestamp(1_800_000_000_000);
+        assert_eq!(check_request("travelling", now.plus_seconds(14 * DAY), now, 30), Ok(()));
+        let fields =
+            |r: Result<(), ValidationErrors>| r.unwrap_err().0.into_iter().map(|e| e.field).collect::<Vec<_>>();
+        assert_eq!(fields(check_request(" ", now.plus_seconds(31 * DAY), now, 30)), ["reason", "until"]);
+        assert_eq!(fields(check_request("x", now, now, 30)), ["until"]);
+    }
+
+    #[test]
+    fn only_another_approver_decides_and_an_approval_ends_by_itself() {
+        let now = Timestamp(1_800_000_000_000);
+        let (dave, erin, carol, bob) = (
+            user("dave", &[Role::User]),
+            user("erin", &[Role::Approver]),
+            user("carol", &[Role::Approver]),
+            user("bob", &[Role::User]),
+        );
+        let mut exception = Exception {
+            id: Uuid::now_v7(),
+            user_id: dave.id,
+            username: "dave".into(),
+            reason: "no phone until the 20th".into(),
+            requested_by: "erin".into(),
+            requested_at: now,
+            ends_at: now.plus_seconds(7 * DAY),
+            decision: Decision::Requested,
+            decided_by: None,
+            decided_at: None,
+        };
+        assert!(approval_refusal(&exception, &bob, now).is_some_and(|r| r.contains("approver role")));
+        assert!(approval_refusal(&exception, &erin, now).is_some_and(|r| r.contains("requester")));
+        let mut self_approver = dave.clone();
+        self_approver.roles.push(Role::Approver);
+        assert!(approval_refusal(&exception, &self_approver, now).is_some_and(|r| r.contains("own exception")));
+        assert_eq!(approval_refusal(&exception, &carol, now), None);
+        exception.decision = Decision::Approved;
+        assert!(exception.covers(now) && exception.state(now) == "approved");
+        let later = now.plus_seconds(7 * DAY);
+        assert!(!exception.covers(later), "over on its end date");
+        assert_eq!(exception.state(later), "expired");
+        assert!(approval_refusal(&exception, &carol, now).is_some(), "decided once");
+    }
+}

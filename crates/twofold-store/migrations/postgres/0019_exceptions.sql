@@ -1,0 +1,14 @@
+-- Exceptions: time-boxed, approved waivers from a campaign's requirement. A row moves from
+-- requested to approved or rejected, and from approved to revoked, once each (compare-and-swap).
+CREATE TABLE exceptions (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users (id),
+    reason       TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_at BIGINT NOT NULL,
+    ends_at      BIGINT NOT NULL,
+    decision     TEXT NOT NULL CHECK (decision IN ('requested', 'approved', 'rejected', 'revoked')),
+    decided_by   TEXT,
+    decided_at   BIGINT
+);
+CREATE INDEX exceptions_user ON exceptions (user_id);
