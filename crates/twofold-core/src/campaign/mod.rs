@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod exception;
 pub mod file;
 pub mod progress;
+pub mod reminders;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,10 @@ pub struct Campaign {
     /// The phases, in order; an identity belongs to the first phase whose cohort names it.
     #[serde(rename = "phase")]
     pub phases: Vec<Phase>,
+    /// When reminders go out (default: 14, 7, 3 and 1 days before the deadline, then weekly
+    /// with the manager copied from 3 days after it).
+    #[serde(default)]
+    pub reminders: reminders::Cadence,
 }
 
 /// A campaign's goal.
