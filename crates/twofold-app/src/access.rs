@@ -161,6 +161,7 @@ impl App {
             Risk::Low
         };
         let country = here.and_then(|h| h.country);
+        let overdue = self.campaign_enforcement(user.id).await?;
         let facts = policy::Facts {
             username: &user.username,
             groups,
@@ -174,6 +175,7 @@ impl App {
             device,
             country: country.as_deref(),
             risk,
+            overdue: overdue.as_ref().map(|(campaign, blocked)| policy::Overdue { campaign, blocked: *blocked }),
             now: self.now(),
         };
         let context = SignInContext {
@@ -184,6 +186,28 @@ impl App {
         };
         let decision = policy::evaluate(policy, &facts);
         Ok((decision, SignInContext { country: country.clone(), ..context }))
+    }
+
+    /// The running campaign that holds `user` to a missed deadline, if any: its name, and
+    /// whether the grace period is over too (the strictest first).
+    async fn campaign_enforcement(&self, user_id: uuid::Uuid) -> AppResult<Option<(String, bool)>> {
+        use twofold_core::campaign::compliance::State;
+        let mut states = self.store.compliance_states(None, Some(user_id)).await?;
+        states.retain(|s| matches!(s.state, State::Limited | State::Blocked));
+        if states.is_empty() {
+            return Ok(None);
+        }
+        let running: Vec<String> = self
+            .store
+            .campaigns()
+            .await?
+            .into_iter()
+            .filter(|c| c.status == twofold_core::campaign::CampaignStatus::Running)
+            .map(|c| c.name)
+            .collect();
+        states.retain(|s| running.contains(&s.campaign));
+        states.sort_by_key(|s| std::cmp::Reverse(s.state));
+        Ok(states.into_iter().next().map(|s| (s.campaign, s.state == State::Blocked)))
     }
 
     /// Asks the policy in force what `user`'s sign-in (for the app `meta` names) must prove,

@@ -19,6 +19,9 @@ use crate::{Actor, App, AppError, AppResult, RequestMeta};
 /// One identity's standing in a campaign.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComplianceRow {
+    /// The identity (for reminders; not reported).
+    #[serde(skip)]
+    pub(crate) user: twofold_core::identity::User,
     /// The campaign.
     pub campaign: String,
     /// Its phase.
@@ -165,7 +168,7 @@ impl App {
 
     /// Every active identity's standing in the campaigns (all, or the one named), with each
     /// phase's report.
-    async fn assess_campaigns(
+    pub(crate) async fn assess_campaigns(
         &self,
         name: Option<&str>,
     ) -> AppResult<Vec<(StoredCampaign, Campaign, Vec<PhaseReport>, Vec<ComplianceRow>)>> {
@@ -218,6 +221,7 @@ impl App {
                         compliance::assess(&dates, mode, member.user.tier, &member.methods, exception, now);
                     *states.entry(assessment.state).or_insert(0) += 1;
                     rows.push(ComplianceRow {
+                        user: member.user.clone(),
                         campaign: campaign.name.clone(),
                         phase: phase.name.clone(),
                         username: member.user.username.clone(),

@@ -8,6 +8,7 @@ mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod campaign_jobs;
 pub mod campaigns;
 pub mod demo;
 mod directory;

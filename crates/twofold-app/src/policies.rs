@@ -99,6 +99,7 @@ impl App {
             device: question.device.unwrap_or(policy::Device::New),
             country: question.country.as_deref(),
             risk: question.risk.unwrap_or_default(),
+            overdue: None,
             now: self.now(),
         };
         Ok(policy::evaluate(&policy, &facts))
@@ -234,9 +235,6 @@ impl App {
         action: policy::Action,
         meta: &RequestMeta,
     ) -> AppResult<Verdict> {
-        if self.policy_in_force().await.is_ok_and(|p| p.is_none()) {
-            return Ok(Verdict::Satisfied);
-        }
         let groups = self.store.user_groups(current.user.id).await?;
         let mut target = Target::sign_in(meta);
         target.app = Some(policy::TWOFOLD_APP);
@@ -265,9 +263,10 @@ impl App {
         target: &Target<'_>,
     ) -> AppResult<(Verdict, SignInContext)> {
         let bare = SignInContext { device_id: target.device_id.map(str::to_owned), ..SignInContext::default() };
+        // With no policy in force, an empty one: a campaign's enforcement still applies.
         let (version, policy) = match self.policy_version_in_force().await {
             Ok(Some(in_force)) => in_force,
-            Ok(None) => return Ok((Verdict::Satisfied, bare)),
+            Ok(None) => (0, std::sync::Arc::new(Policy::default())),
             Err(e) => {
                 tracing::error!(error = %e, "conditional access unavailable: refusing");
                 return Ok((Verdict::Refused("access cannot be checked right now".into()), bare));
@@ -276,7 +275,8 @@ impl App {
         let user = &current.user;
         let now = self.now();
         let (decision, facts) = self.decide(&policy, user, groups, target, None, false).await?;
-        let context = SignInContext { policy: Some(crate::access::record(version, &decision)), ..facts };
+        let record = (version > 0).then(|| crate::access::record(version, &decision));
+        let context = SignInContext { policy: record, ..facts };
         let rules = || decision.enforced_rules();
         let auth = &current.session.auth;
         let verdict = match &decision.outcome {

@@ -75,6 +75,7 @@ fn policy(c: &mut Criterion) {
         device: Device::New,
         country: None,
         risk: Risk::Low,
+        overdue: None,
         now: Timestamp(1_800_000_000_000),
     };
     let decision = twofold_core::policy::evaluate(&policy, &facts);

@@ -411,6 +411,24 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<bool>;
     /// Every exception, newest first.
     async fn exceptions(&self) -> StoreResult<Vec<crate::campaign::exception::Exception>>;
+    /// Records compliance transitions: each identity's new state (with the time it entered it)
+    /// where its stored state is still `from` (compare-and-swap: of two nodes running the job,
+    /// one records each transition), audited `compliance.transition`. Returns the transitions
+    /// recorded.
+    async fn record_transitions(
+        &self,
+        campaign: &str,
+        transitions: &[crate::campaign::Transition],
+        ctx: &AuditContext,
+    ) -> StoreResult<Vec<crate::campaign::Transition>>;
+    /// Stored compliance states: of a campaign (all identities) or of one identity (all campaigns).
+    async fn compliance_states(
+        &self,
+        campaign: Option<&str>,
+        user_id: Option<Uuid>,
+    ) -> StoreResult<Vec<crate::campaign::StoredState>>;
+    /// Claims a reminder for sending: true once per campaign, identity and key.
+    async fn claim_reminder(&self, campaign: &str, user_id: Uuid, key: &str, now: Timestamp) -> StoreResult<bool>;
     /// Records that a client got a token at `now`, unless that was already recorded after
     /// `unless_after` (so busy clients cause few writes).
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()>;

@@ -4,9 +4,10 @@
 use sqlx::{AnyPool, Row};
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
+use twofold_core::campaign::compliance::State;
 use twofold_core::campaign::exception::{Decision, Exception};
 use twofold_core::campaign::progress::Snapshot;
-use twofold_core::campaign::{CampaignStatus, StoredCampaign};
+use twofold_core::campaign::{CampaignStatus, StoredCampaign, StoredState, Transition};
 use twofold_core::store::{StoreError, StoreResult};
 use uuid::Uuid;
 
@@ -218,4 +219,112 @@ pub(crate) async fn exceptions(pool: &AnyPool) -> StoreResult<Vec<Exception>> {
             })
         })
         .collect()
+}
+
+pub(crate) async fn record_transitions(
+    pool: &AnyPool,
+    campaign: &str,
+    transitions: &[Transition],
+    ctx: &AuditContext,
+) -> StoreResult<Vec<Transition>> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let mut recorded = Vec::new();
+    for t in transitions {
+        let user = t.user_id.to_string();
+        let moved =
+            match t.from {
+                Some(from) => {
+                    sqlx::query(
+                        "UPDATE campaign_states SET state = $1, phase = $2, since = $3
+                 WHERE campaign = $4 AND user_id = $5 AND state = $6",
+                    )
+                    .bind(t.to.as_str())
+                    .bind(&t.phase)
+                    .bind(ctx.at.millis())
+                    .bind(campaign)
+                    .bind(&user)
+                    .bind(from.as_str())
+                    .execute(&mut *tx.tx)
+                    .await
+                }
+                None => sqlx::query(
+                    "INSERT INTO campaign_states (campaign, user_id, phase, state, since) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (campaign, user_id) DO NOTHING",
+                )
+                .bind(campaign)
+                .bind(&user)
+                .bind(&t.phase)
+                .bind(t.to.as_str())
+                .bind(ctx.at.millis())
+                .execute(&mut *tx.tx)
+                .await,
+            }
+            .map_err(store_error)?
+            .rows_affected();
+        if moved == 1 {
+            recorded.push(t.clone());
+        }
+    }
+    let changes: Vec<Change> = recorded
+        .iter()
+        .map(|t| {
+            Change::new("compliance.transition", "user", Some(t.user_id.to_string())).states(
+                t.from.map(|from| serde_json::json!({"campaign": campaign, "state": from.as_str()})),
+                Some(serde_json::json!({"campaign": campaign, "phase": t.phase, "user": t.username, "state": t.to.as_str()})),
+            )
+        })
+        .collect();
+    let with_ctx: Vec<(&Change, &AuditContext)> = changes.iter().map(|c| (c, ctx)).collect();
+    tx.append_all(&with_ctx).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+pub(crate) async fn states(
+    pool: &AnyPool,
+    campaign: Option<&str>,
+    user: Option<Uuid>,
+) -> StoreResult<Vec<StoredState>> {
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT campaign, user_id, phase, state, since FROM campaign_states
+         WHERE ($1 = '' OR campaign = $1) AND ($2 = '' OR user_id = $2) ORDER BY campaign, user_id",
+    )
+    .bind(campaign.unwrap_or(""))
+    .bind(user.map_or_else(String::new, |u| u.to_string()))
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?;
+    rows.into_iter()
+        .map(|(campaign, user, phase, state, since)| {
+            Ok(StoredState {
+                campaign,
+                user_id: Uuid::parse_str(&user).map_err(|_| StoreError::Other(format!("bad user id {user}")))?,
+                phase,
+                state: State::parse(&state).ok_or_else(|| StoreError::Other(format!("unknown state {state}")))?,
+                since: Timestamp(since),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn claim_reminder(
+    pool: &AnyPool,
+    campaign: &str,
+    user: Uuid,
+    key: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let claimed = sqlx::query(
+        "INSERT INTO campaign_reminders (campaign, user_id, reminder, sent_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (campaign, user_id, reminder) DO NOTHING",
+    )
+    .bind(campaign)
+    .bind(user.to_string())
+    .bind(key)
+    .bind(now.millis())
+    .execute(pool)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    Ok(claimed == 1)
 }

@@ -74,6 +74,11 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 18, name: "campaigns", sql: include_str!("../migrations/sqlite/0018_campaigns.sql") },
     Migration { version: 19, name: "exceptions", sql: include_str!("../migrations/sqlite/0019_exceptions.sql") },
+    Migration {
+        version: 20,
+        name: "campaign_states",
+        sql: include_str!("../migrations/sqlite/0020_campaign_states.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -135,6 +140,11 @@ const POSTGRES: &[Migration] = &[
     },
     Migration { version: 18, name: "campaigns", sql: include_str!("../migrations/postgres/0018_campaigns.sql") },
     Migration { version: 19, name: "exceptions", sql: include_str!("../migrations/postgres/0019_exceptions.sql") },
+    Migration {
+        version: 20,
+        name: "campaign_states",
+        sql: include_str!("../migrations/postgres/0020_campaign_states.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

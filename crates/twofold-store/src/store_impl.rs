@@ -152,6 +152,24 @@ impl Store for SqlStore {
     async fn exceptions(&self) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
         campaigns::exceptions(&self.pool).await
     }
+    async fn record_transitions(
+        &self,
+        campaign: &str,
+        transitions: &[twofold_core::campaign::Transition],
+        ctx: &AuditContext,
+    ) -> StoreResult<Vec<twofold_core::campaign::Transition>> {
+        campaigns::record_transitions(&self.pool, campaign, transitions, ctx).await
+    }
+    async fn compliance_states(
+        &self,
+        campaign: Option<&str>,
+        user_id: Option<Uuid>,
+    ) -> StoreResult<Vec<twofold_core::campaign::StoredState>> {
+        campaigns::states(&self.pool, campaign, user_id).await
+    }
+    async fn claim_reminder(&self, campaign: &str, user_id: Uuid, key: &str, now: Timestamp) -> StoreResult<bool> {
+        campaigns::claim_reminder(&self.pool, campaign, user_id, key, now).await
+    }
     async fn note_client_used(&self, client_id: &str, now: Timestamp, unless_after: Timestamp) -> StoreResult<()> {
         oidc::note_client_used(&self.pool, client_id, now, unless_after).await
     }

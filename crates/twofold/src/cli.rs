@@ -171,6 +171,9 @@ pub enum CampaignCommand {
     },
     /// List campaigns
     List,
+    /// Run the campaign jobs once now (the server runs them every minute): transitions,
+    /// the day's snapshot, reminders by mail
+    RunJobs,
     /// A campaign's progress: phases, states, the adoption curve and the projected completion
     Status {
         /// The campaign's name

@@ -57,8 +57,13 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let store = SqlStore::open(&settings.database_url).await.context("cannot open the database")?;
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
-    Ok(App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)
-        .with_fallback_policy(settings.fallback.clone()))
+    let mut app = App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)
+        .with_fallback_policy(settings.fallback.clone());
+    if let Some(url) = &settings.smtp_url {
+        let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
+        app = app.with_mailer(Arc::new(mailer));
+    }
+    Ok(app)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -83,10 +88,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             keys::MasterKey::load_or_create(&settings.master_key_file)?;
             let mut app = open_app(&settings).await?;
-            if let Some(url) = &settings.smtp_url {
-                let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
-                app = app.with_mailer(Arc::new(mailer));
-            }
             app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
             app = app.with_forward_auth(settings.forward_auth.clone());
             if let Some(path) = &settings.geoip_database {

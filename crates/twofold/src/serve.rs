@@ -43,6 +43,7 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
     };
     announce(&public_url, bound, scheme, demo, &seeded, &app).await;
     let chainer = tokio::spawn(chain_audit_events(Arc::clone(&app)));
+    let scheduler = tokio::spawn(run_campaign_jobs(Arc::clone(&app)));
     let service = twofold_http::router(state).into_make_service_with_connect_info::<PeerInfo>();
     match &settings.tls {
         Some((cert, key, client_ca)) => {
@@ -59,6 +60,7 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
         }
     }
     chainer.abort();
+    scheduler.abort();
     app.chain_audit().await.context("chaining the last audit events")?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
@@ -71,6 +73,22 @@ async fn chain_audit_events(app: Arc<App>) {
         tick.tick().await;
         if let Err(e) = app.chain_audit().await {
             tracing::warn!(error = %e, "audit chaining failed; will retry");
+        }
+    }
+}
+
+/// Runs the campaign jobs every minute (transitions, snapshots, reminders). Every node runs
+/// them; each transition and reminder is recorded once in the database whichever node wins.
+async fn run_campaign_jobs(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match app.run_campaign_jobs().await {
+            Ok(report) if report.transitions + report.reminders > 0 => {
+                tracing::info!(transitions = report.transitions, reminders = report.reminders, "campaign jobs ran");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "campaign jobs failed; will retry"),
         }
     }
 }

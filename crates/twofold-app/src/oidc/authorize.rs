@@ -68,23 +68,18 @@ impl App {
             (Needed::Nothing, _) => {}
         }
         let Some(current) = full_session else { return Ok(AuthorizeOutcome::SignIn) };
-        // The conditional-access policy in force, for a sign-in to this app.
-        let mut context = twofold_core::signin::SignInContext {
-            device_id: meta.device_id.clone(),
-            ..twofold_core::signin::SignInContext::default()
+        // The conditional-access policy in force (and campaign enforcement), for a sign-in to this app.
+        let groups = self.store.user_groups(current.user.id).await?;
+        let target = Target {
+            app: Some(&valid.client_id),
+            host_path: None,
+            action: twofold_core::policy::Action::Read,
+            ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
+            device_id: meta.device_id.as_deref(),
         };
-        if self.policy_in_force().await.map_or(true, |policy| policy.is_some()) {
-            let groups = self.store.user_groups(current.user.id).await?;
-            let target = Target {
-                app: Some(&valid.client_id),
-                host_path: None,
-                action: twofold_core::policy::Action::Read,
-                ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
-                device_id: meta.device_id.as_deref(),
-            };
-            let (verdict, decided) = self.conditional_access_recorded(current, &groups, &target).await?;
-            context = decided;
-            context.app = Some(valid.client_id.clone());
+        let (verdict, mut context) = self.conditional_access_recorded(current, &groups, &target).await?;
+        context.app = Some(valid.client_id.clone());
+        {
             match verdict {
                 Verdict::Satisfied => {}
                 Verdict::Refused(reason) => {

@@ -47,6 +47,14 @@ impl State {
             Self::Blocked => "blocked",
         }
     }
+
+    /// The state a stored name stands for.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Compliant, Self::Pending, Self::Overdue, Self::Exempt, Self::Limited, Self::Blocked]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
 }
 
 /// A confirmed method: its kind and whether it is an attested hardware key.

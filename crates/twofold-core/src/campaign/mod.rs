@@ -135,6 +135,36 @@ pub struct StoredCampaign {
     pub updated_at: Timestamp,
 }
 
+/// An identity's compliance state as the scheduler last recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredState {
+    /// The campaign.
+    pub campaign: String,
+    /// Who.
+    pub user_id: uuid::Uuid,
+    /// Their phase.
+    pub phase: String,
+    /// Their state.
+    pub state: compliance::State,
+    /// Since when.
+    pub since: Timestamp,
+}
+
+/// One identity moving from one state to another (or entering the campaign).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    /// Who.
+    pub user_id: uuid::Uuid,
+    /// Their username, for the audit log.
+    pub username: String,
+    /// Their phase.
+    pub phase: String,
+    /// The state recorded before, if any.
+    pub from: Option<compliance::State>,
+    /// The new state.
+    pub to: compliance::State,
+}
+
 /// Whether a phase's consequences apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -84,7 +84,9 @@ pub fn email(
             "Your access is limited until you set up two-step sign-in".to_owned(),
             format!(
                 "The deadline was {deadline_day}: only low-sensitivity apps stay open until you set up two-step sign-in{}.",
-                assessment.days_left.map_or_else(String::new, |d| format!(", and in {d} days sign-in will lead only to setting it up"))
+                assessment
+                    .days_left
+                    .map_or_else(String::new, |d| format!(", and in {d} days sign-in will lead only to setting it up"))
             ),
         ),
         State::Blocked => (
@@ -119,7 +121,9 @@ mod tests {
         assert_eq!(key(State::Pending, Some(7)).as_deref(), Some("left-7"));
         assert_eq!(key(State::Pending, Some(1)).as_deref(), Some("left-1"));
         assert_eq!(key(State::Compliant, None), None);
-        let after = |days: i64| due(&cadence, &assessment(State::Limited, Some(3)), deadline, deadline.plus_seconds(days * 86_400)).unwrap();
+        let after = |days: i64| {
+            due(&cadence, &assessment(State::Limited, Some(3)), deadline, deadline.plus_seconds(days * 86_400)).unwrap()
+        };
         assert_eq!(after(0), Due { key: "after-0".into(), copy_manager: false });
         assert_eq!(after(3), Due { key: "after-0".into(), copy_manager: true }, "same week: sent already");
         assert_eq!(after(8).key, "after-1");

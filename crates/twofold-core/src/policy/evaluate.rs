@@ -37,8 +37,22 @@ pub struct Facts<'a> {
     pub country: Option<&'a str>,
     /// Computed risk.
     pub risk: Risk,
+    /// A rollout campaign holding the person to account: they missed its registration
+    /// deadline.
+    pub overdue: Option<Overdue<'a>>,
     /// When.
     pub now: Timestamp,
+}
+
+/// A campaign's enforcement on someone who missed its registration deadline: within the
+/// grace period `limit` (low-sensitivity apps only), after it `block` everything but
+/// Twofold's own pages, where they set up what they lack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overdue<'a> {
+    /// The campaign.
+    pub campaign: &'a str,
+    /// Past the grace period.
+    pub blocked: bool,
 }
 
 /// One rule that matched, what it said, and why it matched, in words.
@@ -183,6 +197,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Decision {
                 because,
             })
         })
+        .chain(facts.overdue.map(|overdue| campaign_hit(overdue, facts)))
         .collect();
     // A limit leaves low-sensitivity apps open for reading.
     let passes = facts.action == Action::Read && low_sensitivity(policy, facts);
@@ -193,6 +208,17 @@ pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Decision {
     let (would_be, _) = combine(hits.iter().map(|h| applied(h, passes)));
     let limit_let_through = passes && hits.iter().any(|h| h.outcome == Outcome::Limit);
     Decision { outcome, strengths, would_be, hits, limit_let_through }
+}
+
+/// What a campaign's enforcement says, as a rule would.
+fn campaign_hit(overdue: Overdue<'_>, facts: &Facts<'_>) -> Hit {
+    let own_pages = facts.app == Some(TWOFOLD_APP);
+    let (outcome, because) = if overdue.blocked && !own_pages {
+        (Outcome::Block, "the grace period to set up two-step sign-in is over: only Security info is open")
+    } else {
+        (Outcome::Limit, "the deadline to set up two-step sign-in has passed: only low-sensitivity apps are open")
+    };
+    Hit { rule: format!("campaign '{}'", overdue.campaign), mode: Mode::Enforce, outcome, because: because.into() }
 }
 
 /// Whether the request is for an app or host the policy lists as low-sensitivity (or

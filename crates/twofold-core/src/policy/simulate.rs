@@ -166,6 +166,7 @@ impl<'a> Simulation<'a> {
             device: context.device.unwrap_or(Device::New),
             country: context.country.as_deref(),
             risk: context.risk.unwrap_or(Risk::Low),
+            overdue: None,
             now: event.at,
         };
         let decision = evaluate(self.draft, &facts);

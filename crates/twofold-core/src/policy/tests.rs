@@ -82,6 +82,7 @@ fn facts<'a>(p: &'a Person, ip: &str, device: Device, action: Action) -> Facts<'
         device,
         country: None,
         risk: Risk::Low,
+        overdue: None,
         now: NOW,
     }
 }

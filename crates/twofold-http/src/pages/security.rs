@@ -215,7 +215,28 @@ pub async fn show(
         Ok(notice) => notice,
         Err(instead) => return Ok(instead),
     };
-    let skip_to = query.return_to.as_deref().map(|r| super::safe_return_path(Some(r)));
+    let mut skip_to = query.return_to.as_deref().map(|r| super::safe_return_path(Some(r)));
+    // A rollout campaign's reminder (the interstitial): skipping is allowed until the deadline.
+    let standing = state.app.campaign_standing(current.user.id).await?;
+    let notice = match standing.first() {
+        Some(s) => {
+            use twofold_core::campaign::compliance::State;
+            let words = match (s.state, s.days_left) {
+                (State::Pending, Some(days)) => format!("Set up two-step sign-in: {days} days left."),
+                (State::Overdue, _) => "Setting up two-step sign-in is overdue: please do it now.".to_owned(),
+                (State::Limited, _) => {
+                    skip_to = None;
+                    "Your access is limited until you set up two-step sign-in.".to_owned()
+                }
+                _ => {
+                    skip_to = None;
+                    "Set up two-step sign-in to sign in to your apps again, or call the help desk.".to_owned()
+                }
+            };
+            Some(notice.map_or(words.clone(), |n| format!("{words} {n}")))
+        }
+        None => notice,
+    };
     render_with(&state, &current, StatusCode::OK, notice, None, skip_to).await
 }
 

@@ -62,6 +62,13 @@ pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputForma
                 .collect();
             print(super::table_or(format), &listed, &["name", "status", "updated"], rows)?;
         }
+        CampaignCommand::RunJobs => {
+            let report = app.run_campaign_jobs().await?;
+            println!(
+                "{} running campaign(s): {} transition(s) recorded, {} reminder(s) sent",
+                report.campaigns, report.transitions, report.reminders
+            );
+        }
         CampaignCommand::Status { name } => {
             let report = app.campaign_status(&name).await?;
             if matches!(format, Some(OutputFormat::Json)) {

@@ -436,7 +436,9 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         idle_timeout_secs: file.session.idle_timeout_secs.unwrap_or(session_defaults.idle_timeout_secs),
         absolute_timeout_secs: file.session.absolute_timeout_secs.unwrap_or(session_defaults.absolute_timeout_secs),
     };
-    let smtp_url = serve.and_then(|s| s.smtp_url.clone()).or(file.smtp_url);
+    // Admin verbs that send mail (campaign run-jobs) read the variable too.
+    let smtp_url =
+        serve.and_then(|s| s.smtp_url.clone()).or_else(|| std::env::var("TWOFOLD_SMTP_URL").ok()).or(file.smtp_url);
     let geoip_database = serve.and_then(|s| s.geoip_database.clone()).or(file.geoip_database);
     let mail_from = serve
         .and_then(|s| s.mail_from.clone())

@@ -6,6 +6,7 @@
 mod api;
 mod attestation;
 mod browser;
+mod campaign_time;
 mod campaigns;
 mod cli;
 mod client_auth;

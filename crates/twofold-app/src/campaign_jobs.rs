@@ -1,0 +1,176 @@
+//! The campaign scheduler's work, run every minute by every node (and by `twofold campaign
+//! run-jobs`): for each running campaign, the day's snapshot, each identity's compliance
+//! transitions (recorded once across nodes by compare-and-swap, each audited), and the
+//! reminders due (each claimed once in the database, then mailed over SMTP, the manager
+//! copied once the deadline is far enough past). Also what sign-in and the pages ask of a
+//! person's standing.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use twofold_core::campaign::compliance::{Assessment, State};
+use twofold_core::campaign::progress::Snapshot;
+use twofold_core::campaign::{CampaignStatus, Transition, reminders};
+use uuid::Uuid;
+
+use crate::{Actor, App, AppResult, RequestMeta};
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JobReport {
+    /// Running campaigns looked at.
+    pub campaigns: usize,
+    /// Transitions recorded by this run.
+    pub transitions: usize,
+    /// Reminders claimed and handed to the mailer by this run.
+    pub reminders: usize,
+}
+
+/// A person's standing in the campaigns that hold them to account, as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// The campaign.
+    pub campaign: String,
+    /// The state.
+    pub state: State,
+    /// Days left (pending: before the deadline).
+    pub days_left: Option<i64>,
+}
+
+impl App {
+    /// One run of the campaign jobs at the current time.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn run_campaign_jobs(&self) -> AppResult<JobReport> {
+        let now = self.now();
+        let actor = Actor::system("campaign scheduler");
+        let ctx = self.audit_context(&actor, &RequestMeta::default());
+        let mut report = JobReport::default();
+        for (stored, campaign, phases, rows) in self.assess_campaigns(None).await? {
+            if stored.status != CampaignStatus::Running {
+                continue;
+            }
+            report.campaigns += 1;
+            let in_scope = phases.iter().map(|p| p.in_scope).sum();
+            let registered = phases.iter().map(|p| p.registered).sum();
+            self.store.put_campaign_snapshot(&stored.name, &Snapshot { at: now, in_scope, registered }).await?;
+
+            let before: HashMap<Uuid, State> = self
+                .store
+                .compliance_states(Some(&stored.name), None)
+                .await?
+                .into_iter()
+                .map(|s| (s.user_id, s.state))
+                .collect();
+            let transitions: Vec<Transition> = rows
+                .iter()
+                .filter(|row| before.get(&row.user.id) != Some(&row.state))
+                .map(|row| Transition {
+                    user_id: row.user.id,
+                    username: row.username.clone(),
+                    phase: row.phase.clone(),
+                    from: before.get(&row.user.id).copied(),
+                    to: row.state,
+                })
+                .collect();
+            if !transitions.is_empty() {
+                let recorded = self.store.record_transitions(&stored.name, &transitions, &ctx).await?;
+                for t in &recorded {
+                    metrics::counter!("twofold_compliance_transitions_total", "to" => t.to.as_str()).increment(1);
+                }
+                report.transitions += recorded.len();
+            }
+
+            let deadlines: HashMap<&str, twofold_core::Timestamp> =
+                phases.iter().map(|p| (p.name.as_str(), p.deadline)).collect();
+            // A reminder is claimed only where it can be sent.
+            let Some(mailer) = self.mailer.clone() else {
+                tracing::warn!(campaign = %stored.name, "campaign reminders not sent: no SMTP relay configured");
+                continue;
+            };
+            for row in &rows {
+                let Some(&deadline) = deadlines.get(row.phase.as_str()) else { continue };
+                let assessment = Assessment {
+                    state: row.state,
+                    days_left: row.days_left,
+                    strongest: row.strongest,
+                    weak_for_tier: row.weak_for_tier,
+                    exception: row.exception.clone(),
+                };
+                let Some(due) = reminders::due(&campaign.reminders, &assessment, deadline, now) else { continue };
+                if !self.store.claim_reminder(&stored.name, row.user.id, &due.key, now).await? {
+                    continue;
+                }
+                let manager = match (&row.user.manager, due.copy_manager) {
+                    (Some(manager), true) => self.store.user_by_username(manager).await?.and_then(|m| m.email),
+                    _ => None,
+                };
+                let Some(email) = reminders::email(&row.user, &stored.name, &assessment, deadline, manager.as_deref())
+                else {
+                    continue;
+                };
+                // Sent before the next one, so a run (the CLI's too) ends with its mail delivered.
+                match mailer.send(&email).await {
+                    Ok(()) => {
+                        report.reminders += 1;
+                        let copied = if manager.is_some() { "yes" } else { "no" };
+                        metrics::counter!("twofold_campaign_reminders_total", "copied_manager" => copied).increment(1);
+                    }
+                    Err(e) => tracing::warn!(user = %row.username, error = %e, "campaign reminder not delivered"),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// `user_id`'s standing in the running campaigns, as the scheduler last recorded it: the
+    /// strictest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn campaign_standing(&self, user_id: Uuid) -> AppResult<Vec<Standing>> {
+        let mut states = self.store.compliance_states(None, Some(user_id)).await?;
+        states.retain(|s| !matches!(s.state, State::Compliant | State::Exempt));
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let running: Vec<String> = self
+            .store
+            .campaigns()
+            .await?
+            .into_iter()
+            .filter(|c| c.status == CampaignStatus::Running)
+            .map(|c| c.name)
+            .collect();
+        let now = self.now();
+        let mut standing: Vec<Standing> = Vec::new();
+        for state in states.into_iter().filter(|s| running.contains(&s.campaign)) {
+            // Days left are counted from now, not from when the state was recorded.
+            let days_left = if state.state == State::Pending {
+                self.loaded_deadline(&state.campaign, &state.phase).await?.map(|deadline| {
+                    let millis = (deadline.millis() - now.millis()).max(0);
+                    (millis + 86_399_999) / 86_400_000
+                })
+            } else {
+                None
+            };
+            standing.push(Standing { campaign: state.campaign, state: state.state, days_left });
+        }
+        standing.sort_by_key(|s| std::cmp::Reverse(s.state));
+        Ok(standing)
+    }
+
+    async fn loaded_deadline(&self, campaign: &str, phase: &str) -> AppResult<Option<twofold_core::Timestamp>> {
+        let Some(stored) = self.store.campaigns().await?.into_iter().find(|c| c.name == campaign) else {
+            return Ok(None);
+        };
+        Ok(self
+            .check_campaign(&stored.source)
+            .await?
+            .ok()
+            .and_then(|c| c.phases.into_iter().find(|p| p.name == phase))
+            .and_then(|p| p.dates())
+            .map(|d| d.deadline))
+    }
+}

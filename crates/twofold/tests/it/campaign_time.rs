@@ -1,0 +1,266 @@
+//! A three-phase campaign run over simulated time (an injected clock, moved a day at a time)
+//! from pilot to full enforcement, on each backend, with reminders and the manager's copies
+//! delivered over SMTP to a real server (aiosmtpd), an exception granted by an approver with
+//! a one-time code and then expiring, people moving through every compliance state (each
+//! move audited), and the coverage matching what happened.
+
+use std::sync::Arc;
+
+use twofold_app::{Actor, App, AppSettings, RequestMeta, SecretKeys};
+use twofold_core::Timestamp;
+use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
+use twofold_core::campaign::CampaignStatus;
+use twofold_core::clock::FixedClock;
+use twofold_core::identity::NewUser;
+use twofold_core::otp::TotpParams;
+use twofold_core::store::Store;
+use twofold_store::SqlStore;
+use uuid::Uuid;
+
+use crate::helpers::SmtpSink;
+
+const CAMPAIGN: &str = r#"
+name = "MFA rollout"
+target = { percent = 95, within_days = 90 }
+
+[[phase]]
+name = "pilot"
+cohort = { groups = ["pilot"] }
+starts = "2027-01-04"
+deadline = "2027-01-18"
+grace_days = 7
+enforce_on = "2027-01-18"
+
+[[phase]]
+name = "planners"
+cohort = { groups = ["planners"] }
+starts = "2027-01-25"
+deadline = "2027-02-15"
+grace_days = 14
+enforce_at_percent = 90
+
+[[phase]]
+name = "read-only"
+cohort = { tiers = ["external"] }
+starts = "2027-02-22"
+deadline = "2027-03-22"
+grace_days = 30
+enforce_on = "2027-03-22"
+"#;
+
+fn day(text: &str) -> Timestamp {
+    Timestamp::parse(text).unwrap()
+}
+
+struct World {
+    app: App,
+    store: Arc<SqlStore>,
+    clock: Arc<FixedClock>,
+    keys: SecretKeys,
+}
+
+impl World {
+    fn set(&self, date: &str) {
+        let by = (day(date).millis() - self.clock_now().millis()) / 1000;
+        self.clock.advance_seconds(by);
+    }
+
+    fn clock_now(&self) -> Timestamp {
+        twofold_core::Clock::now(self.clock.as_ref())
+    }
+
+    async fn person(&self, name: &str, tier: &str, group: Option<&str>, manager: Option<&str>, roles: &[&str]) -> Uuid {
+        let new = NewUser {
+            username: name.into(),
+            email: Some(format!("{name}@example.com")),
+            display_name: Some(name.to_uppercase()),
+            tier: Some(tier.into()),
+            manager: manager.map(str::to_owned),
+            roles: Some(roles.iter().map(|r| (*r).to_owned()).collect()),
+            ..NewUser::default()
+        };
+        let groups = group.map(str::to_owned).into_iter().collect();
+        self.app.create_user(&Actor::cli("test"), &RequestMeta::default(), new, None, groups).await.unwrap().id
+    }
+
+    /// Registers an authenticator app (confirmed now); returns its key.
+    async fn registers(&self, user: Uuid) -> Vec<u8> {
+        let secret = twofold_core::secret::random_bytes::<20>().to_vec();
+        let id = Uuid::now_v7();
+        let now = self.clock_now();
+        let app = Authenticator {
+            id,
+            user_id: Some(user),
+            kind: AuthenticatorKind::Totp,
+            name: "Phone".into(),
+            serial: None,
+            destination: None,
+            otp: Some(TotpParams::default()),
+            last_used_step: None,
+            drift_steps: 0,
+            attested: false,
+            credential: None,
+            sealed_secret: twofold_core::sealed::seal(&self.keys.seal, &Authenticator::seal_context(id), &secret),
+            created_at: now,
+            confirmed_at: None,
+            last_used_at: None,
+        };
+        let ctx = self.app.audit_context(&Actor::cli("test"), &RequestMeta::default());
+        self.store.create_authenticator(&app, &ctx).await.unwrap();
+        let step = twofold_core::otp::totp_step(now, 30) - 1;
+        assert!(self.store.confirm_authenticator(id, step, &ctx).await.unwrap());
+        secret
+    }
+
+    async fn states(&self) -> Vec<(String, &'static str)> {
+        let mut rows: Vec<_> = self
+            .app
+            .compliance_report(None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.username, r.state.as_str()))
+            .collect();
+        rows.sort();
+        rows
+    }
+}
+
+fn pair(name: &str, state: &'static str) -> (String, &'static str) {
+    (name.to_owned(), state)
+}
+
+#[tokio::test]
+async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulated_time() {
+    twofold_mail::install_crypto_provider();
+    for db in twofold_testkit::databases().await {
+        let b = db.backend;
+        let sink = SmtpSink::start();
+        let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
+        let clock = Arc::new(FixedClock::new(day("2027-01-01")));
+        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
+        let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
+        let app = App::new(store.clone(), clock.clone(), AppSettings::default(), Some(keys.clone()))
+            .with_mailer(Arc::new(mailer));
+        let w = World { app, store, clock, keys };
+        let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
+        for group in ["pilot", "planners"] {
+            w.app.create_group(&actor, &meta, group, None).await.unwrap();
+        }
+        w.person("mia", "standard", None, None, &["approver", "user"]).await;
+        let ann = w.person("ann", "standard", Some("pilot"), Some("mia"), &["user"]).await;
+        let ben = w.person("ben", "standard", Some("pilot"), Some("mia"), &["user"]).await;
+        let pat = w.person("pat", "standard", Some("planners"), Some("mia"), &["user"]).await;
+        let rob = w.person("rob", "external", None, Some("mia"), &["user"]).await;
+        let mia_key = w.registers(w.store.user_by_username("mia").await.unwrap().unwrap().id).await;
+
+        w.app.apply_campaign(&actor, &meta, CAMPAIGN).await.unwrap();
+        w.app.set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
+
+        let mut exception = None;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut date = day("2027-01-01");
+        while date <= day("2027-04-30") {
+            w.set(&date.to_rfc3339()[..10]);
+            match &date.to_rfc3339()[..10] {
+                "2027-01-10" => drop(w.registers(ben).await),
+                "2027-01-26" => {
+                    let asked = w
+                        .app
+                        .request_exception(
+                            &actor,
+                            &meta,
+                            "ann",
+                            "phone lost; replacement on the way",
+                            day("2027-02-05"),
+                            Some("ben"),
+                        )
+                        .await
+                        .unwrap();
+                    let code = twofold_core::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
+                    let approved =
+                        w.app.decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true).await;
+                    exception = Some(approved.unwrap().id);
+                }
+                "2027-02-20" => drop(w.registers(pat).await),
+                "2027-03-01" => drop(w.registers(rob).await),
+                _ => {}
+            }
+            w.app.run_campaign_jobs().await.unwrap();
+            for (_, state) in w.states().await {
+                seen.insert(state);
+            }
+            let checkpoint = match &date.to_rfc3339()[..10] {
+                "2027-01-11" => Some(vec![pair("ann", "pending"), pair("ben", "compliant")]),
+                "2027-01-20" => Some(vec![pair("ann", "limited"), pair("ben", "compliant")]),
+                "2027-01-25" => Some(vec![pair("ann", "blocked"), pair("ben", "compliant"), pair("pat", "pending")]),
+                "2027-01-27" => Some(vec![pair("ann", "exempt"), pair("ben", "compliant"), pair("pat", "pending")]),
+                "2027-02-16" => Some(vec![pair("ann", "blocked"), pair("ben", "compliant"), pair("pat", "overdue")]),
+                "2027-03-02" => Some(vec![
+                    pair("ann", "blocked"),
+                    pair("ben", "compliant"),
+                    pair("pat", "compliant"),
+                    pair("rob", "compliant"),
+                ]),
+                _ => None,
+            };
+            if let Some(expected) = checkpoint {
+                assert_eq!(w.states().await, expected, "{b}: on {}", &date.to_rfc3339()[..10]);
+            }
+            date = date.plus_seconds(86_400);
+        }
+        assert!(exception.is_some());
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            ["blocked", "compliant", "exempt", "limited", "overdue", "pending"],
+            "{b}: every state was visited"
+        );
+
+        // Each move is an audit event: ann's path through the campaign.
+        w.app.chain_audit().await.unwrap();
+        let events = w.store.audit_events(0, Timestamp(0), 100_000).await.unwrap();
+        let path: Vec<String> = events
+            .iter()
+            .filter(|e| e.action == "compliance.transition" && e.target_id.as_deref() == Some(&ann.to_string()))
+            .map(|e| {
+                serde_json::from_str::<serde_json::Value>(e.after.as_deref().unwrap()).unwrap()["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(path, ["pending", "limited", "blocked", "exempt", "blocked"], "{b}");
+
+        // Reminders over SMTP: tightening before the deadline, the manager copied after it.
+        let to_ann: Vec<String> = sink.messages().into_iter().filter(|m| m.contains("To: ann@example.com")).collect();
+        for subject in [
+            "Set up two-step sign-in: 14 days left",
+            "Set up two-step sign-in: 7 days left",
+            "Set up two-step sign-in: 3 days left",
+            "Set up two-step sign-in: 1 days left",
+            "Your access is limited until you set up two-step sign-in",
+            "Sign-in now leads only to setting up two-step sign-in",
+        ] {
+            assert!(to_ann.iter().any(|m| m.contains(subject)), "{b}: {subject}: {to_ann:#?}");
+        }
+        assert!(
+            to_ann.iter().any(|m| m.contains("Cc: mia@example.com") && m.contains("Sign-in now leads only")),
+            "{b}: the manager is copied once the deadline is past"
+        );
+        assert!(!to_ann.iter().any(|m| m.contains("Cc:") && m.contains("days left")), "{b}: not before");
+        let to_ben: Vec<String> = sink.messages().into_iter().filter(|m| m.contains("To: ben@example.com")).collect();
+        assert_eq!(to_ben.len(), 1, "{b}: only the first, before he registered on the 10th: {to_ben:#?}");
+        assert!(to_ben[0].contains("14 days left"), "{b}");
+        assert_eq!(w.app.run_campaign_jobs().await.unwrap().reminders, 0, "{b}: each reminder goes out once");
+
+        // Coverage matches what happened: 3 of the 4 people in scope registered.
+        let status = w.app.campaign_status("MFA rollout").await.unwrap();
+        assert_eq!((status.in_scope, status.registered), (4, 3), "{b}");
+        let curve: Vec<(String, u64)> =
+            status.curve.iter().map(|s| (s.at.to_rfc3339()[..10].to_owned(), s.registered)).collect();
+        assert_eq!(curve.len(), 120, "{b}: one snapshot a day from 2027-01-01 to 2027-04-30");
+        assert!(curve.contains(&("2027-01-10".to_owned(), 1)), "{b}");
+        assert!(curve.contains(&("2027-03-01".to_owned(), 3)), "{b}");
+        let _ = (pat, rob);
+    }
+}
