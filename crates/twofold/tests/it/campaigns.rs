@@ -169,6 +169,33 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         assert!(stdout(&env.cli(&["exception", "revoke", &id])).contains(": revoked"), "{b}");
         assert!(states(&env).contains(&row("alice", "pilot", "blocked")), "{b}: revoked, she is blocked again");
 
+        // The scheduler's run records the states every entry point enforces: alice signs in
+        // only to set up a method; apps refuse her, naming the campaign.
+        let jobs = stdout(&env.cli(&["campaign", "run-jobs"]));
+        assert!(jobs.contains("1 running campaign(s): 5 transition(s) recorded, 0 reminder(s) sent"), "{b}: {jobs}");
+        let client = env.cli(&["client", "add", "Wiki", "--redirect-uri", "http://localhost:9999/cb", "--format", "json"]);
+        let client_id = serde_json::from_slice::<Value>(&client.stdout).unwrap()["client_id"].as_str().unwrap().to_owned();
+        let web = browser();
+        let next = password_step(&web, &server.url, "alice").await;
+        assert!(next.starts_with("/account/security"), "{b}: {next}");
+        let page = web.get(format!("{}{next}", server.url)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Set up two-step sign-in to sign in to your apps again"), "{b}");
+        assert!(!page.contains("Skip for now"), "{b}: past the grace period there is no skipping");
+        let authorize = web
+            .get(format!("{}/oauth2/authorize", server.url))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", client_id.as_str()),
+                ("redirect_uri", "http://localhost:9999/cb"),
+                ("scope", "openid"),
+                ("state", "s"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = authorize.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.contains("error=access_denied") && location.contains("campaign"), "{b}: {location}");
+
         let paused = env.cli(&["campaign", "pause", "MFA for everyone"]);
         assert!(paused.status.success(), "{b}");
         assert!(states(&env).contains(&row("alice", "pilot", "overdue")), "{b}: paused, nothing is enforced");
