@@ -5,8 +5,8 @@
 //! `limited` or `blocked` ([`compliance::assess`]); the campaign's progress and projected
 //! completion come from its adoption curve ([`progress`]).
 //!
-//! Pure: the caller passes the time, the identity's methods and exceptions. Not yet stored,
-//! scheduled or enforced: see the README's status.
+//! Pure: the caller passes the time, the identity's methods and exceptions; the app stores
+//! states, runs the scheduler and hands overdue identities to the policy engine.
 
 pub mod compliance;
 pub mod exception;
