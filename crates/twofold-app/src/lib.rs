@@ -15,6 +15,7 @@ mod directory;
 pub mod exceptions;
 pub mod fallback;
 pub mod forward_auth;
+pub mod gaps;
 pub mod groups;
 pub mod import;
 mod jose;

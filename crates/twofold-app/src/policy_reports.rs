@@ -64,7 +64,11 @@ pub struct ReportOnlySignIn {
 
 impl App {
     /// Reads every sign-in event at or after `since`, page by page, handing each page to `each`.
-    async fn each_sign_in_page(&self, since: Timestamp, mut each: impl FnMut(&[SignInEvent])) -> AppResult<()> {
+    pub(crate) async fn each_sign_in_page(
+        &self,
+        since: Timestamp,
+        mut each: impl FnMut(&[SignInEvent]),
+    ) -> AppResult<()> {
         let mut after = None;
         loop {
             let page = self.store.sign_in_events_page(since, after, PAGE).await?;

@@ -260,6 +260,22 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Gap analysis: no or weak second factors, admins without keys, risky service accounts,
+    /// password-only sign-ins, untested break-glass accounts
+    Gaps {
+        /// Sign-ins of the last N days
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// Break-glass accounts must have signed in within this many days
+        #[arg(long, default_value_t = 90)]
+        break_glass_days: i64,
+        /// Report service accounts that got no token for this many days
+        #[arg(long, default_value_t = 30)]
+        unused_days: i64,
+        /// Report service-account secrets older than this many days
+        #[arg(long, default_value_t = 90)]
+        secret_max_age_days: i64,
+    },
     /// Campaign compliance: every in-scope identity's state, methods and days left
     Compliance {
         /// Only this campaign

@@ -11,6 +11,43 @@ use crate::output::print;
 
 pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     match command {
+        ReportCommand::Gaps { days, break_glass_days, unused_days, secret_max_age_days } => {
+            anyhow::ensure!(
+                days > 0 && break_glass_days > 0 && unused_days > 0 && secret_max_age_days > 0,
+                "the day counts must be positive"
+            );
+            let report =
+                app.gap_report(days, break_glass_days, ReportPolicy { unused_days, secret_max_age_days }).await?;
+            if matches!(format, Some(OutputFormat::Json)) {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let list = |names: &[String]| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+            println!("No second factor: {}", list(&report.no_second_factor));
+            println!("Methods weak for their tier: {}", list(&report.weak_for_tier));
+            println!("Admins without a passkey or security key: {}", list(&report.admins_without_keys));
+            let accounts: Vec<String> = report
+                .service_accounts
+                .iter()
+                .map(|l| format!("{} ({})", l.client_id, l.findings.join("; ")))
+                .collect();
+            println!("Service accounts needing attention: {}", list(&accounts));
+            let password_only: Vec<String> =
+                report.password_only_sign_ins.iter().map(|(user, n)| format!("{user} ({n})")).collect();
+            println!("Password-only sign-ins since {}: {}", report.since.to_rfc3339(), list(&password_only));
+            let untested: Vec<String> = report
+                .break_glass_untested
+                .iter()
+                .map(|(user, last)| {
+                    format!("{user} (last {})", last.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()))
+                })
+                .collect();
+            println!(
+                "Break-glass accounts not tested since {}: {}",
+                report.break_glass_since.to_rfc3339(),
+                list(&untested)
+            );
+        }
         ReportCommand::Compliance { campaign, state } => {
             return super::campaigns::compliance(app, campaign, state, format).await;
         }

@@ -173,8 +173,10 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         // only to set up a method; apps refuse her, naming the campaign.
         let jobs = stdout(&env.cli(&["campaign", "run-jobs"]));
         assert!(jobs.contains("1 running campaign(s): 5 transition(s) recorded, 0 reminder(s) sent"), "{b}: {jobs}");
-        let client = env.cli(&["client", "add", "Wiki", "--redirect-uri", "http://localhost:9999/cb", "--format", "json"]);
-        let client_id = serde_json::from_slice::<Value>(&client.stdout).unwrap()["client_id"].as_str().unwrap().to_owned();
+        let client =
+            env.cli(&["client", "add", "Wiki", "--redirect-uri", "http://localhost:9999/cb", "--format", "json"]);
+        let client_id =
+            serde_json::from_slice::<Value>(&client.stdout).unwrap()["client_id"].as_str().unwrap().to_owned();
         let web = browser();
         let next = password_step(&web, &server.url, "alice").await;
         assert!(next.starts_with("/account/security"), "{b}: {next}");
@@ -221,5 +223,34 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             "{b}: {problems}"
         );
         assert!(problems.contains("phase[1].deadline: 'someday' is not a date"), "{b}: {problems}");
+    }
+}
+
+#[tokio::test]
+async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let web = browser();
+        password_step(&web, &server.url, "bob").await;
+        enrol_totp(&web, &server.url).await;
+        let added = env.cli(&["service-account", "add", "Nightly report", "--scope", "reports:read"]);
+        assert!(added.status.success(), "{b}: {}", stderr(&added));
+
+        let out = env.cli(&["report", "gaps", "--format", "json"]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let gaps: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            gaps["no_second_factor"],
+            serde_json::json!(["alice", "breakglass", "carol", "dave", "erin"]),
+            "{b}"
+        );
+        assert_eq!(gaps["admins_without_keys"], serde_json::json!(["alice", "breakglass"]), "{b}");
+        assert_eq!(gaps["password_only_sign_ins"], serde_json::json!({"bob": 1}), "{b}: before he had a second factor");
+        assert_eq!(gaps["break_glass_untested"], serde_json::json!([["breakglass", null]]), "{b}");
+        // The service-account findings are `report service-accounts`' (tested with aged secrets there).
+        assert_eq!(gaps["service_accounts"], serde_json::json!([]), "{b}: a fresh account needs nothing yet");
+        let words = stdout(&env.cli(&["report", "gaps"]));
+        assert!(words.contains("Admins without a passkey or security key: alice, breakglass"), "{b}: {words}");
     }
 }
