@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod campaign_jobs;
 pub mod campaigns;
+pub mod coverage;
 pub mod demo;
 mod directory;
 pub mod exceptions;

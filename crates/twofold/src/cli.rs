@@ -260,6 +260,13 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Coverage: people registered, the share of sign-ins protected by MFA, failures by
+    /// reason and method, exceptions by state
+    Coverage {
+        /// Sign-ins of the last N days
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
     /// Gap analysis: no or weak second factors, admins without keys, risky service accounts,
     /// password-only sign-ins, untested break-glass accounts
     Gaps {

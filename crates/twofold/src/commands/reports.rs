@@ -11,6 +11,28 @@ use crate::output::print;
 
 pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     match command {
+        ReportCommand::Coverage { days } => {
+            anyhow::ensure!(days > 0, "--days must be positive");
+            let c = app.coverage(days).await?;
+            if matches!(format, Some(OutputFormat::Json)) {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("Registration coverage: {} of {} people ({} %)", c.registered, c.people, c.registration_percent);
+            println!(
+                "Effective coverage since {}: {} of {} sign-ins proved a second factor ({} %)",
+                c.since.to_rfc3339(),
+                c.sign_ins_with_mfa,
+                c.sign_ins,
+                c.effective_percent
+            );
+            let failures: Vec<String> = c.failures.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            println!("Failures by reason: {}", if failures.is_empty() { "none".into() } else { failures.join(", ") });
+            let by_method: Vec<String> = c.failures_by_method.iter().map(|(m, n)| format!("{m}: {n}")).collect();
+            println!("Failures by method: {}", if by_method.is_empty() { "none".into() } else { by_method.join(", ") });
+            let exceptions: Vec<String> = c.exceptions.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            println!("Exceptions: {}", if exceptions.is_empty() { "none".into() } else { exceptions.join(", ") });
+        }
         ReportCommand::Gaps { days, break_glass_days, unused_days, secret_max_age_days } => {
             anyhow::ensure!(
                 days > 0 && break_glass_days > 0 && unused_days > 0 && secret_max_age_days > 0,

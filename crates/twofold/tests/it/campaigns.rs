@@ -233,7 +233,7 @@ async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
         let server = env.serve(&["--demo"]).await;
         let web = browser();
         password_step(&web, &server.url, "bob").await;
-        enrol_totp(&web, &server.url).await;
+        let bob_key = enrol_totp(&web, &server.url).await;
         let added = env.cli(&["service-account", "add", "Nightly report", "--scope", "reports:read"]);
         assert!(added.status.success(), "{b}: {}", stderr(&added));
 
@@ -252,5 +252,24 @@ async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
         assert_eq!(gaps["service_accounts"], serde_json::json!([]), "{b}: a fresh account needs nothing yet");
         let words = stdout(&env.cli(&["report", "gaps"]));
         assert!(words.contains("Admins without a passkey or security key: alice, breakglass"), "{b}: {words}");
+
+        // Coverage: 1 of 5 people (break-glass left out) registered; one password-only sign-in,
+        // one that proved the app; the wrong code is a failure by reason and method.
+        crate::mfa::sign_out(&web, &server.url).await;
+        password_step(&web, &server.url, "bob").await;
+        assert_eq!(crate::mfa::second_step(&web, &server.url, "code", "000000").await.status(), 401, "{b}");
+        let signed_in = crate::mfa::second_step(&web, &server.url, "code", &oathtool(&bob_key, 30)).await;
+        assert_eq!(signed_in.status(), 303, "{b}");
+        let coverage: Value =
+            serde_json::from_slice(&env.cli(&["report", "coverage", "--format", "json"]).stdout).unwrap();
+        assert_eq!(
+            (coverage["people"].as_u64(), coverage["registered"].as_u64()),
+            (Some(5), Some(1)),
+            "{b}: {coverage:#}"
+        );
+        assert_eq!((coverage["sign_ins"].as_u64(), coverage["sign_ins_with_mfa"].as_u64()), (Some(2), Some(1)), "{b}");
+        assert_eq!(coverage["effective_percent"], 50.0, "{b}");
+        assert_eq!(coverage["failures"], serde_json::json!([["wrong_code", 1]]), "{b}");
+        assert_eq!(coverage["failures_by_method"], serde_json::json!({"pwd otp": 1}), "{b}");
     }
 }
