@@ -16,6 +16,16 @@ use crate::tx::AuditedTx;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The campaign's stored status, inside the transaction.
+async fn status_in(tx: &mut AuditedTx, name: &str) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT status FROM campaigns WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    Ok(row.map(|(status,)| status))
+}
+
 pub(crate) async fn put(
     pool: &AnyPool,
     name: &str,
@@ -24,11 +34,7 @@ pub(crate) async fn put(
     ctx: &AuditContext,
 ) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
-    let before: Option<(String,)> = sqlx::query_as("SELECT status FROM campaigns WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&mut *tx.tx)
-        .await
-        .map_err(store_error)?;
+    let before = status_in(&mut tx, name).await?;
     sqlx::query(
         "INSERT INTO campaigns (name, source, status, created_at, updated_at) VALUES ($1, $2, 'draft', $3, $3)
          ON CONFLICT (name) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
@@ -40,7 +46,7 @@ pub(crate) async fn put(
     .await
     .map_err(store_error)?;
     let change = Change::new("campaign.apply", "campaign", Some(name.to_owned())).states(
-        before.map(|(status,)| serde_json::json!({"status": status})),
+        before.map(|status| serde_json::json!({"status": status})),
         Some(serde_json::json!({"source_chars": source.len()})),
     );
     tx.append(&change, ctx).await?;
@@ -55,12 +61,7 @@ pub(crate) async fn set_status(
     ctx: &AuditContext,
 ) -> StoreResult<bool> {
     let mut tx = AuditedTx::begin(pool).await?;
-    let before: Option<(String,)> = sqlx::query_as("SELECT status FROM campaigns WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&mut *tx.tx)
-        .await
-        .map_err(store_error)?;
-    let Some((before,)) = before else { return Ok(false) };
+    let Some(before) = status_in(&mut tx, name).await? else { return Ok(false) };
     sqlx::query("UPDATE campaigns SET status = $1, updated_at = $2 WHERE name = $3")
         .bind(status.as_str())
         .bind(now.millis())

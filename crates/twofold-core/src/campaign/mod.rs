@@ -177,9 +177,7 @@ pub enum PhaseMode {
 
 /// Midnight UTC at the start of `YYYY-MM-DD`.
 fn date(text: &str) -> Option<Timestamp> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let day = time::Date::parse(text, &format).ok()?;
-    Some(Timestamp(day.midnight().assume_utc().unix_timestamp() * 1000))
+    crate::policy::check::date_millis(text).map(Timestamp)
 }
 
 /// A phase's dates, checked.

@@ -8,8 +8,8 @@ use super::{OutcomeKind, Policy};
 use crate::oidc::STRENGTHS;
 use crate::validation::ValidationErrors;
 
-/// Midnight UTC at the start of `YYYY-MM-DD`, in milliseconds.
-pub(super) fn date_millis(text: &str) -> Option<i64> {
+/// Midnight UTC at the start of `YYYY-MM-DD`, in milliseconds (policy and campaign dates).
+pub(crate) fn date_millis(text: &str) -> Option<i64> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(text, &format).ok()?;
     Some(date.midnight().assume_utc().unix_timestamp() * 1000)

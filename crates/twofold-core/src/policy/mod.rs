@@ -12,7 +12,7 @@
 //! Asked by the sign-in pages, OpenID Connect authorizations and forward-auth; risk comes
 //! from [`risk::assess`], and [`simulate`] replays recorded sign-ins against a draft.
 
-mod check;
+pub(crate) mod check;
 mod evaluate;
 pub mod file;
 pub mod risk;
