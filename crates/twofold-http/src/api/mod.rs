@@ -1,6 +1,7 @@
 //! The admin REST API under `/api/v1`, bearer API keys, described at `/api/openapi.json`.
 
 mod audit;
+mod campaigns;
 mod clients;
 mod groups;
 mod policies;
@@ -33,6 +34,17 @@ pub fn routes() -> Router<AppState> {
         .route("/policies/simulate", post(policies::simulate))
         .route("/policies/{version}/rollback", post(policies::rollback))
         .route("/reports/policy", get(policies::report))
+        .route("/campaigns", get(campaigns::list).post(campaigns::apply))
+        .route("/campaigns/{name}", get(campaigns::status))
+        .route("/campaigns/{name}/start", post(campaigns::start))
+        .route("/campaigns/{name}/pause", post(campaigns::pause))
+        .route("/compliance", get(campaigns::compliance))
+        .route("/exceptions", get(campaigns::exceptions).post(campaigns::request_exception))
+        .route("/exceptions/{id}/approve", post(campaigns::approve))
+        .route("/exceptions/{id}/reject", post(campaigns::reject))
+        .route("/exceptions/{id}/revoke", post(campaigns::revoke))
+        .route("/reports/coverage", get(campaigns::coverage))
+        .route("/reports/gaps", get(campaigns::gaps))
         .route("/audit/events", get(audit::events))
         .route("/audit/verify", get(audit::verify))
         .fallback(|| async { crate::ApiError::App(twofold_app::AppError::NotFound("API endpoint")) })

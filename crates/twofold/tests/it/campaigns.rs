@@ -273,3 +273,84 @@ async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
         assert_eq!(coverage["failures_by_method"], serde_json::json!({"pwd otp": 1}), "{b}");
     }
 }
+
+/// The same through the admin API: a campaign applied, started and read, compliance listed,
+/// an exception requested, approved by an approver's code and revoked; help-desk keys read
+/// but may not change.
+#[tokio::test]
+async fn campaigns_and_exceptions_through_the_admin_api() {
+    use crate::helpers::api;
+    let env = Env::new(&twofold_testkit::sqlite());
+    let server = env.serve(&["--demo"]).await;
+    let url = &server.url;
+    let web = browser();
+    password_step(&web, url, "carol").await;
+    let carol_key = enrol_totp(&web, url).await;
+    let admin = api(&env.admin_token());
+    let helpdesk = api(&env.token_with_role("helpdesk"));
+
+    let bad = admin
+        .post(format!("{url}/api/v1/campaigns"))
+        .json(&serde_json::json!({"source": "name = 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let refused = helpdesk
+        .post(format!("{url}/api/v1/campaigns"))
+        .json(&serde_json::json!({"source": campaign_file()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "help desk reads only");
+    let applied = admin
+        .post(format!("{url}/api/v1/campaigns"))
+        .json(&serde_json::json!({"source": campaign_file()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(applied.status(), 201);
+    assert_eq!(
+        admin.post(format!("{url}/api/v1/campaigns/MFA%20for%20everyone/start")).send().await.unwrap().status(),
+        200
+    );
+    let status: Value = helpdesk
+        .get(format!("{url}/api/v1/campaigns/MFA%20for%20everyone"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((status["status"].as_str(), status["in_scope"].as_u64()), (Some("running"), Some(5)), "{status:#}");
+    let blocked: Value =
+        helpdesk.get(format!("{url}/api/v1/compliance?state=blocked")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(blocked["identities"][0]["username"], "alice", "{blocked:#}");
+
+    let asked = admin
+        .post(format!("{url}/api/v1/exceptions"))
+        .json(&serde_json::json!({"username": "alice", "reason": "key in the post", "until": date(7), "requested_by": "erin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 201);
+    let id = asked.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let approved = admin
+        .post(format!("{url}/api/v1/exceptions/{id}/approve"))
+        .json(&serde_json::json!({"approver": "carol", "code": oathtool(&carol_key, 30)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200, "{}", approved.text().await.unwrap());
+    let list: Value = helpdesk.get(format!("{url}/api/v1/exceptions")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["exceptions"][0]["state"], "approved");
+    let exempt: Value =
+        helpdesk.get(format!("{url}/api/v1/compliance?state=exempt")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(exempt["identities"][0]["exception"], id.as_str());
+    assert_eq!(admin.post(format!("{url}/api/v1/exceptions/{id}/revoke")).send().await.unwrap().status(), 200);
+    let coverage: Value =
+        helpdesk.get(format!("{url}/api/v1/reports/coverage")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(coverage["exceptions"]["revoked"], 1, "{coverage:#}");
+    let gaps: Value = helpdesk.get(format!("{url}/api/v1/reports/gaps")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(gaps["admins_without_keys"], serde_json::json!(["alice", "breakglass"]));
+}
