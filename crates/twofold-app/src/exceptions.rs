@@ -27,7 +27,7 @@ impl App {
         requested_by: Option<&str>,
     ) -> AppResult<Exception> {
         let now = self.now();
-        exception::check_request(reason, until, now, exception::DEFAULT_MAX_DAYS)?;
+        exception::check_request(reason, until, now, self.exception_max_days)?;
         let user = self.user_named(username).await?;
         let requested_by = match requested_by {
             Some(name) => self.user_named(name).await?.username,

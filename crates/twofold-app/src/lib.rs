@@ -175,6 +175,8 @@ pub struct App {
     attestation: Option<passkeys::AttestationRule>,
     /// The conditional-access policy in force as last read (when read, the policy); see `oidc::CACHE_MS`.
     policy_cache: std::sync::Mutex<Option<(Timestamp, Option<policies::VersionInForce>)>>,
+    /// The longest a campaign exception may run, in days.
+    exception_max_days: u32,
     /// Locates addresses for country rules and impossible travel; absent without a GeoIP database.
     geo: Option<Arc<dyn twofold_core::geo::Geolocator>>,
     /// Forward-auth rules (hosts and paths behind a reverse proxy).
@@ -212,6 +214,7 @@ impl App {
             fallback_policy: twofold_core::fallback::FallbackPolicy::default(),
             forward_auth: twofold_core::forward_auth::Policy::default(),
             geo: None,
+            exception_max_days: twofold_core::campaign::exception::DEFAULT_MAX_DAYS,
             policy_cache: std::sync::Mutex::default(),
             webauthn: None,
             hashing: Semaphore::new(permits),
@@ -243,6 +246,13 @@ impl App {
     #[must_use]
     pub fn with_mailer(mut self, mailer: Arc<dyn twofold_core::mail::Mailer>) -> Self {
         self.mailer = Some(mailer);
+        self
+    }
+
+    /// Lets campaign exceptions run at most `days` days.
+    #[must_use]
+    pub const fn with_exception_max_days(mut self, days: u32) -> Self {
+        self.exception_max_days = days;
         self
     }
 

@@ -58,7 +58,8 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
     let mut app = App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)
-        .with_fallback_policy(settings.fallback.clone());
+        .with_fallback_policy(settings.fallback.clone())
+        .with_exception_max_days(settings.exception_max_days);
     if let Some(url) = &settings.smtp_url {
         let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
         app = app.with_mailer(Arc::new(mailer));

@@ -33,6 +33,8 @@ pub struct Settings {
     pub forward_auth: twofold_core::forward_auth::Policy,
     /// A MaxMind-format GeoIP database.
     pub geoip_database: Option<PathBuf>,
+    /// The longest a campaign exception may run, in days.
+    pub exception_max_days: u32,
     /// HTTPS with these PEM files: (certificate chain, key, client CA for mutual TLS).
     pub tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
 }
@@ -50,6 +52,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     geoip_database: Option<PathBuf>,
+    exception_max_days: Option<u32>,
     #[serde(default)]
     trusted_proxies: Vec<String>,
     #[serde(default)]
@@ -190,6 +193,7 @@ const KEYS: &[(&str, &str)] = &[
     ("log_format", "string"),
     ("smtp_url", "string"),
     ("geoip_database", "string"),
+    ("exception_max_days", "integer"),
     ("mail_from", "string"),
     ("trusted_proxies", "array"),
     ("password", "table"),
@@ -279,6 +283,11 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
                 add("trusted_proxies", format!("{proxy} is not a network like \"10.0.0.0/8\""));
             }
         }
+    }
+    if let Some(days) = table.get("exception_max_days").and_then(toml::Value::as_integer)
+        && !(1..=366).contains(&days)
+    {
+        add("exception_max_days", format!("{days} is not 1–366: an exception is never open-ended"));
     }
     if let Some(format) = text("log_format")
         && !["pretty", "json"].contains(&format)
@@ -468,7 +477,10 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         anyhow::anyhow!("{}", list.join("; "))
     })?;
     let tls = serve.and_then(|s| Some((s.tls_cert.clone()?, s.tls_key.clone()?, s.client_ca.clone())));
+    let exception_max_days = file.exception_max_days.unwrap_or(twofold_core::campaign::exception::DEFAULT_MAX_DAYS);
+    anyhow::ensure!((1..=366).contains(&exception_max_days), "exception_max_days must be 1–366");
     Ok(Settings {
+        exception_max_days,
         geoip_database,
         tls,
         attestation,
@@ -502,6 +514,7 @@ log_format = "pretty"                   # or "json"; TWOFOLD_LOG_FORMAT
 # mail_from = "Twofold <mfa@example.com>"               # TWOFOLD_MAIL_FROM
 # trusted_proxies = ["10.0.0.0/8"]                      # TWOFOLD_TRUSTED_PROXIES; X-Forwarded-For is ignored from others
 # geoip_database = "/var/lib/GeoIP/GeoLite2-City.mmdb"  # TWOFOLD_GEOIP_DATABASE; country rules and impossible travel
+# exception_max_days = 30                               # the longest a campaign exception may run (1–366)
 
 [password]        # argon2id cost (OWASP: 19 MiB, 2 iterations, 1 lane)
 memory_kib = 19456

@@ -156,12 +156,30 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         let id = serde_json::from_slice::<Value>(&asked.stdout).unwrap()["id"].as_str().unwrap().to_owned();
         let too_long = env.cli(&["exception", "request", "--user", "dave", "--reason", "x", "--until", &date(60)]);
         assert!(stderr(&too_long).contains("at most 30 days"), "{b}: never open-ended: {}", stderr(&too_long));
+        let config = env.data_dir.join("..").join("longer.toml");
+        std::fs::write(&config, "exception_max_days = 90\n").unwrap();
+        let longer = env.cli(&[
+            "--config",
+            config.to_str().unwrap(),
+            "exception",
+            "request",
+            "--user",
+            "dave",
+            "--reason",
+            "x",
+            "--until",
+            &date(60),
+        ]);
+        assert!(longer.status.success(), "{b}: the maximum is configurable: {}", stderr(&longer));
+        std::fs::write(&config, "exception_max_days = 0\n").unwrap();
+        let checked = env.cli(&["config", "check", config.to_str().unwrap()]);
+        assert!(stdout(&checked).contains("never open-ended") || stderr(&checked).contains("never open-ended"), "{b}");
         let by_bob = env.cli(&["exception", "approve", &id, "--approver", "bob", "--code", &oathtool(&bob_key, 30)]);
         assert!(stderr(&by_bob).contains("approver role"), "{b}: {}", stderr(&by_bob));
         let wrong = env.cli(&["exception", "approve", &id, "--approver", "carol", "--code", "000000"]);
         assert!(!wrong.status.success(), "{b}: a fresh second factor is required");
         let approved =
-            env.cli(&["exception", "approve", &id[..8], "--approver", "carol", "--code", &oathtool(&carol_key, 30)]);
+            env.cli(&["exception", "approve", &id[..23], "--approver", "carol", "--code", &oathtool(&carol_key, 30)]);
         assert!(stdout(&approved).contains(": approved"), "{b}: {}{}", stdout(&approved), stderr(&approved));
         assert!(states(&env).contains(&row("alice", "pilot", "exempt")), "{b}");
         let exempt = stdout(&env.cli(&["report", "compliance", "--state", "exempt", "--format", "json"]));
