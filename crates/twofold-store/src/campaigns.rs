@@ -286,15 +286,25 @@ pub(crate) async fn states(
     campaign: Option<&str>,
     user: Option<Uuid>,
 ) -> StoreResult<Vec<StoredState>> {
-    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT campaign, user_id, phase, state, since FROM campaign_states
-         WHERE ($1 = '' OR campaign = $1) AND ($2 = '' OR user_id = $2) ORDER BY campaign, user_id",
-    )
-    .bind(campaign.unwrap_or(""))
-    .bind(user.map_or_else(String::new, |u| u.to_string()))
-    .fetch_all(pool)
-    .await
-    .map_err(store_error)?;
+    // One plain condition per query, so each uses its index (the primary key, or the user's).
+    let select = "SELECT campaign, user_id, phase, state, since FROM campaign_states";
+    let query = match (campaign, user) {
+        (Some(campaign), Some(user)) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} WHERE campaign = $1 AND user_id = $2")))
+                .bind(campaign.to_owned())
+                .bind(user.to_string())
+        }
+        (Some(campaign), None) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} WHERE campaign = $1 ORDER BY user_id")))
+                .bind(campaign.to_owned())
+        }
+        (None, Some(user)) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} WHERE user_id = $1 ORDER BY campaign")))
+                .bind(user.to_string())
+        }
+        (None, None) => sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} ORDER BY campaign, user_id"))),
+    };
+    let rows: Vec<(String, String, String, String, i64)> = query.fetch_all(pool).await.map_err(store_error)?;
     rows.into_iter()
         .map(|(campaign, user, phase, state, since)| {
             Ok(StoredState {

@@ -264,3 +264,36 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
         let _ = (pat, rob);
     }
 }
+
+/// Two nodes (two applications, each with its own connections) run the jobs at the same
+/// moment: every transition is recorded once and every reminder mailed once.
+#[tokio::test]
+async fn two_nodes_running_the_jobs_at_once_record_and_remind_once() {
+    twofold_mail::install_crypto_provider();
+    for db in twofold_testkit::databases().await {
+        let b = db.backend;
+        let sink = SmtpSink::start();
+        let clock = Arc::new(FixedClock::new(day("2027-01-05")));
+        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
+        let node = |store: SqlStore| {
+            let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
+            App::new(Arc::new(store), clock.clone(), AppSettings::default(), Some(keys.clone()))
+                .with_mailer(Arc::new(mailer))
+        };
+        let first = SqlStore::open(&db.url).await.unwrap();
+        let w = World { app: node(first.clone()), store: Arc::new(first), clock: clock.clone(), keys: keys.clone() };
+        let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
+        w.app.create_group(&actor, &meta, "pilot", None).await.unwrap();
+        for i in 0..12 {
+            w.person(&format!("p{i}"), "standard", Some("pilot"), None, &["user"]).await;
+        }
+        w.app.apply_campaign(&actor, &meta, &CAMPAIGN.replace("[\"planners\"]", "[\"pilot\"]")).await.unwrap();
+        w.app.set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
+        let other = node(SqlStore::open(&db.url).await.unwrap());
+        let (a, b_run) = tokio::join!(w.app.run_campaign_jobs(), other.run_campaign_jobs());
+        let (a, b_run) = (a.unwrap(), b_run.unwrap());
+        assert_eq!(a.transitions + b_run.transitions, 12, "{b}: {a:?} {b_run:?}");
+        assert_eq!(a.reminders + b_run.reminders, 12, "{b}: {a:?} {b_run:?}");
+        assert_eq!(sink.messages().len(), 12, "{b}: one reminder each");
+    }
+}
