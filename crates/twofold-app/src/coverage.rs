@@ -35,6 +35,18 @@ pub struct Coverage {
     pub failures_by_method: BTreeMap<String, u64>,
     /// Exceptions by state (`requested`, `approved`, `expired`, `rejected`, `revoked`).
     pub exceptions: BTreeMap<String, u64>,
+    /// Enrolments per kind of method: started, and finished with the test authentication
+    /// (the difference dropped off at that step).
+    pub enrolments: BTreeMap<String, Enrolments>,
+}
+
+/// Enrolments of one kind of method.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Enrolments {
+    /// Begun (a key or options issued).
+    pub started: i64,
+    /// Confirmed by a test authentication.
+    pub finished: i64,
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
@@ -94,7 +106,15 @@ impl App {
         for e in self.store.exceptions().await? {
             *exceptions.entry(e.state(now).to_owned()).or_insert(0) += 1;
         }
+        let enrolments = self
+            .store
+            .enrolment_counts()
+            .await?
+            .into_iter()
+            .map(|(kind, started, finished)| (kind.as_str().to_owned(), Enrolments { started, finished }))
+            .collect();
         Ok(Coverage {
+            enrolments,
             since,
             people,
             registered,

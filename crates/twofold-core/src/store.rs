@@ -132,6 +132,9 @@ pub trait Store: Send + Sync {
     /// Every membership as (user id, group name), for whole-directory passes (simulation,
     /// reports) that would otherwise ask once per person.
     async fn all_memberships(&self) -> StoreResult<Vec<(Uuid, String)>>;
+    /// Enrolments per kind of method: (kind, started, finished with the test authentication),
+    /// hardware tokens (imported, never enrolled) left out.
+    async fn enrolment_counts(&self) -> StoreResult<Vec<(crate::authenticator::AuthenticatorKind, i64, i64)>>;
     /// Every confirmed authenticator assigned to someone, as (user id, kind, attested).
     async fn all_confirmed_methods(&self) -> StoreResult<Vec<(Uuid, crate::authenticator::AuthenticatorKind, bool)>>;
 

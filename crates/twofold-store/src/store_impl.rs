@@ -270,6 +270,22 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn enrolment_counts(&self) -> StoreResult<Vec<(twofold_core::authenticator::AuthenticatorKind, i64, i64)>> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT kind, COUNT(*), COUNT(confirmed_at) FROM authenticators
+             WHERE user_id IS NOT NULL AND serial IS NULL GROUP BY kind ORDER BY kind",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, started, finished)| {
+                Some((twofold_core::authenticator::AuthenticatorKind::parse(&kind)?, started, finished))
+            })
+            .collect())
+    }
+
     async fn all_confirmed_methods(
         &self,
     ) -> StoreResult<Vec<(Uuid, twofold_core::authenticator::AuthenticatorKind, bool)>> {

@@ -30,6 +30,9 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
             println!("Failures by reason: {}", if failures.is_empty() { "none".into() } else { failures.join(", ") });
             let by_method: Vec<String> = c.failures_by_method.iter().map(|(m, n)| format!("{m}: {n}")).collect();
             println!("Failures by method: {}", if by_method.is_empty() { "none".into() } else { by_method.join(", ") });
+            let enrolments: Vec<String> =
+                c.enrolments.iter().map(|(k, e)| format!("{k} {} of {} finished", e.finished, e.started)).collect();
+            println!("Enrolments: {}", if enrolments.is_empty() { "none".into() } else { enrolments.join(", ") });
             let exceptions: Vec<String> = c.exceptions.iter().map(|(s, n)| format!("{s} {n}")).collect();
             println!("Exceptions: {}", if exceptions.is_empty() { "none".into() } else { exceptions.join(", ") });
         }

@@ -289,6 +289,21 @@ async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
         assert_eq!(coverage["effective_percent"], 50.0, "{b}");
         assert_eq!(coverage["failures"], serde_json::json!([["wrong_code", 1]]), "{b}");
         assert_eq!(coverage["failures_by_method"], serde_json::json!({"pwd otp": 1}), "{b}");
+        assert_eq!(coverage["enrolments"], serde_json::json!({"totp": {"started": 1, "finished": 1}}), "{b}");
+        // Enrolment drop-off: erin begins adding an authenticator app and never confirms it.
+        let erin = browser();
+        password_step(&erin, &server.url, "erin").await;
+        let page = erin.get(format!("{}/account/security", server.url)).send().await.unwrap().text().await.unwrap();
+        let begun = erin
+            .post(format!("{}/account/security/totp", server.url))
+            .form(&[("name", "Phone"), ("csrf", &crate::mfa::hidden(&page, "csrf"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(begun.status(), 200, "{b}");
+        let coverage: Value =
+            serde_json::from_slice(&env.cli(&["report", "coverage", "--format", "json"]).stdout).unwrap();
+        assert_eq!(coverage["enrolments"], serde_json::json!({"totp": {"started": 2, "finished": 1}}), "{b}");
     }
 }
 
