@@ -55,6 +55,25 @@ impl App {
             let in_scope = phases.iter().map(|p| p.in_scope).sum();
             let registered = phases.iter().map(|p| p.registered).sum();
             self.store.put_campaign_snapshot(&stored.name, &Snapshot { at: now, in_scope, registered }).await?;
+            #[allow(clippy::cast_precision_loss)]
+            {
+                metrics::gauge!("twofold_campaign_in_scope", "campaign" => stored.name.clone()).set(in_scope as f64);
+                metrics::gauge!("twofold_campaign_registered", "campaign" => stored.name.clone())
+                    .set(registered as f64);
+                let mut by_state: std::collections::BTreeMap<State, u64> = std::collections::BTreeMap::new();
+                for phase in &phases {
+                    for (state, count) in &phase.states {
+                        *by_state.entry(*state).or_insert(0) += count;
+                    }
+                }
+                for state in
+                    [State::Compliant, State::Pending, State::Overdue, State::Exempt, State::Limited, State::Blocked]
+                {
+                    let count = by_state.get(&state).copied().unwrap_or(0) as f64;
+                    metrics::gauge!("twofold_campaign_identities", "campaign" => stored.name.clone(), "state" => state.as_str())
+                        .set(count);
+                }
+            }
 
             let before: HashMap<Uuid, State> = self
                 .store

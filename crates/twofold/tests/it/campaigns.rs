@@ -386,4 +386,21 @@ async fn campaigns_and_exceptions_through_the_admin_api() {
     assert_eq!(coverage["exceptions"]["revoked"], 1, "{coverage:#}");
     let gaps: Value = helpdesk.get(format!("{url}/api/v1/reports/gaps")).send().await.unwrap().json().await.unwrap();
     assert_eq!(gaps["admins_without_keys"], serde_json::json!(["alice", "breakglass"]));
+
+    // A node's scheduler runs at start, then every minute, and publishes the coverage.
+    let node = env.serve(&[]).await;
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = reqwest::get(format!("{}/metrics", node.url)).await.unwrap().text().await.unwrap();
+        if metrics.contains("twofold_campaign_in_scope") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(metrics.contains(r#"twofold_campaign_in_scope{campaign="MFA for everyone"} 5"#), "{metrics}");
+    assert!(metrics.contains(r#"twofold_campaign_registered{campaign="MFA for everyone"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"twofold_campaign_identities{campaign="MFA for everyone",state="blocked"} 2"#),
+        "{metrics}"
+    );
 }
