@@ -84,6 +84,9 @@ pub struct CampaignReport {
     pub projected: Option<Timestamp>,
     /// Whether that is by the due date.
     pub on_track: bool,
+    /// Median whole days from a phase's start to its people becoming compliant (as the
+    /// scheduler recorded it), when anyone has.
+    pub median_days_to_enrol: Option<i64>,
     /// Each phase.
     pub phases: Vec<PhaseReport>,
     /// The adoption curve: one snapshot a day.
@@ -296,7 +299,22 @@ impl App {
             .min()
             .map(|start| start.plus_seconds(i64::from(campaign.target.within_days) * 86_400));
         let projected = progress::projected_completion(&curve, target);
+        let starts: std::collections::HashMap<&str, Timestamp> =
+            campaign.phases.iter().filter_map(|p| Some((p.name.as_str(), p.dates()?.starts))).collect();
+        let mut days_to_enrol: Vec<i64> = self
+            .store
+            .compliance_states(Some(name), None)
+            .await?
+            .into_iter()
+            .filter(|s| s.state == State::Compliant)
+            .filter_map(|s| {
+                starts.get(s.phase.as_str()).map(|start| (s.since.millis() - start.millis()).max(0) / 86_400_000)
+            })
+            .collect();
+        days_to_enrol.sort_unstable();
+        let median_days_to_enrol = days_to_enrol.get(days_to_enrol.len() / 2).copied();
         Ok(CampaignReport {
+            median_days_to_enrol,
             name: stored.name,
             status: stored.status,
             in_scope,

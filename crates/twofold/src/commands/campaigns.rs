@@ -93,6 +93,9 @@ pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputForma
                     None => "No projection yet: the adoption curve is too short or flat.".to_owned(),
                 }
             );
+            if let Some(days) = report.median_days_to_enrol {
+                println!("Median time to enrol: {days} days from the phase's start.");
+            }
             let rows = report
                 .phases
                 .iter()

@@ -256,6 +256,8 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
         // Coverage matches what happened: 3 of the 4 people in scope registered.
         let status = w.app.campaign_status("MFA rollout").await.unwrap();
         assert_eq!((status.in_scope, status.registered), (4, 3), "{b}");
+        // ben 6 days after his phase began, rob 7, pat 26: the median is 7.
+        assert_eq!(status.median_days_to_enrol, Some(7), "{b}");
         let curve: Vec<(String, u64)> =
             status.curve.iter().map(|s| (s.at.to_rfc3339()[..10].to_owned(), s.registered)).collect();
         assert_eq!(curve.len(), 120, "{b}: one snapshot a day from 2027-01-01 to 2027-04-30");
