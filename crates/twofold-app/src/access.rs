@@ -188,6 +188,26 @@ impl App {
         Ok((decision, SignInContext { country: country.clone(), ..context }))
     }
 
+    /// Audits a sign-in made while an exception waives a campaign's requirement for `user`
+    /// (`exception.use`), and counts it among the bypasses.
+    async fn note_exception_use(&self, user: &User, meta: &RequestMeta) -> AppResult<()> {
+        let now = self.now();
+        let Some(exception) = self.store.user_exceptions(user.id).await?.into_iter().find(|e| e.covers(now)) else {
+            return Ok(());
+        };
+        let actor = crate::Actor {
+            kind: twofold_core::audit::ActorKind::User,
+            id: Some(user.id.to_string()),
+            name: user.username.clone(),
+            auth: twofold_core::session::AuthContext::default(),
+        };
+        let change = twofold_core::audit::Change::new("exception.use", "exception", Some(exception.id.to_string()))
+            .states(None, Some(serde_json::json!({"user": user.username, "ends_at": exception.ends_at})));
+        self.store.append_audit(&change, &self.audit_context(&actor, meta)).await?;
+        metrics::counter!("twofold_exception_uses_total").increment(1);
+        Ok(())
+    }
+
     /// The running campaign that holds `user` to a missed deadline, if any: its name, and
     /// whether the grace period is over too (the strictest first).
     async fn campaign_enforcement(&self, user_id: uuid::Uuid) -> AppResult<Option<(String, bool)>> {
@@ -219,6 +239,7 @@ impl App {
         recent_failures: i64,
         meta: &RequestMeta,
     ) -> AppResult<SignInCheck> {
+        self.note_exception_use(user, meta).await?;
         let target = Target::sign_in(meta);
         let mut context = SignInContext {
             app: Some(meta.app.clone().unwrap_or_else(|| TWOFOLD_APP.to_owned())),

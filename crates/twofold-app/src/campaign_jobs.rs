@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use twofold_core::campaign::compliance::{Assessment, State};
+use twofold_core::campaign::exception::Decision;
 use twofold_core::campaign::progress::Snapshot;
 use twofold_core::campaign::{CampaignStatus, Transition, reminders};
 use uuid::Uuid;
@@ -24,6 +25,8 @@ pub struct JobReport {
     pub transitions: usize,
     /// Reminders claimed and handed to the mailer by this run.
     pub reminders: usize,
+    /// Exceptions recorded as expired by this run.
+    pub expired: usize,
 }
 
 /// A person's standing in the campaigns that hold them to account, as the pages show it.
@@ -47,6 +50,19 @@ impl App {
         let actor = Actor::system("campaign scheduler");
         let ctx = self.audit_context(&actor, &RequestMeta::default());
         let mut report = JobReport::default();
+        // Exceptions past their end are recorded as expired, once across nodes.
+        let mut active = 0u64;
+        for exception in self.store.exceptions().await? {
+            if exception.covers(now) {
+                active += 1;
+            } else if exception.decision == Decision::Approved
+                && self.store.decide_exception(exception.id, Decision::Approved, Decision::Expired, &ctx).await?
+            {
+                report.expired += 1;
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("twofold_exceptions_active").set(active as f64);
         for (stored, campaign, phases, rows) in self.assess_campaigns(None).await? {
             if stored.status != CampaignStatus::Running {
                 continue;

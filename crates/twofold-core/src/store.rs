@@ -414,6 +414,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<bool>;
     /// Every exception, newest first.
     async fn exceptions(&self) -> StoreResult<Vec<crate::campaign::exception::Exception>>;
+    /// One identity's exceptions, newest first.
+    async fn user_exceptions(&self, user_id: Uuid) -> StoreResult<Vec<crate::campaign::exception::Exception>>;
     /// Records compliance transitions: each identity's new state (with the time it entered it)
     /// where its stored state is still `from` (compare-and-swap: of two nodes running the job,
     /// one records each transition), audited `compliance.transition`. Returns the transitions

@@ -177,6 +177,7 @@ pub(crate) async fn decide_exception(
     let action = match to {
         Decision::Approved => "exception.approve",
         Decision::Rejected => "exception.reject",
+        Decision::Expired => "exception.expire",
         Decision::Revoked | Decision::Requested => "exception.revoke",
     };
     let change = Change::new(action, "exception", Some(id.to_string())).states(
@@ -188,14 +189,21 @@ pub(crate) async fn decide_exception(
     Ok(true)
 }
 
-pub(crate) async fn exceptions(pool: &AnyPool) -> StoreResult<Vec<Exception>> {
-    let rows = sqlx::query(
-        "SELECT e.id, e.user_id, u.username, e.reason, e.requested_by, e.requested_at, e.ends_at, e.decision,
+/// Every exception, or one identity's, newest first.
+pub(crate) async fn exceptions(pool: &AnyPool, user: Option<Uuid>) -> StoreResult<Vec<Exception>> {
+    let select = "SELECT e.id, e.user_id, u.username, e.reason, e.requested_by, e.requested_at, e.ends_at, e.decision,
                 e.decided_by, e.decided_at
-         FROM exceptions e JOIN users u ON u.id = e.user_id ORDER BY e.requested_at DESC, e.id DESC",
-    )
-    .fetch_all(pool)
-    .await
+         FROM exceptions e JOIN users u ON u.id = e.user_id";
+    let order = "ORDER BY e.requested_at DESC, e.id DESC";
+    let rows = match user {
+        Some(user) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("{select} WHERE e.user_id = $1 {order}")))
+                .bind(user.to_string())
+                .fetch_all(pool)
+                .await
+        }
+        None => sqlx::query(sqlx::AssertSqlSafe(format!("{select} {order}"))).fetch_all(pool).await,
+    }
     .map_err(store_error)?;
     rows.iter()
         .map(|row| {

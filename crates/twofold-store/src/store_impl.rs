@@ -150,7 +150,10 @@ impl Store for SqlStore {
         campaigns::decide_exception(&self.pool, id, from, to, ctx).await
     }
     async fn exceptions(&self) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
-        campaigns::exceptions(&self.pool).await
+        campaigns::exceptions(&self.pool, None).await
+    }
+    async fn user_exceptions(&self, user_id: Uuid) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
+        campaigns::exceptions(&self.pool, Some(user_id)).await
     }
     async fn record_transitions(
         &self,

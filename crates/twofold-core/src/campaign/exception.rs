@@ -26,6 +26,9 @@ pub enum Decision {
     Rejected,
     /// Withdrawn before its end.
     Revoked,
+    /// Over: its end date passed (recorded by the scheduler; it stopped covering at the date
+    /// whether or not this was recorded yet).
+    Expired,
 }
 
 impl Decision {
@@ -37,13 +40,16 @@ impl Decision {
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::Revoked => "revoked",
+            Self::Expired => "expired",
         }
     }
 
     /// The decision a stored name stands for.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Requested, Self::Approved, Self::Rejected, Self::Revoked].into_iter().find(|d| d.as_str() == text)
+        [Self::Requested, Self::Approved, Self::Rejected, Self::Revoked, Self::Expired]
+            .into_iter()
+            .find(|d| d.as_str() == text)
     }
 }
 

@@ -1,5 +1,6 @@
 -- Exceptions: time-boxed, approved waivers from a campaign's requirement. A row moves from
--- requested to approved or rejected, and from approved to revoked, once each (compare-and-swap).
+-- requested to approved or rejected, and from approved to revoked or expired, once each
+-- (compare-and-swap).
 CREATE TABLE exceptions (
     id           TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES users (id),
@@ -7,7 +8,7 @@ CREATE TABLE exceptions (
     requested_by TEXT NOT NULL,
     requested_at BIGINT NOT NULL,
     ends_at      BIGINT NOT NULL,
-    decision     TEXT NOT NULL CHECK (decision IN ('requested', 'approved', 'rejected', 'revoked')),
+    decision     TEXT NOT NULL CHECK (decision IN ('requested', 'approved', 'rejected', 'revoked', 'expired')),
     decided_by   TEXT,
     decided_at   BIGINT
 );

@@ -65,8 +65,8 @@ pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputForma
         CampaignCommand::RunJobs => {
             let report = app.run_campaign_jobs().await?;
             println!(
-                "{} running campaign(s): {} transition(s) recorded, {} reminder(s) sent",
-                report.campaigns, report.transitions, report.reminders
+                "{} running campaign(s): {} transition(s) recorded, {} reminder(s) sent, {} exception(s) expired",
+                report.campaigns, report.transitions, report.reminders, report.expired
             );
         }
         CampaignCommand::Status { name } => {

@@ -230,6 +230,10 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
             })
             .collect();
         assert_eq!(path, ["pending", "limited", "blocked", "exempt", "blocked"], "{b}");
+        let expired: Vec<_> = events.iter().filter(|e| e.action == "exception.expire").collect();
+        assert_eq!(expired.len(), 1, "{b}: the exception's end recorded once");
+        assert_eq!(expired[0].target_id, exception.map(|id| id.to_string()), "{b}");
+        assert_eq!(expired[0].at, day("2027-02-05"), "{b}: on its end date");
 
         // Reminders over SMTP: tightening before the deadline, the manager copied after it.
         let to_ann: Vec<String> = sink.messages().into_iter().filter(|m| m.contains("To: ann@example.com")).collect();
