@@ -57,26 +57,20 @@ pub async fn status(
     Ok(Json(state.app.campaign_status(&name).await?).into_response())
 }
 
-/// `POST /campaigns/{name}/start` and `/pause`.
-pub async fn start(
+/// `POST /campaigns/{name}/start` and `POST /campaigns/{name}/pause`.
+pub async fn set_status(
     State(state): State<AppState>,
     caller: Authorized<WriteDirectory>,
     ClientMeta(meta): ClientMeta,
-    Path(name): Path<String>,
+    Path((name, action)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    state.app.set_campaign_status(&caller.actor, &meta, &name, CampaignStatus::Running).await?;
-    Ok(Json(json!({ "name": name, "status": "running" })).into_response())
-}
-
-/// `POST /campaigns/{name}/pause`.
-pub async fn pause(
-    State(state): State<AppState>,
-    caller: Authorized<WriteDirectory>,
-    ClientMeta(meta): ClientMeta,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    state.app.set_campaign_status(&caller.actor, &meta, &name, CampaignStatus::Paused).await?;
-    Ok(Json(json!({ "name": name, "status": "paused" })).into_response())
+    let status = match action.as_str() {
+        "start" => CampaignStatus::Running,
+        "pause" => CampaignStatus::Paused,
+        _ => return Err(twofold_app::AppError::NotFound("API endpoint").into()),
+    };
+    state.app.set_campaign_status(&caller.actor, &meta, &name, status).await?;
+    Ok(Json(json!({ "name": name, "status": status })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -177,27 +171,20 @@ pub struct Decision {
     code: String,
 }
 
-/// `POST /exceptions/{id}/approve`.
-pub async fn approve(
+/// `POST /exceptions/{id}/approve` and `POST /exceptions/{id}/reject`.
+pub async fn decide(
     State(state): State<AppState>,
     caller: Authorized<WriteDirectory>,
     ClientMeta(meta): ClientMeta,
-    Path(id): Path<String>,
+    Path((id, verdict)): Path<(String, String)>,
     JsonBody(body): JsonBody<Decision>,
 ) -> Result<Response, ApiError> {
-    let e = state.app.decide_exception(&caller.actor, &meta, &id, &body.approver, &body.code, true).await?;
-    Ok(Json(e).into_response())
-}
-
-/// `POST /exceptions/{id}/reject`.
-pub async fn reject(
-    State(state): State<AppState>,
-    caller: Authorized<WriteDirectory>,
-    ClientMeta(meta): ClientMeta,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<Decision>,
-) -> Result<Response, ApiError> {
-    let e = state.app.decide_exception(&caller.actor, &meta, &id, &body.approver, &body.code, false).await?;
+    let approve = match verdict.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(twofold_app::AppError::NotFound("API endpoint").into()),
+    };
+    let e = state.app.decide_exception(&caller.actor, &meta, &id, &body.approver, &body.code, approve).await?;
     Ok(Json(e).into_response())
 }
 

@@ -383,6 +383,13 @@ async fn campaigns_and_exceptions_through_the_admin_api() {
     let exempt: Value =
         helpdesk.get(format!("{url}/api/v1/compliance?state=exempt")).send().await.unwrap().json().await.unwrap();
     assert_eq!(exempt["identities"][0]["exception"], id.as_str());
+    let bogus = admin
+        .post(format!("{url}/api/v1/exceptions/{id}/bless"))
+        .json(&serde_json::json!({"approver": "carol", "code": "000000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bogus.status(), 404, "only approve and reject are decisions");
     assert_eq!(admin.post(format!("{url}/api/v1/exceptions/{id}/revoke")).send().await.unwrap().status(), 200);
     let coverage: Value =
         helpdesk.get(format!("{url}/api/v1/reports/coverage")).send().await.unwrap().json().await.unwrap();
