@@ -81,8 +81,15 @@ impl App {
 
     /// How well the device is known to `user` — trusted (a valid trust record), known (it
     /// signed them in before) or new — and their sign-in history.
-    async fn device_state(&self, user: &User, device_id: Option<&str>) -> AppResult<(Device, SignInHistory)> {
-        let history = self.store.sign_in_history(user.id, device_id).await?;
+    async fn device_state(
+        &self,
+        user: &User,
+        device_id: Option<&str>,
+        here: Option<&twofold_core::geo::Located>,
+    ) -> AppResult<(Device, SignInHistory)> {
+        // The country and the last place are asked for only where GeoIP locates sign-ins.
+        let country = here.and_then(|h| h.country.as_deref());
+        let history = self.store.sign_in_history(user.id, device_id, country, self.geo.is_some()).await?;
         let trusted = match device_id {
             Some(id) if twofold_core::device_trust::tier_may_trust_devices(user.tier) => {
                 self.store.trusted_device(id, user.id).await?.is_some_and(|d| d.is_valid(self.now()))
@@ -117,10 +124,7 @@ impl App {
             }
         };
         let country = here.and_then(|h| h.country.as_deref());
-        let new_country = match (country, history) {
-            (Some(country), Some(h)) => !h.countries.is_empty() && !h.countries.iter().any(|c| c == country),
-            _ => false,
-        };
+        let new_country = country.is_some() && history.is_some_and(|h| h.new_country);
         let place = |coordinates: Option<(f64, f64)>, at| {
             coordinates.map(|(latitude, longitude)| Place { latitude, longitude, at })
         };
@@ -148,7 +152,7 @@ impl App {
     ) -> AppResult<(Decision, SignInContext)> {
         let here = self.locate(target.ip);
         let (device, history) = if always || policy.uses_devices() || policy.uses_risk() {
-            let (device, history) = self.device_state(user, target.device_id).await?;
+            let (device, history) = self.device_state(user, target.device_id, here.as_ref()).await?;
             (device, Some(history))
         } else if target.device_id.is_some() {
             (Device::Known, None)

@@ -84,8 +84,8 @@ pub struct UserRecord {
 pub struct SignInHistory {
     /// The device (cookie) has signed this person in before.
     pub device_seen: bool,
-    /// Countries they signed in from.
-    pub countries: Vec<String>,
+    /// The country asked about is known, and none of their located sign-ins came from it.
+    pub new_country: bool,
     /// Their latest successful sign-in: when, and from which address.
     pub last_success: Option<(Timestamp, Option<String>)>,
 }
@@ -182,9 +182,17 @@ pub trait Store: Send + Sync {
         after: Option<Uuid>,
         limit: i64,
     ) -> StoreResult<Vec<SignInEvent>>;
-    /// What earlier sign-ins say of a new one: whether the device signed the person in
-    /// before, and from which countries they have signed in.
-    async fn sign_in_history(&self, user_id: Uuid, device_id: Option<&str>) -> StoreResult<SignInHistory>;
+    /// What earlier successful sign-ins say of a new one: whether the device signed the
+    /// person in before; with `country`, whether it is one never seen for them (while others
+    /// were); with `last_success`, their latest one. Each an indexed look-up, never a scan of
+    /// the person's history.
+    async fn sign_in_history(
+        &self,
+        user_id: Uuid,
+        device_id: Option<&str>,
+        country: Option<&str>,
+        last_success: bool,
+    ) -> StoreResult<SignInHistory>;
 
     /// Stores a new API key (`api_key.create`).
     async fn create_api_key(&self, key: &ApiKey, ctx: &AuditContext) -> StoreResult<()>;

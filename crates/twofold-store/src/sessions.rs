@@ -256,43 +256,60 @@ pub(crate) async fn sign_in_events_page(
     .collect()
 }
 
-/// Whether `device_id` has signed `user_id` in before, and the countries of their sign-ins.
+/// What earlier successful sign-ins say of a new one (see the port): each an indexed look-up.
 pub(crate) async fn history(
     pool: &AnyPool,
     user_id: Uuid,
     device_id: Option<&str>,
+    country: Option<&str>,
+    last_success: bool,
 ) -> StoreResult<twofold_core::store::SignInHistory> {
     let user = user_id.to_string();
-    let seen: Option<(i64,)> = match device_id {
-        Some(device) => sqlx::query_as(
-            "SELECT 1 FROM sign_in_events WHERE user_id = $1 AND device_id = $2 AND outcome = 'success' LIMIT 1",
+    let one = |sql: &'static str| sqlx::query_as::<_, (i64,)>(sql).bind(user.clone());
+    let device_seen = match device_id {
+        Some(device) => {
+            one("SELECT 1 FROM sign_in_events WHERE user_id = $1 AND device_id = $2 AND outcome = 'success' LIMIT 1")
+                .bind(device)
+                .fetch_optional(pool)
+                .await
+                .map_err(store_error)?
+                .is_some()
+        }
+        None => false,
+    };
+    let new_country = match country {
+        Some(country) => {
+            let seen_here =
+                one("SELECT 1 FROM sign_in_events WHERE user_id = $1 AND country = $2 AND outcome = 'success' LIMIT 1")
+                    .bind(country)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(store_error)?
+                    .is_some();
+            let located = one(
+                "SELECT 1 FROM sign_in_events WHERE user_id = $1 AND country IS NOT NULL AND outcome = 'success' LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(store_error)?
+            .is_some();
+            located && !seen_here
+        }
+        None => false,
+    };
+    let last_success = if last_success {
+        let last: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT at, ip FROM sign_in_events WHERE user_id = $1 AND outcome = 'success' ORDER BY at DESC LIMIT 1",
         )
         .bind(&user)
-        .bind(device)
         .fetch_optional(pool)
         .await
-        .map_err(store_error)?,
-        None => None,
+        .map_err(store_error)?;
+        last.map(|(at, ip)| (Timestamp(at), ip))
+    } else {
+        None
     };
-    let countries: Vec<(String,)> = sqlx::query_as(
-        "SELECT DISTINCT country FROM sign_in_events WHERE user_id = $1 AND outcome = 'success' AND country IS NOT NULL",
-    )
-    .bind(&user)
-    .fetch_all(pool)
-    .await
-    .map_err(store_error)?;
-    let last: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT at, ip FROM sign_in_events WHERE user_id = $1 AND outcome = 'success' ORDER BY at DESC LIMIT 1",
-    )
-    .bind(&user)
-    .fetch_optional(pool)
-    .await
-    .map_err(store_error)?;
-    Ok(twofold_core::store::SignInHistory {
-        device_seen: seen.is_some(),
-        countries: countries.into_iter().map(|(c,)| c).collect(),
-        last_success: last.map(|(at, ip)| (Timestamp(at), ip)),
-    })
+    Ok(twofold_core::store::SignInHistory { device_seen, new_country, last_success })
 }
 
 /// Failures (not counting throttled attempts) at or after `since`: for the username, only

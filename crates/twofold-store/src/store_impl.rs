@@ -368,8 +368,10 @@ impl Store for SqlStore {
         &self,
         user_id: Uuid,
         device_id: Option<&str>,
+        country: Option<&str>,
+        last_success: bool,
     ) -> StoreResult<twofold_core::store::SignInHistory> {
-        sessions::history(&self.pool, user_id, device_id).await
+        sessions::history(&self.pool, user_id, device_id, country, last_success).await
     }
 
     async fn create_api_key(&self, key: &ApiKey, ctx: &AuditContext) -> StoreResult<()> {

@@ -533,11 +533,12 @@ async fn sign_in_events_keep_what_conditional_access_saw_and_decided() {
         store.record_sign_in_attempt(&event, &ctx(20)).await.unwrap();
         let read = store.sign_in_events_page(Timestamp(0), None, 10).await.unwrap();
         assert_eq!(read, [event], "{backend}");
-        let history = store.sign_in_history(alice.id, Some("dev-1")).await.unwrap();
-        assert!(history.device_seen, "{backend}");
-        assert_eq!(history.countries, ["GB"], "{backend}");
+        let history = store.sign_in_history(alice.id, Some("dev-1"), Some("GB"), true).await.unwrap();
+        assert!(history.device_seen && !history.new_country, "{backend}");
         assert_eq!(history.last_success, Some((Timestamp(20), None)), "{backend}");
-        assert!(!store.sign_in_history(alice.id, Some("dev-2")).await.unwrap().device_seen, "{backend}");
+        let elsewhere = store.sign_in_history(alice.id, Some("dev-2"), Some("FR"), false).await.unwrap();
+        assert!(!elsewhere.device_seen && elsewhere.new_country, "{backend}: a country never seen");
+        assert_eq!(elsewhere.last_success, None, "{backend}: not asked for");
     }
 }
 

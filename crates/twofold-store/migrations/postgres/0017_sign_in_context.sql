@@ -8,4 +8,5 @@ ALTER TABLE sign_in_events ADD COLUMN country TEXT;
 ALTER TABLE sign_in_events ADD COLUMN risk TEXT;
 ALTER TABLE sign_in_events ADD COLUMN policy TEXT;
 CREATE INDEX sign_in_events_user_device ON sign_in_events (user_id, device_id);
+CREATE INDEX sign_in_events_user_country ON sign_in_events (user_id, country);
 CREATE INDEX sign_in_events_user_at ON sign_in_events (user_id, at);
