@@ -44,6 +44,10 @@ pub struct ComplianceRow {
     pub weak_for_tier: bool,
     /// The exception that covers them (exempt).
     pub exception: Option<String>,
+    /// When they entered the state, as the scheduler recorded it (none before its first run).
+    pub since: Option<Timestamp>,
+    /// Their latest sign-in that proved a second factor.
+    pub last_mfa: Option<Timestamp>,
 }
 
 /// One phase's standing.
@@ -187,8 +191,17 @@ impl App {
                 *entry = (reference, e.ends_at);
             }
         }
+        let last_mfa: std::collections::HashMap<uuid::Uuid, Timestamp> =
+            self.store.last_mfa_sign_ins().await?.into_iter().collect();
         let mut out = Vec::new();
         for (stored, campaign) in self.loaded_campaigns(name).await? {
+            let recorded: std::collections::HashMap<uuid::Uuid, (State, Timestamp)> = self
+                .store
+                .compliance_states(Some(&stored.name), None)
+                .await?
+                .into_iter()
+                .map(|s| (s.user_id, (s.state, s.since)))
+                .collect();
             let mut members_of: Vec<Vec<&Member>> = vec![Vec::new(); campaign.phases.len()];
             for member in &directory {
                 let user = &member.user;
@@ -236,6 +249,11 @@ impl App {
                         strongest: assessment.strongest,
                         weak_for_tier: assessment.weak_for_tier,
                         exception: assessment.exception,
+                        since: recorded
+                            .get(&member.user.id)
+                            .filter(|(state, _)| *state == assessment.state)
+                            .map(|(_, since)| *since),
+                        last_mfa: last_mfa.get(&member.user.id).copied(),
                     });
                 }
                 phases.push(PhaseReport {

@@ -132,6 +132,8 @@ pub trait Store: Send + Sync {
     /// Every membership as (user id, group name), for whole-directory passes (simulation,
     /// reports) that would otherwise ask once per person.
     async fn all_memberships(&self) -> StoreResult<Vec<(Uuid, String)>>;
+    /// Each person's latest successful sign-in that proved more than a password, by user id.
+    async fn last_mfa_sign_ins(&self) -> StoreResult<Vec<(Uuid, Timestamp)>>;
     /// Enrolments per kind of method: (kind, started, finished with the test authentication),
     /// hardware tokens (imported, never enrolled) left out.
     async fn enrolment_counts(&self) -> StoreResult<Vec<(crate::authenticator::AuthenticatorKind, i64, i64)>>;

@@ -273,6 +273,17 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn last_mfa_sign_ins(&self) -> StoreResult<Vec<(Uuid, Timestamp)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT user_id, MAX(at) FROM sign_in_events
+             WHERE outcome = 'success' AND user_id IS NOT NULL AND methods <> 'pwd' GROUP BY user_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows.into_iter().filter_map(|(user, at)| Some((Uuid::parse_str(&user).ok()?, Timestamp(at)))).collect())
+    }
+
     async fn enrolment_counts(&self) -> StoreResult<Vec<(twofold_core::authenticator::AuthenticatorKind, i64, i64)>> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT kind, COUNT(*), COUNT(confirmed_at) FROM authenticators

@@ -151,6 +151,8 @@ pub async fn compliance(
                 if r.methods.is_empty() { "-".to_owned() } else { r.methods.join(";") },
                 or_dash(r.strongest),
                 if r.weak_for_tier { "yes" } else { "no" }.to_owned(),
+                r.since.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                r.last_mfa.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
             ]
         })
         .collect();
@@ -165,6 +167,8 @@ pub async fn compliance(
         "methods",
         "strongest",
         "weak_for_tier",
+        "since",
+        "last_mfa",
     ];
     print(super::table_or(format), &serde_json::json!({ "identities": rows }), &headers, table)?;
     Ok(ExitCode::SUCCESS)

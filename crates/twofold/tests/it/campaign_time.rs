@@ -163,7 +163,25 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
         while date <= day("2027-04-30") {
             w.set(&date.to_rfc3339()[..10]);
             match &date.to_rfc3339()[..10] {
-                "2027-01-10" => drop(w.registers(ben).await),
+                "2027-01-10" => {
+                    w.registers(ben).await;
+                    // ... and signs in with it.
+                    let user = w.store.user_by_id(ben).await.unwrap().unwrap();
+                    let event = twofold_core::signin::SignInEvent {
+                        id: Uuid::now_v7(),
+                        at: w.clock_now(),
+                        username: "ben".into(),
+                        user_id: Some(ben),
+                        outcome: twofold_core::signin::SignInOutcome::Success,
+                        reason: None,
+                        methods: vec!["pwd".into(), "otp".into()],
+                        ip: None,
+                        user_agent: None,
+                        context: twofold_core::signin::SignInContext::default(),
+                    };
+                    let ctx = w.app.audit_context(&Actor::cli(&user.username), &RequestMeta::default());
+                    w.store.record_sign_in_attempt(&event, &ctx).await.unwrap();
+                }
                 "2027-01-26" => {
                     let asked = w
                         .app
@@ -260,6 +278,10 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
         // Coverage matches what happened: 3 of the 4 people in scope registered.
         let status = w.app.campaign_status("MFA rollout").await.unwrap();
         assert_eq!((status.in_scope, status.registered), (4, 3), "{b}");
+        let rows = w.app.compliance_report(None, None).await.unwrap();
+        let ben_row = rows.iter().find(|r| r.username == "ben").unwrap();
+        assert_eq!(ben_row.last_mfa, Some(day("2027-01-10")), "{b}: his last MFA sign-in");
+        assert_eq!(ben_row.since, Some(day("2027-01-10")), "{b}: compliant since he registered");
         // ben 6 days after his phase began, rob 7, pat 26: the median is 7.
         assert_eq!(status.median_days_to_enrol, Some(7), "{b}");
         let curve: Vec<(String, u64)> =

@@ -117,7 +117,8 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         let pending = stdout(&env.cli(&["report", "compliance", "--state", "pending", "--format", "csv"]));
         let lines: Vec<&str> = pending.lines().collect();
         assert_eq!(
-            lines[0], "username,campaign,phase,state,days_left,tier,department,methods,strongest,weak_for_tier",
+            lines[0],
+            "username,campaign,phase,state,days_left,tier,department,methods,strongest,weak_for_tier,since,last_mfa",
             "{b}"
         );
         assert_eq!(lines.len(), 2, "{b}: dave: {pending}");
@@ -194,6 +195,12 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         // only to set up a method; apps refuse her, naming the campaign.
         let jobs = stdout(&env.cli(&["campaign", "run-jobs"]));
         assert!(jobs.contains("1 running campaign(s): 5 transition(s) recorded, 0 reminder(s) sent"), "{b}: {jobs}");
+        let listed: Value =
+            serde_json::from_slice(&env.cli(&["report", "compliance", "--format", "json"]).stdout).unwrap();
+        assert!(
+            listed["identities"].as_array().unwrap().iter().all(|r| r["since"].is_i64()),
+            "{b}: entered at: {listed:#}"
+        );
         let client =
             env.cli(&["client", "add", "Wiki", "--redirect-uri", "http://localhost:9999/cb", "--format", "json"]);
         let client_id =
