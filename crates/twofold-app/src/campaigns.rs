@@ -144,6 +144,32 @@ impl App {
         }
     }
 
+    /// Moves a campaign on: the first phase that has started and only reports enforces from
+    /// today (`enforce_on` set in the stored file, applied again and audited
+    /// `campaign.apply`). Returns that phase's name.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] for an unknown campaign; [`AppError::Conflict`] when every
+    /// started phase enforces already.
+    pub async fn advance_campaign(&self, actor: &Actor, meta: &RequestMeta, name: &str) -> AppResult<String> {
+        let now = self.now();
+        let Some((stored, mut campaign)) = self.loaded_campaigns(Some(name)).await?.into_iter().next() else {
+            return Err(AppError::NotFound("campaign"));
+        };
+        let today: String = now.to_rfc3339().chars().take(10).collect();
+        let next = campaign
+            .phases
+            .iter_mut()
+            .find(|p| p.dates().is_some_and(|d| d.starts <= now) && p.mode(now, 0.0) == PhaseMode::ReportOnly)
+            .ok_or_else(|| AppError::Conflict("every phase that has started enforces already".into()))?;
+        next.enforce_on = Some(today);
+        let phase = next.name.clone();
+        let source = toml::to_string(&campaign).map_err(|e| AppError::Internal(e.to_string()))?;
+        let source = format!("# Advanced: phase '{phase}' enforces from {}.\n{source}", now.to_rfc3339());
+        self.store.put_campaign(&stored.name, &source, now, &self.audit_context(actor, meta)).await?;
+        Ok(phase)
+    }
+
     /// Every campaign, by name.
     ///
     /// # Errors

@@ -169,6 +169,11 @@ pub enum CampaignCommand {
         /// The campaign's name
         name: String,
     },
+    /// Move a campaign on: its first started phase that only reports enforces from today
+    Advance {
+        /// The campaign's name
+        name: String,
+    },
     /// List campaigns
     List,
     /// Run the campaign jobs once now (the server runs them every minute): transitions,

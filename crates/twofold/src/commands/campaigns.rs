@@ -50,6 +50,10 @@ pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputForma
             app.set_campaign_status(&actor, &meta, &name, CampaignStatus::Paused).await?;
             println!("campaign '{name}' is paused: nothing is enforced until it is started again");
         }
+        CampaignCommand::Advance { name } => {
+            let phase = app.advance_campaign(&actor, &meta, &name).await?;
+            println!("campaign '{name}': phase '{phase}' enforces from today");
+        }
         CampaignCommand::List => {
             let campaigns = app.campaigns().await?;
             let rows = campaigns

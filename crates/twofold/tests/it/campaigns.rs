@@ -226,6 +226,16 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         let location = authorize.headers()["location"].to_str().unwrap().to_owned();
         assert!(location.contains("error=access_denied") && location.contains("campaign"), "{b}: {location}");
 
+        // Advancing enforces the next started phase that only reports: finance, then support.
+        let advanced = stdout(&env.cli(&["campaign", "advance", "MFA for everyone"]));
+        assert!(advanced.contains("phase 'finance' enforces from today"), "{b}: {advanced}");
+        assert!(states(&env).contains(&row("dave", "finance", "pending")), "{b}: before its deadline still");
+        let advanced = stdout(&env.cli(&["campaign", "advance", "MFA for everyone"]));
+        assert!(advanced.contains("phase 'support' enforces from today"), "{b}: {advanced}");
+        assert!(states(&env).contains(&row("erin", "support", "limited")), "{b}: past the deadline, in grace");
+        let done = env.cli(&["campaign", "advance", "MFA for everyone"]);
+        assert!(stderr(&done).contains("enforces already"), "{b}: {}", stderr(&done));
+
         let paused = env.cli(&["campaign", "pause", "MFA for everyone"]);
         assert!(paused.status.success(), "{b}");
         assert!(states(&env).contains(&row("alice", "pilot", "overdue")), "{b}: paused, nothing is enforced");
