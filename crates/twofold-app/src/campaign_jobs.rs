@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use twofold_core::campaign::compliance::{Assessment, State};
-use twofold_core::campaign::exception::Decision;
+use twofold_core::campaign::exception::{self, Attestation, Decision, Exception};
 use twofold_core::campaign::progress::Snapshot;
 use twofold_core::campaign::{CampaignStatus, Transition, reminders};
 use uuid::Uuid;
@@ -50,10 +50,19 @@ impl App {
         let actor = Actor::system("campaign scheduler");
         let ctx = self.audit_context(&actor, &RequestMeta::default());
         let mut report = JobReport::default();
-        // Exceptions past their end are recorded as expired, once across nodes.
+        // Exceptions: the quarterly question to managers; those past their end, or whose
+        // question went unanswered, recorded as expired, once across nodes.
         let mut active = 0u64;
         for exception in self.store.exceptions().await? {
-            if exception.covers(now) {
+            let lapsed = match exception::attestation(&exception, now) {
+                Attestation::Ask => {
+                    self.ask_attestation(&exception, &ctx).await?;
+                    false
+                }
+                Attestation::Lapse => true,
+                Attestation::Nothing => false,
+            };
+            if exception.covers(now) && !lapsed {
                 active += 1;
             } else if exception.decision == Decision::Approved
                 && self.store.decide_exception(exception.id, Decision::Approved, Decision::Expired, &ctx).await?
@@ -157,6 +166,30 @@ impl App {
             }
         }
         Ok(report)
+    }
+
+    /// Asks the manager of the person `exception` covers to confirm it (claimed once, then
+    /// mailed); nothing where no SMTP relay is configured or they have no manager with an address.
+    async fn ask_attestation(&self, exception: &Exception, ctx: &twofold_core::audit::AuditContext) -> AppResult<()> {
+        let Some(mailer) = self.mailer.clone() else { return Ok(()) };
+        let Some(subject) = self.store.user_by_id(exception.user_id).await? else { return Ok(()) };
+        let Some(manager) = match &subject.manager {
+            Some(name) => self.store.user_by_username(name).await?,
+            None => None,
+        }
+        .filter(|m| m.email.is_some()) else {
+            tracing::warn!(user = %subject.username, "exception confirmation not asked: no manager with an email address");
+            return Ok(());
+        };
+        if !self.store.ask_attestation(exception.id, exception.attestation_asked_at, ctx).await? {
+            return Ok(());
+        }
+        if let Some(email) = exception::attestation_email(&manager, exception)
+            && let Err(e) = mailer.send(&email).await
+        {
+            tracing::warn!(manager = %manager.username, error = %e, "exception confirmation request not delivered");
+        }
+        Ok(())
     }
 
     /// `user_id`'s standing in the running campaigns, as the scheduler last recorded it: the

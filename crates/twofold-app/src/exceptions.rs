@@ -44,6 +44,8 @@ impl App {
             decision: Decision::Requested,
             decided_by: None,
             decided_at: None,
+            attestation_asked_at: None,
+            attested_at: None,
         };
         self.store.create_exception(&exception, &self.audit_context(actor, meta)).await?;
         Ok(exception)
@@ -107,6 +109,41 @@ impl App {
             return Err(AppError::Conflict("this exception was decided meanwhile".into()));
         }
         Ok(Exception { decision: to, decided_by: Some(approver.username), decided_at: Some(now), ..exception })
+    }
+
+    /// The manager of the person an exception covers confirms it still holds, answering the
+    /// quarterly question with a one-time code from their own authenticator. Audited
+    /// `exception.attest` with the manager as actor.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`] for anyone but that person's manager; [`AppError::Unauthenticated`]
+    /// for a wrong code; [`AppError::Conflict`] when no confirmation is being asked.
+    pub async fn confirm_exception(
+        &self,
+        caller: &Actor,
+        meta: &RequestMeta,
+        id: &str,
+        manager: &str,
+        code: &str,
+    ) -> AppResult<Exception> {
+        let exception = self.exception(id).await?;
+        let manager = self.user_named(manager).await?;
+        let subject = self.store.user_by_id(exception.user_id).await?.ok_or(AppError::NotFound("user"))?;
+        if subject.manager.as_deref().map(normalize_username) != Some(manager.username.clone()) {
+            return Err(AppError::Forbidden(format!("only {}'s manager confirms their exceptions", subject.username)));
+        }
+        self.verify_code(caller, &manager.username, code, meta).await?;
+        let now = self.now();
+        let actor = Actor {
+            kind: ActorKind::User,
+            id: Some(manager.id.to_string()),
+            name: manager.username.clone(),
+            auth: AuthContext { amr: vec!["otp".into()], acr: "mfa".into(), auth_time: Some(now) },
+        };
+        if !self.store.attest_exception(exception.id, &self.audit_context(&actor, meta)).await? {
+            return Err(AppError::Conflict("no confirmation of this exception is being asked".into()));
+        }
+        Ok(Exception { attested_at: Some(now), ..exception })
     }
 
     /// Withdraws an exception, approved or still requested (audited `exception.revoke`).

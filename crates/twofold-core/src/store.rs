@@ -422,6 +422,14 @@ pub trait Store: Send + Sync {
         to: crate::campaign::exception::Decision,
         ctx: &AuditContext,
     ) -> StoreResult<bool>;
+    /// Asks for a running exception's quarterly confirmation at `ctx.at`, once: false when
+    /// the question was already asked since `asked_before` (another node asked it).
+    /// Audited `exception.attestation_request`.
+    async fn ask_attestation(&self, id: Uuid, asked_before: Option<Timestamp>, ctx: &AuditContext)
+    -> StoreResult<bool>;
+    /// Records the manager's confirmation of an approved exception whose confirmation is
+    /// being asked (`exception.attest`); false when none is.
+    async fn attest_exception(&self, id: Uuid, ctx: &AuditContext) -> StoreResult<bool>;
     /// Every exception, newest first.
     async fn exceptions(&self) -> StoreResult<Vec<crate::campaign::exception::Exception>>;
     /// One identity's exceptions, newest first.

@@ -192,7 +192,7 @@ pub(crate) async fn decide_exception(
 /// Every exception, or one identity's, newest first.
 pub(crate) async fn exceptions(pool: &AnyPool, user: Option<Uuid>) -> StoreResult<Vec<Exception>> {
     let select = "SELECT e.id, e.user_id, u.username, e.reason, e.requested_by, e.requested_at, e.ends_at, e.decision,
-                e.decided_by, e.decided_at
+                e.decided_by, e.decided_at, e.attestation_asked_at, e.attested_at
          FROM exceptions e JOIN users u ON u.id = e.user_id";
     let order = "ORDER BY e.requested_at DESC, e.id DESC";
     let rows = match user {
@@ -225,6 +225,11 @@ pub(crate) async fn exceptions(pool: &AnyPool, user: Option<Uuid>) -> StoreResul
                     .ok_or_else(|| StoreError::Other(format!("unknown decision {decision}")))?,
                 decided_by: row.try_get("decided_by").map_err(store_error)?,
                 decided_at: row.try_get::<Option<i64>, _>("decided_at").map_err(store_error)?.map(Timestamp),
+                attestation_asked_at: row
+                    .try_get::<Option<i64>, _>("attestation_asked_at")
+                    .map_err(store_error)?
+                    .map(Timestamp),
+                attested_at: row.try_get::<Option<i64>, _>("attested_at").map_err(store_error)?.map(Timestamp),
             })
         })
         .collect()
@@ -346,4 +351,52 @@ pub(crate) async fn claim_reminder(
     .map_err(store_error)?
     .rows_affected();
     Ok(claimed == 1)
+}
+
+pub(crate) async fn ask_attestation(
+    pool: &AnyPool,
+    id: Uuid,
+    asked_before: Option<Timestamp>,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let asked = sqlx::query(
+        "UPDATE exceptions SET attestation_asked_at = $1
+         WHERE id = $2 AND decision = 'approved' AND COALESCE(attestation_asked_at, 0) = $3",
+    )
+    .bind(ctx.at.millis())
+    .bind(id.to_string())
+    .bind(asked_before.map_or(0, Timestamp::millis))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    if asked == 0 {
+        return Ok(false);
+    }
+    tx.append(&Change::new("exception.attestation_request", "exception", Some(id.to_string())), ctx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn attest(pool: &AnyPool, id: Uuid, ctx: &AuditContext) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let confirmed = sqlx::query(
+        "UPDATE exceptions SET attested_at = $1, attested_by = $2
+         WHERE id = $3 AND decision = 'approved' AND attestation_asked_at IS NOT NULL
+           AND (attested_at IS NULL OR attested_at < attestation_asked_at)",
+    )
+    .bind(ctx.at.millis())
+    .bind(&ctx.actor_name)
+    .bind(id.to_string())
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    if confirmed == 0 {
+        return Ok(false);
+    }
+    tx.append(&Change::new("exception.attest", "exception", Some(id.to_string())), ctx).await?;
+    tx.commit().await?;
+    Ok(true)
 }

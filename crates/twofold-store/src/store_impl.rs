@@ -152,6 +152,17 @@ impl Store for SqlStore {
     async fn exceptions(&self) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
         campaigns::exceptions(&self.pool, None).await
     }
+    async fn ask_attestation(
+        &self,
+        id: Uuid,
+        asked_before: Option<Timestamp>,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        campaigns::ask_attestation(&self.pool, id, asked_before, ctx).await
+    }
+    async fn attest_exception(&self, id: Uuid, ctx: &AuditContext) -> StoreResult<bool> {
+        campaigns::attest(&self.pool, id, ctx).await
+    }
     async fn user_exceptions(&self, user_id: Uuid) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
         campaigns::exceptions(&self.pool, Some(user_id)).await
     }

@@ -138,6 +138,17 @@ pub enum ExceptionCommand {
         #[arg(long)]
         code: String,
     },
+    /// Confirm a running exception still holds (the quarterly question to the person's manager)
+    Confirm {
+        /// The exception's id (or the start of it)
+        id: String,
+        /// The manager of the person it covers (username)
+        #[arg(long)]
+        manager: String,
+        /// A one-time code from the manager's authenticator app or token
+        #[arg(long)]
+        code: String,
+    },
     /// Withdraw an exception before its end
     Revoke {
         /// The exception's id (or the start of it)

@@ -13,6 +13,10 @@ use crate::validation::ValidationErrors;
 
 /// The longest an exception may run unless configured otherwise.
 pub const DEFAULT_MAX_DAYS: u32 = 30;
+/// A running exception's manager is asked to confirm it this often (quarterly)...
+pub const ATTEST_EVERY_DAYS: i64 = 90;
+/// ... and it ends if they have not within this many days of being asked.
+pub const ATTEST_WITHIN_DAYS: i64 = 14;
 
 /// Where an exception stands, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +80,21 @@ pub struct Exception {
     pub decided_by: Option<String>,
     /// When.
     pub decided_at: Option<Timestamp>,
+    /// When the manager was last asked to confirm it.
+    pub attestation_asked_at: Option<Timestamp>,
+    /// When the manager last confirmed it.
+    pub attested_at: Option<Timestamp>,
+}
+
+/// What quarterly attestation asks of a running exception now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attestation {
+    /// Nothing.
+    Nothing,
+    /// Ask the manager to confirm it.
+    Ask,
+    /// The manager was asked and did not confirm in time: it ends.
+    Lapse,
 }
 
 impl Exception {
@@ -93,6 +112,43 @@ impl Exception {
             other => other.as_str(),
         }
     }
+}
+
+/// What quarterly attestation asks of `exception` at `now`: its manager is asked every
+/// [`ATTEST_EVERY_DAYS`] days after its approval or last confirmation; unconfirmed
+/// [`ATTEST_WITHIN_DAYS`] days after the question, it lapses.
+#[must_use]
+pub fn attestation(exception: &Exception, now: Timestamp) -> Attestation {
+    if !exception.covers(now) {
+        return Attestation::Nothing;
+    }
+    let day = |days: i64| days * 86_400;
+    match exception.attestation_asked_at {
+        Some(asked) if exception.attested_at.is_none_or(|confirmed| confirmed < asked) => {
+            if now >= asked.plus_seconds(day(ATTEST_WITHIN_DAYS)) { Attestation::Lapse } else { Attestation::Nothing }
+        }
+        _ => {
+            let since = exception.attested_at.or(exception.decided_at).unwrap_or(exception.requested_at);
+            if now >= since.plus_seconds(day(ATTEST_EVERY_DAYS)) { Attestation::Ask } else { Attestation::Nothing }
+        }
+    }
+}
+
+/// The quarterly question to `manager` about `exception`.
+#[must_use]
+pub fn attestation_email(manager: &User, exception: &Exception) -> Option<crate::mail::Email> {
+    let to = manager.email.clone()?;
+    let until: String = exception.ends_at.to_rfc3339().chars().take(10).collect();
+    let body = format!(
+        "Hello {},\n\n{} may sign in without two-step sign-in until {until} under an exception:\n\n    {}\n\nPlease confirm it still holds within {ATTEST_WITHIN_DAYS} days, or it ends:\n\n    twofold exception confirm {} --manager {} --code CODE-FROM-YOUR-AUTHENTICATOR\n",
+        manager.display_name, exception.username, exception.reason, exception.id, manager.username
+    );
+    Some(crate::mail::Email {
+        to,
+        cc: Vec::new(),
+        subject: format!("Please confirm the exception for {}", exception.username),
+        body,
+    })
 }
 
 /// Checks a request: a reason, an end in the future and at most `max_days` away.
@@ -188,6 +244,8 @@ mod tests {
             decision: Decision::Requested,
             decided_by: None,
             decided_at: None,
+            attestation_asked_at: None,
+            attested_at: None,
         };
         assert!(approval_refusal(&exception, &bob, now).is_some_and(|r| r.contains("approver role")));
         assert!(approval_refusal(&exception, &erin, now).is_some_and(|r| r.contains("requester")));
@@ -201,5 +259,32 @@ mod tests {
         assert!(!exception.covers(later), "over on its end date");
         assert_eq!(exception.state(later), "expired");
         assert!(approval_refusal(&exception, &carol, now).is_some(), "decided once");
+    }
+
+    #[test]
+    fn a_long_exception_is_confirmed_by_the_manager_every_quarter_or_lapses() {
+        let start = Timestamp(1_800_000_000_000);
+        let mut e = Exception {
+            id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            username: "sam".into(),
+            reason: "lab machine".into(),
+            requested_by: "erin".into(),
+            requested_at: start,
+            ends_at: start.plus_seconds(300 * DAY),
+            decision: Decision::Approved,
+            decided_by: Some("mia".into()),
+            decided_at: Some(start),
+            attestation_asked_at: None,
+            attested_at: None,
+        };
+        assert_eq!(attestation(&e, start.plus_seconds(89 * DAY)), Attestation::Nothing);
+        assert_eq!(attestation(&e, start.plus_seconds(90 * DAY)), Attestation::Ask);
+        e.attestation_asked_at = Some(start.plus_seconds(90 * DAY));
+        assert_eq!(attestation(&e, start.plus_seconds(100 * DAY)), Attestation::Nothing, "asked, waiting");
+        assert_eq!(attestation(&e, start.plus_seconds(104 * DAY)), Attestation::Lapse, "14 days without an answer");
+        e.attested_at = Some(start.plus_seconds(95 * DAY));
+        assert_eq!(attestation(&e, start.plus_seconds(104 * DAY)), Attestation::Nothing, "confirmed");
+        assert_eq!(attestation(&e, start.plus_seconds(185 * DAY)), Attestation::Ask, "next quarter");
     }
 }

@@ -10,6 +10,10 @@ CREATE TABLE exceptions (
     ends_at      BIGINT NOT NULL,
     decision     TEXT NOT NULL CHECK (decision IN ('requested', 'approved', 'rejected', 'revoked', 'expired')),
     decided_by   TEXT,
-    decided_at   BIGINT
+    decided_at   BIGINT,
+    -- Quarterly attestation: when the manager was last asked to confirm it, and confirmed.
+    attestation_asked_at BIGINT,
+    attested_at          BIGINT,
+    attested_by          TEXT
 );
 CREATE INDEX exceptions_user ON exceptions (user_id);

@@ -204,6 +204,10 @@ pub async fn exceptions(
         ExceptionCommand::Reject { id, approver, code } => {
             println!("{}", shown(&app.decide_exception(&actor, &meta, &id, &approver, &code, false).await?));
         }
+        ExceptionCommand::Confirm { id, manager, code } => {
+            let e = app.confirm_exception(&actor, &meta, &id, &manager, &code).await?;
+            println!("{} (confirmed by {manager})", shown(&e));
+        }
         ExceptionCommand::Revoke { id } => println!("{}", shown(&app.revoke_exception(&actor, &meta, &id).await?)),
         ExceptionCommand::List => {
             let now = app.now();

@@ -325,3 +325,96 @@ async fn two_nodes_running_the_jobs_at_once_record_and_remind_once() {
         assert_eq!(sink.messages().len(), 12, "{b}: one reminder each");
     }
 }
+
+/// Long exceptions (the maximum configured at 200 days) are put to the covered person's
+/// manager every quarter: confirmed with their code, one goes on; unanswered for 14 days, the
+/// other ends and its person is held to the campaign again.
+#[tokio::test]
+async fn long_exceptions_are_confirmed_by_the_manager_every_quarter_or_end() {
+    twofold_mail::install_crypto_provider();
+    for db in twofold_testkit::databases().await {
+        let b = db.backend;
+        let sink = SmtpSink::start();
+        let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
+        let clock = Arc::new(FixedClock::new(day("2027-01-01")));
+        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
+        let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
+        let app = App::new(store.clone(), clock.clone(), AppSettings::default(), Some(keys.clone()))
+            .with_mailer(Arc::new(mailer))
+            .with_exception_max_days(200);
+        let w = World { app, store, clock, keys };
+        let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
+        for group in ["pilot", "planners"] {
+            w.app.create_group(&actor, &meta, group, None).await.unwrap();
+        }
+        let mia = w.person("mia", "standard", None, None, &["approver", "user"]).await;
+        w.person("erin", "standard", None, None, &["user"]).await;
+        w.person("sam", "standard", Some("pilot"), Some("mia"), &["user"]).await;
+        w.person("tom", "standard", Some("pilot"), Some("mia"), &["user"]).await;
+        let mia_key = w.registers(mia).await;
+        w.app.apply_campaign(&actor, &meta, CAMPAIGN).await.unwrap();
+        w.app.set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
+
+        w.set("2027-01-05");
+        let mut ids = std::collections::HashMap::new();
+        for person in ["sam", "tom"] {
+            let asked = w
+                .app
+                .request_exception(
+                    &actor,
+                    &meta,
+                    person,
+                    "lab machine without a camera",
+                    day("2027-07-01"),
+                    Some("erin"),
+                )
+                .await
+                .unwrap();
+            w.clock.advance_seconds(60);
+            let code = twofold_core::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
+            let approved =
+                w.app.decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true).await.unwrap();
+            ids.insert(person, approved.id);
+        }
+        let mut date = day("2027-01-06");
+        while date <= day("2027-04-30") {
+            w.set(&date.to_rfc3339()[..10]);
+            if &date.to_rfc3339()[..10] == "2027-04-07" {
+                let code = twofold_core::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
+                let refused = w.app.confirm_exception(&actor, &meta, &ids["sam"].to_string(), "erin", &code).await;
+                assert!(refused.is_err(), "{b}: only sam's manager confirms");
+                let confirmed = w.app.confirm_exception(&actor, &meta, &ids["sam"].to_string(), "mia", &code).await;
+                assert!(confirmed.is_ok(), "{b}: {confirmed:?}");
+            }
+            w.app.run_campaign_jobs().await.unwrap();
+            let states = w.states().await;
+            let tom = states.iter().find(|(name, _)| name == "tom").map(|(_, s)| *s);
+            // Approved a minute after midnight on 01-05: asked on 04-06's run, lapsed 14 days on.
+            let expected = if date < day("2027-04-20") { "exempt" } else { "blocked" };
+            assert_eq!(tom, Some(expected), "{b}: tom on {}", &date.to_rfc3339()[..10]);
+            date = date.plus_seconds(86_400);
+        }
+        assert!(w.states().await.contains(&pair("sam", "exempt")), "{b}: confirmed, it goes on");
+        let asked: Vec<String> = sink
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains("To: mia@example.com") && m.contains("Please confirm"))
+            .collect();
+        assert_eq!(asked.len(), 2, "{b}: one question per exception: {asked:#?}");
+        assert!(asked.iter().any(|m| m.contains(&format!("twofold exception confirm {}", ids["tom"]))), "{b}");
+
+        w.app.chain_audit().await.unwrap();
+        let events = w.store.audit_events(0, Timestamp(0), 100_000).await.unwrap();
+        let of = |action: &str| events.iter().filter(|e| e.action == action).collect::<Vec<_>>();
+        assert_eq!(of("exception.attestation_request").len(), 2, "{b}");
+        let attested = of("exception.attest");
+        assert_eq!((attested.len(), attested[0].actor_name.as_str()), (1, "mia"), "{b}");
+        let expired = of("exception.expire");
+        assert_eq!(expired.len(), 1, "{b}");
+        assert_eq!(
+            (expired[0].target_id.clone(), expired[0].at),
+            (Some(ids["tom"].to_string()), day("2027-04-20")),
+            "{b}"
+        );
+    }
+}
