@@ -188,6 +188,25 @@ pub async fn decide(
     Ok(Json(e).into_response())
 }
 
+/// A manager's confirmation, proved with a one-time code from their own authenticator.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    manager: String,
+    code: String,
+}
+
+/// `POST /exceptions/{id}/confirm` — the quarterly question, answered by the person's manager.
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Authorized<WriteDirectory>,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Confirmation>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.app.confirm_exception(&caller.actor, &meta, &id, &body.manager, &body.code).await?).into_response())
+}
+
 /// `POST /exceptions/{id}/revoke`.
 pub async fn revoke(
     State(state): State<AppState>,

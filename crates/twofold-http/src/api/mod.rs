@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/compliance", get(campaigns::compliance))
         .route("/exceptions", get(campaigns::exceptions).post(campaigns::request_exception))
         .route("/exceptions/{id}/revoke", post(campaigns::revoke))
+        .route("/exceptions/{id}/confirm", post(campaigns::confirm))
         .route("/exceptions/{id}/{verdict}", post(campaigns::decide))
         .route("/reports/coverage", get(campaigns::coverage))
         .route("/reports/gaps", get(campaigns::gaps))

@@ -179,7 +179,7 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
     assert_eq!(doc["openapi"], "3.1.0");
     let client = api(&env.admin_token());
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 32);
+    assert_eq!(paths.len(), 33);
     for (path, operations) in paths {
         for method in operations.as_object().unwrap().keys() {
             let concrete = path.replace("{user}", "nobody").replace("{group}", "nogroup");

@@ -407,6 +407,13 @@ async fn campaigns_and_exceptions_through_the_admin_api() {
         .await
         .unwrap();
     assert_eq!(bogus.status(), 404, "only approve and reject are decisions");
+    let not_manager = admin
+        .post(format!("{url}/api/v1/exceptions/{id}/confirm"))
+        .json(&serde_json::json!({"manager": "erin", "code": "000000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_manager.status(), 403, "only alice's manager confirms her exceptions");
     assert_eq!(admin.post(format!("{url}/api/v1/exceptions/{id}/revoke")).send().await.unwrap().status(), 200);
     let coverage: Value =
         helpdesk.get(format!("{url}/api/v1/reports/coverage")).send().await.unwrap().json().await.unwrap();
