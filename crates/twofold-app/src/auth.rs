@@ -175,7 +175,7 @@ impl App {
                 );
                 let event = event.with_methods(&["pwd", "trusted_device"]);
                 self.store.start_session(&session, &event, &ctx).await?;
-                metrics_outcome("success");
+                metrics_signed_in(&event.methods);
                 return Ok(SignedIn { token, session, user, has_second_factor, strength: None });
             }
             (SecondStep::Ask, _) => {
@@ -185,7 +185,7 @@ impl App {
             }
             _ => {
                 self.store.start_session(&session, &event, &ctx).await?;
-                metrics_outcome("success");
+                metrics_signed_in(&event.methods);
                 session
             }
         };
@@ -309,6 +309,14 @@ enum SecondStep {
     TrustedDevice,
     /// The second factor is asked for.
     Ask,
+}
+
+/// Counts a successful interactive sign-in, and whether it proved more than a password (the
+/// effective coverage: `rate(twofold_sign_ins_by_protection_total{mfa="yes"})` over all).
+pub(crate) fn metrics_signed_in(methods: &[String]) {
+    metrics_outcome("success");
+    let protected = if methods.iter().any(|m| m != "pwd") { "yes" } else { "no" };
+    metrics::counter!("twofold_sign_ins_by_protection_total", "mfa" => protected).increment(1);
 }
 
 pub(crate) fn metrics_outcome(outcome: &'static str) {

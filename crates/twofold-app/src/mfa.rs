@@ -462,7 +462,7 @@ impl App {
         {
             return Err(AppError::Unauthenticated);
         }
-        crate::auth::metrics_outcome("success");
+        crate::auth::metrics_signed_in(&event.methods);
         if trust_device {
             self.trust_this_device(user, now, meta).await?;
         }

@@ -409,7 +409,7 @@ impl App {
             auth,
         };
         self.store.start_session(&session, &event, &self.audit_context(&actor, meta)).await?;
-        crate::auth::metrics_outcome("success");
+        crate::auth::metrics_signed_in(&event.methods);
         Ok(SignedIn { token, session, user, has_second_factor: true, strength: None })
     }
 }

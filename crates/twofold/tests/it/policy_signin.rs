@@ -101,6 +101,11 @@ async fn sign_in_follows_the_policy_in_force_and_records_every_decision() {
         assert_eq!(second_step(&web, url, "code", &oathtool(&secret, 30)).await.status(), 303, "{b}");
         assert_eq!(web.get(format!("{url}/account")).send().await.unwrap().status(), 200, "{b}: stepped up");
 
+        // Effective coverage on /metrics: bob's password-only sign-ins and his step-up.
+        let metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains(r#"twofold_sign_ins_by_protection_total{mfa="yes"} 1"#), "{b}: {metrics}");
+        assert!(metrics.contains(r#"twofold_sign_ins_by_protection_total{mfa="no"}"#), "{b}");
+
         // Every decided sign-in carries its decision: the report counts the rules, the
         // report-only one as what it would have done.
         let report: Value = serde_json::from_slice(&env.cli(&["report", "policy", "--format", "json"]).stdout).unwrap();
