@@ -171,9 +171,6 @@ pub(crate) async fn decide_exception(
     .await
     .map_err(store_error)?
     .rows_affected();
-    if moved == 0 {
-        return Ok(false);
-    }
     let action = match to {
         Decision::Approved => "exception.approve",
         Decision::Rejected => "exception.reject",
@@ -184,9 +181,7 @@ pub(crate) async fn decide_exception(
         Some(serde_json::json!({"decision": from.as_str()})),
         Some(serde_json::json!({"decision": to.as_str()})),
     );
-    tx.append(&change, ctx).await?;
-    tx.commit().await?;
-    Ok(true)
+    tx.commit_if_changed(moved, &change, ctx).await
 }
 
 /// Every exception, or one identity's, newest first.
@@ -371,12 +366,8 @@ pub(crate) async fn ask_attestation(
     .await
     .map_err(store_error)?
     .rows_affected();
-    if asked == 0 {
-        return Ok(false);
-    }
-    tx.append(&Change::new("exception.attestation_request", "exception", Some(id.to_string())), ctx).await?;
-    tx.commit().await?;
-    Ok(true)
+    tx.commit_if_changed(asked, &Change::new("exception.attestation_request", "exception", Some(id.to_string())), ctx)
+        .await
 }
 
 pub(crate) async fn attest(pool: &AnyPool, id: Uuid, ctx: &AuditContext) -> StoreResult<bool> {
@@ -393,10 +384,5 @@ pub(crate) async fn attest(pool: &AnyPool, id: Uuid, ctx: &AuditContext) -> Stor
     .await
     .map_err(store_error)?
     .rows_affected();
-    if confirmed == 0 {
-        return Ok(false);
-    }
-    tx.append(&Change::new("exception.attest", "exception", Some(id.to_string())), ctx).await?;
-    tx.commit().await?;
-    Ok(true)
+    tx.commit_if_changed(confirmed, &Change::new("exception.attest", "exception", Some(id.to_string())), ctx).await
 }

@@ -52,6 +52,22 @@ impl AuditedTx {
         Ok(())
     }
 
+    /// Finishes a compare-and-swap: when `affected` rows changed, records `change` and commits
+    /// (true); when none did (the state was not what the caller expected), rolls back (false).
+    pub(crate) async fn commit_if_changed(
+        mut self,
+        affected: u64,
+        change: &Change,
+        ctx: &AuditContext,
+    ) -> Result<bool, StoreError> {
+        if affected == 0 {
+            return Ok(false);
+        }
+        self.append(change, ctx).await?;
+        self.commit().await?;
+        Ok(true)
+    }
+
     /// Commits the change with its events.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(store_error)

@@ -60,6 +60,20 @@ struct World {
 }
 
 impl World {
+    /// A node on `url` at `date` (midnight UTC), mailing through `sink`.
+    async fn open(url: &str, sink: &SmtpSink, date: &str) -> Self {
+        Self::node(Arc::new(SqlStore::open(url).await.unwrap()), sink, Arc::new(FixedClock::new(day(date))))
+    }
+
+    /// A node over `store` on `clock`, mailing through `sink`.
+    fn node(store: Arc<SqlStore>, sink: &SmtpSink, clock: Arc<FixedClock>) -> Self {
+        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
+        let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
+        let app = App::new(store.clone(), clock.clone(), AppSettings::default(), Some(keys.clone()))
+            .with_mailer(Arc::new(mailer));
+        Self { app, store, clock, keys }
+    }
+
     fn set(&self, date: &str) {
         let by = (day(date).millis() - self.clock_now().millis()) / 1000;
         self.clock.advance_seconds(by);
@@ -136,13 +150,7 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
     for db in twofold_testkit::databases().await {
         let b = db.backend;
         let sink = SmtpSink::start();
-        let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
-        let clock = Arc::new(FixedClock::new(day("2027-01-01")));
-        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
-        let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
-        let app = App::new(store.clone(), clock.clone(), AppSettings::default(), Some(keys.clone()))
-            .with_mailer(Arc::new(mailer));
-        let w = World { app, store, clock, keys };
+        let w = World::open(&db.url, &sink, "2027-01-01").await;
         let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
         for group in ["pilot", "planners"] {
             w.app.create_group(&actor, &meta, group, None).await.unwrap();
@@ -301,15 +309,7 @@ async fn two_nodes_running_the_jobs_at_once_record_and_remind_once() {
     for db in twofold_testkit::databases().await {
         let b = db.backend;
         let sink = SmtpSink::start();
-        let clock = Arc::new(FixedClock::new(day("2027-01-05")));
-        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
-        let node = |store: SqlStore| {
-            let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
-            App::new(Arc::new(store), clock.clone(), AppSettings::default(), Some(keys.clone()))
-                .with_mailer(Arc::new(mailer))
-        };
-        let first = SqlStore::open(&db.url).await.unwrap();
-        let w = World { app: node(first.clone()), store: Arc::new(first), clock: clock.clone(), keys: keys.clone() };
+        let w = World::open(&db.url, &sink, "2027-01-05").await;
         let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
         w.app.create_group(&actor, &meta, "pilot", None).await.unwrap();
         for i in 0..12 {
@@ -317,8 +317,9 @@ async fn two_nodes_running_the_jobs_at_once_record_and_remind_once() {
         }
         w.app.apply_campaign(&actor, &meta, &CAMPAIGN.replace("[\"planners\"]", "[\"pilot\"]")).await.unwrap();
         w.app.set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
-        let other = node(SqlStore::open(&db.url).await.unwrap());
-        let (a, b_run) = tokio::join!(w.app.run_campaign_jobs(), other.run_campaign_jobs());
+        // The other node: its own connections, the same clock.
+        let other = World::node(Arc::new(SqlStore::open(&db.url).await.unwrap()), &sink, w.clock.clone());
+        let (a, b_run) = tokio::join!(w.app.run_campaign_jobs(), other.app.run_campaign_jobs());
         let (a, b_run) = (a.unwrap(), b_run.unwrap());
         assert_eq!(a.transitions + b_run.transitions, 12, "{b}: {a:?} {b_run:?}");
         assert_eq!(a.reminders + b_run.reminders, 12, "{b}: {a:?} {b_run:?}");
@@ -335,14 +336,8 @@ async fn long_exceptions_are_confirmed_by_the_manager_every_quarter_or_end() {
     for db in twofold_testkit::databases().await {
         let b = db.backend;
         let sink = SmtpSink::start();
-        let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
-        let clock = Arc::new(FixedClock::new(day("2027-01-01")));
-        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
-        let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
-        let app = App::new(store.clone(), clock.clone(), AppSettings::default(), Some(keys.clone()))
-            .with_mailer(Arc::new(mailer))
-            .with_exception_max_days(200);
-        let w = World { app, store, clock, keys };
+        let mut w = World::open(&db.url, &sink, "2027-01-01").await;
+        w.app = w.app.with_exception_max_days(200);
         let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
         for group in ["pilot", "planners"] {
             w.app.create_group(&actor, &meta, group, None).await.unwrap();
