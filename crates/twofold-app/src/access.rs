@@ -213,23 +213,13 @@ impl App {
     }
 
     /// The running campaign that holds `user` to a missed deadline, if any: its name, and
-    /// whether the grace period is over too (the strictest first).
+    /// whether the grace period is over too (the strictest first). Read from the recorded
+    /// states reconciled with the exceptions as they are now, so an approval or a
+    /// revocation takes effect at once on every node.
     async fn campaign_enforcement(&self, user_id: uuid::Uuid) -> AppResult<Option<(String, bool)>> {
         use twofold_core::campaign::compliance::State;
-        let mut states = self.store.compliance_states(None, Some(user_id)).await?;
+        let mut states = self.current_states(user_id).await?;
         states.retain(|s| matches!(s.state, State::Limited | State::Blocked));
-        if states.is_empty() {
-            return Ok(None);
-        }
-        let running: Vec<String> = self
-            .store
-            .campaigns()
-            .await?
-            .into_iter()
-            .filter(|c| c.status == twofold_core::campaign::CampaignStatus::Running)
-            .map(|c| c.name)
-            .collect();
-        states.retain(|s| running.contains(&s.campaign));
         states.sort_by_key(|s| std::cmp::Reverse(s.state));
         Ok(states.into_iter().next().map(|s| (s.campaign, s.state == State::Blocked)))
     }

@@ -5,6 +5,7 @@ use std::io::Write;
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditEvent, BrokenLink, ChainHead, ChainVerifier};
 
+use crate::csv_out::CsvWriter;
 use crate::{App, AppError, AppResult};
 
 const PAGE: i64 = 1000;
@@ -14,7 +15,9 @@ const PAGE: i64 = 1000;
 pub enum ExportFormat {
     /// One JSON object per line.
     Jsonl,
-    /// RFC 4180 CSV with a header row.
+    /// RFC 4180 CSV with a header row, for spreadsheets: a cell that would be read as a
+    /// formula (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`, so use the
+    /// JSON lines form to recompute hashes.
     Csv,
 }
 
@@ -76,12 +79,10 @@ impl App {
                 Ok(count)
             }
             ExportFormat::Csv => {
-                let mut writer = csv::Writer::from_writer(out);
-                writer.write_record(CSV_HEADER).map_err(|e| write_error(&e))?;
+                let mut writer = CsvWriter::new(out);
+                writer.write_row(CSV_HEADER).map_err(|e| write_error(&e))?;
                 let count = self
-                    .for_each_audit_event(since, |event| {
-                        writer.write_record(csv_row(event)).map_err(|e| write_error(&e))
-                    })
+                    .for_each_audit_event(since, |event| writer.write_row(csv_row(event)).map_err(|e| write_error(&e)))
                     .await?;
                 writer.flush().map_err(|e| write_error(&e))?;
                 Ok(count)

@@ -74,7 +74,8 @@ impl App {
             self.store.user_credentials(&username).await?
         };
         let (user, stored_hash) = credentials.map_or((None, None), |(user, hash)| (Some(user), hash));
-        let by_user = self.check_throttle(&username, user.as_ref(), &["pwd"], meta).await?;
+        let claim = self.claim_attempt(&username, user.as_ref(), &["pwd"], meta).await?;
+        let by_user = claim.by_user;
         let hash_to_check = stored_hash.clone().unwrap_or_else(|| dummy_hash(self).to_owned());
         let matches = self.verify_password(password.clone(), hash_to_check).await?;
 
@@ -85,7 +86,7 @@ impl App {
             (Some(u), Some(_)) if !u.may_sign_in() => Some(FailureReason::AccountDisabled),
             _ => None,
         };
-        let event = self.sign_in_event(&username, user.as_ref(), failure, meta);
+        let event = self.sign_in_event(&username, user.as_ref(), failure, meta).claimed(claim.id);
         let ctx = self.attempt_context(&event, meta);
         if let (Some(user), Some(FailureReason::WrongPassword)) = (&user, failure) {
             self.notify_if_now_throttled(user, by_user);
@@ -181,6 +182,8 @@ impl App {
             (SecondStep::Ask, _) => {
                 let pending = session.awaiting_second_factor();
                 self.store.start_pending_session(&pending, &ctx).await?;
+                // The password was right: the attempt is over, and the second step claims its own.
+                self.store.release_attempt(claim.id).await?;
                 pending
             }
             _ => {
@@ -223,6 +226,9 @@ impl App {
             methods: vec!["pwd".into()],
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            source: meta.throttle_source.clone().or_else(|| {
+                meta.ip.as_deref().map(twofold_core::throttle::source_key).filter(|key| Some(key) != meta.ip.as_ref())
+            }),
             context: twofold_core::signin::SignInContext {
                 app: meta.app.clone(),
                 device_id: meta.device_id.clone(),

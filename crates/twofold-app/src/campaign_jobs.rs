@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use twofold_core::campaign::compliance::{Assessment, State};
+use twofold_core::campaign::compliance::{self, Assessment, Recorded, State};
 use twofold_core::campaign::exception::{self, Attestation, Decision, Exception};
 use twofold_core::campaign::progress::Snapshot;
-use twofold_core::campaign::{CampaignStatus, Transition, reminders};
+use twofold_core::campaign::{CampaignStatus, StoredState, Transition, reminders};
 use uuid::Uuid;
 
 use crate::{Actor, App, AppResult, RequestMeta};
@@ -62,10 +62,14 @@ impl App {
                 Attestation::Lapse => true,
                 Attestation::Nothing => false,
             };
+            let reason = exception.lapse(now).map(exception::EndReason::as_str);
             if exception.covers(now) && !lapsed {
                 active += 1;
             } else if exception.decision == Decision::Approved
-                && self.store.decide_exception(exception.id, Decision::Approved, Decision::Expired, &ctx).await?
+                && self
+                    .store
+                    .decide_exception(exception.id, Decision::Approved, Decision::Expired, reason, &ctx)
+                    .await?
             {
                 report.expired += 1;
             }
@@ -192,14 +196,17 @@ impl App {
         Ok(())
     }
 
-    /// `user_id`'s standing in the running campaigns, as the scheduler last recorded it: the
-    /// strictest first.
+    /// `user_id`'s states in the running campaigns, as the scheduler recorded them but
+    /// reconciled with their exceptions as they stand in the database now (read on every
+    /// call, never cached): an approval lifts a missed deadline at once, and a revoked,
+    /// ended or lapsed exception stops counting at once — its person is assessed again
+    /// rather than left `exempt` until the scheduler's next run. This is what every entry
+    /// point (sign-in, OIDC authorize, forward-auth, the Security info page) enforces.
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn campaign_standing(&self, user_id: Uuid) -> AppResult<Vec<Standing>> {
-        let mut states = self.store.compliance_states(None, Some(user_id)).await?;
-        states.retain(|s| !matches!(s.state, State::Compliant | State::Exempt));
+    pub(crate) async fn current_states(&self, user_id: Uuid) -> AppResult<Vec<StoredState>> {
+        let states = self.store.compliance_states(None, Some(user_id)).await?;
         if states.is_empty() {
             return Ok(Vec::new());
         }
@@ -212,8 +219,73 @@ impl App {
             .map(|c| c.name)
             .collect();
         let now = self.now();
+        let covered = self.store.user_exceptions(user_id).await?.iter().any(|e| e.covers(now));
+        let mut current = Vec::new();
+        for mut state in states.into_iter().filter(|s| running.contains(&s.campaign)) {
+            match compliance::recorded_now(state.state, covered) {
+                Recorded::Holds(now_state) => state.state = now_state,
+                Recorded::Stale => match self.compliance_report(Some(&state.campaign), None).await {
+                    Ok(rows) => {
+                        let Some(row) = rows.into_iter().find(|r| r.user.id == user_id) else { continue };
+                        (state.state, state.phase) = (row.state, row.phase);
+                    }
+                    Err(e) => {
+                        // Fail closed: an exemption that ended is never honoured for want of a reassessment.
+                        tracing::error!(campaign = %state.campaign, error = %e, "cannot assess an ended exemption: blocking");
+                        state.state = State::Blocked;
+                    }
+                },
+            }
+            current.push(state);
+        }
+        Ok(current)
+    }
+
+    /// Records `user_id`'s new state in each running campaign where one is recorded, right
+    /// after an exception decision or revocation (compare-and-swap like the scheduler's, audited
+    /// `compliance.transition` by `actor`), so the record and the report's "since" follow
+    /// at once; enforcement does not wait for it (see [`Self::current_states`]).
+    pub(crate) async fn record_standing_of(&self, user_id: Uuid, actor: &Actor, meta: &RequestMeta) -> AppResult<()> {
+        let ctx = self.audit_context(actor, meta);
+        for (stored, _, _, rows) in self.assess_campaigns(None).await? {
+            if stored.status != CampaignStatus::Running {
+                continue;
+            }
+            let Some(row) = rows.into_iter().find(|r| r.user.id == user_id) else { continue };
+            // Only a recorded state moves here; entering a campaign is the scheduler's to record.
+            let Some(before) =
+                self.store.compliance_states(Some(&stored.name), Some(user_id)).await?.into_iter().next()
+            else {
+                continue;
+            };
+            if before.state == row.state {
+                continue;
+            }
+            let transition = Transition {
+                user_id,
+                username: row.username,
+                phase: row.phase,
+                from: Some(before.state),
+                to: row.state,
+            };
+            for t in self.store.record_transitions(&stored.name, &[transition], &ctx).await? {
+                metrics::counter!("twofold_compliance_transitions_total", "to" => t.to.as_str()).increment(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// `user_id`'s standing in the running campaigns (the strictest first), as recorded and
+    /// reconciled with their exceptions now ([`Self::current_states`]).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn campaign_standing(&self, user_id: Uuid) -> AppResult<Vec<Standing>> {
+        let mut states = self.current_states(user_id).await?;
+        states.retain(|s| !matches!(s.state, State::Compliant | State::Exempt));
+        let now = self.now();
         let mut standing: Vec<Standing> = Vec::new();
-        for state in states.into_iter().filter(|s| running.contains(&s.campaign)) {
+        for state in states {
             // Days left are counted from now, not from when the state was recorded.
             let days_left = if state.state == State::Pending {
                 self.loaded_deadline(&state.campaign, &state.phase).await?.map(|deadline| {

@@ -3,7 +3,7 @@
 
 use twofold_core::Timestamp;
 use twofold_core::audit::ActorKind;
-use twofold_core::campaign::exception::{self, Decision, Exception};
+use twofold_core::campaign::exception::{self, Decision, EndReason, Exception};
 use twofold_core::identity::{User, normalize_username};
 use twofold_core::session::AuthContext;
 use uuid::Uuid;
@@ -12,11 +12,13 @@ use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
 impl App {
     /// Requests an exception for `username` until `until` (at most the configured maximum
-    /// away), with a reason; `requested_by` names the person asking when the actor is not a
-    /// person (the CLI). Audited `exception.request`.
+    /// away), with a reason. `requested_by` names the person asking; it is required unless
+    /// the actor is a person (the CLI and API keys are not), so that the rule "the approver
+    /// is not the requester" always has a requester to compare. Audited `exception.request`.
     ///
     /// # Errors
-    /// [`AppError::Invalid`] for a missing reason or an end too far off; an unknown user.
+    /// [`AppError::Invalid`] for a missing reason, an end too far off or no requester; an
+    /// unknown user.
     pub async fn request_exception(
         &self,
         actor: &Actor,
@@ -27,11 +29,22 @@ impl App {
         requested_by: Option<&str>,
     ) -> AppResult<Exception> {
         let now = self.now();
-        exception::check_request(reason, until, now, self.exception_max_days)?;
+        let requested_by = requested_by.map(str::trim).filter(|name| !name.is_empty());
+        let mut errors = match exception::check_request(reason, until, now, self.exception_max_days) {
+            Ok(()) => twofold_core::ValidationErrors::default(),
+            Err(errors) => errors,
+        };
+        if requested_by.is_none() && actor.kind != ActorKind::User {
+            errors.add("requested_by", "is required: name the person asking for the exception");
+        }
+        errors.into_result()?;
         let user = self.user_named(username).await?;
         let requested_by = match requested_by {
             Some(name) => self.user_named(name).await?.username,
-            None => actor.name.clone(),
+            None => match actor.id.as_deref().and_then(|id| Uuid::parse_str(id).ok()) {
+                Some(id) => self.store.user_by_id(id).await?.ok_or(AppError::NotFound("user"))?.username,
+                None => return Err(AppError::NotFound("user")),
+            },
         };
         let exception = Exception {
             id: Uuid::now_v7(),
@@ -42,8 +55,11 @@ impl App {
             requested_at: now,
             ends_at: until,
             decision: Decision::Requested,
-            decided_by: None,
-            decided_at: None,
+            approved_by: None,
+            approved_at: None,
+            ended_by: None,
+            ended_at: None,
+            end_reason: None,
             attestation_asked_at: None,
             attested_at: None,
         };
@@ -103,12 +119,23 @@ impl App {
         let to = if approve { Decision::Approved } else { Decision::Rejected };
         if !self
             .store
-            .decide_exception(exception.id, Decision::Requested, to, &self.audit_context(&actor, meta))
+            .decide_exception(exception.id, Decision::Requested, to, None, &self.audit_context(&actor, meta))
             .await?
         {
             return Err(AppError::Conflict("this exception was decided meanwhile".into()));
         }
-        Ok(Exception { decision: to, decided_by: Some(approver.username), decided_at: Some(now), ..exception })
+        let decided = if approve {
+            Exception { approved_by: Some(approver.username), approved_at: Some(now), ..exception }
+        } else {
+            Exception {
+                ended_by: Some(approver.username),
+                ended_at: Some(now),
+                end_reason: Some(EndReason::Rejected.as_str().to_owned()),
+                ..exception
+            }
+        };
+        self.record_standing_after_decision(decided.user_id, &actor, meta).await;
+        Ok(Exception { decision: to, ..decided })
     }
 
     /// The manager of the person an exception covers confirms it still holds, answering the
@@ -146,19 +173,52 @@ impl App {
         Ok(Exception { attested_at: Some(now), ..exception })
     }
 
-    /// Withdraws an exception, approved or still requested (audited `exception.revoke`).
+    /// Withdraws an exception, approved or still requested, with an optional reason
+    /// (recorded as its `end_reason`; "revoked" without one). It stops covering at once on
+    /// every node: sign-in reads the exception's state, not a record of it. Audited
+    /// `exception.revoke`.
     ///
     /// # Errors
-    /// [`AppError::NotFound`]; [`AppError::Conflict`] when it was rejected or revoked already.
-    pub async fn revoke_exception(&self, actor: &Actor, meta: &RequestMeta, id: &str) -> AppResult<Exception> {
+    /// [`AppError::Invalid`] for a reason over 500 characters; [`AppError::NotFound`];
+    /// [`AppError::Conflict`] when it was rejected or revoked already.
+    pub async fn revoke_exception(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        id: &str,
+        reason: Option<&str>,
+    ) -> AppResult<Exception> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if reason.is_some_and(|r| r.chars().count() > 500) {
+            let mut errors = twofold_core::ValidationErrors::default();
+            errors.add("reason", "at most 500 characters");
+            return Err(errors.into());
+        }
         let exception = self.exception(id).await?;
         let ctx = self.audit_context(actor, meta);
+        let end_reason = reason.unwrap_or(EndReason::Revoked.as_str());
         for from in [Decision::Approved, Decision::Requested] {
-            if self.store.decide_exception(exception.id, from, Decision::Revoked, &ctx).await? {
-                return Ok(Exception { decision: Decision::Revoked, ..exception });
+            if self.store.decide_exception(exception.id, from, Decision::Revoked, Some(end_reason), &ctx).await? {
+                self.record_standing_after_decision(exception.user_id, actor, meta).await;
+                return Ok(Exception {
+                    decision: Decision::Revoked,
+                    ended_by: Some(ctx.actor_name.clone()),
+                    ended_at: Some(ctx.at),
+                    end_reason: Some(end_reason.to_owned()),
+                    ..exception
+                });
             }
         }
         Err(AppError::Conflict("this exception was rejected or revoked already".into()))
+    }
+
+    /// Records the covered person's new state at once after a decision (see
+    /// `record_standing_of`). The decision stands whatever happens here, and enforcement does
+    /// not depend on it, so a failure is logged rather than reported as the decision's.
+    async fn record_standing_after_decision(&self, user_id: Uuid, actor: &Actor, meta: &RequestMeta) {
+        if let Err(e) = self.record_standing_of(user_id, actor, meta).await {
+            tracing::warn!(user = %user_id, error = %e, "new compliance state not recorded yet; the scheduler will");
+        }
     }
 
     /// Every exception, newest first.

@@ -23,19 +23,26 @@ pub struct CodeSent {
 }
 
 impl App {
-    /// The fallback methods `user` may use now (confirmed, allowed for their tier today).
+    /// The fallback methods `user` may use now (confirmed, allowed for their tier today); when
+    /// none is and they have no other usable second factor, their retired ones, whose codes
+    /// prove only enough to set up a replacement.
     ///
     /// # Errors
     /// Storage failures.
     pub async fn usable_fallbacks(&self, user: &User) -> AppResult<Vec<Authenticator>> {
         let now = self.now();
-        Ok(self
-            .store
-            .authenticators(user.id)
-            .await?
-            .into_iter()
-            .filter(|a| a.is_confirmed() && self.fallback_policy.allows(a.kind, user.tier, now).is_ok())
-            .collect())
+        let confirmed: Vec<Authenticator> =
+            self.store.authenticators(user.id).await?.into_iter().filter(Authenticator::is_confirmed).collect();
+        let usable: Vec<Authenticator> = confirmed
+            .iter()
+            .filter(|a| a.kind.is_fallback() && self.fallback_policy.allows(a.kind, user.tier, now).is_ok())
+            .cloned()
+            .collect();
+        if !usable.is_empty() || self.has_second_factor(user).await? {
+            return Ok(usable);
+        }
+        // Nothing usable is left: a retired channel may still prove the person, to replace it.
+        Ok(confirmed.into_iter().filter(|a| a.kind.is_fallback()).collect())
     }
 
     /// Whether `user` may enrol `kind` now (for showing the choice at all).
@@ -70,11 +77,35 @@ impl App {
             }
             AuthenticatorKind::SmsOtp => {
                 let phone = fallback::check_phone(phone.unwrap_or_default())?;
+                if let Err(refusal) =
+                    fallback::check_sms_destination(&phone, &self.fallback_policy.sms.allowed_calling_codes)
+                {
+                    self.refuse_send(current, kind, "number_not_allowed", &fallback::mask_destination(&phone), meta)
+                        .await?;
+                    return Err(AppError::Forbidden(refusal.to_string()));
+                }
                 let name = fallback::mask_destination(&phone).replace('•', "").trim().to_owned();
                 (phone, format!("Phone ending {name}"))
             }
             _ => return Err(AppError::Forbidden("not an email or SMS method".into())),
         };
+        let now = self.now();
+        let waiting = self
+            .store
+            .authenticators(user.id)
+            .await?
+            .iter()
+            .filter(|a| a.kind.is_fallback() && !a.is_confirmed() && !a.enrolment_expired(now))
+            .count();
+        if waiting >= fallback::MAX_PENDING_ENROLMENTS {
+            self.refuse_send(current, kind, "too_many_pending", &fallback::mask_destination(&destination), meta)
+                .await?;
+            return Err(AppError::Conflict(
+                "finish or let expire the email and SMS set-ups already waiting for their code first".into(),
+            ));
+        }
+        // Claimed before anything is created, so a refused send leaves nothing behind.
+        self.claim_send(current, kind, CodePurpose::Enrol, &destination, meta).await?;
         let id = Uuid::now_v7();
         let authenticator = Authenticator {
             id,
@@ -94,7 +125,7 @@ impl App {
             last_used_at: None,
         };
         self.store.create_authenticator(&authenticator, &self.audit_context(&current.actor(), meta)).await?;
-        self.send_code(current, &authenticator, CodePurpose::Enrol, meta).await
+        self.deliver_code(current, &authenticator, CodePurpose::Enrol, meta).await
     }
 
     /// Finishes adding an email or SMS method with the code sent to it.
@@ -107,11 +138,9 @@ impl App {
         authenticator_id: Uuid,
         code: &str,
         meta: &RequestMeta,
-    ) -> AppResult<()> {
-        let a = self.own_authenticator(&current.user, authenticator_id).await?;
-        if a.is_confirmed() {
-            return Err(AppError::Conflict("this method is already set up".into()));
-        }
+    ) -> AppResult<Option<crate::auth::SignedIn>> {
+        self.check_confirmation(current, None, authenticator_id).await?;
+        let a = self.pending_enrolment(current, authenticator_id, meta).await?;
         let wrong = || twofold_core::ValidationErrors::one("code", "that code is wrong, used or expired");
         let normalized = fallback::normalize(code).ok_or_else(wrong)?;
         let hash = fallback::hash_code(&self.keys()?.recovery, current.user.id, &normalized);
@@ -119,11 +148,9 @@ impl App {
         if redeemed != Some(a.id) {
             return Err(wrong().into());
         }
-        if !self.store.confirm_authenticator(a.id, 0, &self.audit_context(&current.actor(), meta)).await? {
-            return Err(AppError::Conflict("this method is already set up".into()));
-        }
+        self.confirm_new_method(current, &a, 0, meta).await?;
         self.notify(mail::method_added(&current.user, a.kind.label(), &a.name, self.now()));
-        Ok(())
+        self.after_first_method(current, a.kind.amr(), meta).await
     }
 
     /// Sends a sign-in code through one of the user's email or SMS methods (second step of
@@ -146,16 +173,26 @@ impl App {
         self.send_code(current, &a, CodePurpose::SignIn, meta).await
     }
 
-    /// Uses a sign-in code sent to the user; the method it went through, if it is still allowed.
-    pub(crate) async fn redeem_sign_in_code(&self, user: &User, code: &str) -> AppResult<Option<Authenticator>> {
+    /// Uses a sign-in code sent to the user: the method it went through, and whether that
+    /// channel is retired (no longer allowed, so the code proves only enough to replace it;
+    /// counted so only while the person has nothing usable).
+    pub(crate) async fn redeem_sign_in_code(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> AppResult<Option<(Authenticator, bool)>> {
         let Some(normalized) = fallback::normalize(code) else { return Ok(None) };
         let hash = fallback::hash_code(&self.keys()?.recovery, user.id, &normalized);
         let Some(id) = self.store.redeem_one_time_code(user.id, CodePurpose::SignIn, &hash, self.now()).await? else {
             return Ok(None);
         };
-        let a = self.store.authenticator(id).await?;
-        // A code sent before the channel ended (or before a tier change) no longer counts.
-        Ok(a.filter(|a| a.is_confirmed() && self.fallback_policy.allows(a.kind, user.tier, self.now()).is_ok()))
+        let Some(a) = self.store.authenticator(id).await?.filter(Authenticator::is_confirmed) else { return Ok(None) };
+        if self.fallback_policy.allows(a.kind, user.tier, self.now()).is_ok() {
+            return Ok(Some((a, false)));
+        }
+        // A code sent before the channel ended (or before a tier change) is no second factor.
+        let retired_only = !self.has_second_factor(user).await?;
+        Ok(retired_only.then_some((a, true)))
     }
 
     /// Resends through one method for one purpose are limited (wait 30 s, five an hour).
@@ -167,6 +204,53 @@ impl App {
             .map_err(|limited| AppError::Throttled { retry_after_secs: limited.retry_after_secs })
     }
 
+    /// Claims a send to the person from the request's source, across all their methods and
+    /// enrolments (in the database, so every node agrees); a refusal is counted and audited.
+    /// Sends of one channel and purpose (`sms_otp:enrol`) are spaced apart per person.
+    async fn claim_send(
+        &self,
+        current: &Authenticated,
+        kind: AuthenticatorKind,
+        purpose: CodePurpose,
+        destination: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let channel = format!("{}:{}", kind.as_str(), purpose.as_str());
+        let source = meta.ip.as_deref().map(twofold_core::throttle::source_key);
+        match self.store.claim_code_send(current.user.id, source.as_deref(), &channel, self.now()).await? {
+            Ok(()) => Ok(()),
+            Err(limited) => {
+                self.refuse_send(current, kind, "send_limit", &fallback::mask_destination(destination), meta).await?;
+                Err(AppError::Throttled { retry_after_secs: limited.retry_after_secs })
+            }
+        }
+    }
+
+    /// Counts and audits a code that was not sent, and why.
+    async fn refuse_send(
+        &self,
+        current: &Authenticated,
+        kind: AuthenticatorKind,
+        reason: &'static str,
+        masked_destination: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        metrics::counter!("twofold_one_time_codes_refused_total", "kind" => kind.as_str(), "reason" => reason)
+            .increment(1);
+        let change = twofold_core::audit::Change::new(
+            "one_time_code.refused",
+            "user",
+            Some(current.user.id.to_string()),
+        )
+        .states(
+            None,
+            Some(serde_json::json!({ "kind": kind.as_str(), "reason": reason, "destination": masked_destination })),
+        );
+        Ok(self.store.append_audit(&change, &self.audit_context(&current.actor(), meta)).await?)
+    }
+
+    /// Sends a code through an existing method: within its own resend limit, then the
+    /// person's and the source's.
     async fn send_code(
         &self,
         current: &Authenticated,
@@ -175,6 +259,29 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<CodeSent> {
         self.check_send_limit(a.id, purpose).await?;
+        let destination =
+            a.destination.clone().ok_or_else(|| AppError::Internal("method has no destination".into()))?;
+        // A number set up before the allow-list changed is checked again at every send.
+        if a.kind == AuthenticatorKind::SmsOtp
+            && let Err(refusal) =
+                fallback::check_sms_destination(&destination, &self.fallback_policy.sms.allowed_calling_codes)
+        {
+            self.refuse_send(current, a.kind, "number_not_allowed", &fallback::mask_destination(&destination), meta)
+                .await?;
+            return Err(AppError::Forbidden(refusal.to_string()));
+        }
+        self.claim_send(current, a.kind, purpose, &destination, meta).await?;
+        self.deliver_code(current, a, purpose, meta).await
+    }
+
+    /// Makes, stores and delivers a code through `a` (its send already claimed).
+    async fn deliver_code(
+        &self,
+        current: &Authenticated,
+        a: &Authenticator,
+        purpose: CodePurpose,
+        meta: &RequestMeta,
+    ) -> AppResult<CodeSent> {
         let destination =
             a.destination.clone().ok_or_else(|| AppError::Internal("method has no destination".into()))?;
         let code = fallback::generate_code();

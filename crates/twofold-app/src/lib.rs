@@ -11,6 +11,7 @@ pub mod auth;
 pub mod campaign_jobs;
 pub mod campaigns;
 pub mod coverage;
+pub mod csv_out;
 pub mod demo;
 mod directory;
 pub mod exceptions;
@@ -113,6 +114,10 @@ pub struct RequestMeta {
     /// The app a sign-in is for (where it returns to): an OpenID Connect `client_id`, a
     /// forward-auth `host/path`, or `twofold` for Twofold's own pages.
     pub app: Option<String>,
+    /// What attempts are throttled by besides the username, when not the address: the
+    /// calling client of the verify API (`client:NAME`), so one gateway's address does not
+    /// lock out everyone behind it.
+    pub throttle_source: Option<String>,
 }
 
 /// Who is acting: built by the surface after authenticating the caller.
@@ -195,6 +200,9 @@ pub struct App {
     api_key_cache: std::sync::Mutex<std::collections::HashMap<String, (twofold_core::apikey::ApiKey, Timestamp)>>,
     /// Working memory for password verification, one per hashing permit, reused.
     hash_memory: std::sync::Mutex<Vec<twofold_core::password::HashMemory>>,
+    /// Failures allowed per calling client of the verify API before its calls are delayed,
+    /// by caller name (`api_key:NAME`, `service:NAME`); others get the per-source default.
+    verify_caller_limits: std::collections::HashMap<String, i64>,
 }
 
 impl App {
@@ -223,7 +231,17 @@ impl App {
             signing_cache: std::sync::Mutex::default(),
             private_keys: std::sync::Mutex::default(),
             client_cache: std::sync::Mutex::default(),
+            verify_caller_limits: std::collections::HashMap::new(),
         }
+    }
+
+    /// Allows these calling clients of the verify API (by caller name, `api_key:NAME` or
+    /// `service:NAME`) this many failures before their calls are delayed: a trusted gateway
+    /// verifying for many people fails more often than one person's browser.
+    #[must_use]
+    pub fn with_verify_caller_limits(mut self, limits: std::collections::HashMap<String, i64>) -> Self {
+        self.verify_caller_limits = limits;
+        self
     }
 
     /// Accepts passkeys for the relying party at `public_url`.

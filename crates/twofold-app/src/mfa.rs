@@ -48,6 +48,15 @@ pub enum SecondFactor {
     },
 }
 
+/// An attempt's claimed slot (see [`App::claim_attempt`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claimed {
+    /// The claim, to be the id of the attempt's sign-in event.
+    pub(crate) id: Uuid,
+    /// The username's failures before this attempt, attempts in flight included.
+    pub(crate) by_user: throttle::Failures,
+}
+
 /// The result of checking a code for a gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Verified {
@@ -76,11 +85,19 @@ impl App {
         }))
     }
 
-    /// Changing sign-in methods needs a recent second factor once the user has one, so a
-    /// stolen password alone cannot add an attacker's authenticator (THREATS: enrolment hijack).
+    /// Whether the user has any confirmed method, usable now or not (an email or SMS method
+    /// past its end date still belongs to them).
+    pub(crate) async fn has_any_method(&self, user: &User) -> AppResult<bool> {
+        Ok(self.store.authenticators(user.id).await?.iter().any(Authenticator::is_confirmed))
+    }
+
+    /// Changing sign-in methods needs a recent second factor once the user has any confirmed
+    /// method, so a stolen password alone cannot add an attacker's authenticator (THREATS:
+    /// enrolment hijack) — also when their only method is an email or SMS channel the policy
+    /// has since retired, which can then be proved for this purpose alone.
     pub(crate) async fn require_fresh_mfa(&self, current: &Authenticated) -> AppResult<()> {
-        if self.has_second_factor(&current.user).await?
-            && !current.session.auth.has_fresh_mfa(self.now(), FRESH_MFA_SECS)
+        if self.has_any_method(&current.user).await?
+            && !current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS)
         {
             return Err(AppError::StepUpRequired);
         }
@@ -215,11 +232,12 @@ impl App {
 
     /// Finishes adding an authenticator app with a code from it (the test authentication).
     /// When it `replaces` one of the user's methods (a new phone), that method is removed
-    /// in the same step and stops working at once.
+    /// in the same step and stops working at once. Needs the same fresh second factor as
+    /// starting (see [`App::check_confirmation`]); the enrolment must be recent.
     ///
     /// # Errors
-    /// A wrong or malformed code, an unknown or already confirmed authenticator, an unknown
-    /// method to replace.
+    /// Step-up required; a wrong or malformed code; an unknown, expired or already confirmed
+    /// authenticator; an unknown method to replace.
     pub async fn confirm_totp(
         &self,
         current: &Authenticated,
@@ -227,20 +245,120 @@ impl App {
         code: &str,
         replaces: Option<Uuid>,
         meta: &RequestMeta,
-    ) -> AppResult<()> {
-        let replaced = self.method_to_replace(current, replaces, id).await?;
-        let a = self.own_authenticator(&current.user, id).await?;
-        if a.is_confirmed() {
-            return Err(AppError::Conflict("this authenticator is already set up".into()));
-        }
+    ) -> AppResult<Option<SignedIn>> {
+        let replaced = self.check_confirmation(current, replaces, id).await?;
+        let a = self.pending_enrolment(current, id, meta).await?;
         let secret = self.open_secret(&a)?;
         let step = otp::verify_totp(&secret, a.otp.unwrap_or_default(), code, self.now(), 0, None)
             .map_err(|e| twofold_core::ValidationErrors::one("code", e.to_string()))?;
-        if !self.store.confirm_authenticator(a.id, step, &self.audit_context(&current.actor(), meta)).await? {
-            return Err(AppError::Conflict("this authenticator is already set up".into()));
-        }
+        self.confirm_new_method(current, &a, step, meta).await?;
         self.notify(mail::method_added(&current.user, a.kind.label(), &a.name, self.now()));
-        self.retire(current, replaced, meta).await
+        self.retire(current, replaced, meta).await?;
+        self.after_first_method(current, "otp", meta).await
+    }
+
+    /// The user's enrolment `id` waiting for its test authentication: not one already set up,
+    /// nor one left waiting too long (which is removed, so it cannot be confirmed later).
+    pub(crate) async fn pending_enrolment(
+        &self,
+        current: &Authenticated,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<Authenticator> {
+        let a = self.own_authenticator(&current.user, id).await?;
+        if a.is_confirmed() {
+            return Err(AppError::Conflict("this method is already set up".into()));
+        }
+        if a.enrolment_expired(self.now()) {
+            self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await?;
+            return Err(AppError::Conflict(
+                "this set-up waited too long and has expired; start again from Security info".into(),
+            ));
+        }
+        Ok(a)
+    }
+
+    /// What confirming a new method needs, checked before it is confirmed so a refused
+    /// request changes nothing (THREATS: enrolment left half-open): the same fresh second
+    /// factor as starting one whenever the account has a method by now (an enrolment begun
+    /// on a password-only session before the person set up their own cannot be finished on
+    /// it), and for a `replaces`, always a fresh second factor. The method it replaces.
+    pub(crate) async fn check_confirmation(
+        &self,
+        current: &Authenticated,
+        replaces: Option<Uuid>,
+        new_id: Uuid,
+    ) -> AppResult<Option<Authenticator>> {
+        self.require_fresh_mfa(current).await?;
+        let replaced = self.method_to_replace(current, replaces, new_id).await?;
+        if replaced.is_some() && !current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS) {
+            return Err(AppError::StepUpRequired);
+        }
+        Ok(replaced)
+    }
+
+    /// Confirms a new method after its test authentication. A session that may not change
+    /// methods got this far only because the person had none: its confirmation then holds
+    /// only while that is still so, decided atomically (the person's own first method,
+    /// confirmed meanwhile, turns it into a step-up).
+    pub(crate) async fn confirm_new_method(
+        &self,
+        current: &Authenticated,
+        a: &Authenticator,
+        step: i64,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let ctx = self.audit_context(&current.actor(), meta);
+        let confirmed = if current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS) {
+            self.store.confirm_authenticator(a.id, step, &ctx).await?
+        } else {
+            self.store.confirm_first_authenticator(a.id, current.user.id, step, &ctx).await?
+        };
+        if confirmed {
+            return Ok(());
+        }
+        match self.store.authenticator(a.id).await? {
+            Some(stored) if stored.is_confirmed() => Err(AppError::Conflict("this method is already set up".into())),
+            _ => Err(AppError::StepUpRequired),
+        }
+    }
+
+    /// After a method's test authentication on a session that had proved no second factor
+    /// (the person's first method): that test is the session's second factor now, so it is
+    /// replaced by one (new id) that records it; otherwise nothing changes.
+    pub(crate) async fn after_first_method(
+        &self,
+        current: &Authenticated,
+        method: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Option<SignedIn>> {
+        if current.session.auth.amr.iter().any(|m| m == "mfa") {
+            return Ok(None);
+        }
+        let now = self.now();
+        let auth = AuthContext {
+            amr: vec!["pwd".into(), method.to_owned(), "mfa".into()],
+            acr: if method == "hwk" { "phr" } else { "mfa" }.into(),
+            auth_time: Some(now),
+        };
+        let (token, session) = Session::start(
+            current.user.id,
+            auth.clone(),
+            self.settings.session_policy,
+            now,
+            meta.ip.clone(),
+            meta.user_agent.clone(),
+        );
+        let actor = Actor { auth, ..current.actor() };
+        let reason = "the test authentication of the first method";
+        if !self
+            .store
+            .renew_session(&current.session.id_hash, &session, reason, &self.audit_context(&actor, meta))
+            .await?
+        {
+            return Err(AppError::Unauthenticated);
+        }
+        Ok(Some(SignedIn { token, session, user: current.user.clone(), has_second_factor: true, strength: None }))
     }
 
     /// The confirmed method of the user's that a new one (`new_id`) is to replace, checked
@@ -288,10 +406,10 @@ impl App {
         Ok(codes)
     }
 
-    /// Renames one of the user's authenticators.
+    /// Renames one of the user's authenticators (a change of methods: fresh second factor).
     ///
     /// # Errors
-    /// An invalid name or an unknown authenticator.
+    /// Step-up required, an invalid name or an unknown authenticator.
     pub async fn rename_authenticator(
         &self,
         current: &Authenticated,
@@ -299,6 +417,7 @@ impl App {
         name: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        self.require_fresh_mfa(current).await?;
         let name = authenticator::check_name(name)?;
         let a = self.own_authenticator(&current.user, id).await?;
         Ok(self.store.rename_authenticator(a.id, &name, &self.audit_context(&current.actor(), meta)).await?)
@@ -351,12 +470,14 @@ impl App {
 
     /// Checks a typed code: an app or token code first, then an email or SMS code sent to
     /// the user. The RFC 8176 method it proves (`otp`, or `sms` for a text message).
-    async fn check_code(&self, user: &User, code: &str) -> AppResult<Result<&'static str, FailureReason>> {
+    async fn check_code(&self, user: &User, code: &str) -> AppResult<Result<(&'static str, bool), FailureReason>> {
         match self.check_otp(user, code).await? {
-            Ok(a) => Ok(Ok(a.kind.amr())),
-            Err(FailureReason::WrongCode) => {
-                Ok(self.redeem_sign_in_code(user, code).await?.map(|a| a.kind.amr()).ok_or(FailureReason::WrongCode))
-            }
+            Ok(a) => Ok(Ok((a.kind.amr(), false))),
+            Err(FailureReason::WrongCode) => Ok(self
+                .redeem_sign_in_code(user, code)
+                .await?
+                .map(|(a, retired)| (a.kind.amr(), retired))
+                .ok_or(FailureReason::WrongCode)),
             Err(reason) => Ok(Err(reason)),
         }
     }
@@ -378,23 +499,39 @@ impl App {
         }
     }
 
-    /// Refuses attempts for `username` while its failures (passwords and codes alike) demand a
-    /// wait; otherwise the username's recent failures.
-    pub(crate) async fn check_throttle(
+    /// Claims one attempt for `username` before it is checked, so concurrent attempts cannot
+    /// outrun the limit (THREATS: racing the limits). Refused (and recorded as throttled)
+    /// while the failures and attempts in flight demand a wait; otherwise the claim, whose id
+    /// the attempt's sign-in event must carry ([`twofold_core::signin::SignInEvent::claimed`]).
+    pub(crate) async fn claim_attempt(
         &self,
         username: &str,
         user: Option<&User>,
         methods: &[&str],
         meta: &RequestMeta,
-    ) -> AppResult<throttle::Failures> {
-        let now = self.now();
-        let (by_user, by_source) =
-            self.store.sign_in_failures(username, meta.ip.as_deref(), now.plus_seconds(-throttle::WINDOW_SECS)).await?;
-        if let Some(retry_after_secs) = throttle::retry_after(by_user, by_source, now) {
-            self.record_attempt(username, user, Some(FailureReason::Throttled), methods, meta).await?;
-            return Err(AppError::Throttled { retry_after_secs });
+    ) -> AppResult<Claimed> {
+        self.claim_attempt_within(username, user, methods, meta, throttle::Limits::default()).await
+    }
+
+    /// As [`App::claim_attempt`], under `limits`.
+    async fn claim_attempt_within(
+        &self,
+        username: &str,
+        user: Option<&User>,
+        methods: &[&str],
+        meta: &RequestMeta,
+        limits: throttle::Limits,
+    ) -> AppResult<Claimed> {
+        let address = meta.ip.as_deref().map(throttle::source_key);
+        let source = meta.throttle_source.as_deref().or(address.as_deref());
+        match self.store.claim_attempt(username, source, limits, self.now()).await? {
+            throttle::Claim::Granted { id, by_username } => Ok(Claimed { id, by_user: by_username }),
+            throttle::Claim::Refused { retry_after_secs } => {
+                metrics::counter!("twofold_throttled_total").increment(1);
+                self.record_attempt(username, user, Some(FailureReason::Throttled), methods, meta).await?;
+                Err(AppError::Throttled { retry_after_secs })
+            }
         }
-        Ok(by_user)
     }
 
     /// The second step of sign-in, or a step-up of a signed-in session: checks the code,
@@ -415,11 +552,15 @@ impl App {
             SecondFactor::RecoveryCode(_) => "recovery_code",
             SecondFactor::Passkey { .. } => "hwk",
         };
-        let by_user = self.check_throttle(&user.username, Some(user), &["pwd", attempted], meta).await?;
+        let claim = self.claim_attempt(&user.username, Some(user), &["pwd", attempted], meta).await?;
+        let by_user = claim.by_user;
         // The method proved (RFC 8176) and the strength reached: a passkey is phishing-resistant
         // (`phr`), an attested hardware key also hardware-bound (`phrh`).
+        // A retired email or SMS channel proves only enough to replace it: `acr` stays `pwd`.
         let outcome = match &factor {
-            SecondFactor::Code(code) => self.check_code(user, code).await?.map(|amr| (amr, "mfa")),
+            SecondFactor::Code(code) => {
+                self.check_code(user, code).await?.map(|(amr, retired)| (amr, if retired { "pwd" } else { "mfa" }))
+            }
             SecondFactor::RecoveryCode(code) => {
                 self.use_recovery_code(current, code, meta).await?.map(|()| ("otp", "mfa"))
             }
@@ -431,15 +572,26 @@ impl App {
         let (method, acr) = match outcome {
             Ok(method) => method,
             Err(reason) => {
-                self.record_attempt(&user.username, Some(user), Some(reason), &["pwd", attempted], meta).await?;
+                self.record_claimed_attempt(
+                    &claim,
+                    &user.username,
+                    Some(user),
+                    Some(reason),
+                    &["pwd", attempted],
+                    meta,
+                )
+                .await?;
                 self.notify_if_now_throttled(user, by_user);
                 return Err(AppError::Unauthenticated);
             }
         };
         let now = self.now();
         let mut amr = current.session.auth.amr.clone();
-        amr.retain(|m| !["mfa", "otp", "hwk", "sms"].contains(&m.as_str()));
-        amr.extend([method.to_owned(), "mfa".to_owned()]);
+        amr.retain(|m| {
+            !["mfa", "otp", "hwk", "sms", twofold_core::session::RETIRED_FALLBACK_AMR].contains(&m.as_str())
+        });
+        let proof = if acr == "pwd" { twofold_core::session::RETIRED_FALLBACK_AMR } else { "mfa" };
+        amr.extend([method.to_owned(), proof.to_owned()]);
         let auth = AuthContext { amr, acr: acr.into(), auth_time: Some(now) };
         let (token, session) = Session::start(
             user.id,
@@ -452,6 +604,7 @@ impl App {
         let check = self.check_sign_in(user, by_user.count, meta).await?;
         let event = self
             .sign_in_event(&user.username, Some(user), None, meta)
+            .claimed(claim.id)
             .with_methods(&["pwd", method])
             .with_context(check.context);
         let actor = Actor { auth, ..current.actor() };
@@ -503,14 +656,25 @@ impl App {
     ) -> AppResult<Verified> {
         let username = normalize_username(username);
         let user = self.store.user_by_username(&username).await?.filter(User::may_sign_in);
-        self.check_throttle(&username, user.as_ref(), &["otp"], meta).await?;
+        // Counted per calling client (by its id: names need not be unique), not per address:
+        // a gateway's address carries everyone behind it.
+        let caller_key = caller.id.as_deref().unwrap_or(&caller.name);
+        let meta = &RequestMeta { throttle_source: Some(format!("client:{}", caller_key)), ..meta.clone() };
+        let mut limits = throttle::Limits::default();
+        if let Some(free) = self.verify_caller_limits.get(&caller.name) {
+            limits.free_per_source = *free;
+        }
+        let claim = self.claim_attempt_within(&username, user.as_ref(), &["otp"], meta, limits).await?;
         let candidate = match &user {
             Some(u) => self.match_otp(u, code).await?,
             None => Err(FailureReason::UnknownUser),
         };
         let failure_reason = candidate.as_ref().err().copied().unwrap_or(FailureReason::ReplayedCode);
-        let success = self.sign_in_event(&username, user.as_ref(), None, meta).with_methods(&["otp"]);
-        let failure = self.sign_in_event(&username, user.as_ref(), Some(failure_reason), meta).with_methods(&["otp"]);
+        let success = self.sign_in_event(&username, user.as_ref(), None, meta).claimed(claim.id).with_methods(&["otp"]);
+        let failure = self
+            .sign_in_event(&username, user.as_ref(), Some(failure_reason), meta)
+            .claimed(claim.id)
+            .with_methods(&["otp"]);
         let mut ctx = self.audit_context(caller, meta);
         ctx.actor_name = format!("{} (verify for {username})", caller.name);
         // One transaction: win the step, record the event and its audit entry.
@@ -520,6 +684,21 @@ impl App {
         metrics::counter!("twofold_verify_total", "outcome" => if verified.is_some() { "success" } else { "failure" })
             .increment(1);
         verified.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Records the outcome of a claimed attempt that starts no session (ending its claim).
+    pub(crate) async fn record_claimed_attempt(
+        &self,
+        claim: &Claimed,
+        username: &str,
+        user: Option<&User>,
+        reason: Option<FailureReason>,
+        methods: &[&str],
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let event = self.sign_in_event(username, user, reason, meta).claimed(claim.id).with_methods(methods);
+        self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
+        Ok(())
     }
 
     /// Records an attempt that starts no session.

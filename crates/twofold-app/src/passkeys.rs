@@ -229,9 +229,9 @@ impl App {
         answer: serde_json::Value,
         replaces: Option<Uuid>,
         meta: &RequestMeta,
-    ) -> AppResult<()> {
+    ) -> AppResult<Option<SignedIn>> {
         let name = authenticator::check_name(name)?;
-        let replaced = self.method_to_replace(current, replaces, Uuid::nil()).await?;
+        let replaced = self.check_confirmation(current, replaces, Uuid::nil()).await?;
         let session = Some(current.session.id_hash.as_str());
         let credential: RegisterPublicKeyCredential = parse_answer(answer)?;
         let (passkey, attested) = if self.required_attestation(&current.user).is_some() {
@@ -271,9 +271,13 @@ impl App {
         };
         let ctx = self.audit_context(&current.actor(), meta);
         self.store.create_authenticator(&a, &ctx).await?;
-        self.store.confirm_authenticator(a.id, 0, &ctx).await?;
+        if let Err(refused) = self.confirm_new_method(current, &a, 0, meta).await {
+            self.store.remove_authenticator(&a, &ctx).await?;
+            return Err(refused);
+        }
         self.notify(mail::method_added(&current.user, a.kind.label(), &a.name, now));
-        self.retire(current, replaced, meta).await
+        self.retire(current, replaced, meta).await?;
+        self.after_first_method(current, "hwk", meta).await
     }
 
     /// Starts using a passkey as the second step (or to step up).
@@ -352,7 +356,7 @@ impl App {
             .await?
             .filter(twofold_core::identity::User::may_sign_in)
             .ok_or(AppError::Unauthenticated)?;
-        let by_user = self.check_throttle(&user.username, Some(&user), &["hwk"], meta).await?;
+        let claim = self.claim_attempt(&user.username, Some(&user), &["hwk"], meta).await?;
         let presented = credential.get_credential_id().to_vec();
         let matching = self
             .passkeys(user.id)
@@ -366,16 +370,25 @@ impl App {
             None => None,
         };
         let (Some(result), Some((a, mut passkey))) = (verified, matching) else {
-            self.record_attempt(&user.username, Some(&user), Some(FailureReason::WrongCode), &["hwk"], meta).await?;
+            self.record_claimed_attempt(
+                &claim,
+                &user.username,
+                Some(&user),
+                Some(FailureReason::WrongCode),
+                &["hwk"],
+                meta,
+            )
+            .await?;
             return Err(AppError::Unauthenticated);
         };
         if passkey.update_credential(&result).is_some() {
             self.store.update_credential(a.id, &to_json(&passkey)?, self.now()).await?;
         }
-        let check = self.check_sign_in(&user, by_user.count, meta).await?;
+        let check = self.check_sign_in(&user, claim.by_user.count, meta).await?;
         if check.need == twofold_core::policy::SignInNeed::Blocked {
             let event = self
                 .sign_in_event(&user.username, Some(&user), Some(FailureReason::PolicyBlocked), meta)
+                .claimed(claim.id)
                 .with_methods(&["hwk"])
                 .with_context(check.context);
             self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
@@ -400,6 +413,7 @@ impl App {
         );
         let event = self
             .sign_in_event(&user.username, Some(&user), None, meta)
+            .claimed(claim.id)
             .with_methods(&["hwk"])
             .with_context(check.context);
         let actor = Actor {

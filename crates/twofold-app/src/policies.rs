@@ -1,7 +1,7 @@
 //! Conditional-access policy versions: apply a checked file, list versions, roll back.
 
 use twofold_core::ValidationErrors;
-use twofold_core::policy::{self, Outcome, Policy, PolicyVersion, file};
+use twofold_core::policy::{self, Outcome, Policy, PolicyVersion, SignInNeed, file};
 
 use twofold_core::signin::SignInContext;
 
@@ -280,6 +280,16 @@ impl App {
         let rules = || decision.enforced_rules();
         let auth = &current.session.auth;
         let verdict = match &decision.outcome {
+            // Twofold's default (no enforced rule said `allow`): whoever has a second factor
+            // proves it, so a session that proved none — opened before the person set one up,
+            // perhaps by someone holding only the password — must step up once one exists.
+            Outcome::Allow
+                if decision.sign_in_need() == SignInNeed::Default
+                    && auth.acr == "pwd"
+                    && self.has_second_factor(user).await? =>
+            {
+                Verdict::StepUp("mfa".into())
+            }
             Outcome::Allow => Verdict::Satisfied,
             Outcome::Block => Verdict::Refused(format!("refused by conditional access ({})", rules())),
             Outcome::Limit => Verdict::Refused(format!("only low-sensitivity apps are open to you now ({})", rules())),

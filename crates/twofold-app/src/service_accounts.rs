@@ -23,6 +23,11 @@ pub struct NewServiceAccount {
     pub jwks: Option<String>,
     /// A PEM client certificate for mutual TLS (RFC 8705); then no secret is made.
     pub tls_certificate_pem: Option<String>,
+    /// With a secret: `client_secret_basic` (default) or `client_secret_post`; with keys
+    /// `private_key_jwt`, with a certificate `tls_client_auth`. Only that method is accepted.
+    pub token_endpoint_auth_method: Option<String>,
+    /// May introspect tokens issued to other clients (a resource server).
+    pub may_introspect: bool,
 }
 
 /// The longest a rotated-out secret may keep working.
@@ -63,6 +68,23 @@ impl App {
             .transpose()
             .map_err(|e| errors.0.extend(e.0))
             .unwrap_or_default();
+        let implied = match (&jwks, &tls_cert_thumbprint) {
+            (Some(_), _) => "private_key_jwt",
+            (None, Some(_)) => "tls_client_auth",
+            (None, None) => "client_secret_basic",
+        };
+        let method = match new.token_endpoint_auth_method.as_deref() {
+            None => implied,
+            Some(asked) if asked == implied => implied,
+            Some("client_secret_post") if implied == "client_secret_basic" => "client_secret_post",
+            Some(other) => {
+                errors.add(
+                    "token_endpoint_auth_method",
+                    format!("'{other}' does not fit this account's credentials (it uses {implied})"),
+                );
+                implied
+            }
+        };
         errors.into_result()?;
         let token_lifetime_secs = new.token_lifetime_secs;
         let client_id = format!("tfs_{}", hex::encode(twofold_core::secret::random_bytes::<8>()));
@@ -83,6 +105,8 @@ impl App {
             jwks,
             id_token_alg: None,
             tls_cert_thumbprint,
+            token_endpoint_auth_method: Some(method.to_owned()),
+            may_introspect: new.may_introspect,
             last_used_at: None,
             secret_set_at: None,
             created_at: self.now(),
@@ -219,6 +243,7 @@ impl App {
             auth_time: None,
             // Over mutual TLS the token is bound to the certificate (RFC 8705 §3).
             cnf: request.client_cert_thumbprint.as_ref().map(|t| serde_json::json!({ "x5t#S256": t })),
+            fid: None,
         };
         let access_token = self.sign("ES256", "at+jwt", &claims).await.map_err(server)?;
         let response = TokenResponse {

@@ -142,6 +142,7 @@ fn simulation(c: &mut Criterion) {
                 format!("203.0.113.{}", n % 250)
             }),
             user_agent: None,
+            source: None,
             context: SignInContext {
                 app: Some("wiki".into()),
                 device: Some([Device::New, Device::Known, Device::Trusted][n as usize % 3]),

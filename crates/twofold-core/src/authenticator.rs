@@ -122,7 +122,18 @@ impl Authenticator {
     pub const fn is_confirmed(&self) -> bool {
         self.confirmed_at.is_some()
     }
+
+    /// Whether this is an enrolment left unconfirmed for longer than
+    /// [`PENDING_ENROLMENT_SECS`]: it can no longer be confirmed (THREATS: enrolment left
+    /// half-open), so a key shown to a stolen session long ago is worth nothing.
+    #[must_use]
+    pub fn enrolment_expired(&self, now: crate::Timestamp) -> bool {
+        !self.is_confirmed() && now.millis() - self.created_at.millis() > PENDING_ENROLMENT_SECS * 1000
+    }
 }
+
+/// How long a started enrolment may wait for its test authentication.
+pub const PENDING_ENROLMENT_SECS: i64 = 10 * 60;
 
 /// Checks a name given to an authenticator.
 ///

@@ -21,6 +21,20 @@ pub const RESEND_INTERVAL_SECS: i64 = 30;
 pub const MAX_SENDS_PER_WINDOW: usize = 5;
 /// The window the send limit counts over.
 pub const SEND_WINDOW_SECS: i64 = 60 * 60;
+/// Codes sent to one person, through all their methods and enrolments, within
+/// [`SEND_WINDOW_SECS`] (THREATS: toll fraud — one stolen password must not run up a bill).
+pub const MAX_SENDS_PER_PERSON: i64 = 10;
+/// The shortest wait between two codes sent to one person over one channel (email or SMS)
+/// for one purpose, whichever of their methods or enrolments: six new numbers in a second
+/// get one text.
+pub const PERSON_RESEND_SECS: i64 = 20;
+/// Codes requested from one source address within [`SEND_WINDOW_SECS`].
+pub const MAX_SENDS_PER_SOURCE: i64 = 30;
+/// Enrolments of email or SMS methods one person may have waiting for their code at once.
+pub const MAX_PENDING_ENROLMENTS: usize = 3;
+/// Calling codes (E.164 prefixes) of shared-cost, international-network and premium ranges,
+/// favourites of toll fraud: refused unless the organisation names them in its allow-list.
+pub const PREMIUM_CALLING_CODES: &[&str] = &["800", "808", "870", "878", "881", "882", "883", "888", "979", "991"];
 
 /// What one channel (email or SMS) is allowed to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,6 +45,9 @@ pub struct ChannelPolicy {
     pub until: Option<Timestamp>,
     /// Tiers that may never use the channel.
     pub forbidden_tiers: Vec<Tier>,
+    /// SMS only: the calling codes (`44`, `1`, `4930`) text messages may go to; empty means
+    /// any but the [`PREMIUM_CALLING_CODES`].
+    pub allowed_calling_codes: Vec<String>,
 }
 
 /// The policy for both fallback channels.
@@ -57,6 +74,9 @@ pub enum FallbackRefusal {
     /// Not an email or SMS method.
     #[error("not a fallback method")]
     NotAFallback,
+    /// Text messages to this number range are not allowed.
+    #[error("text messages to numbers starting {0} are not allowed by your organisation")]
+    NumberNotAllowed(String),
 }
 
 impl FallbackPolicy {
@@ -80,6 +100,74 @@ impl FallbackPolicy {
             return Err(FallbackRefusal::ForbiddenForTier(name, tier));
         }
         Ok(())
+    }
+}
+
+/// Recent sends counted under one key (a person or a source).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendCount {
+    /// How many within [`SEND_WINDOW_SECS`].
+    pub count: i64,
+    /// When the latest was.
+    pub last_at: Option<Timestamp>,
+}
+
+/// Whether another code may be sent to a person (`by_person`, with `last_on_channel` the
+/// latest send to them over the same channel) from a source (`by_source`).
+///
+/// # Errors
+/// [`SendLimited`] with the wait.
+pub fn may_send_to(
+    by_person: SendCount,
+    last_on_channel: Option<Timestamp>,
+    by_source: SendCount,
+    now: Timestamp,
+) -> Result<(), SendLimited> {
+    let wait_until = |t: Timestamp| ((t.millis() - now.millis() + 999) / 1000).max(1);
+    if let Some(last) = last_on_channel
+        && last.plus_seconds(PERSON_RESEND_SECS) > now
+    {
+        return Err(SendLimited { retry_after_secs: wait_until(last.plus_seconds(PERSON_RESEND_SECS)) });
+    }
+    if by_person.count >= MAX_SENDS_PER_PERSON || by_source.count >= MAX_SENDS_PER_SOURCE {
+        // The window slides: at worst a full window from the latest send.
+        let latest = by_person.last_at.max(by_source.last_at).unwrap_or(now);
+        return Err(SendLimited { retry_after_secs: wait_until(latest.plus_seconds(SEND_WINDOW_SECS)) });
+    }
+    Ok(())
+}
+
+/// Whether text messages may go to `phone` (E.164, as [`check_phone`] returns it): never to
+/// the [`PREMIUM_CALLING_CODES`] unless an allow-list entry names that range itself, and,
+/// when the organisation lists calling codes, only to those.
+///
+/// # Errors
+/// [`FallbackRefusal::NumberNotAllowed`] naming the refused prefix.
+pub fn check_sms_destination(phone: &str, allowed: &[String]) -> Result<(), FallbackRefusal> {
+    let digits = phone.trim_start_matches('+');
+    let allowed: Vec<&str> = allowed.iter().map(|c| c.trim_start_matches('+')).filter(|c| !c.is_empty()).collect();
+    if let Some(premium) = PREMIUM_CALLING_CODES.iter().find(|code| digits.starts_with(**code))
+        && !allowed.iter().any(|entry| entry.starts_with(premium) && digits.starts_with(entry))
+    {
+        return Err(FallbackRefusal::NumberNotAllowed(format!("+{premium}")));
+    }
+    if allowed.is_empty() || allowed.iter().any(|entry| digits.starts_with(entry)) {
+        Ok(())
+    } else {
+        Err(FallbackRefusal::NumberNotAllowed(format!("+{}", digits.chars().take(3).collect::<String>())))
+    }
+}
+
+/// Checks an allow-list entry: a calling code or a longer prefix, 1–6 digits (`+` allowed).
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn check_calling_code(entry: &str) -> Result<(), String> {
+    let digits = entry.strip_prefix('+').unwrap_or(entry);
+    if (1..=6).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0') {
+        Ok(())
+    } else {
+        Err(format!("'{entry}' is not a calling code (1–6 digits, like \"44\" or \"1\")"))
     }
 }
 
@@ -254,7 +342,12 @@ mod tests {
             policy.allows(AuthenticatorKind::SmsOtp, Tier::Standard, now),
             Err(FallbackRefusal::Disabled("SMS"))
         );
-        policy.sms = ChannelPolicy { enabled: true, until: Some(Timestamp(20 * MINUTE)), forbidden_tiers: vec![] };
+        policy.sms = ChannelPolicy {
+            enabled: true,
+            until: Some(Timestamp(20 * MINUTE)),
+            forbidden_tiers: vec![],
+            ..ChannelPolicy::default()
+        };
         assert_eq!(policy.allows(AuthenticatorKind::SmsOtp, Tier::Standard, now), Ok(()));
         assert!(matches!(
             policy.allows(AuthenticatorKind::SmsOtp, Tier::Standard, Timestamp(20 * MINUTE)),
@@ -266,7 +359,12 @@ mod tests {
     #[test]
     fn a_tier_can_be_forbidden_a_channel() {
         let policy = FallbackPolicy {
-            email: ChannelPolicy { enabled: true, until: None, forbidden_tiers: vec![Tier::Privileged] },
+            email: ChannelPolicy {
+                enabled: true,
+                until: None,
+                forbidden_tiers: vec![Tier::Privileged],
+                ..ChannelPolicy::default()
+            },
             sms: ChannelPolicy::default(),
         };
         assert_eq!(policy.allows(AuthenticatorKind::EmailOtp, Tier::Standard, Timestamp(0)), Ok(()));
@@ -322,5 +420,36 @@ mod tests {
     fn destinations_are_masked() {
         assert_eq!(mask_destination("ann@example.com"), "a•••@example.com");
         assert_eq!(mask_destination("+447700900123"), "•••• 0123");
+    }
+
+    #[test]
+    fn one_person_gets_few_codes_whatever_the_method() {
+        let now = Timestamp(10_000_000);
+        let just_sent = SendCount { count: 1, last_at: Some(now) };
+        let none = SendCount::default();
+        assert!(may_send_to(just_sent, Some(now), none, now).is_err(), "a second text in the same second");
+        assert!(may_send_to(just_sent, None, none, now).is_ok(), "an email right after a text");
+        let later = now.plus_seconds(PERSON_RESEND_SECS);
+        assert!(may_send_to(just_sent, Some(now), just_sent, later).is_ok());
+        let many = SendCount { count: MAX_SENDS_PER_PERSON, last_at: Some(now) };
+        assert!(may_send_to(many, None, none, later).is_err(), "ten an hour at most");
+        let busy_source = SendCount { count: MAX_SENDS_PER_SOURCE, last_at: Some(now) };
+        assert!(may_send_to(none, None, busy_source, later).is_err());
+    }
+
+    #[test]
+    fn premium_ranges_are_refused_unless_allowed_and_an_allow_list_refuses_the_rest() {
+        assert_eq!(check_sms_destination("+882161000001", &[]), Err(FallbackRefusal::NumberNotAllowed("+882".into())));
+        assert!(check_sms_destination("+447700900123", &[]).is_ok());
+        let uk_only = vec!["44".to_owned()];
+        assert!(check_sms_destination("+447700900123", &uk_only).is_ok());
+        assert!(check_sms_destination("+15555550123", &uk_only).is_err());
+        assert!(check_sms_destination("+882161000001", &["882".to_owned()]).is_ok(), "named, so allowed");
+        assert!(check_sms_destination("+882161000001", &["8".to_owned()]).is_err(), "a broad entry does not name it");
+        assert!(check_sms_destination("+15555550123", &[String::new()]).is_ok(), "an empty entry allows nothing more");
+        assert!(check_calling_code("44").is_ok() && check_calling_code("+1").is_ok());
+        assert!(
+            check_calling_code("").is_err() && check_calling_code("+").is_err() && check_calling_code("4a").is_err()
+        );
     }
 }

@@ -27,6 +27,7 @@ pub mod secret;
 pub mod service_account;
 pub mod session;
 pub mod signin;
+pub mod spreadsheet;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

@@ -63,6 +63,16 @@ pub struct Client {
     /// authenticates the client (RFC 8705 §2), and its tokens are bound to it.
     #[serde(default)]
     pub tls_cert_thumbprint: Option<String>,
+    /// How it authenticates at the token, revocation and introspection endpoints
+    /// (`token_endpoint_auth_method`, one of [`AUTH_METHODS`]); `None` for a registration made
+    /// before the method was recorded: then [`Client::auth_method`] derives it from its
+    /// credentials (`client_secret_basic` for a secret, the RFC 7591 default).
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// May introspect (RFC 7662) tokens issued to other clients — a resource server. Without
+    /// it a client learns only about its own tokens.
+    #[serde(default)]
+    pub may_introspect: bool,
     /// When it last got a token (written at most about once a minute).
     #[serde(default)]
     pub last_used_at: Option<Timestamp>,
@@ -71,6 +81,56 @@ pub struct Client {
     pub secret_set_at: Option<Timestamp>,
     /// When it was registered.
     pub created_at: Timestamp,
+}
+
+/// The client authentication methods (RFC 7591 `token_endpoint_auth_method` values).
+pub const AUTH_METHODS: [&str; 5] =
+    ["client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "none"];
+
+impl Client {
+    /// The one way this client may authenticate: the registered `token_endpoint_auth_method`,
+    /// or for an older registration the method its credentials imply (`none` for a public
+    /// client, `client_secret_basic` for a secret, `private_key_jwt` for keys,
+    /// `tls_client_auth` for a pinned certificate).
+    #[must_use]
+    pub fn auth_method(&self) -> &str {
+        if let Some(method) = self.token_endpoint_auth_method.as_deref() {
+            return method;
+        }
+        match (self.public, &self.secret_hash, &self.jwks, &self.tls_cert_thumbprint) {
+            (true, ..) => "none",
+            (false, None, Some(_), _) => "private_key_jwt",
+            (false, None, None, Some(_)) => "tls_client_auth",
+            _ => "client_secret_basic",
+        }
+    }
+}
+
+/// Checks PKCE at the code exchange (RFC 7636 §4.6, RFC 9700 §2.1.1): a code issued with a
+/// challenge needs the matching verifier; a code issued without one must not be exchanged
+/// with a verifier (a PKCE downgrade: an attacker who injected a stolen code that had no
+/// challenge would otherwise pass with any verifier).
+///
+/// # Errors
+/// Why the exchange is refused (`invalid_grant`).
+pub fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), &'static str> {
+    match (challenge, verifier) {
+        (Some(_), None) => Err("code_verifier is required: the code was issued with a code_challenge"),
+        (Some(challenge), Some(verifier)) if !pkce_matches(verifier, challenge) => {
+            Err("code_verifier does not match the code_challenge")
+        }
+        (None, Some(_)) => Err("code_verifier sent for a code issued without code_challenge"),
+        _ => Ok(()),
+    }
+}
+
+/// The refresh-token family that `client_id`'s exchange of the code with this hash starts:
+/// derived from the code, so that a replay of the code finds (and revokes) what its first
+/// exchange issued (RFC 6749 §4.1.2), and from the client, so that a replay by anyone else
+/// holding a leaked, spent code revokes nothing of the person's.
+#[must_use]
+pub fn token_family_for_code(code_hash: &str, client_id: &str) -> String {
+    crate::secret::sha256_hex(format!("token-family:{client_id}:{code_hash}").as_bytes())
 }
 
 /// Checks a redirect URI for registration: absolute, `https` (or `http` to this machine
@@ -363,12 +423,15 @@ pub struct RefreshToken {
 }
 
 /// Why a refresh token was not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshRefusal {
     /// Unknown or expired.
     Unknown,
-    /// Used or revoked already: its family has now been revoked.
-    Reused,
+    /// Used or revoked already (a theft or a replay): this family must now be revoked,
+    /// with the access tokens issued from it.
+    Reused(String),
+    /// Issued to another client: refused, and nothing of the owner's is touched.
+    OtherClient,
 }
 
 /// A token-signing key as stored: the private half sealed under the master key.
@@ -454,6 +517,8 @@ mod tests {
             jwks: None,
             id_token_alg: None,
             tls_cert_thumbprint: None,
+            token_endpoint_auth_method: None,
+            may_introspect: false,
             last_used_at: None,
             secret_set_at: None,
             created_at: Timestamp(0),
@@ -483,6 +548,32 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
         assert!(!pkce_matches("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+    }
+
+    #[test]
+    fn pkce_refuses_a_verifier_for_a_code_without_challenge_and_a_missing_one() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert_eq!(check_pkce(Some(challenge), Some(verifier)), Ok(()));
+        assert_eq!(check_pkce(None, None), Ok(()), "a confidential client without PKCE");
+        assert!(check_pkce(None, Some(verifier)).is_err(), "downgrade: verifier without challenge");
+        assert!(check_pkce(Some(challenge), None).is_err(), "challenge without verifier");
+        assert!(check_pkce(Some(challenge), Some(&"x".repeat(43))).is_err());
+    }
+
+    #[test]
+    fn a_client_authenticates_only_its_registered_way() {
+        let mut confidential = client(false);
+        confidential.secret_hash = Some("h".into());
+        assert_eq!(confidential.auth_method(), "client_secret_basic", "the RFC 7591 default");
+        confidential.token_endpoint_auth_method = Some("client_secret_post".into());
+        assert_eq!(confidential.auth_method(), "client_secret_post");
+        assert_eq!(client(true).auth_method(), "none");
+        let mut keyed = client(false);
+        keyed.jwks = Some(Vec::new());
+        assert_eq!(keyed.auth_method(), "private_key_jwt");
+        assert_ne!(token_family_for_code("a", "app"), token_family_for_code("b", "app"));
+        assert_ne!(token_family_for_code("a", "app"), token_family_for_code("a", "other"), "per client");
     }
 
     #[test]

@@ -106,6 +106,8 @@ mod tests {
             jwks: None,
             id_token_alg: None,
             tls_cert_thumbprint: None,
+            token_endpoint_auth_method: None,
+            may_introspect: false,
             last_used_at: None,
             secret_set_at: None,
             created_at: Timestamp(created_day * DAY_MS),

@@ -143,7 +143,22 @@ impl Session {
 /// How recent a second factor must be to add or remove sign-in methods (enrolment-hijack defence).
 pub const FRESH_MFA_SECS: i64 = 15 * 60;
 
+/// The `amr` entry of a step-up proved through an email or SMS method the fallback policy no
+/// longer allows (past its end date, or forbidden for the person's tier since): it shows the
+/// person still holds that phone or mailbox, which is enough to set up a replacement on
+/// Security info, never enough for an app (the session's `acr` stays `pwd`).
+pub const RETIRED_FALLBACK_AMR: &str = "retired_fallback";
+
 impl AuthContext {
+    /// True when the session may change the person's sign-in methods now: a second factor
+    /// proved within `max_age_secs`, or a retired email or SMS method proved as recently
+    /// (only to replace it).
+    #[must_use]
+    pub fn may_change_methods(&self, now: Timestamp, max_age_secs: i64) -> bool {
+        let fresh = self.auth_time.is_some_and(|t| t.plus_seconds(max_age_secs) >= now);
+        self.has_fresh_mfa(now, max_age_secs) || (fresh && self.amr.iter().any(|m| m == RETIRED_FALLBACK_AMR))
+    }
+
     /// True when the session proved a second factor within `max_age_secs` of `now`.
     #[must_use]
     pub fn has_fresh_mfa(&self, now: Timestamp, max_age_secs: i64) -> bool {

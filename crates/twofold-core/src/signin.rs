@@ -99,6 +99,10 @@ pub struct SignInEvent {
     pub ip: Option<String>,
     /// Browser.
     pub user_agent: Option<String>,
+    /// What the attempt is throttled by besides the username when that is not the address:
+    /// the calling client of the verify API (`client:NAME`). `None` means the address.
+    #[serde(default)]
+    pub source: Option<String>,
     /// What conditional access saw and decided, where it was asked.
     #[serde(default)]
     pub context: SignInContext,
@@ -149,6 +153,20 @@ pub struct RuleRecord {
 }
 
 impl SignInEvent {
+    /// The same event as the outcome of the attempt that claimed `claim` (its id becomes the
+    /// claim's, so recording it ends the claim).
+    #[must_use]
+    pub fn claimed(mut self, claim: uuid::Uuid) -> Self {
+        self.id = claim;
+        self
+    }
+
+    /// The source the attempt is throttled by: [`SignInEvent::source`], else the address.
+    #[must_use]
+    pub fn throttle_source(&self) -> Option<&str> {
+        self.source.as_deref().or(self.ip.as_deref())
+    }
+
     /// The same event with `methods` as the methods used.
     #[must_use]
     pub fn with_methods(mut self, methods: &[&str]) -> Self {

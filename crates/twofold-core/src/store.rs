@@ -155,6 +155,17 @@ pub trait Store: Send + Sync {
         event: &SignInEvent,
         ctx: &AuditContext,
     ) -> StoreResult<bool>;
+    /// Replaces the active session `old_id_hash` by `session` (a new id) when it proved more
+    /// without signing in again (the test authentication of a person's first method), ends
+    /// the person's other sessions (opened on the password alone), with its audit event
+    /// (`session.renew`, naming `reason`); false when the old one had ended.
+    async fn renew_session(
+        &self,
+        old_id_hash: &str,
+        session: &Session,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
     /// Records an attempt that starts no session (a failure, or a code checked for a
     /// gateway): the sign-in event and `signin.failure` or `signin.success`.
     async fn record_sign_in_attempt(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()>;
@@ -176,6 +187,22 @@ pub trait Store: Send + Sync {
         ip: Option<&str>,
         since: Timestamp,
     ) -> StoreResult<(crate::throttle::Failures, crate::throttle::Failures)>;
+    /// Claims the right to check one attempt for `username` from `source` (an address or a
+    /// calling client): refused when the failures recorded in the window plus the attempts
+    /// in flight demand a wait under `limits`, else granted and counted as a failure until
+    /// the sign-in event with the claim's id is recorded (which ends the claim in its own
+    /// transaction), [`Store::release_attempt`] ends it, or [`crate::throttle::CLAIM_TTL_SECS`]
+    /// pass. Invariant: claims for one username or one source are serialised across every
+    /// node, so concurrent attempts never all see the same count.
+    async fn claim_attempt(
+        &self,
+        username: &str,
+        source: Option<&str>,
+        limits: crate::throttle::Limits,
+        now: Timestamp,
+    ) -> StoreResult<crate::throttle::Claim>;
+    /// Ends a claim whose attempt records no sign-in event.
+    async fn release_attempt(&self, claim: Uuid) -> StoreResult<()>;
     /// Sign-in events at or after `since`, oldest first, at most `limit` (≤ 100,000), after
     /// the event `after` when given: call again with the last id to read the next page.
     async fn sign_in_events_page(
@@ -216,6 +243,16 @@ pub trait Store: Send + Sync {
     /// Marks an authenticator confirmed after its test authentication at `step`
     /// (`authenticator.add`). False when it was already confirmed.
     async fn confirm_authenticator(&self, id: Uuid, step: i64, ctx: &AuditContext) -> StoreResult<bool>;
+    /// As [`Store::confirm_authenticator`], only while `user_id` has no confirmed method (a
+    /// first method, confirmed on a session that proved no second factor). Invariant:
+    /// serialised per user across nodes, so of two racing first confirmations one wins.
+    async fn confirm_first_authenticator(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        step: i64,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
     /// Records an accepted TOTP step, only if it is later than the last one accepted:
     /// true means this caller won the step; false means it was used already (a replay,
     /// possibly on another node).
@@ -307,6 +344,17 @@ pub trait Store: Send + Sync {
         purpose: crate::fallback::CodePurpose,
         since: Timestamp,
     ) -> StoreResult<Vec<Timestamp>>;
+    /// Claims one email or SMS send (`kind`) to `user_id` requested from `source`, before it
+    /// goes out: refused with the wait while the person's or the source's sends within the
+    /// window, across every method and enrolment, reach [`crate::fallback::may_send_to`]'s
+    /// limits. Invariant: claims for one person or one source are serialised across nodes.
+    async fn claim_code_send(
+        &self,
+        user_id: Uuid,
+        source: Option<&str>,
+        kind: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<(), crate::fallback::SendLimited>>;
     /// Uses the user's live (unexpired, unused, not over its guess limit) code of `purpose`
     /// whose hash is `code_hash`, once, and returns the method it was sent through. A miss
     /// counts as a wrong guess against each live code of that purpose.
@@ -356,22 +404,41 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Result<crate::oidc::Grant, bool>>;
 
-    /// Stores a new refresh token.
-    async fn put_refresh_token(&self, token: &crate::oidc::RefreshToken) -> StoreResult<()>;
-    /// Uses a refresh token once (it is rotated); a used or revoked one presented again
-    /// revokes its whole family, in the same transaction.
+    /// Stores a new refresh token, unless its family has been revoked (false then): a token
+    /// being issued while a replay revokes the family is never left behind alive.
+    async fn put_refresh_token(&self, token: &crate::oidc::RefreshToken) -> StoreResult<bool>;
+    /// Uses a refresh token of `client_id` once (it is rotated; compare-and-swap on
+    /// `used_at`). A used or revoked one presented again answers
+    /// [`RefreshRefusal::Reused`](crate::oidc::RefreshRefusal) with its family, for the
+    /// caller to revoke ([`Store::revoke_token_family`]); one of another client answers
+    /// `OtherClient` and changes nothing.
     async fn use_refresh_token(
         &self,
         token_hash: &str,
+        client_id: &str,
         now: Timestamp,
     ) -> StoreResult<Result<crate::oidc::RefreshToken, crate::oidc::RefreshRefusal>>;
+    /// Revokes a token family — every refresh token in it, and (by the family's mark, which
+    /// access tokens carry as `fid`) every access token issued from it — with its audit event
+    /// (`oidc.token_family_revoke`, `reason`) in one transaction. Returns how many refresh
+    /// tokens it revoked (used ones included). Idempotent.
+    async fn revoke_token_family(
+        &self,
+        family_id: &str,
+        reason: &str,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<u64>;
+    /// Whether a token family has been revoked (its access tokens are then dead too).
+    async fn token_family_revoked(&self, family_id: &str) -> StoreResult<bool>;
     /// The refresh token with this hash if it is still usable at `now`.
     async fn live_refresh_token(
         &self,
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<crate::oidc::RefreshToken>>;
-    /// Revokes the family of a refresh token of `client_id`; false when there is no such token.
+    /// Revokes the family of a refresh token of `client_id` (its access tokens with it, as
+    /// [`Store::revoke_token_family`] does); false when there is no such token.
     async fn revoke_refresh_family(&self, token_hash: &str, client_id: &str, now: Timestamp) -> StoreResult<bool>;
     /// Stores a new policy version (the next number) with its author and note, audited as
     /// `policy.apply`; returns its number.
@@ -413,13 +480,16 @@ pub trait Store: Send + Sync {
         ctx: &AuditContext,
     ) -> StoreResult<()>;
     /// Moves an exception from `from` to `to`, once: false when it is not (or no longer) in
-    /// `from` — two approvers deciding at once, one wins. Audited `exception.approve`,
-    /// `exception.reject` or `exception.revoke`.
+    /// `from` — two approvers deciding at once, one wins. Approving records `ctx`'s actor as
+    /// `approved_by`; rejecting, revoking and expiring record it as `ended_by` with
+    /// `end_reason` (`reason`, or the decision's name) and keep the approver. Audited
+    /// `exception.approve`, `exception.reject`, `exception.revoke` or `exception.expire`.
     async fn decide_exception(
         &self,
         id: Uuid,
         from: crate::campaign::exception::Decision,
         to: crate::campaign::exception::Decision,
+        reason: Option<&str>,
         ctx: &AuditContext,
     ) -> StoreResult<bool>;
     /// Asks for a running exception's quarterly confirmation at `ctx.at`, once: false when

@@ -2,6 +2,14 @@
 //!
 //! Counted from stored sign-in events, so every node applies the same limit. A username
 //! is throttled whether or not it exists, so throttling reveals nothing about accounts.
+//!
+//! The limit holds under concurrency: before an attempt is checked it claims a slot
+//! ([`Claim`]) in the database, serialised per username and per source across nodes, and a
+//! claimed attempt counts as a failure until its outcome is recorded. So however many
+//! attempts arrive at once, only as many are evaluated as the limit allows (THREATS: racing
+//! the limits).
+
+use uuid::Uuid;
 
 use crate::Timestamp;
 
@@ -14,6 +22,59 @@ pub const FREE_FAILURES_PER_USERNAME: i64 = 5;
 pub const FREE_FAILURES_PER_SOURCE: i64 = 50;
 /// The longest delay demanded between attempts.
 pub const MAX_DELAY_SECS: i64 = 15 * 60;
+
+/// How long a claim counts as a failure when its attempt never records an outcome (the node
+/// stopped mid-attempt, or the attempt ended in an error): long enough for any attempt in
+/// flight, short enough that a lost claim does not keep a person waiting.
+pub const CLAIM_TTL_SECS: i64 = 120;
+
+/// How many failures each kind of key may have before delays start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Per username.
+    pub free_per_username: i64,
+    /// Per source: an address, or a calling client of the verify API.
+    pub free_per_source: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { free_per_username: FREE_FAILURES_PER_USERNAME, free_per_source: FREE_FAILURES_PER_SOURCE }
+    }
+}
+
+/// The key a source address is counted under: an IPv4 address as it is, an IPv6 address by
+/// its /64 network (one subscriber's allocation), so rotating through the addresses of one's
+/// own /64 does not buy fresh attempts.
+#[must_use]
+pub fn source_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or_else(|| ip.to_owned(), |v4| v4.to_string()),
+        _ => ip.to_owned(),
+    }
+}
+
+/// The answer to a claim for one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The attempt may be checked. Record its outcome as the sign-in event with this id,
+    /// which ends the claim in the same transaction.
+    Granted {
+        /// The claim's id, to be the id of the attempt's sign-in event.
+        id: Uuid,
+        /// The username's failures before this attempt (claims in flight included).
+        by_username: Failures,
+    },
+    /// Too many recent failures (or attempts in flight): refused without being checked.
+    Refused {
+        /// Seconds until another attempt may be made.
+        retry_after_secs: i64,
+    },
+}
 
 /// Recent failures for one key (a username or a source address).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,12 +99,31 @@ pub fn delay_secs(count: i64, free: i64) -> i64 {
 /// Seconds until another attempt is allowed, or `None` when one is allowed now.
 #[must_use]
 pub fn retry_after(by_username: Failures, by_source: Failures, now: Timestamp) -> Option<i64> {
+    retry_after_within(by_username, by_source, Limits::default(), now)
+}
+
+/// As [`retry_after`], with `limits` in place of the defaults.
+#[must_use]
+pub fn retry_after_within(by_username: Failures, by_source: Failures, limits: Limits, now: Timestamp) -> Option<i64> {
     let wait = |f: Failures, free| {
         let delay = delay_secs(f.count, free);
+        // Within the free failures nothing waits, even when the latest failure or claim was
+        // stamped a moment after `now` (a concurrent attempt that read the clock later).
+        if delay == 0 {
+            return 0;
+        }
         f.last_at.map_or(0, |last| (last.plus_seconds(delay).millis() - now.millis() + 999) / 1000)
     };
-    let seconds = wait(by_username, FREE_FAILURES_PER_USERNAME).max(wait(by_source, FREE_FAILURES_PER_SOURCE));
+    let seconds = wait(by_username, limits.free_per_username).max(wait(by_source, limits.free_per_source));
     (seconds > 0).then_some(seconds)
+}
+
+impl Failures {
+    /// These failures and `other` together (stored failures and claims in flight).
+    #[must_use]
+    pub fn and(self, other: Self) -> Self {
+        Self { count: self.count + other.count, last_at: self.last_at.max(other.last_at) }
+    }
 }
 
 #[cfg(test)]
@@ -72,6 +152,43 @@ mod tests {
         let last = 100_000;
         assert_eq!(retry_after(failures(7, last), Failures::default(), Timestamp(last + 1_000)), Some(3));
         assert_eq!(retry_after(failures(7, last), Failures::default(), Timestamp(last + 4_000)), None);
+    }
+
+    #[test]
+    fn a_burst_is_cut_off_once_the_free_attempts_are_claimed() {
+        // Each claim counts as a failure at once: after the free ones, the next claim in the
+        // same instant must wait for the first delay.
+        let now = Timestamp(50_000);
+        let mut in_flight = Failures::default();
+        let mut granted = 0;
+        for _ in 0..300 {
+            if retry_after(in_flight, Failures::default(), now).is_none() {
+                granted += 1;
+                in_flight = in_flight.and(failures(1, now.millis()));
+            }
+        }
+        assert_eq!(granted, FREE_FAILURES_PER_USERNAME + 1);
+    }
+
+    #[test]
+    fn a_claim_stamped_a_moment_later_does_not_delay_a_free_attempt() {
+        assert_eq!(retry_after(failures(3, 1_005), failures(20, 1_005), Timestamp(1_000)), None);
+    }
+
+    #[test]
+    fn ipv6_sources_are_counted_by_their_64_network() {
+        assert_eq!(source_key("2001:db8:1:2:aaaa::1"), source_key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(source_key("2001:db8:1:2::1"), source_key("2001:db8:1:3::1"));
+        assert_eq!(source_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(source_key("::ffff:192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn limits_can_allow_a_trusted_gateway_more_failures() {
+        let many = failures(60, 0);
+        assert!(retry_after(Failures::default(), many, Timestamp(0)).is_some());
+        let gateway = Limits { free_per_source: 500, ..Limits::default() };
+        assert_eq!(retry_after_within(Failures::default(), many, gateway, Timestamp(0)), None);
     }
 
     #[test]

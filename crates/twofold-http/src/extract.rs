@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for ClientMeta {
             .map(|ua| ua.chars().take(512).collect());
         let device_id = cookies::get(&parts.headers, cookies::DEVICE)
             .and_then(|cookie| twofold_core::device::verify(&state.config.device_key, cookie));
-        Ok(Self(RequestMeta { ip, user_agent, device_id, app: None }))
+        Ok(Self(RequestMeta { ip, user_agent, device_id, app: None, throttle_source: None }))
     }
 }
 

@@ -25,7 +25,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use twofold_app::App;
 
-pub use ops::install_metrics_recorder;
+pub use ops::{MetricsToken, MetricsTokenError, install_metrics_recorder};
 pub use problem::ApiError;
 
 /// What the HTTP layer needs besides the application.
@@ -39,6 +39,8 @@ pub struct HttpConfig {
     pub device_key: [u8; 32],
     /// Reverse proxies whose `X-Forwarded-For` is believed; from anyone else it is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl HttpConfig {

@@ -2,6 +2,8 @@
 //! userinfo. Thin: the decisions are `twofold_app::oidc`'s; errors follow RFC 6749 §5.2
 //! (JSON `error`/`error_description`) rather than problem+json, as OAuth clients expect.
 
+use askama::Template;
+use askama_web::WebTemplate;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/token", axum::routing::post(token))
         .route("/oauth2/userinfo", get(userinfo).post(userinfo))
         .route("/oauth2/revoke", axum::routing::post(revoke))
-        .route("/oauth2/logout", get(logout))
+        .route("/oauth2/logout", get(logout_get).post(logout_post))
         .route("/oauth2/consent", axum::routing::post(crate::pages::consent::submit))
         .route("/oauth2/introspect", axum::routing::post(introspect))
 }
@@ -173,11 +175,13 @@ async fn token(
         let error = OAuthError { error: "invalid_request", description: "use one client authentication method".into() };
         return oauth_error(StatusCode::BAD_REQUEST, &error);
     }
+    let basic_auth = basic.is_some();
     let (client_id, client_secret) = match basic {
         Some((id, secret)) => (id, Some(secret)),
         None => (form.client_id.unwrap_or_default(), form.client_secret),
     };
     let request = TokenRequest {
+        basic_auth,
         grant_type: form.grant_type,
         code: form.code,
         redirect_uri: form.redirect_uri,
@@ -236,11 +240,14 @@ async fn calling_client(
     certificate: Option<String>,
     form: &TokenOnlyForm,
 ) -> Result<twofold_core::oidc::Client, Response> {
-    let (id, secret) = match basic_credentials(headers) {
+    let basic = basic_credentials(headers);
+    let basic_auth = basic.is_some();
+    let (id, secret) = match basic {
         Some((id, secret)) => (id, Some(secret)),
         None => (form.client_id.clone().unwrap_or_default(), form.client_secret.clone()),
     };
     let request = TokenRequest {
+        basic_auth,
         client_id: id,
         client_secret: secret,
         client_assertion_type: form.client_assertion_type.clone(),
@@ -283,7 +290,7 @@ async fn introspect(
             OAuthError { error: "invalid_client", description: "introspection needs a confidential client".into() };
         return Ok(oauth_error(StatusCode::UNAUTHORIZED, &error));
     }
-    let answer = state.app.introspect(&form.token).await?;
+    let answer = state.app.introspect(&client, &form.token).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
 }
 
@@ -292,14 +299,53 @@ pub struct LogoutQuery {
     id_token_hint: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
+    /// Present when the person confirmed on the "Sign out of Twofold?" page.
+    csrf: Option<String>,
 }
 
-/// RP-initiated logout: ends this browser's session and returns to the app.
-async fn logout(
+/// The confirmation asked for when an app's logout request does not prove it is about this
+/// browser's person (RP-Initiated Logout 1.0 §2: the OP should ask).
+#[derive(Template, WebTemplate)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    display_name: String,
+    csrf: String,
+    id_token_hint: String,
+    post_logout_redirect_uri: String,
+    state: String,
+}
+
+/// `GET /oauth2/logout`: RP-initiated logout with query parameters.
+async fn logout_get(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     MaybeSession(session): MaybeSession,
-    Query(query): Query<LogoutQuery>,
+    Query(mut query): Query<LogoutQuery>,
+) -> Result<Response, ApiError> {
+    // A confirmation is a form POST only: a link can never carry one.
+    query.csrf = None;
+    logout(&state, &meta, session, query).await
+}
+
+/// `POST /oauth2/logout`: the same with a form-encoded body, and the confirmation form's answer.
+async fn logout_post(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    MaybeSession(session): MaybeSession,
+    Form(query): Form<LogoutQuery>,
+) -> Result<Response, ApiError> {
+    logout(&state, &meta, session, query).await
+}
+
+/// RP-initiated logout: checks the request (`id_token_hint`, an exactly registered
+/// `post_logout_redirect_uri`), then ends this browser's session at once only when the hint
+/// is an ID token of the signed-in person, or the person confirmed (CSRF-checked); otherwise
+/// asks "Sign out of Twofold?". Then returns to the app.
+async fn logout(
+    state: &AppState,
+    meta: &twofold_app::RequestMeta,
+    session: Option<twofold_app::auth::Authenticated>,
+    query: LogoutQuery,
 ) -> Result<Response, ApiError> {
     let target = state
         .app
@@ -316,11 +362,43 @@ async fn logout(
             return Ok((StatusCode::BAD_REQUEST, [(header::CACHE_CONTROL, "no-store")], body).into_response());
         }
     };
+    let mut response = Redirect::to(&target.redirect).into_response();
     if let Some(current) = session {
-        state.app.sign_out(&current, false, &meta).await?;
+        let confirmed = query
+            .csrf
+            .as_deref()
+            .is_some_and(|c| crate::csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, c));
+        if !confirmed && !target.ends_session_of(current.user.id) {
+            let page = LogoutPage {
+                display_name: current.user.display_name.clone(),
+                csrf: crate::csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
+                id_token_hint: query.id_token_hint.unwrap_or_default(),
+                post_logout_redirect_uri: query.post_logout_redirect_uri.unwrap_or_default(),
+                state: query.state.unwrap_or_default(),
+            };
+            let mut page = ([(header::CACHE_CONTROL, "no-store")], page).into_response();
+            allow_redirect_after_form(&target.redirect, &mut page);
+            return Ok(page);
+        }
+        state.app.sign_out(&current, false, meta).await?;
     }
-    let mut response = Redirect::to(&target).into_response();
     let cleared = crate::cookies::set(crate::cookies::SESSION, "", Some(0), state.config.secure_cookies());
     response.headers_mut().append(header::SET_COOKIE, cleared);
     Ok(response)
+}
+
+/// Browsers apply a page's CSP `form-action` to the redirect after its form is sent: the
+/// confirmation page allows the (already checked, registered) origin it returns to.
+fn allow_redirect_after_form(target: &str, response: &mut Response) {
+    let Some((scheme, rest)) = target.split_once("://") else { return };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let safe = authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if !["http", "https"].contains(&scheme) || authority.is_empty() || !safe {
+        return;
+    }
+    let policy = crate::CONTENT_SECURITY_POLICY
+        .replace("form-action 'self'", &format!("form-action 'self' {scheme}://{authority}"));
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
 }

@@ -108,6 +108,36 @@ pub(crate) async fn confirm(pool: &AnyPool, id: Uuid, step: i64, ctx: &AuditCont
     Ok(true)
 }
 
+/// Confirms `id` only while its user `user_id` has no confirmed method: the confirmation of a
+/// first method on a session that proved no second factor. Serialised per user (SQLite's
+/// write lock; a PostgreSQL advisory lock), so two such confirmations racing each other — an
+/// attacker's left-open enrolment and the person's own first one — never both succeed.
+pub(crate) async fn confirm_first(
+    pool: &AnyPool,
+    backend: crate::Backend,
+    id: Uuid,
+    user_id: Uuid,
+    step: i64,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let person = user_id.to_string();
+    let mut tx = crate::sessions::serialised(pool, backend, &[(5, Some(&person))]).await?;
+    let confirmed = sqlx::query(
+        "UPDATE authenticators SET confirmed_at = $1, last_used_at = $1, last_used_step = $2
+         WHERE id = $3 AND user_id = $4 AND confirmed_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM authenticators o WHERE o.user_id = $4 AND o.confirmed_at IS NOT NULL)",
+    )
+    .bind(ctx.at.millis())
+    .bind(step)
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    tx.commit_if_changed(confirmed, &Change::new("authenticator.add", "authenticator", Some(id.to_string())), ctx).await
+}
+
 /// Records `step` as the last one used if it is later than the last accepted one: the one
 /// statement behind every "a code works once" rule. True when this caller won the step.
 pub(crate) async fn win_step<'e>(

@@ -156,38 +156,49 @@ pub(crate) async fn decide_exception(
     id: Uuid,
     from: Decision,
     to: Decision,
+    reason: Option<&str>,
     ctx: &AuditContext,
 ) -> StoreResult<bool> {
     let mut tx = AuditedTx::begin(pool).await?;
-    let moved = sqlx::query(
-        "UPDATE exceptions SET decision = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND decision = $5",
-    )
-    .bind(to.as_str())
-    .bind(&ctx.actor_name)
-    .bind(ctx.at.millis())
-    .bind(id.to_string())
-    .bind(from.as_str())
-    .execute(&mut *tx.tx)
-    .await
-    .map_err(store_error)?
-    .rows_affected();
+    // Approving names the approver; ending (rejection, revocation, expiry) names who ended it
+    // and why in their own columns, so the approver is never overwritten.
+    let end_reason = (to != Decision::Approved).then(|| reason.unwrap_or(to.as_str()).to_owned());
+    let sql = if to == Decision::Approved {
+        "UPDATE exceptions SET decision = $1, approved_by = $2, approved_at = $3 WHERE id = $4 AND decision = $5"
+    } else {
+        "UPDATE exceptions SET decision = $1, ended_by = $2, ended_at = $3, end_reason = $6
+         WHERE id = $4 AND decision = $5"
+    };
+    let mut query = sqlx::query(sql)
+        .bind(to.as_str())
+        .bind(&ctx.actor_name)
+        .bind(ctx.at.millis())
+        .bind(id.to_string())
+        .bind(from.as_str());
+    if let Some(end_reason) = &end_reason {
+        query = query.bind(end_reason.clone());
+    }
+    let moved = query.execute(&mut *tx.tx).await.map_err(store_error)?.rows_affected();
     let action = match to {
         Decision::Approved => "exception.approve",
         Decision::Rejected => "exception.reject",
         Decision::Expired => "exception.expire",
         Decision::Revoked | Decision::Requested => "exception.revoke",
     };
-    let change = Change::new(action, "exception", Some(id.to_string())).states(
-        Some(serde_json::json!({"decision": from.as_str()})),
-        Some(serde_json::json!({"decision": to.as_str()})),
-    );
+    let mut after = serde_json::json!({"decision": to.as_str()});
+    if let Some(end_reason) = &end_reason {
+        after["end_reason"] = serde_json::json!(end_reason);
+    }
+    let change = Change::new(action, "exception", Some(id.to_string()))
+        .states(Some(serde_json::json!({"decision": from.as_str()})), Some(after));
     tx.commit_if_changed(moved, &change, ctx).await
 }
 
 /// Every exception, or one identity's, newest first.
 pub(crate) async fn exceptions(pool: &AnyPool, user: Option<Uuid>) -> StoreResult<Vec<Exception>> {
     let select = "SELECT e.id, e.user_id, u.username, e.reason, e.requested_by, e.requested_at, e.ends_at, e.decision,
-                e.decided_by, e.decided_at, e.attestation_asked_at, e.attested_at
+                e.approved_by, e.approved_at, e.ended_by, e.ended_at, e.end_reason, e.attestation_asked_at,
+                e.attested_at
          FROM exceptions e JOIN users u ON u.id = e.user_id";
     let order = "ORDER BY e.requested_at DESC, e.id DESC";
     let rows = match user {
@@ -218,8 +229,11 @@ pub(crate) async fn exceptions(pool: &AnyPool, user: Option<Uuid>) -> StoreResul
                 ends_at: Timestamp(row.try_get("ends_at").map_err(store_error)?),
                 decision: Decision::parse(&decision)
                     .ok_or_else(|| StoreError::Other(format!("unknown decision {decision}")))?,
-                decided_by: row.try_get("decided_by").map_err(store_error)?,
-                decided_at: row.try_get::<Option<i64>, _>("decided_at").map_err(store_error)?.map(Timestamp),
+                approved_by: row.try_get("approved_by").map_err(store_error)?,
+                approved_at: row.try_get::<Option<i64>, _>("approved_at").map_err(store_error)?.map(Timestamp),
+                ended_by: row.try_get("ended_by").map_err(store_error)?,
+                ended_at: row.try_get::<Option<i64>, _>("ended_at").map_err(store_error)?.map(Timestamp),
+                end_reason: row.try_get("end_reason").map_err(store_error)?,
                 attestation_asked_at: row
                     .try_get::<Option<i64>, _>("attestation_asked_at")
                     .map_err(store_error)?

@@ -18,6 +18,7 @@ mod one_time_codes;
 mod policies;
 mod rows;
 mod sessions;
+mod sqlite_file;
 mod store_impl;
 mod tx;
 mod users;
@@ -29,6 +30,7 @@ use sqlx::{AnyPool, Executor};
 use twofold_core::store::StoreError;
 
 pub use migrate::{MigrationReport, Migrator};
+pub use sqlite_file::{sqlite_files, sqlite_path};
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,13 +95,19 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Connects to `url` (`sqlite://FILE` creates the file; `postgres://...`). Does not migrate.
+    /// Connects to `url` (`sqlite://FILE` creates the file, mode 0600; `postgres://...`).
+    /// Does not migrate.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] with the reason when the database cannot be opened.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
+        let file = if backend == Backend::Sqlite { sqlite_path(url) } else { None };
+        if let Some(file) = &file {
+            sqlite_file::create_private(file)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", file.display())))?;
+        }
         let (url, max_connections) = match backend {
             Backend::Sqlite if url.contains('?') => (url.to_owned(), 8),
             Backend::Sqlite => (format!("{url}?mode=rwc"), 8),
@@ -127,6 +135,11 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {}", redact_url(&url), describe(&e))))?;
+        if let Some(file) = &file
+            && let Err(e) = sqlite_file::restrict_companions(file)
+        {
+            tracing::warn!(database = %file.display(), error = %e, "cannot make the -wal and -shm files private");
+        }
         // SQLite has one writer whatever we do; PostgreSQL commits batches side by side.
         let writers = if backend == Backend::Sqlite { 1 } else { 4 };
         let verifications = group_commit::GroupCommit::start(pool.clone(), writers);

@@ -79,6 +79,21 @@ const SQLITE: &[Migration] = &[
         name: "campaign_states",
         sql: include_str!("../migrations/sqlite/0020_campaign_states.sql"),
     },
+    Migration {
+        version: 21,
+        name: "attempt_claims",
+        sql: include_str!("../migrations/sqlite/0021_attempt_claims.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "token_revocation",
+        sql: include_str!("../migrations/sqlite/0022_token_revocation.sql"),
+    },
+    Migration {
+        version: 23,
+        name: "exception_approver_and_end",
+        sql: include_str!("../migrations/sqlite/0023_exception_approver_and_end.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -144,6 +159,21 @@ const POSTGRES: &[Migration] = &[
         version: 20,
         name: "campaign_states",
         sql: include_str!("../migrations/postgres/0020_campaign_states.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "attempt_claims",
+        sql: include_str!("../migrations/postgres/0021_attempt_claims.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "token_revocation",
+        sql: include_str!("../migrations/postgres/0022_token_revocation.sql"),
+    },
+    Migration {
+        version: 23,
+        name: "exception_approver_and_end",
+        sql: include_str!("../migrations/postgres/0023_exception_approver_and_end.sql"),
     },
 ];
 

@@ -12,7 +12,7 @@ use crate::tx::AuditedTx;
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
      token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks, consent_required, \
-     last_used_at, secret_set_at, id_token_alg, tls_cert_thumbprint";
+     last_used_at, secret_set_at, id_token_alg, tls_cert_thumbprint, token_endpoint_auth_method, may_introspect";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -34,6 +34,8 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         secret_set_at: row.try_get::<Option<i64>, _>("secret_set_at").map_err(store_error)?.map(Timestamp),
         id_token_alg: row.try_get("id_token_alg").map_err(store_error)?,
         tls_cert_thumbprint: row.try_get("tls_cert_thumbprint").map_err(store_error)?,
+        token_endpoint_auth_method: row.try_get("token_endpoint_auth_method").map_err(store_error)?,
+        may_introspect: row.try_get::<i64, _>("may_introspect").map_err(store_error)? != 0,
         jwks: row
             .try_get::<Option<String>, _>("jwks")
             .map_err(store_error)?
@@ -53,7 +55,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
 pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = AuditedTx::begin(pool).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     )))
     .bind(&client.client_id)
     .bind(&client.name)
@@ -73,6 +75,8 @@ pub(crate) async fn create_client(pool: &AnyPool, client: &Client, ctx: &AuditCo
     .bind(client.secret_set_at.or(client.secret_hash.as_ref().map(|_| client.created_at)).map(Timestamp::millis))
     .bind(&client.id_token_alg)
     .bind(&client.tls_cert_thumbprint)
+    .bind(&client.token_endpoint_auth_method)
+    .bind(i64::from(client.may_introspect))
     .execute(&mut *tx.tx)
     .await
     .map_err(|e| match store_error(e) {
@@ -247,10 +251,12 @@ fn refresh_from_row(row: &AnyRow) -> StoreResult<RefreshToken> {
     })
 }
 
-pub(crate) async fn put_refresh(pool: &AnyPool, token: &RefreshToken) -> StoreResult<()> {
-    sqlx::query(
+pub(crate) async fn put_refresh(pool: &AnyPool, token: &RefreshToken) -> StoreResult<bool> {
+    // Not into a revoked family: a replay that revoked it while this token was being issued wins.
+    let inserted = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, grant_json, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         SELECT $1, $2, $3, $4, $5, $6, $7
+         WHERE NOT EXISTS (SELECT 1 FROM revoked_token_families WHERE family_id = $2)",
     )
     .bind(&token.token_hash)
     .bind(&token.family_id)
@@ -262,49 +268,92 @@ pub(crate) async fn put_refresh(pool: &AnyPool, token: &RefreshToken) -> StoreRe
     .execute(pool)
     .await
     .map_err(store_error)?;
-    Ok(())
+    Ok(inserted.rows_affected() == 1)
 }
 
 pub(crate) async fn use_refresh(
     pool: &AnyPool,
     token_hash: &str,
+    client_id: &str,
     now: Timestamp,
 ) -> StoreResult<Result<RefreshToken, RefreshRefusal>> {
-    let mut tx = pool.begin().await.map_err(store_error)?;
     let won = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE refresh_tokens SET used_at = $1
-         WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+         WHERE token_hash = $2 AND client_id = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
          RETURNING {REFRESH_COLUMNS}"
     )))
     .bind(now.millis())
     .bind(token_hash)
-    .fetch_optional(&mut *tx)
+    .bind(client_id)
+    .fetch_optional(pool)
     .await
     .map_err(store_error)?;
-    let outcome = if let Some(row) = won {
-        Ok(refresh_from_row(&row)?)
-    } else {
-        let family: Option<(String, Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(store_error)?;
-        match family {
-            Some((family_id, used, revoked)) if used.is_some() || revoked.is_some() => {
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-                    .bind(now.millis())
-                    .bind(family_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?;
-                Err(RefreshRefusal::Reused)
-            }
-            _ => Err(RefreshRefusal::Unknown),
-        }
-    };
-    tx.commit().await.map_err(store_error)?;
-    Ok(outcome)
+    if let Some(row) = won {
+        return Ok(Ok(refresh_from_row(&row)?));
+    }
+    let found: Option<(String, String, Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT family_id, client_id, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
+            .map_err(store_error)?;
+    Ok(Err(match found {
+        // Another client's token proves nothing about its owner's: refused, nothing revoked.
+        Some((_, owner, ..)) if owner != client_id => RefreshRefusal::OtherClient,
+        Some((family_id, _, used, revoked)) if used.is_some() || revoked.is_some() => RefreshRefusal::Reused(family_id),
+        _ => RefreshRefusal::Unknown,
+    }))
+}
+
+/// Marks a family revoked (its access tokens carry it as `fid`) and revokes its refresh
+/// tokens; returns how many were not revoked yet. Marks older than two token lifetimes are
+/// dropped: nothing they could deny is alive any more (refresh tokens keep `revoked_at`).
+async fn revoke_family_rows(conn: &mut sqlx::AnyConnection, family_id: &str, now: Timestamp) -> StoreResult<u64> {
+    sqlx::query("DELETE FROM revoked_token_families WHERE revoked_at < $1")
+        .bind(now.plus_seconds(-2 * twofold_core::oidc::TOKEN_LIFETIME_SECS).millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    sqlx::query(
+        "INSERT INTO revoked_token_families (family_id, revoked_at) VALUES ($1, $2) ON CONFLICT (family_id) DO NOTHING",
+    )
+    .bind(family_id)
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+        .bind(now.millis())
+        .bind(family_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?
+        .rows_affected())
+}
+
+pub(crate) async fn revoke_token_family(
+    pool: &AnyPool,
+    family_id: &str,
+    reason: &str,
+    now: Timestamp,
+    ctx: &AuditContext,
+) -> StoreResult<u64> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let revoked = revoke_family_rows(&mut tx.tx, family_id, now).await?;
+    let change = Change::new("oidc.token_family_revoke", "token_family", Some(family_id.to_owned()))
+        .states(None, Some(serde_json::json!({"reason": reason, "refresh_tokens_revoked": revoked})));
+    tx.append(&change, ctx).await?;
+    tx.commit().await?;
+    Ok(revoked)
+}
+
+pub(crate) async fn token_family_revoked(pool: &AnyPool, family_id: &str) -> StoreResult<bool> {
+    let found: Option<(String,)> = sqlx::query_as("SELECT family_id FROM revoked_token_families WHERE family_id = $1")
+        .bind(family_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(found.is_some())
 }
 
 pub(crate) async fn live_refresh(
@@ -332,18 +381,20 @@ pub(crate) async fn revoke_family(
     client_id: &str,
     now: Timestamp,
 ) -> StoreResult<bool> {
-    let revoked = sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id =
-            (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND client_id = $3)",
-    )
-    .bind(now.millis())
-    .bind(token_hash)
-    .bind(client_id)
-    .execute(pool)
-    .await
-    .map_err(store_error)?
-    .rows_affected();
-    Ok(revoked > 0)
+    let mut tx = pool.begin().await.map_err(store_error)?;
+    let family: Option<(String,)> =
+        sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2")
+            .bind(token_hash)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
+    let revoked = match family {
+        Some((family_id,)) => revoke_family_rows(&mut tx, &family_id, now).await? > 0,
+        None => false,
+    };
+    tx.commit().await.map_err(store_error)?;
+    Ok(revoked)
 }
 
 pub(crate) async fn revoke_access(pool: &AnyPool, jti: &str, expires_at: Timestamp) -> StoreResult<()> {

@@ -4,7 +4,9 @@
 use sqlx::AnyPool;
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::fallback::{CodePurpose, MAX_ATTEMPTS, OneTimeCode};
+use twofold_core::fallback::{
+    CodePurpose, MAX_ATTEMPTS, OneTimeCode, SEND_WINDOW_SECS, SendCount, SendLimited, may_send_to,
+};
 use twofold_core::store::StoreResult;
 use uuid::Uuid;
 
@@ -114,4 +116,60 @@ pub(crate) async fn redeem(
     };
     tx.commit().await.map_err(store_error)?;
     Ok(authenticator)
+}
+
+/// Claims one email or SMS send to `user_id` requested from `source`, before it goes out
+/// (THREATS: toll fraud): refused while the person's or the source's recent sends, through
+/// every method and enrolment, reach the limits. Claims for one person or one source are
+/// serialised across nodes (SQLite's write lock; PostgreSQL advisory locks, person then
+/// source), so concurrent requests never all see the same count.
+pub(crate) async fn claim_send(
+    pool: &AnyPool,
+    backend: crate::Backend,
+    user_id: Uuid,
+    source: Option<&str>,
+    kind: &str,
+    now: Timestamp,
+) -> StoreResult<Result<(), SendLimited>> {
+    let person = user_id.to_string();
+    let mut tx = crate::sessions::serialised(pool, backend, &[(3, Some(&person)), (4, source)]).await?;
+    let since = now.plus_seconds(-SEND_WINDOW_SECS).millis();
+    let (person_count, person_last, channel_last, source_count, source_last): (
+        i64,
+        Option<i64>,
+        Option<i64>,
+        i64,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "SELECT
+            (SELECT COUNT(*) FROM code_sends WHERE user_id = $1 AND at > $2),
+            (SELECT MAX(at) FROM code_sends WHERE user_id = $1 AND at > $2),
+            (SELECT MAX(at) FROM code_sends WHERE user_id = $1 AND at > $2 AND kind = $4),
+            (SELECT COUNT(*) FROM code_sends WHERE source = $3 AND at > $2),
+            (SELECT MAX(at) FROM code_sends WHERE source = $3 AND at > $2)",
+    )
+    .bind(user_id.to_string())
+    .bind(since)
+    .bind(source)
+    .bind(kind)
+    .fetch_one(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
+    let count = |count, last: Option<i64>| SendCount { count, last_at: last.map(Timestamp) };
+    let (by_person, by_source) = (count(person_count, person_last), count(source_count, source_last));
+    if let Err(limited) = may_send_to(by_person, channel_last.map(Timestamp), by_source, now) {
+        return Ok(Err(limited));
+    }
+    sqlx::query("INSERT INTO code_sends (id, user_id, source, kind, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Uuid::now_v7().to_string())
+        .bind(user_id.to_string())
+        .bind(source)
+        .bind(kind)
+        .bind(now.millis())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    sqlx::query("DELETE FROM code_sends WHERE at <= $1").bind(since).execute(&mut *tx.tx).await.map_err(store_error)?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }

@@ -102,6 +102,9 @@ pub(crate) fn sign_in_event(row: &AnyRow) -> Result<SignInEvent, StoreError> {
     let reason: Option<String> = get(row, "reason")?;
     let user_id: Option<String> = get(row, "user_id")?;
     let methods: String = get(row, "methods")?;
+    let ip: Option<String> = get(row, "ip")?;
+    // The column holds the address too when nothing else throttled the attempt.
+    let source = get::<Option<String>>(row, "source")?.filter(|source| Some(source) != ip.as_ref());
     Ok(SignInEvent {
         id: uuid(row, "id")?,
         at: time(row, "at")?,
@@ -110,8 +113,9 @@ pub(crate) fn sign_in_event(row: &AnyRow) -> Result<SignInEvent, StoreError> {
         outcome: if outcome == "success" { SignInOutcome::Success } else { SignInOutcome::Failure },
         reason: reason.and_then(|r| FailureReason::ALL.into_iter().find(|k| k.as_str() == r)),
         methods: split(&methods),
-        ip: get(row, "ip")?,
+        ip,
         user_agent: get(row, "user_agent")?,
+        source,
         context: sign_in_context(row)?,
     })
 }

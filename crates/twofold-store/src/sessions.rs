@@ -6,7 +6,7 @@ use twofold_core::audit::{AuditContext, Change};
 use twofold_core::session::Session;
 use twofold_core::signin::{SignInEvent, SignInOutcome};
 use twofold_core::store::StoreResult;
-use twofold_core::throttle::Failures;
+use twofold_core::throttle::{self, Claim, Failures, Limits};
 use uuid::Uuid;
 
 use crate::rows::{self, join};
@@ -14,7 +14,7 @@ use crate::store_error;
 use crate::tx::AuditedTx;
 
 /// The columns of `sign_in_events`, in the order [`insert_sign_in_events`] binds them.
-pub(crate) const SIGN_IN_COLUMNS: &str = "id, at, username, user_id, outcome, reason, methods, ip, user_agent, app, device, device_id, country, risk, policy";
+pub(crate) const SIGN_IN_COLUMNS: &str = "id, at, username, user_id, outcome, reason, methods, ip, user_agent, app, device, device_id, country, risk, policy, source";
 
 const SESSION_COLUMNS: &str = "id_hash, user_id, amr, acr, auth_time, created_at, last_seen_at, absolute_expires_at,
     idle_timeout_secs, ip, user_agent, revoked_at, mfa_pending";
@@ -29,12 +29,14 @@ async fn insert_sign_in_event(tx: &mut AuditedTx, event: &SignInEvent) -> StoreR
     insert_sign_in_events(tx, &[event]).await
 }
 
-/// Several sign-in events, one statement per chunk (group commits).
+/// Several sign-in events, one statement per chunk (group commits). An event that is the
+/// outcome of a claimed attempt (its id is the claim's) ends that claim in the same
+/// transaction, so the attempt is counted exactly once: as a claim, then as its event.
 pub(crate) async fn insert_sign_in_events(tx: &mut AuditedTx, events: &[&SignInEvent]) -> StoreResult<()> {
     for chunk in events.chunks(crate::tx::ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO sign_in_events ({SIGN_IN_COLUMNS}) VALUES {}",
-            crate::tx::values_list(chunk.len(), 15)
+            crate::tx::values_list(chunk.len(), 16)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for event in chunk {
@@ -55,9 +57,17 @@ pub(crate) async fn insert_sign_in_events(tx: &mut AuditedTx, events: &[&SignInE
                 .bind(&context.device_id)
                 .bind(&context.country)
                 .bind(word(context.risk.and_then(|r| serde_json::to_string(&r).ok())))
-                .bind(context.policy.as_ref().and_then(|p| serde_json::to_string(p).ok()));
+                .bind(context.policy.as_ref().and_then(|p| serde_json::to_string(p).ok()))
+                .bind(event.throttle_source());
         }
         query.execute(&mut *tx.tx).await.map_err(store_error)?;
+        let ids: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let mut release =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM attempt_claims WHERE id IN ({})", ids.join(", "))));
+        for event in chunk {
+            release = release.bind(event.id.to_string());
+        }
+        release.execute(&mut *tx.tx).await.map_err(store_error)?;
     }
     Ok(())
 }
@@ -152,6 +162,52 @@ pub(crate) async fn complete(
     }
     insert_session(&mut tx, session).await?;
     record_success(&mut tx, session, event, ctx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Replaces an active session by `session` (a new id) without a sign-in, and ends the
+/// person's other sessions: audited `session.renew` with the strength it now records.
+pub(crate) async fn renew(
+    pool: &AnyPool,
+    old_id_hash: &str,
+    session: &Session,
+    reason: &str,
+    ctx: &AuditContext,
+) -> StoreResult<bool> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL")
+        .bind(ctx.at.millis())
+        .bind(old_id_hash)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+    if ended == 0 {
+        return Ok(false);
+    }
+    insert_session(&mut tx, session).await?;
+    // Every other session of the person was opened before this proof: they step up afresh.
+    let others =
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id_hash <> $3")
+            .bind(ctx.at.millis())
+            .bind(session.user_id.to_string())
+            .bind(&session.id_hash)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+    let change = Change::new("session.renew", "user", Some(session.user_id.to_string())).states(
+        Some(serde_json::json!({ "session": short(old_id_hash) })),
+        Some(serde_json::json!({
+            "session": short(&session.id_hash),
+            "acr": session.auth.acr,
+            "amr": session.auth.amr,
+            "reason": reason,
+            "other_sessions_ended": others,
+        })),
+    );
+    tx.append(&change, ctx).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -318,29 +374,159 @@ pub(crate) async fn history(
 pub(crate) async fn failures(
     pool: &AnyPool,
     username: &str,
-    ip: Option<&str>,
+    source: Option<&str>,
     since: Timestamp,
 ) -> StoreResult<(Failures, Failures)> {
-    // One round trip: both counts are index range scans on (username, at) and (ip, at).
-    let (user_count, user_last, ip_count, ip_last): (i64, Option<i64>, i64, Option<i64>) = sqlx::query_as(
+    failures_in(pool, username, source, since).await
+}
+
+/// [`failures`], read on any connection (the pool, or a claim's transaction).
+async fn failures_in<'e, E>(
+    executor: E,
+    username: &str,
+    source: Option<&str>,
+    since: Timestamp,
+) -> StoreResult<(Failures, Failures)>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    // One round trip: both counts are index range scans on (username, at) and (source, at).
+    let (user_count, user_last, source_count, source_last): (i64, Option<i64>, i64, Option<i64>) = sqlx::query_as(
         "SELECT
             (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
                     (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success'), 0)),
             (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
-            (SELECT COUNT(*) FROM sign_in_events f WHERE f.ip = $3 AND f.outcome = 'failure'
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
-            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.ip = $3 AND f.outcome = 'failure'
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2)",
     )
     .bind(username)
     .bind(since.millis())
-    .bind(ip)
-    .fetch_one(pool)
+    .bind(source)
+    .fetch_one(executor)
     .await
     .map_err(store_error)?;
-    let (by_username, by_source) = ((user_count, user_last), (ip_count, ip_last));
+    let (by_username, by_source) = ((user_count, user_last), (source_count, source_last));
     let failures = |(count, last): (i64, Option<i64>)| Failures { count, last_at: last.map(Timestamp) };
     Ok((failures(by_username), failures(by_source)))
+}
+
+/// Count and latest time of: the username's failures, the source's failures, the username's
+/// claims in flight, the source's claims in flight.
+type ClaimCounts = (i64, Option<i64>, i64, Option<i64>, i64, Option<i64>, i64, Option<i64>);
+
+/// Claims one attempt for `username` from `source` (see [`twofold_core::throttle::Claim`]).
+///
+/// Claims for one username or one source are serialised across nodes — on SQLite by the
+/// database's write lock, which the transaction takes first; on PostgreSQL by transaction
+/// advisory locks on the username, then the source (always in that order, so two claims
+/// never wait on each other in a cycle) — and each sees every claim committed before it.
+pub(crate) async fn claim_attempt(
+    pool: &AnyPool,
+    backend: crate::Backend,
+    username: &str,
+    source: Option<&str>,
+    limits: Limits,
+    now: Timestamp,
+) -> StoreResult<Claim> {
+    let mut tx = serialised(pool, backend, &[(1, Some(username)), (2, source)]).await?;
+    let since = now.plus_seconds(-throttle::WINDOW_SECS).millis();
+    let claims_since = now.plus_seconds(-throttle::CLAIM_TTL_SECS).millis().max(since);
+    // One statement, so one snapshot: an attempt whose outcome commits meanwhile (its event
+    // in, its claim out, in one transaction) is counted as one or the other, never neither.
+    let counts: ClaimCounts = sqlx::query_as(
+        "SELECT
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
+                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success'), 0)),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
+            (SELECT COUNT(*) FROM attempt_claims WHERE username = $1 AND at >= $4),
+            (SELECT MAX(at) FROM attempt_claims WHERE username = $1 AND at >= $4),
+            (SELECT COUNT(*) FROM attempt_claims WHERE source = $3 AND at >= $4),
+            (SELECT MAX(at) FROM attempt_claims WHERE source = $3 AND at >= $4)",
+    )
+    .bind(username)
+    .bind(since)
+    .bind(source)
+    .bind(claims_since)
+    .fetch_one(&mut *tx.tx)
+    .await
+    .map_err(store_error)?;
+    let failures = |count, last: Option<i64>| Failures { count, last_at: last.map(Timestamp) };
+    let by_username = failures(counts.0, counts.1).and(failures(counts.4, counts.5));
+    let by_source = failures(counts.2, counts.3).and(failures(counts.6, counts.7));
+    if let Some(retry_after_secs) = throttle::retry_after_within(by_username, by_source, limits, now) {
+        return Ok(Claim::Refused { retry_after_secs });
+    }
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO attempt_claims (id, username, source, at) VALUES ($1, $2, $3, $4)")
+        .bind(id.to_string())
+        .bind(username)
+        .bind(source)
+        .bind(now.millis())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    // Claims whose attempts never recorded an outcome stopped counting long ago; clear them
+    // (with a wide margin, so a node whose clock runs ahead never clears live ones).
+    sqlx::query("DELETE FROM attempt_claims WHERE at < $1")
+        .bind(now.plus_seconds(-throttle::WINDOW_SECS).millis())
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    tx.commit().await?;
+    Ok(Claim::Granted { id, by_username })
+}
+
+/// A transaction in which the checks of one kind of key (`(namespace, key)` pairs, taken in
+/// the order given) are serialised across nodes: on SQLite the database's write lock, taken
+/// first; on PostgreSQL, at READ COMMITTED whatever the server's default (so each statement
+/// sees what committed before it), transaction advisory locks on each key.
+pub(crate) async fn serialised(
+    pool: &AnyPool,
+    backend: crate::Backend,
+    keys: &[(i32, Option<&str>)],
+) -> StoreResult<AuditedTx> {
+    if backend == crate::Backend::Sqlite {
+        return AuditedTx::begin(pool).await;
+    }
+    let mut tx = AuditedTx { tx: pool.begin().await.map_err(store_error)? };
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *tx.tx).await.map_err(store_error)?;
+    for (space, key) in keys {
+        if let Some(key) = key {
+            lock_key(&mut tx, *space, key).await?;
+        }
+    }
+    Ok(tx)
+}
+
+/// Takes PostgreSQL's transaction-scoped advisory lock on `key` in the namespace `space`.
+pub(crate) async fn lock_key(tx: &mut AuditedTx, space: i32, key: &str) -> StoreResult<()> {
+    // The lock function returns `void`, which the Any driver cannot decode: select around it.
+    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS locked")
+        .bind(space)
+        .bind(key)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Ends a claim whose attempt records no sign-in event (a password step that now waits for
+/// the second factor).
+pub(crate) async fn release_attempt(pool: &AnyPool, claim: Uuid) -> StoreResult<()> {
+    sqlx::query("DELETE FROM attempt_claims WHERE id = $1")
+        .bind(claim.to_string())
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }

@@ -34,6 +34,15 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<Timestamp>> {
         one_time_codes::sends_since(&self.pool, authenticator_id, purpose, since).await
     }
+    async fn claim_code_send(
+        &self,
+        user_id: Uuid,
+        source: Option<&str>,
+        kind: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<(), twofold_core::fallback::SendLimited>> {
+        one_time_codes::claim_send(&self.pool, self.backend, user_id, source, kind, now).await
+    }
     async fn redeem_one_time_code(
         &self,
         user_id: Uuid,
@@ -76,15 +85,28 @@ impl Store for SqlStore {
         oidc::redeem_code(&self.pool, code_hash, now).await
     }
 
-    async fn put_refresh_token(&self, token: &twofold_core::oidc::RefreshToken) -> StoreResult<()> {
+    async fn put_refresh_token(&self, token: &twofold_core::oidc::RefreshToken) -> StoreResult<bool> {
         oidc::put_refresh(&self.pool, token).await
     }
     async fn use_refresh_token(
         &self,
         token_hash: &str,
+        client_id: &str,
         now: Timestamp,
     ) -> StoreResult<Result<twofold_core::oidc::RefreshToken, twofold_core::oidc::RefreshRefusal>> {
-        oidc::use_refresh(&self.pool, token_hash, now).await
+        oidc::use_refresh(&self.pool, token_hash, client_id, now).await
+    }
+    async fn revoke_token_family(
+        &self,
+        family_id: &str,
+        reason: &str,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<u64> {
+        oidc::revoke_token_family(&self.pool, family_id, reason, now, ctx).await
+    }
+    async fn token_family_revoked(&self, family_id: &str) -> StoreResult<bool> {
+        oidc::token_family_revoked(&self.pool, family_id).await
     }
     async fn live_refresh_token(
         &self,
@@ -145,9 +167,10 @@ impl Store for SqlStore {
         id: Uuid,
         from: twofold_core::campaign::exception::Decision,
         to: twofold_core::campaign::exception::Decision,
+        reason: Option<&str>,
         ctx: &AuditContext,
     ) -> StoreResult<bool> {
-        campaigns::decide_exception(&self.pool, id, from, to, ctx).await
+        campaigns::decide_exception(&self.pool, id, from, to, reason, ctx).await
     }
     async fn exceptions(&self) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
         campaigns::exceptions(&self.pool, None).await
@@ -351,6 +374,15 @@ impl Store for SqlStore {
     ) -> StoreResult<bool> {
         sessions::complete(&self.pool, pending_id_hash, session, event, ctx).await
     }
+    async fn renew_session(
+        &self,
+        old_id_hash: &str,
+        session: &Session,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        sessions::renew(&self.pool, old_id_hash, session, reason, ctx).await
+    }
     async fn record_sign_in_attempt(&self, event: &SignInEvent, ctx: &AuditContext) -> StoreResult<()> {
         sessions::record_attempt(&self.pool, event, ctx).await
     }
@@ -376,6 +408,18 @@ impl Store for SqlStore {
         since: Timestamp,
     ) -> StoreResult<(twofold_core::throttle::Failures, twofold_core::throttle::Failures)> {
         sessions::failures(&self.pool, username, ip, since).await
+    }
+    async fn claim_attempt(
+        &self,
+        username: &str,
+        source: Option<&str>,
+        limits: twofold_core::throttle::Limits,
+        now: Timestamp,
+    ) -> StoreResult<twofold_core::throttle::Claim> {
+        sessions::claim_attempt(&self.pool, self.backend, username, source, limits, now).await
+    }
+    async fn release_attempt(&self, claim: Uuid) -> StoreResult<()> {
+        sessions::release_attempt(&self.pool, claim).await
     }
     async fn sign_in_events_page(
         &self,
@@ -423,6 +467,15 @@ impl Store for SqlStore {
     }
     async fn confirm_authenticator(&self, id: Uuid, step: i64, ctx: &AuditContext) -> StoreResult<bool> {
         authenticators::confirm(&self.pool, id, step, ctx).await
+    }
+    async fn confirm_first_authenticator(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        step: i64,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
+        authenticators::confirm_first(&self.pool, self.backend, id, user_id, step, ctx).await
     }
     async fn use_otp_step(&self, id: Uuid, step: i64, drift_steps: i64, at: Timestamp) -> StoreResult<bool> {
         authenticators::use_step(&self.pool, id, step, drift_steps, at).await

@@ -40,6 +40,7 @@ fn success(user: &User, at: i64) -> SignInEvent {
         methods: vec!["pwd".into()],
         ip: None,
         user_agent: None,
+        source: None,
         context: SignInContext::default(),
     }
 }
@@ -286,6 +287,7 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
             methods: vec!["pwd".into()],
             ip: Some(ip.into()),
             user_agent: None,
+            source: None,
             context: SignInContext::default(),
         };
         for at in [10, 11, 12] {
@@ -567,5 +569,249 @@ async fn campaigns_keep_their_file_status_and_one_snapshot_a_day() {
             store.campaign_snapshots("mfa").await.unwrap().iter().map(|s| (s.at.millis(), s.registered)).collect();
         assert_eq!(curve, [(day, 2), (2 * day, 3)], "{backend}: the day's latest counts");
         verify_chain(&store).await.unwrap();
+    }
+}
+
+fn oidc_client(client_id: &str) -> twofold_core::oidc::Client {
+    twofold_core::oidc::Client {
+        client_id: client_id.into(),
+        name: client_id.into(),
+        secret_hash: Some("h".into()),
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        scopes: vec!["openid".into()],
+        public: false,
+        service: false,
+        token_lifetime_secs: None,
+        min_acr: None,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        consent_required: false,
+        jwks: None,
+        id_token_alg: None,
+        tls_cert_thumbprint: None,
+        token_endpoint_auth_method: Some("client_secret_post".into()),
+        may_introspect: true,
+        last_used_at: None,
+        secret_set_at: None,
+        created_at: Timestamp(1),
+    }
+}
+
+/// Attack: refresh-token replay and theft at the storage layer. A refresh token is used once
+/// even when raced; a used one presented again names its family for revocation; another
+/// client's presentation changes nothing; a revoked family takes no new token (so a token
+/// being issued while a replay revokes it never survives).
+#[tokio::test]
+async fn a_refresh_token_is_used_once_and_a_revoked_family_takes_no_new_token() {
+    use twofold_core::oidc::{Grant, RefreshRefusal, RefreshToken};
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        for id in ["app", "other"] {
+            store.create_client(&oidc_client(id), &ctx(2)).await.unwrap();
+        }
+        let stored = store.client("app").await.unwrap().unwrap();
+        assert_eq!(
+            (stored.auth_method(), stored.may_introspect),
+            ("client_secret_post", true),
+            "{backend}: the registered method and the introspection grant are kept"
+        );
+        let grant = Grant {
+            client_id: "app".into(),
+            user_id: alice.id,
+            redirect_uri: "https://app.example.com/cb".into(),
+            scopes: vec!["openid".into()],
+            nonce: None,
+            code_challenge: None,
+            auth: AuthContext::default(),
+        };
+        let token = |hash: &str| RefreshToken {
+            token_hash: hash.into(),
+            family_id: "family-1".into(),
+            grant: grant.clone(),
+            created_at: Timestamp(10),
+            expires_at: Timestamp(10_000_000),
+        };
+        assert!(store.put_refresh_token(&token("r1")).await.unwrap(), "{backend}");
+        let now = Timestamp(20);
+        assert_eq!(
+            store.use_refresh_token("r1", "other", now).await.unwrap(),
+            Err(RefreshRefusal::OtherClient),
+            "{backend}"
+        );
+        let store = Arc::new(store);
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.use_refresh_token("r1", "app", now).await.unwrap() })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for racer in racers {
+            outcomes.push(racer.await.unwrap());
+        }
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{backend}: one use wins: {outcomes:?}");
+        assert!(
+            outcomes.iter().filter(|o| o.is_err()).all(|o| *o == Err(RefreshRefusal::Reused("family-1".into()))),
+            "{backend}: the others are reuse of the family"
+        );
+        assert!(store.put_refresh_token(&token("r2")).await.unwrap(), "{backend}");
+        assert!(!store.token_family_revoked("family-1").await.unwrap(), "{backend}");
+        assert_eq!(store.revoke_token_family("family-1", "test", now, &ctx(3)).await.unwrap(), 2, "{backend}: r1, r2");
+        assert!(store.token_family_revoked("family-1").await.unwrap(), "{backend}");
+        assert!(store.live_refresh_token("r2", now).await.unwrap().is_none(), "{backend}");
+        assert!(!store.put_refresh_token(&token("r3")).await.unwrap(), "{backend}: no new token in a revoked family");
+        assert_eq!(store.revoke_token_family("family-1", "test", now, &ctx(4)).await.unwrap(), 0, "{backend}");
+        let events = store.audit_events(0, Timestamp(0), 100).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.action == "oidc.token_family_revoke").count(), 2, "{backend}");
+        verify_chain(&store).await.unwrap();
+    }
+}
+
+/// Attack: racing the limits. Hundreds of attempts for one username (and from one source)
+/// released at once must not all be evaluated: each claims its slot atomically, so exactly
+/// the free attempts are granted however many arrive together, and recording an attempt's
+/// outcome ends its claim so it counts once.
+#[tokio::test]
+async fn concurrent_attempt_claims_grant_only_the_free_attempts() {
+    use twofold_core::throttle::{Claim, FREE_FAILURES_PER_USERNAME, Limits};
+    for (backend, store) in stores().await {
+        let store = Arc::new(store);
+        let now = Timestamp(10_000_000);
+        let racers: Vec<_> = (0..200)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                // Half the racers come from other addresses: the username limit still holds.
+                let source = if n % 2 == 0 { "192.0.2.1".to_owned() } else { format!("198.51.100.{}", n % 250) };
+                tokio::spawn(async move {
+                    store.claim_attempt("victim", Some(&source), Limits::default(), now).await.unwrap()
+                })
+            })
+            .collect();
+        let mut granted = Vec::new();
+        for racer in racers {
+            if let Claim::Granted { id, .. } = racer.await.unwrap() {
+                granted.push(id);
+            }
+        }
+        assert_eq!(granted.len() as i64, FREE_FAILURES_PER_USERNAME + 1, "{backend}: only the free attempts");
+
+        // Recording the outcomes ends the claims: the attempts count once, as failures.
+        for id in &granted {
+            let mut event = SignInEvent { outcome: SignInOutcome::Failure, ..success(&user("victim"), now.millis()) };
+            event.username = "victim".into();
+            event.reason = Some(twofold_core::signin::FailureReason::WrongPassword);
+            store.record_sign_in_attempt(&event.claimed(*id), &ctx(now.millis())).await.unwrap();
+        }
+        let (by_username, _) = store.sign_in_failures("victim", None, Timestamp(0)).await.unwrap();
+        assert_eq!(by_username.count, FREE_FAILURES_PER_USERNAME + 1, "{backend}: each attempt counted once");
+        assert!(
+            matches!(store.claim_attempt("victim", None, Limits::default(), now).await.unwrap(), Claim::Refused { .. }),
+            "{backend}: still refused after the claims ended"
+        );
+
+        // A source spraying many usernames is cut off at its own limit, also when raced.
+        let racers: Vec<_> = (0..120)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    store.claim_attempt(&format!("user{n}"), Some("203.0.113.7"), Limits::default(), now).await.unwrap()
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for racer in racers {
+            granted += i64::from(matches!(racer.await.unwrap(), Claim::Granted { .. }));
+        }
+        assert_eq!(granted, Limits::default().free_per_source + 1, "{backend}: per source too");
+
+        // A claim whose attempt never finished stops counting after its time to live.
+        let later = now.plus_seconds(twofold_core::throttle::CLAIM_TTL_SECS + 1);
+        assert!(
+            matches!(
+                store.claim_attempt("user0", Some("203.0.113.8"), Limits::default(), later).await.unwrap(),
+                Claim::Granted { .. }
+            ),
+            "{backend}"
+        );
+    }
+}
+
+/// Attack: toll fraud. Many code requests for one person at once (each to a new number)
+/// must not all be sent: each send is claimed atomically, per person and per source.
+#[tokio::test]
+async fn concurrent_code_sends_for_one_person_are_claimed_once_per_interval() {
+    for (backend, store) in stores().await {
+        let store = Arc::new(store);
+        let person = Uuid::now_v7();
+        let now = Timestamp(20_000_000);
+        let racers: Vec<_> = (0..50)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(
+                    async move { store.claim_code_send(person, Some("192.0.2.9"), "sms_otp", now).await.unwrap() },
+                )
+            })
+            .collect();
+        let mut sent = 0;
+        for racer in racers {
+            sent += usize::from(racer.await.unwrap().is_ok());
+        }
+        assert_eq!(sent, 1, "{backend}: one send per person per interval");
+        let mut total = 1;
+        for step in 1..=20 {
+            let at = now.plus_seconds(step * twofold_core::fallback::PERSON_RESEND_SECS);
+            total +=
+                usize::from(store.claim_code_send(person, Some("192.0.2.9"), "sms_otp", at).await.unwrap().is_ok());
+        }
+        assert_eq!(total as i64, twofold_core::fallback::MAX_SENDS_PER_PERSON, "{backend}: and so many an hour");
+    }
+}
+
+/// Attack: enrolment left half-open, raced. An attacker's enrolment begun on a
+/// password-only session and the person's own first one are confirmed at the same instant:
+/// only one "first method" may win, so the attacker's never joins the person's.
+#[tokio::test]
+async fn of_two_racing_first_methods_only_one_is_confirmed() {
+    use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
+    for (backend, store) in stores().await {
+        store.create_users(&[record("frank")], &ctx(1)).await.unwrap();
+        let frank = store.user_by_username("frank").await.unwrap().unwrap();
+        let pending = |name: &str| Authenticator {
+            id: Uuid::now_v7(),
+            user_id: Some(frank.id),
+            kind: AuthenticatorKind::Totp,
+            name: name.into(),
+            serial: None,
+            destination: None,
+            attested: false,
+            credential: None,
+            otp: Some(twofold_core::otp::TotpParams::default()),
+            last_used_step: None,
+            drift_steps: 0,
+            sealed_secret: vec![1],
+            created_at: Timestamp(2),
+            confirmed_at: None,
+            last_used_at: None,
+        };
+        let methods: Vec<Authenticator> = (0..8).map(|n| pending(&format!("Phone {n}"))).collect();
+        for method in &methods {
+            store.create_authenticator(method, &ctx(2)).await.unwrap();
+        }
+        let store = Arc::new(store);
+        let racers: Vec<_> = methods
+            .iter()
+            .map(|method| {
+                let (store, id, user) = (Arc::clone(&store), method.id, frank.id);
+                tokio::spawn(async move { store.confirm_first_authenticator(id, user, 1, &ctx(3)).await.unwrap() })
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            winners += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(winners, 1, "{backend}: one first method");
+        let confirmed = store.authenticators(frank.id).await.unwrap().iter().filter(|a| a.is_confirmed()).count();
+        assert_eq!(confirmed, 1, "{backend}");
     }
 }

@@ -112,9 +112,9 @@ pub enum ExceptionCommand {
         /// When it ends (2027-01-31 or an RFC 3339 time)
         #[arg(long)]
         until: String,
-        /// Who asks (username), when not yourself
-        #[arg(long)]
-        requested_by: Option<String>,
+        /// Who asks (username): the person the approver may not be
+        #[arg(long, required = true)]
+        requested_by: String,
     },
     /// Approve a requested exception: the approver proves it with a code from their authenticator
     Approve {
@@ -149,10 +149,13 @@ pub enum ExceptionCommand {
         #[arg(long)]
         code: String,
     },
-    /// Withdraw an exception before its end
+    /// Withdraw an exception before its end (it stops covering at once)
     Revoke {
         /// The exception's id (or the start of it)
         id: String,
+        /// Why (recorded as its end reason) [default: revoked]
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// List exceptions, newest first
     List,
@@ -345,6 +348,14 @@ pub enum ServiceAccountCommand {
         /// with over mutual TLS (tls_client_auth, RFC 8705); its tokens are bound to it
         #[arg(long)]
         tls_client_cert: Option<std::path::PathBuf>,
+        /// How the account authenticates with its secret: client_secret_basic (default) or
+        /// client_secret_post; only that method is accepted
+        #[arg(long)]
+        token_endpoint_auth_method: Option<String>,
+        /// Let the account introspect (RFC 7662) tokens issued to other clients, as a
+        /// resource server does; without it, it learns only about its own tokens
+        #[arg(long)]
+        may_introspect: bool,
     },
     /// Give an account a new secret; the old one keeps working for the overlap
     RotateSecret {
@@ -383,6 +394,14 @@ pub enum ClientCommand {
         /// How its ID tokens are signed: RS256 (default), ES256 or EdDSA
         #[arg(long)]
         id_token_alg: Option<String>,
+        /// How it authenticates: client_secret_basic (default) or client_secret_post, none
+        /// for a public client; only that method is accepted
+        #[arg(long)]
+        token_endpoint_auth_method: Option<String>,
+        /// Let it introspect (RFC 7662) tokens issued to other clients, as a resource
+        /// server does; without it, it learns only about its own tokens
+        #[arg(long)]
+        may_introspect: bool,
     },
     /// List registered clients
     List,
@@ -427,6 +446,10 @@ pub struct ServeArgs {
     /// Ask clients for a certificate issued by this PEM CA (mutual TLS; optional for browsers)
     #[arg(long, env = "TWOFOLD_CLIENT_CA", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+    /// A file holding the bearer token /metrics asks for (else TWOFOLD_METRICS_TOKEN or the
+    /// config file's metrics_token; without any, /metrics is open)
+    #[arg(long, env = "TWOFOLD_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -55,11 +55,13 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         keys::check_data_dir(&settings.data_dir)?;
     }
     let store = SqlStore::open(&settings.database_url).await.context("cannot open the database")?;
+    keys::warn_on_open_permissions(&settings.data_dir, &settings.database_url, &settings.master_key_file);
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
     let mut app = App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)
         .with_fallback_policy(settings.fallback.clone())
-        .with_exception_max_days(settings.exception_max_days);
+        .with_exception_max_days(settings.exception_max_days)
+        .with_verify_caller_limits(settings.verify_caller_limits.clone());
     if let Some(url) = &settings.smtp_url {
         let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
         app = app.with_mailer(Arc::new(mailer));
@@ -107,6 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keys::check_data_dir(&settings.data_dir)?;
             }
             let store = SqlStore::connect(&settings.database_url).await.context("cannot open the database")?;
+            keys::warn_on_open_permissions(&settings.data_dir, &settings.database_url, &settings.master_key_file);
             let report = store.migrator().run().await.context("migration failed")?;
             if report.applied.is_empty() {
                 println!("schema is up to date (version {})", report.current);

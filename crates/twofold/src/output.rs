@@ -1,6 +1,7 @@
-//! Human tables and JSON for the admin verbs.
+//! Human tables, JSON and CSV for the admin verbs.
 
 use serde::Serialize;
+use twofold_app::csv_out::CsvWriter;
 
 use crate::cli::OutputFormat;
 
@@ -15,10 +16,11 @@ pub fn print<T: Serialize>(
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value)?),
         OutputFormat::Table => print_table(headers, &rows),
         OutputFormat::Csv => {
-            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-            out.write_record(headers)?;
+            // The one CSV writer: cells a spreadsheet would run as formulas are neutralised.
+            let mut out = CsvWriter::new(std::io::stdout().lock());
+            out.write_row(headers)?;
             for row in &rows {
-                out.write_record(row)?;
+                out.write_row(row)?;
             }
             out.flush()?;
         }

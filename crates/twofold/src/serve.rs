@@ -39,6 +39,7 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
             csrf_key: master_key.derive("csrf"),
             device_key: master_key.derive("device"),
             trusted_proxies: settings.trusted_proxies.clone(),
+            metrics_token: settings.metrics_token.clone(),
         }),
     };
     announce(&public_url, bound, scheme, demo, &seeded, &app).await;

@@ -204,8 +204,10 @@ impl App {
     /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): checks the ID token an
     /// app sends as `id_token_hint` (ours, for a registered client; it may have expired) and
     /// where to send the browser afterwards: `post_logout_redirect_uri` when it is one of that
-    /// client's registered redirect URIs (with `state`), else the sign-in page. `Err(reason)`
-    /// for a request that must not be followed.
+    /// client's registered redirect URIs (with `state`), else the sign-in page. Without a hint
+    /// the target is the sign-in page (a `post_logout_redirect_uri` then names no client to
+    /// match it against and is refused). `Err(reason)` for a request that must not be
+    /// followed. Whether the session ends at once is [`LogoutTarget::ends_session_of`]'s.
     ///
     /// # Errors
     /// Storage failures.
@@ -214,9 +216,12 @@ impl App {
         id_token_hint: Option<&str>,
         post_logout_redirect_uri: Option<&str>,
         state: Option<&str>,
-    ) -> AppResult<Result<String, String>> {
+    ) -> AppResult<Result<LogoutTarget, String>> {
         let Some(hint) = id_token_hint else {
-            return Ok(Err("id_token_hint is required, so that no other site can sign you out".into()));
+            if post_logout_redirect_uri.is_some() {
+                return Ok(Err("post_logout_redirect_uri needs an id_token_hint naming its client".into()));
+            }
+            return Ok(Ok(LogoutTarget { redirect: "/login".into(), subject: None }));
         };
         let claims: IdTokenClaims = match self.verify_token(hint).await? {
             Ok(claims) => claims,
@@ -228,10 +233,31 @@ impl App {
         let Some(client) = self.store.client(&claims.aud).await? else {
             return Ok(Err("the ID token's client is not registered".into()));
         };
-        match post_logout_redirect_uri {
-            None => Ok(Ok("/login".into())),
-            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(Ok(with_params(uri, &[("state", state)]))),
-            Some(_) => Ok(Err("post_logout_redirect_uri is not registered for this client".into())),
-        }
+        let redirect = match post_logout_redirect_uri {
+            None => "/login".to_owned(),
+            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => with_params(uri, &[("state", state)]),
+            Some(_) => return Ok(Err("post_logout_redirect_uri is not registered for this client".into())),
+        };
+        Ok(Ok(LogoutTarget { redirect, subject: Some(claims.sub) }))
+    }
+}
+
+/// Where a checked RP-initiated logout request sends the browser, and whose ID token it
+/// carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutTarget {
+    /// The registered `post_logout_redirect_uri` (with `state`), or the sign-in page.
+    pub redirect: String,
+    /// The `sub` of the `id_token_hint`, when there was one.
+    pub subject: Option<String>,
+}
+
+impl LogoutTarget {
+    /// Whether the session of `user_id` may end without asking: only when the app sent an
+    /// ID token of that very person. Someone else's ID token (or none) proves nothing about
+    /// this browser's person, who is asked to confirm instead.
+    #[must_use]
+    pub fn ends_session_of(&self, user_id: Uuid) -> bool {
+        self.subject.as_deref().is_some_and(|sub| sub == user_id.to_string())
     }
 }

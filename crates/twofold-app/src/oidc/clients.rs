@@ -28,7 +28,17 @@ impl App {
         meta: &RequestMeta,
         new: &NewClient,
     ) -> AppResult<(Client, Option<String>)> {
-        let NewClient { name, redirect_uris, public, scopes, min_acr, third_party, id_token_alg } = new;
+        let NewClient {
+            name,
+            redirect_uris,
+            public,
+            scopes,
+            min_acr,
+            third_party,
+            id_token_alg,
+            token_endpoint_auth_method,
+            may_introspect,
+        } = new;
         let (public, min_acr) = (*public, min_acr.as_deref());
         let mut errors = twofold_core::ValidationErrors::default();
         if let Some(acr) = min_acr.filter(|a| !oidc::STRENGTHS.contains(a)) {
@@ -44,6 +54,16 @@ impl App {
         if redirect_uris.is_empty() {
             errors.add("redirect_uri", "at least one is needed");
         }
+        let method = match (token_endpoint_auth_method.as_deref(), public) {
+            (None, true) | (Some("none"), true) => "none",
+            (None | Some("client_secret_basic"), false) => "client_secret_basic",
+            (Some("client_secret_post"), false) => "client_secret_post",
+            (Some(other), _) => {
+                let allowed = if public { "none" } else { "client_secret_basic or client_secret_post" };
+                errors.add("token_endpoint_auth_method", format!("'{other}' is not {allowed} for this client"));
+                "none"
+            }
+        };
         let uris: Vec<String> = redirect_uris
             .iter()
             .filter_map(|u| oidc::check_redirect_uri(u).map_err(|e| errors.0.extend(e.0)).ok())
@@ -74,6 +94,8 @@ impl App {
             jwks: None,
             id_token_alg: id_token_alg.clone().filter(|a| a != "RS256"),
             tls_cert_thumbprint: None,
+            token_endpoint_auth_method: Some(method.to_owned()),
+            may_introspect: *may_introspect,
             last_used_at: None,
             secret_set_at: None,
             created_at: self.now(),
@@ -116,7 +138,9 @@ impl App {
     }
 
     /// Authenticates a client at the token, revocation or introspection endpoint: by secret,
-    /// by `private_key_jwt` assertion, or by id alone for a public client. Re-reads the record
+    /// by `private_key_jwt` assertion, or by id alone for a public client — only by the method
+    /// it registered (`token_endpoint_auth_method`): a `client_secret_basic` client's secret in
+    /// the form body is refused, and so on. Re-reads the record
     /// once when the credentials do not match (a secret or key may have changed on another
     /// node a moment ago).
     ///
@@ -138,6 +162,31 @@ impl App {
         let client_id = named_client_id(request);
         let client =
             self.client_record(&client_id, fresh).await?.ok_or_else(|| oauth("invalid_client", "unknown client"))?;
+        let used = match (assertion, &request.client_secret) {
+            (Some(_), _) => "private_key_jwt",
+            (None, Some(_)) if request.basic_auth => "client_secret_basic",
+            (None, Some(_)) => "client_secret_post",
+            (None, None) if client.tls_cert_thumbprint.is_some() => "tls_client_auth",
+            (None, None) => "none",
+        };
+        let client = self.check_credentials(client, request, assertion).await?;
+        let registered = client.auth_method();
+        if registered != used {
+            return Err(oauth(
+                "invalid_client",
+                format!("this client is registered to authenticate with {registered}, not {used}"),
+            ));
+        }
+        Ok(client)
+    }
+
+    /// Whether the credentials presented are the client's (whichever method they use).
+    async fn check_credentials(
+        &self,
+        client: Client,
+        request: &TokenRequest,
+        assertion: Option<&str>,
+    ) -> Result<Client, OAuthError> {
         if let Some(jwt) = assertion {
             return self.check_assertion(client, jwt).await;
         }

@@ -4,6 +4,7 @@
 //! revocation and introspection endpoints (`tokens`). This module holds their shared types.
 
 mod authorize;
+pub use authorize::LogoutTarget;
 pub(crate) mod clients;
 mod keys;
 mod tokens;
@@ -37,6 +38,11 @@ pub struct NewClient {
     pub third_party: bool,
     /// How its ID tokens are signed: `RS256` (default), `ES256` or `EdDSA`.
     pub id_token_alg: Option<String>,
+    /// How it authenticates: `client_secret_basic` (default) or `client_secret_post` for a
+    /// confidential client, `none` for a public one. Only that method is accepted.
+    pub token_endpoint_auth_method: Option<String>,
+    /// May introspect tokens issued to other clients (a resource server).
+    pub may_introspect: bool,
 }
 
 /// What the authorization endpoint does next.
@@ -74,6 +80,9 @@ pub struct TokenRequest {
     pub client_id: String,
     /// From Basic auth or the form; absent for public clients.
     pub client_secret: Option<String>,
+    /// The credentials came in an `Authorization: Basic` header (`client_secret_basic`)
+    /// rather than the form (`client_secret_post`).
+    pub basic_auth: bool,
     /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with `client_assertion`.
     pub client_assertion_type: Option<String>,
     /// A JWT the client signed (`private_key_jwt`, RFC 7523) instead of a secret.
@@ -149,6 +158,10 @@ pub(crate) struct AccessClaims {
     /// Confirmation (RFC 8705 §3.1): `{"x5t#S256": ...}` for a certificate-bound token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cnf: Option<serde_json::Value>,
+    /// The token family (code exchange and its refreshes) it was issued from: revoking the
+    /// family (a replayed code or refresh token, RFC 7009) ends it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fid: Option<String>,
 }
 
 fn query_escape(value: &str) -> String {

@@ -10,7 +10,7 @@ impl App {
     /// # Errors
     /// [`OAuthError`] per RFC 6749 §5.2; every refusal is audited.
     pub async fn exchange_code(&self, request: &TokenRequest, meta: &RequestMeta) -> Result<TokenResponse, OAuthError> {
-        let result = self.exchange(request).await;
+        let result = self.exchange(request, meta).await;
         let client_id = clients::named_client_id(request);
         let (action, detail) = match &result {
             Ok((response, None)) => (
@@ -39,7 +39,11 @@ impl App {
         result.map(|(response, _)| response)
     }
 
-    async fn exchange(&self, request: &TokenRequest) -> Result<(TokenResponse, Option<Grant>), OAuthError> {
+    async fn exchange(
+        &self,
+        request: &TokenRequest,
+        meta: &RequestMeta,
+    ) -> Result<(TokenResponse, Option<Grant>), OAuthError> {
         if !["authorization_code", "refresh_token", "client_credentials"].contains(&request.grant_type.as_str()) {
             return Err(oauth("unsupported_grant_type", "authorization_code, refresh_token or client_credentials"));
         }
@@ -53,14 +57,19 @@ impl App {
             _ => {}
         }
         if request.grant_type == "refresh_token" {
-            return self.refresh(&client, request).await;
+            return self.refresh(&client, request, meta).await;
         }
         let hash = twofold_core::secret::sha256_hex(request.code.as_bytes());
         let now = self.now();
         let server = |e: String| oauth("server_error", e);
+        let family = oidc::token_family_for_code(&hash, &client.client_id);
         let grant = match self.store.redeem_authorization_code(&hash, now).await.map_err(|e| server(e.to_string()))? {
             Ok(grant) => grant,
-            Err(true) => return Err(oauth("invalid_grant", "the code was used already")),
+            Err(true) => {
+                // RFC 6749 §4.1.2: a replayed code ends what its first exchange issued.
+                self.revoke_family(&client, &family, "authorization code reused", meta).await?;
+                return Err(oauth("invalid_grant", "the code was used already: the tokens issued for it are revoked"));
+            }
             Err(false) => return Err(oauth("invalid_grant", "unknown or expired code")),
         };
         if grant.client_id != client.client_id {
@@ -69,43 +78,89 @@ impl App {
         if grant.redirect_uri != request.redirect_uri {
             return Err(oauth("invalid_grant", "redirect_uri differs from the authorization request's"));
         }
-        if let Some(challenge) = &grant.code_challenge {
-            let verifier = request.code_verifier.as_deref().unwrap_or("");
-            if !oidc::pkce_matches(verifier, challenge) {
-                return Err(oauth("invalid_grant", "code_verifier does not match the code_challenge"));
-            }
-        }
-        let response = self.tokens_for(&client, &grant, now, None).await.map_err(|e| server(e.to_string()))?;
+        oidc::check_pkce(grant.code_challenge.as_deref(), request.code_verifier.as_deref())
+            .map_err(|why| oauth("invalid_grant", why))?;
+        let response = self.tokens_for(&client, &grant, &grant.scopes, now, family).await.map_err(grant_error)?;
         Ok((response, Some(grant)))
+    }
+
+    /// Revokes a token family (its refresh and access tokens), audited with `reason`.
+    async fn revoke_family(
+        &self,
+        client: &Client,
+        family: &str,
+        reason: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), OAuthError> {
+        let actor = Actor { name: format!("client:{}", client.client_id), ..Actor::system("oidc") };
+        self.store
+            .revoke_token_family(family, reason, self.now(), &self.audit_context(&actor, meta))
+            .await
+            .map_err(|e| oauth("server_error", e.to_string()))?;
+        Ok(())
     }
 
     /// `grant_type=refresh_token`: rotates the token (the old one is spent) and issues fresh
     /// access and ID tokens carrying the original sign-in's `acr`, `amr` and `auth_time`.
+    ///
+    /// A `scope` may narrow what the new access and ID tokens carry (the refresh token keeps
+    /// the original grant); one naming a scope not originally granted is `invalid_scope`
+    /// (RFC 6749 §6), refused before the token is spent. Another client's token is refused
+    /// without touching it; a used one revokes its family, access tokens included.
     async fn refresh(
         &self,
         client: &Client,
         request: &TokenRequest,
+        meta: &RequestMeta,
     ) -> Result<(TokenResponse, Option<Grant>), OAuthError> {
         let presented = request.refresh_token.as_deref().unwrap_or("");
         let hash = twofold_core::secret::sha256_hex(presented.as_bytes());
         let now = self.now();
         let server = |e: String| oauth("server_error", e);
-        let token = match self.store.use_refresh_token(&hash, now).await.map_err(|e| server(e.to_string()))? {
+        let other_client = || oauth("invalid_grant", "the refresh token was issued to another client");
+        let narrowed = |granted: &[String]| {
+            oidc::requested_scopes(granted, request.scope.as_deref()).map_err(|scope| {
+                oauth("invalid_scope", format!("scope '{scope}' was not granted with this refresh token"))
+            })
+        };
+        // Checked before the token is spent, so that a bad request does not cost the client it.
+        if let Some(live) = self.store.live_refresh_token(&hash, now).await.map_err(|e| server(e.to_string()))? {
+            if live.grant.client_id != client.client_id {
+                return Err(other_client());
+            }
+            narrowed(&live.grant.scopes)?;
+        }
+        let token = match self
+            .store
+            .use_refresh_token(&hash, &client.client_id, now)
+            .await
+            .map_err(|e| server(e.to_string()))?
+        {
             Ok(token) => token,
-            Err(oidc::RefreshRefusal::Reused) => {
+            Err(oidc::RefreshRefusal::Reused(family)) => {
+                self.revoke_family(client, &family, "refresh token reused", meta).await?;
                 return Err(oauth("invalid_grant", "refresh token used before: every token of its family is revoked"));
             }
+            Err(oidc::RefreshRefusal::OtherClient) => return Err(other_client()),
             Err(oidc::RefreshRefusal::Unknown) => {
                 return Err(oauth("invalid_grant", "unknown or expired refresh token"));
             }
         };
-        if token.grant.client_id != client.client_id {
-            return Err(oauth("invalid_grant", "the refresh token was issued to another client"));
+        let scopes = narrowed(&token.grant.scopes)?;
+        // A grant from a sign-in that proved only the password, made before the person set up
+        // a method, ends once they have one: whoever held the password must sign in again
+        // (THREATS: enrolment left half-open).
+        if token.grant.auth.acr == "pwd" {
+            let signed_in = token.grant.auth.auth_time.unwrap_or(Timestamp(0));
+            let methods = self.store.authenticators(token.grant.user_id).await.map_err(|e| server(e.to_string()))?;
+            if methods.iter().any(|a| a.confirmed_at.is_some_and(|at| at > signed_in)) {
+                self.revoke_family(client, &token.family_id, "password-only grant after a method was set up", meta)
+                    .await?;
+                return Err(oauth("invalid_grant", "this sign-in proved only a password; sign in again"));
+            }
         }
-        let response = self
-            .tokens_for(client, &token.grant, now, Some(token.family_id.clone()))
-            .await
-            .map_err(|e| oauth("invalid_grant", e.to_string()))?;
+        let response =
+            self.tokens_for(client, &token.grant, &scopes, now, token.family_id.clone()).await.map_err(grant_error)?;
         Ok((response, Some(token.grant)))
     }
 
@@ -137,18 +192,23 @@ impl App {
         Ok(())
     }
 
-    /// RFC 7662 introspection for a client: whether `token` is active, and what it carries.
+    /// RFC 7662 introspection for `client`: whether `token` is active, and what it carries.
+    /// A client learns only about tokens issued to it (an access token also when it may
+    /// introspect, a resource server); anything else, a revoked token (or family) and the
+    /// token of a person who can no longer sign in are `{"active": false}`.
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn introspect(&self, token: &str) -> AppResult<serde_json::Value> {
+    pub async fn introspect(&self, client: &Client, token: &str) -> AppResult<serde_json::Value> {
         let now = self.now();
         let inactive = serde_json::json!({"active": false});
         if token.matches('.').count() == 2 {
             let Ok(claims) = self.verify_token::<AccessClaims>(token).await? else {
                 return Ok(inactive);
             };
-            if claims.exp <= now.millis() / 1000 || self.store.access_token_revoked(&claims.jti).await? {
+            if (claims.client_id != client.client_id && !client.may_introspect)
+                || self.access_token_dead(&claims).await?.is_some()
+            {
                 return Ok(inactive);
             }
             let mut answer = serde_json::json!({
@@ -163,7 +223,15 @@ impl App {
             return Ok(answer);
         }
         let hash = twofold_core::secret::sha256_hex(token.as_bytes());
-        Ok(match self.store.live_refresh_token(&hash, now).await? {
+        let live = match self.store.live_refresh_token(&hash, now).await? {
+            Some(refresh) if refresh.grant.client_id == client.client_id => Some(refresh),
+            _ => None,
+        };
+        let live = match live {
+            Some(refresh) if self.may_sign_in(refresh.grant.user_id).await? => Some(refresh),
+            _ => None,
+        };
+        Ok(match live {
             Some(refresh) => serde_json::json!({
                 "active": true, "token_type": "refresh_token", "scope": refresh.grant.scopes.join(" "),
                 "client_id": refresh.grant.client_id, "sub": refresh.grant.user_id, "iss": self.issuer()?,
@@ -173,12 +241,48 @@ impl App {
         })
     }
 
+    /// Whether the person with this id exists and may still sign in.
+    async fn may_sign_in(&self, user_id: Uuid) -> AppResult<bool> {
+        Ok(self.store.user_by_id(user_id).await?.is_some_and(|u| u.may_sign_in()))
+    }
+
+    /// Why an access token (already verified as ours) is no longer good, if it is not:
+    /// expired, revoked, its family revoked, or its person unable to sign in.
+    async fn access_token_dead(&self, claims: &AccessClaims) -> AppResult<Option<&'static str>> {
+        if claims.exp <= self.now().millis() / 1000 {
+            return Ok(Some("expired"));
+        }
+        if self.store.access_token_revoked(&claims.jti).await? {
+            return Ok(Some("revoked"));
+        }
+        if let Some(family) = &claims.fid
+            && self.store.token_family_revoked(family).await?
+        {
+            return Ok(Some("revoked"));
+        }
+        // A service account's own token has itself as subject; a person's names the person.
+        if claims.sub != claims.client_id {
+            let person = Uuid::parse_str(&claims.sub).ok();
+            let may = match person {
+                Some(id) => self.may_sign_in(id).await?,
+                None => false,
+            };
+            if !may {
+                return Ok(Some("the user can no longer sign in"));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Signs the tokens for `grant`, carrying `scopes` (the grant's, or fewer on a refresh);
+    /// the new refresh token, in `family`, keeps the whole grant.
     async fn tokens_for(
         &self,
         client: &Client,
         grant: &Grant,
+        scopes: &[String],
         now: Timestamp,
-        family: Option<String>,
+        family: String,
     ) -> AppResult<TokenResponse> {
         let user = self
             .store
@@ -186,7 +290,7 @@ impl App {
             .await?
             .filter(twofold_core::identity::User::may_sign_in)
             .ok_or(AppError::Unauthenticated)?;
-        let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
+        let has = |scope: &str| scopes.iter().any(|s| s == scope);
         let groups = if has("groups") { Some(self.store.user_groups(user.id).await?) } else { None };
         let issuer = self.issuer()?.to_owned();
         let (iat, exp) = (now.millis() / 1000, now.millis() / 1000 + oidc::TOKEN_LIFETIME_SECS);
@@ -211,7 +315,7 @@ impl App {
             sub: user.id.to_string(),
             aud: format!("{issuer}/oauth2/userinfo"),
             client_id: client.client_id.clone(),
-            scope: grant.scopes.join(" "),
+            scope: scopes.join(" "),
             iat,
             exp,
             jti: Uuid::now_v7().to_string(),
@@ -219,24 +323,30 @@ impl App {
             amr: Some(grant.auth.amr.clone()),
             auth_time: Some(auth_time),
             cnf: None,
+            fid: Some(family.clone()),
         };
         let refresh = twofold_core::secret::random_token();
-        self.store
+        let stored = self
+            .store
             .put_refresh_token(&oidc::RefreshToken {
                 token_hash: twofold_core::secret::sha256_hex(refresh.as_bytes()),
-                family_id: family.unwrap_or_else(|| Uuid::now_v7().to_string()),
+                family_id: family,
                 grant: grant.clone(),
                 created_at: now,
                 expires_at: now.plus_seconds(oidc::REFRESH_LIFETIME_SECS),
             })
             .await?;
+        if !stored {
+            // The family was revoked (a replay) while these tokens were being made.
+            return Err(AppError::Unauthenticated);
+        }
         Ok(TokenResponse {
             refresh_token: Some(refresh),
             id_token: Some(self.sign(client.id_token_alg.as_deref().unwrap_or("RS256"), "JWT", &claims).await?),
             access_token: self.sign("ES256", "at+jwt", &access).await?,
             token_type: "Bearer",
             expires_in: oidc::TOKEN_LIFETIME_SECS,
-            scope: grant.scopes.join(" "),
+            scope: scopes.join(" "),
         })
     }
 
@@ -254,11 +364,8 @@ impl App {
         if claims.iss != issuer || claims.aud != format!("{issuer}/oauth2/userinfo") {
             return Err(oauth("invalid_token", "not issued for this endpoint"));
         }
-        if claims.exp <= self.now().millis() / 1000 {
-            return Err(oauth("invalid_token", "expired"));
-        }
-        if self.store.access_token_revoked(&claims.jti).await.map_err(|e| oauth("server_error", e.to_string()))? {
-            return Err(oauth("invalid_token", "revoked"));
+        if let Some(why) = self.access_token_dead(&claims).await.map_err(|e| oauth("server_error", e.to_string()))? {
+            return Err(oauth("invalid_token", why));
         }
         let id = Uuid::parse_str(&claims.sub).map_err(|_| oauth("invalid_token", "bad subject"))?;
         let user = self
@@ -284,5 +391,14 @@ impl App {
             );
         }
         Ok(info)
+    }
+}
+
+/// The token endpoint's answer when tokens cannot be issued for a grant: the person can no
+/// longer sign in or the family was revoked meanwhile (`invalid_grant`), else `server_error`.
+fn grant_error(e: AppError) -> OAuthError {
+    match e {
+        AppError::Unauthenticated => oauth("invalid_grant", "the grant is no longer valid"),
+        other => oauth("server_error", other.to_string()),
     }
 }

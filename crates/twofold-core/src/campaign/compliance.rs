@@ -147,3 +147,27 @@ pub fn assess(
     };
     assessment
 }
+
+/// What a state the scheduler recorded means now, given whether an exception covers the
+/// identity at this moment (read from the database at the time of the request, never cached).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The recorded state stands (or, covered now, `exempt` replaces a missed deadline).
+    Holds(State),
+    /// Recorded `exempt`, but no exception covers any more (revoked, ended or lapsed since
+    /// the scheduler's last run): the state must be assessed again before anything is allowed.
+    Stale,
+}
+
+/// Reconciles a recorded `state` with the exceptions as they are now: an approval takes
+/// effect at once (a missed deadline is `exempt` while an exception covers), and so does the
+/// end of one (an `exempt` record with no covering exception is [`Recorded::Stale`]).
+#[must_use]
+pub fn recorded_now(state: State, covered: bool) -> Recorded {
+    match (state, covered) {
+        (State::Compliant, _) => Recorded::Holds(State::Compliant),
+        (_, true) => Recorded::Holds(State::Exempt),
+        (State::Exempt, false) => Recorded::Stale,
+        (other, false) => Recorded::Holds(other),
+    }
+}

@@ -76,10 +76,17 @@ pub struct Exception {
     pub ends_at: Timestamp,
     /// Where it stands.
     pub decision: Decision,
-    /// Who approved, rejected or revoked it.
-    pub decided_by: Option<String>,
+    /// Who approved it (kept when it ends), if anyone did.
+    pub approved_by: Option<String>,
     /// When.
-    pub decided_at: Option<Timestamp>,
+    pub approved_at: Option<Timestamp>,
+    /// Who ended it: the approver who rejected it, whoever revoked it, or the scheduler that
+    /// recorded its expiry.
+    pub ended_by: Option<String>,
+    /// When.
+    pub ended_at: Option<Timestamp>,
+    /// Why it ended, in words (see [`EndReason`]).
+    pub end_reason: Option<String>,
     /// When the manager was last asked to confirm it.
     pub attestation_asked_at: Option<Timestamp>,
     /// When the manager last confirmed it.
@@ -97,18 +104,75 @@ pub enum Attestation {
     Lapse,
 }
 
+/// Why an exception ended, as recorded in `end_reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// An approver refused the request.
+    Rejected,
+    /// Someone withdrew it before its end.
+    Revoked,
+    /// Its end date came.
+    EndDate,
+    /// Its manager did not confirm it within [`ATTEST_WITHIN_DAYS`] days of being asked.
+    NotConfirmed,
+}
+
+impl EndReason {
+    /// The recorded words.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::Revoked => "revoked",
+            Self::EndDate => "end date reached",
+            Self::NotConfirmed => "not confirmed by the manager in time",
+        }
+    }
+}
+
 impl Exception {
-    /// Whether it covers its person at `now`: approved and not yet ended.
+    /// Whether it covers its person at `now`: approved, not yet at its end date, and not
+    /// left unconfirmed past the quarterly question's deadline. It stops covering at that
+    /// moment whether or not the scheduler has recorded the end yet.
     #[must_use]
     pub fn covers(&self, now: Timestamp) -> bool {
+        self.running(now) && !self.unconfirmed_too_long(now)
+    }
+
+    /// Approved and before its end date.
+    fn running(&self, now: Timestamp) -> bool {
         self.decision == Decision::Approved && now < self.ends_at
+    }
+
+    /// Its manager was asked to confirm it and has not within [`ATTEST_WITHIN_DAYS`] days.
+    fn unconfirmed_too_long(&self, now: Timestamp) -> bool {
+        self.attestation_asked_at.is_some_and(|asked| {
+            self.attested_at.is_none_or(|confirmed| confirmed < asked)
+                && now >= asked.plus_seconds(ATTEST_WITHIN_DAYS * 86_400)
+        })
+    }
+
+    /// Why it is over at `now` without anyone having ended it, if it is: its end date came,
+    /// or its manager did not confirm it in time.
+    #[must_use]
+    pub fn lapse(&self, now: Timestamp) -> Option<EndReason> {
+        if self.decision != Decision::Approved {
+            None
+        } else if now >= self.ends_at {
+            Some(EndReason::EndDate)
+        } else if self.unconfirmed_too_long(now) {
+            Some(EndReason::NotConfirmed)
+        } else {
+            None
+        }
     }
 
     /// Its state in words, expiry included: `requested`, `approved`, `expired`, `rejected`, `revoked`.
     #[must_use]
     pub fn state(&self, now: Timestamp) -> &'static str {
         match self.decision {
-            Decision::Approved | Decision::Requested if now >= self.ends_at => "expired",
+            Decision::Requested if now >= self.ends_at => "expired",
+            Decision::Approved if !self.covers(now) => "expired",
             other => other.as_str(),
         }
     }
@@ -119,7 +183,7 @@ impl Exception {
 /// [`ATTEST_WITHIN_DAYS`] days after the question, it lapses.
 #[must_use]
 pub fn attestation(exception: &Exception, now: Timestamp) -> Attestation {
-    if !exception.covers(now) {
+    if !exception.running(now) {
         return Attestation::Nothing;
     }
     let day = |days: i64| days * 86_400;
@@ -128,7 +192,7 @@ pub fn attestation(exception: &Exception, now: Timestamp) -> Attestation {
             if now >= asked.plus_seconds(day(ATTEST_WITHIN_DAYS)) { Attestation::Lapse } else { Attestation::Nothing }
         }
         _ => {
-            let since = exception.attested_at.or(exception.decided_at).unwrap_or(exception.requested_at);
+            let since = exception.attested_at.or(exception.approved_at).unwrap_or(exception.requested_at);
             if now >= since.plus_seconds(day(ATTEST_EVERY_DAYS)) { Attestation::Ask } else { Attestation::Nothing }
         }
     }
@@ -242,8 +306,11 @@ mod tests {
             requested_at: now,
             ends_at: now.plus_seconds(7 * DAY),
             decision: Decision::Requested,
-            decided_by: None,
-            decided_at: None,
+            approved_by: None,
+            approved_at: None,
+            ended_by: None,
+            ended_at: None,
+            end_reason: None,
             attestation_asked_at: None,
             attested_at: None,
         };
@@ -273,8 +340,11 @@ mod tests {
             requested_at: start,
             ends_at: start.plus_seconds(300 * DAY),
             decision: Decision::Approved,
-            decided_by: Some("mia".into()),
-            decided_at: Some(start),
+            approved_by: Some("mia".into()),
+            approved_at: Some(start),
+            ended_by: None,
+            ended_at: None,
+            end_reason: None,
             attestation_asked_at: None,
             attested_at: None,
         };
@@ -283,6 +353,10 @@ mod tests {
         e.attestation_asked_at = Some(start.plus_seconds(90 * DAY));
         assert_eq!(attestation(&e, start.plus_seconds(100 * DAY)), Attestation::Nothing, "asked, waiting");
         assert_eq!(attestation(&e, start.plus_seconds(104 * DAY)), Attestation::Lapse, "14 days without an answer");
+        assert!(!e.covers(start.plus_seconds(104 * DAY)), "it stops covering at once, recorded or not");
+        assert_eq!(e.lapse(start.plus_seconds(104 * DAY)), Some(EndReason::NotConfirmed));
+        assert_eq!(e.state(start.plus_seconds(104 * DAY)), "expired");
+        assert_eq!(e.lapse(start.plus_seconds(300 * DAY)), Some(EndReason::EndDate));
         e.attested_at = Some(start.plus_seconds(95 * DAY));
         assert_eq!(attestation(&e, start.plus_seconds(104 * DAY)), Attestation::Nothing, "confirmed");
         assert_eq!(attestation(&e, start.plus_seconds(185 * DAY)), Attestation::Ask, "next quarter");

@@ -140,3 +140,19 @@ fn completion_is_projected_from_the_recent_pace() {
     assert_eq!(projected_completion(&curve(100, 20), 95.0), Some(start.plus_seconds(9 * 86_400)), "reached");
     assert_eq!(projected_completion(&curve(10, 1), 95.0), None);
 }
+
+#[test]
+fn an_approval_lifts_a_recorded_block_at_once() {
+    use super::compliance::{Recorded, recorded_now};
+    assert_eq!(recorded_now(State::Blocked, true), Recorded::Holds(State::Exempt));
+    assert_eq!(recorded_now(State::Limited, true), Recorded::Holds(State::Exempt));
+    assert_eq!(recorded_now(State::Compliant, true), Recorded::Holds(State::Compliant));
+}
+
+#[test]
+fn a_recorded_exemption_without_a_covering_exception_is_assessed_again() {
+    use super::compliance::{Recorded, recorded_now};
+    assert_eq!(recorded_now(State::Exempt, false), Recorded::Stale);
+    assert_eq!(recorded_now(State::Exempt, true), Recorded::Holds(State::Exempt));
+    assert_eq!(recorded_now(State::Blocked, false), Recorded::Holds(State::Blocked));
+}

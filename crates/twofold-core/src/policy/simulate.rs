@@ -297,6 +297,7 @@ mod tests {
             methods: vec!["pwd".into()],
             ip: Some(ip.into()),
             user_agent: None,
+            source: None,
             context: SignInContext {
                 app: Some("wiki".into()),
                 device: Some(Device::Known),

@@ -123,6 +123,8 @@ pub struct ExceptionRequest {
     reason: String,
     /// `2027-01-31` or RFC 3339.
     until: String,
+    /// The person asking (username). Required: an API key is not a person, and the approver
+    /// must not be the requester.
     #[serde(default)]
     requested_by: Option<String>,
 }
@@ -207,12 +209,28 @@ pub async fn confirm(
     Ok(Json(state.app.confirm_exception(&caller.actor, &meta, &id, &body.manager, &body.code).await?).into_response())
 }
 
-/// `POST /exceptions/{id}/revoke`.
+/// Why an exception is revoked (the body is optional).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// Recorded as the exception's `end_reason` ("revoked" without one); at most 500 characters.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /exceptions/{id}/revoke` with an optional `{"reason"}` — the exception stops
+/// covering at once; the caller is recorded as `ended_by`.
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Authorized<WriteDirectory>,
     ClientMeta(meta): ClientMeta,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.app.revoke_exception(&caller.actor, &meta, &id).await?).into_response())
+    let body: Revocation = if body.iter().all(u8::is_ascii_whitespace) {
+        Revocation::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?
+    };
+    Ok(Json(state.app.revoke_exception(&caller.actor, &meta, &id, body.reason.as_deref()).await?).into_response())
 }

@@ -17,12 +17,7 @@ use crate::{ApiError, AppState};
 
 /// A client as listed (never a secret or its hash).
 fn describe(client: &Client) -> serde_json::Value {
-    let method = match (client.public, &client.secret_hash, &client.jwks, &client.tls_cert_thumbprint) {
-        (true, ..) => "none",
-        (false, None, Some(_), _) => "private_key_jwt",
-        (false, None, None, Some(_)) => "tls_client_auth",
-        _ => "client_secret_basic",
-    };
+    let method = client.auth_method();
     json!({
         "client_id": client.client_id,
         "client_name": client.name,
@@ -34,6 +29,7 @@ fn describe(client: &Client) -> serde_json::Value {
         "consent_required": client.consent_required,
         "id_token_signed_response_alg": (!client.service).then(|| client.id_token_alg.as_deref().unwrap_or("RS256")),
         "access_token_lifetime": client.token_lifetime_secs,
+        "may_introspect": client.may_introspect,
         "client_id_issued_at": client.created_at.millis() / 1000,
     })
 }
@@ -62,6 +58,9 @@ pub struct RegisterClient {
     /// `RS256` (default), `ES256` or `EdDSA`.
     #[serde(default)]
     id_token_signed_response_alg: Option<String>,
+    /// May introspect tokens issued to other clients (a resource server).
+    #[serde(default)]
+    may_introspect: bool,
 }
 
 /// `POST /clients` — registers an app; 201 with `client_id` and (confidential) `client_secret`.
@@ -88,6 +87,8 @@ pub async fn create(
         min_acr: body.min_acr,
         third_party: body.third_party,
         id_token_alg: body.id_token_signed_response_alg,
+        token_endpoint_auth_method: body.token_endpoint_auth_method,
+        may_introspect: body.may_introspect,
     };
     let (client, secret) = state.app.register_client(&caller.actor, &meta, &new).await?;
     let mut answer = describe(&client);
@@ -118,6 +119,12 @@ pub struct CreateServiceAccount {
     /// A PEM client certificate for `tls_client_auth` (then no secret is made).
     #[serde(default)]
     tls_client_certificate: Option<String>,
+    /// With a secret: `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default)]
+    token_endpoint_auth_method: Option<String>,
+    /// May introspect tokens issued to other clients (a resource server).
+    #[serde(default)]
+    may_introspect: bool,
 }
 
 /// `POST /service-accounts` — 201 with `client_id` and `client_secret` (none with `jwks`).
@@ -133,6 +140,8 @@ pub async fn create_service_account(
         token_lifetime_secs: body.access_token_lifetime,
         jwks: body.jwks.map(|keys| keys.to_string()),
         tls_certificate_pem: body.tls_client_certificate,
+        token_endpoint_auth_method: body.token_endpoint_auth_method,
+        may_introspect: body.may_introspect,
     };
     let (account, secret) = state.app.add_service_account(&caller.actor, &meta, &new).await?;
     let mut answer = describe(&account);

@@ -13,7 +13,7 @@ use twofold_app::fallback::CodeSent;
 use twofold_core::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
-use super::security::{after_change, authorize, no_store, token};
+use super::security::{after_change, after_enrolment, authorize, no_store, token};
 use crate::extract::{ClientMeta, MaybeSession};
 use crate::{ApiError, AppState};
 
@@ -126,6 +126,6 @@ pub async fn confirm(
             };
             Ok(no_store(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
-        result => after_change(&state, &current, result, "Added. You can now receive sign-in codes there.").await,
+        result => after_enrolment(&state, &current, result, "Added. You can now receive sign-in codes there.").await,
     }
 }

@@ -232,6 +232,7 @@ pub async fn send_code(
             (StatusCode::NOT_FOUND, None, Some("That method is not available for signing in.".to_owned()))
         }
         Err(AppError::Unavailable(message)) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(message)),
+        Err(AppError::Forbidden(message)) => (StatusCode::FORBIDDEN, None, Some(message)),
         Err(other) => return Err(other.into()),
     };
     Ok(render_with_notice(&state, &current, &meta, status, target(), notice, error).await)

@@ -80,11 +80,14 @@ pub async fn register(
     JsonBody(body): JsonBody<RegistrationAnswer>,
 ) -> Result<Response, ApiError> {
     let current = full_session(&state, session, &headers)?;
-    state
+    let renewed = state
         .app
         .finish_passkey_registration(&current, &body.ceremony, &body.name, body.credential, body.replaces, &meta)
         .await?;
-    Ok(Json(json!({ "redirect": "/account/security" })).into_response())
+    Ok(match renewed {
+        Some(renewed) => signed_in(&state, &renewed, "/account/security"),
+        None => Json(json!({ "redirect": "/account/security" })).into_response(),
+    })
 }
 
 pub async fn second_factor_options(

@@ -196,6 +196,28 @@ pub(super) async fn after_change(
     }
 }
 
+/// As [`after_change`], for the test authentication of a new method: when it was the
+/// person's first and so became the session's second factor, the page is shown on the new
+/// session (its cookie set), whose forms carry its CSRF tokens.
+pub(super) async fn after_enrolment(
+    state: &AppState,
+    current: &Authenticated,
+    result: Result<Option<twofold_app::auth::SignedIn>, AppError>,
+    done: &str,
+) -> Result<Response, ApiError> {
+    match result {
+        Ok(Some(signed_in)) => {
+            let renewed = Authenticated { session: signed_in.session, user: signed_in.user };
+            let mut response = after_change(state, &renewed, Ok(()), done).await?;
+            let cookie =
+                crate::cookies::set(crate::cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            Ok(response)
+        }
+        other => after_change(state, current, other.map(|_| ()), done).await,
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ShowQuery {
     return_to: Option<String>,
@@ -336,7 +358,7 @@ pub async fn confirm_totp(
             } else {
                 "Authenticator app added."
             };
-            after_change(&state, &current, result, done).await
+            after_enrolment(&state, &current, result, done).await
         }
     }
 }

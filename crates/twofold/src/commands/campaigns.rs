@@ -191,7 +191,7 @@ pub async fn exceptions(
     match command {
         ExceptionCommand::Request { user, reason, until, requested_by } => {
             let until = twofold_core::Timestamp::parse(&until).map_err(anyhow::Error::msg)?;
-            let e = app.request_exception(&actor, &meta, &user, &reason, until, requested_by.as_deref()).await?;
+            let e = app.request_exception(&actor, &meta, &user, &reason, until, Some(&requested_by)).await?;
             if matches!(format, Some(OutputFormat::Json)) {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -208,7 +208,9 @@ pub async fn exceptions(
             let e = app.confirm_exception(&actor, &meta, &id, &manager, &code).await?;
             println!("{} (confirmed by {manager})", shown(&e));
         }
-        ExceptionCommand::Revoke { id } => println!("{}", shown(&app.revoke_exception(&actor, &meta, &id).await?)),
+        ExceptionCommand::Revoke { id, reason } => {
+            println!("{}", shown(&app.revoke_exception(&actor, &meta, &id, reason.as_deref()).await?));
+        }
         ExceptionCommand::List => {
             let now = app.now();
             let list = app.exceptions().await?;
@@ -221,12 +223,24 @@ pub async fn exceptions(
                         e.state(now).to_owned(),
                         day(e.ends_at),
                         e.requested_by.clone(),
-                        or_dash(e.decided_by.as_deref()),
+                        or_dash(e.approved_by.as_deref()),
+                        or_dash(e.ended_by.as_deref()),
+                        or_dash(e.end_reason.as_deref()),
                         e.reason.clone(),
                     ]
                 })
                 .collect();
-            let headers = ["id", "user", "state", "until", "requested by", "decided by", "reason"];
+            let headers =
+                ["id", "user", "state", "until", "requested by", "approved by", "ended by", "end reason", "reason"];
+            // The JSON carries each exception's state now, as the API's list does.
+            let list: Vec<serde_json::Value> = list
+                .iter()
+                .map(|e| {
+                    let mut value = serde_json::json!(e);
+                    value["state"] = serde_json::json!(e.state(now));
+                    value
+                })
+                .collect();
             print(super::table_or(format), &serde_json::json!({ "exceptions": list }), &headers, rows)?;
         }
     }

@@ -15,7 +15,17 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
     let (actor, meta) = cli_actor();
     let format = table_or(format);
     match command {
-        ClientCommand::Add { name, redirect_uris, public, scopes, min_acr, third_party, id_token_alg } => {
+        ClientCommand::Add {
+            name,
+            redirect_uris,
+            public,
+            scopes,
+            min_acr,
+            third_party,
+            id_token_alg,
+            token_endpoint_auth_method,
+            may_introspect,
+        } => {
             let new = twofold_app::oidc::NewClient {
                 name,
                 redirect_uris,
@@ -24,6 +34,8 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
                 min_acr,
                 third_party,
                 id_token_alg,
+                token_endpoint_auth_method,
+                may_introspect,
             };
             let (client, secret) = app.register_client(&actor, &meta, &new).await?;
             let value = serde_json::json!({
@@ -32,7 +44,8 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
                 "name": client.name,
                 "redirect_uris": client.redirect_uris,
                 "scope": client.scopes.join(" "),
-                "token_endpoint_auth_method": if public { "none" } else { "client_secret_basic" },
+                "token_endpoint_auth_method": client.auth_method(),
+                "may_introspect": client.may_introspect,
                 "min_acr": client.min_acr,
                 "consent_required": client.consent_required,
                 "id_token_signed_response_alg": client.id_token_alg.as_deref().unwrap_or("RS256"),
@@ -84,7 +97,15 @@ pub async fn service_accounts(
     let (actor, meta) = cli_actor();
     let format = table_or(format);
     match command {
-        ServiceAccountCommand::Add { name, scopes, token_lifetime, jwks_file, tls_client_cert } => {
+        ServiceAccountCommand::Add {
+            name,
+            scopes,
+            token_lifetime,
+            jwks_file,
+            tls_client_cert,
+            token_endpoint_auth_method,
+            may_introspect,
+        } => {
             let read = |path: Option<std::path::PathBuf>| {
                 path.map(|path| {
                     std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
@@ -97,6 +118,8 @@ pub async fn service_accounts(
                 token_lifetime_secs: token_lifetime,
                 jwks: read(jwks_file)?,
                 tls_certificate_pem: read(tls_client_cert)?,
+                token_endpoint_auth_method,
+                may_introspect,
             };
             let (account, secret) = app.add_service_account(&actor, &meta, &new).await?;
             let value = serde_json::json!({
@@ -105,11 +128,8 @@ pub async fn service_accounts(
                 "name": account.name,
                 "scope": account.scopes.join(" "),
                 "grant_types": ["client_credentials"],
-                "token_endpoint_auth_method": match (&secret, &account.jwks) {
-                    (Some(_), _) => "client_secret_basic",
-                    (None, Some(_)) => "private_key_jwt",
-                    (None, None) => "tls_client_auth",
-                },
+                "token_endpoint_auth_method": account.auth_method(),
+                "may_introspect": account.may_introspect,
             });
             let shown = secret.clone().unwrap_or_else(|| "(none: keys or certificate)".into());
             print(format, &value, &["client_id", "client_secret"], vec![vec![account.client_id.clone(), shown]])?;

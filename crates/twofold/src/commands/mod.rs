@@ -29,6 +29,7 @@ pub fn cli_actor() -> (Actor, RequestMeta) {
             user_agent: Some(format!("twofold-cli/{}", env!("CARGO_PKG_VERSION"))),
             device_id: None,
             app: None,
+            throttle_source: None,
         },
     )
 }

@@ -18,23 +18,29 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
                 println!("{}", serde_json::to_string_pretty(&c)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("Registration coverage: {} of {} people ({} %)", c.registered, c.people, c.registration_percent);
-            println!(
-                "Effective coverage since {}: {} of {} sign-ins proved a second factor ({} %)",
-                c.since.to_rfc3339(),
-                c.sign_ins_with_mfa,
-                c.sign_ins,
-                c.effective_percent
-            );
             let failures: Vec<String> = c.failures.iter().map(|(r, n)| format!("{r} {n}")).collect();
-            println!("Failures by reason: {}", if failures.is_empty() { "none".into() } else { failures.join(", ") });
             let by_method: Vec<String> = c.failures_by_method.iter().map(|(m, n)| format!("{m}: {n}")).collect();
-            println!("Failures by method: {}", if by_method.is_empty() { "none".into() } else { by_method.join(", ") });
             let enrolments: Vec<String> =
                 c.enrolments.iter().map(|(k, e)| format!("{k} {} of {} finished", e.finished, e.started)).collect();
-            println!("Enrolments: {}", if enrolments.is_empty() { "none".into() } else { enrolments.join(", ") });
             let exceptions: Vec<String> = c.exceptions.iter().map(|(s, n)| format!("{s} {n}")).collect();
-            println!("Exceptions: {}", if exceptions.is_empty() { "none".into() } else { exceptions.join(", ") });
+            let lines = vec![
+                (
+                    "Registration coverage".to_owned(),
+                    format!("{} of {} people ({} %)", c.registered, c.people, c.registration_percent),
+                ),
+                (
+                    format!("Effective coverage since {}", c.since.to_rfc3339()),
+                    format!(
+                        "{} of {} sign-ins proved a second factor ({} %)",
+                        c.sign_ins_with_mfa, c.sign_ins, c.effective_percent
+                    ),
+                ),
+                ("Failures by reason".to_owned(), none_or_list(&failures)),
+                ("Failures by method".to_owned(), none_or_list(&by_method)),
+                ("Enrolments".to_owned(), none_or_list(&enrolments)),
+                ("Exceptions".to_owned(), none_or_list(&exceptions)),
+            ];
+            print_measures(format, &c, lines)?;
         }
         ReportCommand::Gaps { days, break_glass_days, unused_days, secret_max_age_days } => {
             anyhow::ensure!(
@@ -47,19 +53,13 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let list = |names: &[String]| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
-            println!("No second factor: {}", list(&report.no_second_factor));
-            println!("Methods weak for their tier: {}", list(&report.weak_for_tier));
-            println!("Admins without a passkey or security key: {}", list(&report.admins_without_keys));
             let accounts: Vec<String> = report
                 .service_accounts
                 .iter()
                 .map(|l| format!("{} ({})", l.client_id, l.findings.join("; ")))
                 .collect();
-            println!("Service accounts needing attention: {}", list(&accounts));
             let password_only: Vec<String> =
                 report.password_only_sign_ins.iter().map(|(user, n)| format!("{user} ({n})")).collect();
-            println!("Password-only sign-ins since {}: {}", report.since.to_rfc3339(), list(&password_only));
             let untested: Vec<String> = report
                 .break_glass_untested
                 .iter()
@@ -67,11 +67,18 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
                     format!("{user} (last {})", last.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()))
                 })
                 .collect();
-            println!(
-                "Break-glass accounts not tested since {}: {}",
-                report.break_glass_since.to_rfc3339(),
-                list(&untested)
-            );
+            let lines = vec![
+                ("No second factor".to_owned(), none_or_list(&report.no_second_factor)),
+                ("Methods weak for their tier".to_owned(), none_or_list(&report.weak_for_tier)),
+                ("Admins without a passkey or security key".to_owned(), none_or_list(&report.admins_without_keys)),
+                ("Service accounts needing attention".to_owned(), none_or_list(&accounts)),
+                (format!("Password-only sign-ins since {}", report.since.to_rfc3339()), none_or_list(&password_only)),
+                (
+                    format!("Break-glass accounts not tested since {}", report.break_glass_since.to_rfc3339()),
+                    none_or_list(&untested),
+                ),
+            ];
+            print_measures(format, &report, lines)?;
         }
         ReportCommand::Compliance { campaign, state } => {
             return super::campaigns::compliance(app, campaign, state, format).await;
@@ -144,4 +151,26 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `names` joined with commas, or "none".
+fn none_or_list(names: &[String]) -> String {
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+}
+
+/// A summary report's lines: `measure: value` for people, or a two-column CSV (through the
+/// one CSV writer, so names in it cannot run as formulas).
+fn print_measures<T: serde::Serialize>(
+    format: Option<OutputFormat>,
+    value: &T,
+    lines: Vec<(String, String)>,
+) -> anyhow::Result<()> {
+    if format == Some(OutputFormat::Csv) {
+        let rows = lines.into_iter().map(|(measure, value)| vec![measure, value]).collect();
+        return print(OutputFormat::Csv, value, &["measure", "value"], rows);
+    }
+    for (measure, value) in lines {
+        println!("{measure}: {value}");
+    }
+    Ok(())
 }

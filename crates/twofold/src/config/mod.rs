@@ -37,6 +37,10 @@ pub struct Settings {
     pub exception_max_days: u32,
     /// HTTPS with these PEM files: (certificate chain, key, client CA for mutual TLS).
     pub tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
+    /// The bearer token `/metrics` asks for (redacted in `Debug`); `None` leaves it open.
+    pub metrics_token: Option<twofold_http::MetricsToken>,
+    /// Failures allowed per trusted verify-API caller (by caller name) before it is delayed.
+    pub verify_caller_limits: std::collections::HashMap<String, i64>,
 }
 
 /// The file's contents, every key optional.
@@ -53,6 +57,7 @@ struct FileConfig {
     mail_from: Option<String>,
     geoip_database: Option<PathBuf>,
     exception_max_days: Option<u32>,
+    metrics_token: Option<String>,
     #[serde(default)]
     trusted_proxies: Vec<String>,
     #[serde(default)]
@@ -67,6 +72,26 @@ struct FileConfig {
     webauthn: WebauthnSection,
     #[serde(default)]
     forward_auth: forward_auth::ForwardAuthSection,
+    #[serde(default)]
+    verify: VerifySection,
+}
+
+/// `[verify]`: the verify API's callers trusted with more failures than one browser (a
+/// gateway verifying codes for many people).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifySection {
+    #[serde(default)]
+    trusted_callers: Vec<TrustedCallerSection>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustedCallerSection {
+    /// `api_key:NAME` or `service:NAME`, as the audit log names the caller.
+    caller: String,
+    /// Failures allowed before its calls are delayed (the default is 50 per source).
+    free_failures: i64,
 }
 
 /// `[webauthn]`: which tiers must register attested hardware keys, and whose keys count.
@@ -122,6 +147,8 @@ struct ChannelSection {
     enabled: bool,
     until: Option<toml::value::Datetime>,
     forbidden_tiers: Option<Vec<String>>,
+    /// SMS only: calling codes text messages may go to (empty or absent: any but premium ranges).
+    allowed_calling_codes: Option<Vec<String>>,
     webhook_url: Option<String>,
     webhook_authorization: Option<String>,
 }
@@ -151,6 +178,14 @@ impl ChannelSection {
             enabled: self.enabled,
             until: self.until.as_ref().map(date_start).transpose()?,
             forbidden_tiers,
+            allowed_calling_codes: {
+                let codes = self.allowed_calling_codes.clone().unwrap_or_default();
+                for code in &codes {
+                    twofold_core::fallback::check_calling_code(code)
+                        .map_err(|e| format!("allowed_calling_codes: {e}"))?;
+                }
+                codes
+            },
         })
     }
 }
@@ -194,6 +229,7 @@ const KEYS: &[(&str, &str)] = &[
     ("smtp_url", "string"),
     ("geoip_database", "string"),
     ("exception_max_days", "integer"),
+    ("metrics_token", "string"),
     ("mail_from", "string"),
     ("trusted_proxies", "array"),
     ("password", "table"),
@@ -211,6 +247,7 @@ const KEYS: &[(&str, &str)] = &[
     ("sms_otp.enabled", "boolean"),
     ("sms_otp.until", "datetime"),
     ("sms_otp.forbidden_tiers", "array"),
+    ("sms_otp.allowed_calling_codes", "array"),
     ("sms_otp.webhook_url", "string"),
     ("sms_otp.webhook_authorization", "string"),
     ("webauthn", "table"),
@@ -219,6 +256,8 @@ const KEYS: &[(&str, &str)] = &[
     ("forward_auth", "table"),
     ("forward_auth.default", "string"),
     ("forward_auth.rules", "array"),
+    ("verify", "table"),
+    ("verify.trusted_callers", "array"),
 ];
 
 fn type_name(value: &toml::Value) -> &'static str {
@@ -288,6 +327,11 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
         && !(1..=366).contains(&days)
     {
         add("exception_max_days", format!("{days} is not 1–366: an exception is never open-ended"));
+    }
+    if let Some(token) = text("metrics_token")
+        && let Err(e) = twofold_http::MetricsToken::new(token)
+    {
+        add("metrics_token", e.to_string());
     }
     if let Some(format) = text("log_format")
         && !["pretty", "json"].contains(&format)
@@ -399,6 +443,8 @@ const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_TRUSTED_PROXIES",
     "TWOFOLD_LOG",
     "TWOFOLD_SMS_WEBHOOK_AUTHORIZATION",
+    "TWOFOLD_METRICS_TOKEN",
+    "TWOFOLD_METRICS_TOKEN_FILE",
     "TWOFOLD_TEST_DATABASE_URL",
 ];
 
@@ -477,9 +523,24 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         anyhow::anyhow!("{}", list.join("; "))
     })?;
     let tls = serve.and_then(|s| Some((s.tls_cert.clone()?, s.tls_key.clone()?, s.client_ca.clone())));
+    let metrics_token = match serve {
+        Some(serve) => metrics_token(serve, file.metrics_token.as_deref())?,
+        None => None,
+    };
     let exception_max_days = file.exception_max_days.unwrap_or(twofold_core::campaign::exception::DEFAULT_MAX_DAYS);
     anyhow::ensure!((1..=366).contains(&exception_max_days), "exception_max_days must be 1–366");
+    let mut verify_caller_limits = std::collections::HashMap::new();
+    for caller in &file.verify.trusted_callers {
+        anyhow::ensure!(
+            (1..=100_000).contains(&caller.free_failures),
+            "verify.trusted_callers: free_failures for {} must be 1–100000",
+            caller.caller
+        );
+        verify_caller_limits.insert(caller.caller.clone(), caller.free_failures);
+    }
     Ok(Settings {
+        metrics_token,
+        verify_caller_limits,
         exception_max_days,
         geoip_database,
         tls,
@@ -502,6 +563,23 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
     })
 }
 
+/// The `/metrics` token: `--metrics-token-file` (`TWOFOLD_METRICS_TOKEN_FILE`), else
+/// `TWOFOLD_METRICS_TOKEN`, else the file's `metrics_token`. Its value is never in an error.
+fn metrics_token(serve: &ServeArgs, from_file: Option<&str>) -> anyhow::Result<Option<twofold_http::MetricsToken>> {
+    let (text, source) = if let Some(path) = &serve.metrics_token_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --metrics-token-file {}", path.display()))?;
+        (text, "--metrics-token-file")
+    } else if let Ok(text) = std::env::var("TWOFOLD_METRICS_TOKEN") {
+        (text, "TWOFOLD_METRICS_TOKEN")
+    } else if let Some(text) = from_file {
+        (text.to_owned(), "metrics_token")
+    } else {
+        return Ok(None);
+    };
+    twofold_http::MetricsToken::new(&text).map(Some).map_err(|e| anyhow::anyhow!("{source}: {e}"))
+}
+
 /// A commented example file with the defaults.
 pub const EXAMPLE: &str = r#"# Twofold configuration. Every key is optional; flags and TWOFOLD_* variables override.
 listen = "127.0.0.1:8080"              # TWOFOLD_LISTEN
@@ -515,6 +593,8 @@ log_format = "pretty"                   # or "json"; TWOFOLD_LOG_FORMAT
 # trusted_proxies = ["10.0.0.0/8"]                      # TWOFOLD_TRUSTED_PROXIES; X-Forwarded-For is ignored from others
 # geoip_database = "/var/lib/GeoIP/GeoLite2-City.mmdb"  # TWOFOLD_GEOIP_DATABASE; country rules and impossible travel
 # exception_max_days = 30                               # the longest a campaign exception may run (1–366)
+# metrics_token = "..."                                 # /metrics then asks for Authorization: Bearer <it> (16+ characters);
+#                                                       # or TWOFOLD_METRICS_TOKEN, or serve --metrics-token-file FILE
 
 [password]        # argon2id cost (OWASP: 19 MiB, 2 iterations, 1 lane)
 memory_kib = 19456
@@ -536,6 +616,7 @@ enabled = false
 enabled = false
 # until = 2027-03-31
 # forbidden_tiers = ["privileged", "break_glass"]
+# allowed_calling_codes = ["44", "1"]  # text only these countries; absent: any but premium ranges (+881, +882, ...)
 # webhook_url = "https://sms-relay.example.com/send"   # POST {"to": "+44...", "text": "..."}
 # webhook_authorization = "Bearer ..."                 # or TWOFOLD_SMS_WEBHOOK_AUTHORIZATION; never logged
 
@@ -547,6 +628,12 @@ attested_tiers = ["privileged"]
 # description = "YubiKey 5 Series"
 # ca_file = "/etc/twofold/yubico-u2f-root.pem"
 # aaguids = ["cb69481e-8ff7-4039-93ec-0a2729a154a8", "ee882879-721c-4913-9775-3dfcce97072a"]
+
+# The verify API throttles per person and per calling client. A gateway that verifies codes
+# for many people may be allowed more failures than the default 50 before it is delayed.
+# [[verify.trusted_callers]]
+# caller = "api_key:vpn-gateway"      # or "service:NAME" for a service account
+# free_failures = 500
 
 # Forward-auth (GET /api/v1/forward-auth) for apps behind nginx auth_request, Traefik
 # ForwardAuth or Caddy forward_auth. The most specific rule decides (exact host before
@@ -606,6 +693,15 @@ mod tests {
         let problems = check(typo);
         assert_eq!(problems[0].key, "forward_auth");
         assert!(problems[0].message.contains("group"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_weak_metrics_token_is_refused_without_being_repeated() {
+        let problems = check("metrics_token = \"hunter2\"\n");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "metrics_token");
+        assert!(!problems[0].message.contains("hunter2"), "{problems:?}");
+        assert_eq!(check("metrics_token = \"a-long-enough-scrape-token\"\n"), vec![]);
     }
 
     #[test]

@@ -185,6 +185,7 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
                         methods: vec!["pwd".into(), "otp".into()],
                         ip: None,
                         user_agent: None,
+                        source: None,
                         context: twofold_core::signin::SignInContext::default(),
                     };
                     let ctx = w.app.audit_context(&Actor::cli(&user.username), &RequestMeta::default());

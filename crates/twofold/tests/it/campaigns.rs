@@ -10,12 +10,12 @@ use crate::mfa::{enrol_totp, oathtool, password_step};
 
 /// `YYYY-MM-DD`, `days` from today (UTC). The wall clock is right here: the CLI runs on it.
 #[allow(clippy::disallowed_methods)]
-fn date(days: i64) -> String {
+pub(crate) fn date(days: i64) -> String {
     let day = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
     format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
 }
 
-fn campaign_file() -> String {
+pub(crate) fn campaign_file() -> String {
     format!(
         r#"name = "MFA for everyone"
 target = {{ percent = 95, within_days = 90 }}
@@ -155,7 +155,18 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         ]);
         assert!(asked.status.success(), "{b}: {}", stderr(&asked));
         let id = serde_json::from_slice::<Value>(&asked.stdout).unwrap()["id"].as_str().unwrap().to_owned();
-        let too_long = env.cli(&["exception", "request", "--user", "dave", "--reason", "x", "--until", &date(60)]);
+        let too_long = env.cli(&[
+            "exception",
+            "request",
+            "--user",
+            "dave",
+            "--reason",
+            "x",
+            "--until",
+            &date(60),
+            "--requested-by",
+            "erin",
+        ]);
         assert!(stderr(&too_long).contains("at most 30 days"), "{b}: never open-ended: {}", stderr(&too_long));
         let config = env.data_dir.join("..").join("longer.toml");
         std::fs::write(&config, "exception_max_days = 90\n").unwrap();
@@ -170,6 +181,8 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             "x",
             "--until",
             &date(60),
+            "--requested-by",
+            "erin",
         ]);
         assert!(longer.status.success(), "{b}: the maximum is configurable: {}", stderr(&longer));
         std::fs::write(&config, "exception_max_days = 0\n").unwrap();

@@ -105,13 +105,16 @@ async fn sigterm_finishes_in_flight_requests() {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let csrf = "c".repeat(43);
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
-    for _ in 0..24 {
+    // Spread over the demo's people: attempts in flight for one username count against its
+    // throttle, and this is about shutting down, not about one person's burst.
+    for n in 0..24 {
         let (client, url, csrf, done) = (client.clone(), url.clone(), csrf.clone(), done_tx.clone());
+        let username = ["alice", "bob", "carol", "dave", "erin"][n % 5];
         tokio::spawn(async move {
             let result = client
                 .post(format!("{url}/login"))
                 .header("cookie", format!("twofold_csrf={csrf}"))
-                .form(&[("username", "bob"), ("password", "twofold-demo-pass"), ("csrf", csrf.as_str())])
+                .form(&[("username", username), ("password", "twofold-demo-pass"), ("csrf", csrf.as_str())])
                 .send()
                 .await;
             done.send(result).ok();

@@ -210,3 +210,83 @@ fn form_action_before(page: &str, label: &str) -> String {
     let start = form.rfind(r#"action=""#).unwrap() + r#"action=""#.len();
     form[start..start + form[start..].find('"').unwrap()].to_owned()
 }
+
+/// Attack: toll fraud and spam through enrolment. A session with only the password (the
+/// person has no second factor yet) asked for six text-message enrolments in a second to six
+/// premium-range international numbers (`+88216100000N`) and seven email enrolments in two
+/// seconds, and each sent a code at once. Now premium ranges are refused unless the
+/// organisation allows them, sends are claimed per person and per source across all methods
+/// and enrolments, and every refusal is counted and audited.
+#[tokio::test]
+async fn enrolment_cannot_be_used_to_send_texts_and_mails_in_bulk() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let smtp = SmtpSink::start();
+        let sms = SmsSink::start().await;
+        let config_file = config(&env.data_dir.join("..").join("config"), &sms.url, None);
+        let server = env.serve(&["--demo", "--config", &config_file, "--smtp-url", &smtp.url]).await;
+        let url = &server.url;
+        let client = browser();
+        password_step(&client, url, "bob").await;
+        let (csrf, _) = csrf_of(&client, url, "/account/security").await;
+
+        for n in 1..=6 {
+            let phone = format!("+88216100000{n}");
+            let (status, page) =
+                post(&client, url, "/account/security/sms", &[("csrf", &csrf), ("phone", &phone)]).await;
+            assert_eq!(status, 403, "{b}: {page}");
+            assert!(page.contains("numbers starting +882 are not allowed"), "{b}");
+        }
+        let mut statuses = Vec::new();
+        for n in 1..=6 {
+            let phone = format!("+44 7700 90012{n}");
+            statuses.push(post(&client, url, "/account/security/sms", &[("csrf", &csrf), ("phone", &phone)]).await.0);
+        }
+        assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{b}: one text, not six: {statuses:?}");
+        assert!(statuses.iter().all(|&s| s == 200 || s == 429 || s == 409), "{b}: {statuses:?}");
+        let mut statuses = Vec::new();
+        for _ in 0..7 {
+            statuses.push(post(&client, url, "/account/security/email", &[("csrf", &csrf)]).await.0);
+        }
+        assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{b}: one mail, not seven: {statuses:?}");
+        // Nothing else went out: one text, and (besides no other code) one code mail.
+        smtp.wait_for("confirm this contact method").await;
+        assert_eq!(sms.count(), 1, "{b}: the provider saw one text");
+        let code_mails = smtp.messages().iter().filter(|m| m.contains("confirm this contact method")).count();
+        assert_eq!(code_mails, 1, "{b}");
+        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let refused = log.matches(r#""action":"one_time_code.refused""#).count();
+        assert_eq!(refused, 6 + 5 + 6, "{b}: every refusal audited");
+        assert!(log.contains(r#"\"reason\":\"number_not_allowed\""#), "{b}");
+        let metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("twofold_one_time_codes_refused_total"), "{b}: refusals are counted");
+    }
+}
+
+/// An organisation that lists the countries it texts refuses the rest.
+#[tokio::test]
+async fn texts_go_only_to_the_calling_codes_an_organisation_allows() {
+    let env = Env::new(&twofold_testkit::sqlite());
+    let sms = SmsSink::start().await;
+    let dir = env.data_dir.join("..").join("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("uk-only.toml");
+    std::fs::write(
+        &path,
+        format!("[sms_otp]\nenabled = true\nallowed_calling_codes = [\"44\"]\nwebhook_url = \"{}\"\n", sms.url),
+    )
+    .unwrap();
+    let server = env.serve(&["--demo", "--config", path.to_str().unwrap()]).await;
+    let url = &server.url;
+    let client = browser();
+    password_step(&client, url, "bob").await;
+    let (csrf, _) = csrf_of(&client, url, "/account/security").await;
+    let (status, page) =
+        post(&client, url, "/account/security/sms", &[("csrf", &csrf), ("phone", "+1 555 555 0123")]).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("numbers starting +155 are not allowed"), "{page}");
+    let (status, page) =
+        post(&client, url, "/account/security/sms", &[("csrf", &csrf), ("phone", "+44 7700 900123")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(sms.wait_for(1).await.0["to"], "+447700900123");
+}

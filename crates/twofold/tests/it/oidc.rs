@@ -14,9 +14,9 @@ use sha2::Digest;
 use crate::helpers::{Env, browser, stderr};
 use crate::mfa::{enrol_totp, oathtool, password_step};
 
-const REDIRECT: &str = "http://localhost:9999/callback";
+pub(crate) const REDIRECT: &str = "http://localhost:9999/callback";
 
-fn register_client(env: &Env) -> (String, String) {
+pub(crate) fn register_client(env: &Env) -> (String, String) {
     let out = env.cli(&["client", "add", "Demo app", "--redirect-uri", REDIRECT, "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let value: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -45,7 +45,7 @@ fn challenge(verifier: &str) -> String {
 }
 
 /// Starts an authorization with a signed-in browser; returns the code from the redirect.
-async fn code_for(client: &reqwest::Client, url: &str, client_id: &str, verifier: &str) -> String {
+pub(crate) async fn code_for(client: &reqwest::Client, url: &str, client_id: &str, verifier: &str) -> String {
     let response = client
         .get(format!("{url}/oauth2/authorize"))
         .query(&[
@@ -66,7 +66,13 @@ async fn code_for(client: &reqwest::Client, url: &str, client_id: &str, verifier
     location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned()
 }
 
-async fn exchange(url: &str, client: &(String, String), code: &str, verifier: &str, redirect: &str) -> (u16, Value) {
+pub(crate) async fn exchange(
+    url: &str,
+    client: &(String, String),
+    code: &str,
+    verifier: &str,
+    redirect: &str,
+) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(format!("{url}/oauth2/token"))
         .basic_auth(&client.0, Some(&client.1))
@@ -129,17 +135,21 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
             .unwrap();
         let location = to_phr.headers()["location"].to_str().unwrap();
         assert!(location.contains("error=unmet_authentication_requirements"), "{b}: {location}");
-        // His browser session is password-only: asking for mfa sends him to the second step.
-        let to_mfa = web
-            .get(format!("{url}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&acr_values=mfa&code_challenge={}&code_challenge_method=S256", client.0, challenge(&"v".repeat(43))))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            to_mfa.headers()["location"].to_str().unwrap().starts_with("/login/mfa?return_to=%2Foauth2%2Fauthorize")
-                || to_mfa.headers()["location"].to_str().unwrap().starts_with("/login/mfa?return_to=/oauth2/authorize"),
-            "{b}"
+        // His browser session proved the app's code when he set it up (mfa): asking for mfa
+        // issues a code at once. A fresh browser that has only his password is sent to the
+        // second step first.
+        let mfa_authorize = format!(
+            "{url}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&acr_values=mfa&code_challenge={}&code_challenge_method=S256",
+            client.0,
+            challenge(&"v".repeat(43))
         );
+        let to_mfa = web.get(&mfa_authorize).send().await.unwrap();
+        assert!(to_mfa.headers()["location"].to_str().unwrap().starts_with(REDIRECT), "{b}");
+        let fresh = browser();
+        assert_eq!(password_step(&fresh, url, "bob").await, "/login/mfa?return_to=/account", "{b}");
+        let pending = fresh.get(&mfa_authorize).send().await.unwrap();
+        let location = pending.headers()["location"].to_str().unwrap();
+        assert!(location.starts_with("/login"), "{b}: {location}");
 
         // Attacks on the exchange.
         let verifier = "a".repeat(50);
@@ -165,6 +175,14 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         assert_eq!(status, 200, "{b}: {tokens}");
         let (status, body) = exchange(url, &client, &code, &verifier, REDIRECT).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: a code works once");
+        // The replay revoked what the code's first exchange issued (RFC 6749 §4.1.2): a new one.
+        let access = tokens["access_token"].as_str().unwrap();
+        let info =
+            reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
+        assert_eq!(info.status(), 401, "{b}: revoked with the replay");
+        let code = code_for(&web, url, &client.0, &verifier).await;
+        let (status, tokens) = exchange(url, &client, &code, &verifier, REDIRECT).await;
+        assert_eq!(status, 200, "{b}: {tokens}");
 
         // A forged access token (claims changed, signature kept) is refused by userinfo.
         let access = tokens["access_token"].as_str().unwrap();
@@ -250,7 +268,7 @@ async fn a_relying_party_steps_up_from_mfa_to_a_passkey() {
     }
 }
 
-async fn post_form(url: &str, client: &(String, String), form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn post_form(url: &str, client: &(String, String), form: &[(&str, &str)]) -> (u16, Value) {
     let response =
         reqwest::Client::new().post(url).basic_auth(&client.0, Some(&client.1)).form(form).send().await.unwrap();
     let status = response.status().as_u16();
@@ -368,21 +386,37 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
         .unwrap();
         assert_eq!(header["alg"], "ES256", "{b}: high-volume tokens use the cheap algorithm");
 
-        // client_secret_post, a subset of scopes; a scope not granted is refused.
+        // A subset of scopes; a scope not granted is refused.
+        let (status, subset) =
+            post_form(&token_url, &account, &[("grant_type", "client_credentials"), ("scope", "reports:read")]).await;
+        assert_eq!(status, 200, "{b}: {subset}");
+        assert_eq!(subset["scope"], "reports:read", "{b}");
+        // An account registered for client_secret_post sends its secret in the form.
+        let out = env.cli(&[
+            "service-account",
+            "add",
+            "Poster",
+            "--scope",
+            "reports:read",
+            "--token-endpoint-auth-method",
+            "client_secret_post",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let poster: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(poster["token_endpoint_auth_method"], "client_secret_post", "{b}");
         let post = reqwest::Client::new()
             .post(&token_url)
             .form(&[
                 ("grant_type", "client_credentials"),
-                ("client_id", account.0.as_str()),
-                ("client_secret", account.1.as_str()),
-                ("scope", "reports:read"),
+                ("client_id", poster["client_id"].as_str().unwrap()),
+                ("client_secret", poster["client_secret"].as_str().unwrap()),
             ])
             .send()
             .await
             .unwrap();
         assert_eq!(post.status(), 200, "{b}");
-        let subset: Value = post.json().await.unwrap();
-        assert_eq!(subset["scope"], "reports:read", "{b}");
         let (status, body) =
             post_form(&token_url, &account, &[("grant_type", "client_credentials"), ("scope", "admin")]).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{b}");
@@ -500,7 +534,8 @@ async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
             .unwrap();
         assert_eq!(refused.status(), 400, "{b}: an unregistered post-logout URI");
         let no_hint = web.get(format!("{url}/oauth2/logout")).send().await.unwrap();
-        assert_eq!(no_hint.status(), 400, "{b}: no one else can sign bob out");
+        assert_eq!(no_hint.status(), 200, "{b}: without a hint bob is asked");
+        assert!(no_hint.text().await.unwrap().contains("Sign out of Twofold?"), "{b}: no one else can sign bob out");
         assert_eq!(web.get(format!("{url}/account")).send().await.unwrap().status(), 200, "{b}: still signed in");
         let out = web
             .get(format!("{url}/oauth2/logout"))

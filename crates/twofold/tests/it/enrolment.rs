@@ -1,0 +1,232 @@
+//! Enrolment hijack (THREATS: enrolment left half-open): an attacker with only the password
+//! signs in while the person has no second factor, starts an authenticator-app enrolment and
+//! keeps its key; the person later sets up their own app; the attacker, on the old session,
+//! tries to finish the pending enrolment replacing the person's app, to open Security info
+//! changes, and to sign in to apps. Each must be refused until that session steps up, and a
+//! pending enrolment expires.
+
+use std::sync::Arc;
+
+use twofold_app::{Actor, App, AppError, AppSettings, RequestMeta, SecretKeys};
+use twofold_core::Timestamp;
+use twofold_core::clock::FixedClock;
+use twofold_core::identity::NewUser;
+use twofold_store::SqlStore;
+
+use crate::helpers::{Env, browser};
+use crate::mfa::{between, enrol_totp, hidden, oathtool, password_step};
+
+#[tokio::test]
+async fn a_password_only_session_cannot_finish_an_old_enrolment_or_replace_the_persons_app() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+
+        // The attacker signs in with bob's password while bob has no second factor and starts
+        // an enrolment, keeping its key.
+        let attacker = browser();
+        password_step(&attacker, url, "bob").await;
+        let page = attacker.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let attacker_csrf = hidden(&page, "csrf");
+        let started = attacker
+            .post(format!("{url}/account/security/totp"))
+            .form(&[("name", "Attacker"), ("csrf", &attacker_csrf)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let attacker_secret = between(&started, r#"<code id="secret">"#, "</code>").to_owned();
+        let attacker_id = hidden(&started, "id");
+
+        // ... and signs in to an app with the password alone, keeping its refresh token.
+        let app = crate::oidc::register_client(&env);
+        let verifier = "p".repeat(50);
+        let code = crate::oidc::code_for(&attacker, url, &app.0, &verifier).await;
+        let (status, tokens) = crate::oidc::exchange(url, &app, &code, &verifier, crate::oidc::REDIRECT).await;
+        assert_eq!(status, 200, "{b}: {tokens}");
+        let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+        // bob sets up his own app on his own session.
+        let bob = browser();
+        password_step(&bob, url, "bob").await;
+        let bob_secret = enrol_totp(&bob, url).await;
+        let security = bob.get(format!("{url}/account/security")).send().await.unwrap();
+        assert_eq!(security.status(), 200, "{b}: bob's own session counts his test authentication");
+        let security = security.text().await.unwrap();
+        let bobs_app = between(&security, r#"action="/account/security/"#, "/rename").to_owned();
+
+        // The attacker tries to finish the old enrolment, replacing bob's app.
+        let hijack = attacker
+            .post(format!("{url}/account/security/totp/confirm"))
+            .form(&[
+                ("id", attacker_id.as_str()),
+                ("code", &oathtool(&attacker_secret, 0)),
+                ("csrf", &attacker_csrf),
+                ("replaces", &bobs_app),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hijack.status(), 303, "{b}: sent to sign in again instead");
+        assert!(hijack.headers()["location"].to_str().unwrap().starts_with("/login"), "{b}");
+        let without_replacing = attacker
+            .post(format!("{url}/account/security/totp/confirm"))
+            .form(&[("id", attacker_id.as_str()), ("code", &oathtool(&attacker_secret, 0)), ("csrf", &attacker_csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(without_replacing.status(), 303, "{b}: nor may it add the attacker's app");
+
+        // The old session no longer opens changes or apps: it must prove a second factor.
+        let another = attacker
+            .post(format!("{url}/account/security/totp"))
+            .form(&[("name", "Attacker 2"), ("csrf", &attacker_csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(another.status(), 303, "{b}: no new enrolment either");
+        let account = attacker.get(format!("{url}/account")).send().await.unwrap();
+        assert_eq!(account.status(), 303, "{b}: the old session ended when bob set up his app");
+        assert!(account.headers()["location"].to_str().unwrap().starts_with("/login"), "{b}");
+
+        // The app's password-only grant dies with it.
+        let (status, body) = crate::oidc::post_form(
+            &format!("{url}/oauth2/token"),
+            &app,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())],
+        )
+        .await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: {body}");
+
+        // bob's app still works and is still his only one.
+        let methods = bob.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        assert!(methods.contains("Replace Phone") && !methods.contains("Replace Attacker"), "{b}: {methods}");
+        let verify = crate::helpers::api(&env.admin_token())
+            .post(format!("{url}/api/v1/verify"))
+            .json(&serde_json::json!({"username": "bob", "code": oathtool(&bob_secret, 30)}))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(verify["valid"], true, "{b}: bob's app was not replaced");
+    }
+}
+
+/// An enrolment waits at most ten minutes for its test authentication: a key shown long ago
+/// (to a stolen session, say) can no longer be confirmed, and the pending method is removed.
+/// Run in process on a clock the test moves.
+#[tokio::test]
+async fn a_pending_enrolment_expires() {
+    for db in twofold_testkit::databases().await {
+        let b = db.backend;
+        let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
+        let clock = Arc::new(FixedClock::new(Timestamp::parse("2027-01-04T09:00:00Z").unwrap()));
+        let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
+        let app = App::new(store, clock.clone(), AppSettings::default(), Some(keys));
+        let (actor, meta) = (Actor::system("test"), RequestMeta::default());
+        let new_user = NewUser { username: "erin".into(), ..NewUser::default() };
+        app.create_user(&actor, &meta, new_user, Some("a long enough password".into()), vec![]).await.unwrap();
+        let signed_in = app.sign_in("erin", "a long enough password".into(), &meta).await.unwrap();
+        let current = app.authenticate_session(&signed_in.token).await.unwrap().unwrap();
+        let enrolment = app.begin_totp_enrolment(&current, "Phone", &meta).await.unwrap();
+        let secret = twofold_core::otp::base32_decode(&enrolment.secret_base32).unwrap();
+
+        clock.advance_seconds(twofold_core::authenticator::PENDING_ENROLMENT_SECS + 1);
+        let current = app.authenticate_session(&signed_in.token).await.unwrap().unwrap();
+        let code = twofold_core::otp::totp(&secret, app.now(), twofold_core::otp::TotpParams::default());
+        let late = app.confirm_totp(&current, enrolment.authenticator.id, &code, None, &meta).await;
+        assert!(matches!(late, Err(AppError::Conflict(ref m)) if m.contains("expired")), "{b}: {late:?}");
+        let info = app.security_info(current.user.id).await.unwrap();
+        assert!(info.authenticators.is_empty(), "{b}: the expired enrolment is gone");
+    }
+}
+
+/// Attack: enrolment hijack once the only method is retired. When SMS codes reach their end
+/// date (or the person's tier may no longer use them), the password alone used to count as
+/// "no second factor" and let anyone enrol their own app. Now any confirmed method counts:
+/// adding one needs a step-up, which the retired channel may give for this alone.
+#[tokio::test]
+async fn a_retired_text_message_method_still_guards_enrolment() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let sms = crate::helpers::SmsSink::start().await;
+        let dir = env.data_dir.join("..").join("config");
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, until: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, format!("[sms_otp]\nenabled = true\n{until}webhook_url = \"{}\"\n", sms.url))
+                .unwrap();
+            path.display().to_string()
+        };
+        let open = write("open.toml", "");
+        let ended = write("ended.toml", "until = 2026-01-01\n");
+        let code_in = |n: usize, text: &serde_json::Value| {
+            let text = text["text"].as_str().unwrap();
+            let at = text.find("code is ").unwrap_or_else(|| panic!("{n}: {text}")) + "code is ".len();
+            text[at..at + 6].to_owned()
+        };
+
+        // bob sets up text-message codes while they are allowed.
+        {
+            let server = env.serve(&["--demo", "--config", &open]).await;
+            let url = &server.url;
+            let bob = browser();
+            password_step(&bob, url, "bob").await;
+            let page = bob.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+            let csrf = hidden(&page, "csrf");
+            let form = [("csrf", csrf.as_str()), ("phone", "+44 7700 900123")];
+            let started = bob.post(format!("{url}/account/security/sms")).form(&form).send().await.unwrap();
+            assert_eq!(started.status(), 200, "{b}");
+            let id = hidden(&started.text().await.unwrap(), "id");
+            let code = code_in(1, &sms.wait_for(1).await.0);
+            let form = [("csrf", csrf.as_str()), ("id", id.as_str()), ("code", code.as_str())];
+            let done = bob.post(format!("{url}/account/security/fallback/confirm")).form(&form).send().await.unwrap();
+            assert_eq!(done.status(), 200, "{b}");
+        }
+
+        // Text messages have ended. The password alone no longer opens enrolment.
+        let server = env.serve(&["--demo", "--config", &ended]).await;
+        let url = &server.url;
+        let attacker = browser();
+        password_step(&attacker, url, "bob").await;
+        let page = attacker.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&page, "csrf");
+        let refused = attacker
+            .post(format!("{url}/account/security/totp"))
+            .form(&[("name", "Attacker"), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 303, "{b}: a step-up first");
+        assert!(refused.headers()["location"].to_str().unwrap().starts_with("/login/mfa"), "{b}");
+
+        // bob proves his (retired) phone for this purpose, then replaces it with an app.
+        let step_up = attacker.get(format!("{url}/login/mfa?return_to=/account/security")).send().await.unwrap();
+        let step_up = step_up.text().await.unwrap();
+        assert!(step_up.contains("Text me a code at"), "{b}: the retired channel is offered to replace it");
+        let method = between(&step_up, r#"name="authenticator" value=""#, "\"").to_owned();
+        let csrf = hidden(&step_up, "csrf");
+        let sent = attacker
+            .post(format!("{url}/login/mfa/send"))
+            .form(&[("csrf", csrf.as_str()), ("authenticator", method.as_str()), ("return_to", "/account/security")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 200, "{b}");
+        let code = code_in(2, &sms.wait_for(2).await.0);
+        let proved = attacker
+            .post(format!("{url}/login/mfa"))
+            .form(&[("csrf", csrf.as_str()), ("code", code.as_str()), ("return_to", "/account/security")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(proved.status(), 303, "{b}");
+        let secret = enrol_totp(&attacker, url).await;
+        assert!(!secret.is_empty(), "{b}: with the phone proved, a replacement can be set up");
+    }
+}
