@@ -6,8 +6,12 @@ attestation certificate issued by a test CA (or "none" attestation), and asserti
 sign counter. Built on the `cryptography` package with a minimal CBOR encoder; its state
 (the CA and the credential) lives in a directory.
 
-  authenticator.py ca DIR                     make a CA and an attestation certificate;
-                                              prints {"ca_pem": ..., "aaguid": ...}
+  authenticator.py ca DIR [--issuer ROOT_DIR] [--aaguid UUID]
+                                              make a CA and an attestation certificate;
+                                              prints {"ca_pem": ..., "aaguid": ...}. With
+                                              --issuer, the certificate is issued by the CA
+                                              in ROOT_DIR instead of a new one; --aaguid
+                                              names the key model (default: a random one)
   authenticator.py create DIR ORIGIN [none]   creation options (WebAuthn JSON) on stdin;
                                               prints the new credential (WebAuthn JSON)
   authenticator.py get DIR ORIGIN             request options on stdin; prints the assertion
@@ -71,26 +75,32 @@ def load_key(path: str):
         return serialization.load_pem_private_key(f.read(), None)
 
 
-def make_ca(directory: str) -> dict:
+def make_ca(directory: str, issuer: str | None = None, aaguid: str | None = None) -> dict:
     os.makedirs(directory, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Twofold Test Attestation Root")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+    if issuer is not None:
+        ca_key = load_key(os.path.join(issuer, "ca.key"))
+        with open(os.path.join(issuer, "ca.pem"), "rb") as f:
+            ca_cert = x509.load_pem_x509_certificate(f.read())
+        ca_name = ca_cert.subject
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_cert = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+            .sign(ca_key, hashes.SHA256())
         )
-        .sign(ca_key, hashes.SHA256())
-    )
-    aaguid = uuid.uuid4()
+    aaguid = uuid.UUID(aaguid) if aaguid is not None else uuid.uuid4()
     att_key = ec.generate_private_key(ec.SECP256R1())
     att_cert = (
         x509.CertificateBuilder()
@@ -116,6 +126,8 @@ def make_ca(directory: str) -> dict:
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     with open(os.path.join(directory, "ca.pem"), "wb") as f:
         f.write(ca_pem)
+    with open(os.path.join(directory, "ca.key"), "wb") as f:
+        f.write(pem_key(ca_key))
     with open(os.path.join(directory, "att.der"), "wb") as f:
         f.write(att_cert.public_bytes(serialization.Encoding.DER))
     with open(os.path.join(directory, "att.key"), "wb") as f:
@@ -206,7 +218,11 @@ def get(directory: str, origin: str, options: dict) -> dict:
 def main() -> None:
     command, directory = sys.argv[1], sys.argv[2]
     if command == "ca":
-        result = make_ca(directory)
+        flags = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+        unknown = set(flags) - {"--issuer", "--aaguid"}
+        if unknown or len(sys.argv[3:]) % 2:
+            raise SystemExit(f"usage: ca DIR [--issuer ROOT_DIR] [--aaguid UUID]; got {sys.argv[3:]}")
+        result = make_ca(directory, flags.get("--issuer"), flags.get("--aaguid"))
     elif command == "create":
         result = create(directory, sys.argv[3], sys.argv[4:] != ["none"], json.load(sys.stdin))
     elif command == "get":

@@ -142,6 +142,29 @@ pub(crate) async fn start_pending(pool: &AnyPool, session: &Session, ctx: &Audit
     tx.commit().await
 }
 
+/// Ends the active session `old_id_hash` and stores `session` in its place, in a transaction
+/// left open for what records the change; `None` (nothing written) when the old one had ended.
+async fn replace_session(
+    pool: &AnyPool,
+    old_id_hash: &str,
+    session: &Session,
+    ctx: &AuditContext,
+) -> StoreResult<Option<AuditedTx>> {
+    let mut tx = AuditedTx::begin(pool).await?;
+    let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL")
+        .bind(ctx.at.millis())
+        .bind(old_id_hash)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+    if ended == 0 {
+        return Ok(None);
+    }
+    insert_session(&mut tx, session).await?;
+    Ok(Some(tx))
+}
+
 pub(crate) async fn complete(
     pool: &AnyPool,
     pending_id_hash: &str,
@@ -149,18 +172,7 @@ pub(crate) async fn complete(
     event: &SignInEvent,
     ctx: &AuditContext,
 ) -> StoreResult<bool> {
-    let mut tx = AuditedTx::begin(pool).await?;
-    let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL")
-        .bind(ctx.at.millis())
-        .bind(pending_id_hash)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(store_error)?
-        .rows_affected();
-    if ended == 0 {
-        return Ok(false);
-    }
-    insert_session(&mut tx, session).await?;
+    let Some(mut tx) = replace_session(pool, pending_id_hash, session, ctx).await? else { return Ok(false) };
     record_success(&mut tx, session, event, ctx).await?;
     tx.commit().await?;
     Ok(true)
@@ -175,18 +187,7 @@ pub(crate) async fn renew(
     reason: &str,
     ctx: &AuditContext,
 ) -> StoreResult<bool> {
-    let mut tx = AuditedTx::begin(pool).await?;
-    let ended = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL")
-        .bind(ctx.at.millis())
-        .bind(old_id_hash)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(store_error)?
-        .rows_affected();
-    if ended == 0 {
-        return Ok(false);
-    }
-    insert_session(&mut tx, session).await?;
+    let Some(mut tx) = replace_session(pool, old_id_hash, session, ctx).await? else { return Ok(false) };
     // Every other session of the person was opened before this proof: they step up afresh.
     let others =
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id_hash <> $3")

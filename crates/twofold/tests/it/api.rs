@@ -171,6 +171,57 @@ async fn api_keys_are_required_and_roles_limit_them() {
     }
 }
 
+/// The methods HTTP clients use on the API; `any` routes answer all of them.
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// The `/api/v1` routes as the router declares them (twofold-http's `api/mod.rs`, the one place
+/// they are listed): each path template with its methods, `any` for a route that takes all.
+fn served_api_routes() -> Vec<(String, Vec<&'static str>)> {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../twofold-http/src/api/mod.rs");
+    let source = std::fs::read_to_string(file).unwrap();
+    let body = &source[source.find("pub fn routes()").unwrap()..];
+    let body = &body[..body.find(".fallback(").unwrap()];
+    let routes: Vec<(String, Vec<&'static str>)> = body
+        .split(".route(\"")
+        .skip(1)
+        .map(|route| {
+            let (path, handlers) = route.split_once('"').unwrap();
+            let methods = ["get", "post", "put", "patch", "delete", "any"]
+                .into_iter()
+                .filter(|m| {
+                    handlers
+                        .match_indices(&format!("{m}("))
+                        .any(|(at, _)| !handlers[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+                })
+                .collect();
+            (path.to_owned(), methods)
+        })
+        .collect();
+    assert_eq!(routes.len(), body.matches(".route(").count(), "every route in {file} was read");
+    assert!(routes.iter().all(|(_, methods)| !methods.is_empty()), "{routes:?}");
+    routes
+}
+
+/// The served route a documented path names: the route with that exact path, or else the one
+/// whose parameters (`{action}`, `{verdict}`) stand for the documented literal segments.
+fn route_for<'a>(
+    served: &'a [(String, Vec<&'static str>)],
+    documented: &str,
+) -> Option<&'a (String, Vec<&'static str>)> {
+    let segments: Vec<&str> = documented.split('/').collect();
+    served.iter().find(|(path, _)| path == documented).or_else(|| {
+        served.iter().find(|(path, _)| {
+            let template: Vec<&str> = path.split('/').collect();
+            template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, d)| t == d || t.starts_with('{'))
+        })
+    })
+}
+
+/// The OpenAPI document and the router agree both ways: every documented path and method is
+/// served (the live server answers it, never 405, and the router declares it), and every route
+/// the router serves under `/api/v1`, with each of its methods, is documented. On a documented
+/// path, a method the document does not list is refused with 405.
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_served_routes() {
     let env = Env::new(&twofold_testkit::sqlite());
@@ -180,14 +231,38 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
     let client = api(&env.admin_token());
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), 33);
+    let served = served_api_routes();
+    let mut documented: Vec<(String, String)> = Vec::new();
     for (path, operations) in paths {
-        for method in operations.as_object().unwrap().keys() {
+        let route = route_for(&served, path).unwrap_or_else(|| panic!("documented {path} is not a served route"));
+        let operations = operations.as_object().unwrap();
+        for method in operations.keys() {
+            assert!(
+                route.1.contains(&method.as_str()) || route.1.contains(&"any"),
+                "documented {method} {path} is not served by {route:?}"
+            );
+            documented.push((route.0.clone(), method.clone()));
             let concrete = path.replace("{user}", "nobody").replace("{group}", "nogroup");
             let url = format!("{}/api/v1{concrete}", server.url);
             let request = client.request(method.to_uppercase().parse().unwrap(), &url);
             let status = request.send().await.unwrap().status();
             // A documented route answers: never 405; 404 only as a problem about the named thing.
             assert_ne!(status, 405, "{method} {path}");
+        }
+        if route.1.contains(&"any") {
+            continue;
+        }
+        for method in METHODS.iter().filter(|m| !operations.contains_key(**m)) {
+            let concrete = path.replace("{user}", "nobody").replace("{group}", "nogroup");
+            let url = format!("{}/api/v1{concrete}", server.url);
+            let status = client.request(method.to_uppercase().parse().unwrap(), &url).send().await.unwrap().status();
+            assert_eq!(status, 405, "{method} {path} is not documented, so it must not be served");
+        }
+    }
+    for (path, methods) in &served {
+        for method in methods {
+            let is_documented = |(p, m): &(String, String)| p == path && (m == method || *method == "any");
+            assert!(documented.iter().any(is_documented), "served {method} /api/v1{path} is not documented");
         }
     }
     let undocumented = client.get(format!("{}/api/v1/nothing-here", server.url)).send().await.unwrap();
@@ -205,6 +280,60 @@ async fn health_readiness_and_metrics_answer() {
     let metrics = reqwest::get(format!("{}/metrics", server.url)).await.unwrap().text().await.unwrap();
     assert!(metrics.contains(r#"twofold_http_requests_total{method="GET",route="/login",status="200"}"#), "{metrics}");
     assert!(metrics.contains("twofold_http_request_duration_seconds_bucket"), "{metrics}");
+}
+
+/// `/readyz` tells a load balancer the truth about the database: on PostgreSQL, while the test's
+/// database refuses connections (and the server's are cut), `/readyz` is 503 while `/healthz`
+/// stays 200 (the process is up); once the database is back, `/readyz` is 200 again. SQLite is
+/// a file the process opens itself, so the run without PostgreSQL has nothing to try here.
+#[tokio::test]
+async fn readyz_is_503_while_the_database_is_down_and_200_once_it_is_back() {
+    let Some(admin) = twofold_testkit::postgres_url() else {
+        eprintln!("readyz with the database down: PostgreSQL only (TWOFOLD_TEST_DATABASE_URL is not set)");
+        return;
+    };
+    let env = Env::new(&twofold_testkit::postgres(&admin).await);
+    let server = env.serve(&[]).await;
+    let name = env.database_url.rsplit('/').next().unwrap().to_owned();
+    let status = |path: &'static str| {
+        let url = format!("{}{path}", server.url);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    /// Asks `/readyz` until it answers `want`, for at most 30 s (the pool waits up to 10 s).
+    async fn readyz_becomes(url: &str, want: u16) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let got = reqwest::get(format!("{url}/readyz")).await.unwrap().status().as_u16();
+            if got == want {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "/readyz stayed {got}, wanted {want}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    assert_eq!(status("/readyz").await, 200, "ready before the outage");
+
+    twofold_testkit::execute(&admin, &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    twofold_testkit::execute(
+        &admin,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"),
+    )
+    .await;
+    readyz_becomes(&server.url, 503).await;
+    // Not only the cut connections failing once each: more asks than the pool holds (16), so
+    // new connections are tried, and refused, too.
+    for ask in 0..20 {
+        assert_eq!(status("/readyz").await, 503, "ask {ask} during the outage");
+    }
+    let answer = reqwest::get(format!("{}/readyz", server.url)).await.unwrap().text().await.unwrap();
+    assert_eq!(answer, "database unavailable\n");
+    let health = reqwest::get(format!("{}/healthz", server.url)).await.unwrap();
+    assert_eq!(health.status(), 200, "the process is up even without its database");
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+
+    twofold_testkit::execute(&admin, &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    readyz_becomes(&server.url, 200).await;
+    assert_eq!(status("/healthz").await, 200);
 }
 
 /// Announces a 2 MiB body and reads the status line: the server refuses before reading it.

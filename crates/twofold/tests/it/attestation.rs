@@ -50,22 +50,30 @@ pub async fn register(client: &reqwest::Client, url: &str, origin: &str, key_dir
     post_json(client, &format!("{url}/account/security/passkey"), &csrf, &answer).await
 }
 
+/// Makes the test CA and its key model in `attestation/` beside the data directory, and a
+/// configuration that trusts exactly them for the privileged tier; returns the key's directory,
+/// the configuration file and the trusted AAGUID.
+fn trusted_maker(env: &Env) -> (PathBuf, PathBuf, String) {
+    let dir = env.data_dir.join("..").join("attestation");
+    let made = authenticator(&["ca", dir.to_str().unwrap()], &json!({}));
+    let aaguid = made["aaguid"].as_str().unwrap().to_owned();
+    let config = dir.join("twofold.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[webauthn]\nattested_tiers = [\"privileged\"]\n\n[[webauthn.trusted_key_makers]]\ndescription = \"Test keys\"\nca_file = \"{}\"\naaguids = [\"{aaguid}\"]\n",
+            dir.join("ca.pem").display(),
+        ),
+    )
+    .unwrap();
+    (dir, config, aaguid)
+}
+
 #[tokio::test]
 async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
     for env in Env::all().await {
         let b = env.backend;
-        let dir = env.data_dir.join("..").join("attestation");
-        let made = authenticator(&["ca", dir.to_str().unwrap()], &json!({}));
-        let config = dir.join("twofold.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[webauthn]\nattested_tiers = [\"privileged\"]\n\n[[webauthn.trusted_key_makers]]\ndescription = \"Test keys\"\nca_file = \"{}\"\naaguids = [\"{}\"]\n",
-                dir.join("ca.pem").display(),
-                made["aaguid"].as_str().unwrap()
-            ),
-        )
-        .unwrap();
+        let (dir, config, _) = trusted_maker(&env);
         let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
         let url = &server.url;
         let origin = url.replace("127.0.0.1", "localhost");
@@ -106,6 +114,49 @@ async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
             .unwrap_or_else(|| panic!("{b}: no enrolment of alice's key in {log}"));
         assert!(enrolled.to_string().contains("attested"), "{b}: {enrolled}");
         assert_eq!(after_state(&enrolled)["attested"], true, "{b}: the audit log records the key as attested");
+    }
+}
+
+/// Attack: a forged or unvetted security key for a privileged account. Attestation that chains
+/// to a root the server does not trust (a look-alike CA with the trusted root's name, vouching
+/// for the trusted AAGUID) is refused, and so is a key model (AAGUID) the trusted maker was not
+/// listed for, even with a certificate from the trusted root. Nothing is stored; as a control,
+/// the trusted maker's listed model is accepted afterwards.
+#[tokio::test]
+async fn attestation_from_an_untrusted_root_or_an_unlisted_key_model_is_refused() {
+    for env in Env::all().await {
+        let b = env.backend;
+        let (dir, config, aaguid) = trusted_maker(&env);
+        let keys = dir.join("..");
+        let rogue_root = keys.join("rogue-root");
+        authenticator(&["ca", rogue_root.to_str().unwrap(), "--aaguid", &aaguid], &json!({}));
+        let unlisted_model = keys.join("unlisted-model");
+        let unlisted =
+            authenticator(&["ca", unlisted_model.to_str().unwrap(), "--issuer", dir.to_str().unwrap()], &json!({}));
+        assert_ne!(unlisted["aaguid"], aaguid.as_str());
+        let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
+        let url = &server.url;
+        let origin = url.replace("127.0.0.1", "localhost");
+
+        let alice = browser();
+        password_step(&alice, url, "alice").await;
+        // Each is refused for its own reason (webauthn-rs's words), not for a malformed answer.
+        for (key_dir, what, reason) in [
+            (&rogue_root, "an untrusted root", "is not trusted by one of the selected CA certificates"),
+            (&unlisted_model, "an unlisted AAGUID", "limits the aaguids allowed"),
+        ] {
+            let (status, body) = register(&alice, url, &origin, key_dir, true).await;
+            assert_eq!(status, 422, "{b}: {what}: {body}");
+            let detail = body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains("trusted maker") && detail.contains(reason), "{b}: {what}: {body}");
+            let page = alice.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+            assert!(!page.contains("Passkey or security key"), "{b}: {what}: the refused key was not added");
+        }
+        let stored = twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT name FROM authenticators").await;
+        assert!(stored.is_empty(), "{b}: nothing stored: {stored:?}");
+
+        let (status, body) = register(&alice, url, &origin, &dir, true).await;
+        assert_eq!(status, 200, "{b}: control: the trusted maker's listed key is accepted: {body}");
     }
 }
 

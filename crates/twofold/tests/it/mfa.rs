@@ -460,18 +460,43 @@ async fn a_trusted_device_skips_the_second_step_until_forgotten_but_never_for_pr
     }
 }
 
+/// Attack: a lost phone keeps signing in. Replacing the phone retires the old app in the same
+/// flow: afterwards a code from the old app that it would otherwise accept (the next step, newer
+/// than any it has used) is refused, while the same kind of code from an app that was not
+/// replaced still signs in.
 #[tokio::test]
 async fn replacing_a_phone_retires_the_old_app_in_the_same_flow() {
     for env in Env::all().await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
+        // Control: carol enrols the same way and keeps her app; her next-step code signs in.
+        let control = browser();
+        password_step(&control, url, "carol").await;
+        let control_secret = enrol_totp(&control, url).await;
+        sign_out(&control, url).await;
+
         let client = browser();
         password_step(&client, url, "bob").await;
+        // Enrolment's test code uses the current step; every later code is from a newer step.
         let old_secret = enrol_totp(&client, url).await;
+        // The enrolment upgraded the session: recovery codes follow at once. One of them, not the
+        // old app, gives the fresh second factor for the replacement, so the old app has used no
+        // step after its enrolment's.
+        let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let codes_page = client
+            .post(format!("{url}/account/security/recovery-codes"))
+            .form(&[("csrf", hidden(&page, "csrf"))])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let recovery = codes_page.split("<li><code>").nth(1).unwrap().split('<').next().unwrap().to_owned();
         sign_out(&client, url).await;
         password_step(&client, url, "bob").await;
-        assert_eq!(second_step(&client, url, "code", &oathtool(&old_secret, 30)).await.status(), 303, "{b}");
+        assert_eq!(second_step(&client, url, "recovery_code", &recovery).await.status(), 303, "{b}");
 
         // "Replace Phone" leads to enrolling the new app with the old one named.
         let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
@@ -519,6 +544,19 @@ async fn replacing_a_phone_retires_the_old_app_in_the_same_flow() {
         sign_out(&client, url).await;
         password_step(&client, url, "bob").await;
         assert_eq!(second_step(&client, url, "code", &oathtool(&old_secret, 60)).await.status(), 401, "{b}");
+        // The old app's next-step code: inside the window and newer than its last used step, so
+        // only the retirement can refuse it.
+        assert_eq!(
+            second_step(&client, url, "code", &oathtool(&old_secret, 30)).await.status(),
+            401,
+            "{b}: the old app's otherwise valid code is refused"
+        );
+        password_step(&control, url, "carol").await;
+        assert_eq!(
+            second_step(&control, url, "code", &oathtool(&control_secret, 30)).await.status(),
+            303,
+            "{b}: control: the same kind of code from an app that was not replaced signs in"
+        );
         assert_eq!(second_step(&client, url, "code", &oathtool(&new_secret, 30)).await.status(), 303, "{b}");
         let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
         assert!(log.contains(r#""action":"authenticator.remove""#), "{b}: the retirement is audited");
