@@ -28,6 +28,26 @@ pub const MAX_DELAY_SECS: i64 = 15 * 60;
 /// flight, short enough that a lost claim does not keep a person waiting.
 pub const CLAIM_TTL_SECS: i64 = 120;
 
+/// The most attempts one source may have in flight at once while its failures are still
+/// within its free allowance (a gateway or a shared NAT runs many at once, nearly all good).
+pub const MAX_IN_FLIGHT_PER_SOURCE: i64 = 256;
+
+/// What a source's attempts count as, given its stored failures and its claims in flight:
+/// once its failures have used up the free allowance every claim in flight counts as one
+/// more (so after the allowance one attempt at a time gets through, however many race);
+/// before that, claims in flight do not count, but more than [`MAX_IN_FLIGHT_PER_SOURCE`]
+/// at once are refused (`None`).
+#[must_use]
+pub fn source_load(stored: Failures, in_flight: Failures, free: i64) -> Option<Failures> {
+    if stored.count >= free {
+        Some(stored.and(in_flight))
+    } else if in_flight.count >= MAX_IN_FLIGHT_PER_SOURCE {
+        None
+    } else {
+        Some(stored)
+    }
+}
+
 /// How many failures each kind of key may have before delays start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -181,6 +201,16 @@ mod tests {
         assert_ne!(source_key("2001:db8:1:2::1"), source_key("2001:db8:1:3::1"));
         assert_eq!(source_key("192.0.2.7"), "192.0.2.7");
         assert_eq!(source_key("::ffff:192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn a_busy_source_is_held_to_one_attempt_at_a_time_only_once_it_has_failed_enough() {
+        let gateway = source_load(failures(3, 0), failures(100, 0), FREE_FAILURES_PER_SOURCE);
+        assert_eq!(gateway, Some(failures(3, 0)), "a gateway's good traffic in flight costs nothing");
+        let flood = source_load(Failures::default(), failures(MAX_IN_FLIGHT_PER_SOURCE, 0), 50);
+        assert_eq!(flood, None, "but only so much at once");
+        let sprayer = source_load(failures(50, 0), failures(2, 5), 50).unwrap();
+        assert_eq!(sprayer.count, 52, "past the allowance every attempt in flight counts");
     }
 
     #[test]

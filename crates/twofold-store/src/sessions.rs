@@ -463,7 +463,11 @@ pub(crate) async fn claim_attempt(
     .map_err(store_error)?;
     let failures = |count, last: Option<i64>| Failures { count, last_at: last.map(Timestamp) };
     let by_username = failures(counts.0, counts.1).and(failures(counts.4, counts.5));
-    let by_source = failures(counts.2, counts.3).and(failures(counts.6, counts.7));
+    let Some(by_source) =
+        throttle::source_load(failures(counts.2, counts.3), failures(counts.6, counts.7), limits.free_per_source)
+    else {
+        return Ok(Claim::Refused { retry_after_secs: 1 });
+    };
     if let Some(retry_after_secs) = throttle::retry_after_within(by_username, by_source, limits, now) {
         return Ok(Claim::Refused { retry_after_secs });
     }
