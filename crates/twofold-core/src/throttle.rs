@@ -28,6 +28,12 @@ pub const MAX_DELAY_SECS: i64 = 15 * 60;
 /// flight, short enough that a lost claim does not keep a person waiting.
 pub const CLAIM_TTL_SECS: i64 = 120;
 
+/// The source recorded on the sign-in event of a signed-in session's use of an app (a code
+/// issued to an OpenID Connect client, or refused by conditional access): no attempt at a
+/// credential, so it neither counts as a failure nor ends a run of them — else every app
+/// sign-in of the victim would give someone guessing their second factor fresh free tries.
+pub const SESSION_SOURCE: &str = "session";
+
 /// The most attempts one source may have in flight at once while its failures are still
 /// within its free allowance (a gateway or a shared NAT runs many at once, nearly all good).
 pub const MAX_IN_FLIGHT_PER_SOURCE: i64 = 256;

@@ -371,7 +371,9 @@ pub(crate) async fn history(
 
 /// Failures (not counting throttled attempts) at or after `since`: for the username, only
 /// those after its last success; for the source, all of them, so that signing in to one
-/// account does not reset a source that sprays others.
+/// account does not reset a source that sprays others. A signed-in session's use of an app
+/// (source [`twofold_core::throttle::SESSION_SOURCE`]) is no attempt: it neither counts as a
+/// failure nor ends a run of them.
 pub(crate) async fn failures(
     pool: &AnyPool,
     username: &str,
@@ -394,10 +396,10 @@ where
     // One round trip: both counts are index range scans on (username, at) and (source, at).
     let (user_count, user_last, source_count, source_last): (i64, Option<i64>, i64, Option<i64>) = sqlx::query_as(
         "SELECT
-            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
-                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success'), 0)),
-            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success' AND COALESCE(s.source, '') <> 'session'), 0)),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
             (SELECT COUNT(*) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
@@ -440,10 +442,10 @@ pub(crate) async fn claim_attempt(
     // in, its claim out, in one transaction) is counted as one or the other, never neither.
     let counts: ClaimCounts = sqlx::query_as(
         "SELECT
-            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
-                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success'), 0)),
-            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure'
+                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success' AND COALESCE(s.source, '') <> 'session'), 0)),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
             (SELECT COUNT(*) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),

@@ -330,6 +330,18 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
         let (windowed, _) = store.sign_in_failures("alice", None, Timestamp(31)).await.unwrap();
         assert_eq!(windowed.count, 1, "{backend}: only failures inside the window");
 
+        // Attack: guessing someone's second factor while they use their apps. A signed-in
+        // session's app sign-in (a code issued, or one refused by policy) is no attempt: it
+        // neither ends the guesser's run of failures nor adds to it.
+        let app_use = |at: i64, reason: Option<FailureReason>| SignInEvent {
+            source: Some(twofold_core::throttle::SESSION_SOURCE.into()),
+            ..attempt(at, "alice", "10.0.0.1", reason)
+        };
+        store.record_sign_in_attempt(&app_use(40, None), &ctx(40)).await.unwrap();
+        store.record_sign_in_attempt(&app_use(41, Some(FailureReason::PolicyBlocked)), &ctx(41)).await.unwrap();
+        let (by_user, _) = store.sign_in_failures("alice", Some("10.0.0.1"), Timestamp(0)).await.unwrap();
+        assert_eq!(by_user, Failures { count: 2, last_at: Some(Timestamp(31)) }, "{backend}: app use changes nothing");
+
         let (user, hash) = store.user_credentials("alice").await.unwrap().unwrap();
         assert_eq!((user.id, hash.as_deref()), (alice.id, Some("$argon2id$fake")), "{backend}");
         assert!(store.user_credentials("ghost").await.unwrap().is_none());

@@ -176,10 +176,11 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<()> {
         let methods: Vec<&str> = current.session.auth.amr.iter().map(String::as_str).collect();
-        let event = self
+        let mut event = self
             .sign_in_event(&current.user.username, Some(&current.user), refused, meta)
             .with_methods(&methods)
             .with_context(context);
+        event.source = Some(twofold_core::throttle::SESSION_SOURCE.to_owned());
         Ok(self.store.record_sign_in_attempt(&event, &self.audit_context(&current.actor(), meta)).await?)
     }
 
