@@ -36,6 +36,8 @@ pub const SESSION_SOURCE: &str = "session";
 
 /// The most attempts one source may have in flight at once while its failures are still
 /// within its free allowance (a gateway or a shared NAT runs many at once, nearly all good).
+/// Below the allowance a source's claims are not serialised across nodes, so the bound is
+/// approximate by as many as race at that moment; past it, they are, and it is exact.
 pub const MAX_IN_FLIGHT_PER_SOURCE: i64 = 256;
 
 /// What a source's attempts count as, given its stored failures and its claims in flight:

@@ -435,12 +435,105 @@ pub(crate) async fn claim_attempt(
     limits: Limits,
     now: Timestamp,
 ) -> StoreResult<Claim> {
-    let mut tx = serialised(pool, backend, &[(1, Some(username)), (2, source)]).await?;
+    // A claim need not survive a crash: the attempt it stands for dies with the node. So its
+    // commit waits for no disk flush (SQLite synchronous=NORMAL on this connection for the
+    // claim alone; PostgreSQL synchronous_commit off for this transaction), which keeps a
+    // claim from costing each attempt an fsync of its own.
+    let mut conn = pool.acquire().await.map_err(store_error)?;
+    if backend == crate::Backend::Sqlite {
+        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await.map_err(store_error)?;
+    }
+    let claimed = claim_on(&mut conn, backend, username, source, limits, now).await;
+    if backend == crate::Backend::Sqlite && sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await.is_err()
+    {
+        // Never hand a connection back to the pool with its durability lowered.
+        conn.close_on_drop();
+    }
+    claimed
+}
+
+/// [`claim_attempt`] on one connection.
+async fn claim_on(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    username: &str,
+    source: Option<&str>,
+    limits: Limits,
+    now: Timestamp,
+) -> StoreResult<Claim> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await.map_err(store_error)?;
+    match backend {
+        crate::Backend::Sqlite => {
+            // A write first, so the transaction holds the write lock from the start (no read
+            // lock to upgrade, so no SQLITE_BUSY), as every audited transaction does.
+            sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 0").execute(&mut *tx).await.map_err(store_error)?;
+        }
+        crate::Backend::Postgres => {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await.map_err(store_error)?;
+            lock_key(&mut tx, 1, username).await?;
+        }
+    }
+    let mut counts = claim_counts(&mut tx, username, source, now).await?;
+    // The source's lock is needed only once its failures have used up its allowance (before
+    // that its claims in flight do not count against it), so a busy gateway's attempts for
+    // different people do not queue behind one another.
+    if backend == crate::Backend::Postgres
+        && let Some(source) = source
+        && counts.2 >= limits.free_per_source
+    {
+        lock_key(&mut tx, 2, source).await?;
+        counts = claim_counts(&mut tx, username, Some(source), now).await?;
+    }
+    let failures = |count, last: Option<i64>| Failures { count, last_at: last.map(Timestamp) };
+    let by_username = failures(counts.0, counts.1).and(failures(counts.4, counts.5));
+    let Some(by_source) =
+        throttle::source_load(failures(counts.2, counts.3), failures(counts.6, counts.7), limits.free_per_source)
+    else {
+        return Ok(Claim::Refused { retry_after_secs: 1 });
+    };
+    if let Some(retry_after_secs) = throttle::retry_after_within(by_username, by_source, limits, now) {
+        return Ok(Claim::Refused { retry_after_secs });
+    }
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO attempt_claims (id, username, source, at) VALUES ($1, $2, $3, $4)")
+        .bind(id.to_string())
+        .bind(username)
+        .bind(source)
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+    // Claims whose attempts never recorded an outcome stopped counting long ago; clear them
+    // now and then (about one claim in 64), with a wide margin so that a node whose clock
+    // runs ahead never clears live ones.
+    if id.as_u128().is_multiple_of(64) {
+        sqlx::query("DELETE FROM attempt_claims WHERE at < $1")
+            .bind(now.plus_seconds(-throttle::WINDOW_SECS).millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+    }
+    tx.commit().await.map_err(store_error)?;
+    Ok(Claim::Granted { id, by_username })
+}
+
+/// The counts [`claim_attempt`] decides on, read in one statement, so one snapshot: an
+/// attempt whose outcome commits meanwhile (its event in, its claim out, in one transaction)
+/// is counted as one or the other, never neither.
+async fn claim_counts(
+    conn: &mut sqlx::AnyConnection,
+    username: &str,
+    source: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<ClaimCounts> {
     let since = now.plus_seconds(-throttle::WINDOW_SECS).millis();
     let claims_since = now.plus_seconds(-throttle::CLAIM_TTL_SECS).millis().max(since);
-    // One statement, so one snapshot: an attempt whose outcome commits meanwhile (its event
-    // in, its claim out, in one transaction) is counted as one or the other, never neither.
-    let counts: ClaimCounts = sqlx::query_as(
+    sqlx::query_as(
         "SELECT
             (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
                 AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
@@ -460,37 +553,9 @@ pub(crate) async fn claim_attempt(
     .bind(since)
     .bind(source)
     .bind(claims_since)
-    .fetch_one(&mut *tx.tx)
+    .fetch_one(conn)
     .await
-    .map_err(store_error)?;
-    let failures = |count, last: Option<i64>| Failures { count, last_at: last.map(Timestamp) };
-    let by_username = failures(counts.0, counts.1).and(failures(counts.4, counts.5));
-    let Some(by_source) =
-        throttle::source_load(failures(counts.2, counts.3), failures(counts.6, counts.7), limits.free_per_source)
-    else {
-        return Ok(Claim::Refused { retry_after_secs: 1 });
-    };
-    if let Some(retry_after_secs) = throttle::retry_after_within(by_username, by_source, limits, now) {
-        return Ok(Claim::Refused { retry_after_secs });
-    }
-    let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO attempt_claims (id, username, source, at) VALUES ($1, $2, $3, $4)")
-        .bind(id.to_string())
-        .bind(username)
-        .bind(source)
-        .bind(now.millis())
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(store_error)?;
-    // Claims whose attempts never recorded an outcome stopped counting long ago; clear them
-    // (with a wide margin, so a node whose clock runs ahead never clears live ones).
-    sqlx::query("DELETE FROM attempt_claims WHERE at < $1")
-        .bind(now.plus_seconds(-throttle::WINDOW_SECS).millis())
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(store_error)?;
-    tx.commit().await?;
-    Ok(Claim::Granted { id, by_username })
+    .map_err(store_error)
 }
 
 /// A transaction in which the checks of one kind of key (`(namespace, key)` pairs, taken in
@@ -509,19 +574,19 @@ pub(crate) async fn serialised(
     sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *tx.tx).await.map_err(store_error)?;
     for (space, key) in keys {
         if let Some(key) = key {
-            lock_key(&mut tx, *space, key).await?;
+            lock_key(&mut tx.tx, *space, key).await?;
         }
     }
     Ok(tx)
 }
 
 /// Takes PostgreSQL's transaction-scoped advisory lock on `key` in the namespace `space`.
-pub(crate) async fn lock_key(tx: &mut AuditedTx, space: i32, key: &str) -> StoreResult<()> {
+pub(crate) async fn lock_key(conn: &mut sqlx::AnyConnection, space: i32, key: &str) -> StoreResult<()> {
     // The lock function returns `void`, which the Any driver cannot decode: select around it.
     sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS locked")
         .bind(space)
         .bind(key)
-        .execute(&mut *tx.tx)
+        .execute(conn)
         .await
         .map_err(store_error)?;
     Ok(())
