@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod csv_out;
 pub mod demo;
 mod directory;
+mod enrolment;
 pub mod exceptions;
 pub mod fallback;
 pub mod forward_auth;
