@@ -57,6 +57,11 @@ pub async fn second_step(client: &reqwest::Client, url: &str, field: &str, code:
 
 /// Adds an authenticator app on the Security info page; returns its base32 key.
 pub async fn enrol_totp(client: &reqwest::Client, url: &str) -> String {
+    enrol_totp_with_code(client, url).await.0
+}
+
+/// As [`enrol_totp`], also returning the code that confirmed it (to replay it exactly).
+pub async fn enrol_totp_with_code(client: &reqwest::Client, url: &str) -> (String, String) {
     let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
     let csrf = hidden(&page, "csrf");
     let enrol = client
@@ -78,15 +83,16 @@ pub async fn enrol_totp(client: &reqwest::Client, url: &str) -> String {
         .unwrap();
     assert_eq!(wrong.status(), 422, "a wrong test code does not finish enrolment");
     assert!(!wrong.text().await.unwrap().contains(&secret), "the key is never shown twice");
+    let code = oathtool(&secret, 0);
     let confirmed = client
         .post(format!("{url}/account/security/totp/confirm"))
-        .form(&[("id", id.as_str()), ("code", &oathtool(&secret, 0)), ("csrf", &csrf)])
+        .form(&[("id", id.as_str()), ("code", &code), ("csrf", &csrf)])
         .send()
         .await
         .unwrap();
     assert_eq!(confirmed.status(), 200);
     assert!(confirmed.text().await.unwrap().contains("Authenticator app added."));
-    secret
+    (secret, code)
 }
 
 pub async fn sign_out(client: &reqwest::Client, url: &str) {
@@ -106,7 +112,7 @@ async fn an_authenticator_app_is_enrolled_then_required_at_sign_in_and_codes_wor
             "/account/security?return_to=/account",
             "{b}: guided enrolment"
         );
-        let secret = enrol_totp(&client, url).await;
+        let (secret, confirming_code) = enrol_totp_with_code(&client, url).await;
         sign_out(&client, url).await;
 
         let next = password_step(&client, url, "bob").await;
@@ -118,8 +124,9 @@ async fn an_authenticator_app_is_enrolled_then_required_at_sign_in_and_codes_wor
             "{b}: the password alone opens nothing"
         );
 
-        // The code used to confirm enrolment is spent: replaying it fails.
-        let replay = second_step(&client, url, "code", &oathtool(&secret, 0)).await;
+        // The code used to confirm enrolment is spent: replaying it fails (the very same code,
+        // so a 30-second step ending meanwhile cannot turn the replay into a fresh code).
+        let replay = second_step(&client, url, "code", &confirming_code).await;
         assert_eq!(replay.status(), 401, "{b}: replayed code");
         let next_code = oathtool(&secret, 30);
         let done = second_step(&client, url, "code", &next_code).await;
