@@ -30,15 +30,12 @@ impl App {
     /// # Errors
     /// Storage failures.
     pub async fn usable_fallbacks(&self, user: &User) -> AppResult<Vec<Authenticator>> {
-        let now = self.now();
+        // One read: whether anything is usable is judged from the same list.
         let confirmed: Vec<Authenticator> =
             self.store.authenticators(user.id).await?.into_iter().filter(Authenticator::is_confirmed).collect();
-        let usable: Vec<Authenticator> = confirmed
-            .iter()
-            .filter(|a| a.kind.is_fallback() && self.fallback_policy.allows(a.kind, user.tier, now).is_ok())
-            .cloned()
-            .collect();
-        if !usable.is_empty() || self.has_second_factor(user).await? {
+        let usable: Vec<Authenticator> =
+            confirmed.iter().filter(|a| a.kind.is_fallback() && self.usable_now(a, user)).cloned().collect();
+        if !usable.is_empty() || confirmed.iter().any(|a| self.usable_now(a, user)) {
             return Ok(usable);
         }
         // Nothing usable is left: a retired channel may still prove the person, to replace it.

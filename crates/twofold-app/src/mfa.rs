@@ -80,10 +80,15 @@ impl App {
     /// Whether the user has a confirmed second factor they may use now (an email or SMS
     /// method past its end date, or forbidden for their tier, does not count).
     pub(crate) async fn has_second_factor(&self, user: &User) -> AppResult<bool> {
-        let now = self.now();
-        Ok(self.store.authenticators(user.id).await?.iter().any(|a| {
-            a.is_confirmed() && (!a.kind.is_fallback() || self.fallback_policy.allows(a.kind, user.tier, now).is_ok())
-        }))
+        let methods = self.store.authenticators(user.id).await?;
+        Ok(methods.iter().any(|a| self.usable_now(a, user)))
+    }
+
+    /// Whether `a` is a confirmed method `user` may use now (an email or SMS method only
+    /// while the fallback policy allows its channel for their tier).
+    pub(crate) fn usable_now(&self, a: &Authenticator, user: &User) -> bool {
+        a.is_confirmed()
+            && (!a.kind.is_fallback() || self.fallback_policy.allows(a.kind, user.tier, self.now()).is_ok())
     }
 
     /// Whether the user has any confirmed method, usable now or not (an email or SMS method

@@ -383,6 +383,34 @@ pub(crate) async fn failures(
     failures_in(pool, username, source, since).await
 }
 
+/// The four failure counts throttling reads ($1 username, $2 since, $3 source): the
+/// username's count and latest failure since its last success, then the source's; throttled
+/// attempts and a session's app sign-ins are not attempts at a credential.
+const FAILURE_COUNTS: &str = "
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
+                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success' AND COALESCE(s.source, '') <> 'session'), 0)),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
+            (SELECT COUNT(*) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
+            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
+                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2)";
+
+/// The stored failures, as [`failures`] reads them.
+static FAILURES_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("SELECT {FAILURE_COUNTS}"));
+
+/// The stored failures and the claims in flight ($4: claims since), as [`claim_attempt`] reads them.
+static CLAIM_COUNTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {FAILURE_COUNTS},
+            (SELECT COUNT(*) FROM attempt_claims WHERE username = $1 AND at >= $4),
+            (SELECT MAX(at) FROM attempt_claims WHERE username = $1 AND at >= $4),
+            (SELECT COUNT(*) FROM attempt_claims WHERE source = $3 AND at >= $4),
+            (SELECT MAX(at) FROM attempt_claims WHERE source = $3 AND at >= $4)"
+    )
+});
+
 /// [`failures`], read on any connection (the pool, or a claim's transaction).
 async fn failures_in<'e, E>(
     executor: E,
@@ -394,24 +422,14 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     // One round trip: both counts are index range scans on (username, at) and (source, at).
-    let (user_count, user_last, source_count, source_last): (i64, Option<i64>, i64, Option<i64>) = sqlx::query_as(
-        "SELECT
-            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
-                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success' AND COALESCE(s.source, '') <> 'session'), 0)),
-            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
-            (SELECT COUNT(*) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
-            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2)",
-    )
-    .bind(username)
-    .bind(since.millis())
-    .bind(source)
-    .fetch_one(executor)
-    .await
-    .map_err(store_error)?;
+    let (user_count, user_last, source_count, source_last): (i64, Option<i64>, i64, Option<i64>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(FAILURES_SQL.as_str()))
+            .bind(username)
+            .bind(since.millis())
+            .bind(source)
+            .fetch_one(executor)
+            .await
+            .map_err(store_error)?;
     let (by_username, by_source) = ((user_count, user_last), (source_count, source_last));
     let failures = |(count, last): (i64, Option<i64>)| Failures { count, last_at: last.map(Timestamp) };
     Ok((failures(by_username), failures(by_source)))
@@ -533,29 +551,14 @@ async fn claim_counts(
 ) -> StoreResult<ClaimCounts> {
     let since = now.plus_seconds(-throttle::WINDOW_SECS).millis();
     let claims_since = now.plus_seconds(-throttle::CLAIM_TTL_SECS).millis().max(since);
-    sqlx::query_as(
-        "SELECT
-            (SELECT COUNT(*) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2 AND f.at > COALESCE(
-                    (SELECT MAX(s.at) FROM sign_in_events s WHERE s.username = $1 AND s.outcome = 'success' AND COALESCE(s.source, '') <> 'session'), 0)),
-            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.username = $1 AND f.outcome = 'failure' AND COALESCE(f.source, '') <> 'session'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
-            (SELECT COUNT(*) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
-            (SELECT MAX(f.at) FROM sign_in_events f WHERE f.source = $3 AND f.outcome = 'failure'
-                AND (f.reason IS NULL OR f.reason <> 'throttled') AND f.at >= $2),
-            (SELECT COUNT(*) FROM attempt_claims WHERE username = $1 AND at >= $4),
-            (SELECT MAX(at) FROM attempt_claims WHERE username = $1 AND at >= $4),
-            (SELECT COUNT(*) FROM attempt_claims WHERE source = $3 AND at >= $4),
-            (SELECT MAX(at) FROM attempt_claims WHERE source = $3 AND at >= $4)",
-    )
-    .bind(username)
-    .bind(since)
-    .bind(source)
-    .bind(claims_since)
-    .fetch_one(conn)
-    .await
-    .map_err(store_error)
+    sqlx::query_as(sqlx::AssertSqlSafe(CLAIM_COUNTS_SQL.as_str()))
+        .bind(username)
+        .bind(since)
+        .bind(source)
+        .bind(claims_since)
+        .fetch_one(conn)
+        .await
+        .map_err(store_error)
 }
 
 /// A transaction in which the checks of one kind of key (`(namespace, key)` pairs, taken in
