@@ -29,7 +29,7 @@ fn authenticator(args: &[&str], input: &serde_json::Value) -> serde_json::Value 
 }
 
 fn assertion_check(c: &mut Criterion) {
-    let rp = twofold_app::passkeys::relying_party(ORIGIN).unwrap();
+    let rp = twofold_app::factors::passkeys::relying_party(ORIGIN).unwrap();
     let dir = std::env::temp_dir().join(format!("twofold-bench-passkey-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let dir_text = dir.to_str().unwrap();

@@ -1,13 +1,13 @@
 //! Forward-auth for apps behind a reverse proxy: the proxy asks, for each request, whether
 //! the browser's Twofold session may pass, and learns who it is.
 
+use twofold_core::access::Action;
 use twofold_core::forward_auth::{self, Decision, Policy, Presented};
-use twofold_core::policy::Action;
 
 use crate::access::Target;
-use crate::policies::Verdict;
+use crate::access::policies::Verdict;
 
-use crate::auth::Authenticated;
+use crate::signin::Authenticated;
 use crate::{App, AppResult};
 
 /// Who passed, for the identity headers the proxy hands to the app.

@@ -4,40 +4,24 @@
 //! atomic change (which carries its audit event), and returns domain values. No HTTP, no
 //! terminal: callers map [`AppError`] to their own surface.
 
-mod access;
-pub mod api_keys;
+pub mod access;
 pub mod audit;
-pub mod auth;
-pub mod campaign_jobs;
-pub mod campaigns;
-pub mod coverage;
 pub mod csv_out;
 pub mod demo;
-mod directory;
-mod enrolment;
-pub mod exceptions;
-pub mod fallback;
+pub mod factors;
 pub mod forward_auth;
-pub mod gaps;
-pub mod groups;
-pub mod import;
-mod jose;
-pub mod mfa;
+pub mod identity;
 pub mod oidc;
-pub mod passkeys;
-pub mod policies;
-pub mod policy_reports;
-pub mod service_accounts;
-pub mod tokens;
-pub mod users;
+pub mod rollout;
+pub mod signin;
 
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use twofold_core::audit::{ActorKind, AuditContext};
 use twofold_core::clock::Clock;
-use twofold_core::password::{HashMemory, HashParams, PasswordRejection};
-use twofold_core::session::{AuthContext, SessionPolicy};
+use twofold_core::identity::password::{HashMemory, HashParams, PasswordRejection};
+use twofold_core::signin::session::{AuthContext, SessionPolicy};
 use twofold_core::store::{Store, StoreError};
 use twofold_core::{Timestamp, ValidationErrors};
 
@@ -174,21 +158,21 @@ pub struct App {
     /// Absent when no SMTP relay is configured: notifications are then only logged.
     mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
     /// Absent when no SMS webhook is configured: SMS codes cannot be sent.
-    sms: Option<Arc<dyn twofold_core::fallback::SmsGateway>>,
+    sms: Option<Arc<dyn twofold_core::factors::one_time_codes::SmsGateway>>,
     /// The OpenID Connect issuer (the public URL); absent for admin verbs.
     issuer: Option<String>,
     /// Which tiers must register attested hardware keys, and whose attestation counts.
-    attestation: Option<passkeys::AttestationRule>,
+    attestation: Option<factors::passkeys::AttestationRule>,
     /// The conditional-access policy in force as last read (when read, the policy); see `oidc::CACHE_MS`.
-    policy_cache: std::sync::Mutex<Option<(Timestamp, Option<policies::VersionInForce>)>>,
+    policy_cache: std::sync::Mutex<Option<(Timestamp, Option<access::policies::VersionInForce>)>>,
     /// The longest a campaign exception may run, in days.
     exception_max_days: u32,
     /// Locates addresses for country rules and impossible travel; absent without a GeoIP database.
-    geo: Option<Arc<dyn twofold_core::geo::Geolocator>>,
+    geo: Option<Arc<dyn twofold_core::access::geo::Geolocator>>,
     /// Forward-auth rules (hosts and paths behind a reverse proxy).
     forward_auth: twofold_core::forward_auth::Policy,
     /// Where email and SMS codes are allowed.
-    fallback_policy: twofold_core::fallback::FallbackPolicy,
+    fallback_policy: twofold_core::factors::one_time_codes::FallbackPolicy,
     /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
     hashing: Semaphore,
     /// Token-signing keys read recently (when read, the keys); see `oidc::CACHE_MS`.
@@ -198,9 +182,10 @@ pub struct App {
     /// OpenID Connect client records read recently (id → when read, record).
     client_cache: std::sync::Mutex<std::collections::HashMap<String, (Timestamp, twofold_core::oidc::Client)>>,
     /// API key records read recently (id → record, when read); see `api_keys::API_KEY_CACHE_MS`.
-    api_key_cache: std::sync::Mutex<std::collections::HashMap<String, (twofold_core::apikey::ApiKey, Timestamp)>>,
+    api_key_cache:
+        std::sync::Mutex<std::collections::HashMap<String, (twofold_core::identity::api_key::ApiKey, Timestamp)>>,
     /// Working memory for password verification, one per hashing permit, reused.
-    hash_memory: std::sync::Mutex<Vec<twofold_core::password::HashMemory>>,
+    hash_memory: std::sync::Mutex<Vec<twofold_core::identity::password::HashMemory>>,
     /// Failures allowed per calling client of the verify API before its calls are delayed,
     /// by caller name (`api_key:NAME`, `service:NAME`); others get the per-source default.
     verify_caller_limits: std::collections::HashMap<String, i64>,
@@ -220,10 +205,10 @@ impl App {
             sms: None,
             attestation: None,
             issuer: None,
-            fallback_policy: twofold_core::fallback::FallbackPolicy::default(),
+            fallback_policy: twofold_core::factors::one_time_codes::FallbackPolicy::default(),
             forward_auth: twofold_core::forward_auth::Policy::default(),
             geo: None,
-            exception_max_days: twofold_core::campaign::exception::DEFAULT_MAX_DAYS,
+            exception_max_days: twofold_core::rollout::exception::DEFAULT_MAX_DAYS,
             policy_cache: std::sync::Mutex::default(),
             webauthn: None,
             hashing: Semaphore::new(permits),
@@ -250,7 +235,7 @@ impl App {
     /// # Errors
     /// A public URL webauthn-rs cannot use.
     pub fn with_webauthn(mut self, public_url: &str) -> Result<Self, String> {
-        self.webauthn = Some(Arc::new(passkeys::relying_party(public_url)?));
+        self.webauthn = Some(Arc::new(factors::passkeys::relying_party(public_url)?));
         Ok(self)
     }
 
@@ -277,14 +262,14 @@ impl App {
 
     /// Locates sign-ins with `geo` (country rules, new countries, impossible travel).
     #[must_use]
-    pub fn with_geolocator(mut self, geo: Arc<dyn twofold_core::geo::Geolocator>) -> Self {
+    pub fn with_geolocator(mut self, geo: Arc<dyn twofold_core::access::geo::Geolocator>) -> Self {
         self.geo = Some(geo);
         self
     }
 
     /// Sends SMS codes through `gateway`.
     #[must_use]
-    pub fn with_sms_gateway(mut self, gateway: Arc<dyn twofold_core::fallback::SmsGateway>) -> Self {
+    pub fn with_sms_gateway(mut self, gateway: Arc<dyn twofold_core::factors::one_time_codes::SmsGateway>) -> Self {
         self.sms = Some(gateway);
         self
     }
@@ -293,14 +278,14 @@ impl App {
     ///
     /// # Errors
     /// A root that is not a PEM certificate, or a maker with no key models.
-    pub fn with_attestation_policy(mut self, policy: &passkeys::AttestationPolicy) -> Result<Self, String> {
+    pub fn with_attestation_policy(mut self, policy: &factors::passkeys::AttestationPolicy) -> Result<Self, String> {
         self.attestation = policy.build()?;
         Ok(self)
     }
 
     /// Allows email and SMS codes as `policy` says (both are off by default).
     #[must_use]
-    pub fn with_fallback_policy(mut self, policy: twofold_core::fallback::FallbackPolicy) -> Self {
+    pub fn with_fallback_policy(mut self, policy: twofold_core::factors::one_time_codes::FallbackPolicy) -> Self {
         self.fallback_policy = policy;
         self
     }
@@ -373,15 +358,20 @@ impl App {
 
     /// Checks a password against a PHC hash.
     async fn verify_password(&self, password: String, phc: String) -> AppResult<bool> {
-        self.with_hash_memory(move |memory| twofold_core::password::verify_password_in(&password, &phc, memory)).await
+        self.with_hash_memory(move |memory| {
+            twofold_core::identity::password::verify_password_in(&password, &phc, memory)
+        })
+        .await
     }
 
     /// Hashes a password with the configured parameters.
     async fn hash_password(&self, password: String) -> AppResult<String> {
         let params = self.settings.hash_params;
-        self.with_hash_memory(move |memory| twofold_core::password::hash_password_in(&password, params, memory))
-            .await?
-            .map_err(|e| AppError::Internal(e.to_string()))
+        self.with_hash_memory(move |memory| {
+            twofold_core::identity::password::hash_password_in(&password, params, memory)
+        })
+        .await?
+        .map_err(|e| AppError::Internal(e.to_string()))
     }
 
     /// The secret keys, or a clear error where the master key is not available.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, AuditEvent, Change, GENESIS_HASH};
-use twofold_core::password::{HashParams, check_new_password, hash_password, verify_password};
+use twofold_core::identity::password::{HashParams, check_new_password, hash_password, verify_password};
 use uuid::Uuid;
 
 fn passwords(c: &mut Criterion) {
@@ -38,8 +38,8 @@ fn audit(c: &mut Criterion) {
 /// 1,000 rules (groups, zones, devices, actions, a tenth report-only) evaluated for one
 /// sign-in: what every sign-in would pay.
 fn policy(c: &mut Criterion) {
+    use twofold_core::access::{Action, Device, Facts, Mode, OutcomeKind, Policy, Risk, Rule, What, When, Who};
     use twofold_core::identity::{Role, Tier};
-    use twofold_core::policy::{Action, Device, Facts, Mode, OutcomeKind, Policy, Risk, Rule, What, When, Who};
     let mut policy = Policy::default();
     for z in 0..20 {
         policy.zones.insert(format!("zone{z}"), vec![format!("10.{z}.0.0/16"), format!("172.16.{z}.0/24")]);
@@ -78,17 +78,17 @@ fn policy(c: &mut Criterion) {
         overdue: None,
         now: Timestamp(1_800_000_000_000),
     };
-    let decision = twofold_core::policy::evaluate(&policy, &facts);
+    let decision = twofold_core::access::evaluate(&policy, &facts);
     assert!(!decision.hits.is_empty());
     c.bench_function("policy/evaluate_1000_rules", |b| {
-        b.iter(|| twofold_core::policy::evaluate(black_box(&policy), &facts))
+        b.iter(|| twofold_core::access::evaluate(black_box(&policy), &facts))
     });
     // The tail: criterion reports the typical time; a sign-in pays each evaluation once, so
     // the 99th percentile of single evaluations is measured here too.
     let mut samples: Vec<u128> = (0..20_000)
         .map(|_| {
             let start = std::time::Instant::now();
-            black_box(twofold_core::policy::evaluate(black_box(&policy), &facts));
+            black_box(twofold_core::access::evaluate(black_box(&policy), &facts));
             start.elapsed().as_nanos()
         })
         .collect();
@@ -106,13 +106,13 @@ fn policy(c: &mut Criterion) {
 /// 1,000,000 recorded sign-ins of 10,000 people replayed against the documented example
 /// policy (`twofold policy simulate`'s work once the events are read).
 fn simulation(c: &mut Criterion) {
+    use twofold_core::access::{Device, simulate};
     use twofold_core::identity::{Role, Tier};
-    use twofold_core::policy::{Device, simulate};
     use twofold_core::signin::{SignInContext, SignInEvent, SignInOutcome};
     let source =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy-example.toml")).unwrap();
     let groups = ["engineering".to_owned(), "finance".to_owned()];
-    let draft = twofold_core::policy::file::load(&source, &groups).unwrap();
+    let draft = twofold_core::access::file::load(&source, &groups).unwrap();
     let ids: Vec<Uuid> = (0..10_000).map(|_| Uuid::now_v7()).collect();
     let people = ids.iter().enumerate().map(|(i, id)| {
         let tier = [Tier::Standard, Tier::Standard, Tier::Privileged, Tier::External][i % 4];

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::oidc::{STRENGTHS, strength_meets};
-use crate::session::AuthContext;
+use crate::signin::session::AuthContext;
 use crate::validation::ValidationErrors;
 
 /// What a rule asks of a request.

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use twofold_app::auth::Authenticated;
+use twofold_app::signin::Authenticated;
 use twofold_app::{Actor, AppError, RequestMeta};
 use twofold_core::identity::Role;
 
@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for ClientMeta {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect());
         let device_id = cookies::get(&parts.headers, cookies::DEVICE)
-            .and_then(|cookie| twofold_core::device::verify(&state.config.device_key, cookie));
+            .and_then(|cookie| twofold_core::signin::device::verify(&state.config.device_key, cookie));
         Ok(Self(RequestMeta { ip, user_agent, device_id, app: None, throttle_source: None }))
     }
 }

@@ -344,7 +344,7 @@ async fn logout_post(
 async fn logout(
     state: &AppState,
     meta: &twofold_app::RequestMeta,
-    session: Option<twofold_app::auth::Authenticated>,
+    session: Option<twofold_app::signin::Authenticated>,
     query: LogoutQuery,
 ) -> Result<Response, ApiError> {
     let target = state

@@ -140,7 +140,7 @@ impl Connected<IncomingStream<'_, TlsListener>> for PeerInfo {
         let certificate_thumbprint = connection
             .peer_certificates()
             .and_then(<[CertificateDer<'_>]>::first)
-            .map(|leaf| twofold_core::client_assertion::certificate_thumbprint(leaf.as_ref()));
+            .map(|leaf| twofold_core::oidc::client_assertion::certificate_thumbprint(leaf.as_ref()));
         Self { addr: *stream.remote_addr(), certificate_thumbprint }
     }
 }

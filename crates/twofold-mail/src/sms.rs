@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use twofold_core::fallback::{SmsError, SmsGateway};
+use twofold_core::factors::one_time_codes::{SmsError, SmsGateway};
 
 /// How long a provider may take to accept a message.
 const TIMEOUT: Duration = Duration::from_secs(5);

@@ -2,8 +2,8 @@
 
 use sqlx::AnyPool;
 use twofold_core::Timestamp;
-use twofold_core::apikey::ApiKey;
 use twofold_core::audit::{AuditContext, Change};
+use twofold_core::identity::api_key::ApiKey;
 use twofold_core::store::StoreResult;
 
 use crate::rows;

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
+use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
 use twofold_core::store::{StoreError, StoreResult};
 use uuid::Uuid;
 
@@ -50,7 +50,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Authenticator> {
 /// The audit view of an authenticator: never its secret.
 fn public(a: &Authenticator) -> serde_json::Value {
     serde_json::json!({"id": a.id, "user_id": a.user_id, "kind": a.kind, "name": a.name, "serial": a.serial,
-                       "destination": a.destination.as_deref().map(twofold_core::fallback::mask_destination),
+                       "destination": a.destination.as_deref().map(twofold_core::factors::one_time_codes::mask_destination),
                        "attested": a.attested, "confirmed": a.is_confirmed()})
 }
 

@@ -4,10 +4,10 @@
 use sqlx::{AnyPool, Row};
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::campaign::compliance::State;
-use twofold_core::campaign::exception::{Decision, Exception};
-use twofold_core::campaign::progress::Snapshot;
-use twofold_core::campaign::{CampaignStatus, StoredCampaign, StoredState, Transition};
+use twofold_core::rollout::compliance::State;
+use twofold_core::rollout::exception::{Decision, Exception};
+use twofold_core::rollout::progress::Snapshot;
+use twofold_core::rollout::{CampaignStatus, StoredCampaign, StoredState, Transition};
 use twofold_core::store::{StoreError, StoreResult};
 use uuid::Uuid;
 

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::device_trust::TrustedDevice;
+use twofold_core::signin::device_trust::TrustedDevice;
 use twofold_core::store::{StoreError, StoreResult};
 use uuid::Uuid;
 

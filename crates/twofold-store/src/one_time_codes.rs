@@ -4,7 +4,7 @@
 use sqlx::AnyPool;
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::fallback::{
+use twofold_core::factors::one_time_codes::{
     CodePurpose, MAX_ATTEMPTS, OneTimeCode, SEND_WINDOW_SECS, SendCount, SendLimited, may_send_to,
 };
 use twofold_core::store::StoreResult;
@@ -39,7 +39,7 @@ pub(crate) async fn create(
         Some(serde_json::json!({
             "authenticator_id": code.authenticator_id,
             "purpose": code.purpose,
-            "destination": twofold_core::fallback::mask_destination(destination),
+            "destination": twofold_core::factors::one_time_codes::mask_destination(destination),
             "expires_at": code.expires_at,
         })),
     );

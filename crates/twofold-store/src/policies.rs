@@ -2,8 +2,8 @@
 
 use sqlx::{AnyPool, Row};
 use twofold_core::Timestamp;
+use twofold_core::access::PolicyVersion;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::policy::PolicyVersion;
 use twofold_core::store::StoreResult;
 
 use crate::store_error;

@@ -3,10 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use twofold_core::Timestamp;
-use twofold_core::apikey::ApiKey;
 use twofold_core::audit::AuditEvent;
+use twofold_core::identity::api_key::ApiKey;
 use twofold_core::identity::{Group, Role, Tier, User, UserStatus};
-use twofold_core::session::{AuthContext, Session};
+use twofold_core::signin::session::{AuthContext, Session};
 use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome};
 use twofold_core::store::StoreError;
 use uuid::Uuid;

@@ -3,10 +3,10 @@
 use sqlx::AnyPool;
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, Change};
-use twofold_core::session::Session;
+use twofold_core::signin::session::Session;
+use twofold_core::signin::throttle::{self, Claim, Failures, Limits};
 use twofold_core::signin::{SignInEvent, SignInOutcome};
 use twofold_core::store::StoreResult;
-use twofold_core::throttle::{self, Claim, Failures, Limits};
 use uuid::Uuid;
 
 use crate::rows::{self, join};
@@ -372,7 +372,7 @@ pub(crate) async fn history(
 /// Failures (not counting throttled attempts) at or after `since`: for the username, only
 /// those after its last success; for the source, all of them, so that signing in to one
 /// account does not reset a source that sprays others. A signed-in session's use of an app
-/// (source [`twofold_core::throttle::SESSION_SOURCE`]) is no attempt: it neither counts as a
+/// (source [`twofold_core::signin::throttle::SESSION_SOURCE`]) is no attempt: it neither counts as a
 /// failure nor ends a run of them.
 pub(crate) async fn failures(
     pool: &AnyPool,
@@ -439,7 +439,7 @@ where
 /// claims in flight, the source's claims in flight.
 type ClaimCounts = (i64, Option<i64>, i64, Option<i64>, i64, Option<i64>, i64, Option<i64>);
 
-/// Claims one attempt for `username` from `source` (see [`twofold_core::throttle::Claim`]).
+/// Claims one attempt for `username` from `source` (see [`twofold_core::signin::throttle::Claim`]).
 ///
 /// Claims for one username or one source are serialised across nodes — on SQLite by the
 /// database's write lock, which the transaction takes first; on PostgreSQL by transaction

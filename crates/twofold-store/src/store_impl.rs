@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use twofold_core::Timestamp;
-use twofold_core::apikey::ApiKey;
 use twofold_core::audit::{AuditContext, AuditEvent, ChainHead, Change};
-use twofold_core::authenticator::Authenticator;
+use twofold_core::factors::authenticator::Authenticator;
+use twofold_core::identity::api_key::ApiKey;
 use twofold_core::identity::{Group, User, UserPatch};
-use twofold_core::session::Session;
 use twofold_core::signin::SignInEvent;
+use twofold_core::signin::session::Session;
 use twofold_core::store::{GroupSummary, Store, StoreError, StoreResult, UserFilter, UserRecord};
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ use crate::{
 impl Store for SqlStore {
     async fn create_one_time_code(
         &self,
-        code: &twofold_core::fallback::OneTimeCode,
+        code: &twofold_core::factors::one_time_codes::OneTimeCode,
         destination: &str,
         ctx: &AuditContext,
     ) -> StoreResult<()> {
@@ -29,7 +29,7 @@ impl Store for SqlStore {
     async fn one_time_code_sends(
         &self,
         authenticator_id: Uuid,
-        purpose: twofold_core::fallback::CodePurpose,
+        purpose: twofold_core::factors::one_time_codes::CodePurpose,
         since: Timestamp,
     ) -> StoreResult<Vec<Timestamp>> {
         one_time_codes::sends_since(&self.pool, authenticator_id, purpose, since).await
@@ -40,13 +40,13 @@ impl Store for SqlStore {
         source: Option<&str>,
         kind: &str,
         now: Timestamp,
-    ) -> StoreResult<Result<(), twofold_core::fallback::SendLimited>> {
+    ) -> StoreResult<Result<(), twofold_core::factors::one_time_codes::SendLimited>> {
         one_time_codes::claim_send(&self.pool, self.backend, user_id, source, kind, now).await
     }
     async fn redeem_one_time_code(
         &self,
         user_id: Uuid,
-        purpose: twofold_core::fallback::CodePurpose,
+        purpose: twofold_core::factors::one_time_codes::CodePurpose,
         code_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Uuid>> {
@@ -127,7 +127,7 @@ impl Store for SqlStore {
     ) -> StoreResult<i64> {
         policies::put_version(&self.pool, source, note, now, ctx).await
     }
-    async fn policy_versions(&self) -> StoreResult<Vec<twofold_core::policy::PolicyVersion>> {
+    async fn policy_versions(&self) -> StoreResult<Vec<twofold_core::access::PolicyVersion>> {
         policies::versions(&self.pool).await
     }
     async fn put_campaign(&self, name: &str, source: &str, now: Timestamp, ctx: &AuditContext) -> StoreResult<()> {
@@ -136,28 +136,28 @@ impl Store for SqlStore {
     async fn set_campaign_status(
         &self,
         name: &str,
-        status: twofold_core::campaign::CampaignStatus,
+        status: twofold_core::rollout::CampaignStatus,
         now: Timestamp,
         ctx: &AuditContext,
     ) -> StoreResult<bool> {
         campaigns::set_status(&self.pool, name, status, now, ctx).await
     }
-    async fn campaigns(&self) -> StoreResult<Vec<twofold_core::campaign::StoredCampaign>> {
+    async fn campaigns(&self) -> StoreResult<Vec<twofold_core::rollout::StoredCampaign>> {
         campaigns::all(&self.pool).await
     }
     async fn put_campaign_snapshot(
         &self,
         name: &str,
-        snapshot: &twofold_core::campaign::progress::Snapshot,
+        snapshot: &twofold_core::rollout::progress::Snapshot,
     ) -> StoreResult<()> {
         campaigns::put_snapshot(&self.pool, name, snapshot).await
     }
-    async fn campaign_snapshots(&self, name: &str) -> StoreResult<Vec<twofold_core::campaign::progress::Snapshot>> {
+    async fn campaign_snapshots(&self, name: &str) -> StoreResult<Vec<twofold_core::rollout::progress::Snapshot>> {
         campaigns::snapshots(&self.pool, name).await
     }
     async fn create_exception(
         &self,
-        exception: &twofold_core::campaign::exception::Exception,
+        exception: &twofold_core::rollout::exception::Exception,
         ctx: &AuditContext,
     ) -> StoreResult<()> {
         campaigns::create_exception(&self.pool, exception, ctx).await
@@ -165,14 +165,14 @@ impl Store for SqlStore {
     async fn decide_exception(
         &self,
         id: Uuid,
-        from: twofold_core::campaign::exception::Decision,
-        to: twofold_core::campaign::exception::Decision,
+        from: twofold_core::rollout::exception::Decision,
+        to: twofold_core::rollout::exception::Decision,
         reason: Option<&str>,
         ctx: &AuditContext,
     ) -> StoreResult<bool> {
         campaigns::decide_exception(&self.pool, id, from, to, reason, ctx).await
     }
-    async fn exceptions(&self) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
+    async fn exceptions(&self) -> StoreResult<Vec<twofold_core::rollout::exception::Exception>> {
         campaigns::exceptions(&self.pool, None).await
     }
     async fn ask_attestation(
@@ -186,22 +186,22 @@ impl Store for SqlStore {
     async fn attest_exception(&self, id: Uuid, ctx: &AuditContext) -> StoreResult<bool> {
         campaigns::attest(&self.pool, id, ctx).await
     }
-    async fn user_exceptions(&self, user_id: Uuid) -> StoreResult<Vec<twofold_core::campaign::exception::Exception>> {
+    async fn user_exceptions(&self, user_id: Uuid) -> StoreResult<Vec<twofold_core::rollout::exception::Exception>> {
         campaigns::exceptions(&self.pool, Some(user_id)).await
     }
     async fn record_transitions(
         &self,
         campaign: &str,
-        transitions: &[twofold_core::campaign::Transition],
+        transitions: &[twofold_core::rollout::Transition],
         ctx: &AuditContext,
-    ) -> StoreResult<Vec<twofold_core::campaign::Transition>> {
+    ) -> StoreResult<Vec<twofold_core::rollout::Transition>> {
         campaigns::record_transitions(&self.pool, campaign, transitions, ctx).await
     }
     async fn compliance_states(
         &self,
         campaign: Option<&str>,
         user_id: Option<Uuid>,
-    ) -> StoreResult<Vec<twofold_core::campaign::StoredState>> {
+    ) -> StoreResult<Vec<twofold_core::rollout::StoredState>> {
         campaigns::states(&self.pool, campaign, user_id).await
     }
     async fn claim_reminder(&self, campaign: &str, user_id: Uuid, key: &str, now: Timestamp) -> StoreResult<bool> {
@@ -318,7 +318,9 @@ impl Store for SqlStore {
         Ok(rows.into_iter().filter_map(|(user, at)| Some((Uuid::parse_str(&user).ok()?, Timestamp(at)))).collect())
     }
 
-    async fn enrolment_counts(&self) -> StoreResult<Vec<(twofold_core::authenticator::AuthenticatorKind, i64, i64)>> {
+    async fn enrolment_counts(
+        &self,
+    ) -> StoreResult<Vec<(twofold_core::factors::authenticator::AuthenticatorKind, i64, i64)>> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT kind, COUNT(*), COUNT(confirmed_at) FROM authenticators
              WHERE user_id IS NOT NULL AND serial IS NULL GROUP BY kind ORDER BY kind",
@@ -329,14 +331,14 @@ impl Store for SqlStore {
         Ok(rows
             .into_iter()
             .filter_map(|(kind, started, finished)| {
-                Some((twofold_core::authenticator::AuthenticatorKind::parse(&kind)?, started, finished))
+                Some((twofold_core::factors::authenticator::AuthenticatorKind::parse(&kind)?, started, finished))
             })
             .collect())
     }
 
     async fn all_confirmed_methods(
         &self,
-    ) -> StoreResult<Vec<(Uuid, twofold_core::authenticator::AuthenticatorKind, bool)>> {
+    ) -> StoreResult<Vec<(Uuid, twofold_core::factors::authenticator::AuthenticatorKind, bool)>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT user_id, kind, attested FROM authenticators WHERE user_id IS NOT NULL AND confirmed_at IS NOT NULL",
         )
@@ -348,7 +350,7 @@ impl Store for SqlStore {
             .filter_map(|(user, kind, attested)| {
                 Some((
                     Uuid::parse_str(&user).ok()?,
-                    twofold_core::authenticator::AuthenticatorKind::parse(&kind)?,
+                    twofold_core::factors::authenticator::AuthenticatorKind::parse(&kind)?,
                     attested != 0,
                 ))
             })
@@ -406,16 +408,16 @@ impl Store for SqlStore {
         username: &str,
         ip: Option<&str>,
         since: Timestamp,
-    ) -> StoreResult<(twofold_core::throttle::Failures, twofold_core::throttle::Failures)> {
+    ) -> StoreResult<(twofold_core::signin::throttle::Failures, twofold_core::signin::throttle::Failures)> {
         sessions::failures(&self.pool, username, ip, since).await
     }
     async fn claim_attempt(
         &self,
         username: &str,
         source: Option<&str>,
-        limits: twofold_core::throttle::Limits,
+        limits: twofold_core::signin::throttle::Limits,
         now: Timestamp,
-    ) -> StoreResult<twofold_core::throttle::Claim> {
+    ) -> StoreResult<twofold_core::signin::throttle::Claim> {
         sessions::claim_attempt(&self.pool, self.backend, username, source, limits, now).await
     }
     async fn release_attempt(&self, claim: Uuid) -> StoreResult<()> {
@@ -542,7 +544,7 @@ impl Store for SqlStore {
     }
     async fn trust_device(
         &self,
-        device: &twofold_core::device_trust::TrustedDevice,
+        device: &twofold_core::signin::device_trust::TrustedDevice,
         ctx: &AuditContext,
     ) -> StoreResult<()> {
         devices::trust(&self.pool, device, ctx).await
@@ -551,10 +553,13 @@ impl Store for SqlStore {
         &self,
         device_id: &str,
         user_id: Uuid,
-    ) -> StoreResult<Option<twofold_core::device_trust::TrustedDevice>> {
+    ) -> StoreResult<Option<twofold_core::signin::device_trust::TrustedDevice>> {
         devices::get(&self.pool, device_id, user_id).await
     }
-    async fn trusted_devices(&self, user_id: Uuid) -> StoreResult<Vec<twofold_core::device_trust::TrustedDevice>> {
+    async fn trusted_devices(
+        &self,
+        user_id: Uuid,
+    ) -> StoreResult<Vec<twofold_core::signin::device_trust::TrustedDevice>> {
         devices::of_user(&self.pool, user_id).await
     }
     async fn forget_device(&self, device_id: &str, user_id: Uuid, ctx: &AuditContext) -> StoreResult<bool> {

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use twofold_core::Timestamp;
-use twofold_core::apikey::ApiKey;
 use twofold_core::audit::{AuditContext, ChainHead, ChainVerifier, Change};
+use twofold_core::identity::api_key::ApiKey;
 use twofold_core::identity::{NewUser, Role, User, UserPatch, UserStatus, new_group};
-use twofold_core::session::{AuthContext, Session, SessionPolicy, SessionState};
+use twofold_core::signin::session::{AuthContext, Session, SessionPolicy, SessionState};
 use twofold_core::signin::{PolicyRecord, RuleRecord, SignInContext, SignInEvent, SignInOutcome};
 use twofold_core::store::{Store, StoreError, UserFilter, UserRecord};
 use twofold_store::SqlStore;
@@ -216,7 +216,7 @@ async fn api_keys_store_no_secret_and_revoke() {
     for (backend, store) in stores().await {
         let (token, key) = ApiKey::generate("ci".into(), Role::Admin, Timestamp(1), None);
         store.create_api_key(&key, &ctx(1)).await.unwrap();
-        let (_, secret) = twofold_core::apikey::parse_token(&token).unwrap();
+        let (_, secret) = twofold_core::identity::api_key::parse_token(&token).unwrap();
         let stored = store.api_key(&key.id).await.unwrap().unwrap();
         assert_eq!(stored.check(secret, Timestamp(2)), Ok(()), "{backend}");
         store.touch_api_key(&key.id, Timestamp(120_000)).await.unwrap();
@@ -273,7 +273,7 @@ async fn tampering_with_stored_events_is_detected() {
 #[tokio::test]
 async fn failures_are_counted_per_username_since_its_last_success_and_per_source() {
     use twofold_core::signin::FailureReason;
-    use twofold_core::throttle::Failures;
+    use twofold_core::signin::throttle::Failures;
     for (backend, store) in stores().await {
         store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
         let alice = store.user_by_username("alice").await.unwrap().unwrap();
@@ -334,7 +334,7 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
         // session's app sign-in (a code issued, or one refused by policy) is no attempt: it
         // neither ends the guesser's run of failures nor adds to it.
         let app_use = |at: i64, reason: Option<FailureReason>| SignInEvent {
-            source: Some(twofold_core::throttle::SESSION_SOURCE.into()),
+            source: Some(twofold_core::signin::throttle::SESSION_SOURCE.into()),
             ..attempt(at, "alice", "10.0.0.1", reason)
         };
         store.record_sign_in_attempt(&app_use(40, None), &ctx(40)).await.unwrap();
@@ -350,7 +350,7 @@ async fn failures_are_counted_per_username_since_its_last_success_and_per_source
 
 #[tokio::test]
 async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency() {
-    use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
+    use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
     for (backend, store) in stores().await {
         store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
         let alice = store.user_by_username("alice").await.unwrap().unwrap();
@@ -363,7 +363,7 @@ async fn a_totp_step_and_a_recovery_code_are_won_exactly_once_under_concurrency(
             destination: None,
             attested: false,
             credential: None,
-            otp: Some(twofold_core::otp::TotpParams::default()),
+            otp: Some(twofold_core::factors::otp::TotpParams::default()),
             last_used_step: None,
             drift_steps: 0,
             sealed_secret: vec![1, 2, 3, 255, 0],
@@ -526,7 +526,7 @@ async fn a_client_assertion_is_accepted_once_even_when_raced() {
 
 #[tokio::test]
 async fn sign_in_events_keep_what_conditional_access_saw_and_decided() {
-    use twofold_core::policy::{Device, Mode, Risk};
+    use twofold_core::access::{Device, Mode, Risk};
     for (backend, store) in stores().await {
         store.create_users(&[record("alice")], &ctx(1)).await.unwrap();
         let alice = store.user_by_username("alice").await.unwrap().unwrap();
@@ -558,8 +558,8 @@ async fn sign_in_events_keep_what_conditional_access_saw_and_decided() {
 
 #[tokio::test]
 async fn campaigns_keep_their_file_status_and_one_snapshot_a_day() {
-    use twofold_core::campaign::CampaignStatus;
-    use twofold_core::campaign::progress::Snapshot;
+    use twofold_core::rollout::CampaignStatus;
+    use twofold_core::rollout::progress::Snapshot;
     for (backend, store) in stores().await {
         store.put_campaign("mfa", "first", Timestamp(1), &ctx(1)).await.unwrap();
         assert!(store.set_campaign_status("mfa", CampaignStatus::Running, Timestamp(2), &ctx(2)).await.unwrap());
@@ -686,7 +686,7 @@ async fn a_refresh_token_is_used_once_and_a_revoked_family_takes_no_new_token() 
 /// outcome ends its claim so it counts once.
 #[tokio::test]
 async fn concurrent_attempt_claims_grant_only_the_free_attempts() {
-    use twofold_core::throttle::{Claim, FREE_FAILURES_PER_USERNAME, Limits};
+    use twofold_core::signin::throttle::{Claim, FREE_FAILURES_PER_USERNAME, Limits};
     for (backend, store) in stores().await {
         let store = Arc::new(store);
         let now = Timestamp(10_000_000);
@@ -747,7 +747,7 @@ async fn concurrent_attempt_claims_grant_only_the_free_attempts() {
         // (Below its allowance a source's claims are not serialised on PostgreSQL, so the bound
         // may be passed by as many as run at once: the pool's 16 connections.)
         let busy = race("203.0.113.7", 300, "busy").await;
-        let bound = twofold_core::throttle::MAX_IN_FLIGHT_PER_SOURCE;
+        let bound = twofold_core::signin::throttle::MAX_IN_FLIGHT_PER_SOURCE;
         assert!((bound..=bound + 16).contains(&busy), "{backend}: {busy} in flight at once");
         // ... but once a source has used up its free failures, a race admits one attempt.
         for n in 0..Limits::default().free_per_source {
@@ -760,7 +760,7 @@ async fn concurrent_attempt_claims_grant_only_the_free_attempts() {
         assert_eq!(race("203.0.113.9", 120, "sprayer").await, 1, "{backend}: per source too");
 
         // A claim whose attempt never finished stops counting after its time to live.
-        let later = now.plus_seconds(twofold_core::throttle::CLAIM_TTL_SECS + 1);
+        let later = now.plus_seconds(twofold_core::signin::throttle::CLAIM_TTL_SECS + 1);
         assert!(
             matches!(
                 store.claim_attempt("user0", Some("203.0.113.8"), Limits::default(), later).await.unwrap(),
@@ -794,11 +794,15 @@ async fn concurrent_code_sends_for_one_person_are_claimed_once_per_interval() {
         assert_eq!(sent, 1, "{backend}: one send per person per interval");
         let mut total = 1;
         for step in 1..=20 {
-            let at = now.plus_seconds(step * twofold_core::fallback::PERSON_RESEND_SECS);
+            let at = now.plus_seconds(step * twofold_core::factors::one_time_codes::PERSON_RESEND_SECS);
             total +=
                 usize::from(store.claim_code_send(person, Some("192.0.2.9"), "sms_otp", at).await.unwrap().is_ok());
         }
-        assert_eq!(total as i64, twofold_core::fallback::MAX_SENDS_PER_PERSON, "{backend}: and so many an hour");
+        assert_eq!(
+            total as i64,
+            twofold_core::factors::one_time_codes::MAX_SENDS_PER_PERSON,
+            "{backend}: and so many an hour"
+        );
     }
 }
 
@@ -807,7 +811,7 @@ async fn concurrent_code_sends_for_one_person_are_claimed_once_per_interval() {
 /// only one "first method" may win, so the attacker's never joins the person's.
 #[tokio::test]
 async fn of_two_racing_first_methods_only_one_is_confirmed() {
-    use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
+    use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
     for (backend, store) in stores().await {
         store.create_users(&[record("frank")], &ctx(1)).await.unwrap();
         let frank = store.user_by_username("frank").await.unwrap().unwrap();
@@ -820,7 +824,7 @@ async fn of_two_racing_first_methods_only_one_is_confirmed() {
             destination: None,
             attested: false,
             credential: None,
-            otp: Some(twofold_core::otp::TotpParams::default()),
+            otp: Some(twofold_core::factors::otp::TotpParams::default()),
             last_used_step: None,
             drift_steps: 0,
             sealed_secret: vec![1],

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use twofold_core::Timestamp;
 use twofold_core::clock::{Clock, SystemClock};
-use twofold_core::otp::{TotpParams, base32_encode, totp};
+use twofold_core::factors::otp::{TotpParams, base32_encode, totp};
 use twofold_core::secret::sha256_hex;
 
 fn seed(n: usize) -> Vec<u8> {

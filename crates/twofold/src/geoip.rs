@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use anyhow::Context;
-use twofold_core::geo::{Geolocator, Located};
+use twofold_core::access::geo::{Geolocator, Located};
 
 /// A loaded MaxMind database.
 pub struct MaxMind(maxminddb::Reader<Vec<u8>>);

@@ -5,7 +5,7 @@ use super::*;
 use twofold_core::signin::FailureReason;
 
 use crate::access::Target;
-use crate::policies::Verdict;
+use crate::access::policies::Verdict;
 
 impl App {
     /// The authorization endpoint: checks the request, then either asks for sign-in or a
@@ -73,7 +73,7 @@ impl App {
         let target = Target {
             app: Some(&valid.client_id),
             host_path: None,
-            action: twofold_core::policy::Action::Read,
+            action: twofold_core::access::Action::Read,
             ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
             device_id: meta.device_id.as_deref(),
         };
@@ -180,7 +180,7 @@ impl App {
             .sign_in_event(&current.user.username, Some(&current.user), refused, meta)
             .with_methods(&methods)
             .with_context(context);
-        event.source = Some(twofold_core::throttle::SESSION_SOURCE.to_owned());
+        event.source = Some(twofold_core::signin::throttle::SESSION_SOURCE.to_owned());
         Ok(self.store.record_sign_in_attempt(&event, &self.audit_context(&current.actor(), meta)).await?)
     }
 
@@ -190,7 +190,7 @@ impl App {
         let passkey = |attested: bool| {
             methods.iter().any(|a| {
                 a.is_confirmed()
-                    && a.kind == twofold_core::authenticator::AuthenticatorKind::Webauthn
+                    && a.kind == twofold_core::factors::authenticator::AuthenticatorKind::Webauthn
                     && (a.attested || !attested)
             })
         };

@@ -1,7 +1,7 @@
 //! Registering OpenID Connect clients and authenticating them at the token, revocation and
 //! introspection endpoints (client records are reused for a few seconds).
 
-use twofold_core::client_assertion::{self, ASSERTION_TYPE, AssertionClaims};
+use twofold_core::oidc::client_assertion::{self, ASSERTION_TYPE, AssertionClaims};
 
 use super::*;
 
@@ -12,7 +12,9 @@ const USE_NOTE_MS: i64 = 60_000;
 /// `client_id`, the assertion's `sub` (RFC 7523 §3), unverified until its keys check it.
 pub(super) fn named_client_id(request: &TokenRequest) -> String {
     match (&request.client_assertion, request.client_id.is_empty()) {
-        (Some(jwt), true) => crate::jose::unverified_claims::<AssertionClaims>(jwt).map(|c| c.sub).unwrap_or_default(),
+        (Some(jwt), true) => {
+            crate::oidc::jose::unverified_claims::<AssertionClaims>(jwt).map(|c| c.sub).unwrap_or_default()
+        }
         _ => request.client_id.clone(),
     }
 }
@@ -255,7 +257,7 @@ impl App {
         let Some(keys) = client.jwks.as_deref() else {
             return Err(oauth("invalid_client", "this client has registered no keys for private_key_jwt"));
         };
-        let claims: AssertionClaims = crate::jose::verify_client_assertion(jwt, keys)
+        let claims: AssertionClaims = crate::oidc::jose::verify_client_assertion(jwt, keys)
             .map_err(|e| oauth("invalid_client", format!("client_assertion: {e}")))?;
         let issuer = self.issuer().map_err(|e| oauth("server_error", e.to_string()))?;
         let token_endpoint = format!("{issuer}/oauth2/token");

@@ -6,6 +6,7 @@
 mod authorize;
 pub use authorize::LogoutTarget;
 pub(crate) mod clients;
+pub(crate) mod jose;
 mod keys;
 mod tokens;
 
@@ -17,8 +18,8 @@ use twofold_core::oidc::{
 use twofold_core::{Timestamp, sealed};
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
-use crate::jose;
+use crate::signin::Authenticated;
+
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
 /// An app to register as an OpenID Connect client.

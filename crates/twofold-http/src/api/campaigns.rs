@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use twofold_core::Timestamp;
-use twofold_core::campaign::CampaignStatus;
-use twofold_core::campaign::compliance::State as ComplianceState;
-use twofold_core::service_account::ReportPolicy;
+use twofold_core::identity::service_account::ReportPolicy;
+use twofold_core::rollout::CampaignStatus;
+use twofold_core::rollout::compliance::State as ComplianceState;
 
 use crate::extract::{Authorized, ClientMeta, JsonBody, QueryParams, ReadDirectory, WriteDirectory};
 use crate::{ApiError, AppState};

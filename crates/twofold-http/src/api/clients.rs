@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use twofold_app::identity::service_accounts::NewServiceAccount;
 use twofold_app::oidc::NewClient;
-use twofold_app::service_accounts::NewServiceAccount;
 use twofold_core::oidc::Client;
 
 use crate::extract::{Authorized, ClientMeta, JsonBody, ManageClients};

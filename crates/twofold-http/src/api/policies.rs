@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use twofold_app::policies::WhatIf;
+use twofold_app::access::policies::WhatIf;
 use twofold_core::ValidationErrors;
-use twofold_core::policy::file::Problem;
+use twofold_core::access::file::Problem;
 
 use crate::extract::{Authorized, ClientMeta, JsonBody, ManagePolicy, QueryParams, ReadAudit};
 use crate::{ApiError, AppState};
@@ -51,13 +51,13 @@ pub struct Question {
     #[serde(default)]
     ip: Option<String>,
     #[serde(default)]
-    device: Option<twofold_core::policy::Device>,
+    device: Option<twofold_core::access::Device>,
     #[serde(default)]
-    action: Option<twofold_core::policy::Action>,
+    action: Option<twofold_core::access::Action>,
     #[serde(default)]
     country: Option<String>,
     #[serde(default)]
-    risk: Option<twofold_core::policy::Risk>,
+    risk: Option<twofold_core::access::Risk>,
 }
 
 fn refused(problems: Vec<Problem>) -> ApiError {

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use twofold_app::auth::Authenticated;
+use twofold_app::signin::Authenticated;
 use twofold_core::oidc::AuthorizationRequest;
 
 use crate::extract::{ClientMeta, MaybeSession};

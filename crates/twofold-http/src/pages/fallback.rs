@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofold_app::AppError;
-use twofold_app::fallback::CodeSent;
-use twofold_core::authenticator::AuthenticatorKind;
+use twofold_app::factors::one_time_codes::CodeSent;
+use twofold_core::factors::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
 use super::security::{after_change, after_enrolment, authorize, no_store, token};
@@ -61,7 +61,7 @@ const PHONE: &str = "mobile number";
 async fn begin(
     state: AppState,
     meta: twofold_app::RequestMeta,
-    session: Option<twofold_app::auth::Authenticated>,
+    session: Option<twofold_app::signin::Authenticated>,
     csrf: &str,
     kind: AuthenticatorKind,
     phone: Option<&str>,
@@ -120,7 +120,7 @@ pub async fn confirm(
                 id: form.id,
                 channel: if form.channel == EMAIL { EMAIL } else { PHONE }.to_owned(),
                 destination: form.destination.chars().take(64).collect(),
-                valid_minutes: twofold_core::fallback::CODE_LIFETIME_SECS / 60,
+                valid_minutes: twofold_core::factors::one_time_codes::CODE_LIFETIME_SECS / 60,
                 csrf: token(&state, &current),
                 error: Some(errors.summary()),
             };

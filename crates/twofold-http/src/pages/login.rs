@@ -97,7 +97,7 @@ pub async fn submit(
         return Ok(render(&state, StatusCode::FORBIDDEN, return_to, form.username, message).await);
     }
     // A browser without a valid device cookie gets one now, so this attempt already names it.
-    let new_device = meta.device_id.is_none().then(|| twofold_core::device::issue(&state.config.device_key));
+    let new_device = meta.device_id.is_none().then(|| twofold_core::signin::device::issue(&state.config.device_key));
     if let Some((id, _)) = &new_device {
         meta.device_id = Some(id.clone());
     }
@@ -108,7 +108,7 @@ pub async fn submit(
 
 fn with_device_cookie(state: &AppState, mut response: Response, cookie: Option<String>) -> Response {
     if let Some(cookie) = cookie {
-        let max_age = Some(twofold_core::device::DEVICE_COOKIE_MAX_AGE_SECS);
+        let max_age = Some(twofold_core::signin::device::DEVICE_COOKIE_MAX_AGE_SECS);
         response
             .headers_mut()
             .append(header::SET_COOKIE, cookies::set(cookies::DEVICE, &cookie, max_age, state.config.secure_cookies()));

@@ -8,8 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twofold_app::AppError;
-use twofold_app::auth::Authenticated;
-use twofold_app::mfa::SecondFactor;
+use twofold_app::factors::mfa::SecondFactor;
+use twofold_app::signin::Authenticated;
 
 use super::safe_return_path;
 use crate::extract::{ClientMeta, MaybeSession};
@@ -107,12 +107,20 @@ async fn render_with_notice(
         .unwrap_or_default()
         .into_iter()
         .filter(|a| {
-            if a.kind == twofold_core::authenticator::AuthenticatorKind::SmsOtp { offered.sms } else { offered.codes }
+            if a.kind == twofold_core::factors::authenticator::AuthenticatorKind::SmsOtp {
+                offered.sms
+            } else {
+                offered.codes
+            }
         })
         .map(|a| {
-            let to = a.destination.as_deref().map(twofold_core::fallback::mask_destination).unwrap_or_default();
+            let to = a
+                .destination
+                .as_deref()
+                .map(twofold_core::factors::one_time_codes::mask_destination)
+                .unwrap_or_default();
             let label = match a.kind {
-                twofold_core::authenticator::AuthenticatorKind::SmsOtp => format!("Text me a code at {to}"),
+                twofold_core::factors::authenticator::AuthenticatorKind::SmsOtp => format!("Text me a code at {to}"),
                 _ => format!("Email me a code at {to}"),
             };
             FallbackChoice { id: a.id, label }
@@ -120,9 +128,9 @@ async fn render_with_notice(
         .collect();
     let has_passkey = offered.passkey
         && state.app.security_info(current.user.id).await.is_ok_and(|info| {
-            info.authenticators
-                .iter()
-                .any(|a| a.is_confirmed() && a.kind == twofold_core::authenticator::AuthenticatorKind::Webauthn)
+            info.authenticators.iter().any(|a| {
+                a.is_confirmed() && a.kind == twofold_core::factors::authenticator::AuthenticatorKind::Webauthn
+            })
         });
     let page = MfaPage {
         has_passkey,

@@ -104,12 +104,12 @@ pub(crate) async fn allow_form_target(state: &AppState, return_to: &str, respons
 /// strength none of the person's methods reaches leads to Security info, to set one up.
 pub(crate) async fn own_page_gate(
     state: &AppState,
-    current: &twofold_app::auth::Authenticated,
+    current: &twofold_app::signin::Authenticated,
     meta: &twofold_app::RequestMeta,
     path: &str,
 ) -> Result<Result<Option<String>, axum::response::Response>, crate::ApiError> {
-    use twofold_app::policies::Verdict;
-    let verdict = state.app.own_pages_access(current, twofold_core::policy::Action::Read, meta).await?;
+    use twofold_app::access::policies::Verdict;
+    let verdict = state.app.own_pages_access(current, twofold_core::access::Action::Read, meta).await?;
     Ok(match verdict {
         Verdict::Satisfied => Ok(None),
         Verdict::Refused(reason) => Err((

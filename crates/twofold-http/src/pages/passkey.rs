@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use twofold_app::AppError;
-use twofold_app::auth::{Authenticated, SignedIn};
-use twofold_app::mfa::SecondFactor;
+use twofold_app::factors::mfa::SecondFactor;
+use twofold_app::signin::{Authenticated, SignedIn};
 
 use super::safe_return_path;
 use crate::extract::{ClientMeta, JsonBody, MaybeSession};

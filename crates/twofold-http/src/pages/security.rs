@@ -10,9 +10,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use twofold_app::AppError;
-use twofold_app::auth::Authenticated;
+use twofold_app::signin::Authenticated;
 use twofold_core::Timestamp;
-use twofold_core::authenticator::AuthenticatorKind;
+use twofold_core::factors::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
 use crate::extract::{ClientMeta, MaybeSession};
@@ -154,7 +154,8 @@ async fn render_with(
         })
         .collect();
     let missing =
-        twofold_core::authenticator::default_requirement(&info.authenticators, info.recovery_codes_left).missing;
+        twofold_core::factors::authenticator::default_requirement(&info.authenticators, info.recovery_codes_left)
+            .missing;
     let page = SecurityPage {
         missing,
         devices,
@@ -202,7 +203,7 @@ pub(super) async fn after_change(
 pub(super) async fn after_enrolment(
     state: &AppState,
     current: &Authenticated,
-    result: Result<Option<twofold_app::auth::SignedIn>, AppError>,
+    result: Result<Option<twofold_app::signin::SignedIn>, AppError>,
     done: &str,
 ) -> Result<Response, ApiError> {
     match result {
@@ -242,7 +243,7 @@ pub async fn show(
     let standing = state.app.campaign_standing(current.user.id).await?;
     let notice = match standing.first() {
         Some(s) => {
-            use twofold_core::campaign::compliance::State;
+            use twofold_core::rollout::compliance::State;
             let words = match (s.state, s.days_left) {
                 (State::Pending, Some(days)) => format!("Set up two-step sign-in: {days} days left."),
                 (State::Overdue, _) => "Setting up two-step sign-in is overdue: please do it now.".to_owned(),

@@ -35,7 +35,7 @@ pub async fn run(command: ApiKeyCommand, app: &App, format: Option<OutputFormat>
         }
         ApiKeyCommand::List => {
             let keys = app.list_api_keys().await?;
-            let state = |k: &twofold_core::apikey::ApiKey| {
+            let state = |k: &twofold_core::identity::api_key::ApiKey| {
                 if k.revoked_at.is_some() {
                     "revoked".to_owned()
                 } else if k.expires_at.is_some_and(|e| e <= app.now()) {

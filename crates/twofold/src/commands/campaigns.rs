@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use twofold_app::App;
-use twofold_core::campaign::CampaignStatus;
-use twofold_core::campaign::compliance::State;
+use twofold_core::rollout::CampaignStatus;
+use twofold_core::rollout::compliance::State;
 
 use crate::cli::{CampaignCommand, ExceptionCommand, OutputFormat};
 use crate::output::{or_dash, print};
@@ -185,7 +185,7 @@ pub async fn exceptions(
     format: Option<OutputFormat>,
 ) -> anyhow::Result<ExitCode> {
     let (actor, meta) = super::cli_actor();
-    let shown = |e: &twofold_core::campaign::exception::Exception| {
+    let shown = |e: &twofold_core::rollout::exception::Exception| {
         format!("exception {} for {} until {}: {}", e.id, e.username, day(e.ends_at), e.state(app.now()))
     };
     match command {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use twofold_app::App;
-use twofold_app::service_accounts::NewServiceAccount;
+use twofold_app::identity::service_accounts::NewServiceAccount;
 
 use super::{cli_actor, table_or};
 use crate::cli::{ClientCommand, KeysCommand, OutputFormat, ServiceAccountCommand};

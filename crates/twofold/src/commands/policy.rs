@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use twofold_app::App;
-use twofold_app::policies::WhatIf;
-use twofold_core::policy::{self, Action, Device, PolicyVersion, Risk};
+use twofold_app::access::policies::WhatIf;
+use twofold_core::access::{self, Action, Device, PolicyVersion, Risk};
 
 use crate::cli::{OutputFormat, PolicyCommand};
 use crate::output::{or_dash, print};
@@ -70,7 +70,7 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
         PolicyCommand::Diff { from, to } => {
             let versions = app.policy_versions().await?;
             let (old, new) = (version_of(&versions, from)?, version_of(&versions, to)?);
-            for line in policy::file::diff(&old.source, &new.source).iter().filter(|l| !l.starts_with("  ")) {
+            for line in access::file::diff(&old.source, &new.source).iter().filter(|l| !l.starts_with("  ")) {
                 println!("{line}");
             }
             Ok(ExitCode::SUCCESS)

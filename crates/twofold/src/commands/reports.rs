@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use twofold_app::App;
-use twofold_core::service_account::ReportPolicy;
+use twofold_core::identity::service_account::ReportPolicy;
 
 use super::table_or;
 use crate::cli::{OutputFormat, ReportCommand};
@@ -101,7 +101,7 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
                 .rules
                 .iter()
                 .map(|r| {
-                    let said = if r.mode == twofold_core::policy::Mode::ReportOnly {
+                    let said = if r.mode == twofold_core::access::Mode::ReportOnly {
                         format!("would have: {}", r.outcome)
                     } else {
                         r.outcome.clone()

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use twofold_core::password::{HashParams, check_params};
-use twofold_core::session::SessionPolicy;
+use twofold_core::identity::password::{HashParams, check_params};
+use twofold_core::signin::session::SessionPolicy;
 
 use crate::cli::{GlobalArgs, LogFormat, ServeArgs};
 
@@ -26,10 +26,10 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub fallback: twofold_core::fallback::FallbackPolicy,
+    pub fallback: twofold_core::factors::one_time_codes::FallbackPolicy,
     pub sms_webhook_url: Option<String>,
     pub sms_webhook_authorization: Option<String>,
-    pub attestation: twofold_app::passkeys::AttestationPolicy,
+    pub attestation: twofold_app::factors::passkeys::AttestationPolicy,
     pub forward_auth: twofold_core::forward_auth::Policy,
     /// A MaxMind-format GeoIP database.
     pub geoip_database: Option<PathBuf>,
@@ -112,7 +112,7 @@ struct KeyMakerSection {
 }
 
 impl WebauthnSection {
-    fn policy(&self) -> anyhow::Result<twofold_app::passkeys::AttestationPolicy> {
+    fn policy(&self) -> anyhow::Result<twofold_app::factors::passkeys::AttestationPolicy> {
         let tiers = match &self.attested_tiers {
             Some(names) => names
                 .iter()
@@ -128,14 +128,14 @@ impl WebauthnSection {
                 let ca_pem = std::fs::read(&m.ca_file).with_context(|| {
                     format!("webauthn.trusted_key_makers: cannot read {} ({})", m.ca_file.display(), m.description)
                 })?;
-                Ok(twofold_app::passkeys::TrustedKeyMaker {
+                Ok(twofold_app::factors::passkeys::TrustedKeyMaker {
                     ca_pem,
                     aaguids: m.aaguids.clone(),
                     description: m.description.clone(),
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(twofold_app::passkeys::AttestationPolicy { makers, tiers })
+        Ok(twofold_app::factors::passkeys::AttestationPolicy { makers, tiers })
     }
 }
 
@@ -167,21 +167,21 @@ fn date_start(value: &toml::value::Datetime) -> Result<twofold_core::Timestamp, 
 }
 
 impl ChannelSection {
-    fn policy(&self) -> Result<twofold_core::fallback::ChannelPolicy, String> {
+    fn policy(&self) -> Result<twofold_core::factors::one_time_codes::ChannelPolicy, String> {
         let forbidden_tiers = match &self.forbidden_tiers {
             Some(names) => {
                 names.iter().map(|n| twofold_core::identity::Tier::parse(n)).collect::<Result<Vec<_>, _>>()?
             }
             None => DEFAULT_FORBIDDEN_TIERS.to_vec(),
         };
-        Ok(twofold_core::fallback::ChannelPolicy {
+        Ok(twofold_core::factors::one_time_codes::ChannelPolicy {
             enabled: self.enabled,
             until: self.until.as_ref().map(date_start).transpose()?,
             forbidden_tiers,
             allowed_calling_codes: {
                 let codes = self.allowed_calling_codes.clone().unwrap_or_default();
                 for code in &codes {
-                    twofold_core::fallback::check_calling_code(code)
+                    twofold_core::factors::one_time_codes::check_calling_code(code)
                         .map_err(|e| format!("allowed_calling_codes: {e}"))?;
                 }
                 codes
@@ -511,7 +511,7 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
                 .with_context(|| format!("--trusted-proxy '{p}' is not a network like 10.0.0.0/8"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let fallback = twofold_core::fallback::FallbackPolicy {
+    let fallback = twofold_core::factors::one_time_codes::FallbackPolicy {
         email: file.email_otp.policy().map_err(|e| anyhow::anyhow!("email_otp: {e}"))?,
         sms: file.sms_otp.policy().map_err(|e| anyhow::anyhow!("sms_otp: {e}"))?,
     };
@@ -527,7 +527,7 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         Some(serve) => metrics_token(serve, file.metrics_token.as_deref())?,
         None => None,
     };
-    let exception_max_days = file.exception_max_days.unwrap_or(twofold_core::campaign::exception::DEFAULT_MAX_DAYS);
+    let exception_max_days = file.exception_max_days.unwrap_or(twofold_core::rollout::exception::DEFAULT_MAX_DAYS);
     anyhow::ensure!((1..=366).contains(&exception_max_days), "exception_max_days must be 1–366");
     let mut verify_caller_limits = std::collections::HashMap::new();
     for caller in &file.verify.trusted_callers {

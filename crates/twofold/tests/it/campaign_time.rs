@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use twofold_app::{Actor, App, AppSettings, RequestMeta, SecretKeys};
 use twofold_core::Timestamp;
-use twofold_core::authenticator::{Authenticator, AuthenticatorKind};
-use twofold_core::campaign::CampaignStatus;
 use twofold_core::clock::FixedClock;
+use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
+use twofold_core::factors::otp::TotpParams;
 use twofold_core::identity::NewUser;
-use twofold_core::otp::TotpParams;
+use twofold_core::rollout::CampaignStatus;
 use twofold_core::store::Store;
 use twofold_store::SqlStore;
 use uuid::Uuid;
@@ -121,7 +121,7 @@ impl World {
         };
         let ctx = self.app.audit_context(&Actor::cli("test"), &RequestMeta::default());
         self.store.create_authenticator(&app, &ctx).await.unwrap();
-        let step = twofold_core::otp::totp_step(now, 30) - 1;
+        let step = twofold_core::factors::otp::totp_step(now, 30) - 1;
         assert!(self.store.confirm_authenticator(id, step, &ctx).await.unwrap());
         secret
     }
@@ -204,7 +204,7 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
                         )
                         .await
                         .unwrap();
-                    let code = twofold_core::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
+                    let code = twofold_core::factors::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
                     let approved =
                         w.app.decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true).await;
                     exception = Some(approved.unwrap().id);
@@ -367,7 +367,7 @@ async fn long_exceptions_are_confirmed_by_the_manager_every_quarter_or_end() {
                 .await
                 .unwrap();
             w.clock.advance_seconds(60);
-            let code = twofold_core::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
+            let code = twofold_core::factors::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
             let approved =
                 w.app.decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true).await.unwrap();
             ids.insert(person, approved.id);
@@ -376,7 +376,7 @@ async fn long_exceptions_are_confirmed_by_the_manager_every_quarter_or_end() {
         while date <= day("2027-04-30") {
             w.set(&date.to_rfc3339()[..10]);
             if &date.to_rfc3339()[..10] == "2027-04-07" {
-                let code = twofold_core::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
+                let code = twofold_core::factors::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
                 let refused = w.app.confirm_exception(&actor, &meta, &ids["sam"].to_string(), "erin", &code).await;
                 assert!(refused.is_err(), "{b}: only sam's manager confirms");
                 let confirmed = w.app.confirm_exception(&actor, &meta, &ids["sam"].to_string(), "mia", &code).await;

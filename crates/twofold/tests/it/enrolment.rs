@@ -134,11 +134,12 @@ async fn a_pending_enrolment_expires() {
         let signed_in = app.sign_in("erin", "a long enough password".into(), &meta).await.unwrap();
         let current = app.authenticate_session(&signed_in.token).await.unwrap().unwrap();
         let enrolment = app.begin_totp_enrolment(&current, "Phone", &meta).await.unwrap();
-        let secret = twofold_core::otp::base32_decode(&enrolment.secret_base32).unwrap();
+        let secret = twofold_core::factors::otp::base32_decode(&enrolment.secret_base32).unwrap();
 
-        clock.advance_seconds(twofold_core::authenticator::PENDING_ENROLMENT_SECS + 1);
+        clock.advance_seconds(twofold_core::factors::authenticator::PENDING_ENROLMENT_SECS + 1);
         let current = app.authenticate_session(&signed_in.token).await.unwrap().unwrap();
-        let code = twofold_core::otp::totp(&secret, app.now(), twofold_core::otp::TotpParams::default());
+        let code =
+            twofold_core::factors::otp::totp(&secret, app.now(), twofold_core::factors::otp::TotpParams::default());
         let late = app.confirm_totp(&current, enrolment.authenticator.id, &code, None, &meta).await;
         assert!(matches!(late, Err(AppError::Conflict(ref m)) if m.contains("expired")), "{b}: {late:?}");
         let info = app.security_info(current.user.id).await.unwrap();
