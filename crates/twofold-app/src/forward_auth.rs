@@ -99,6 +99,7 @@ impl App {
                 },
                 ip: request.ip,
                 device_id: request.device_id,
+                trusted: None,
             };
             match self.conditional_access(current, &groups, &target).await? {
                 Verdict::Satisfied => {}

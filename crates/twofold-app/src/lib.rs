@@ -12,6 +12,7 @@ pub mod factors;
 pub mod forward_auth;
 pub mod identity;
 pub mod oidc;
+pub mod refusal;
 pub mod rollout;
 pub mod signin;
 
@@ -25,6 +26,8 @@ use twofold_core::signin::session::{AuthContext, SessionPolicy};
 use twofold_core::store::{Store, StoreError};
 use twofold_core::{Timestamp, ValidationErrors};
 
+pub use refusal::Refusal;
+
 /// Errors of the use cases, in terms every surface can present.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -37,7 +40,9 @@ pub enum AppError {
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// The change conflicts with existing state.
+    /// The change conflicts with existing state: a uniqueness conflict the store reports, or
+    /// an enrolment that waited too long. The text may be the database's own: surfaces that
+    /// show people pages do not repeat it.
     #[error("{0}")]
     Conflict(String),
     /// Credentials were missing or wrong. Deliberately says no more.
@@ -52,9 +57,10 @@ pub enum AppError {
     /// The action needs a second factor proved within the last few minutes.
     #[error("confirm it's you with your second factor first")]
     StepUpRequired,
-    /// Authenticated, but not allowed to do this.
-    #[error("{0}")]
-    Forbidden(String),
+    /// Understood and authenticated, but the rules or the present state refuse it; each
+    /// surface words the [`Refusal`] for its readers.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
     /// The database is unreachable.
     #[error("service unavailable: {0}")]
     Unavailable(String),

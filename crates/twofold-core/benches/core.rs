@@ -26,7 +26,7 @@ fn passwords(c: &mut Criterion) {
 
 fn audit(c: &mut Criterion) {
     let ctx = AuditContext::system("bench", Timestamp(1_795_000_000_000));
-    let change = Change::new("user.update", "user", Some(Uuid::nil().to_string())).states(
+    let change = Change::new(twofold_core::audit::AuditAction::UserUpdate, Some(Uuid::nil().to_string())).states(
         Some(serde_json::json!({"username": "alice", "department": "Finance", "tier": "standard"})),
         Some(serde_json::json!({"username": "alice", "department": "Ops", "tier": "privileged"})),
     );

@@ -2,6 +2,8 @@
 //!
 //! API handlers take an [`Authorized<P>`]: it exists only after the bearer key was checked
 //! and its role allows permission `P`, so a handler that compiles has passed the check.
+//! Pages take a [`PageSession`] (or, for a permission, `pages::PageAuthorized<P>`), whose
+//! failures answer as error pages.
 
 use std::marker::PhantomData;
 use std::net::IpAddr;
@@ -11,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use twofold_app::signin::Authenticated;
 use twofold_app::{Actor, AppError, RequestMeta};
-use twofold_core::identity::Role;
+use twofold_core::identity::roles;
 
 use crate::tls::PeerInfo;
 use crate::{ApiError, AppState, cookies};
@@ -71,12 +73,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientCertificate {
     }
 }
 
-/// A permission an API key's role may grant.
+/// A permission a handler asks for, as a type: names one of the core's [`roles::Permission`]s,
+/// whose [`roles::grants`] decides which roles hold it (for API keys and people alike).
 pub trait Permission: Send + Sync + 'static {
-    /// Named in the 403 message.
-    const NAME: &'static str;
-    /// Whether `role` grants it.
-    fn allows(role: Role) -> bool;
+    /// The permission in the core's terms.
+    const PERMISSION: roles::Permission;
     /// The OAuth scope that grants it to a service account's access token, if any does.
     const SERVICE_SCOPE: Option<&'static str> = None;
 }
@@ -84,57 +85,39 @@ pub trait Permission: Send + Sync + 'static {
 /// Read users and groups: admins, help desk and auditors.
 pub struct ReadDirectory;
 impl Permission for ReadDirectory {
-    const NAME: &'static str = "read the directory";
-    fn allows(role: Role) -> bool {
-        matches!(role, Role::Admin | Role::Helpdesk | Role::Auditor)
-    }
+    const PERMISSION: roles::Permission = roles::Permission::ReadDirectory;
 }
 
 /// Change users, groups and sessions: admins.
 pub struct WriteDirectory;
 impl Permission for WriteDirectory {
-    const NAME: &'static str = "change the directory";
-    fn allows(role: Role) -> bool {
-        role == Role::Admin
-    }
+    const PERMISSION: roles::Permission = roles::Permission::WriteDirectory;
 }
 
 /// Read and verify the audit log: admins and auditors.
 pub struct ReadAudit;
 impl Permission for ReadAudit {
-    const NAME: &'static str = "read the audit log";
-    fn allows(role: Role) -> bool {
-        matches!(role, Role::Admin | Role::Auditor)
-    }
+    const PERMISSION: roles::Permission = roles::Permission::ReadAudit;
 }
 
 /// Register and list OpenID Connect clients and service accounts: admins.
 pub struct ManageClients;
 impl Permission for ManageClients {
-    const NAME: &'static str = "manage clients and service accounts";
-    fn allows(role: Role) -> bool {
-        role == Role::Admin
-    }
+    const PERMISSION: roles::Permission = roles::Permission::ManageClients;
 }
 
 /// Apply and roll back conditional-access policies: admins.
 pub struct ManagePolicy;
 impl Permission for ManagePolicy {
-    const NAME: &'static str = "change the conditional-access policy";
-    fn allows(role: Role) -> bool {
-        role == Role::Admin
-    }
+    const PERMISSION: roles::Permission = roles::Permission::ManagePolicy;
 }
 
 /// Check users' one-time codes for a gateway: admin API keys, and service accounts whose
 /// access token carries the `mfa:verify` scope.
 pub struct VerifyCodes;
 impl Permission for VerifyCodes {
-    const NAME: &'static str = "verify one-time codes";
+    const PERMISSION: roles::Permission = roles::Permission::VerifyCodes;
     const SERVICE_SCOPE: Option<&'static str> = Some("mfa:verify");
-    fn allows(role: Role) -> bool {
-        role == Role::Admin
-    }
 }
 
 /// An API caller whose key grants `P`.
@@ -158,15 +141,15 @@ impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
         // A JWT (three dot-separated parts) is a service account's access token; API keys have no dots.
         if token.matches('.').count() == 2 {
             let Some(scope) = P::SERVICE_SCOPE else {
-                return Err(AppError::Forbidden(format!("a service account may not {}", P::NAME)).into());
+                return Err(ApiError::ServiceAccountMayNot(P::PERMISSION));
             };
             let presented = presented_certificate(parts);
             let actor = state.app.authenticate_service_token(token, scope, presented.as_deref()).await?;
             return Ok(Self { actor, _permission: PhantomData });
         }
         let (key, actor) = state.app.authenticate_api_key(token).await?;
-        if !P::allows(key.role) {
-            return Err(AppError::Forbidden(format!("an API key with role '{}' may not {}", key.role, P::NAME)).into());
+        if !roles::grants(key.role, P::PERMISSION) {
+            return Err(ApiError::KeyMayNot { role: key.role, permission: P::PERMISSION });
         }
         Ok(Self { actor, _permission: PhantomData })
     }
@@ -177,6 +160,22 @@ pub struct MaybeSession(pub Option<Authenticated>);
 
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match cookies::get(&parts.headers, cookies::SESSION) {
+            Some(token) => Ok(Self(state.app.authenticate_session(token).await?)),
+            None => Ok(Self(None)),
+        }
+    }
+}
+
+/// The signed-in session of a browser page, if the request carries a valid one. Unlike
+/// [`MaybeSession`], a failure to read it answers as an error page
+/// ([`PageError`](crate::page_error::PageError)), not problem+json.
+pub struct PageSession(pub Option<Authenticated>);
+
+impl FromRequestParts<AppState> for PageSession {
+    type Rejection = crate::page_error::PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match cookies::get(&parts.headers, cookies::SESSION) {

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use twofold_app::forward_auth::{ForwardOutcome, ForwardRequest, Identity};
 
 use crate::extract::{ClientMeta, MaybeSession, QueryParams};
-use crate::pages::login::query_escape;
+use crate::page_error::PageError;
+use crate::urls::query_escape;
 use crate::{ApiError, AppState};
 
 /// The request the proxy is asking about.
@@ -145,15 +146,15 @@ pub struct ContinueQuery {
 
 /// `GET /forward-auth/continue?rd=URL`: back to the protected app after sign-in, only to a
 /// host a forward-auth rule names (never an open redirect).
-pub async fn continue_to(State(state): State<AppState>, QueryParams(query): QueryParams<ContinueQuery>) -> Response {
+pub async fn continue_to(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<ContinueQuery>,
+) -> Result<Response, PageError> {
     match parse_url(&query.rd) {
-        Some(target) if state.app.forward_auth_knows_host(&target.host) => Redirect::to(&target.url).into_response(),
-        _ => (
-            StatusCode::BAD_REQUEST,
-            [(header::CACHE_CONTROL, "no-store")],
-            "This address is not an app protected by Twofold.\n",
-        )
-            .into_response(),
+        Some(target) if state.app.forward_auth_knows_host(&target.host) => {
+            Ok(Redirect::to(&target.url).into_response())
+        }
+        _ => Err(PageError::BadRequest("This address is not an app protected by Twofold.".into())),
     }
 }
 

@@ -1,8 +1,11 @@
 //! Twofold HTTP layer: the axum router with the sign-in pages, the admin API under
 //! `/api/v1`, and the operations endpoints. Handlers are thin: extract, call one
-//! `twofold_app` use case, map the result. Status codes are chosen only in [`problem`].
+//! `twofold_app` use case, map the result. Status codes are chosen only in [`problem`] (the
+//! API) and [`page_error`] (what a browser is shown).
 //!
-//! Depends on `twofold-app` and `twofold-core`; never on storage.
+//! Pages, the OpenID Connect endpoints and forward-auth depend on the shared modules
+//! ([`extract`], [`urls`], [`page_error`], [`problem`], [`cookies`], [`csrf`]), not on each
+//! other. Depends on `twofold-app` and `twofold-core`; never on storage.
 
 mod api;
 mod cookies;
@@ -11,9 +14,12 @@ mod extract;
 mod forward_auth;
 mod oidc;
 mod ops;
+mod page_error;
 mod pages;
 mod problem;
+mod refusals;
 pub mod tls;
+mod urls;
 
 use std::sync::Arc;
 use std::time::Duration;

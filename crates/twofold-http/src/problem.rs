@@ -6,6 +6,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use twofold_app::AppError;
+use twofold_core::identity::Role;
+use twofold_core::identity::roles::Permission;
+
+use crate::refusals;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -14,6 +18,29 @@ pub enum ApiError {
     App(AppError),
     /// A request body or query that could not be parsed.
     BadRequest(String),
+    /// An API key whose role does not grant the permission the endpoint needs.
+    KeyMayNot {
+        /// The key's role.
+        role: Role,
+        /// What the endpoint needs.
+        permission: Permission,
+    },
+    /// A service account's token presented where no OAuth scope grants the permission.
+    ServiceAccountMayNot(Permission),
+    /// A passkey ceremony's request without the session's (or sign-in form's) CSRF token.
+    StaleCsrfToken,
+}
+
+/// What a permission lets one do, as the API's refusals name it.
+const fn permission_words(permission: Permission) -> &'static str {
+    match permission {
+        Permission::ReadDirectory => "read the directory",
+        Permission::WriteDirectory => "change the directory",
+        Permission::ReadAudit => "read the audit log",
+        Permission::ManageClients => "manage clients and service accounts",
+        Permission::ManagePolicy => "change the conditional-access policy",
+        Permission::VerifyCodes => "verify one-time codes",
+    }
 }
 
 impl From<AppError> for ApiError {
@@ -41,6 +68,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::BadRequest(detail) => problem(StatusCode::BAD_REQUEST, "Bad request", &detail, None),
+            Self::KeyMayNot { role, permission } => {
+                let detail = format!("an API key with role '{role}' may not {}", permission_words(permission));
+                problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None)
+            }
+            Self::ServiceAccountMayNot(permission) => {
+                let detail = format!("a service account may not {}", permission_words(permission));
+                problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None)
+            }
+            Self::StaleCsrfToken => problem(StatusCode::FORBIDDEN, "Forbidden", "missing or stale CSRF token", None),
             Self::App(error) => match error {
                 AppError::Invalid(errors) => problem(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -85,7 +121,9 @@ impl IntoResponse for ApiError {
                     "confirm it's you with a second factor first",
                     None,
                 ),
-                AppError::Forbidden(detail) => problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None),
+                AppError::Refused(refusal) => {
+                    problem(refusals::status(&refusal), refusals::title(&refusal), &refusals::words(&refusal), None)
+                }
                 AppError::Unavailable(detail) => {
                     tracing::error!(%detail, "database unavailable");
                     problem(

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use twofold_core::Timestamp;
-use twofold_core::audit::{AuditContext, Change};
-use twofold_core::store::Store;
+use twofold_core::audit::{AuditAction, AuditContext, Change};
+use twofold_core::store::AuditStore;
 use twofold_store::SqlStore;
 
 const WRITERS: u64 = 8;
 
 async fn append(store: &SqlStore, n: u64) {
-    let change = Change::new("bench.append", "bench", Some(n.to_string()))
+    let change = Change::new(AuditAction::OidcRevoke, Some(n.to_string()))
         .states(None, Some(serde_json::json!({"n": n, "note": "benchmark event"})));
     store.append_audit(&change, &AuditContext::system("bench", Timestamp(1_795_000_000_000))).await.unwrap();
 }

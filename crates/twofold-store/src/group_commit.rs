@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use sqlx::AnyPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use twofold_core::audit::{AuditContext, Change};
+use twofold_core::audit::{AuditAction, AuditContext, Change};
 use twofold_core::signin::SignInEvent;
 use twofold_core::store::{StoreError, StoreResult};
 use uuid::Uuid;
 
-use crate::authenticators::win_step;
-use crate::sessions::{insert_sign_in_events, sign_in_change};
+use crate::factors::authenticators::win_step;
+use crate::signin::sessions::{insert_sign_in_events, sign_in_change};
 use crate::tx::AuditedTx;
 
 /// The most jobs one transaction carries.
@@ -124,7 +124,10 @@ async fn commit_batch(pool: &AnyPool, batch: &[Job]) -> StoreResult<Vec<bool>> {
             Work::Verify { success, failure, .. } => {
                 let event: &SignInEvent = if won { success } else { failure };
                 events.push(event);
-                changes.push(sign_in_change(if won { "signin.success" } else { "signin.failure" }, event));
+                changes.push(sign_in_change(
+                    if won { AuditAction::SignInSuccess } else { AuditAction::SignInFailure },
+                    event,
+                ));
             }
             Work::Append(change) => changes.push(change.clone()),
         }

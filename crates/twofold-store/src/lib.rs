@@ -1,33 +1,53 @@
-//! Twofold storage: the [`twofold_core::store::Store`] port over SQLite (embedded, WAL)
+//! Twofold storage: the storage ports of [`twofold_core::store`] over SQLite (embedded, WAL)
 //! and PostgreSQL, through sqlx's `Any` driver with `$n` placeholders and portable SQL.
 //!
 //! The backend is chosen once, from the database URL. Each backend has its own versioned
 //! migrations under `migrations/<backend>/`. Depends on `twofold-core` only.
+//!
+//! [`SqlStore`] implements every port directly, each in the module that owns its tables,
+//! grouped by capability as the core is:
+//! - `identity/`: users and passwords (`users.rs`, `UserStore`), groups (`groups.rs`,
+//!   `GroupStore`), admin API keys (`api_keys.rs`, `ApiKeyStore`), whole-directory reads
+//!   (`directory.rs`, `DirectoryStore`);
+//! - `factors/`: authenticators, hardware tokens, WebAuthn ceremonies and recovery codes
+//!   (`authenticators.rs`, `FactorStore`), email/SMS codes (`one_time_codes.rs`,
+//!   `OneTimeCodeStore`);
+//! - `signin/`: sessions and sign-in events (`sessions.rs`, `SignInStore`), throttling's
+//!   failure counts and attempt claims (`attempts.rs`, `AttemptStore`), trusted devices
+//!   (`devices.rs`, `DeviceStore`);
+//! - `oidc/`: clients, consents and client assertions (`clients.rs`, `OidcClientStore`);
+//!   signing keys, codes, refresh tokens and revocations (`tokens.rs`, `OidcTokenStore`);
+//! - `access/`: policy versions (`policies.rs`, `PolicyStore`);
+//! - `rollout/`: campaigns, snapshots, exceptions, compliance states, reminders
+//!   (`campaigns.rs`, `RolloutStore`);
+//! - `audit/`: reading and appending the log (`events.rs`, `AuditStore`) and the chainer
+//!   (`chain.rs`).
+//!
+//! Infrastructure shared by all: `tx.rs` (the audited transaction: a change and its audit
+//! events commit together; `serialised`, for checks that must hold per person or per source
+//! across nodes), `group_commit.rs` (code verifications and stand-alone events share
+//! commits), `rows.rs` (row conversions), `migrate.rs`, `sqlite_file.rs`; the readiness
+//! check (`HealthCheck`) is here.
 
-mod api_keys;
+mod access;
 mod audit;
-mod authenticators;
-mod campaigns;
-mod chain;
-mod devices;
+mod factors;
 mod group_commit;
-mod groups;
+mod identity;
 mod migrate;
 mod oidc;
-mod one_time_codes;
-mod policies;
+mod rollout;
 mod rows;
-mod sessions;
+mod signin;
 mod sqlite_file;
-mod store_impl;
 mod tx;
-mod users;
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
-use twofold_core::store::StoreError;
+use twofold_core::store::{HealthCheck, StoreError, StoreResult};
 
 pub use migrate::{MigrationReport, Migrator};
 pub use sqlite_file::{sqlite_files, sqlite_path};
@@ -181,6 +201,13 @@ impl SqlStore {
     }
 }
 
+#[async_trait]
+impl HealthCheck for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(store_error)
+    }
+}
+
 /// A database error in words, without the parameters that may carry secrets.
 fn describe(error: &sqlx::Error) -> String {
     match error {
@@ -202,8 +229,22 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(describe(&error))
         }
+        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_unavailable_code) => {
+            StoreError::Unavailable(describe(&error))
+        }
         _ => StoreError::Other(describe(&error)),
     }
+}
+
+/// Whether a database error code says the database cannot serve now rather than that the
+/// statement is wrong: PostgreSQL's connection exceptions (class 08), shutdowns and "cannot
+/// connect now" (57P01–57P03), too many connections (53300); SQLite's busy, locked,
+/// I/O and cannot-open results (5, 6, 10, 14, and their extended codes).
+fn is_unavailable_code(code: &str) -> bool {
+    if code.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&code) {
+        return true;
+    }
+    code.parse::<i32>().is_ok_and(|extended| matches!(extended & 0xff, 5 | 6 | 10 | 14))
 }
 
 #[cfg(test)]
@@ -215,6 +256,16 @@ mod tests {
         assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+
+    #[test]
+    fn a_database_that_cannot_serve_now_is_unavailable_not_an_error_of_ours() {
+        for code in ["08006", "57P01", "57P03", "53300", "5", "517", "14", "10"] {
+            assert!(is_unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "19", "2067", "1"] {
+            assert!(!is_unavailable_code(code), "{code}");
+        }
     }
 
     #[test]

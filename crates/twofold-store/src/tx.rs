@@ -1,18 +1,19 @@
 //! The audited transaction: every state change and its audit events commit together.
 //!
 //! Events go to `audit_pending` inside the change's own transaction, so "no change without
-//! its event" holds, but no writer waits for the chain: [`crate::chain`] links pending
+//! its event" holds, but no writer waits for the chain: `audit/chain.rs` links pending
 //! events into the hash chain in batches. On SQLite the first statement is a write that
 //! touches no row, which takes the database write lock at once, so a transaction never has
 //! to upgrade a read lock (which could fail with `SQLITE_BUSY` instead of waiting); on
-//! PostgreSQL it locks nothing.
+//! PostgreSQL it locks nothing. [`serialised`] adds what must hold per key across nodes:
+//! PostgreSQL advisory locks at READ COMMITTED.
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 use twofold_core::audit::{AuditContext, AuditEvent, Change};
-use twofold_core::store::StoreError;
+use twofold_core::store::{StoreError, StoreResult};
 use uuid::Uuid;
 
-use crate::store_error;
+use crate::{Backend, store_error};
 
 /// A transaction that records audit events with its change.
 pub(crate) struct AuditedTx {
@@ -72,6 +73,58 @@ impl AuditedTx {
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(store_error)
     }
+}
+
+/// An audited transaction in which the checks of one kind of key (`(namespace, key)` pairs,
+/// taken in the order given) are serialised across nodes: what must hold per person or per
+/// source under concurrency (a first method's confirmation, an email or SMS send) runs in
+/// one; the namespaces are [`LockSpace`]. On SQLite it holds the database's write lock, taken first; on
+/// PostgreSQL it runs at READ COMMITTED whatever the server's default (so each statement sees
+/// what committed before it) and takes a transaction advisory lock on each key.
+pub(crate) async fn serialised(
+    pool: &AnyPool,
+    backend: Backend,
+    keys: &[(LockSpace, Option<&str>)],
+) -> StoreResult<AuditedTx> {
+    if backend == Backend::Sqlite {
+        return AuditedTx::begin(pool).await;
+    }
+    let mut tx = AuditedTx { tx: pool.begin().await.map_err(store_error)? };
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *tx.tx).await.map_err(store_error)?;
+    for (space, key) in keys {
+        if let Some(key) = key {
+            lock_key(&mut tx.tx, *space, key).await?;
+        }
+    }
+    Ok(tx)
+}
+
+/// The namespaces of PostgreSQL advisory locks, one per kind of key, so that equal keys of
+/// different kinds never wait on each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockSpace {
+    /// A username's attempt claims.
+    ClaimUsername = 1,
+    /// A source's attempt claims.
+    ClaimSource = 2,
+    /// A person's email and SMS sends.
+    SendPerson = 3,
+    /// A source's email and SMS sends.
+    SendSource = 4,
+    /// A person's first method's confirmation.
+    FirstMethod = 5,
+}
+
+/// Takes PostgreSQL's transaction-scoped advisory lock on `key` in the namespace `space`.
+pub(crate) async fn lock_key(conn: &mut sqlx::AnyConnection, space: LockSpace, key: &str) -> StoreResult<()> {
+    // The lock function returns `void`, which the Any driver cannot decode: select around it.
+    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS locked")
+        .bind(space as i32)
+        .bind(key)
+        .execute(conn)
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 /// Binds the 14 columns an event has before it is chained (`id` .. `device_id`), in table

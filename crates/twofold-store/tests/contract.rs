@@ -6,12 +6,15 @@
 use std::sync::Arc;
 
 use twofold_core::Timestamp;
-use twofold_core::audit::{AuditContext, ChainHead, ChainVerifier, Change};
+use twofold_core::audit::{AuditAction, AuditContext, ChainHead, ChainVerifier, Change};
 use twofold_core::identity::api_key::ApiKey;
 use twofold_core::identity::{NewUser, Role, User, UserPatch, UserStatus, new_group};
 use twofold_core::signin::session::{AuthContext, Session, SessionPolicy, SessionState};
 use twofold_core::signin::{PolicyRecord, RuleRecord, SignInContext, SignInEvent, SignInOutcome};
-use twofold_core::store::{Store, StoreError, UserFilter, UserRecord};
+use twofold_core::store::{
+    ApiKeyStore, AttemptStore, AuditStore, FactorStore, GroupStore, HealthCheck, OidcClientStore, OidcTokenStore,
+    OneTimeCodeStore, RolloutStore, SignInStore, StoreError, UserFilter, UserRecord, UserStore,
+};
 use twofold_store::SqlStore;
 use uuid::Uuid;
 
@@ -238,7 +241,7 @@ async fn concurrent_writers_never_fork_the_chain() {
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     for n in 0..25 {
-                        let change = Change::new("test.append", "test", Some(format!("{writer}-{n}")));
+                        let change = Change::new(AuditAction::OidcRevoke, Some(format!("{writer}-{n}")));
                         store.append_audit(&change, &ctx(n)).await.unwrap();
                     }
                 })
@@ -255,7 +258,7 @@ async fn concurrent_writers_never_fork_the_chain() {
 async fn tampering_with_stored_events_is_detected() {
     for (backend, store) in stores().await {
         for n in 0..5 {
-            store.append_audit(&Change::new("test.append", "test", Some(n.to_string())), &ctx(n)).await.unwrap();
+            store.append_audit(&Change::new(AuditAction::OidcRevoke, Some(n.to_string())), &ctx(n)).await.unwrap();
         }
         assert_eq!(store.chain_audit().await.unwrap(), 5, "{backend}: five pending events chained");
         sqlx::query("UPDATE audit_events SET target_id = 'forged' WHERE seq = 3").execute(store.pool()).await.unwrap();
@@ -466,7 +469,7 @@ async fn chainers_running_beside_writers_lose_nothing_and_never_fork() {
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     for n in 0..30 {
-                        let change = Change::new("test.append", "test", Some(format!("{writer}-{n}")));
+                        let change = Change::new(AuditAction::OidcRevoke, Some(format!("{writer}-{n}")));
                         store.append_audit(&change, &ctx(n)).await.unwrap();
                     }
                 })

@@ -1,95 +1,36 @@
-//! Test support: a fresh database on every backend the run is configured for.
+//! Test support for Twofold: fresh databases on every configured backend, and a typed harness
+//! over the real binary for the black-box suites.
 //!
-//! SQLite always; PostgreSQL when `TWOFOLD_TEST_DATABASE_URL` is set. A run that asked for
-//! PostgreSQL and cannot reach it fails: it never skips silently.
+//! - [`database`]: an empty database per test (SQLite always; PostgreSQL when
+//!   `TWOFOLD_TEST_DATABASE_URL` is set) and raw SQL for tests that look at what is stored.
+//! - [`Env`]: one test's database, data directory and [`TestClock`], shared by every
+//!   [`Server`] (`twofold serve` on a random port) and admin verb it runs. The binary's path is
+//!   the test crate's to give (`env!("CARGO_BIN_EXE_twofold")`), so this crate depends on no
+//!   part of the server.
+//! - [`TestClock`]: the time the binary runs on, moved by the test ([`Env::advance`]) through
+//!   the file `TWOFOLD_TEST_CLOCK_FILE` names; no test sleeps for time to pass.
+//! - [`Browser`]: a cookie jar bound to one server, with the page flows every suite repeats
+//!   (CSRF tokens, the password step, the second step, enrolling an authenticator app,
+//!   signing out, asking an app's authorization); [`Api`] an admin API client with a key.
+//! - [`SmtpSink`] and [`SmsSink`]: real mail and SMS endpoints that keep what they receive.
+//!
+//! Tests only: helpers panic with a message instead of returning errors.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
 
-use std::path::PathBuf;
+mod browser;
+mod clock;
+pub mod database;
+mod env;
+pub mod html;
+mod server;
+mod sinks;
 
-use sqlx::{Connection, Executor};
+pub use browser::{Api, Browser, TotpApp, api, location};
+pub use clock::{TEST_CLOCK_VAR, TestClock};
+pub use database::{TestDatabase, databases, execute, fetch_column_bytes, postgres, postgres_url, scratch_dir, sqlite};
+pub use env::{Env, stderr, stdout};
+pub use server::Server;
+pub use sinks::{SmsSink, SmtpSink};
 
-/// One empty database for one test.
-#[derive(Debug)]
-pub struct TestDatabase {
-    /// `sqlite` or `postgres`, for assertion messages.
-    pub backend: &'static str,
-    /// The URL to hand to the store or the server.
-    pub url: String,
-    /// A scratch directory for this test (holds the SQLite file; usable as a data dir).
-    pub dir: PathBuf,
-}
-
-/// The PostgreSQL server URL the run was asked to use, if any.
-#[must_use]
-pub fn postgres_url() -> Option<String> {
-    std::env::var("TWOFOLD_TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty())
-}
-
-/// A new empty scratch directory under the system temp dir.
-#[must_use]
-pub fn scratch_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twofold-test-{label}-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-/// A fresh SQLite database.
-#[must_use]
-pub fn sqlite() -> TestDatabase {
-    let dir = scratch_dir("sqlite");
-    let url = format!("sqlite://{}", dir.join("twofold.db").display());
-    TestDatabase { backend: "sqlite", url, dir }
-}
-
-/// A fresh PostgreSQL database (a new database on the configured server).
-///
-/// # Panics
-/// When the configured server cannot be reached or refuses to create a database.
-pub async fn postgres(server_url: &str) -> TestDatabase {
-    let name = format!("twofold_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(server_url)
-        .await
-        .unwrap_or_else(|e| panic!("TWOFOLD_TEST_DATABASE_URL={server_url} is set but unreachable: {e}"));
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
-    admin.close().await.ok();
-    let url = match server_url.rfind('/') {
-        Some(slash) if slash > "postgres://".len() => format!("{}/{name}", &server_url[..slash]),
-        _ => format!("{}/{name}", server_url.trim_end_matches('/')),
-    };
-    TestDatabase { backend: "postgres", url, dir: scratch_dir("postgres") }
-}
-
-/// A fresh database on every configured backend: SQLite, then PostgreSQL if asked for.
-pub async fn databases() -> Vec<TestDatabase> {
-    let mut all = vec![sqlite()];
-    if let Some(server) = postgres_url() {
-        all.push(postgres(&server).await);
-    }
-    all
-}
-
-/// Runs raw SQL against a database, for tests that tamper with stored rows.
-pub async fn execute(url: &str, sql: &str) -> u64 {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect for raw SQL");
-    let done = conn.execute(sqlx::AssertSqlSafe(sql.to_owned())).await.expect("raw SQL");
-    conn.close().await.ok();
-    done.rows_affected()
-}
-
-/// Every value of the first column of `sql`'s rows, as raw bytes (text or blob), for tests
-/// that look at what is stored at rest.
-pub async fn fetch_column_bytes(url: &str, sql: &str) -> Vec<Vec<u8>> {
-    use sqlx::Row;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect for raw SQL");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(&mut conn).await.expect("raw SQL");
-    conn.close().await.ok();
-    rows.iter()
-        .map(|row| {
-            row.try_get::<Vec<u8>, _>(0)
-                .or_else(|_| row.try_get::<String, _>(0).map(String::into_bytes))
-                .expect("bytes")
-        })
-        .collect()
-}
+/// The password of every demo user (`twofold serve --demo`).
+pub const DEMO_PASSWORD: &str = "twofold-demo-pass";

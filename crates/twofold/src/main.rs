@@ -1,6 +1,7 @@
 //! The `twofold` binary: `twofold serve` and the admin CLI over the same use cases.
 
 mod cli;
+mod clock;
 mod commands;
 mod config;
 mod geoip;
@@ -15,7 +16,7 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use twofold_app::{App, AppSettings};
-use twofold_core::clock::SystemClock;
+use twofold_core::clock::Clock;
 use twofold_store::SqlStore;
 
 use crate::cli::{Cli, Command, LogFormat};
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", output::error_message(&error));
             ExitCode::FAILURE
         }
     }
@@ -49,8 +50,9 @@ fn init_logging(format: LogFormat, default_level: &str) {
 }
 
 /// Opens the database (creating the data directory for the default SQLite file), applies
-/// migrations, and builds the application.
-async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+/// migrations, and builds the application on `clock` (the one the process reads: see
+/// [`clock::for_process`]).
+async fn open_app(settings: &Settings, clock: &Arc<dyn Clock>) -> anyhow::Result<App> {
     if settings.database_url.starts_with("sqlite:") {
         keys::check_data_dir(&settings.data_dir)?;
     }
@@ -58,7 +60,7 @@ async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     keys::warn_on_open_permissions(&settings.data_dir, &settings.database_url, &settings.master_key_file);
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
-    let mut app = App::new(Arc::new(store), Arc::new(SystemClock), app_settings, keys)
+    let mut app = App::new(Arc::new(store), Arc::clone(clock), app_settings, keys)
         .with_fallback_policy(settings.fallback.clone())
         .with_exception_max_days(settings.exception_max_days)
         .with_verify_caller_limits(settings.verify_caller_limits.clone());
@@ -83,6 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     for name in config::unknown_env_vars() {
         tracing::warn!(variable = %name, "unknown TWOFOLD_* environment variable ignored (typo?)");
     }
+    let clock = clock::for_process(serve_args.is_some());
     match cli.command {
         Command::Serve(args) => {
             // The server makes the master key on first start; admin verbs only read it.
@@ -90,7 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keys::check_data_dir(&settings.data_dir)?;
             }
             keys::MasterKey::load_or_create(&settings.master_key_file)?;
-            let mut app = open_app(&settings).await?;
+            let mut app = open_app(&settings, &clock).await?;
             app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
             app = app.with_forward_auth(settings.forward_auth.clone());
             if let Some(path) = &settings.geoip_database {
@@ -119,33 +122,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(_) => Ok(ExitCode::SUCCESS),
-        Command::User(command) => commands::users::run(command, &open_app(&settings).await?, cli.global.format).await,
-        Command::Group(command) => commands::groups::run(command, &open_app(&settings).await?, cli.global.format).await,
-        Command::Token(command) => commands::tokens::run(command, &open_app(&settings).await?, cli.global.format).await,
-        Command::Apikey(command) => {
-            commands::api_keys::run(command, &open_app(&settings).await?, cli.global.format).await
+        Command::User(command) => {
+            commands::users::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
-        Command::Audit(command) => commands::audit::run(command, &open_app(&settings).await?, cli.global.format).await,
+        Command::Group(command) => {
+            commands::groups::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
+        Command::Token(command) => {
+            commands::tokens::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
+        Command::Apikey(command) => {
+            commands::api_keys::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
+        Command::Audit(command) => {
+            commands::audit::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
         Command::Client(command) => {
-            commands::clients::run(command, &open_app(&settings).await?, cli.global.format).await
+            commands::clients::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::ServiceAccount(command) => {
-            commands::clients::service_accounts(command, &open_app(&settings).await?, cli.global.format).await
+            commands::clients::service_accounts(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::Report(command) => {
-            commands::reports::run(command, &open_app(&settings).await?, cli.global.format).await
+            commands::reports::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::Campaign(command) => {
-            commands::campaigns::run(command, &open_app(&settings).await?, cli.global.format).await
+            commands::campaigns::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::Exception(command) => {
-            commands::campaigns::exceptions(command, &open_app(&settings).await?, cli.global.format).await
+            commands::campaigns::exceptions(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::Policy(command) => {
-            commands::policy::run(command, &open_app(&settings).await?, cli.global.format).await
+            commands::policy::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::Keys(command) => {
-            commands::clients::keys(command, &open_app(&settings).await?, cli.global.format).await
+            commands::clients::keys(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
     }
 }

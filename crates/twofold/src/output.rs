@@ -52,3 +52,36 @@ fn print_table(headers: &[&str], rows: &[Vec<String>]) {
 pub fn or_dash(value: Option<&str>) -> String {
     value.unwrap_or("-").to_owned()
 }
+
+/// What a failed verb prints after `error: `: each cause in the chain, outermost first (as
+/// `{:#}` would), with a use case's refusal worded here for whoever runs the CLI.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let causes: Vec<String> = error
+        .chain()
+        .map(|cause| match cause.downcast_ref::<twofold_app::AppError>() {
+            Some(twofold_app::AppError::Refused(refusal)) => refusal_words(refusal),
+            _ => cause.to_string(),
+        })
+        .collect();
+    causes.join(": ")
+}
+
+/// A refusal in the CLI's words: to an administrator acting on someone's behalf.
+fn refusal_words(refusal: &twofold_app::Refusal) -> String {
+    use twofold_app::Refusal;
+    match refusal {
+        Refusal::MethodAlreadySetUp => "this method is already set up".into(),
+        Refusal::LastMethod(reason) | Refusal::MayNotDecide(reason) => (*reason).to_owned(),
+        Refusal::Fallback(reason) => reason.to_string(),
+        Refusal::NoEmailAddress => "the account has no email address; add one first".into(),
+        Refusal::TooManyPendingSetUps => "email and SMS set-ups are already waiting for their code".into(),
+        Refusal::SignInBlocked { rules } => format!("the access policy does not allow this sign-in ({rules})"),
+        Refusal::MissingScope { scope } => format!("the token does not carry the scope {scope}"),
+        Refusal::NoPhaseToAdvance => "every phase that has started enforces already".into(),
+        Refusal::AmbiguousExceptionId => "that id prefix names several exceptions; give more of it".into(),
+        Refusal::DecidedMeanwhile => "this exception was decided meanwhile".into(),
+        Refusal::NotTheirManager { username } => format!("only {username}'s manager confirms their exceptions"),
+        Refusal::NoConfirmationAsked => "no confirmation of this exception is being asked".into(),
+        Refusal::AlreadyEnded => "this exception was rejected or revoked already".into(),
+    }
+}

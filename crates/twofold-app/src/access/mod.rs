@@ -28,6 +28,9 @@ pub(crate) struct Target<'a> {
     pub(crate) ip: Option<std::net::IpAddr>,
     /// The browser's device cookie id, when it has one of ours.
     pub(crate) device_id: Option<&'a str>,
+    /// Whether that device is trusted for the person, when the caller has already read it
+    /// (the sign-in pipeline reads it once per attempt).
+    pub(crate) trusted: Option<bool>,
 }
 
 impl<'a> Target<'a> {
@@ -45,6 +48,7 @@ impl<'a> Target<'a> {
             action: Action::Read,
             ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
             device_id: meta.device_id.as_deref(),
+            trusted: None,
         }
     }
 }
@@ -87,17 +91,19 @@ impl App {
     async fn device_state(
         &self,
         user: &User,
-        device_id: Option<&str>,
+        target: &Target<'_>,
         here: Option<&twofold_core::access::geo::Located>,
     ) -> AppResult<(Device, SignInHistory)> {
+        let device_id = target.device_id;
         // The country and the last place are asked for only where GeoIP locates sign-ins.
         let country = here.and_then(|h| h.country.as_deref());
         let history = self.store.sign_in_history(user.id, device_id, country, self.geo.is_some()).await?;
-        let trusted = match device_id {
-            Some(id) if twofold_core::signin::device_trust::tier_may_trust_devices(user.tier) => {
+        let trusted = match (target.trusted, device_id) {
+            (Some(known), _) => known,
+            (None, Some(id)) if twofold_core::signin::device_trust::tier_may_trust_devices(user.tier) => {
                 self.store.trusted_device(id, user.id).await?.is_some_and(|d| d.is_valid(self.now()))
             }
-            _ => false,
+            (None, _) => false,
         };
         let device = if trusted {
             Device::Trusted
@@ -155,7 +161,7 @@ impl App {
     ) -> AppResult<(Decision, SignInContext)> {
         let here = self.locate(target.ip);
         let (device, history) = if always || policy.uses_devices() || policy.uses_risk() {
-            let (device, history) = self.device_state(user, target.device_id, here.as_ref()).await?;
+            let (device, history) = self.device_state(user, target, here.as_ref()).await?;
             (device, Some(history))
         } else if target.device_id.is_some() {
             (Device::Known, None)
@@ -196,8 +202,9 @@ impl App {
     }
 
     /// Audits a sign-in made while an exception waives a campaign's requirement for `user`
-    /// (`exception.use`), and counts it among the bypasses.
-    async fn note_exception_use(&self, user: &User, meta: &RequestMeta) -> AppResult<()> {
+    /// (`exception.use`), and counts it among the bypasses. The pipeline calls it once per
+    /// completed sign-in (not at a password step a second step follows).
+    pub(crate) async fn note_exception_use(&self, user: &User, meta: &RequestMeta) -> AppResult<()> {
         let now = self.now();
         let Some(exception) = self.store.user_exceptions(user.id).await?.into_iter().find(|e| e.covers(now)) else {
             return Ok(());
@@ -208,8 +215,11 @@ impl App {
             name: user.username.clone(),
             auth: twofold_core::signin::session::AuthContext::default(),
         };
-        let change = twofold_core::audit::Change::new("exception.use", "exception", Some(exception.id.to_string()))
-            .states(None, Some(serde_json::json!({"user": user.username, "ends_at": exception.ends_at})));
+        let change = twofold_core::audit::Change::new(
+            twofold_core::audit::AuditAction::ExceptionUse,
+            Some(exception.id.to_string()),
+        )
+        .states(None, Some(serde_json::json!({"user": user.username, "ends_at": exception.ends_at})));
         self.store.append_audit(&change, &self.audit_context(&actor, meta)).await?;
         metrics::counter!("twofold_exception_uses_total").increment(1);
         Ok(())
@@ -228,16 +238,17 @@ impl App {
     }
 
     /// Asks the policy in force what `user`'s sign-in (for the app `meta` names) must prove,
-    /// and gathers what its sign-in event records. A policy that cannot be read blocks the
-    /// sign-in (fails closed) and is logged.
+    /// and gathers what its sign-in event records; `trusted` is the device's trust as the
+    /// caller read it. A policy that cannot be read blocks the sign-in (fails closed) and is
+    /// logged.
     pub(crate) async fn check_sign_in(
         &self,
         user: &User,
         recent_failures: i64,
+        trusted: bool,
         meta: &RequestMeta,
     ) -> AppResult<SignInCheck> {
-        self.note_exception_use(user, meta).await?;
-        let target = Target::sign_in(meta);
+        let target = Target { trusted: Some(trusted), ..Target::sign_in(meta) };
         let mut context = SignInContext {
             app: Some(meta.app.clone().unwrap_or_else(|| TWOFOLD_APP.to_owned())),
             device_id: meta.device_id.clone(),

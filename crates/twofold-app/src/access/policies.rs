@@ -294,9 +294,8 @@ impl App {
             Outcome::Block => Verdict::Refused(format!("refused by conditional access ({})", rules())),
             Outcome::Limit => Verdict::Refused(format!("only low-sensitivity apps are open to you now ({})", rules())),
             Outcome::Require { within_minutes, .. } => {
-                let unmet = decision.strengths.iter().find(|s| !access::satisfies(&policy, s, &auth.acr, &auth.amr));
-                let stale = within_minutes
-                    .is_some_and(|m| auth.auth_time.is_none_or(|t| now.millis() - t.millis() > i64::from(m) * 60_000));
+                let short = access::shortfall(&policy, &decision.strengths, *within_minutes, auth, now);
+                let unmet = short.and_then(|s| s.strength);
                 let wanted = unmet.or(decision.strengths.first()).cloned().unwrap_or_else(|| "mfa".into());
                 // A custom strength is reached by a second factor of one of its methods.
                 let acr: String = if twofold_core::oidc::STRENGTHS.contains(&wanted.as_str()) {
@@ -304,7 +303,7 @@ impl App {
                 } else {
                     "mfa".into()
                 };
-                if unmet.is_none() && !stale {
+                if short.is_none() {
                     Verdict::Satisfied
                 } else if !self.can_reach(user, &acr).await? {
                     Verdict::Unreachable(format!(

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::factors::mfa::TotpEnrolment;
 use crate::signin::{Authenticated, SignedIn};
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
 
 impl App {
     /// Starts adding an authenticator app: a new seed, sealed at rest; the method counts
@@ -111,7 +111,7 @@ impl App {
     ) -> AppResult<Authenticator> {
         let a = self.own_authenticator(&current.user, id).await?;
         if a.is_confirmed() {
-            return Err(AppError::Conflict("this method is already set up".into()));
+            return Err(AppError::Refused(Refusal::MethodAlreadySetUp));
         }
         if a.enrolment_expired(self.now()) {
             self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await?;
@@ -162,7 +162,7 @@ impl App {
             return Ok(());
         }
         match self.store.authenticator(a.id).await? {
-            Some(stored) if stored.is_confirmed() => Err(AppError::Conflict("this method is already set up".into())),
+            Some(stored) if stored.is_confirmed() => Err(AppError::Refused(Refusal::MethodAlreadySetUp)),
             _ => Err(AppError::StepUpRequired),
         }
     }
@@ -277,7 +277,7 @@ impl App {
         let a = self.own_authenticator(&current.user, id).await?;
         let all = self.store.authenticators(current.user.id).await?;
         if let Some(refusal) = authenticator::removal_refusal(&all, a.id) {
-            return Err(AppError::Conflict(refusal.into()));
+            return Err(AppError::Refused(Refusal::LastMethod(refusal)));
         }
         if self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await? && a.is_confirmed() {
             self.notify(mail::method_removed(&current.user, a.kind.label(), &a.name, self.now()));

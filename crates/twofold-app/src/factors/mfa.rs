@@ -1,18 +1,16 @@
-//! Second factors: what a person has registered, trusted devices, the second step of sign-in
-//! (also used to step up) with its throttle claim, and checking codes for gateways (the
-//! verify API). Adding and changing methods is in `enrolment.rs`.
+//! Second factors: what a person has registered, trusted devices, matching a one-time code,
+//! and checking codes for gateways (the verify API). The second step of sign-in is in
+//! `signin::second_step`; adding and changing methods is in `enrolment.rs`.
 
 use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
 use twofold_core::factors::otp::{self, OtpRejection};
-use twofold_core::factors::recovery;
 use twofold_core::identity::{User, normalize_username};
-use twofold_core::mail;
-use twofold_core::signin::session::{AuthContext, FRESH_MFA_SECS, Session};
-use twofold_core::signin::{FailureReason, SignInOutcome};
+use twofold_core::signin::FailureReason;
+use twofold_core::signin::session::{AuthContext, FRESH_MFA_SECS};
 use twofold_core::signin::{device_trust, throttle};
 use uuid::Uuid;
 
-use crate::signin::{Authenticated, SignedIn};
+use crate::signin::Authenticated;
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
 /// A TOTP enrolment waiting for its test authentication.
@@ -49,15 +47,6 @@ pub enum SecondFactor {
         /// `PublicKeyCredential` in WebAuthn JSON form.
         answer: serde_json::Value,
     },
-}
-
-/// An attempt's claimed slot (see [`App::claim_attempt`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Claimed {
-    /// The claim, to be the id of the attempt's sign-in event.
-    pub(crate) id: Uuid,
-    /// The username's failures before this attempt, attempts in flight included.
-    pub(crate) by_user: throttle::Failures,
 }
 
 /// The result of checking a code for a gateway.
@@ -119,7 +108,7 @@ impl App {
     }
 
     /// Trusts the requesting device for the user after a second factor proved at `mfa_at`.
-    async fn trust_this_device(
+    pub(crate) async fn trust_this_device(
         &self,
         user: &User,
         mfa_at: twofold_core::Timestamp,
@@ -183,7 +172,11 @@ impl App {
 
     /// Finds which of the user's confirmed OTP authenticators (apps and hardware tokens)
     /// produced `code`, and at which step or counter, without using it yet.
-    async fn match_otp(&self, user: &User, code: &str) -> AppResult<Result<(Authenticator, i64), FailureReason>> {
+    pub(crate) async fn match_otp(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> AppResult<Result<(Authenticator, i64), FailureReason>> {
         let now = self.now();
         let mut replayed = false;
         for a in self.store.authenticators(user.id).await?.into_iter().filter(Authenticator::is_confirmed) {
@@ -206,180 +199,6 @@ impl App {
             }
         }
         Ok(Err(if replayed { FailureReason::ReplayedCode } else { FailureReason::WrongCode }))
-    }
-
-    /// Checks a typed code: an app or token code first, then an email or SMS code sent to
-    /// the user. The RFC 8176 method it proves (`otp`, or `sms` for a text message).
-    async fn check_code(&self, user: &User, code: &str) -> AppResult<Result<(&'static str, bool), FailureReason>> {
-        match self.check_otp(user, code).await? {
-            Ok(a) => Ok(Ok((a.kind.amr(), false))),
-            Err(FailureReason::WrongCode) => Ok(self
-                .redeem_sign_in_code(user, code)
-                .await?
-                .map(|(a, retired)| (a.kind.amr(), retired))
-                .ok_or(FailureReason::WrongCode)),
-            Err(reason) => Ok(Err(reason)),
-        }
-    }
-
-    /// Tells the user when their failures just reached the point where attempts are delayed
-    /// (once per run of failures: `before` is the count before this one).
-    pub(crate) fn notify_if_now_throttled(&self, user: &User, before: throttle::Failures) {
-        if before.count + 1 == throttle::FREE_FAILURES_PER_USERNAME {
-            self.notify(mail::sign_in_paused(user, before.count + 1, self.now()));
-        }
-    }
-
-    /// Checks a one-time code and wins its step or counter atomically (the sign-in path).
-    async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
-        match self.match_otp(user, code).await? {
-            Ok((a, step)) if self.store.use_otp_step(a.id, step, a.drift_steps, self.now()).await? => Ok(Ok(a)),
-            Ok(_) => Ok(Err(FailureReason::ReplayedCode)),
-            Err(reason) => Ok(Err(reason)),
-        }
-    }
-
-    /// Claims one attempt for `username` before it is checked, so concurrent attempts cannot
-    /// outrun the limit (THREATS: racing the limits). Refused (and recorded as throttled)
-    /// while the failures and attempts in flight demand a wait; otherwise the claim, whose id
-    /// the attempt's sign-in event must carry ([`twofold_core::signin::SignInEvent::claimed`]).
-    pub(crate) async fn claim_attempt(
-        &self,
-        username: &str,
-        user: Option<&User>,
-        methods: &[&str],
-        meta: &RequestMeta,
-    ) -> AppResult<Claimed> {
-        self.claim_attempt_within(username, user, methods, meta, throttle::Limits::default()).await
-    }
-
-    /// As [`App::claim_attempt`], under `limits`.
-    async fn claim_attempt_within(
-        &self,
-        username: &str,
-        user: Option<&User>,
-        methods: &[&str],
-        meta: &RequestMeta,
-        limits: throttle::Limits,
-    ) -> AppResult<Claimed> {
-        let address = meta.ip.as_deref().map(throttle::source_key);
-        let source = meta.throttle_source.as_deref().or(address.as_deref());
-        match self.store.claim_attempt(username, source, limits, self.now()).await? {
-            throttle::Claim::Granted { id, by_username } => Ok(Claimed { id, by_user: by_username }),
-            throttle::Claim::Refused { retry_after_secs } => {
-                metrics::counter!("twofold_throttled_total").increment(1);
-                self.record_attempt(username, user, Some(FailureReason::Throttled), methods, meta).await?;
-                Err(AppError::Throttled { retry_after_secs })
-            }
-        }
-    }
-
-    /// The second step of sign-in, or a step-up of a signed-in session: checks the code,
-    /// then replaces the session with a new one (new id) that records `mfa`.
-    ///
-    /// # Errors
-    /// [`AppError::Unauthenticated`] for a wrong or used code, throttling, storage failures.
-    pub async fn second_factor(
-        &self,
-        current: &Authenticated,
-        factor: SecondFactor,
-        trust_device: bool,
-        meta: &RequestMeta,
-    ) -> AppResult<SignedIn> {
-        let user = &current.user;
-        let attempted = match factor {
-            SecondFactor::Code(_) => "otp",
-            SecondFactor::RecoveryCode(_) => "recovery_code",
-            SecondFactor::Passkey { .. } => "hwk",
-        };
-        let claim = self.claim_attempt(&user.username, Some(user), &["pwd", attempted], meta).await?;
-        let by_user = claim.by_user;
-        // The method proved (RFC 8176) and the strength reached: a passkey is phishing-resistant
-        // (`phr`), an attested hardware key also hardware-bound (`phrh`).
-        // A retired email or SMS channel proves only enough to replace it: `acr` stays `pwd`.
-        let outcome = match &factor {
-            SecondFactor::Code(code) => {
-                self.check_code(user, code).await?.map(|(amr, retired)| (amr, if retired { "pwd" } else { "mfa" }))
-            }
-            SecondFactor::RecoveryCode(code) => {
-                self.use_recovery_code(current, code, meta).await?.map(|()| ("otp", "mfa"))
-            }
-            SecondFactor::Passkey { ceremony, answer } => self
-                .check_passkey(current, ceremony, answer.clone())
-                .await?
-                .map(|attested| ("hwk", if attested { "phrh" } else { "phr" })),
-        };
-        let (method, acr) = match outcome {
-            Ok(method) => method,
-            Err(reason) => {
-                self.record_claimed_attempt(
-                    &claim,
-                    &user.username,
-                    Some(user),
-                    Some(reason),
-                    &["pwd", attempted],
-                    meta,
-                )
-                .await?;
-                self.notify_if_now_throttled(user, by_user);
-                return Err(AppError::Unauthenticated);
-            }
-        };
-        let now = self.now();
-        let mut amr = current.session.auth.amr.clone();
-        amr.retain(|m| {
-            !["mfa", "otp", "hwk", "sms", twofold_core::signin::session::RETIRED_FALLBACK_AMR].contains(&m.as_str())
-        });
-        let proof = if acr == "pwd" { twofold_core::signin::session::RETIRED_FALLBACK_AMR } else { "mfa" };
-        amr.extend([method.to_owned(), proof.to_owned()]);
-        let auth = AuthContext { amr, acr: acr.into(), auth_time: Some(now) };
-        let (token, session) = Session::start(
-            user.id,
-            auth.clone(),
-            self.settings.session_policy,
-            now,
-            meta.ip.clone(),
-            meta.user_agent.clone(),
-        );
-        let check = self.check_sign_in(user, by_user.count, meta).await?;
-        let event = self
-            .sign_in_event(&user.username, Some(user), None, meta)
-            .claimed(claim.id)
-            .with_methods(&["pwd", method])
-            .with_context(check.context);
-        let actor = Actor { auth, ..current.actor() };
-        if !self
-            .store
-            .complete_session(&current.session.id_hash, &session, &event, &self.audit_context(&actor, meta))
-            .await?
-        {
-            return Err(AppError::Unauthenticated);
-        }
-        crate::signin::metrics_signed_in(&event.methods);
-        if trust_device {
-            self.trust_this_device(user, now, meta).await?;
-        }
-        Ok(SignedIn { token, session, user: user.clone(), has_second_factor: true, strength: None })
-    }
-
-    async fn use_recovery_code(
-        &self,
-        current: &Authenticated,
-        code: &str,
-        meta: &RequestMeta,
-    ) -> AppResult<Result<(), FailureReason>> {
-        let Some(normalized) = recovery::normalize(code) else { return Ok(Err(FailureReason::WrongCode)) };
-        let hash = recovery::hash(&self.keys()?.recovery, &current.user.id.to_string(), &normalized);
-        let used = self
-            .store
-            .consume_recovery_code(current.user.id, &hash, &self.audit_context(&current.actor(), meta))
-            .await?;
-        if !used {
-            return Ok(Err(FailureReason::WrongCode));
-        }
-        let remaining = self.store.recovery_codes_left(current.user.id).await?;
-        self.notify(mail::recovery_code_used(&current.user, remaining, self.now()));
-        Ok(Ok(()))
     }
 
     /// Checks a user's one-time code for a gateway or legacy app (the verify API), with the
@@ -424,35 +243,5 @@ impl App {
         metrics::counter!("twofold_verify_total", "outcome" => if verified.is_some() { "success" } else { "failure" })
             .increment(1);
         verified.ok_or(AppError::Unauthenticated)
-    }
-
-    /// Records the outcome of a claimed attempt that starts no session (ending its claim).
-    pub(crate) async fn record_claimed_attempt(
-        &self,
-        claim: &Claimed,
-        username: &str,
-        user: Option<&User>,
-        reason: Option<FailureReason>,
-        methods: &[&str],
-        meta: &RequestMeta,
-    ) -> AppResult<()> {
-        let event = self.sign_in_event(username, user, reason, meta).claimed(claim.id).with_methods(methods);
-        self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
-        Ok(())
-    }
-
-    /// Records an attempt that starts no session.
-    pub(crate) async fn record_attempt(
-        &self,
-        username: &str,
-        user: Option<&User>,
-        reason: Option<FailureReason>,
-        methods: &[&str],
-        meta: &RequestMeta,
-    ) -> AppResult<()> {
-        let event = self.sign_in_event(username, user, reason, meta).with_methods(methods);
-        debug_assert!(reason.is_some() == (event.outcome == SignInOutcome::Failure));
-        self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
-        Ok(())
     }
 }

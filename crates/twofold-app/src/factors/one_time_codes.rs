@@ -9,7 +9,7 @@ use twofold_core::mail;
 use uuid::Uuid;
 
 use crate::signin::Authenticated;
-use crate::{App, AppError, AppResult, RequestMeta};
+use crate::{App, AppError, AppResult, Refusal, RequestMeta};
 
 /// A code on its way: which method it went through and where, masked for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,12 +64,12 @@ impl App {
     ) -> AppResult<CodeSent> {
         self.require_fresh_mfa(current).await?;
         let user = &current.user;
-        self.fallback_policy.allows(kind, user.tier, self.now()).map_err(|e| AppError::Forbidden(e.to_string()))?;
+        self.fallback_policy
+            .allows(kind, user.tier, self.now())
+            .map_err(|e| AppError::Refused(Refusal::Fallback(e)))?;
         let (destination, name) = match kind {
             AuthenticatorKind::EmailOtp => {
-                let email = user.email.clone().ok_or_else(|| {
-                    AppError::Conflict("your account has no email address; ask your help desk to add one".into())
-                })?;
+                let email = user.email.clone().ok_or(AppError::Refused(Refusal::NoEmailAddress))?;
                 (email, "Email".to_owned())
             }
             AuthenticatorKind::SmsOtp => {
@@ -85,12 +85,12 @@ impl App {
                         meta,
                     )
                     .await?;
-                    return Err(AppError::Forbidden(refusal.to_string()));
+                    return Err(AppError::Refused(Refusal::Fallback(refusal)));
                 }
                 let name = one_time_codes::mask_destination(&phone).replace('•', "").trim().to_owned();
                 (phone, format!("Phone ending {name}"))
             }
-            _ => return Err(AppError::Forbidden("not an email or SMS method".into())),
+            _ => return Err(AppError::Refused(Refusal::Fallback(one_time_codes::FallbackRefusal::NotAFallback))),
         };
         let now = self.now();
         let waiting = self
@@ -103,9 +103,7 @@ impl App {
         if waiting >= one_time_codes::MAX_PENDING_ENROLMENTS {
             self.refuse_send(current, kind, "too_many_pending", &one_time_codes::mask_destination(&destination), meta)
                 .await?;
-            return Err(AppError::Conflict(
-                "finish or let expire the email and SMS set-ups already waiting for their code first".into(),
-            ));
+            return Err(AppError::Refused(Refusal::TooManyPendingSetUps));
         }
         // Claimed before anything is created, so a refused send leaves nothing behind.
         self.claim_send(current, kind, CodePurpose::Enrol, &destination, meta).await?;
@@ -242,8 +240,7 @@ impl App {
         metrics::counter!("twofold_one_time_codes_refused_total", "kind" => kind.as_str(), "reason" => reason)
             .increment(1);
         let change = twofold_core::audit::Change::new(
-            "one_time_code.refused",
-            "user",
+            twofold_core::audit::AuditAction::OneTimeCodeRefused,
             Some(current.user.id.to_string()),
         )
         .states(
@@ -278,7 +275,7 @@ impl App {
                 meta,
             )
             .await?;
-            return Err(AppError::Forbidden(refusal.to_string()));
+            return Err(AppError::Refused(Refusal::Fallback(refusal)));
         }
         self.claim_send(current, a.kind, purpose, &destination, meta).await?;
         self.deliver_code(current, a, purpose, meta).await

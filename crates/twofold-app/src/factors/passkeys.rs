@@ -7,7 +7,6 @@ use serde::{Serialize, de::DeserializeOwned};
 use twofold_core::factors::authenticator::{self, Authenticator, AuthenticatorKind};
 use twofold_core::mail;
 use twofold_core::signin::FailureReason;
-use twofold_core::signin::session::{AuthContext, Session};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     AttestationCaList, AttestationCaListBuilder, AttestedPasskeyRegistration, DiscoverableAuthentication,
@@ -16,7 +15,7 @@ use webauthn_rs::prelude::{
 };
 
 use crate::signin::{Authenticated, SignedIn};
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{App, AppError, AppResult, RequestMeta};
 
 /// How long a ceremony may take between the options and the answer.
 const CEREMONY_SECS: i64 = 5 * 60;
@@ -332,21 +331,21 @@ impl App {
         Ok(PasskeyOptions { ceremony, options: serde_json::to_value(&options.public_key).unwrap_or_default() })
     }
 
-    /// Finishes a username-less sign-in: the passkey (with user verification) is both
-    /// factors, so the session is `phr` at once.
+    /// Reads a username-less passkey answer to the sign-in ceremony `ceremony`: whose
+    /// passkey it claims to be. Nothing is proved yet ([`Self::check_passkey_sign_in`] does).
     ///
     /// # Errors
-    /// [`AppError::Unauthenticated`] for an unknown or failed credential; throttling.
-    pub async fn passkey_sign_in(
+    /// [`AppError::Unauthenticated`] for an answer naming no one who may sign in; an unknown
+    /// or expired ceremony; a malformed answer.
+    pub(crate) async fn read_passkey_sign_in(
         &self,
         ceremony: &str,
         answer: serde_json::Value,
-        meta: &RequestMeta,
-    ) -> AppResult<SignedIn> {
+    ) -> AppResult<PasskeyAnswer> {
         let state: DiscoverableAuthentication = self.take_ceremony(ceremony, "sign_in", None).await?;
         let credential: PublicKeyCredential = parse_answer(answer)?;
-        let webauthn = self.webauthn()?;
-        let user_id = webauthn
+        let user_id = self
+            .webauthn()?
             .identify_discoverable_authentication(&credential)
             .map(|(id, _)| id)
             .map_err(|_| AppError::Unauthenticated)?;
@@ -356,13 +355,20 @@ impl App {
             .await?
             .filter(twofold_core::identity::User::may_sign_in)
             .ok_or(AppError::Unauthenticated)?;
-        let claim = self.claim_attempt(&user.username, Some(&user), &["hwk"], meta).await?;
+        Ok(PasskeyAnswer { user, credential, state })
+    }
+
+    /// Checks a passkey answer read by [`Self::read_passkey_sign_in`] against the person's
+    /// registered passkeys, keeping its signature counter; whether the key is attested.
+    pub(crate) async fn check_passkey_sign_in(&self, answer: PasskeyAnswer) -> AppResult<Result<bool, FailureReason>> {
+        let PasskeyAnswer { user, credential, state } = answer;
         let presented = credential.get_credential_id().to_vec();
         let matching = self
             .passkeys(user.id)
             .await?
             .into_iter()
             .find(|(_, p)| AsRef::<[u8]>::as_ref(p.cred_id()) == presented.as_slice());
+        let webauthn = self.webauthn()?;
         let verified = match &matching {
             Some((_, passkey)) => {
                 webauthn.finish_discoverable_authentication_v2(&credential, state, DiscoverableKey::from(passkey)).ok()
@@ -370,60 +376,19 @@ impl App {
             None => None,
         };
         let (Some(result), Some((a, mut passkey))) = (verified, matching) else {
-            self.record_claimed_attempt(
-                &claim,
-                &user.username,
-                Some(&user),
-                Some(FailureReason::WrongCode),
-                &["hwk"],
-                meta,
-            )
-            .await?;
-            return Err(AppError::Unauthenticated);
+            return Ok(Err(FailureReason::WrongCode));
         };
         if passkey.update_credential(&result).is_some() {
             self.store.update_credential(a.id, &to_json(&passkey)?, self.now()).await?;
         }
-        let check = self.check_sign_in(&user, claim.by_user.count, meta).await?;
-        if check.need == twofold_core::access::SignInNeed::Blocked {
-            let event = self
-                .sign_in_event(&user.username, Some(&user), Some(FailureReason::PolicyBlocked), meta)
-                .claimed(claim.id)
-                .with_methods(&["hwk"])
-                .with_context(check.context);
-            self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
-            return Err(AppError::Forbidden(format!(
-                "Your organisation's access policy does not allow this sign-in ({}).",
-                check.rules
-            )));
-        }
-        let now = self.now();
-        let auth = AuthContext {
-            amr: vec!["hwk".into(), "user".into(), "mfa".into()],
-            acr: if a.attested { "phrh" } else { "phr" }.into(),
-            auth_time: Some(now),
-        };
-        let (token, session) = Session::start(
-            user.id,
-            auth.clone(),
-            self.settings.session_policy,
-            now,
-            meta.ip.clone(),
-            meta.user_agent.clone(),
-        );
-        let event = self
-            .sign_in_event(&user.username, Some(&user), None, meta)
-            .claimed(claim.id)
-            .with_methods(&["hwk"])
-            .with_context(check.context);
-        let actor = Actor {
-            kind: twofold_core::audit::ActorKind::User,
-            id: Some(user.id.to_string()),
-            name: user.username.clone(),
-            auth,
-        };
-        self.store.start_session(&session, &event, &self.audit_context(&actor, meta)).await?;
-        crate::signin::metrics_signed_in(&event.methods);
-        Ok(SignedIn { token, session, user, has_second_factor: true, strength: None })
+        Ok(Ok(a.attested))
     }
+}
+
+/// A username-less passkey answer, read but not yet checked.
+pub(crate) struct PasskeyAnswer {
+    /// Whose passkey it claims to be.
+    pub(crate) user: twofold_core::identity::User,
+    credential: PublicKeyCredential,
+    state: DiscoverableAuthentication,
 }

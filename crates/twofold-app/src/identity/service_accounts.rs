@@ -8,7 +8,7 @@ use twofold_core::{Timestamp, ValidationErrors};
 use uuid::Uuid;
 
 use crate::oidc::{AccessClaims, OAuthError, TokenRequest, TokenResponse};
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
 
 /// A service account to create.
 #[derive(Debug, Clone, Default)]
@@ -180,7 +180,7 @@ impl App {
     /// connection presenting that certificate.
     ///
     /// # Errors
-    /// [`AppError::Unauthenticated`] for an unusable token; [`AppError::Forbidden`] without `scope`.
+    /// [`AppError::Unauthenticated`] for an unusable token; [`Refusal::MissingScope`] without `scope`.
     pub async fn authenticate_service_token(
         &self,
         token: &str,
@@ -204,7 +204,7 @@ impl App {
             }
         }
         if !claims.scope.split(' ').any(|s| s == scope) {
-            return Err(AppError::Forbidden(format!("this token does not carry the scope {scope}")));
+            return Err(AppError::Refused(Refusal::MissingScope { scope: scope.to_owned() }));
         }
         Ok(Actor {
             kind: twofold_core::audit::ActorKind::ServiceAccount,

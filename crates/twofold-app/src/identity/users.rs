@@ -129,7 +129,14 @@ impl App {
     ) -> AppResult<()> {
         let user = self.find_user(username_or_id).await?;
         let hash = self.new_password_hash(password, &user.username).await?;
-        self.store.set_password_hash(user.id, &hash, "user.password.set", &self.audit_context(actor, meta)).await?;
+        self.store
+            .set_password_hash(
+                user.id,
+                &hash,
+                twofold_core::audit::AuditAction::UserPasswordSet,
+                &self.audit_context(actor, meta),
+            )
+            .await?;
         Ok(())
     }
 

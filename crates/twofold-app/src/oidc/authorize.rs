@@ -76,6 +76,7 @@ impl App {
             action: twofold_core::access::Action::Read,
             ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
             device_id: meta.device_id.as_deref(),
+            trusted: None,
         };
         let (verdict, mut context) = self.conditional_access_recorded(current, &groups, &target).await?;
         context.app = Some(valid.client_id.clone());

@@ -14,20 +14,19 @@ impl App {
         let client_id = clients::named_client_id(request);
         let (action, detail) = match &result {
             Ok((response, None)) => (
-                "service_account.token",
+                twofold_core::audit::AuditAction::ServiceAccountToken,
                 serde_json::json!({"client_id": client_id, "scope": response.scope, "expires_in": response.expires_in}),
             ),
             Ok((_, Some(grant))) => (
-                "oidc.token",
+                twofold_core::audit::AuditAction::OidcToken,
                 serde_json::json!({"client_id": client_id, "user_id": grant.user_id, "acr": grant.auth.acr}),
             ),
             Err(e) => (
-                "oidc.token_refused",
+                twofold_core::audit::AuditAction::OidcTokenRefused,
                 serde_json::json!({"client_id": client_id, "error": e.error, "reason": e.description}),
             ),
         };
-        let change =
-            twofold_core::audit::Change::new(action, "client", Some(client_id.clone())).states(None, Some(detail));
+        let change = twofold_core::audit::Change::new(action, Some(client_id.clone())).states(None, Some(detail));
         let actor = Actor::system("oidc");
         let ctx: AuditContext = self.audit_context(&Actor { name: format!("client:{client_id}"), ..actor }, meta);
         if let Err(e) = self.store.append_audit(&change, &ctx).await {
@@ -185,7 +184,10 @@ impl App {
             self.store.revoke_refresh_family(&hash, &client.client_id, now).await?
         };
         if revoked {
-            let change = twofold_core::audit::Change::new("oidc.revoke", "client", Some(client.client_id.clone()));
+            let change = twofold_core::audit::Change::new(
+                twofold_core::audit::AuditAction::OidcRevoke,
+                Some(client.client_id.clone()),
+            );
             let actor = Actor { name: format!("client:{}", client.client_id), ..Actor::system("oidc") };
             self.store.append_audit(&change, &self.audit_context(&actor, meta)).await?;
         }

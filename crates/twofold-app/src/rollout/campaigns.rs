@@ -14,7 +14,7 @@ use twofold_core::rollout::progress::{self, Snapshot};
 use twofold_core::rollout::{Campaign, CampaignStatus, PhaseMode, StoredCampaign, file};
 
 use crate::identity::directory::Member;
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
 
 /// One identity's standing in a campaign.
 #[derive(Debug, Clone, Serialize)]
@@ -149,7 +149,7 @@ impl App {
     /// `campaign.apply`). Returns that phase's name.
     ///
     /// # Errors
-    /// [`AppError::NotFound`] for an unknown campaign; [`AppError::Conflict`] when every
+    /// [`AppError::NotFound`] for an unknown campaign; [`Refusal::NoPhaseToAdvance`] when every
     /// started phase enforces already.
     pub async fn advance_campaign(&self, actor: &Actor, meta: &RequestMeta, name: &str) -> AppResult<String> {
         let now = self.now();
@@ -161,7 +161,7 @@ impl App {
             .phases
             .iter_mut()
             .find(|p| p.dates().is_some_and(|d| d.starts <= now) && p.mode(now, 0.0) == PhaseMode::ReportOnly)
-            .ok_or_else(|| AppError::Conflict("every phase that has started enforces already".into()))?;
+            .ok_or(AppError::Refused(Refusal::NoPhaseToAdvance))?;
         next.enforce_on = Some(today);
         let phase = next.name.clone();
         let source = toml::to_string(&campaign).map_err(|e| AppError::Internal(e.to_string()))?;

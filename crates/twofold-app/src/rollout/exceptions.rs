@@ -8,7 +8,7 @@ use twofold_core::rollout::exception::{self, Decision, EndReason, Exception};
 use twofold_core::signin::session::AuthContext;
 use uuid::Uuid;
 
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
 
 impl App {
     /// Requests an exception for `username` until `until` (at most the configured maximum
@@ -78,9 +78,7 @@ impl App {
             self.store.exceptions().await?.into_iter().filter(|e| !id.is_empty() && e.id.to_string().starts_with(&id));
         match (found.next(), found.next()) {
             (Some(one), None) => Ok(one),
-            (Some(_), Some(_)) => {
-                Err(AppError::Conflict("that id prefix names several exceptions; give more of it".into()))
-            }
+            (Some(_), Some(_)) => Err(AppError::Refused(Refusal::AmbiguousExceptionId)),
             _ => Err(AppError::NotFound("exception")),
         }
     }
@@ -92,8 +90,8 @@ impl App {
     /// with the approver as actor.
     ///
     /// # Errors
-    /// [`AppError::Unauthenticated`] for a wrong code; [`AppError::Forbidden`] naming why
-    /// this approver may not decide; [`AppError::Conflict`] when decided meanwhile.
+    /// [`AppError::Unauthenticated`] for a wrong code; [`Refusal::MayNotDecide`] naming why
+    /// this approver may not decide; [`Refusal::DecidedMeanwhile`] when decided meanwhile.
     pub async fn decide_exception(
         &self,
         caller: &Actor,
@@ -108,7 +106,7 @@ impl App {
         self.verify_code(caller, &approver.username, code, meta).await?;
         let now = self.now();
         if let Some(refusal) = exception::approval_refusal(&exception, &approver, now) {
-            return Err(AppError::Forbidden(refusal.into()));
+            return Err(AppError::Refused(Refusal::MayNotDecide(refusal)));
         }
         let actor = Actor {
             kind: ActorKind::User,
@@ -122,7 +120,7 @@ impl App {
             .decide_exception(exception.id, Decision::Requested, to, None, &self.audit_context(&actor, meta))
             .await?
         {
-            return Err(AppError::Conflict("this exception was decided meanwhile".into()));
+            return Err(AppError::Refused(Refusal::DecidedMeanwhile));
         }
         let decided = if approve {
             Exception { approved_by: Some(approver.username), approved_at: Some(now), ..exception }
@@ -143,8 +141,8 @@ impl App {
     /// `exception.attest` with the manager as actor.
     ///
     /// # Errors
-    /// [`AppError::Forbidden`] for anyone but that person's manager; [`AppError::Unauthenticated`]
-    /// for a wrong code; [`AppError::Conflict`] when no confirmation is being asked.
+    /// [`Refusal::NotTheirManager`] for anyone but that person's manager; [`AppError::Unauthenticated`]
+    /// for a wrong code; [`Refusal::NoConfirmationAsked`] when no confirmation is being asked.
     pub async fn confirm_exception(
         &self,
         caller: &Actor,
@@ -157,7 +155,7 @@ impl App {
         let manager = self.user_named(manager).await?;
         let subject = self.store.user_by_id(exception.user_id).await?.ok_or(AppError::NotFound("user"))?;
         if subject.manager.as_deref().map(normalize_username) != Some(manager.username.clone()) {
-            return Err(AppError::Forbidden(format!("only {}'s manager confirms their exceptions", subject.username)));
+            return Err(AppError::Refused(Refusal::NotTheirManager { username: subject.username }));
         }
         self.verify_code(caller, &manager.username, code, meta).await?;
         let now = self.now();
@@ -168,7 +166,7 @@ impl App {
             auth: AuthContext { amr: vec!["otp".into()], acr: "mfa".into(), auth_time: Some(now) },
         };
         if !self.store.attest_exception(exception.id, &self.audit_context(&actor, meta)).await? {
-            return Err(AppError::Conflict("no confirmation of this exception is being asked".into()));
+            return Err(AppError::Refused(Refusal::NoConfirmationAsked));
         }
         Ok(Exception { attested_at: Some(now), ..exception })
     }
@@ -180,7 +178,7 @@ impl App {
     ///
     /// # Errors
     /// [`AppError::Invalid`] for a reason over 500 characters; [`AppError::NotFound`];
-    /// [`AppError::Conflict`] when it was rejected or revoked already.
+    /// [`Refusal::AlreadyEnded`] when it was rejected or revoked already.
     pub async fn revoke_exception(
         &self,
         actor: &Actor,
@@ -209,7 +207,7 @@ impl App {
                 });
             }
         }
-        Err(AppError::Conflict("this exception was rejected or revoked already".into()))
+        Err(AppError::Refused(Refusal::AlreadyEnded))
     }
 
     /// Records the covered person's new state at once after a decision (see

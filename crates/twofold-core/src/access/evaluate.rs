@@ -170,6 +170,34 @@ pub fn satisfies(policy: &Policy, strength: &str, acr: &str, amr: &[String]) -> 
         .is_some_and(|combinations| combinations.iter().any(|combo| combo.iter().all(|m| amr.contains(m))))
 }
 
+/// What a sign-in lacks against a requirement of the policy (see [`shortfall`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shortfall<'a> {
+    /// The first required strength it does not reach, if any.
+    pub strength: Option<&'a String>,
+    /// It is older than the requirement allows.
+    pub stale: bool,
+}
+
+/// Whether a sign-in that proved `auth` meets every one of `strengths` and, when
+/// `within_minutes` is set, happened at most that many minutes before `now`: the one rule
+/// for "this session (or this trusted device's proof) meets what the policy requires".
+/// `None` when it does; otherwise what it lacks.
+#[must_use]
+pub fn shortfall<'a>(
+    policy: &Policy,
+    strengths: &'a [String],
+    within_minutes: Option<u32>,
+    auth: &crate::signin::session::AuthContext,
+    now: Timestamp,
+) -> Option<Shortfall<'a>> {
+    let strength = strengths.iter().find(|s| !satisfies(policy, s, &auth.acr, &auth.amr));
+    let stale = within_minutes.is_some_and(|minutes| {
+        auth.auth_time.is_none_or(|at| now.millis() - at.millis() > i64::from(minutes) * 60_000)
+    });
+    (strength.is_some() || stale).then_some(Shortfall { strength, stale })
+}
+
 /// Evaluates `policy` for `facts`.
 #[must_use]
 pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Decision {

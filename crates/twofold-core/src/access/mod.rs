@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::identity::{Role, Tier};
 
 pub use check::check;
-pub use evaluate::{Decision, Facts, Hit, Overdue, SignInNeed, evaluate, outcome_words, satisfies};
+pub use evaluate::{
+    Decision, Facts, Hit, Overdue, Shortfall, SignInNeed, evaluate, outcome_words, satisfies, shortfall,
+};
 
 /// The app name of Twofold's own pages (sign-in, Security info) in rules and sign-in events.
 pub const TWOFOLD_APP: &str = "twofold";

@@ -277,3 +277,29 @@ fn the_documented_examples_say_the_same_in_toml_and_yaml() {
     assert_eq!(toml, yaml);
     assert_eq!(toml.rules.len(), 8);
 }
+
+#[test]
+fn a_sign_in_falls_short_by_strength_or_by_age() {
+    use crate::signin::session::AuthContext;
+    let policy = Policy::default();
+    let now = Timestamp(10 * 60_000);
+    let mfa = |minutes_ago: i64| AuthContext {
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        acr: "mfa".into(),
+        auth_time: Some(Timestamp(now.millis() - minutes_ago * 60_000)),
+    };
+    let wanted = vec!["mfa".to_owned()];
+    assert_eq!(super::shortfall(&policy, &wanted, Some(5), &mfa(5), now), None, "exactly at the limit is fresh");
+    assert_eq!(
+        super::shortfall(&policy, &wanted, Some(5), &mfa(6), now),
+        Some(super::Shortfall { strength: None, stale: true })
+    );
+    assert_eq!(super::shortfall(&policy, &wanted, None, &mfa(600), now), None, "no age limit");
+    let phr = vec!["phr".to_owned()];
+    assert_eq!(
+        super::shortfall(&policy, &phr, None, &mfa(0), now),
+        Some(super::Shortfall { strength: Some(&phr[0]), stale: false })
+    );
+    let unproved = AuthContext { auth_time: None, ..mfa(0) };
+    assert!(super::shortfall(&policy, &wanted, Some(5), &unproved, now).is_some_and(|s| s.stale));
+}

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod password;
+pub mod roles;
 pub mod service_account;
 
 use serde::{Deserialize, Serialize};

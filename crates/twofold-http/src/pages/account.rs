@@ -4,12 +4,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::extract::{ClientMeta, MaybeSession};
-use crate::{ApiError, AppState, cookies, csrf};
+use crate::extract::{ClientMeta, PageSession};
+use crate::page_error::PageError;
+use crate::{AppState, cookies, csrf};
 
 struct SessionRow {
     started: String,
@@ -39,16 +40,10 @@ struct AccountPage {
 pub async fn show(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
-) -> Result<Response, ApiError> {
-    let current = match session {
-        Some(current) if !current.session.mfa_pending => current,
-        Some(_) => return Ok(Redirect::to("/login/mfa?return_to=/account").into_response()),
-        None => return Ok(Redirect::to("/login?return_to=/account").into_response()),
-    };
-    if let Err(instead) = super::own_page_gate(&state, &current, &meta, "/account").await? {
-        return Ok(instead);
-    }
+    PageSession(session): PageSession,
+) -> Result<Response, PageError> {
+    let current = super::signed_in(session, "/account")?;
+    super::own_page_gate(&state, &current, &meta, "/account").await?;
     let user = &current.user;
     let detail = state.app.user_detail(&user.id.to_string()).await?;
     let sessions = state.app.user_sessions(user.id).await?;
@@ -87,16 +82,14 @@ pub struct LogoutForm {
 pub async fn logout(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<LogoutForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let Some(current) = session else {
         return Ok(Redirect::to("/login").into_response());
     };
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
-        return Ok(
-            (StatusCode::FORBIDDEN, "The form expired. Go back, reload the page and try again.\n").into_response()
-        );
+        return Err(PageError::FormExpired);
     }
     state.app.sign_out(&current, form.everywhere.is_some(), &meta).await?;
     let mut response = Redirect::to("/login").into_response();

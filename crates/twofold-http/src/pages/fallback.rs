@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use twofold_app::AppError;
 use twofold_app::factors::one_time_codes::CodeSent;
@@ -14,8 +14,9 @@ use twofold_core::factors::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
 use super::security::{after_change, after_enrolment, authorize, no_store, token};
-use crate::extract::{ClientMeta, MaybeSession};
-use crate::{ApiError, AppState};
+use crate::AppState;
+use crate::extract::{ClientMeta, PageSession};
+use crate::page_error::PageError;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "fallback_enrol.html")]
@@ -65,11 +66,8 @@ async fn begin(
     csrf: &str,
     kind: AuthenticatorKind,
     phone: Option<&str>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, csrf)?;
     match state.app.begin_fallback_enrolment(&current, kind, phone, &meta).await {
         Ok(CodeSent { authenticator_id, masked_destination, valid_minutes }) => {
             let page = ConfirmPage {
@@ -89,31 +87,28 @@ async fn begin(
 pub async fn begin_email(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<EmailForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     begin(state, meta, session, &form.csrf, AuthenticatorKind::EmailOtp, None).await
 }
 
 pub async fn begin_sms(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<PhoneForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     begin(state, meta, session, &form.csrf, AuthenticatorKind::SmsOtp, Some(&form.phone)).await
 }
 
 pub async fn confirm(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<ConfirmForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     match state.app.confirm_fallback(&current, form.id, &form.code, &meta).await {
         Err(AppError::Invalid(errors)) => {
             let page = ConfirmPage {

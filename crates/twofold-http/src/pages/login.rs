@@ -11,8 +11,10 @@ use twofold_app::AppError;
 use twofold_core::secret::random_token;
 
 use super::safe_return_path;
-use crate::extract::{ClientMeta, MaybeSession};
-use crate::{ApiError, AppState, cookies, csrf};
+use crate::extract::{ClientMeta, PageSession};
+use crate::page_error::PageError;
+use crate::urls::{allow_form_target, query_escape};
+use crate::{AppState, cookies, csrf};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -60,7 +62,7 @@ async fn render(
         page,
     )
         .into_response();
-    super::allow_form_target(state, &return_to, &mut response).await;
+    allow_form_target(state, &return_to, &mut response).await;
     response
 }
 
@@ -70,7 +72,7 @@ fn cookie_fallback() -> header::HeaderValue {
 
 pub async fn show(
     State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Query(query): Query<LoginQuery>,
 ) -> Response {
     let return_to = safe_return_path(query.return_to.as_deref());
@@ -90,7 +92,7 @@ pub async fn submit(
     ClientMeta(mut meta): ClientMeta,
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let return_to = safe_return_path(form.return_to.as_deref());
     if !csrf::check_double_submit(cookies::get(&headers, cookies::CSRF), &form.csrf) {
         let message = Some("This sign-in form expired. Please try again.".to_owned());
@@ -121,7 +123,7 @@ async fn sign_in(
     meta: &twofold_app::RequestMeta,
     form: LoginForm,
     return_to: String,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     match state.app.sign_in(&form.username, form.password, meta).await {
         Ok(signed_in) => {
             let secure = state.config.secure_cookies();
@@ -149,19 +151,11 @@ async fn sign_in(
             let message = Some(format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."));
             Ok(render(state, StatusCode::TOO_MANY_REQUESTS, return_to, form.username, message).await)
         }
-        Err(AppError::Forbidden(reason)) => {
-            Ok(render(state, StatusCode::FORBIDDEN, return_to, form.username, Some(reason)).await)
+        // Conditional access blocks this sign-in: the form again, saying which rules did.
+        Err(AppError::Refused(refusal)) => {
+            let message = Some(crate::refusals::words(&refusal));
+            Ok(render(state, crate::refusals::status(&refusal), return_to, form.username, message).await)
         }
         Err(other) => Err(other.into()),
     }
-}
-
-/// Percent-encodes a same-origin path for use as a query value.
-pub(crate) fn query_escape(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -12,8 +12,9 @@ use twofold_app::factors::mfa::SecondFactor;
 use twofold_app::signin::Authenticated;
 
 use super::safe_return_path;
-use crate::extract::{ClientMeta, MaybeSession};
-use crate::{ApiError, AppState, cookies, csrf};
+use crate::extract::{ClientMeta, PageSession};
+use crate::page_error::{self, PageError};
+use crate::{AppState, cookies, csrf};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "mfa.html")]
@@ -145,14 +146,14 @@ async fn render_with_notice(
         error,
     };
     let mut response = (status, [(header::CACHE_CONTROL, "no-store")], page).into_response();
-    super::allow_form_target(state, &return_to, &mut response).await;
+    crate::urls::allow_form_target(state, &return_to, &mut response).await;
     response
 }
 
 pub async fn show(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Query(query): Query<MfaQuery>,
 ) -> Response {
     let target = Target::new(query.return_to.as_deref(), query.strength);
@@ -165,9 +166,9 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     ClientMeta(mut meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<MfaForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let Some(current) = session else { return Ok(Redirect::to("/login").into_response()) };
     let return_to = safe_return_path(form.return_to.as_deref());
     let target = || Target::new(Some(&return_to), form.strength.clone());
@@ -213,9 +214,9 @@ pub async fn submit(
 pub async fn send_code(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<SendForm>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let Some(current) = session else { return Ok(Redirect::to("/login").into_response()) };
     let target = || Target::new(form.return_to.as_deref(), form.strength.clone());
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
@@ -239,8 +240,16 @@ pub async fn send_code(
         Err(AppError::NotFound(_)) => {
             (StatusCode::NOT_FOUND, None, Some("That method is not available for signing in.".to_owned()))
         }
-        Err(AppError::Unavailable(message)) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(message)),
-        Err(AppError::Forbidden(message)) => (StatusCode::FORBIDDEN, None, Some(message)),
+        // The page is still shown (it does without what it cannot read), saying what happened.
+        Err(AppError::Unavailable(detail)) => {
+            tracing::warn!(%detail, "sign-in code not sent");
+            let message = "The code could not be sent just now. Try again, or use another method.";
+            (StatusCode::SERVICE_UNAVAILABLE, None, Some(message.to_owned()))
+        }
+        Err(error @ AppError::Refused(_)) => {
+            let shown = page_error::shown(&error);
+            (shown.status, None, Some(shown.message))
+        }
         Err(other) => return Err(other.into()),
     };
     Ok(render_with_notice(&state, &current, &meta, status, target(), notice, error).await)

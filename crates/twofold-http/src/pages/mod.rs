@@ -1,9 +1,10 @@
 //! Browser pages: sign-in at `/login`, the account page at `/account`, sign-out.
 
 mod account;
-pub(crate) mod consent;
+#[allow(dead_code, reason = "no page needs a role yet: the admin console's pages will take PageAuthorized<P>")]
+pub(crate) mod auth;
 mod fallback;
-pub(crate) mod login;
+mod login;
 mod mfa;
 mod passkey;
 mod security;
@@ -12,9 +13,15 @@ use axum::Router;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
+use twofold_app::signin::Authenticated;
 
-use crate::AppState;
+use crate::page_error::PageError;
+use crate::{AppState, csrf};
 
+/// The Security info page, where the second step and sign-in return when they concern it.
+const SECURITY: &str = "/account/security";
+
+/// The browser pages' routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/account") }))
@@ -58,77 +65,51 @@ async fn script() -> impl IntoResponse {
     )
 }
 
-/// The origin a sign-in form's `return_to` ends at when it leaves Twofold: a registered
-/// redirect URI of the client an authorization request names, or a host a forward-auth rule
-/// names. Browsers apply the page's CSP `form-action` to every redirect after a form is
-/// submitted, so that origin must be allowed there too; nothing else is.
-async fn form_target_origin(state: &AppState, return_to: &str) -> Option<String> {
-    let uri: axum::http::Uri = return_to.parse().ok()?;
-    let axum::extract::Query(params) =
-        axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(&uri).ok()?;
-    let target = match uri.path() {
-        "/oauth2/authorize" => {
-            let redirect_uri = params.get("redirect_uri")?;
-            let client = state.app.oidc_client(params.get("client_id")?).await.ok()??;
-            client.redirect_uris.iter().find(|r| *r == redirect_uri)?.clone()
-        }
-        "/forward-auth/continue" => params.get("rd").cloned()?,
-        _ => return None,
-    };
-    let (scheme, rest) = target.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
-    let allowed = match uri.path() {
-        "/forward-auth/continue" => state.app.forward_auth_knows_host(&authority.to_ascii_lowercase()),
-        _ => true,
-    };
-    (allowed && ["http", "https"].contains(&scheme) && !authority.is_empty() && safe(authority))
-        .then(|| format!("{scheme}://{authority}"))
-}
-
-/// Sets the CSP of a page whose form leads to `return_to`, allowing the origin it ends at
-/// (see [`form_target_origin`]).
-pub(crate) async fn allow_form_target(state: &AppState, return_to: &str, response: &mut axum::response::Response) {
-    if let Some(origin) = form_target_origin(state, return_to).await {
-        let policy =
-            crate::CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
-        if let Ok(value) = header::HeaderValue::from_str(&policy) {
-            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
-        }
+/// A fully signed-in session for the page at `page` (where sign-in or the second factor
+/// returns to).
+pub(crate) fn signed_in(session: Option<Authenticated>, page: &str) -> Result<Authenticated, PageError> {
+    match session {
+        Some(current) if !current.session.mfa_pending => Ok(current),
+        Some(_) => Err(PageError::StepUp { return_to: page.to_owned(), strength: None }),
+        None => Err(PageError::SignIn { return_to: page.to_owned() }),
     }
 }
 
+/// A fully signed-in session whose form carries its CSRF token (`presented`).
+pub(crate) fn with_form_token(
+    state: &AppState,
+    session: Option<Authenticated>,
+    page: &str,
+    presented: &str,
+) -> Result<Authenticated, PageError> {
+    let current = signed_in(session, page)?;
+    if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, presented) {
+        return Err(PageError::FormExpired);
+    }
+    Ok(current)
+}
+
 /// What the policy in force says of `current` reading Twofold's own page at `path`: `None`
-/// to serve it (or, on Security info, to serve it with the returned notice), else the
-/// response instead — a 403 naming the rules, or a step-up that returns to the page. A
-/// strength none of the person's methods reaches leads to Security info, to set one up.
+/// to serve it (or, on Security info, `Some` notice to serve it with), else why not — a 403
+/// naming the rules, or a step-up that returns to the page. A strength none of the person's
+/// methods reaches leads to Security info, to set one up.
 pub(crate) async fn own_page_gate(
     state: &AppState,
-    current: &twofold_app::signin::Authenticated,
+    current: &Authenticated,
     meta: &twofold_app::RequestMeta,
     path: &str,
-) -> Result<Result<Option<String>, axum::response::Response>, crate::ApiError> {
+) -> Result<Option<String>, PageError> {
     use twofold_app::access::policies::Verdict;
     let verdict = state.app.own_pages_access(current, twofold_core::access::Action::Read, meta).await?;
-    Ok(match verdict {
+    match verdict {
         Verdict::Satisfied => Ok(None),
-        Verdict::Refused(reason) => Err((
-            axum::http::StatusCode::FORBIDDEN,
-            [(header::CACHE_CONTROL, "no-store")],
-            format!("Access refused: {reason}.\n"),
-        )
-            .into_response()),
-        Verdict::StepUp(strength) => Err(Redirect::to(&format!(
-            "/login/mfa?return_to={}&strength={}",
-            login::query_escape(path),
-            login::query_escape(&strength)
-        ))
-        .into_response()),
-        Verdict::Unreachable(reason) if path == "/account/security" => {
+        Verdict::Refused(reason) => Err(PageError::AccessRefused(reason)),
+        Verdict::StepUp(strength) => Err(PageError::StepUp { return_to: path.to_owned(), strength: Some(strength) }),
+        Verdict::Unreachable(reason) if path == SECURITY => {
             Ok(Some(format!("Your organisation's {reason}: add one below.")))
         }
-        Verdict::Unreachable(_) => Err(Redirect::to("/account/security").into_response()),
-    })
+        Verdict::Unreachable(_) => Err(PageError::SetUpMethod),
+    }
 }
 
 /// The app a sign-in returning to `return_to` is for, as conditional access names it: the

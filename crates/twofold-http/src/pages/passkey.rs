@@ -29,7 +29,7 @@ fn session_with_token(
 ) -> Result<Authenticated, ApiError> {
     let current = session.ok_or(AppError::Unauthenticated)?;
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, header_token(headers)) {
-        return Err(AppError::Forbidden("missing or stale CSRF token".into()).into());
+        return Err(ApiError::StaleCsrfToken);
     }
     Ok(current)
 }
@@ -127,7 +127,7 @@ fn check_login_token(headers: &HeaderMap) -> Result<(), ApiError> {
     if csrf::check_double_submit(cookies::get(headers, cookies::CSRF), header_token(headers)) {
         Ok(())
     } else {
-        Err(AppError::Forbidden("missing or stale CSRF token".into()).into())
+        Err(ApiError::StaleCsrfToken)
     }
 }
 

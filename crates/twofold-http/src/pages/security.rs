@@ -7,7 +7,7 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofold_app::AppError;
 use twofold_app::signin::Authenticated;
@@ -15,8 +15,10 @@ use twofold_core::Timestamp;
 use twofold_core::factors::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
-use crate::extract::{ClientMeta, MaybeSession};
-use crate::{ApiError, AppState, csrf};
+use super::SECURITY;
+use crate::extract::{ClientMeta, PageSession};
+use crate::page_error::{self, PageError};
+use crate::{AppState, csrf};
 
 struct MethodRow {
     id: Uuid,
@@ -70,37 +72,6 @@ struct RecoveryCodesPage {
     codes: Vec<String>,
 }
 
-/// Why a request to this page is not served as asked.
-pub(super) enum Refusal {
-    /// Not signed in.
-    SignIn,
-    /// Signed in with the password only; the second factor is still due.
-    SecondFactor,
-    /// The form's CSRF token is missing or from another session.
-    Expired,
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Self::SignIn => Redirect::to("/login?return_to=/account/security").into_response(),
-            Self::SecondFactor => Redirect::to("/login/mfa?return_to=/account/security").into_response(),
-            Self::Expired => {
-                (StatusCode::FORBIDDEN, "The form expired. Go back, reload the page and try again.\n").into_response()
-            }
-        }
-    }
-}
-
-/// A fully signed-in session.
-pub(super) fn signed_in(session: Option<Authenticated>) -> Result<Authenticated, Refusal> {
-    match session {
-        Some(current) if !current.session.mfa_pending => Ok(current),
-        Some(_) => Err(Refusal::SecondFactor),
-        None => Err(Refusal::SignIn),
-    }
-}
-
 pub(super) fn token(state: &AppState, current: &Authenticated) -> String {
     csrf::session_token(&state.config.csrf_key, &current.session.id_hash)
 }
@@ -115,7 +86,7 @@ pub(super) async fn render(
     status: StatusCode,
     notice: Option<String>,
     error: Option<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     render_with(state, current, status, notice, error, None).await
 }
 
@@ -127,7 +98,7 @@ async fn render_with(
     notice: Option<String>,
     error: Option<String>,
     skip_to: Option<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let info = state.app.security_info(current.user.id).await?;
     let when = |t: Option<Timestamp>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
     let methods = info
@@ -171,27 +142,25 @@ async fn render_with(
     Ok(no_store(status, page))
 }
 
-/// Maps the errors a change can meet to the page, or passes them on.
+/// Shows the page after a change: with `done` when it was made; with what stopped it when
+/// the person can act on that here (a bad value, a refusal, a conflict, too many codes); a
+/// step-up when it needs a fresh second factor; anything else as an error page.
 pub(super) async fn after_change(
     state: &AppState,
     current: &Authenticated,
     result: Result<(), AppError>,
     done: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     match result {
         Ok(()) => render(state, current, StatusCode::OK, Some(done.to_owned()), None).await,
-        Err(AppError::StepUpRequired) => Ok(Redirect::to("/login/mfa?return_to=/account/security").into_response()),
-        Err(AppError::Invalid(e)) => {
-            render(state, current, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.summary())).await
-        }
-        Err(AppError::Conflict(message)) => render(state, current, StatusCode::CONFLICT, None, Some(message)).await,
-        Err(AppError::Forbidden(message)) => render(state, current, StatusCode::FORBIDDEN, None, Some(message)).await,
-        Err(AppError::Unavailable(message)) => {
-            render(state, current, StatusCode::SERVICE_UNAVAILABLE, None, Some(message)).await
-        }
+        Err(AppError::StepUpRequired) => Err(PageError::StepUp { return_to: SECURITY.to_owned(), strength: None }),
         Err(AppError::Throttled { retry_after_secs }) => {
             let message = format!("Too many codes sent. Try again in {retry_after_secs} seconds.");
             render(state, current, StatusCode::TOO_MANY_REQUESTS, None, Some(message)).await
+        }
+        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::Refused(_))) => {
+            let shown = page_error::shown(&error);
+            render(state, current, shown.status, None, Some(shown.message)).await
         }
         Err(other) => Err(other.into()),
     }
@@ -205,7 +174,7 @@ pub(super) async fn after_enrolment(
     current: &Authenticated,
     result: Result<Option<twofold_app::signin::SignedIn>, AppError>,
     done: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     match result {
         Ok(Some(signed_in)) => {
             let renewed = Authenticated { session: signed_in.session, user: signed_in.user };
@@ -227,17 +196,11 @@ pub struct ShowQuery {
 pub async fn show(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     axum::extract::Query(query): axum::extract::Query<ShowQuery>,
-) -> Result<Response, ApiError> {
-    let current = match signed_in(session) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
-    let notice = match super::own_page_gate(&state, &current, &meta, "/account/security").await? {
-        Ok(notice) => notice,
-        Err(instead) => return Ok(instead),
-    };
+) -> Result<Response, PageError> {
+    let current = super::signed_in(session, SECURITY)?;
+    let notice = super::own_page_gate(&state, &current, &meta, SECURITY).await?;
     let mut skip_to = query.return_to.as_deref().map(|r| super::safe_return_path(Some(r)));
     // A rollout campaign's reminder (the interstitial): skipping is allowed until the deadline.
     let standing = state.app.campaign_standing(current.user.id).await?;
@@ -289,29 +252,22 @@ pub struct ConfirmForm {
     replaces: Option<Uuid>,
 }
 
-/// Checks the session and the form's CSRF token.
+/// Checks the session and the form's CSRF token; sign-in and step-up return to Security info.
 pub(super) fn authorize(
     state: &AppState,
     session: Option<Authenticated>,
     presented: &str,
-) -> Result<Authenticated, Refusal> {
-    let current = signed_in(session)?;
-    if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, presented) {
-        return Err(Refusal::Expired);
-    }
-    Ok(current)
+) -> Result<Authenticated, PageError> {
+    super::with_form_token(state, session, SECURITY, presented)
 }
 
 pub async fn begin_totp(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<NameForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     match state.app.begin_totp_enrolment(&current, &form.name, &meta).await {
         Ok(enrolment) => {
             let qr_svg = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
@@ -334,13 +290,10 @@ pub async fn begin_totp(
 pub async fn confirm_totp(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<ConfirmForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     match state.app.confirm_totp(&current, form.id, &form.code, form.replaces, &meta).await {
         Err(AppError::Invalid(errors)) => {
             let page = TotpEnrolPage {
@@ -367,13 +320,10 @@ pub async fn confirm_totp(
 pub async fn recovery_codes(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Form(form): Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     match state.app.generate_recovery_codes(&current, &meta).await {
         Ok(codes) => Ok(no_store(StatusCode::OK, RecoveryCodesPage { codes })),
         Err(e) => after_change(&state, &current, Err(e), "").await,
@@ -383,14 +333,11 @@ pub async fn recovery_codes(
 pub async fn rename(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Path(id): Path<Uuid>,
     Form(form): Form<NameForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     let result = state.app.rename_authenticator(&current, id, &form.name, &meta).await;
     after_change(&state, &current, result, "Renamed.").await
 }
@@ -398,14 +345,11 @@ pub async fn rename(
 pub async fn remove(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     let result = state.app.remove_authenticator(&current, id, &meta).await;
     after_change(&state, &current, result, "Removed. It no longer works for signing in.").await
 }
@@ -413,14 +357,11 @@ pub async fn remove(
 pub async fn forget_device(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Path(device_id): Path<String>,
     Form(form): Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     let result = state.app.forget_device(&current, &device_id, &meta).await;
     after_change(&state, &current, result, "That device will ask for a second factor again.").await
 }
@@ -438,14 +379,11 @@ struct ReplacePage {
 /// place of `id`; the old one is removed when the new one is confirmed.
 pub async fn replace(
     State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
+    PageSession(session): PageSession,
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    let current = match authorize(&state, session, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return Ok(refusal.into_response()),
-    };
+) -> Result<Response, PageError> {
+    let current = authorize(&state, session, &form.csrf)?;
     let info = state.app.security_info(current.user.id).await?;
     let Some(old) = info.authenticators.into_iter().find(|a| a.id == id && a.is_confirmed()) else {
         return Err(AppError::NotFound("authenticator").into());

@@ -1,16 +1,26 @@
 //! Configuration: defaults, then a TOML file, then `TWOFOLD_*` environment variables, then
-//! flags. `twofold config check` walks a file and reports every problem with its key.
+//! flags. `twofold config check` walks a file and reports every problem with its key. The file's
+//! shape is `file.rs` (email and SMS codes `channels.rs`, forward-auth `forward_auth.rs`), its
+//! checks `check.rs`, the commented example `example.rs`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use twofold_core::identity::password::{HashParams, check_params};
+use twofold_core::identity::password::HashParams;
 use twofold_core::signin::session::SessionPolicy;
 
 use crate::cli::{GlobalArgs, LogFormat, ServeArgs};
 
+mod channels;
+mod check;
+mod example;
+mod file;
 mod forward_auth;
+
+pub use check::check;
+pub use example::EXAMPLE;
+use file::{FileConfig, read_file};
 
 /// Everything the server and the admin verbs run with, after layering.
 #[derive(Debug, Clone)]
@@ -43,388 +53,6 @@ pub struct Settings {
     pub verify_caller_limits: std::collections::HashMap<String, i64>,
 }
 
-/// The file's contents, every key optional.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<String>,
-    public_url: Option<String>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    master_key_file: Option<PathBuf>,
-    log_format: Option<LogFormat>,
-    smtp_url: Option<String>,
-    mail_from: Option<String>,
-    geoip_database: Option<PathBuf>,
-    exception_max_days: Option<u32>,
-    metrics_token: Option<String>,
-    #[serde(default)]
-    trusted_proxies: Vec<String>,
-    #[serde(default)]
-    password: PasswordSection,
-    #[serde(default)]
-    session: SessionSection,
-    #[serde(default)]
-    email_otp: ChannelSection,
-    #[serde(default)]
-    sms_otp: ChannelSection,
-    #[serde(default)]
-    webauthn: WebauthnSection,
-    #[serde(default)]
-    forward_auth: forward_auth::ForwardAuthSection,
-    #[serde(default)]
-    verify: VerifySection,
-}
-
-/// `[verify]`: the verify API's callers trusted with more failures than one browser (a
-/// gateway verifying codes for many people).
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifySection {
-    #[serde(default)]
-    trusted_callers: Vec<TrustedCallerSection>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TrustedCallerSection {
-    /// `api_key:NAME` or `service:NAME`, as the audit log names the caller.
-    caller: String,
-    /// Failures allowed before its calls are delayed (the default is 50 per source).
-    free_failures: i64,
-}
-
-/// `[webauthn]`: which tiers must register attested hardware keys, and whose keys count.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WebauthnSection {
-    attested_tiers: Option<Vec<String>>,
-    #[serde(default)]
-    trusted_key_makers: Vec<KeyMakerSection>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyMakerSection {
-    description: String,
-    ca_file: PathBuf,
-    aaguids: Vec<uuid::Uuid>,
-}
-
-impl WebauthnSection {
-    fn policy(&self) -> anyhow::Result<twofold_app::factors::passkeys::AttestationPolicy> {
-        let tiers = match &self.attested_tiers {
-            Some(names) => names
-                .iter()
-                .map(|n| twofold_core::identity::Tier::parse(n))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("webauthn.attested_tiers: {e}"))?,
-            None => vec![twofold_core::identity::Tier::Privileged],
-        };
-        let makers = self
-            .trusted_key_makers
-            .iter()
-            .map(|m| {
-                let ca_pem = std::fs::read(&m.ca_file).with_context(|| {
-                    format!("webauthn.trusted_key_makers: cannot read {} ({})", m.ca_file.display(), m.description)
-                })?;
-                Ok(twofold_app::factors::passkeys::TrustedKeyMaker {
-                    ca_pem,
-                    aaguids: m.aaguids.clone(),
-                    description: m.description.clone(),
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(twofold_app::factors::passkeys::AttestationPolicy { makers, tiers })
-    }
-}
-
-/// `[email_otp]` and `[sms_otp]`: the transitional fallbacks, off unless enabled.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChannelSection {
-    #[serde(default)]
-    enabled: bool,
-    until: Option<toml::value::Datetime>,
-    forbidden_tiers: Option<Vec<String>>,
-    /// SMS only: calling codes text messages may go to (empty or absent: any but premium ranges).
-    allowed_calling_codes: Option<Vec<String>>,
-    webhook_url: Option<String>,
-    webhook_authorization: Option<String>,
-}
-
-/// Tiers that may not use email or SMS codes unless the file says otherwise.
-const DEFAULT_FORBIDDEN_TIERS: &[twofold_core::identity::Tier] =
-    &[twofold_core::identity::Tier::Privileged, twofold_core::identity::Tier::BreakGlass];
-
-/// The start (00:00 UTC) of a TOML date, as a timestamp.
-fn date_start(value: &toml::value::Datetime) -> Result<twofold_core::Timestamp, String> {
-    let date = value.date.filter(|_| value.time.is_none()).ok_or("must be a date like 2027-06-30")?;
-    let month = time::Month::try_from(date.month).map_err(|e| e.to_string())?;
-    let day = time::Date::from_calendar_date(i32::from(date.year), month, date.day).map_err(|e| e.to_string())?;
-    let seconds = day.midnight().assume_utc().unix_timestamp();
-    Ok(twofold_core::Timestamp(seconds * 1000))
-}
-
-impl ChannelSection {
-    fn policy(&self) -> Result<twofold_core::factors::one_time_codes::ChannelPolicy, String> {
-        let forbidden_tiers = match &self.forbidden_tiers {
-            Some(names) => {
-                names.iter().map(|n| twofold_core::identity::Tier::parse(n)).collect::<Result<Vec<_>, _>>()?
-            }
-            None => DEFAULT_FORBIDDEN_TIERS.to_vec(),
-        };
-        Ok(twofold_core::factors::one_time_codes::ChannelPolicy {
-            enabled: self.enabled,
-            until: self.until.as_ref().map(date_start).transpose()?,
-            forbidden_tiers,
-            allowed_calling_codes: {
-                let codes = self.allowed_calling_codes.clone().unwrap_or_default();
-                for code in &codes {
-                    twofold_core::factors::one_time_codes::check_calling_code(code)
-                        .map_err(|e| format!("allowed_calling_codes: {e}"))?;
-                }
-                codes
-            },
-        })
-    }
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PasswordSection {
-    memory_kib: Option<u32>,
-    iterations: Option<u32>,
-    parallelism: Option<u32>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SessionSection {
-    idle_timeout_secs: Option<i64>,
-    absolute_timeout_secs: Option<i64>,
-}
-
-/// One problem in a configuration file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub key: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
-    }
-}
-
-/// The keys a file may hold: (key, expected type).
-const KEYS: &[(&str, &str)] = &[
-    ("listen", "string"),
-    ("public_url", "string"),
-    ("data_dir", "string"),
-    ("database_url", "string"),
-    ("master_key_file", "string"),
-    ("log_format", "string"),
-    ("smtp_url", "string"),
-    ("geoip_database", "string"),
-    ("exception_max_days", "integer"),
-    ("metrics_token", "string"),
-    ("mail_from", "string"),
-    ("trusted_proxies", "array"),
-    ("password", "table"),
-    ("password.memory_kib", "integer"),
-    ("password.iterations", "integer"),
-    ("password.parallelism", "integer"),
-    ("session", "table"),
-    ("session.idle_timeout_secs", "integer"),
-    ("session.absolute_timeout_secs", "integer"),
-    ("email_otp", "table"),
-    ("email_otp.enabled", "boolean"),
-    ("email_otp.until", "datetime"),
-    ("email_otp.forbidden_tiers", "array"),
-    ("sms_otp", "table"),
-    ("sms_otp.enabled", "boolean"),
-    ("sms_otp.until", "datetime"),
-    ("sms_otp.forbidden_tiers", "array"),
-    ("sms_otp.allowed_calling_codes", "array"),
-    ("sms_otp.webhook_url", "string"),
-    ("sms_otp.webhook_authorization", "string"),
-    ("webauthn", "table"),
-    ("webauthn.attested_tiers", "array"),
-    ("webauthn.trusted_key_makers", "array"),
-    ("forward_auth", "table"),
-    ("forward_auth.default", "string"),
-    ("forward_auth.rules", "array"),
-    ("verify", "table"),
-    ("verify.trusted_callers", "array"),
-];
-
-fn type_name(value: &toml::Value) -> &'static str {
-    match value {
-        toml::Value::String(_) => "string",
-        toml::Value::Integer(_) => "integer",
-        toml::Value::Float(_) => "float",
-        toml::Value::Boolean(_) => "boolean",
-        toml::Value::Datetime(_) => "datetime",
-        toml::Value::Array(_) => "array",
-        toml::Value::Table(_) => "table",
-    }
-}
-
-fn walk(table: &toml::Table, prefix: &str, problems: &mut Vec<Problem>) {
-    for (name, value) in table {
-        let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
-        match KEYS.iter().find(|(k, _)| *k == key) {
-            None => {
-                let known: Vec<_> = KEYS.iter().map(|(k, _)| *k).filter(|k| k.starts_with(prefix)).collect();
-                problems.push(Problem { key, message: format!("unknown key; known keys are: {}", known.join(", ")) });
-            }
-            Some((_, expected)) if *expected != type_name(value) => {
-                problems.push(Problem { key, message: format!("must be a {expected}, not a {}", type_name(value)) });
-            }
-            Some(_) => {
-                if let toml::Value::Table(inner) = value {
-                    walk(inner, &key, problems);
-                }
-            }
-        }
-    }
-}
-
-fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
-    let text = |key: &str| table.get(key).and_then(toml::Value::as_str);
-    let int = |section: &str, key: &str| table.get(section).and_then(|s| s.get(key)).and_then(toml::Value::as_integer);
-    let mut add = |key: &str, message: String| problems.push(Problem { key: key.into(), message });
-    if let Some(listen) = text("listen")
-        && listen.parse::<SocketAddr>().is_err()
-    {
-        add("listen", format!("'{listen}' is not an address like 127.0.0.1:8080"));
-    }
-    if let Some(url) = text("public_url")
-        && (!(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/'))
-    {
-        add("public_url", format!("'{url}' must start with http:// or https:// and not end with /"));
-    }
-    if let Some(url) = text("database_url")
-        && let Err(e) = twofold_store::Backend::from_url(url)
-    {
-        add("database_url", e.to_string());
-    }
-    if let Some(url) = text("smtp_url")
-        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
-    {
-        add("smtp_url", format!("'{url}' must start with smtp:// or smtps://"));
-    }
-    if let Some(proxies) = table.get("trusted_proxies").and_then(toml::Value::as_array) {
-        for proxy in proxies {
-            if proxy.as_str().is_none_or(|p| p.parse::<ipnet::IpNet>().is_err()) {
-                add("trusted_proxies", format!("{proxy} is not a network like \"10.0.0.0/8\""));
-            }
-        }
-    }
-    if let Some(days) = table.get("exception_max_days").and_then(toml::Value::as_integer)
-        && !(1..=366).contains(&days)
-    {
-        add("exception_max_days", format!("{days} is not 1–366: an exception is never open-ended"));
-    }
-    if let Some(token) = text("metrics_token")
-        && let Err(e) = twofold_http::MetricsToken::new(token)
-    {
-        add("metrics_token", e.to_string());
-    }
-    if let Some(format) = text("log_format")
-        && !["pretty", "json"].contains(&format)
-    {
-        add("log_format", format!("'{format}' is not one of: pretty, json"));
-    }
-    let defaults = HashParams::default();
-    let params = |key, default: u32| int("password", key).map_or(Some(default), |v| u32::try_from(v).ok());
-    match (
-        params("memory_kib", defaults.memory_kib),
-        params("iterations", defaults.iterations),
-        params("parallelism", defaults.parallelism),
-    ) {
-        (Some(memory_kib), Some(iterations), Some(parallelism)) => {
-            if let Err(e) = check_params(HashParams { memory_kib, iterations, parallelism }) {
-                add("password", e.to_string());
-            } else if memory_kib < 7 * 1024 || (memory_kib < 19 * 1024 && iterations < 5) {
-                add("password", "weaker than OWASP's minimum (19 MiB with 2 iterations, or 7 MiB with 5)".into());
-            }
-        }
-        _ => add("password", "memory_kib, iterations and parallelism must be positive 32-bit integers".into()),
-    }
-    for channel in ["email_otp", "sms_otp"] {
-        let Some(section) = table.get(channel) else { continue };
-        if let Some(until) = section.get("until").and_then(toml::Value::as_datetime)
-            && let Err(e) = date_start(until)
-        {
-            add(&format!("{channel}.until"), e);
-        }
-        for tier in section.get("forbidden_tiers").and_then(toml::Value::as_array).into_iter().flatten() {
-            if let Err(e) =
-                tier.as_str().map_or(Err(format!("{tier} is not a string")), twofold_core::identity::Tier::parse)
-            {
-                add(&format!("{channel}.forbidden_tiers"), e);
-            }
-        }
-    }
-    if let Some(url) = table.get("sms_otp").and_then(|s| s.get("webhook_url")).and_then(toml::Value::as_str)
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        add("sms_otp.webhook_url", format!("'{url}' must start with http:// or https://"));
-    }
-    if table.get("sms_otp").and_then(|s| s.get("enabled")).and_then(toml::Value::as_bool) == Some(true)
-        && table.get("sms_otp").and_then(|s| s.get("webhook_url")).is_none()
-    {
-        add("sms_otp.webhook_url", "is needed when sms_otp is enabled: it is how codes are sent".into());
-    }
-    if let Some(section) = table.get("forward_auth") {
-        for (key, message) in forward_auth::check(section) {
-            add(&key, message);
-        }
-    }
-    let session_defaults = SessionPolicy::default();
-    let idle = int("session", "idle_timeout_secs").unwrap_or(session_defaults.idle_timeout_secs);
-    let absolute = int("session", "absolute_timeout_secs").unwrap_or(session_defaults.absolute_timeout_secs);
-    if idle < 60 {
-        add("session.idle_timeout_secs", format!("{idle} is too short; at least 60"));
-    }
-    if absolute < idle {
-        add("session.absolute_timeout_secs", format!("{absolute} is shorter than the idle timeout ({idle})"));
-    }
-}
-
-/// Every problem in the TOML text `source`, each with its key and why.
-pub fn check(source: &str) -> Vec<Problem> {
-    let table: toml::Table = match source.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            let key = e
-                .span()
-                .map_or_else(|| "(file)".to_owned(), |span| twofold_core::validation::line_col(source, span.start));
-            return vec![Problem { key, message: e.message().to_owned() }];
-        }
-    };
-    let mut problems = Vec::new();
-    walk(&table, "", &mut problems);
-    if problems.is_empty() {
-        check_values(&table, &mut problems);
-    }
-    problems
-}
-
-fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let source =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-    let problems = check(&source);
-    if !problems.is_empty() {
-        let list: Vec<_> = problems.iter().map(ToString::to_string).collect();
-        bail!("config file {} has problems: {}", path.display(), list.join("; "));
-    }
-    toml::from_str(&source).with_context(|| format!("config file {}", path.display()))
-}
-
 /// The environment variables Twofold reads; any other `TWOFOLD_*` gets a warning.
 const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_LISTEN",
@@ -448,9 +76,12 @@ const KNOWN_ENV: &[&str] = &[
     "TWOFOLD_TEST_DATABASE_URL",
 ];
 
-/// Names of set `TWOFOLD_*` variables that Twofold does not read (likely typos).
+/// Names of set `TWOFOLD_*` variables that Twofold does not read (likely typos). The test
+/// clock's variable is read by debug builds only, so a release build warns about it too.
 pub fn unknown_env_vars() -> Vec<String> {
-    std::env::vars().map(|(k, _)| k).filter(|k| k.starts_with("TWOFOLD_") && !KNOWN_ENV.contains(&k.as_str())).collect()
+    let known =
+        |name: &str| KNOWN_ENV.contains(&name) || (cfg!(debug_assertions) && name == crate::clock::TEST_CLOCK_VAR);
+    std::env::vars().map(|(k, _)| k).filter(|k| k.starts_with("TWOFOLD_") && !known(k)).collect()
 }
 
 /// Layers defaults, file, environment and flags.
@@ -580,81 +211,11 @@ fn metrics_token(serve: &ServeArgs, from_file: Option<&str>) -> anyhow::Result<O
     twofold_http::MetricsToken::new(&text).map(Some).map_err(|e| anyhow::anyhow!("{source}: {e}"))
 }
 
-/// A commented example file with the defaults.
-pub const EXAMPLE: &str = r#"# Twofold configuration. Every key is optional; flags and TWOFOLD_* variables override.
-listen = "127.0.0.1:8080"              # TWOFOLD_LISTEN
-# public_url = "https://mfa.example.com" # TWOFOLD_PUBLIC_URL (default http://localhost:PORT)
-data_dir = "twofold-data"               # TWOFOLD_DATA_DIR
-# database_url = "postgres://twofold@db/twofold" # TWOFOLD_DATABASE_URL (default SQLite in data_dir)
-# master_key_file = "/etc/twofold/master.key"    # TWOFOLD_MASTER_KEY_FILE
-log_format = "pretty"                   # or "json"; TWOFOLD_LOG_FORMAT
-# smtp_url = "smtp://mail.example.com:587?tls=required"  # TWOFOLD_SMTP_URL; notifications are only logged without it
-# mail_from = "Twofold <mfa@example.com>"               # TWOFOLD_MAIL_FROM
-# trusted_proxies = ["10.0.0.0/8"]                      # TWOFOLD_TRUSTED_PROXIES; X-Forwarded-For is ignored from others
-# geoip_database = "/var/lib/GeoIP/GeoLite2-City.mmdb"  # TWOFOLD_GEOIP_DATABASE; country rules and impossible travel
-# exception_max_days = 30                               # the longest a campaign exception may run (1–366)
-# metrics_token = "..."                                 # /metrics then asks for Authorization: Bearer <it> (16+ characters);
-#                                                       # or TWOFOLD_METRICS_TOKEN, or serve --metrics-token-file FILE
-
-[password]        # argon2id cost (OWASP: 19 MiB, 2 iterations, 1 lane)
-memory_kib = 19456
-iterations = 2
-parallelism = 1
-
-[session]
-idle_timeout_secs = 1800       # 30 minutes without a request
-absolute_timeout_secs = 43200  # 12 hours after sign-in
-
-# Email and SMS codes are transitional fallbacks: off unless enabled, forbidden for the
-# privileged and break_glass tiers unless forbidden_tiers says otherwise, and ended on a date.
-[email_otp]
-enabled = false
-# until = 2027-06-30                   # from this date (00:00 UTC) email codes stop working
-# forbidden_tiers = ["privileged", "break_glass"]
-
-[sms_otp]
-enabled = false
-# until = 2027-03-31
-# forbidden_tiers = ["privileged", "break_glass"]
-# allowed_calling_codes = ["44", "1"]  # text only these countries; absent: any but premium ranges (+881, +882, ...)
-# webhook_url = "https://sms-relay.example.com/send"   # POST {"to": "+44...", "text": "..."}
-# webhook_authorization = "Bearer ..."                 # or TWOFOLD_SMS_WEBHOOK_AUTHORIZATION; never logged
-
-# Tiers whose new passkeys must be hardware security keys with attestation from a trusted
-# maker (their sign-ins then reach strength phrh). Without makers, nobody is held to it.
-[webauthn]
-attested_tiers = ["privileged"]
-# [[webauthn.trusted_key_makers]]
-# description = "YubiKey 5 Series"
-# ca_file = "/etc/twofold/yubico-u2f-root.pem"
-# aaguids = ["cb69481e-8ff7-4039-93ec-0a2729a154a8", "ee882879-721c-4913-9775-3dfcce97072a"]
-
-# The verify API throttles per person and per calling client. A gateway that verifies codes
-# for many people may be allowed more failures than the default 50 before it is delayed.
-# [[verify.trusted_callers]]
-# caller = "api_key:vpn-gateway"      # or "service:NAME" for a service account
-# free_failures = 500
-
-# Forward-auth (GET /api/v1/forward-auth) for apps behind nginx auth_request, Traefik
-# ForwardAuth or Caddy forward_auth. The most specific rule decides (exact host before
-# *.domain before *, longer path first); requests no rule matches get the default.
-[forward_auth]
-default = "deny"                       # none | pwd | mfa | phr | phrh | deny
-# [[forward_auth.rules]]
-# host = "wiki.example.com"
-# path = "/"
-# require = "mfa"
-# [[forward_auth.rules]]
-# host = "wiki.example.com"
-# path = "/admin"
-# require = "phr"
-# max_age_secs = 900                   # the sign-in must be at most 15 minutes old
-# groups = ["wiki-admins"]             # anyone else gets 403
-"#;
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::channels::DEFAULT_FORBIDDEN_TIERS;
+    use super::file::FileConfig;
+    use super::{EXAMPLE, check};
 
     #[test]
     fn the_example_has_no_problems() {

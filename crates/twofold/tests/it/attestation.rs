@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
+use twofold_testkit::html::hidden;
+use twofold_testkit::{Browser, Env};
 
-use crate::helpers::{Env, browser};
-use crate::mfa::{hidden, password_step, sign_out};
+use crate::BIN;
 
 fn authenticator(args: &[&str], input: &Value) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/webauthn/authenticator.py");
@@ -34,9 +35,9 @@ async fn post_json(client: &reqwest::Client, url: &str, csrf: &str, body: &Value
 }
 
 /// Registers a passkey from the Security info page; returns the answer's status and body.
-pub async fn register(client: &reqwest::Client, url: &str, origin: &str, key_dir: &Path, attest: bool) -> (u16, Value) {
-    let page = client.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden(&page, "csrf");
+pub async fn register(client: &Browser, origin: &str, key_dir: &Path, attest: bool) -> (u16, Value) {
+    let url = client.url();
+    let (csrf, _) = client.csrf("/account/security").await;
     let (status, options) =
         post_json(client, &format!("{url}/account/security/passkey/options"), &csrf, &json!({})).await;
     assert_eq!(status, 200, "{options}");
@@ -54,7 +55,7 @@ pub async fn register(client: &reqwest::Client, url: &str, origin: &str, key_dir
 /// configuration that trusts exactly them for the privileged tier; returns the key's directory,
 /// the configuration file and the trusted AAGUID.
 fn trusted_maker(env: &Env) -> (PathBuf, PathBuf, String) {
-    let dir = env.data_dir.join("..").join("attestation");
+    let dir = env.path("attestation");
     let made = authenticator(&["ca", dir.to_str().unwrap()], &json!({}));
     let aaguid = made["aaguid"].as_str().unwrap().to_owned();
     let config = dir.join("twofold.toml");
@@ -71,7 +72,7 @@ fn trusted_maker(env: &Env) -> (PathBuf, PathBuf, String) {
 
 #[tokio::test]
 async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let (dir, config, _) = trusted_maker(&env);
         let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
@@ -79,34 +80,34 @@ async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
         let origin = url.replace("127.0.0.1", "localhost");
 
         // alice is privileged: a passkey without attestation is refused, and nothing is stored.
-        let alice = browser();
-        password_step(&alice, url, "alice").await;
-        let (status, body) = register(&alice, url, &origin, &dir, false).await;
+        let alice = server.browser();
+        alice.password_step("alice").await;
+        let (status, body) = register(&alice, &origin, &dir, false).await;
         assert_eq!(status, 422, "{b}: {body}");
         assert!(body["detail"].as_str().unwrap_or_default().contains("trusted maker"), "{b}: {body}");
-        let page = alice.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let page = alice.page("/account/security").await;
         assert!(!page.contains("Passkey or security key"), "{b}: the refused key was not added");
 
         // An attested key from the trusted maker is accepted.
-        let (status, body) = register(&alice, url, &origin, &dir, true).await;
+        let (status, body) = register(&alice, &origin, &dir, true).await;
         assert_eq!(status, 200, "{b}: {body}");
 
         // Signing in with it reaches phrh.
-        sign_out(&alice, url).await;
-        assert_eq!(password_step(&alice, url, "alice").await, "/login/mfa?return_to=/account", "{b}");
-        passkey_second_step(&alice, url, &origin, &dir).await;
-        let account = alice.get(format!("{url}/account")).send().await.unwrap().text().await.unwrap();
+        alice.sign_out().await;
+        assert_eq!(alice.password_step("alice").await, "/login/mfa?return_to=/account", "{b}");
+        passkey_second_step(&alice, &origin, &dir).await;
+        let account = alice.page("/account").await;
         assert!(account.contains("phrh"), "{b}: strength phrh recorded");
 
         // bob (standard tier) is not held to attestation: his options ask for none.
-        let bob = browser();
-        password_step(&bob, url, "bob").await;
-        let page = bob.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let bob = server.browser();
+        bob.password_step("bob").await;
+        let page = bob.page("/account/security").await;
         let csrf = hidden(&page, "csrf");
         let (_, options) = post_json(&bob, &format!("{url}/account/security/passkey/options"), &csrf, &json!({})).await;
         assert_ne!(options["options"]["attestation"], "direct", "{b}");
 
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         let enrolled = log
             .lines()
             .map(|line| serde_json::from_str::<Value>(line).unwrap())
@@ -124,7 +125,7 @@ async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
 /// the trusted maker's listed model is accepted afterwards.
 #[tokio::test]
 async fn attestation_from_an_untrusted_root_or_an_unlisted_key_model_is_refused() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let (dir, config, aaguid) = trusted_maker(&env);
         let keys = dir.join("..");
@@ -138,24 +139,24 @@ async fn attestation_from_an_untrusted_root_or_an_unlisted_key_model_is_refused(
         let url = &server.url;
         let origin = url.replace("127.0.0.1", "localhost");
 
-        let alice = browser();
-        password_step(&alice, url, "alice").await;
+        let alice = server.browser();
+        alice.password_step("alice").await;
         // Each is refused for its own reason (webauthn-rs's words), not for a malformed answer.
         for (key_dir, what, reason) in [
             (&rogue_root, "an untrusted root", "is not trusted by one of the selected CA certificates"),
             (&unlisted_model, "an unlisted AAGUID", "limits the aaguids allowed"),
         ] {
-            let (status, body) = register(&alice, url, &origin, key_dir, true).await;
+            let (status, body) = register(&alice, &origin, key_dir, true).await;
             assert_eq!(status, 422, "{b}: {what}: {body}");
             let detail = body["detail"].as_str().unwrap_or_default();
             assert!(detail.contains("trusted maker") && detail.contains(reason), "{b}: {what}: {body}");
-            let page = alice.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+            let page = alice.page("/account/security").await;
             assert!(!page.contains("Passkey or security key"), "{b}: {what}: the refused key was not added");
         }
         let stored = twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT name FROM authenticators").await;
         assert!(stored.is_empty(), "{b}: nothing stored: {stored:?}");
 
-        let (status, body) = register(&alice, url, &origin, &dir, true).await;
+        let (status, body) = register(&alice, &origin, &dir, true).await;
         assert_eq!(status, 200, "{b}: control: the trusted maker's listed key is accepted: {body}");
     }
 }
@@ -169,9 +170,9 @@ fn after_state(event: &Value) -> Value {
 }
 
 /// Answers the second step (or a step-up) with the passkey held in `key_dir`.
-pub async fn passkey_second_step(client: &reqwest::Client, url: &str, origin: &str, key_dir: &Path) {
-    let page = client.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden(&page, "csrf");
+pub async fn passkey_second_step(client: &Browser, origin: &str, key_dir: &Path) {
+    let url = client.url();
+    let (csrf, _) = client.csrf("/login/mfa").await;
     let (status, options) = post_json(client, &format!("{url}/login/mfa/passkey/options"), &csrf, &json!({})).await;
     assert_eq!(status, 200, "{options}");
     let assertion = authenticator(&["get", key_dir.to_str().unwrap(), origin], &options["options"]);

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::helpers::Env;
+use twofold_testkit::{Env, SmtpSink, stderr};
+
+use crate::BIN;
 
 /// Runs one script of tests/browser against a fresh demo server; returns its report.
 async fn run_script(script: &str) -> String {
@@ -29,7 +31,7 @@ async fn run_script_after(script: &str, serve_args: &[&str], setup: impl FnOnce(
         "playwright-core is not installed: run `npm ci` in {} (bash .ci/run does)",
         scripts.display()
     );
-    let env = Env::new(&twofold_testkit::sqlite());
+    let env = Env::sqlite(BIN);
     let mut args = vec!["--demo"];
     args.extend_from_slice(serve_args);
     let server = env.serve(&args).await;
@@ -67,7 +69,7 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_in_chromium() {
 
 #[tokio::test]
 async fn a_person_adds_email_codes_and_signs_in_with_one_in_chromium() {
-    let smtp = crate::helpers::SmtpSink::start();
+    let smtp = SmtpSink::start();
     let config = twofold_testkit::scratch_dir("email-config").join("twofold.toml");
     std::fs::write(&config, "[email_otp]\nenabled = true\n").unwrap();
     let config = config.display().to_string();
@@ -91,7 +93,7 @@ async fn a_person_allows_a_third_party_app_on_the_consent_screen_in_chromium() {
             "--format",
             "json",
         ]);
-        assert!(out.status.success(), "{}", crate::helpers::stderr(&out));
+        assert!(out.status.success(), "{}", stderr(&out));
         let client: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         vec![client["client_id"].as_str().unwrap().to_owned(), callback]
     })

@@ -13,11 +13,10 @@ use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
 use twofold_core::factors::otp::TotpParams;
 use twofold_core::identity::NewUser;
 use twofold_core::rollout::CampaignStatus;
-use twofold_core::store::Store;
+use twofold_core::store::{AuditStore, FactorStore, SignInStore, UserStore};
 use twofold_store::SqlStore;
+use twofold_testkit::SmtpSink;
 use uuid::Uuid;
-
-use crate::helpers::SmtpSink;
 
 const CAMPAIGN: &str = r#"
 name = "MFA rollout"

@@ -4,18 +4,14 @@
 //! with its adoption curve, and a broken file refused with its lines.
 
 use serde_json::Value;
+use twofold_testkit::{Env, stderr, stdout};
 
-use crate::helpers::{Env, browser, stderr, stdout};
-use crate::mfa::{enrol_totp, oathtool, password_step};
+use crate::BIN;
 
-/// `YYYY-MM-DD`, `days` from today (UTC). The wall clock is right here: the CLI runs on it.
-#[allow(clippy::disallowed_methods)]
-pub(crate) fn date(days: i64) -> String {
-    let day = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
-    format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
-}
-
-pub(crate) fn campaign_file() -> String {
+/// The demo organisation's three-phase campaign, its dates around the test clock's today: the
+/// pilot past its deadline and grace (enforced), finance before its deadline (enforced once 90 %
+/// registered), support past its deadline (only reporting).
+pub(crate) fn campaign_file(env: &Env) -> String {
     format!(
         r#"name = "MFA for everyone"
 target = {{ percent = 95, within_days = 90 }}
@@ -43,13 +39,13 @@ starts = "{}"
 deadline = "{}"
 grace_days = 30
 "#,
-        date(-20),
-        date(-10),
-        date(-10),
-        date(-5),
-        date(10),
-        date(-30),
-        date(-5)
+        env.date(-20),
+        env.date(-10),
+        env.date(-10),
+        env.date(-5),
+        env.date(10),
+        env.date(-30),
+        env.date(-5)
     )
 }
 
@@ -79,20 +75,20 @@ fn row(user: &str, phase: &str, state: &str) -> (String, String, String) {
 
 #[tokio::test]
 async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         // bob registers an authenticator app; nobody else has a method.
-        let web = browser();
-        password_step(&web, &server.url, "bob").await;
-        let bob_key = enrol_totp(&web, &server.url).await;
+        let web = server.browser();
+        web.password_step("bob").await;
+        let bob_key = web.enrol_totp().await;
         // carol, an approver, has one too (she is in the finance phase, before its deadline).
-        let web = browser();
-        password_step(&web, &server.url, "carol").await;
-        let carol_key = enrol_totp(&web, &server.url).await;
+        let web = server.browser();
+        web.password_step("carol").await;
+        let carol_key = web.enrol_totp().await;
 
-        let file = env.data_dir.join("..").join("campaign.toml");
-        std::fs::write(&file, campaign_file()).unwrap();
+        let file = env.path("campaign.toml");
+        std::fs::write(&file, campaign_file(&env)).unwrap();
         let checked = env.cli(&["campaign", "check", file.to_str().unwrap()]);
         assert!(stdout(&checked).contains("3 phases, no problems"), "{b}: {}{}", stdout(&checked), stderr(&checked));
         let applied = env.cli(&["campaign", "apply", file.to_str().unwrap()]);
@@ -147,7 +143,7 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             "--reason",
             "new phone arrives Monday",
             "--until",
-            &date(14),
+            &env.date(14),
             "--requested-by",
             "erin",
             "--format",
@@ -163,12 +159,12 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             "--reason",
             "x",
             "--until",
-            &date(60),
+            &env.date(60),
             "--requested-by",
             "erin",
         ]);
         assert!(stderr(&too_long).contains("at most 30 days"), "{b}: never open-ended: {}", stderr(&too_long));
-        let config = env.data_dir.join("..").join("longer.toml");
+        let config = env.path("longer.toml");
         std::fs::write(&config, "exception_max_days = 90\n").unwrap();
         let longer = env.cli(&[
             "--config",
@@ -180,7 +176,7 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             "--reason",
             "x",
             "--until",
-            &date(60),
+            &env.date(60),
             "--requested-by",
             "erin",
         ]);
@@ -188,18 +184,18 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         std::fs::write(&config, "exception_max_days = 0\n").unwrap();
         let checked = env.cli(&["config", "check", config.to_str().unwrap()]);
         assert!(stdout(&checked).contains("never open-ended") || stderr(&checked).contains("never open-ended"), "{b}");
-        let by_bob = env.cli(&["exception", "approve", &id, "--approver", "bob", "--code", &oathtool(&bob_key, 30)]);
+        let by_bob = env.cli(&["exception", "approve", &id, "--approver", "bob", "--code", &env.totp(&bob_key, 30)]);
         assert!(stderr(&by_bob).contains("approver role"), "{b}: {}", stderr(&by_bob));
         let wrong = env.cli(&["exception", "approve", &id, "--approver", "carol", "--code", "000000"]);
         assert!(!wrong.status.success(), "{b}: a fresh second factor is required");
         let approved =
-            env.cli(&["exception", "approve", &id[..23], "--approver", "carol", "--code", &oathtool(&carol_key, 30)]);
+            env.cli(&["exception", "approve", &id[..23], "--approver", "carol", "--code", &env.totp(&carol_key, 30)]);
         assert!(stdout(&approved).contains(": approved"), "{b}: {}{}", stdout(&approved), stderr(&approved));
         assert!(states(&env).contains(&row("alice", "pilot", "exempt")), "{b}");
         let exempt = stdout(&env.cli(&["report", "compliance", "--state", "exempt", "--format", "json"]));
         assert!(exempt.contains(&id), "{b}: the exception is named: {exempt}");
-        password_step(&browser(), &server.url, "alice").await;
-        let log = stdout(&env.cli(&["audit", "export"]));
+        server.browser().password_step("alice").await;
+        let log = env.audit_log();
         assert!(log.lines().any(|l| l.contains("\"exception.use\"") && l.contains(&id)), "{b}: a sign-in under it");
         assert!(stdout(&env.cli(&["exception", "revoke", &id])).contains(": revoked"), "{b}");
         assert!(states(&env).contains(&row("alice", "pilot", "blocked")), "{b}: revoked, she is blocked again");
@@ -218,25 +214,13 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             env.cli(&["client", "add", "Wiki", "--redirect-uri", "http://localhost:9999/cb", "--format", "json"]);
         let client_id =
             serde_json::from_slice::<Value>(&client.stdout).unwrap()["client_id"].as_str().unwrap().to_owned();
-        let web = browser();
-        let next = password_step(&web, &server.url, "alice").await;
+        let web = server.browser();
+        let next = web.password_step("alice").await;
         assert!(next.starts_with("/account/security"), "{b}: {next}");
-        let page = web.get(format!("{}{next}", server.url)).send().await.unwrap().text().await.unwrap();
+        let page = web.page(&next).await;
         assert!(page.contains("Set up two-step sign-in to sign in to your apps again"), "{b}");
         assert!(!page.contains("Skip for now"), "{b}: past the grace period there is no skipping");
-        let authorize = web
-            .get(format!("{}/oauth2/authorize", server.url))
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", client_id.as_str()),
-                ("redirect_uri", "http://localhost:9999/cb"),
-                ("scope", "openid"),
-                ("state", "s"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let location = authorize.headers()["location"].to_str().unwrap().to_owned();
+        let location = web.authorize(&client_id, "http://localhost:9999/cb").await;
         assert!(location.contains("error=access_denied") && location.contains("campaign"), "{b}: {location}");
 
         // Advancing enforces the next started phase that only reports: finance, then support.
@@ -252,7 +236,7 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         let paused = env.cli(&["campaign", "pause", "MFA for everyone"]);
         assert!(paused.status.success(), "{b}");
         assert!(states(&env).contains(&row("alice", "pilot", "overdue")), "{b}: paused, nothing is enforced");
-        let log = stdout(&env.cli(&["audit", "export"]));
+        let log = env.audit_log();
         assert!(
             log.lines().any(|l| l.contains("\"exception.approve\"") && l.contains("\"actor_name\":\"carol\"")),
             "{b}"
@@ -261,9 +245,12 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
             assert!(log.contains(&format!("\"{action}\"")), "{b}: {action} audited");
         }
 
-        let broken = env.data_dir.join("..").join("broken.toml");
-        std::fs::write(&broken, campaign_file().replace("[\"finance\"]", "[\"ghosts\"]").replace(&date(10), "someday"))
-            .unwrap();
+        let broken = env.path("broken.toml");
+        std::fs::write(
+            &broken,
+            campaign_file(&env).replace("[\"finance\"]", "[\"ghosts\"]").replace(&env.date(10), "someday"),
+        )
+        .unwrap();
         let refused = env.cli(&["campaign", "apply", broken.to_str().unwrap()]);
         assert!(!refused.status.success(), "{b}");
         let checked = env.cli(&["campaign", "check", broken.to_str().unwrap()]);
@@ -279,18 +266,16 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
 
 #[tokio::test]
 async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
-        let web = browser();
-        password_step(&web, &server.url, "bob").await;
-        let bob_key = enrol_totp(&web, &server.url).await;
+        let web = server.browser();
+        web.password_step("bob").await;
+        let bob_key = web.enrol_totp().await;
         let added = env.cli(&["service-account", "add", "Nightly report", "--scope", "reports:read"]);
         assert!(added.status.success(), "{b}: {}", stderr(&added));
 
-        let out = env.cli(&["report", "gaps", "--format", "json"]);
-        assert!(out.status.success(), "{b}: {}", stderr(&out));
-        let gaps: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let gaps = env.cli_json(&["report", "gaps"]);
         assert_eq!(
             gaps["no_second_factor"],
             serde_json::json!(["alice", "breakglass", "carol", "dave", "erin"]),
@@ -306,10 +291,10 @@ async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
 
         // Coverage: 1 of 5 people (break-glass left out) registered; one password-only sign-in,
         // one that proved the app; the wrong code is a failure by reason and method.
-        crate::mfa::sign_out(&web, &server.url).await;
-        password_step(&web, &server.url, "bob").await;
-        assert_eq!(crate::mfa::second_step(&web, &server.url, "code", "000000").await.status(), 401, "{b}");
-        let signed_in = crate::mfa::second_step(&web, &server.url, "code", &oathtool(&bob_key, 30)).await;
+        web.sign_out().await;
+        web.password_step("bob").await;
+        assert_eq!(web.second_step("code", "000000").await.status(), 401, "{b}");
+        let signed_in = web.second_step("code", &env.totp(&bob_key, 30)).await;
         assert_eq!(signed_in.status(), 303, "{b}");
         let coverage: Value =
             serde_json::from_slice(&env.cli(&["report", "coverage", "--format", "json"]).stdout).unwrap();
@@ -324,15 +309,9 @@ async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
         assert_eq!(coverage["failures_by_method"], serde_json::json!({"pwd otp": 1}), "{b}");
         assert_eq!(coverage["enrolments"], serde_json::json!({"totp": {"started": 1, "finished": 1}}), "{b}");
         // Enrolment drop-off: erin begins adding an authenticator app and never confirms it.
-        let erin = browser();
-        password_step(&erin, &server.url, "erin").await;
-        let page = erin.get(format!("{}/account/security", server.url)).send().await.unwrap().text().await.unwrap();
-        let begun = erin
-            .post(format!("{}/account/security/totp", server.url))
-            .form(&[("name", "Phone"), ("csrf", &crate::mfa::hidden(&page, "csrf"))])
-            .send()
-            .await
-            .unwrap();
+        let erin = server.browser();
+        erin.password_step("erin").await;
+        let begun = erin.submit_from("/account/security", "/account/security/totp", &[("name", "Phone")]).await;
         assert_eq!(begun.status(), 200, "{b}");
         let coverage: Value =
             serde_json::from_slice(&env.cli(&["report", "coverage", "--format", "json"]).stdout).unwrap();
@@ -345,93 +324,61 @@ async fn the_gap_report_finds_where_mfa_does_not_yet_protect() {
 /// but may not change.
 #[tokio::test]
 async fn campaigns_and_exceptions_through_the_admin_api() {
-    use crate::helpers::api;
-    let env = Env::new(&twofold_testkit::sqlite());
+    let env = Env::sqlite(BIN);
     let server = env.serve(&["--demo"]).await;
-    let url = &server.url;
-    let web = browser();
-    password_step(&web, url, "carol").await;
-    let carol_key = enrol_totp(&web, url).await;
-    let admin = api(&env.admin_token());
-    let helpdesk = api(&env.token_with_role("helpdesk"));
+    let web = server.browser();
+    web.password_step("carol").await;
+    let carol_key = web.enrol_totp().await;
+    let admin = server.api(&env.admin_token());
+    let helpdesk = server.api(&env.token_with_role("helpdesk"));
 
-    let bad = admin
-        .post(format!("{url}/api/v1/campaigns"))
-        .json(&serde_json::json!({"source": "name = 1"}))
-        .send()
-        .await
-        .unwrap();
+    let bad = admin.post_json("/api/v1/campaigns", &serde_json::json!({"source": "name = 1"})).await;
     assert_eq!(bad.status(), 422);
-    let refused = helpdesk
-        .post(format!("{url}/api/v1/campaigns"))
-        .json(&serde_json::json!({"source": campaign_file()}))
-        .send()
-        .await
-        .unwrap();
+    let refused = helpdesk.post_json("/api/v1/campaigns", &serde_json::json!({"source": campaign_file(&env)})).await;
     assert_eq!(refused.status(), 403, "help desk reads only");
-    let applied = admin
-        .post(format!("{url}/api/v1/campaigns"))
-        .json(&serde_json::json!({"source": campaign_file()}))
-        .send()
-        .await
-        .unwrap();
+    let applied = admin.post_json("/api/v1/campaigns", &serde_json::json!({"source": campaign_file(&env)})).await;
     assert_eq!(applied.status(), 201);
-    assert_eq!(
-        admin.post(format!("{url}/api/v1/campaigns/MFA%20for%20everyone/start")).send().await.unwrap().status(),
-        200
-    );
-    let status: Value = helpdesk
-        .get(format!("{url}/api/v1/campaigns/MFA%20for%20everyone"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(admin.post_path("/api/v1/campaigns/MFA%20for%20everyone/start").await.status(), 200);
+    let status: Value = helpdesk.get_json("/api/v1/campaigns/MFA%20for%20everyone").await;
     assert_eq!((status["status"].as_str(), status["in_scope"].as_u64()), (Some("running"), Some(5)), "{status:#}");
-    let blocked: Value =
-        helpdesk.get(format!("{url}/api/v1/compliance?state=blocked")).send().await.unwrap().json().await.unwrap();
+    let blocked: Value = helpdesk.get_json("/api/v1/compliance?state=blocked").await;
     assert_eq!(blocked["identities"][0]["username"], "alice", "{blocked:#}");
 
-    let asked = admin
-        .post(format!("{url}/api/v1/exceptions"))
-        .json(&serde_json::json!({"username": "alice", "reason": "key in the post", "until": date(7), "requested_by": "erin"}))
-        .send()
-        .await
-        .unwrap();
+    let request = serde_json::json!({
+        "username": "alice", "reason": "key in the post", "until": env.date(7), "requested_by": "erin"
+    });
+    let asked = admin.post_json("/api/v1/exceptions", &request).await;
     assert_eq!(asked.status(), 201);
     let id = asked.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let approved = admin
-        .post(format!("{url}/api/v1/exceptions/{id}/approve"))
-        .json(&serde_json::json!({"approver": "carol", "code": oathtool(&carol_key, 30)}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/exceptions/{id}/approve"),
+            &serde_json::json!({"approver": "carol", "code": env.totp(&carol_key, 30)}),
+        )
+        .await;
     assert_eq!(approved.status(), 200, "{}", approved.text().await.unwrap());
-    let list: Value = helpdesk.get(format!("{url}/api/v1/exceptions")).send().await.unwrap().json().await.unwrap();
+    let list: Value = helpdesk.get_json("/api/v1/exceptions").await;
     assert_eq!(list["exceptions"][0]["state"], "approved");
-    let exempt: Value =
-        helpdesk.get(format!("{url}/api/v1/compliance?state=exempt")).send().await.unwrap().json().await.unwrap();
+    let exempt: Value = helpdesk.get_json("/api/v1/compliance?state=exempt").await;
     assert_eq!(exempt["identities"][0]["exception"], id.as_str());
     let bogus = admin
-        .post(format!("{url}/api/v1/exceptions/{id}/bless"))
-        .json(&serde_json::json!({"approver": "carol", "code": "000000"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/exceptions/{id}/bless"),
+            &serde_json::json!({"approver": "carol", "code": "000000"}),
+        )
+        .await;
     assert_eq!(bogus.status(), 404, "only approve and reject are decisions");
     let not_manager = admin
-        .post(format!("{url}/api/v1/exceptions/{id}/confirm"))
-        .json(&serde_json::json!({"manager": "erin", "code": "000000"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/exceptions/{id}/confirm"),
+            &serde_json::json!({"manager": "erin", "code": "000000"}),
+        )
+        .await;
     assert_eq!(not_manager.status(), 403, "only alice's manager confirms her exceptions");
-    assert_eq!(admin.post(format!("{url}/api/v1/exceptions/{id}/revoke")).send().await.unwrap().status(), 200);
-    let coverage: Value =
-        helpdesk.get(format!("{url}/api/v1/reports/coverage")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(admin.post_path(&format!("/api/v1/exceptions/{id}/revoke")).await.status(), 200);
+    let coverage: Value = helpdesk.get_json("/api/v1/reports/coverage").await;
     assert_eq!(coverage["exceptions"]["revoked"], 1, "{coverage:#}");
-    let gaps: Value = helpdesk.get(format!("{url}/api/v1/reports/gaps")).send().await.unwrap().json().await.unwrap();
+    let gaps: Value = helpdesk.get_json("/api/v1/reports/gaps").await;
     assert_eq!(gaps["admins_without_keys"], serde_json::json!(["alice", "breakglass"]));
 
     // A node's scheduler runs at start, then every minute, and publishes the coverage.
@@ -451,4 +398,76 @@ async fn campaigns_and_exceptions_through_the_admin_api() {
         metrics.contains(r#"twofold_campaign_identities{campaign="MFA for everyone",state="blocked"} 2"#),
         "{metrics}"
     );
+}
+
+/// `limited`, enforced: dave (no method) is in a phase that enforces from its deadline, two
+/// days past it and within its three days' grace. He signs in and reaches only what `limit`
+/// leaves open — reading the app the policy lists as low-sensitivity, and Twofold's own
+/// Security info, with no "Skip for now" — while another app refuses him naming the campaign.
+/// When the test clock moves past the end of grace and the scheduler runs, he is `blocked`:
+/// the low-sensitivity app refuses him too, and sign-in leads only to setting up a method.
+#[tokio::test]
+async fn a_limited_person_reaches_only_low_sensitivity_apps_until_the_grace_period_ends() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let redirect = "http://localhost:9999/cb";
+        let client = |name: &str| {
+            let added = env.cli_json(&["client", "add", name, "--redirect-uri", redirect]);
+            added["client_id"].as_str().unwrap().to_owned()
+        };
+        let (wiki, payroll) = (client("Wiki"), client("Payroll"));
+        let policy = env.write("low.toml", &format!("[low_sensitivity]\napps = [\"{wiki}\"]\n"));
+        let applied = env.cli(&["policy", "apply", &policy]);
+        assert!(applied.status.success(), "{b}: {}", stderr(&applied));
+        let campaign = format!(
+            "name = \"Externals\"\ntarget = {{ percent = 95, within_days = 90 }}\n\n[[phase]]\nname = \"dave\"\n\
+             cohort = {{ users = [\"dave\"] }}\nstarts = \"{}\"\ndeadline = \"{}\"\ngrace_days = 3\nenforce_on = \"{}\"\n",
+            env.date(-20),
+            env.date(-2),
+            env.date(-2)
+        );
+        let file = env.write("externals.toml", &campaign);
+        assert!(env.cli(&["campaign", "apply", &file]).status.success(), "{b}");
+        assert!(env.cli(&["campaign", "start", "Externals"]).status.success(), "{b}");
+        assert!(env.cli(&["campaign", "run-jobs"]).status.success(), "{b}");
+        assert_eq!(states(&env), [row("dave", "dave", "limited")], "{b}: past the deadline, within grace");
+        let limited = env.cli_json(&["report", "compliance", "--state", "limited"]);
+        assert_eq!(limited["identities"][0]["days_left"], 1, "{b}: a day of grace left: {limited:#}");
+
+        let web = server.browser();
+        let next = web.password_step("dave").await;
+        assert!(next.starts_with("/account/security"), "{b}: {next}");
+        let page = web.page(&next).await;
+        assert!(page.contains("Your access is limited until you set up two-step sign-in."), "{b}: {page}");
+        assert!(!page.contains("Skip for now"), "{b}: past the deadline there is no skipping");
+        let low = web.authorize(&wiki, redirect).await;
+        assert!(low.starts_with(&format!("{redirect}?code=")), "{b}: the low-sensitivity app is open: {low}");
+        let other = web.authorize(&payroll, redirect).await;
+        assert!(
+            other.starts_with(&format!("{redirect}?error=access_denied")) && other.contains("Externals"),
+            "{b}: any other app is refused, naming the campaign: {other}"
+        );
+
+        // Two days on, grace is over: once the scheduler has run, dave is blocked everywhere.
+        env.advance(2 * 86_400);
+        let jobs = stdout(&env.cli(&["campaign", "run-jobs"]));
+        assert!(jobs.contains("1 transition(s) recorded"), "{b}: {jobs}");
+        assert_eq!(states(&env), [row("dave", "dave", "blocked")], "{b}");
+        let web = server.browser();
+        let next = web.password_step("dave").await;
+        assert!(next.starts_with("/account/security"), "{b}: {next}");
+        let page = web.page(&next).await;
+        assert!(page.contains("Set up two-step sign-in to sign in to your apps again"), "{b}: {page}");
+        for app in [&wiki, &payroll] {
+            let refused = web.authorize(app, redirect).await;
+            assert!(
+                refused.starts_with(&format!("{redirect}?error=access_denied")) && refused.contains("Externals"),
+                "{b}: blocked, every app refuses: {refused}"
+            );
+        }
+        let log = env.audit_log();
+        let moves = log.lines().filter(|l| l.contains(r#""action":"compliance.transition""#)).count();
+        assert_eq!(moves, 2, "{b}: entering as limited, then limited to blocked, each audited");
+    }
 }

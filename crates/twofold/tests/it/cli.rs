@@ -1,8 +1,9 @@
 //! The admin CLI against the same database the server uses.
 
 use serde_json::Value;
+use twofold_testkit::{Env, stderr, stdout};
 
-use crate::helpers::{Env, audit_event_count, stderr, stdout};
+use crate::BIN;
 
 fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", stderr(out));
@@ -11,7 +12,7 @@ fn json(out: &std::process::Output) -> Value {
 
 #[tokio::test]
 async fn users_and_groups_are_managed_from_the_cli() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         assert!(env.cli(&["group", "add", "planners", "--description", "Planning"]).status.success(), "{b}");
         let added = env.cli_with_stdin(
@@ -54,7 +55,7 @@ async fn users_and_groups_are_managed_from_the_cli() {
         let unknown = env.cli(&["user", "show", "nobody"]);
         assert_eq!(stderr(&unknown).trim(), "error: user not found", "{b}");
 
-        let events = stdout(&env.cli(&["audit", "export"]));
+        let events = env.audit_log();
         let create = events
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -68,7 +69,7 @@ async fn users_and_groups_are_managed_from_the_cli() {
 
 #[tokio::test]
 async fn a_csv_with_a_bad_row_is_refused_whole_unless_told_to_skip() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         assert!(env.cli(&["group", "add", "finance"]).status.success());
         let dir = env.data_dir.parent().unwrap().to_owned();
@@ -82,7 +83,7 @@ async fn a_csv_with_a_bad_row_is_refused_whole_unless_told_to_skip() {
              mia,mia@example.com,Finance,external,user,,judy\n",
         )
         .unwrap();
-        let before = audit_event_count(&env);
+        let before = env.audit_event_count();
         let refused = env.cli(&["user", "import", csv.to_str().unwrap()]);
         assert!(!refused.status.success(), "{b}");
         let errors = stderr(&refused);
@@ -92,7 +93,7 @@ async fn a_csv_with_a_bad_row_is_refused_whole_unless_told_to_skip() {
         );
         assert!(errors.contains("people.csv:4: groups: no group named 'nosuchgroup'"), "{b}: {errors}");
         assert!(errors.contains("nothing imported"), "{b}");
-        assert_eq!(audit_event_count(&env), before, "{b}: nothing applied");
+        assert_eq!(env.audit_event_count(), before, "{b}: nothing applied");
         assert!(!env.cli(&["user", "show", "judy"]).status.success(), "{b}");
 
         let partial = env.cli(&["user", "import", csv.to_str().unwrap(), "--skip-invalid", "--format", "json"]);
@@ -110,7 +111,7 @@ async fn a_csv_with_a_bad_row_is_refused_whole_unless_told_to_skip() {
 
 #[tokio::test]
 async fn audit_verify_finds_the_first_broken_link_and_export_streams_events() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         for name in ["one", "two", "three", "four"] {
             assert!(env.cli(&["group", "add", name]).status.success());
@@ -145,7 +146,7 @@ async fn audit_verify_finds_the_first_broken_link_and_export_streams_events() {
 
 #[tokio::test]
 async fn migrate_reports_the_schema_version() {
-    let env = Env::new(&twofold_testkit::sqlite());
+    let env = Env::sqlite(BIN);
     let first = stdout(&env.cli(&["migrate"]));
     assert!(first.starts_with("applied migrations [1, 2"), "{first}");
     let version = first.trim().rsplit(' ').next().unwrap().to_owned();

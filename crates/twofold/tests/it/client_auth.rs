@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
+use twofold_testkit::{Env, api, stderr, stdout};
 
-use crate::helpers::{Env, stderr};
+use crate::BIN;
 
 fn script(args: &[&str]) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc/service_jwt.py");
@@ -19,11 +20,11 @@ fn script(args: &[&str]) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_service_account_authenticates_with_a_signed_assertion_once() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&[]).await;
         let issuer = server.url.replace("127.0.0.1", "localhost");
-        let keys = env.data_dir.join("..").join("keys");
+        let keys = env.path("keys");
         let keys = keys.to_str().unwrap();
         script(&["keygen", keys]);
 
@@ -45,7 +46,7 @@ async fn a_service_account_authenticates_with_a_signed_assertion_once() {
             serde_json::from_slice(&env.cli(&["service-account", "list", "--format", "json"]).stdout).unwrap();
         assert_eq!(listed.as_array().unwrap().len(), 0, "{b}");
 
-        let out = env.cli(&[
+        let account = env.cli_json(&[
             "service-account",
             "add",
             "Key job",
@@ -53,11 +54,7 @@ async fn a_service_account_authenticates_with_a_signed_assertion_once() {
             "reports:read",
             "--jwks-file",
             &format!("{keys}/public.jwks.json"),
-            "--format",
-            "json",
         ]);
-        assert!(out.status.success(), "{b}: {}", stderr(&out));
-        let account: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(account["client_secret"], Value::Null, "{b}: no secret exists to steal");
         assert_eq!(account["token_endpoint_auth_method"], "private_key_jwt", "{b}");
         let client_id = account["client_id"].as_str().unwrap();
@@ -86,19 +83,19 @@ async fn a_service_account_authenticates_with_a_signed_assertion_once() {
         }
 
         // Refusals are audited.
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         assert!(log.matches("oidc.token_refused").count() >= 6, "{b}");
     }
 }
 
 #[tokio::test]
 async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&[]).await;
         let url = &server.url;
-        let admin = crate::helpers::api(&env.admin_token());
-        let helpdesk = crate::helpers::api(&env.token_with_role("helpdesk"));
+        let admin = server.api(&env.admin_token());
+        let helpdesk = server.api(&env.token_with_role("helpdesk"));
 
         let app = serde_json::json!({
             "client_name": "Wiki",
@@ -106,16 +103,16 @@ async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
             "scope": "openid email",
             "third_party": true
         });
-        let refused = helpdesk.post(format!("{url}/api/v1/clients")).json(&app).send().await.unwrap();
+        let refused = helpdesk.post_json("/api/v1/clients", &app).await;
         assert_eq!(refused.status(), 403, "{b}");
         let bad = serde_json::json!({"client_name": "Wiki", "redirect_uris": ["http://wiki.example.com/cb"]});
-        let invalid = admin.post(format!("{url}/api/v1/clients")).json(&bad).send().await.unwrap();
+        let invalid = admin.post_json("/api/v1/clients", &bad).await;
         assert_eq!(invalid.status(), 422, "{b}: plain http to another host");
         assert!(invalid.text().await.unwrap().contains("redirect_uri"), "{b}");
         let typo = serde_json::json!({"client_name": "Wiki", "redirect_uri": ["https://wiki.example.com/cb"]});
-        assert_eq!(admin.post(format!("{url}/api/v1/clients")).json(&typo).send().await.unwrap().status(), 400, "{b}");
+        assert_eq!(admin.post_json("/api/v1/clients", &typo).await.status(), 400, "{b}");
 
-        let created = admin.post(format!("{url}/api/v1/clients")).json(&app).send().await.unwrap();
+        let created = admin.post_json("/api/v1/clients", &app).await;
         assert_eq!(created.status(), 201, "{b}");
         let created: Value = created.json().await.unwrap();
         assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic", "{b}");
@@ -124,24 +121,15 @@ async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
 
         let account =
             serde_json::json!({"client_name": "Exporter", "scope": "reports:read", "access_token_lifetime": 600});
-        let made: Value = admin
-            .post(format!("{url}/api/v1/service-accounts"))
-            .json(&account)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let made: Value = admin.post_json("/api/v1/service-accounts", &account).await.json().await.unwrap();
         let (id, secret) = (made["client_id"].as_str().unwrap(), made["client_secret"].as_str().unwrap());
         let token = client_credentials(url, id, secret).await;
         assert_eq!(token["expires_in"], 600, "{b}: {token}");
 
-        let listed = admin.get(format!("{url}/api/v1/clients")).send().await.unwrap().text().await.unwrap();
+        let listed = admin.get_path("/api/v1/clients").await.text().await.unwrap();
         assert!(listed.contains("Wiki") && listed.contains("Exporter"), "{b}");
         assert!(!listed.contains(secret) && !listed.contains("secret_hash"), "{b}: no secret is ever listed");
-        let accounts: Value =
-            admin.get(format!("{url}/api/v1/service-accounts")).send().await.unwrap().json().await.unwrap();
+        let accounts: Value = admin.get_json("/api/v1/service-accounts").await;
         assert_eq!(accounts["service_accounts"].as_array().unwrap().len(), 1, "{b}");
 
         // The report shows the grant just made, and a rotation whose old secret still works.
@@ -164,7 +152,7 @@ async fn clients_and_service_accounts_are_registered_through_the_admin_api() {
         let after = report(&env);
         let findings = find(&after, "Exporter")["findings"].to_string();
         assert!(findings.contains("the previous secret still works until"), "{b}: {findings}");
-        let table = crate::helpers::stdout(&env.cli(&["report", "service-accounts"]));
+        let table = stdout(&env.cli(&["report", "service-accounts"]));
         assert!(table.contains("Forgotten") && table.contains("never"), "{b}: {table}");
     }
 }
@@ -195,36 +183,31 @@ async fn service_token(url: &str, env: &Env, scope: &str) -> (String, String, St
 
 #[tokio::test]
 async fn a_gateway_service_account_with_mfa_verify_checks_codes() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
-        let web = crate::helpers::browser();
-        crate::mfa::password_step(&web, url, "bob").await;
-        let secret = crate::mfa::enrol_totp(&web, url).await;
+        let web = server.browser();
+        web.password_step("bob").await;
+        let secret = web.enrol_totp().await;
 
         let (token, id, client_secret) = service_token(url, &env, "mfa:verify").await;
-        let gateway = crate::helpers::api(&token);
+        let gateway = server.api(&token);
         let check = |code: String| {
             let gateway = gateway.clone();
-            let url = url.clone();
             async move {
-                let response = gateway
-                    .post(format!("{url}/api/v1/verify"))
-                    .json(&serde_json::json!({"username": "bob", "code": code}))
-                    .send()
-                    .await
-                    .unwrap();
+                let response =
+                    gateway.post_json("/api/v1/verify", &serde_json::json!({"username": "bob", "code": code})).await;
                 (response.status().as_u16(), response.text().await.unwrap())
             }
         };
-        let (status, body) = check(crate::mfa::oathtool(&secret, 30)).await;
+        let (status, body) = check(env.totp(&secret, 30)).await;
         assert_eq!(status, 200, "{b}: {body}");
         assert!(body.contains("\"valid\":true"), "{b}: {body}");
         // Its token opens nothing else, and one without the scope opens not even this.
-        assert_eq!(gateway.get(format!("{url}/api/v1/users")).send().await.unwrap().status(), 403, "{b}");
+        assert_eq!(gateway.get_path("/api/v1/users").await.status(), 403, "{b}");
         let (other, _, _) = service_token(url, &env, "reports:read").await;
-        let refused = crate::helpers::api(&other)
+        let refused = api(&other)
             .post(format!("{url}/api/v1/verify"))
             .json(&serde_json::json!({"username": "bob", "code": "123456"}))
             .send()
@@ -242,17 +225,17 @@ async fn a_gateway_service_account_with_mfa_verify_checks_codes() {
         assert_eq!(revoked.status(), 200, "{b}");
         assert_eq!(check("123456".into()).await.0, 401, "{b}");
         // The check is audited with the service account as the actor.
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         assert!(log.contains("service:Gateway"), "{b}");
     }
 }
 
 #[tokio::test]
 async fn mutual_tls_authenticates_a_service_account_and_binds_its_tokens() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         std::fs::create_dir_all(&env.data_dir).unwrap();
-        let dir = env.data_dir.join("..").join("tls");
+        let dir = env.path("tls");
         let dir = dir.to_str().unwrap();
         let tool = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/tls/mtls.py");
         let made = Command::new("python3").arg(&tool).args(["certs", dir]).status().expect("python3 with cryptography");
@@ -271,7 +254,7 @@ async fn mutual_tls_authenticates_a_service_account_and_binds_its_tokens() {
             .await;
         assert!(server.url.starts_with("https://"), "{b}: {}", server.url);
 
-        let out = env.cli(&[
+        let account = env.cli_json(&[
             "service-account",
             "add",
             "Gateway",
@@ -279,11 +262,7 @@ async fn mutual_tls_authenticates_a_service_account_and_binds_its_tokens() {
             "mfa:verify",
             "--tls-client-cert",
             &file("gateway.pem"),
-            "--format",
-            "json",
         ]);
-        assert!(out.status.success(), "{b}: {}", stderr(&out));
-        let account: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(account["client_secret"], Value::Null, "{b}");
         assert_eq!(account["token_endpoint_auth_method"], "tls_client_auth", "{b}");
         let client_id = account["client_id"].as_str().unwrap();

@@ -2,27 +2,20 @@
 //! other, and revoked everywhere at once. On PostgreSQL this is the scale-out set-up;
 //! on SQLite it shows that no session state lives in a node's memory either way.
 
-use crate::helpers::{Env, browser};
+use twofold_testkit::Env;
+
+use crate::BIN;
 
 #[tokio::test]
 async fn a_session_started_on_one_node_works_on_the_other() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let node_a = env.serve(&["--demo"]).await;
         let node_b = env.serve(&[]).await;
         assert_ne!(node_a.url, node_b.url);
 
-        let client = browser();
-        let page = client.get(format!("{}/login", node_a.url)).send().await.unwrap().text().await.unwrap();
-        let marker = r#"name="csrf" value=""#;
-        let start = page.find(marker).unwrap() + marker.len();
-        let csrf = page[start..].split('"').next().unwrap().to_owned();
-        let signed_in = client
-            .post(format!("{}/login", node_a.url))
-            .form(&[("username", "carol"), ("password", "twofold-demo-pass"), ("csrf", &csrf)])
-            .send()
-            .await
-            .unwrap();
+        let client = node_a.browser();
+        let signed_in = client.sign_in("carol", "twofold-demo-pass").await;
         assert_eq!(signed_in.status(), 303, "{b}");
         let session = signed_in
             .headers()

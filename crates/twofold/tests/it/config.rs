@@ -1,6 +1,8 @@
 //! Configuration and start-up faults: one clear line each, never a panic.
 
-use crate::helpers::{BIN, Env, stderr, stdout};
+use twofold_testkit::{Env, stderr, stdout};
+
+use crate::BIN;
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let mut command = std::process::Command::new(BIN);
@@ -83,7 +85,8 @@ fn a_data_dir_that_cannot_be_used_gives_one_clear_line() {
 
 #[tokio::test]
 async fn serve_starts_on_an_empty_data_dir_and_stops_gracefully_on_sigterm() {
-    let env = Env { database_url: String::new(), ..Env::new(&twofold_testkit::sqlite()) };
+    let mut env = Env::sqlite(BIN);
+    env.database_url = String::new();
     assert!(!env.data_dir.exists());
     let mut server = env.serve(&[]).await;
     let key = std::fs::metadata(env.data_dir.join("master.key")).unwrap();
@@ -99,7 +102,7 @@ async fn serve_starts_on_an_empty_data_dir_and_stops_gracefully_on_sigterm() {
 /// is cut off half-way.
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests() {
-    let env = Env::new(&twofold_testkit::sqlite());
+    let env = Env::sqlite(BIN);
     let mut server = env.serve(&["--demo"]).await;
     let url = server.url.clone();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tokio::sync::Mutex;
+use twofold_testkit::{Env, api};
 
-use crate::helpers::{Env, api, audit_event_count};
+use crate::BIN;
 
 #[tokio::test]
 async fn sigkill_during_concurrent_writes_loses_nothing_acknowledged() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let token = env.admin_token();
         let mut server = env.serve(&[]).await;
@@ -56,7 +57,7 @@ async fn sigkill_during_concurrent_writes_loses_nothing_acknowledged() {
         assert!(lost.is_empty(), "{b}: acknowledged but lost: {lost:?}");
         // Every stored user has its audit event, and the chain verifies.
         assert_eq!(
-            audit_event_count(&env),
+            env.audit_event_count(),
             i64::try_from(stored.len()).unwrap() + 4,
             "{b}: one event per user plus the API key and the first three token-signing keys (RS256, ES256, EdDSA)"
         );

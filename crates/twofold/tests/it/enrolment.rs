@@ -10,31 +10,29 @@ use std::sync::Arc;
 use twofold_app::{Actor, App, AppError, AppSettings, RequestMeta, SecretKeys};
 use twofold_core::Timestamp;
 use twofold_core::clock::FixedClock;
+use twofold_core::factors::authenticator::PENDING_ENROLMENT_SECS;
 use twofold_core::identity::NewUser;
 use twofold_store::SqlStore;
+use twofold_testkit::html::{between, hidden};
+use twofold_testkit::{Env, SmsSink, api};
 
-use crate::helpers::{Env, browser};
-use crate::mfa::{between, enrol_totp, hidden, oathtool, password_step};
+use crate::BIN;
 
 #[tokio::test]
 async fn a_password_only_session_cannot_finish_an_old_enrolment_or_replace_the_persons_app() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
 
         // The attacker signs in with bob's password while bob has no second factor and starts
         // an enrolment, keeping its key.
-        let attacker = browser();
-        password_step(&attacker, url, "bob").await;
-        let page = attacker.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
-        let attacker_csrf = hidden(&page, "csrf");
+        let attacker = server.browser();
+        attacker.password_step("bob").await;
+        let (attacker_csrf, _) = attacker.csrf("/account/security").await;
         let started = attacker
-            .post(format!("{url}/account/security/totp"))
-            .form(&[("name", "Attacker"), ("csrf", &attacker_csrf)])
-            .send()
+            .post_form("/account/security/totp", &[("name", "Attacker"), ("csrf", &attacker_csrf)])
             .await
-            .unwrap()
             .text()
             .await
             .unwrap();
@@ -44,51 +42,47 @@ async fn a_password_only_session_cannot_finish_an_old_enrolment_or_replace_the_p
         // ... and signs in to an app with the password alone, keeping its refresh token.
         let app = crate::oidc::register_client(&env);
         let verifier = "p".repeat(50);
-        let code = crate::oidc::code_for(&attacker, url, &app.0, &verifier).await;
+        let code = crate::oidc::code_for(&attacker, &app.0, &verifier).await;
         let (status, tokens) = crate::oidc::exchange(url, &app, &code, &verifier, crate::oidc::REDIRECT).await;
         assert_eq!(status, 200, "{b}: {tokens}");
         let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
 
         // bob sets up his own app on his own session.
-        let bob = browser();
-        password_step(&bob, url, "bob").await;
-        let bob_secret = enrol_totp(&bob, url).await;
-        let security = bob.get(format!("{url}/account/security")).send().await.unwrap();
+        let bob = server.browser();
+        bob.password_step("bob").await;
+        let bob_secret = bob.enrol_totp().await;
+        let security = bob.get_path("/account/security").await;
         assert_eq!(security.status(), 200, "{b}: bob's own session counts his test authentication");
         let security = security.text().await.unwrap();
         let bobs_app = between(&security, r#"action="/account/security/"#, "/rename").to_owned();
 
         // The attacker tries to finish the old enrolment, replacing bob's app.
         let hijack = attacker
-            .post(format!("{url}/account/security/totp/confirm"))
-            .form(&[
-                ("id", attacker_id.as_str()),
-                ("code", &oathtool(&attacker_secret, 0)),
-                ("csrf", &attacker_csrf),
-                ("replaces", &bobs_app),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/account/security/totp/confirm",
+                &[
+                    ("id", attacker_id.as_str()),
+                    ("code", &env.totp(&attacker_secret, 0)),
+                    ("csrf", &attacker_csrf),
+                    ("replaces", &bobs_app),
+                ],
+            )
+            .await;
         assert_eq!(hijack.status(), 303, "{b}: sent to sign in again instead");
         assert!(hijack.headers()["location"].to_str().unwrap().starts_with("/login"), "{b}");
         let without_replacing = attacker
-            .post(format!("{url}/account/security/totp/confirm"))
-            .form(&[("id", attacker_id.as_str()), ("code", &oathtool(&attacker_secret, 0)), ("csrf", &attacker_csrf)])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/account/security/totp/confirm",
+                &[("id", attacker_id.as_str()), ("code", &env.totp(&attacker_secret, 0)), ("csrf", &attacker_csrf)],
+            )
+            .await;
         assert_eq!(without_replacing.status(), 303, "{b}: nor may it add the attacker's app");
 
         // The old session no longer opens changes or apps: it must prove a second factor.
-        let another = attacker
-            .post(format!("{url}/account/security/totp"))
-            .form(&[("name", "Attacker 2"), ("csrf", &attacker_csrf)])
-            .send()
-            .await
-            .unwrap();
+        let another =
+            attacker.post_form("/account/security/totp", &[("name", "Attacker 2"), ("csrf", &attacker_csrf)]).await;
         assert_eq!(another.status(), 303, "{b}: no new enrolment either");
-        let account = attacker.get(format!("{url}/account")).send().await.unwrap();
+        let account = attacker.get_path("/account").await;
         assert_eq!(account.status(), 303, "{b}: the old session ended when bob set up his app");
         assert!(account.headers()["location"].to_str().unwrap().starts_with("/login"), "{b}");
 
@@ -102,11 +96,11 @@ async fn a_password_only_session_cannot_finish_an_old_enrolment_or_replace_the_p
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: {body}");
 
         // bob's app still works and is still his only one.
-        let methods = bob.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
+        let methods = bob.page("/account/security").await;
         assert!(methods.contains("Replace Phone") && !methods.contains("Replace Attacker"), "{b}: {methods}");
-        let verify = crate::helpers::api(&env.admin_token())
+        let verify = api(&env.admin_token())
             .post(format!("{url}/api/v1/verify"))
-            .json(&serde_json::json!({"username": "bob", "code": oathtool(&bob_secret, 30)}))
+            .json(&serde_json::json!({"username": "bob", "code": env.totp(&bob_secret, 30)}))
             .send()
             .await
             .unwrap()
@@ -147,16 +141,47 @@ async fn a_pending_enrolment_expires() {
     }
 }
 
+/// The same against the real server: the test clock moves past the ten minutes, and the key's
+/// right code for the moved time is refused (the page says only that something changed) and
+/// nothing is stored; as a control, a new enrolment confirmed at once is added.
+#[tokio::test]
+async fn a_pending_enrolment_expires_on_the_servers_clock() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let erin = server.browser();
+        erin.password_step("erin").await;
+        let (csrf, _) = erin.csrf("/account/security").await;
+        let started = erin.post_form("/account/security/totp", &[("name", "Phone"), ("csrf", &csrf)]).await;
+        assert_eq!(started.status(), 200, "{b}");
+        let started = started.text().await.unwrap();
+        let secret = between(&started, r#"<code id="secret">"#, "</code>").to_owned();
+        let id = hidden(&started, "id");
+
+        env.advance(PENDING_ENROLMENT_SECS + 1);
+        let code = env.totp(&secret, 0);
+        let late = erin
+            .post_form("/account/security/totp/confirm", &[("id", id.as_str()), ("code", &code), ("csrf", &csrf)])
+            .await;
+        assert_eq!(late.status(), 409, "{b}");
+        let page = late.text().await.unwrap();
+        assert!(page.contains("something changed meanwhile"), "{b}: {page}");
+        let stored = twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT name FROM authenticators").await;
+        assert!(stored.is_empty(), "{b}: the expired enrolment is gone: {stored:?}");
+        assert!(!erin.enrol_totp().await.is_empty(), "{b}: control: a fresh enrolment confirmed at once is added");
+    }
+}
+
 /// Attack: enrolment hijack once the only method is retired. When SMS codes reach their end
 /// date (or the person's tier may no longer use them), the password alone used to count as
 /// "no second factor" and let anyone enrol their own app. Now any confirmed method counts:
 /// adding one needs a step-up, which the retired channel may give for this alone.
 #[tokio::test]
 async fn a_retired_text_message_method_still_guards_enrolment() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
-        let sms = crate::helpers::SmsSink::start().await;
-        let dir = env.data_dir.join("..").join("config");
+        let sms = SmsSink::start().await;
+        let dir = env.path("config");
         std::fs::create_dir_all(&dir).unwrap();
         let write = |name: &str, until: &str| {
             let path = dir.join(name);
@@ -175,59 +200,49 @@ async fn a_retired_text_message_method_still_guards_enrolment() {
         // bob sets up text-message codes while they are allowed.
         {
             let server = env.serve(&["--demo", "--config", &open]).await;
-            let url = &server.url;
-            let bob = browser();
-            password_step(&bob, url, "bob").await;
-            let page = bob.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
-            let csrf = hidden(&page, "csrf");
+            let bob = server.browser();
+            bob.password_step("bob").await;
+            let (csrf, _) = bob.csrf("/account/security").await;
             let form = [("csrf", csrf.as_str()), ("phone", "+44 7700 900123")];
-            let started = bob.post(format!("{url}/account/security/sms")).form(&form).send().await.unwrap();
+            let started = bob.post_form("/account/security/sms", &form).await;
             assert_eq!(started.status(), 200, "{b}");
             let id = hidden(&started.text().await.unwrap(), "id");
             let code = code_in(1, &sms.wait_for(1).await.0);
             let form = [("csrf", csrf.as_str()), ("id", id.as_str()), ("code", code.as_str())];
-            let done = bob.post(format!("{url}/account/security/fallback/confirm")).form(&form).send().await.unwrap();
+            let done = bob.post_form("/account/security/fallback/confirm", &form).await;
             assert_eq!(done.status(), 200, "{b}");
         }
 
         // Text messages have ended. The password alone no longer opens enrolment.
         let server = env.serve(&["--demo", "--config", &ended]).await;
-        let url = &server.url;
-        let attacker = browser();
-        password_step(&attacker, url, "bob").await;
-        let page = attacker.get(format!("{url}/account/security")).send().await.unwrap().text().await.unwrap();
-        let csrf = hidden(&page, "csrf");
-        let refused = attacker
-            .post(format!("{url}/account/security/totp"))
-            .form(&[("name", "Attacker"), ("csrf", &csrf)])
-            .send()
-            .await
-            .unwrap();
+        let attacker = server.browser();
+        attacker.password_step("bob").await;
+        let (csrf, _) = attacker.csrf("/account/security").await;
+        let refused = attacker.post_form("/account/security/totp", &[("name", "Attacker"), ("csrf", &csrf)]).await;
         assert_eq!(refused.status(), 303, "{b}: a step-up first");
         assert!(refused.headers()["location"].to_str().unwrap().starts_with("/login/mfa"), "{b}");
 
         // bob proves his (retired) phone for this purpose, then replaces it with an app.
-        let step_up = attacker.get(format!("{url}/login/mfa?return_to=/account/security")).send().await.unwrap();
-        let step_up = step_up.text().await.unwrap();
+        let step_up = attacker.page("/login/mfa?return_to=/account/security").await;
         assert!(step_up.contains("Text me a code at"), "{b}: the retired channel is offered to replace it");
         let method = between(&step_up, r#"name="authenticator" value=""#, "\"").to_owned();
         let csrf = hidden(&step_up, "csrf");
         let sent = attacker
-            .post(format!("{url}/login/mfa/send"))
-            .form(&[("csrf", csrf.as_str()), ("authenticator", method.as_str()), ("return_to", "/account/security")])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/login/mfa/send",
+                &[("csrf", csrf.as_str()), ("authenticator", method.as_str()), ("return_to", "/account/security")],
+            )
+            .await;
         assert_eq!(sent.status(), 200, "{b}");
         let code = code_in(2, &sms.wait_for(2).await.0);
         let proved = attacker
-            .post(format!("{url}/login/mfa"))
-            .form(&[("csrf", csrf.as_str()), ("code", code.as_str()), ("return_to", "/account/security")])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/login/mfa",
+                &[("csrf", csrf.as_str()), ("code", code.as_str()), ("return_to", "/account/security")],
+            )
+            .await;
         assert_eq!(proved.status(), 303, "{b}");
-        let secret = enrol_totp(&attacker, url).await;
+        let secret = attacker.enrol_totp().await;
         assert!(!secret.is_empty(), "{b}: with the phone proved, a replacement can be set up");
     }
 }

@@ -5,30 +5,12 @@
 //! set-up); the CLI acts as a third.
 
 use serde_json::Value;
+use twofold_testkit::{Env, Server, api, stderr, stdout};
 
-use crate::campaigns::{campaign_file, date};
-use crate::helpers::{Env, api, audit_event_count, browser, stderr, stdout};
-use crate::mfa::{enrol_totp, oathtool, password_step};
+use crate::BIN;
+use crate::campaigns::campaign_file;
 
 const REDIRECT: &str = "http://localhost:9999/cb";
-
-/// Asks `url` to authorize `client_id` for the browser's session; returns where it redirects.
-async fn authorize(web: &reqwest::Client, url: &str, client_id: &str) -> String {
-    let response = web
-        .get(format!("{url}/oauth2/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-            ("state", "s"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "authorize answers with a redirect");
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
 
 fn refused(location: &str) -> bool {
     location.starts_with(REDIRECT) && location.contains("error=access_denied") && location.contains("campaign")
@@ -40,15 +22,13 @@ fn issued(location: &str) -> bool {
 
 /// How many `action` events the audit log holds for exception `id`.
 fn audited(env: &Env, action: &str, id: &str) -> usize {
-    let log = stdout(&env.cli(&["audit", "export"]));
+    let log = env.audit_log();
     log.lines().filter(|l| l.contains(&format!("\"{action}\"")) && l.contains(id)).count()
 }
 
 /// The exception `id` as `exception list --format json` shows it.
 fn listed(env: &Env, id: &str) -> Value {
-    let out = env.cli(&["exception", "list", "--format", "json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = env.cli_json(&["exception", "list"]);
     list["exceptions"].as_array().unwrap().iter().find(|e| e["id"] == id).cloned().unwrap()
 }
 
@@ -75,15 +55,15 @@ fn request_for_alice(env: &Env, until: &str) -> String {
 /// Two nodes and the CLI on one database; the pilot campaign started and its jobs run once, so
 /// alice is recorded `blocked`; carol (an approver) has an authenticator app; a client "Wiki".
 /// Returns (node A, node B, carol's key, the client's id).
-async fn blocked_alice(env: &Env) -> (crate::helpers::Server, crate::helpers::Server, String, String) {
+async fn blocked_alice(env: &Env) -> (Server, Server, String, String) {
     let b = env.backend;
     let node_a = env.serve(&["--demo"]).await;
     let node_b = env.serve(&[]).await;
-    let web = browser();
-    password_step(&web, &node_a.url, "carol").await;
-    let carol_key = enrol_totp(&web, &node_a.url).await;
-    let file = env.data_dir.join("..").join("campaign.toml");
-    std::fs::write(&file, campaign_file()).unwrap();
+    let web = node_a.browser();
+    web.password_step("carol").await;
+    let carol_key = web.enrol_totp().await;
+    let file = env.path("campaign.toml");
+    std::fs::write(&file, campaign_file(env)).unwrap();
     assert!(env.cli(&["campaign", "apply", file.to_str().unwrap()]).status.success(), "{b}");
     assert!(env.cli(&["campaign", "start", "MFA for everyone"]).status.success(), "{b}");
     let jobs = stdout(&env.cli(&["campaign", "run-jobs"]));
@@ -103,39 +83,39 @@ async fn blocked_alice(env: &Env) -> (crate::helpers::Server, crate::helpers::Se
 /// from who revoked it and why.
 #[tokio::test]
 async fn an_approval_and_a_revocation_take_effect_at_once_on_every_node() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let (node_a, node_b, carol_key, client_id) = blocked_alice(&env).await;
-        let alice = browser();
-        let next = password_step(&alice, &node_b.url, "alice").await;
+        let alice = node_b.browser();
+        let next = alice.password_step("alice").await;
         assert!(next.starts_with("/account/security"), "{b}: blocked, she may only set up a method: {next}");
-        let location = authorize(&alice, &node_b.url, &client_id).await;
+        let location = alice.authorize(&client_id, REDIRECT).await;
         assert!(refused(&location), "{b}: blocked: {location}");
 
         // Approved through the CLI; the scheduler is not run.
-        let id = request_for_alice(&env, &date(7));
+        let id = request_for_alice(&env, &env.date(7));
         let approved =
-            env.cli(&["exception", "approve", &id, "--approver", "carol", "--code", &oathtool(&carol_key, 30)]);
+            env.cli(&["exception", "approve", &id, "--approver", "carol", "--code", &env.totp(&carol_key, 30)]);
         assert!(stdout(&approved).contains(": approved"), "{b}: {}{}", stdout(&approved), stderr(&approved));
-        let location = authorize(&alice, &node_b.url, &client_id).await;
+        let location = alice.authorize(&client_id, REDIRECT).await;
         assert!(issued(&location), "{b}: node B honours the approval at once: {location}");
-        let on_a = browser();
-        password_step(&on_a, &node_a.url, "alice").await;
-        let location = authorize(&on_a, &node_a.url, &client_id).await;
+        let on_a = node_a.browser();
+        on_a.password_step("alice").await;
+        let location = on_a.authorize(&client_id, REDIRECT).await;
         assert!(issued(&location), "{b}: and so does node A: {location}");
         assert_eq!(audited(&env, "exception.use", &id), 1, "{b}: the sign-in under it is audited");
 
         // Revoked through the CLI; the scheduler is not run.
         let revoked = env.cli(&["exception", "revoke", &id, "--reason", "phone arrived early"]);
         assert!(stdout(&revoked).contains(": revoked"), "{b}: {}{}", stdout(&revoked), stderr(&revoked));
-        let location = authorize(&alice, &node_b.url, &client_id).await;
+        let location = alice.authorize(&client_id, REDIRECT).await;
         assert!(refused(&location), "{b}: node B's session is refused at once: {location}");
-        let location = authorize(&on_a, &node_a.url, &client_id).await;
+        let location = on_a.authorize(&client_id, REDIRECT).await;
         assert!(refused(&location), "{b}: node A's too: {location}");
-        let again = browser();
-        let next = password_step(&again, &node_b.url, "alice").await;
+        let again = node_b.browser();
+        let next = again.password_step("alice").await;
         assert!(next.starts_with("/account/security"), "{b}: the next sign-in is blocked again: {next}");
-        assert!(refused(&authorize(&again, &node_b.url, &client_id).await), "{b}");
+        assert!(refused(&again.authorize(&client_id, REDIRECT).await), "{b}");
         assert_eq!(audited(&env, "exception.use", &id), 1, "{b}: no use of a revoked exception");
 
         let shown = listed(&env, &id);
@@ -176,32 +156,28 @@ async fn an_approval_and_a_revocation_take_effect_at_once_on_every_node() {
 /// on node B is refused again and a new sign-in audits no `exception.use`. When the scheduler
 /// records the end, the exception keeps its approver and names the scheduler and the reason.
 #[tokio::test]
-#[allow(clippy::disallowed_methods)]
 async fn an_exception_stops_covering_at_its_end_before_the_scheduler_records_it() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let (_node_a, node_b, carol_key, client_id) = blocked_alice(&env).await;
-        let ends = time::OffsetDateTime::now_utc() + time::Duration::seconds(6);
-        let until = ends.format(&time::format_description::well_known::Rfc3339).unwrap();
+        let until = env.now().plus_seconds(6).to_rfc3339();
         let id = request_for_alice(&env, &until);
         let approved =
-            env.cli(&["exception", "approve", &id, "--approver", "carol", "--code", &oathtool(&carol_key, 30)]);
+            env.cli(&["exception", "approve", &id, "--approver", "carol", "--code", &env.totp(&carol_key, 30)]);
         assert!(stdout(&approved).contains(": approved"), "{b}: {}{}", stdout(&approved), stderr(&approved));
-        let alice = browser();
-        password_step(&alice, &node_b.url, "alice").await;
-        assert!(issued(&authorize(&alice, &node_b.url, &client_id).await), "{b}: covered until its end");
+        let alice = node_b.browser();
+        alice.password_step("alice").await;
+        assert!(issued(&alice.authorize(&client_id, REDIRECT).await), "{b}: covered until its end");
         let uses = audited(&env, "exception.use", &id);
         assert_eq!(uses, 1, "{b}");
 
-        // Waiting for the wall clock is the point here: the end is a time, not an event.
-        let left = ends - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(500);
-        tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(left.whole_milliseconds()).unwrap_or(0)))
-            .await;
+        // The end is a time, not an event: the clock moves past it (and nothing else happens).
+        env.advance(7);
         assert_eq!(audited(&env, "exception.expire", &id), 0, "{b}: the end is not recorded yet");
-        let location = authorize(&alice, &node_b.url, &client_id).await;
+        let location = alice.authorize(&client_id, REDIRECT).await;
         assert!(refused(&location), "{b}: over at its end, recorded or not: {location}");
-        let again = browser();
-        let next = password_step(&again, &node_b.url, "alice").await;
+        let again = node_b.browser();
+        let next = again.password_step("alice").await;
         assert!(next.starts_with("/account/security"), "{b}: {next}");
         assert_eq!(audited(&env, "exception.use", &id), uses, "{b}: no use after its end");
 
@@ -221,24 +197,24 @@ async fn an_exception_stops_covering_at_its_end_before_the_scheduler_records_it(
 /// that names nobody, with a clear error, and change nothing.
 #[tokio::test]
 async fn a_request_must_name_the_person_asking() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let token = env.admin_token();
-        let before = audit_event_count(&env);
-        let out = env.cli(&["exception", "request", "--user", "alice", "--reason", "x", "--until", &date(7)]);
+        let before = env.audit_event_count();
+        let out = env.cli(&["exception", "request", "--user", "alice", "--reason", "x", "--until", &env.date(7)]);
         assert!(!out.status.success(), "{b}");
         assert!(stderr(&out).contains("--requested-by"), "{b}: names the missing option: {}", stderr(&out));
         let response = api(&token)
             .post(format!("{}/api/v1/exceptions", server.url))
-            .json(&serde_json::json!({"username": "alice", "reason": "x", "until": date(7)}))
+            .json(&serde_json::json!({"username": "alice", "reason": "x", "until": env.date(7)}))
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 422, "{b}");
         let problem: Value = response.json().await.unwrap();
         assert!(problem.to_string().contains("requested_by"), "{b}: {problem:#}");
-        assert_eq!(audit_event_count(&env), before, "{b}: nothing was recorded");
+        assert_eq!(env.audit_event_count(), before, "{b}: nothing was recorded");
         let list: Value = serde_json::from_slice(&env.cli(&["exception", "list", "--format", "json"]).stdout).unwrap();
         assert_eq!(list["exceptions"], serde_json::json!([]), "{b}: nothing was requested");
     }

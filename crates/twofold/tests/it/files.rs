@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{BIN, Env, stderr};
+use twofold_testkit::{Env, stderr};
+
+use crate::BIN;
 
 /// The permission bits of `path`.
 fn mode(path: &Path) -> u32 {
@@ -81,7 +83,7 @@ fn wait_for_line(received: &std::sync::mpsc::Receiver<String>, needle: &str) -> 
 /// key 0600; PostgreSQL's data directory still holds the master key, private.
 #[tokio::test]
 async fn a_fresh_data_directory_is_private_whatever_the_umask() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         assert!(!env.data_dir.exists(), "{b}");
         let (mut child, received) = serve_without_umask(&env);
@@ -118,7 +120,8 @@ async fn a_fresh_data_directory_is_private_whatever_the_umask() {
 /// it: the server and every admin verb warn on standard error, naming the file and its mode.
 #[tokio::test]
 async fn a_database_readable_by_others_is_warned_about_at_start() {
-    let env = Env { database_url: String::new(), ..Env::new(&twofold_testkit::sqlite()) };
+    let mut env = Env::sqlite(BIN);
+    env.database_url = String::new();
     let out = env.cli(&["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let database = env.data_dir.join("twofold.db");

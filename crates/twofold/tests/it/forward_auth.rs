@@ -7,8 +7,10 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use crate::helpers::{Env, browser};
-use crate::mfa::{enrol_totp, hidden, oathtool, password_step};
+use twofold_testkit::html::hidden;
+use twofold_testkit::{Browser, Env, location, stderr};
+
+use crate::BIN;
 
 /// A free port on 127.0.0.1 (bound, then released for nginx).
 fn free_port() -> u16 {
@@ -101,19 +103,15 @@ http {{
     panic!("nginx did not start: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn nginx_auth_request_protects_an_upstream_by_strength_group_and_path() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         std::fs::create_dir_all(&env.data_dir).unwrap();
-        let dir = env.data_dir.join("..").join("nginx");
+        let dir = env.path("nginx");
         let port = free_port();
         let site = format!("localhost:{port}");
-        let config = env.data_dir.join("..").join("forward-auth.toml");
+        let config = env.path("forward-auth.toml");
         std::fs::write(
             &config,
             format!(
@@ -147,12 +145,12 @@ require = "phr"
         let app = format!("http://{site}");
 
         // bob has an authenticator app.
-        let setup = browser();
-        password_step(&setup, &twofold, "bob").await;
-        let secret = enrol_totp(&setup, &twofold).await;
+        let setup = Browser::new(&twofold, &env.clock);
+        setup.password_step("bob").await;
+        let secret = setup.enrol_totp().await;
 
         // Without a session: a public path passes, the rest sends the browser to sign in.
-        let web = browser();
+        let web = Browser::new(&twofold, &env.clock);
         let health = web.get(format!("{app}/health")).send().await.unwrap();
         assert_eq!(health.status(), 200, "{b}");
         assert_eq!(health.text().await.unwrap(), "path=/health user=- groups=- acr=-", "{b}");
@@ -182,7 +180,7 @@ require = "phr"
         let after_code = web
             .post(format!("{twofold}/login/mfa"))
             .form(&[
-                ("code", oathtool(&secret, 30).as_str()),
+                ("code", env.totp(&secret, 30).as_str()),
                 ("csrf", &hidden(&mfa, "csrf")),
                 ("return_to", &hidden(&mfa, "return_to").replace("&amp;", "&")),
             ])
@@ -209,7 +207,7 @@ require = "phr"
         let direct = web.get(format!("{twofold}/api/v1/forward-auth")).send().await.unwrap();
         assert_eq!(direct.status(), 400, "{b}");
         // Signed out, the app is closed again.
-        crate::mfa::sign_out(&web, &twofold).await;
+        web.sign_out().await;
         assert_eq!(web.get(format!("{app}/reports")).send().await.unwrap().status(), 302, "{b}");
         upstream_task.abort();
     }
@@ -217,17 +215,17 @@ require = "phr"
 
 #[tokio::test]
 async fn forward_auth_also_asks_the_conditional_access_policy_in_force() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         std::fs::create_dir_all(&env.data_dir).unwrap();
-        let config = env.data_dir.join("..").join("forward-auth.toml");
+        let config = env.path("forward-auth.toml");
         std::fs::write(
             &config,
             "[forward_auth]\ndefault = \"deny\"\n[[forward_auth.rules]]\nhost = \"app.test\"\nrequire = \"mfa\"\n",
         )
         .unwrap();
         let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
-        let policy = env.data_dir.join("..").join("policy.toml");
+        let policy = env.path("policy.toml");
         std::fs::write(
             &policy,
             r#"[zones]
@@ -254,16 +252,14 @@ outcome = "block"
         )
         .unwrap();
         let applied = env.cli(&["policy", "apply", policy.to_str().unwrap()]);
-        assert!(applied.status.success(), "{b}: {}", crate::helpers::stderr(&applied));
+        assert!(applied.status.success(), "{b}: {}", stderr(&applied));
 
         let url = &server.url;
-        let web = browser();
-        password_step(&web, url, "bob").await;
-        let secret = enrol_totp(&web, url).await;
-        crate::mfa::sign_out(&web, url).await;
-        password_step(&web, url, "bob").await;
-        let signed_in = crate::mfa::second_step(&web, url, "code", &oathtool(&secret, 30)).await;
-        assert_eq!(signed_in.status(), 303, "{b}");
+        let web = server.browser();
+        web.password_step("bob").await;
+        let secret = web.enrol_totp().await;
+        web.sign_out().await;
+        web.sign_in_with_totp("bob", &secret).await;
 
         let ask = |path: &str, method: &str| {
             let (web, url) = (web.clone(), url.clone());

@@ -1,7 +1,12 @@
 //! Black-box tests: the real `twofold` binary on a random port, on every configured
-//! database backend. One test binary; modules by feature.
+//! database backend, through the harness in `twofold-testkit` (servers, admin verbs, a test
+//! clock they all run on, browsers, API clients, mail and SMS sinks). One test binary;
+//! modules by feature. No test sleeps for time to pass: it moves the clock (`Env::advance`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_twofold");
 
 mod api;
 mod attestation;
@@ -10,6 +15,7 @@ mod campaign_time;
 mod campaigns;
 mod cli;
 mod client_auth;
+mod clock;
 mod cluster;
 mod config;
 mod consent;
@@ -20,7 +26,6 @@ mod exports;
 mod fallback;
 mod files;
 mod forward_auth;
-mod helpers;
 mod metrics;
 mod mfa;
 mod oidc;

@@ -1,6 +1,8 @@
 //! `/metrics`: a bounded set of series whatever clients send, and an optional bearer token.
 
-use crate::helpers::{Env, stderr};
+use twofold_testkit::{Env, stderr};
+
+use crate::BIN;
 
 /// `/metrics` as text, with the token when given.
 async fn scrape(client: &reqwest::Client, url: &str, token: Option<&str>) -> (u16, String) {
@@ -31,7 +33,7 @@ async fn send(client: &reqwest::Client, url: &str, method: &str, path: &str) {
 /// label the router's template, so after one such request the series stay the same.
 #[tokio::test]
 async fn made_up_methods_and_paths_add_no_metric_series() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&[]).await;
         let client = reqwest::Client::new();
@@ -67,7 +69,7 @@ async fn made_up_methods_and_paths_add_no_metric_series() {
 /// is never echoed.
 #[tokio::test]
 async fn metrics_with_a_token_configured_answer_only_the_token() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let token = "scrape-me-with-this-0123456789";
         let file = env.data_dir.parent().unwrap().join("metrics.token");

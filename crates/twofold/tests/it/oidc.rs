@@ -10,9 +10,9 @@ use std::process::Command;
 use base64::Engine;
 use serde_json::Value;
 use sha2::Digest;
+use twofold_testkit::{Browser, Env, stderr};
 
-use crate::helpers::{Env, browser, stderr};
-use crate::mfa::{enrol_totp, oathtool, password_step};
+use crate::BIN;
 
 pub(crate) const REDIRECT: &str = "http://localhost:9999/callback";
 
@@ -45,9 +45,9 @@ fn challenge(verifier: &str) -> String {
 }
 
 /// Starts an authorization with a signed-in browser; returns the code from the redirect.
-pub(crate) async fn code_for(client: &reqwest::Client, url: &str, client_id: &str, verifier: &str) -> String {
+pub(crate) async fn code_for(client: &Browser, client_id: &str, verifier: &str) -> String {
     let response = client
-        .get(format!("{url}/oauth2/authorize"))
+        .get(format!("{}/oauth2/authorize", client.url()))
         .query(&[
             ("response_type", "code"),
             ("client_id", client_id),
@@ -90,7 +90,7 @@ pub(crate) async fn exchange(
 
 #[tokio::test]
 async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_refused() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
@@ -104,10 +104,10 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         assert_eq!(discovery["acr_values_supported"], serde_json::json!(["pwd", "mfa", "phr", "phrh"]), "{b}");
 
         // bob sets up an authenticator app; Authlib then signs him in with password + code.
-        let web = browser();
-        password_step(&web, url, "bob").await;
-        let secret = enrol_totp(&web, url).await;
-        let result = relying_party(&issuer, &client, "bob", &oathtool(&secret, 30), "mfa", None);
+        let web = server.browser();
+        web.password_step("bob").await;
+        let secret = web.enrol_totp().await;
+        let result = relying_party(&issuer, &client, "bob", &env.totp(&secret, 30), "mfa", None);
         let result = &result["rounds"][0];
         let claims = &result["claims"];
         assert_eq!(claims["acr"], "mfa", "{b}: {result}");
@@ -145,15 +145,15 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         );
         let to_mfa = web.get(&mfa_authorize).send().await.unwrap();
         assert!(to_mfa.headers()["location"].to_str().unwrap().starts_with(REDIRECT), "{b}");
-        let fresh = browser();
-        assert_eq!(password_step(&fresh, url, "bob").await, "/login/mfa?return_to=/account", "{b}");
+        let fresh = server.browser();
+        assert_eq!(fresh.password_step("bob").await, "/login/mfa?return_to=/account", "{b}");
         let pending = fresh.get(&mfa_authorize).send().await.unwrap();
         let location = pending.headers()["location"].to_str().unwrap();
         assert!(location.starts_with("/login"), "{b}: {location}");
 
         // Attacks on the exchange.
         let verifier = "a".repeat(50);
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let wrong_secret = (client.0.clone(), "not-the-secret".to_owned());
         let (status, body) = exchange(url, &wrong_secret, &code, &verifier, REDIRECT).await;
         assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{b}");
@@ -166,11 +166,11 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
             "{b}: the code died with the bad attempt"
         );
 
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let (status, body) = exchange(url, &client, &code, &verifier, "http://localhost:9999/other").await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: redirect_uri mismatch");
 
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let (status, tokens) = exchange(url, &client, &code, &verifier, REDIRECT).await;
         assert_eq!(status, 200, "{b}: {tokens}");
         let (status, body) = exchange(url, &client, &code, &verifier, REDIRECT).await;
@@ -180,7 +180,7 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
         let info =
             reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
         assert_eq!(info.status(), 401, "{b}: revoked with the replay");
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let (status, tokens) = exchange(url, &client, &code, &verifier, REDIRECT).await;
         assert_eq!(status, 200, "{b}: {tokens}");
 
@@ -227,7 +227,7 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
             reqwest::Client::new().get(format!("{url}/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
         assert_eq!(info.status(), 200, "{b}: tokens signed by the retired key still verify");
 
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         for action in ["client.create", "oidc.token", "oidc.token_refused", "signing_key.rotate"] {
             assert!(log.contains(&format!(r#""action":"{action}""#)), "{b}: {action} audited");
         }
@@ -236,28 +236,27 @@ async fn a_stock_relying_party_signs_in_with_password_and_totp_and_attacks_are_r
 
 #[tokio::test]
 async fn a_relying_party_steps_up_from_mfa_to_a_passkey() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let issuer = url.replace("127.0.0.1", "localhost");
         let client = register_client(&env);
-        let key_dir = env.data_dir.join("..").join("carol-key");
+        let key_dir = env.path("carol-key");
         std::fs::create_dir_all(&key_dir).unwrap();
         let key_dir = key_dir.to_str().unwrap();
 
         // carol's first method is a passkey; with it she steps up to add an authenticator app.
-        let web = browser();
-        password_step(&web, url, "carol").await;
-        let (status, body) =
-            crate::attestation::register(&web, url, &issuer, std::path::Path::new(key_dir), false).await;
+        let web = server.browser();
+        web.password_step("carol").await;
+        let (status, body) = crate::attestation::register(&web, &issuer, std::path::Path::new(key_dir), false).await;
         assert_eq!(status, 200, "{b}: {body}");
-        crate::attestation::passkey_second_step(&web, url, &issuer, std::path::Path::new(key_dir)).await;
-        let secret = enrol_totp(&web, url).await;
+        crate::attestation::passkey_second_step(&web, &issuer, std::path::Path::new(key_dir)).await;
+        let secret = web.enrol_totp().await;
 
         // Round 1 asks for mfa (a code does); round 2, in the same browser, asks for phr:
         // Twofold asks for the passkey only, then issues an ID token that proves it.
-        let result = relying_party(&issuer, &client, "carol", &oathtool(&secret, 30), "mfa,phr", Some(key_dir));
+        let result = relying_party(&issuer, &client, "carol", &env.totp(&secret, 30), "mfa,phr", Some(key_dir));
         let (first, second) = (&result["rounds"][0]["claims"], &result["rounds"][1]["claims"]);
         assert_eq!(first["acr"], "mfa", "{b}: {result}");
         assert_eq!(first["amr"], serde_json::json!(["pwd", "otp", "mfa"]), "{b}");
@@ -277,15 +276,15 @@ pub(crate) async fn post_form(url: &str, client: &(String, String), form: &[(&st
 
 #[tokio::test]
 async fn refresh_tokens_rotate_reuse_revokes_the_family_and_tokens_can_be_revoked_and_introspected() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = register_client(&env);
-        let web = browser();
-        password_step(&web, url, "dave").await;
+        let web = server.browser();
+        web.password_step("dave").await;
         let verifier = "c".repeat(60);
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let (status, first) = exchange(url, &client, &code, &verifier, REDIRECT).await;
         assert_eq!(status, 200, "{b}: {first}");
         let (access, refresh) = (first["access_token"].as_str().unwrap(), first["refresh_token"].as_str().unwrap());
@@ -324,7 +323,7 @@ async fn refresh_tokens_rotate_reuse_revokes_the_family_and_tokens_can_be_revoke
         assert_eq!(status, 400, "{b}: the family was revoked with the reuse");
 
         // Revocation (RFC 7009): an access token stops working; a refresh token's family ends.
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let (_, third) = exchange(url, &client, &code, &verifier, REDIRECT).await;
         let (access, refresh) = (third["access_token"].as_str().unwrap(), third["refresh_token"].as_str().unwrap());
         let revoke = format!("{url}/oauth2/revoke");
@@ -343,7 +342,7 @@ async fn refresh_tokens_rotate_reuse_revokes_the_family_and_tokens_can_be_revoke
             "{b}: unknown tokens are no error"
         );
 
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         assert!(log.contains(r#""action":"oidc.revoke""#), "{b}");
         assert!(log.contains("every token of its family is revoked"), "{b}: the reuse is audited");
     }
@@ -351,11 +350,11 @@ async fn refresh_tokens_rotate_reuse_revokes_the_family_and_tokens_can_be_revoke
 
 #[tokio::test]
 async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rotate_secrets() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&[]).await;
         let url = &server.url;
-        let out = env.cli(&[
+        let created = env.cli_json(&[
             "service-account",
             "add",
             "Nightly report",
@@ -363,11 +362,7 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
             "reports:read",
             "--scope",
             "mfa:verify",
-            "--format",
-            "json",
         ]);
-        assert!(out.status.success(), "{b}: {}", stderr(&out));
-        let created: Value = serde_json::from_slice(&out.stdout).unwrap();
         let account =
             (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
         let token_url = format!("{url}/oauth2/token");
@@ -392,7 +387,7 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
         assert_eq!(status, 200, "{b}: {subset}");
         assert_eq!(subset["scope"], "reports:read", "{b}");
         // An account registered for client_secret_post sends its secret in the form.
-        let out = env.cli(&[
+        let poster = env.cli_json(&[
             "service-account",
             "add",
             "Poster",
@@ -400,11 +395,7 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
             "reports:read",
             "--token-endpoint-auth-method",
             "client_secret_post",
-            "--format",
-            "json",
         ]);
-        assert!(out.status.success(), "{b}: {}", stderr(&out));
-        let poster: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(poster["token_endpoint_auth_method"], "client_secret_post", "{b}");
         let post = reqwest::Client::new()
             .post(&token_url)
@@ -441,10 +432,9 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
         let (status, body) = post_form(&token_url, &app, &[("grant_type", "client_credentials")]).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{b}");
 
-        // Rotation: both secrets work during the overlap, then only the new one.
-        let out = env.cli(&["service-account", "rotate-secret", &account.0, "--overlap", "2", "--format", "json"]);
-        assert!(out.status.success(), "{b}: {}", stderr(&out));
-        let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Rotation: both secrets work during the overlap, then only the new one (the test
+        // clock moves past the overlap's end).
+        let rotated = env.cli_json(&["service-account", "rotate-secret", &account.0, "--overlap", "2"]);
         let new = (account.0.clone(), rotated["client_secret"].as_str().unwrap().to_owned());
         assert_eq!(post_form(&token_url, &new, &[("grant_type", "client_credentials")]).await.0, 200, "{b}");
         assert_eq!(
@@ -452,7 +442,7 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
             200,
             "{b}: overlap"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+        env.advance(3);
         assert_eq!(
             post_form(&token_url, &account, &[("grant_type", "client_credentials")]).await.0,
             401,
@@ -484,7 +474,7 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
             !env.cli(&["service-account", "add", "Long", "--scope", "x", "--token-lifetime", "7200"]).status.success()
         );
 
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         assert!(log.contains(r#""action":"service_account.token""#), "{b}: service-account activity is logged");
         assert!(log.contains(r#""action":"client.secret_rotate""#), "{b}");
         assert!(!log.contains(&account.1) && !log.contains(&new.1), "{b}: no secret in the log");
@@ -493,7 +483,7 @@ async fn service_accounts_get_short_lived_tokens_with_only_their_scopes_and_rota
 
 #[tokio::test]
 async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
@@ -505,9 +495,9 @@ async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
         assert!(!env.cli(&["client", "add", "X", "--redirect-uri", REDIRECT, "--min-acr", "strong"]).status.success());
 
         // bob has only an authenticator app: Payroll's floor (phr) cannot be met, even unasked.
-        let web = browser();
-        password_step(&web, url, "bob").await;
-        enrol_totp(&web, url).await;
+        let web = server.browser();
+        web.password_step("bob").await;
+        web.enrol_totp().await;
         let answer = web
             .get(format!(
                 "{url}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&code_challenge={}&code_challenge_method=S256",
@@ -523,7 +513,7 @@ async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
         // RP-initiated logout with the ID token as hint ends the session and returns to the app.
         let client = register_client(&env);
         let verifier = "d".repeat(50);
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let (_, tokens) = exchange(url, &client, &code, &verifier, REDIRECT).await;
         let hint = tokens["id_token"].as_str().unwrap();
         let refused = web
@@ -533,10 +523,10 @@ async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
             .await
             .unwrap();
         assert_eq!(refused.status(), 400, "{b}: an unregistered post-logout URI");
-        let no_hint = web.get(format!("{url}/oauth2/logout")).send().await.unwrap();
+        let no_hint = web.get_path("/oauth2/logout").await;
         assert_eq!(no_hint.status(), 200, "{b}: without a hint bob is asked");
         assert!(no_hint.text().await.unwrap().contains("Sign out of Twofold?"), "{b}: no one else can sign bob out");
-        assert_eq!(web.get(format!("{url}/account")).send().await.unwrap().status(), 200, "{b}: still signed in");
+        assert_eq!(web.get_path("/account").await.status(), 200, "{b}: still signed in");
         let out = web
             .get(format!("{url}/oauth2/logout"))
             .query(&[("id_token_hint", hint), ("post_logout_redirect_uri", REDIRECT), ("state", "bye")])
@@ -544,7 +534,7 @@ async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
             .await
             .unwrap();
         assert_eq!(out.headers()["location"].to_str().unwrap(), format!("{REDIRECT}?state=bye"), "{b}");
-        let after = web.get(format!("{url}/account")).send().await.unwrap();
+        let after = web.get_path("/account").await;
         assert!(after.headers()["location"].to_str().unwrap().starts_with("/login"), "{b}: the session ended");
     }
 }

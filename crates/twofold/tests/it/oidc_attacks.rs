@@ -5,16 +5,17 @@
 //! and disabled people's tokens, and RP-initiated logout with someone else's ID token.
 
 use serde_json::Value;
+use twofold_testkit::html::hidden;
+use twofold_testkit::{Browser, Env, Server, stderr};
 
-use crate::helpers::{Env, browser, stderr};
-use crate::mfa::{hidden, password_step};
+use crate::BIN;
 use crate::oidc::{REDIRECT, code_for, exchange, post_form, register_client};
 
 /// A code from an authorization request without `code_challenge` (allowed for a
 /// confidential client).
-async fn code_without_pkce(web: &reqwest::Client, url: &str, client_id: &str) -> String {
+async fn code_without_pkce(web: &Browser, client_id: &str) -> String {
     let response = web
-        .get(format!("{url}/oauth2/authorize"))
+        .get(format!("{}/oauth2/authorize", web.url()))
         .query(&[
             ("response_type", "code"),
             ("client_id", client_id),
@@ -59,11 +60,12 @@ async fn introspect(url: &str, client: &(String, String), token: &str) -> Value 
 }
 
 /// dave signed in with a password in a fresh browser, and the tokens of one code exchange.
-async fn signed_in_tokens(url: &str, client: &(String, String)) -> (reqwest::Client, Value) {
-    let web = browser();
-    password_step(&web, url, "dave").await;
+async fn signed_in_tokens(server: &Server, client: &(String, String)) -> (Browser, Value) {
+    let url = &server.url;
+    let web = server.browser();
+    web.password_step("dave").await;
     let verifier = "t".repeat(50);
-    let code = code_for(&web, url, &client.0, &verifier).await;
+    let code = code_for(&web, &client.0, &verifier).await;
     let (status, tokens) = exchange(url, client, &code, &verifier, REDIRECT).await;
     assert_eq!(status, 200, "{tokens}");
     (web, tokens)
@@ -79,27 +81,27 @@ fn s(value: &Value, key: &str) -> String {
 /// challenge is exchanged without any verifier.
 #[tokio::test]
 async fn a_verifier_for_a_code_issued_without_challenge_is_refused() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = register_client(&env);
-        let web = browser();
-        password_step(&web, url, "dave").await;
+        let web = server.browser();
+        web.password_step("dave").await;
 
-        let code = code_without_pkce(&web, url, &client.0).await;
+        let code = code_without_pkce(&web, &client.0).await;
         let (status, body) = exchange(url, &client, &code, &"v".repeat(50), REDIRECT).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: downgrade: {body}");
         assert!(body["error_description"].as_str().unwrap().contains("without code_challenge"), "{b}: {body}");
 
         let verifier = "w".repeat(50);
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
         let (status, body) = exchange_form(url, &client, &form).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: no verifier: {body}");
 
         // Without PKCE on either side, a confidential client's exchange still works.
-        let code = code_without_pkce(&web, url, &client.0).await;
+        let code = code_without_pkce(&web, &client.0).await;
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
         let (status, body) = exchange_form(url, &client, &form).await;
         assert_eq!(status, 200, "{b}: {body}");
@@ -111,15 +113,15 @@ async fn a_verifier_for_a_code_issued_without_challenge_is_refused() {
 /// exchange issued — the refresh token family and the access token — must stop working.
 #[tokio::test]
 async fn a_replayed_code_revokes_the_tokens_of_its_first_exchange() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = register_client(&env);
-        let web = browser();
-        password_step(&web, url, "dave").await;
+        let web = server.browser();
+        web.password_step("dave").await;
         let verifier = "r".repeat(50);
-        let code = code_for(&web, url, &client.0, &verifier).await;
+        let code = code_for(&web, &client.0, &verifier).await;
         let (status, first) = exchange(url, &client, &code, &verifier, REDIRECT).await;
         assert_eq!(status, 200, "{b}: {first}");
         let (access, refresh_token) = (s(&first, "access_token"), s(&first, "refresh_token"));
@@ -139,7 +141,7 @@ async fn a_replayed_code_revokes_the_tokens_of_its_first_exchange() {
         let (status, body) = refresh(url, &client, &refresh_token, None).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{b}: its refresh token too");
 
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         assert!(log.contains(r#""action":"oidc.token_family_revoke""#), "{b}: the revocation is audited");
         assert!(log.contains("authorization code reused"), "{b}");
     }
@@ -151,12 +153,12 @@ async fn a_replayed_code_revokes_the_tokens_of_its_first_exchange() {
 /// it, or the theft keeps paying off for an hour.
 #[tokio::test]
 async fn a_reused_refresh_token_ends_the_access_tokens_of_its_family() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = register_client(&env);
-        let (_web, first) = signed_in_tokens(url, &client).await;
+        let (_web, first) = signed_in_tokens(&server, &client).await;
         let (first_access, stolen) = (s(&first, "access_token"), s(&first, "refresh_token"));
         let (status, second) = refresh(url, &client, &stolen, None).await;
         assert_eq!(status, 200, "{b}: {second}");
@@ -170,7 +172,7 @@ async fn a_reused_refresh_token_ends_the_access_tokens_of_its_family() {
             assert_eq!(introspect(url, &client, access).await["active"], false, "{b}: {name}");
         }
         assert_eq!(refresh(url, &client, &rotated, None).await.0, 400, "{b}: the rotated refresh token too");
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         assert!(log.contains("refresh token reused"), "{b}: the revocation is audited");
     }
 }
@@ -181,13 +183,13 @@ async fn a_reused_refresh_token_ends_the_access_tokens_of_its_family() {
 /// token, whose family must keep working.
 #[tokio::test]
 async fn a_refresh_token_presented_by_another_client_is_refused_without_revoking() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let owner = register_client(&env);
         let other = register_client(&env);
-        let (_web, tokens) = signed_in_tokens(url, &owner).await;
+        let (_web, tokens) = signed_in_tokens(&server, &owner).await;
         let (access, token) = (s(&tokens, "access_token"), s(&tokens, "refresh_token"));
 
         for _ in 0..2 {
@@ -209,12 +211,12 @@ async fn a_refresh_token_presented_by_another_client_is_refused_without_revoking
 /// the refusal. Asking for less is allowed and narrows the new access token only.
 #[tokio::test]
 async fn a_refresh_asking_for_a_wider_scope_is_invalid_scope() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = register_client(&env);
-        let (_web, tokens) = signed_in_tokens(url, &client).await;
+        let (_web, tokens) = signed_in_tokens(&server, &client).await;
         assert_eq!(tokens["scope"], "openid email", "{b}");
         let token = s(&tokens, "refresh_token");
 
@@ -235,7 +237,7 @@ async fn a_refresh_asking_for_a_wider_scope_is_invalid_scope() {
 /// the introspection endpoints.
 #[tokio::test]
 async fn a_client_authenticates_only_with_its_registered_method() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&[]).await;
         let url = &server.url;
@@ -277,13 +279,10 @@ async fn a_client_authenticates_only_with_its_registered_method() {
         assert_eq!(status, 200, "{b}: {body}");
 
         // An app registered through the API without a method is client_secret_basic.
-        let admin = crate::helpers::api(&env.admin_token());
+        let admin = server.api(&env.admin_token());
         let app: Value = admin
-            .post(format!("{url}/api/v1/clients"))
-            .json(&serde_json::json!({"client_name": "Wiki", "redirect_uris": [REDIRECT]}))
-            .send()
+            .post_json("/api/v1/clients", &serde_json::json!({"client_name": "Wiki", "redirect_uris": [REDIRECT]}))
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -301,27 +300,17 @@ async fn a_client_authenticates_only_with_its_registered_method() {
 /// answer; a disabled person's tokens are inactive.
 #[tokio::test]
 async fn introspection_answers_only_the_issued_to_client_and_not_for_disabled_people() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let owner = register_client(&env);
         let nosy = register_client(&env);
-        let out = env.cli(&[
-            "service-account",
-            "add",
-            "API gateway",
-            "--scope",
-            "introspect",
-            "--may-introspect",
-            "--format",
-            "json",
-        ]);
-        assert!(out.status.success(), "{b}: {}", stderr(&out));
-        let gateway: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let gateway =
+            env.cli_json(&["service-account", "add", "API gateway", "--scope", "introspect", "--may-introspect"]);
         assert_eq!(gateway["may_introspect"], true, "{b}");
         let gateway = (s(&gateway, "client_id"), s(&gateway, "client_secret"));
-        let (_web, tokens) = signed_in_tokens(url, &owner).await;
+        let (_web, tokens) = signed_in_tokens(&server, &owner).await;
         let (access, refresh_token) = (s(&tokens, "access_token"), s(&tokens, "refresh_token"));
 
         let inactive = serde_json::json!({"active": false});
@@ -347,25 +336,25 @@ async fn introspection_answers_only_the_issued_to_client_and_not_for_disabled_pe
 /// (GET or POST) the session ends at once.
 #[tokio::test]
 async fn an_id_token_of_someone_else_does_not_sign_this_browser_out() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
         let client = register_client(&env);
         let verifier = "l".repeat(50);
         let carols = {
-            let web = browser();
-            password_step(&web, url, "carol").await;
-            let code = code_for(&web, url, &client.0, &verifier).await;
+            let web = server.browser();
+            web.password_step("carol").await;
+            let code = code_for(&web, &client.0, &verifier).await;
             s(&exchange(url, &client, &code, &verifier, REDIRECT).await.1, "id_token")
         };
-        let bob = browser();
-        password_step(&bob, url, "bob").await;
-        let code = code_for(&bob, url, &client.0, &verifier).await;
+        let bob = server.browser();
+        bob.password_step("bob").await;
+        let code = code_for(&bob, &client.0, &verifier).await;
         let bobs = s(&exchange(url, &client, &code, &verifier, REDIRECT).await.1, "id_token");
-        let signed_in = |web: &reqwest::Client| {
-            let (web, url) = (web.clone(), url.clone());
-            async move { web.get(format!("{url}/account")).send().await.unwrap().status() == 200 }
+        let signed_in = |web: &Browser| {
+            let web = web.clone();
+            async move { web.get_path("/account").await.status() == 200 }
         };
 
         let logout = format!("{url}/oauth2/logout");
@@ -406,7 +395,7 @@ async fn an_id_token_of_someone_else_does_not_sign_this_browser_out() {
         assert!(!signed_in(&bob).await, "{b}: confirmed, the session ended");
 
         // His own ID token, by POST (form-encoded): ends his session without asking.
-        password_step(&bob, url, "bob").await;
+        bob.password_step("bob").await;
         assert!(signed_in(&bob).await, "{b}");
         let own = bob
             .post(&logout)

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::helpers::{Env, stderr, stdout};
+use twofold_testkit::{Env, stderr, stdout};
+
+use crate::BIN;
 
 fn example() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy-example.toml").display().to_string()
@@ -12,7 +14,7 @@ fn example() -> String {
 
 #[tokio::test]
 async fn the_example_policy_checks_and_explains_sign_ins() {
-    let env = Env::new(&twofold_testkit::sqlite());
+    let env = Env::sqlite(BIN);
     let _server = env.serve(&["--demo"]).await;
     let checked = env.cli(&["policy", "check", &example()]);
     assert!(checked.status.success(), "{}", stderr(&checked));
@@ -48,7 +50,7 @@ async fn the_example_policy_checks_and_explains_sign_ins() {
     let bad = env.cli(&["policy", "whatif", "--file", &example(), "--user", "bob", "--device", "lost"]);
     assert!(!bad.status.success() && stderr(&bad).contains("--device"), "{}", stderr(&bad));
 
-    let broken = env.data_dir.join("..").join("broken.toml");
+    let broken = env.path("broken.toml");
     std::fs::write(
         &broken,
         "[zones]\ncorporate = [\"10.0.0.0/33\"]\n\n[[rule]]\nname = \"a\"\nwho = { groups = [\"ghosts\"] }\noutcome = \"require\"\nstrength = \"mfa\"\n\n[[rule]]\nname = \"a\"\noutcome = \"block\"\nwhen = { zones = [\"moon\"] }\n",
@@ -66,7 +68,7 @@ async fn the_example_policy_checks_and_explains_sign_ins() {
     ] {
         assert!(report.contains(expected), "{expected}\n{report}");
     }
-    let typo = env.data_dir.join("..").join("typo.toml");
+    let typo = env.path("typo.toml");
     std::fs::write(&typo, "[[rule]]\nname = \"a\"\noutcome = \"block\"\nwhom = { users = [\"bob\"] }\n").unwrap();
     let refused = env.cli(&["policy", "check", typo.to_str().unwrap()]);
     assert!(stderr(&refused).contains("line 4, column 1") && stderr(&refused).contains("whom"), "{}", stderr(&refused));
@@ -74,7 +76,7 @@ async fn the_example_policy_checks_and_explains_sign_ins() {
 
 #[tokio::test]
 async fn policies_are_applied_as_versions_compared_and_rolled_back() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let _server = env.serve(&["--demo"]).await;
         let nothing = env.cli(&["policy", "whatif", "--user", "bob"]);
@@ -84,7 +86,7 @@ async fn policies_are_applied_as_versions_compared_and_rolled_back() {
         assert!(stdout(&applied).contains("policy version 1"), "{b}");
 
         // A file with a problem is refused whole: still one version.
-        let broken = env.data_dir.join("..").join("broken.toml");
+        let broken = env.path("broken.toml");
         std::fs::write(&broken, "[[rule]]\nname = \"x\"\nwho = { groups = [\"ghosts\"] }\noutcome = \"block\"\n")
             .unwrap();
         let refused = env.cli(&["policy", "apply", broken.to_str().unwrap()]);
@@ -96,7 +98,7 @@ async fn policies_are_applied_as_versions_compared_and_rolled_back() {
         let source = std::fs::read_to_string(example()).unwrap();
         let cut = source.find("[[rule]]\nname = \"mfa on a new device\"").unwrap();
         let end = cut + source[cut..].find("\n\n").unwrap() + 2;
-        let edited = env.data_dir.join("..").join("edited.toml");
+        let edited = env.path("edited.toml");
         std::fs::write(&edited, format!("{}{}", &source[..cut], &source[end..])).unwrap();
         assert!(
             env.cli(&["policy", "apply", edited.to_str().unwrap(), "--note", "no new-device rule"]).status.success()
@@ -117,17 +119,16 @@ async fn policies_are_applied_as_versions_compared_and_rolled_back() {
             "{b}"
         );
         assert!(versions[0]["author"].as_str().unwrap().starts_with("cli:"), "{b}");
-        let log = stdout(&env.cli(&["audit", "export"]));
+        let log = env.audit_log();
         assert_eq!(log.matches("\"policy.apply\"").count(), 3, "{b}");
     }
 }
 
 #[tokio::test]
 async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
-        let url = &server.url;
         let redirect = "http://localhost:9999/callback";
         let client = |name: &str| {
             let out = env.cli(&["client", "add", name, "--redirect-uri", redirect, "--format", "json"]);
@@ -136,7 +137,7 @@ async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
         };
         let (payroll, crm, wiki) = (client("Payroll"), client("CRM"), client("Wiki"));
         let wiki = wiki.as_str();
-        let policy = env.data_dir.join("..").join("apps.toml");
+        let policy = env.path("apps.toml");
         std::fs::write(
             &policy,
             format!(
@@ -147,32 +148,14 @@ async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
         assert!(env.cli(&["policy", "apply", policy.to_str().unwrap()]).status.success(), "{b}");
 
         // bob signs in with his password only (no second factor yet).
-        let web = crate::helpers::browser();
-        crate::mfa::password_step(&web, url, "bob").await;
-        let authorize = |client_id: String| {
-            let (web, url) = (web.clone(), url.clone());
-            async move {
-                let response = web
-                    .get(format!("{url}/oauth2/authorize"))
-                    .query(&[
-                        ("response_type", "code"),
-                        ("client_id", client_id.as_str()),
-                        ("redirect_uri", redirect),
-                        ("scope", "openid"),
-                        ("state", "s"),
-                    ])
-                    .send()
-                    .await
-                    .unwrap();
-                response.headers()["location"].to_str().unwrap().to_owned()
-            }
-        };
-        let blocked = authorize(payroll).await;
+        let web = server.browser();
+        web.password_step("bob").await;
+        let blocked = web.authorize(&payroll, redirect).await;
         assert!(blocked.starts_with(&format!("{redirect}?error=access_denied")), "{b}: {blocked}");
         assert!(blocked.contains("payroll%20from%20the%20office%20only"), "{b}: the rule is named: {blocked}");
-        let unmet = authorize(crm).await;
+        let unmet = web.authorize(&crm, redirect).await;
         assert!(unmet.contains("error=unmet_authentication_requirements"), "{b}: bob has no second factor: {unmet}");
-        let allowed = authorize(wiki.to_owned()).await;
+        let allowed = web.authorize(wiki, redirect).await;
         assert!(allowed.starts_with(&format!("{redirect}?code=")), "{b}: no rule for the wiki: {allowed}");
         // Each authorization is a sign-in event to its app, the refusal with its rule.
         let report: serde_json::Value =
@@ -180,7 +163,7 @@ async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
         let payroll_rule =
             report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "payroll from the office only");
         assert_eq!(payroll_rule.map(|r| r["users"].clone()), Some(serde_json::json!(["bob"])), "{b}: {report:#}");
-        let draft = env.data_dir.join("..").join("crm.toml");
+        let draft = env.path("crm.toml");
         std::fs::write(
             &draft,
             format!("[[rule]]\nname = \"wiki closed\"\nwhat = {{ apps = [\"{wiki}\"] }}\noutcome = \"block\"\n"),
@@ -191,5 +174,57 @@ async fn sign_ins_to_apps_follow_the_conditional_access_policy_in_force() {
             simulated.contains("- blocked: 1 sign-ins by 1 people (bob)"),
             "{b}: the wiki sign-in replayed: {simulated}"
         );
+    }
+}
+
+/// An `hours` rule (UTC) holds only inside its window. Payroll is closed from one full hour to
+/// the next; the test clock starts ten minutes into the hour before, then crosses into the
+/// window and out of it again: the app's authorizations and `policy whatif` (an admin verb on
+/// the same clock) follow each crossing.
+#[tokio::test]
+async fn an_hours_rule_holds_only_inside_its_window_as_the_clock_crosses_it() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let redirect = "http://localhost:9999/callback";
+        let payroll = env.cli_json(&["client", "add", "Payroll", "--redirect-uri", redirect])["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Ten minutes past the next full hour: 50 minutes from either edge of the window.
+        let into_hour = env.now().millis().rem_euclid(3_600_000) / 1000;
+        env.advance(3600 - into_hour + 600);
+        let hour = (env.now().millis() / 3_600_000).rem_euclid(24);
+        let (from, to) = ((hour + 1) % 24, (hour + 1) % 24 + 1);
+        let policy = env.write(
+            "hours.toml",
+            &format!(
+                "[[rule]]\nname = \"payroll closed\"\nwhat = {{ apps = [\"{payroll}\"] }}\nwhen = {{ hours = [{from}, {to}] }}\noutcome = \"block\"\n"
+            ),
+        );
+        let applied = env.cli(&["policy", "apply", &policy]);
+        assert!(applied.status.success(), "{b}: {}", stderr(&applied));
+        // Each check signs in afresh: an hour of test time outlasts an idle session.
+        let authorize = || async {
+            let web = server.browser();
+            web.password_step("dave").await;
+            web.authorize(&payroll, redirect).await
+        };
+        let whatif = || stdout(&env.cli(&["policy", "whatif", "--user", "dave", "--app", &payroll]));
+
+        let before = authorize().await;
+        assert!(before.starts_with(&format!("{redirect}?code=")), "{b}: {hour}:10, before {from}:00: {before}");
+        assert!(whatif().starts_with("Decision: allow."), "{b}: {}", whatif());
+        env.advance(3600);
+        let inside = authorize().await;
+        assert!(inside.starts_with(&format!("{redirect}?error=access_denied")), "{b}: {from}:10: {inside}");
+        assert!(inside.contains("payroll%20closed"), "{b}: the rule is named: {inside}");
+        let words = whatif();
+        assert!(words.starts_with("Decision: block."), "{b}: {words}");
+        assert!(words.contains(&format!("it is between {from}:00 and {to}:00 UTC")), "{b}: {words}");
+        env.advance(3600);
+        let after = authorize().await;
+        assert!(after.starts_with(&format!("{redirect}?code=")), "{b}: {to}:10, after the window: {after}");
+        assert!(whatif().starts_with("Decision: allow."), "{b}: {}", whatif());
     }
 }

@@ -6,9 +6,9 @@
 //! and the admin API alike.
 
 use serde_json::{Value, json};
+use twofold_testkit::{DEMO_PASSWORD, Env, Server, api, stderr, stdout};
 
-use crate::helpers::{Env, api, browser, stdout};
-use crate::mfa::{enrol_totp, hidden, oathtool, password_step, second_step};
+use crate::BIN;
 
 const POLICY: &str = r#"[zones]
 here = ["127.0.0.0/8"]
@@ -32,74 +32,63 @@ outcome = "require"
 strength = "phr"
 "#;
 
-async fn post_login(url: &str, username: &str) -> (u16, String) {
-    login_from(url, username, None).await
+async fn post_login(server: &Server, username: &str) -> (u16, String) {
+    login_from(server, username, None).await
 }
 
 #[tokio::test]
 async fn sign_in_follows_the_policy_in_force_and_records_every_decision() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
-        let admin = api(&env.admin_token());
+        let admin = server.api(&env.admin_token());
 
         // No policy yet: Twofold's default asks bob for the app he sets up.
-        let web = browser();
-        password_step(&web, url, "bob").await;
-        let secret = enrol_totp(&web, url).await;
-        assert!(password_step(&browser(), url, "bob").await.starts_with("/login/mfa"), "{b}: the default");
+        let web = server.browser();
+        web.password_step("bob").await;
+        let secret = web.enrol_totp().await;
+        assert!(server.browser().password_step("bob").await.starts_with("/login/mfa"), "{b}: the default");
 
         // A file with a problem is refused whole through the API, every problem listed.
-        let refused = admin
-            .post(format!("{url}/api/v1/policies"))
-            .json(&json!({"source": "[[rule]]\nname = \"x\"\nwho = { groups = [\"ghosts\"] }\noutcome = \"block\"\nwhen = { zones = [\"moon\"] }\n"}))
-            .send()
-            .await
-            .unwrap();
+        let refused = admin.post_json("/api/v1/policies", &json!({"source": "[[rule]]\nname = \"x\"\nwho = { groups = [\"ghosts\"] }\noutcome = \"block\"\nwhen = { zones = [\"moon\"] }\n"})).await;
         assert_eq!(refused.status(), 422, "{b}");
         let problems = refused.text().await.unwrap();
         assert!(problems.contains("ghosts") && problems.contains("moon"), "{b}: {problems}");
-        let applied = admin
-            .post(format!("{url}/api/v1/policies"))
-            .json(&json!({"source": POLICY, "note": "through the API"}))
-            .send()
-            .await
-            .unwrap();
+        let applied = admin.post_json("/api/v1/policies", &json!({"source": POLICY, "note": "through the API"})).await;
         assert_eq!(applied.status(), 201, "{b}");
         assert_eq!(applied.json::<Value>().await.unwrap()["version"], 1, "{b}");
 
         // bob, here, on Twofold's own pages: an explicit allow, so no second step.
-        let web = browser();
-        assert_eq!(password_step(&web, url, "bob").await, "/account", "{b}: allowed without a prompt");
-        let account = web.get(format!("{url}/account")).send().await.unwrap();
+        let web = server.browser();
+        assert_eq!(web.password_step("bob").await, "/account", "{b}: allowed without a prompt");
+        let account = web.get_path("/account").await;
         assert_eq!(account.status(), 200, "{b}");
         assert!(account.text().await.unwrap().contains("pwd (password only)"), "{b}");
         // carol is blocked after her password, and told which rule did it.
-        let (status, page) = post_login(url, "carol").await;
+        let (status, page) = post_login(&server, "carol").await;
         assert_eq!(status, 403, "{b}");
         assert!(page.contains("no carol"), "{b}: {page}");
         // dave matches no enforced rule: the default (he has no second factor: set one up).
-        assert!(password_step(&browser(), url, "dave").await.starts_with("/account/security"), "{b}");
+        assert!(server.browser().password_step("dave").await.starts_with("/account/security"), "{b}");
 
         // A rule that asks more of Twofold's own pages steps bob's session up, at once on
         // this node (the apply went through it).
         let stricter = format!(
             "{POLICY}\n[[rule]]\nname = \"bob proves it\"\nwho = {{ users = [\"bob\"] }}\nwhat = {{ apps = [\"twofold\"] }}\noutcome = \"require\"\nstrength = \"mfa\"\n"
         );
-        let applied =
-            admin.post(format!("{url}/api/v1/policies")).json(&json!({"source": stricter})).send().await.unwrap();
+        let applied = admin.post_json("/api/v1/policies", &json!({"source": stricter})).await;
         assert_eq!(applied.status(), 201, "{b}");
-        let gated = web.get(format!("{url}/account")).send().await.unwrap();
+        let gated = web.get_path("/account").await;
         assert_eq!(gated.status(), 303, "{b}");
         assert_eq!(gated.headers()["location"], "/login/mfa?return_to=/account&strength=mfa", "{b}");
         // Attack: downgrade. Asked for a passkey, the page offers no code and no other method.
-        let keys_only = web.get(format!("{url}/login/mfa?return_to=/account&strength=phr")).send().await.unwrap();
+        let keys_only = web.get_path("/login/mfa?return_to=/account&strength=phr").await;
         let keys_only = keys_only.text().await.unwrap();
         assert!(!keys_only.contains("Verification code") && !keys_only.contains("Recovery code"), "{b}: {keys_only}");
         assert!(keys_only.contains("None of the methods you have set up meets this"), "{b}");
-        assert_eq!(second_step(&web, url, "code", &oathtool(&secret, 30)).await.status(), 303, "{b}");
-        assert_eq!(web.get(format!("{url}/account")).send().await.unwrap().status(), 200, "{b}: stepped up");
+        assert_eq!(web.second_step("code", &env.totp(&secret, 30)).await.status(), 303, "{b}");
+        assert_eq!(web.get_path("/account").await.status(), 200, "{b}: stepped up");
 
         // Effective coverage on /metrics: bob's password-only sign-ins and his step-up.
         let metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
@@ -126,36 +115,31 @@ async fn sign_in_follows_the_policy_in_force_and_records_every_decision() {
         assert!(text.contains("would have: require phr"), "{b}: {text}");
 
         // A draft replayed against those sign-ins names whom it would lock out.
-        let draft = env.data_dir.join("..").join("keys.toml");
+        let draft = env.path("keys.toml");
         std::fs::write(&draft, "[[rule]]\nname = \"keys for everyone\"\noutcome = \"require\"\nstrength = \"phr\"\n")
             .unwrap();
         let simulated = env.cli(&["policy", "simulate", draft.to_str().unwrap(), "--days", "1"]);
         let words = stdout(&simulated);
-        assert!(simulated.status.success(), "{b}: {}", crate::helpers::stderr(&simulated));
+        assert!(simulated.status.success(), "{b}: {}", stderr(&simulated));
         assert!(words.contains("challenged for a stronger or fresher sign-in"), "{b}: {words}");
         assert!(words.contains("would be locked out") && words.contains("bob, carol, dave"), "{b}: {words}");
         assert!(words.contains("treated differently from the policy in force"), "{b}: {words}");
         let through_api = admin
-            .post(format!("{url}/api/v1/policies/simulate"))
-            .json(&json!({"source": std::fs::read_to_string(&draft).unwrap(), "days": 1}))
-            .send()
-            .await
-            .unwrap();
+            .post_json(
+                "/api/v1/policies/simulate",
+                &json!({"source": std::fs::read_to_string(&draft).unwrap(), "days": 1}),
+            )
+            .await;
         assert_eq!(through_api.status(), 200, "{b}");
         let body: Value = through_api.json().await.unwrap();
         assert_eq!(body["report"]["locked_out"], json!(["bob", "carol", "dave"]), "{b}: {body:#}");
         assert_eq!(body["explanation"].as_str().unwrap(), words.trim_end(), "{b}: the API says the same");
 
         // What-if and the version list through the API.
-        let whatif = admin
-            .post(format!("{url}/api/v1/policies/whatif"))
-            .json(&json!({"user": "carol", "ip": "127.0.0.1"}))
-            .send()
-            .await
-            .unwrap();
+        let whatif = admin.post_json("/api/v1/policies/whatif", &json!({"user": "carol", "ip": "127.0.0.1"})).await;
         let whatif: Value = whatif.json().await.unwrap();
         assert!(whatif["explanation"].as_str().unwrap().starts_with("Decision: block."), "{b}: {whatif}");
-        let versions: Value = admin.get(format!("{url}/api/v1/policies")).send().await.unwrap().json().await.unwrap();
+        let versions: Value = admin.get_json("/api/v1/policies").await;
         assert_eq!(versions["versions"].as_array().unwrap().len(), 2, "{b}");
         assert_eq!(versions["versions"][1]["note"], "through the API", "{b}");
     }
@@ -163,14 +147,14 @@ async fn sign_in_follows_the_policy_in_force_and_records_every_decision() {
 
 /// Signs in (through a trusted proxy that says the browser is at `ip`, when given): the
 /// status and page.
-async fn login_from(url: &str, username: &str, ip: Option<&str>) -> (u16, String) {
-    let web = browser();
-    let page = web.get(format!("{url}/login")).send().await.unwrap().text().await.unwrap();
-    let mut request = web.post(format!("{url}/login"));
+async fn login_from(server: &Server, username: &str, ip: Option<&str>) -> (u16, String) {
+    let web = server.browser();
+    let (csrf, _) = web.csrf("/login").await;
+    let mut request = web.post(format!("{}/login", server.url));
     if let Some(ip) = ip {
         request = request.header("x-forwarded-for", ip);
     }
-    let form = [("username", username), ("password", "twofold-demo-pass"), ("csrf", &hidden(&page, "csrf"))];
+    let form = [("username", username), ("password", DEMO_PASSWORD), ("csrf", &csrf)];
     let response = request.form(&form).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
@@ -179,14 +163,13 @@ async fn login_from(url: &str, username: &str, ip: Option<&str>) -> (u16, String
 /// (tests/geoip/make_db.py, PyPI mmdb-writer): London, Paris and Sydney networks.
 #[tokio::test]
 async fn countries_and_impossible_travel_come_from_the_geoip_database() {
-    let env = Env::new(&twofold_testkit::sqlite());
+    let env = Env::sqlite(BIN);
     let geo = twofold_testkit::scratch_dir("geoip").join("cities.mmdb");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/geoip/make_db.py");
     assert!(std::process::Command::new("python3").arg(script).arg(&geo).status().unwrap().success());
     let server =
         env.serve(&["--demo", "--trusted-proxy", "127.0.0.1/32", "--geoip-database", geo.to_str().unwrap()]).await;
-    let url = &server.url;
-    let policy = env.data_dir.join("..").join("geo.toml");
+    let policy = env.path("geo.toml");
     std::fs::write(
         &policy,
         "[[rule]]\nname = \"not from France\"\nwhen = { countries = [\"FR\"] }\noutcome = \"block\"\n\n[[rule]]\nname = \"stop the risky\"\nwhen = { risk_at_least = \"high\" }\noutcome = \"block\"\n",
@@ -195,20 +178,58 @@ async fn countries_and_impossible_travel_come_from_the_geoip_database() {
     assert!(env.cli(&["policy", "apply", policy.to_str().unwrap()]).status.success());
 
     // bob in London, then "in Sydney" two seconds later: no one travels that fast.
-    assert_eq!(login_from(url, "bob", Some("198.51.100.7")).await.0, 303, "London is fine");
-    let (status, page) = login_from(url, "bob", Some("203.0.113.9")).await;
+    assert_eq!(login_from(&server, "bob", Some("198.51.100.7")).await.0, 303, "London is fine");
+    let (status, page) = login_from(&server, "bob", Some("203.0.113.9")).await;
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("stop the risky"), "{page}");
     // carol in Paris: the country rule.
-    let (status, page) = login_from(url, "carol", Some("192.0.2.10")).await;
+    let (status, page) = login_from(&server, "carol", Some("192.0.2.10")).await;
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("not from France"), "{page}");
     // Sydney itself is no problem for someone who was not just in London.
-    assert_eq!(login_from(url, "dave", Some("203.0.113.9")).await.0, 303);
+    assert_eq!(login_from(&server, "dave", Some("203.0.113.9")).await.0, 303);
 
     let report: Value = serde_json::from_slice(&env.cli(&["report", "policy", "--format", "json"]).stdout).unwrap();
     let users =
         |rule: &str| report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == rule).map(|r| r["users"].clone());
     assert_eq!(users("not from France"), Some(json!(["carol"])), "{report:#}");
     assert_eq!(users("stop the risky"), Some(json!(["bob"])), "{report:#}");
+}
+
+/// Every way in acts on a block the same way: a policy applied between the password step
+/// and the second step refuses the second step too (it used to record the decision and sign
+/// the person in), records the refusal, and leaves the session awaiting its second factor.
+#[tokio::test]
+async fn a_block_applied_between_the_steps_refuses_the_second_step() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let web = server.browser();
+        web.password_step("bob").await;
+        let secret = web.enrol_totp().await;
+
+        let web = server.browser();
+        assert!(web.password_step("bob").await.starts_with("/login/mfa"), "{b}: the second step is asked");
+        let block = "[[rule]]\nname = \"bob is out\"\nwho = { users = [\"bob\"] }\noutcome = \"block\"\n";
+        let applied = api(&env.admin_token())
+            .post(format!("{url}/api/v1/policies"))
+            .json(&json!({"source": block}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(applied.status(), 201, "{b}");
+
+        let refused = web.second_step("code", &env.totp(&secret, 30)).await;
+        assert_eq!(refused.status(), 403, "{b}: the right code, but the policy now blocks");
+        assert!(refused.text().await.unwrap().contains("bob is out"), "{b}: the rule is named");
+        let account = web.get_path("/account").await;
+        assert_ne!(account.status(), 200, "{b}: no session was completed");
+
+        // The refused attempt is recorded with its decision: the report counts the rule for
+        // bob (his password step came before the policy, so this is the second step's event).
+        let report: Value = serde_json::from_slice(&env.cli(&["report", "policy", "--format", "json"]).stdout).unwrap();
+        let rule = report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "bob is out").cloned();
+        assert_eq!(rule.map(|r| r["users"].clone()), Some(json!(["bob"])), "{b}: {report:#}");
+    }
 }

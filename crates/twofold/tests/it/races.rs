@@ -5,9 +5,10 @@
 //! address does not lock out everyone behind it.
 
 use serde_json::{Value, json};
+use twofold_testkit::html::hidden;
+use twofold_testkit::{Env, api};
 
-use crate::helpers::{Env, api, browser};
-use crate::mfa::{enrol_totp, hidden, oathtool, password_step, second_step, sign_out};
+use crate::BIN;
 
 /// How many of a burst's answers have each status.
 fn tally(statuses: &[u16]) -> (usize, usize, usize) {
@@ -22,28 +23,27 @@ fn tally(statuses: &[u16]) -> (usize, usize, usize) {
 /// sent once the limit is reached is refused too.
 #[tokio::test]
 async fn a_burst_of_codes_on_one_pending_session_is_cut_off_at_the_limit() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
-        let url = server.url.clone();
-        let client = browser();
-        password_step(&client, &url, "bob").await;
-        let secret = enrol_totp(&client, &url).await;
-        sign_out(&client, &url).await;
-        password_step(&client, &url, "bob").await;
+        let client = server.browser();
+        client.password_step("bob").await;
+        let secret = client.enrol_totp().await;
+        client.sign_out().await;
+        client.password_step("bob").await;
         for guess in ["111111", "222222", "333333", "444444"] {
-            assert_eq!(second_step(&client, &url, "code", guess).await.status(), 401, "{b}");
+            assert_eq!(client.second_step("code", guess).await.status(), 401, "{b}");
         }
         // Four failures: the fifth attempt is free, the sixth too (the limit lets 5 + 1 through).
-        let page = client.get(format!("{url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+        let page = client.page("/login/mfa").await;
         let csrf = hidden(&page, "csrf");
         let burst: Vec<_> = (0..300)
             .map(|n| {
-                let (client, url, csrf) = (client.clone(), url.clone(), csrf.clone());
+                let (client, csrf) = (client.clone(), csrf.clone());
                 let guess = format!("{:06}", 100_000 + n);
                 tokio::spawn(async move {
                     let form = [("code", guess.as_str()), ("csrf", csrf.as_str())];
-                    client.post(format!("{url}/login/mfa")).form(&form).send().await.unwrap().status().as_u16()
+                    client.post_form("/login/mfa", &form).await.status().as_u16()
                 })
             })
             .collect();
@@ -54,7 +54,7 @@ async fn a_burst_of_codes_on_one_pending_session_is_cut_off_at_the_limit() {
         let (checked, refused, _) = tally(&statuses);
         assert!((2..=3).contains(&checked), "{b}: only the free slots are evaluated, got {checked} ({statuses:?})");
         assert_eq!(checked + refused, 300, "{b}: every other attempt refused unchecked");
-        let right = second_step(&client, &url, "code", &oathtool(&secret, 30)).await;
+        let right = client.second_step("code", &env.totp(&secret, 30)).await;
         assert_eq!(right.status(), 429, "{b}: the right code waits too once the limit is reached");
     }
 }
@@ -64,20 +64,14 @@ async fn a_burst_of_codes_on_one_pending_session_is_cut_off_at_the_limit() {
 /// one let in; now at most one slot opens per delay, so nearly all are refused unchecked.
 #[tokio::test]
 async fn a_burst_of_passwords_for_one_username_is_cut_off_at_the_limit() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
-        let url = server.url.clone();
-        let page = browser().get(format!("{url}/login")).send().await.unwrap();
+        let page = server.browser().get_path("/login").await;
         assert!(page.status().is_success());
         let attempt = |password: String| {
-            let url = url.clone();
-            async move {
-                let client = browser();
-                let page = client.get(format!("{url}/login")).send().await.unwrap().text().await.unwrap();
-                let form = [("username", "carol"), ("password", password.as_str()), ("csrf", &hidden(&page, "csrf"))];
-                client.post(format!("{url}/login")).form(&form).send().await.unwrap().status().as_u16()
-            }
+            let client = server.browser();
+            async move { client.sign_in("carol", &password).await.status().as_u16() }
         };
         for n in 0..5 {
             assert_eq!(attempt(format!("wrong guess {n}")).await, 401, "{b}");
@@ -105,7 +99,7 @@ async fn a_burst_of_passwords_for_one_username_is_cut_off_at_the_limit() {
 /// in from the same address) are unaffected, and a trusted gateway may be given more.
 #[tokio::test]
 async fn verify_calls_are_limited_per_user_and_per_calling_client() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let config = env.data_dir.join("../verify.toml");
         std::fs::create_dir_all(env.data_dir.join("..")).unwrap();
@@ -116,9 +110,9 @@ async fn verify_calls_are_limited_per_user_and_per_calling_client() {
         .unwrap();
         let server = env.serve(&["--demo", "--config", config.to_str().unwrap()]).await;
         let url = server.url.clone();
-        let client = browser();
-        password_step(&client, &url, "bob").await;
-        let secret = enrol_totp(&client, &url).await;
+        let client = server.browser();
+        client.password_step("bob").await;
+        let secret = client.enrol_totp().await;
         let token = |name: &str| {
             let out = env.cli(&["apikey", "create", "--name", name, "--role", "admin", "--format", "json"]);
             assert!(out.status.success());
@@ -152,7 +146,7 @@ async fn verify_calls_are_limited_per_user_and_per_calling_client() {
         assert_eq!(verify(&gateway, "carol".into(), "123456".into()).await, 429, "{b}: this caller is throttled");
         // ... but another client from the same address, and people signing in there, are not.
         assert_eq!(verify(&other, "carol".into(), "123456".into()).await, 200, "{b}: another client is not");
-        password_step(&browser(), &url, "dave").await;
+        server.browser().password_step("dave").await;
         // A trusted gateway is allowed more failures than the default.
         for n in 0..60 {
             assert_eq!(verify(&trusted, format!("ghost{n}"), "123456".into()).await, 200, "{b}: trusted caller {n}");

@@ -8,9 +8,9 @@ use std::process::Command;
 use base64::Engine;
 use serde_json::Value;
 use sha2::Digest;
+use twofold_testkit::{Env, stderr};
 
-use crate::helpers::{Env, browser, stderr};
-use crate::mfa::password_step;
+use crate::BIN;
 
 const REDIRECT: &str = "http://localhost:9999/callback";
 
@@ -23,12 +23,12 @@ fn verified_by_authlib(jwks_url: &str, token: &str) -> Value {
 
 #[tokio::test]
 async fn each_client_gets_id_tokens_signed_with_its_algorithm() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let url = &server.url;
-        let web = browser();
-        password_step(&web, url, "bob").await;
+        let web = server.browser();
+        web.password_step("bob").await;
         let hs = env.cli(&["client", "add", "Old", "--redirect-uri", REDIRECT, "--id-token-alg", "HS256"]);
         assert!(!hs.status.success() && stderr(&hs).contains("id_token_alg"), "{b}: {}", stderr(&hs));
 

@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use serde_json::{Value, json};
+use twofold_testkit::{Env, api, stderr, stdout};
 
-use crate::helpers::{Env, api, stderr, stdout};
-use crate::mfa::oathtool;
+use crate::BIN;
 
 /// The HOTP code `oathtool` computes for `secret` at `counter`.
 fn hotp(secret: &str, counter: u64) -> String {
@@ -38,7 +38,7 @@ const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 #[tokio::test]
 async fn hardware_tokens_are_imported_assigned_used_and_resynchronised() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let server = env.serve(&["--demo"]).await;
         let file = env.data_dir.join("tokens.csv");
@@ -82,13 +82,13 @@ async fn hardware_tokens_are_imported_assigned_used_and_resynchronised() {
         assert!(resync.status.success(), "{b}: {}", stderr(&resync));
         assert!(verify("bob", hotp(HOTP_SECRET, 42)).await, "{b}: after resync");
 
-        assert!(!verify("carol", oathtool(TOTP_SECRET, 0)).await, "{b}: unassigned tokens work for nobody");
+        assert!(!verify("carol", env.clock.oathtool(TOTP_SECRET, 0)).await, "{b}: unassigned tokens work for nobody");
         assert!(env.cli(&["token", "assign", "TK-2", "carol"]).status.success());
-        assert!(verify("carol", oathtool(TOTP_SECRET, 0)).await, "{b}: assigned");
+        assert!(verify("carol", env.clock.oathtool(TOTP_SECRET, 0)).await, "{b}: assigned");
         let steal = env.cli(&["token", "assign", "TK-2", "dave"]);
         assert!(stderr(&steal).contains("assigned already"), "{b}");
         assert!(env.cli(&["token", "unassign", "TK-2"]).status.success());
-        assert!(!verify("carol", oathtool(TOTP_SECRET, 30)).await, "{b}: unassigned stops working at once");
+        assert!(!verify("carol", env.clock.oathtool(TOTP_SECRET, 30)).await, "{b}: unassigned stops working at once");
 
         let listed: Vec<Value> =
             serde_json::from_slice(&env.cli(&["token", "list", "--format", "json"]).stdout).unwrap();
@@ -97,7 +97,7 @@ async fn hardware_tokens_are_imported_assigned_used_and_resynchronised() {
         let raw =
             twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT sealed_secret FROM authenticators").await;
         assert!(raw.iter().all(|r| !r.windows(20).any(|w| w == b"12345678901234567890")), "{b}: seeds sealed at rest");
-        let log = String::from_utf8_lossy(&env.cli(&["audit", "export"]).stdout).into_owned();
+        let log = env.audit_log();
         for action in ["token.import", "token.assign", "token.unassign", "authenticator.resync"] {
             assert!(log.contains(&format!(r#""action":"{action}""#)), "{b}: {action}");
         }
@@ -106,7 +106,7 @@ async fn hardware_tokens_are_imported_assigned_used_and_resynchronised() {
 
 #[tokio::test]
 async fn a_token_file_with_a_bad_row_is_refused_whole_with_its_line() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let b = env.backend;
         let _server = env.serve(&["--demo"]).await;
         let file = env.data_dir.join("tokens.csv");
@@ -133,7 +133,7 @@ async fn a_token_file_with_a_bad_row_is_refused_whole_with_its_line() {
 
 #[tokio::test]
 async fn ten_thousand_tokens_import_in_one_go() {
-    for env in Env::all().await {
+    for env in Env::all(BIN).await {
         let _server = env.serve(&[]).await;
         let mut csv = String::from("serial,secret,type,digits,period,username\n");
         for n in 0..10_000u32 {

@@ -1,0 +1,85 @@
+//! Why a use case refuses what was asked, as data: one variant per reason, carrying what a
+//! surface needs to say it. The use cases decide; each surface (the API's problem bodies,
+//! the pages, the CLI) words the refusal for its readers and picks its status or exit code.
+
+use twofold_core::factors::one_time_codes::FallbackRefusal;
+
+/// A refusal: the request was understood and the caller authenticated, but the rules or
+/// the present state do not allow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The method is set up (confirmed) already: there is nothing left to confirm.
+    MethodAlreadySetUp,
+    /// Removing the method would leave the person without a method, or without one stronger
+    /// than email or SMS codes; the core's reason
+    /// (`twofold_core::factors::authenticator::removal_refusal`).
+    LastMethod(&'static str),
+    /// The fallback policy does not allow this email or SMS channel, for this person, now,
+    /// or to this number.
+    Fallback(FallbackRefusal),
+    /// Email codes were asked for an account that has no email address.
+    NoEmailAddress,
+    /// Too many email and SMS set-ups are waiting for their code already.
+    TooManyPendingSetUps,
+    /// Conditional access blocks the sign-in.
+    SignInBlocked {
+        /// The enforced rules that decided, as the policy names them.
+        rules: String,
+    },
+    /// A service account's access token lacks the scope the request needs.
+    MissingScope {
+        /// The scope needed.
+        scope: String,
+    },
+    /// A campaign's every started phase enforces already: there is no phase to advance.
+    NoPhaseToAdvance,
+    /// An id prefix names more than one exception.
+    AmbiguousExceptionId,
+    /// The approver may not decide this exception; the core's reason
+    /// (`twofold_core::rollout::exception::approval_refusal`).
+    MayNotDecide(&'static str),
+    /// Someone else decided the exception meanwhile.
+    DecidedMeanwhile,
+    /// Only the covered person's manager confirms their exceptions.
+    NotTheirManager {
+        /// The covered person.
+        username: String,
+    },
+    /// No manager's confirmation of the exception is being asked.
+    NoConfirmationAsked,
+    /// The exception was rejected or revoked already.
+    AlreadyEnded,
+}
+
+/// Whether a refusal is about who asks (they may not) or about the present state (it cannot
+/// be done now), the distinction surfaces draw between "forbidden" and "conflict".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The caller may not do this, whatever the state.
+    NotAllowed,
+    /// The present state does not allow it (set up already, decided meanwhile, ...).
+    Conflict,
+}
+
+impl Refusal {
+    /// Whether the caller may not do this, or the state does not allow it.
+    #[must_use]
+    pub const fn kind(&self) -> RefusalKind {
+        match self {
+            Self::Fallback(_)
+            | Self::SignInBlocked { .. }
+            | Self::MissingScope { .. }
+            | Self::MayNotDecide(_)
+            | Self::NotTheirManager { .. } => RefusalKind::NotAllowed,
+            Self::MethodAlreadySetUp
+            | Self::LastMethod(_)
+            | Self::NoEmailAddress
+            | Self::TooManyPendingSetUps
+            | Self::NoPhaseToAdvance
+            | Self::AmbiguousExceptionId
+            | Self::DecidedMeanwhile
+            | Self::NoConfirmationAsked
+            | Self::AlreadyEnded => RefusalKind::Conflict,
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The second step of sign-in, also a step-up of a signed-in session: a code from an app or
+//! hardware token, an email or SMS code, a recovery code, or a passkey, through the pipeline.
+
+use twofold_core::factors::authenticator::Authenticator;
+use twofold_core::factors::recovery;
+use twofold_core::identity::User;
+use twofold_core::mail;
+use twofold_core::signin::FailureReason;
+use twofold_core::signin::session::{AuthContext, RETIRED_FALLBACK_AMR};
+
+use super::pipeline::{Attempt, Proof, Way};
+use super::{Authenticated, SignedIn};
+use crate::factors::mfa::SecondFactor;
+use crate::{App, AppResult, RequestMeta};
+
+impl App {
+    /// The second step of sign-in, or a step-up of a signed-in session: checks the factor,
+    /// then replaces the session with a new one (new id) that records what was proved.
+    ///
+    /// # Errors
+    /// [`crate::AppError::Unauthenticated`] for a wrong or used code, throttling, a block by
+    /// conditional access, storage failures.
+    pub async fn second_factor(
+        &self,
+        current: &Authenticated,
+        factor: SecondFactor,
+        trust_device: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<SignedIn> {
+        let user = &current.user;
+        let attempted = match factor {
+            SecondFactor::Code(_) => "otp",
+            SecondFactor::RecoveryCode(_) => "recovery_code",
+            SecondFactor::Passkey { .. } => "hwk",
+        };
+        let attempt = Attempt { username: &user.username, user: Some(user), tried: &["pwd", attempted], meta };
+        self.sign_in_through(Way::SecondFactor { current, trust_device }, attempt, async || {
+            // The method proved (RFC 8176) and the strength reached: a passkey is
+            // phishing-resistant (`phr`), an attested hardware key also hardware-bound (`phrh`).
+            // A retired email or SMS channel proves only enough to replace it: `acr` stays `pwd`.
+            let outcome = match &factor {
+                SecondFactor::Code(code) => {
+                    self.check_code(user, code).await?.map(|(amr, retired)| (amr, if retired { "pwd" } else { "mfa" }))
+                }
+                SecondFactor::RecoveryCode(code) => {
+                    self.use_recovery_code(current, code, meta).await?.map(|()| ("otp", "mfa"))
+                }
+                SecondFactor::Passkey { ceremony, answer } => self
+                    .check_passkey(current, ceremony, answer.clone())
+                    .await?
+                    .map(|attested| ("hwk", if attested { "phrh" } else { "phr" })),
+            };
+            Ok(outcome.map(|(method, acr)| Proof {
+                methods: vec!["pwd", method],
+                auth: stepped_up(&current.session.auth, method, acr, self.now()),
+            }))
+        })
+        .await
+    }
+
+    /// Checks a typed code: an app or token code first, then an email or SMS code sent to
+    /// the user. The RFC 8176 method it proves (`otp`, or `sms` for a text message), and
+    /// whether it came through a retired channel.
+    async fn check_code(&self, user: &User, code: &str) -> AppResult<Result<(&'static str, bool), FailureReason>> {
+        match self.check_otp(user, code).await? {
+            Ok(a) => Ok(Ok((a.kind.amr(), false))),
+            Err(FailureReason::WrongCode) => Ok(self
+                .redeem_sign_in_code(user, code)
+                .await?
+                .map(|(a, retired)| (a.kind.amr(), retired))
+                .ok_or(FailureReason::WrongCode)),
+            Err(reason) => Ok(Err(reason)),
+        }
+    }
+
+    /// Checks a one-time code and wins its step or counter atomically (the sign-in path).
+    async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
+        match self.match_otp(user, code).await? {
+            Ok((a, step)) if self.store.use_otp_step(a.id, step, a.drift_steps, self.now()).await? => Ok(Ok(a)),
+            Ok(_) => Ok(Err(FailureReason::ReplayedCode)),
+            Err(reason) => Ok(Err(reason)),
+        }
+    }
+
+    /// Uses one of the person's recovery codes, telling them how many are left.
+    async fn use_recovery_code(
+        &self,
+        current: &Authenticated,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Result<(), FailureReason>> {
+        let Some(normalized) = recovery::normalize(code) else { return Ok(Err(FailureReason::WrongCode)) };
+        let hash = recovery::hash(&self.keys()?.recovery, &current.user.id.to_string(), &normalized);
+        let used = self
+            .store
+            .consume_recovery_code(current.user.id, &hash, &self.audit_context(&current.actor(), meta))
+            .await?;
+        if !used {
+            return Ok(Err(FailureReason::WrongCode));
+        }
+        let remaining = self.store.recovery_codes_left(current.user.id).await?;
+        self.notify(mail::recovery_code_used(&current.user, remaining, self.now()));
+        Ok(Ok(()))
+    }
+}
+
+/// The authentication context after proving `method` on top of `before`: earlier second
+/// factors give way to this one, and `mfa` (or, through a retired channel, only
+/// [`RETIRED_FALLBACK_AMR`]) is added.
+fn stepped_up(before: &AuthContext, method: &str, acr: &str, now: twofold_core::Timestamp) -> AuthContext {
+    let mut amr = before.amr.clone();
+    amr.retain(|m| !["mfa", "otp", "hwk", "sms", RETIRED_FALLBACK_AMR].contains(&m.as_str()));
+    let proof = if acr == "pwd" { RETIRED_FALLBACK_AMR } else { "mfa" };
+    amr.extend([method.to_owned(), proof.to_owned()]);
+    AuthContext { amr, acr: acr.into(), auth_time: Some(now) }
+}
