@@ -42,7 +42,7 @@ impl App {
     /// # Errors
     /// Storage failures (a broken chain is an `Ok(Verification::Broken)`).
     pub async fn verify_audit(&self) -> AppResult<Verification> {
-        let head = self.store.audit_head().await?;
+        let head = self.shared.store.audit_head().await?;
         let mut verifier = ChainVerifier::default();
         let mut first_break = None;
         self.for_each_audit_event(Timestamp(0), |event| {
@@ -99,7 +99,7 @@ impl App {
         let mut count = 0;
         let mut after = 0;
         loop {
-            let page = self.store.audit_events(after, since, PAGE).await?;
+            let page = self.shared.store.audit_events(after, since, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for event in &page {
@@ -168,7 +168,7 @@ impl App {
     /// # Errors
     /// Storage failures.
     pub async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> AppResult<Vec<AuditEvent>> {
-        Ok(self.store.audit_events(after_seq, since, limit).await?)
+        Ok(self.shared.store.audit_events(after_seq, since, limit).await?)
     }
 }
 
@@ -179,6 +179,6 @@ impl App {
     /// # Errors
     /// Storage failures.
     pub async fn chain_audit(&self) -> AppResult<u64> {
-        Ok(self.store.chain_audit().await?)
+        Ok(self.shared.store.chain_audit().await?)
     }
 }

@@ -52,13 +52,13 @@ impl App {
         let actor = Actor::system("demo");
         let meta = RequestMeta::default();
         for (name, description) in GROUPS {
-            if self.store.group_by_name(name).await?.is_none() {
-                self.create_group(&actor, &meta, name, Some(description)).await?;
+            if self.shared.store.group_by_name(name).await?.is_none() {
+                self.identity.create_group(&actor, &meta, name, Some(description)).await?;
             }
         }
         let mut created = Vec::new();
         for person in USERS {
-            if self.store.user_by_username(person.username).await?.is_some() {
+            if self.shared.store.user_by_username(person.username).await?.is_some() {
                 continue;
             }
             let new_user = NewUser {
@@ -72,7 +72,7 @@ impl App {
                 roles: Some(person.roles.iter().map(|r| (*r).to_owned()).collect()),
             };
             let groups = person.groups.iter().map(|g| (*g).to_owned()).collect();
-            self.create_user(&actor, &meta, new_user, Some(DEMO_PASSWORD.into()), groups).await?;
+            self.identity.create_user(&actor, &meta, new_user, Some(DEMO_PASSWORD.into()), groups).await?;
             created.push(person.username.to_owned());
         }
         Ok(created)

@@ -7,8 +7,19 @@ use twofold_core::forward_auth::{self, Decision, Policy, Presented};
 use crate::access::Target;
 use crate::access::policies::Verdict;
 
+use crate::AppResult;
 use crate::signin::Authenticated;
-use crate::{App, AppResult};
+
+/// The forward-auth capability: what a reverse proxy asks about a request.
+pub struct ForwardAuth {
+    pub(crate) shared: std::sync::Arc<crate::Shared>,
+    pub(crate) factors: std::sync::Arc<crate::factors::Factors>,
+    pub(crate) access: std::sync::Arc<crate::access::ConditionalAccess>,
+    /// Forward-auth rules (hosts and paths behind a reverse proxy).
+    pub(crate) policy: Policy,
+}
+
+crate::reads_shared!(ForwardAuth);
 
 /// Who passed, for the identity headers the proxy hands to the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,18 +66,11 @@ pub enum ForwardOutcome {
     Deny(String),
 }
 
-impl App {
-    /// Uses `policy` for forward-auth requests (the default refuses every request).
-    #[must_use]
-    pub fn with_forward_auth(mut self, policy: Policy) -> Self {
-        self.forward_auth = policy;
-        self
-    }
-
+impl ForwardAuth {
     /// Whether a browser may be sent back to `host` after signing in for forward-auth.
     #[must_use]
     pub fn forward_auth_knows_host(&self, host: &str) -> bool {
-        self.forward_auth.knows_host(host)
+        self.policy.knows_host(host)
     }
 
     /// Decides a request (`method` on `host` and `path` with query) that carries `session`:
@@ -75,7 +79,7 @@ impl App {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn forward_auth(
+    pub async fn decide(
         &self,
         session: Option<&Authenticated>,
         request: &ForwardRequest<'_>,
@@ -87,7 +91,7 @@ impl App {
             None => Vec::new(),
         };
         let presented = full.map(|s| Presented { auth: &s.session.auth, groups: &groups });
-        let decision = forward_auth::decide(&self.forward_auth, host, path, presented.as_ref(), self.now());
+        let decision = forward_auth::decide(&self.policy, host, path, presented.as_ref(), self.now());
         if let (Decision::Allow, Some(current)) = (&decision, full) {
             let target = Target {
                 app: None,
@@ -101,7 +105,7 @@ impl App {
                 device_id: request.device_id,
                 trusted: None,
             };
-            match self.conditional_access(current, &groups, &target).await? {
+            match self.access.conditional_access(current, &groups, &target).await? {
                 Verdict::Satisfied => {}
                 Verdict::Refused(reason) | Verdict::Unreachable(reason) => return Ok(ForwardOutcome::Deny(reason)),
                 Verdict::StepUp(acr) => return Ok(ForwardOutcome::StepUp(acr)),
@@ -119,7 +123,7 @@ impl App {
             Decision::SignIn => ForwardOutcome::SignIn,
             Decision::StepUp(acr) => match full {
                 // Asking for a factor the person does not have would only loop.
-                Some(current) if !self.can_reach(&current.user, &acr).await? => ForwardOutcome::Deny(format!(
+                Some(current) if !self.factors.can_reach(&current.user, &acr).await? => ForwardOutcome::Deny(format!(
                     "this page needs a sign-in of strength {acr}, which none of your methods reaches"
                 )),
                 _ => ForwardOutcome::StepUp(acr),

@@ -6,22 +6,25 @@
 
 pub mod access;
 pub mod audit;
+mod builder;
 pub mod csv_out;
 pub mod demo;
 pub mod factors;
 pub mod forward_auth;
+pub mod gaps;
 pub mod identity;
 pub mod oidc;
 pub mod refusal;
 pub mod rollout;
 pub mod signin;
 
+pub use builder::AppBuilder;
+
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use twofold_core::audit::{ActorKind, AuditContext};
 use twofold_core::clock::Clock;
-use twofold_core::identity::password::{HashMemory, HashParams, PasswordRejection};
+use twofold_core::identity::password::{HashParams, PasswordRejection};
 use twofold_core::signin::session::{AuthContext, SessionPolicy};
 use twofold_core::store::{Store, StoreError};
 use twofold_core::{Timestamp, ValidationErrors};
@@ -152,150 +155,18 @@ pub struct SecretKeys {
     pub recovery: [u8; 32],
 }
 
-/// The application: the store, the clock and the settings, shared by every surface.
-pub struct App {
-    store: Arc<dyn Store>,
+/// What every capability service shares: the store, the clock, the settings and the mailer.
+/// Services reach it through `Deref`, so `self.store` and `self.now()` read the same in each;
+/// nothing of it is reachable outside this crate.
+pub struct Shared {
+    pub(crate) store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    settings: AppSettings,
-    /// Absent for admin verbs run where no master key file exists yet.
-    keys: Option<SecretKeys>,
-    /// The WebAuthn relying party (for the public URL); absent for admin verbs.
-    webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
+    pub(crate) settings: AppSettings,
     /// Absent when no SMTP relay is configured: notifications are then only logged.
     mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
-    /// Absent when no SMS webhook is configured: SMS codes cannot be sent.
-    sms: Option<Arc<dyn twofold_core::factors::one_time_codes::SmsGateway>>,
-    /// The OpenID Connect issuer (the public URL); absent for admin verbs.
-    issuer: Option<String>,
-    /// Which tiers must register attested hardware keys, and whose attestation counts.
-    attestation: Option<factors::passkeys::AttestationRule>,
-    /// The conditional-access policy in force as last read (when read, the policy); see `oidc::CACHE_MS`.
-    policy_cache: std::sync::Mutex<Option<(Timestamp, Option<access::policies::VersionInForce>)>>,
-    /// The longest a campaign exception may run, in days.
-    exception_max_days: u32,
-    /// Locates addresses for country rules and impossible travel; absent without a GeoIP database.
-    geo: Option<Arc<dyn twofold_core::access::geo::Geolocator>>,
-    /// Forward-auth rules (hosts and paths behind a reverse proxy).
-    forward_auth: twofold_core::forward_auth::Policy,
-    /// Where email and SMS codes are allowed.
-    fallback_policy: twofold_core::factors::one_time_codes::FallbackPolicy,
-    /// Bounds concurrent argon2id hashes (each holds ~19 MiB and a core).
-    hashing: Semaphore,
-    /// Token-signing keys read recently (when read, the keys); see `oidc::CACHE_MS`.
-    signing_cache: std::sync::Mutex<Option<(Timestamp, Arc<Vec<twofold_core::oidc::SigningKey>>)>>,
-    /// Opened private signing keys by `kid` (keys never change once made).
-    private_keys: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<u8>>>>,
-    /// OpenID Connect client records read recently (id → when read, record).
-    client_cache: std::sync::Mutex<std::collections::HashMap<String, (Timestamp, twofold_core::oidc::Client)>>,
-    /// API key records read recently (id → record, when read); see `api_keys::API_KEY_CACHE_MS`.
-    api_key_cache:
-        std::sync::Mutex<std::collections::HashMap<String, (twofold_core::identity::api_key::ApiKey, Timestamp)>>,
-    /// Working memory for password verification, one per hashing permit, reused.
-    hash_memory: std::sync::Mutex<Vec<twofold_core::identity::password::HashMemory>>,
-    /// Failures allowed per calling client of the verify API before its calls are delayed,
-    /// by caller name (`api_key:NAME`, `service:NAME`); others get the per-source default.
-    verify_caller_limits: std::collections::HashMap<String, i64>,
 }
 
-impl App {
-    /// Builds the application over a store and a clock.
-    #[must_use]
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AppSettings, keys: Option<SecretKeys>) -> Self {
-        let permits = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Self {
-            store,
-            clock,
-            settings,
-            keys,
-            mailer: None,
-            sms: None,
-            attestation: None,
-            issuer: None,
-            fallback_policy: twofold_core::factors::one_time_codes::FallbackPolicy::default(),
-            forward_auth: twofold_core::forward_auth::Policy::default(),
-            geo: None,
-            exception_max_days: twofold_core::rollout::exception::DEFAULT_MAX_DAYS,
-            policy_cache: std::sync::Mutex::default(),
-            webauthn: None,
-            hashing: Semaphore::new(permits),
-            hash_memory: std::sync::Mutex::default(),
-            api_key_cache: std::sync::Mutex::default(),
-            signing_cache: std::sync::Mutex::default(),
-            private_keys: std::sync::Mutex::default(),
-            client_cache: std::sync::Mutex::default(),
-            verify_caller_limits: std::collections::HashMap::new(),
-        }
-    }
-
-    /// Allows these calling clients of the verify API (by caller name, `api_key:NAME` or
-    /// `service:NAME`) this many failures before their calls are delayed: a trusted gateway
-    /// verifying for many people fails more often than one person's browser.
-    #[must_use]
-    pub fn with_verify_caller_limits(mut self, limits: std::collections::HashMap<String, i64>) -> Self {
-        self.verify_caller_limits = limits;
-        self
-    }
-
-    /// Accepts passkeys for the relying party at `public_url`.
-    ///
-    /// # Errors
-    /// A public URL webauthn-rs cannot use.
-    pub fn with_webauthn(mut self, public_url: &str) -> Result<Self, String> {
-        self.webauthn = Some(Arc::new(factors::passkeys::relying_party(public_url)?));
-        Ok(self)
-    }
-
-    /// Issues tokens as `public_url` (the OpenID Connect issuer).
-    #[must_use]
-    pub fn with_issuer(mut self, public_url: &str) -> Self {
-        self.issuer = Some(public_url.trim_end_matches('/').to_owned());
-        self
-    }
-
-    /// Sends notifications through `mailer`.
-    #[must_use]
-    pub fn with_mailer(mut self, mailer: Arc<dyn twofold_core::mail::Mailer>) -> Self {
-        self.mailer = Some(mailer);
-        self
-    }
-
-    /// Lets campaign exceptions run at most `days` days.
-    #[must_use]
-    pub const fn with_exception_max_days(mut self, days: u32) -> Self {
-        self.exception_max_days = days;
-        self
-    }
-
-    /// Locates sign-ins with `geo` (country rules, new countries, impossible travel).
-    #[must_use]
-    pub fn with_geolocator(mut self, geo: Arc<dyn twofold_core::access::geo::Geolocator>) -> Self {
-        self.geo = Some(geo);
-        self
-    }
-
-    /// Sends SMS codes through `gateway`.
-    #[must_use]
-    pub fn with_sms_gateway(mut self, gateway: Arc<dyn twofold_core::factors::one_time_codes::SmsGateway>) -> Self {
-        self.sms = Some(gateway);
-        self
-    }
-
-    /// Holds the tiers `policy` names to attested hardware keys from its trusted makers.
-    ///
-    /// # Errors
-    /// A root that is not a PEM certificate, or a maker with no key models.
-    pub fn with_attestation_policy(mut self, policy: &factors::passkeys::AttestationPolicy) -> Result<Self, String> {
-        self.attestation = policy.build()?;
-        Ok(self)
-    }
-
-    /// Allows email and SMS codes as `policy` says (both are off by default).
-    #[must_use]
-    pub fn with_fallback_policy(mut self, policy: twofold_core::factors::one_time_codes::FallbackPolicy) -> Self {
-        self.fallback_policy = policy;
-        self
-    }
-
+impl Shared {
     /// Sends a notification in the background, after the change it reports has committed.
     /// Delivery is best-effort: a failure is logged, never undoes the change.
     pub(crate) fn notify(&self, email: Option<twofold_core::mail::Email>) {
@@ -316,20 +187,12 @@ impl App {
     }
 
     /// The current time from the configured clock.
-    #[must_use]
-    pub fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
     }
 
-    /// The settings.
-    #[must_use]
-    pub const fn settings(&self) -> &AppSettings {
-        &self.settings
-    }
-
     /// The audit context for `actor` acting now from `meta`.
-    #[must_use]
-    pub fn audit_context(&self, actor: &Actor, meta: &RequestMeta) -> AuditContext {
+    pub(crate) fn audit_context(&self, actor: &Actor, meta: &RequestMeta) -> AuditContext {
         AuditContext {
             actor_kind: actor.kind,
             actor_id: actor.id.clone(),
@@ -341,52 +204,120 @@ impl App {
             at: self.now(),
         }
     }
+}
 
-    /// Runs a password hash or check off the async threads, at most one per core, in
-    /// pooled argon2 working memory so the server never allocates a fresh 19 MiB per hash.
-    async fn with_hash_memory<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
-    ) -> AppResult<T> {
-        let _permit = self.hashing.acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut memory = self.hash_memory.lock().map(|mut pool| pool.pop()).ok().flatten().unwrap_or_default();
-        let (result, memory) = tokio::task::spawn_blocking(move || {
-            let result = work(&mut memory);
-            (result, memory)
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-        if let Ok(mut pool) = self.hash_memory.lock() {
-            pool.push(memory);
+/// Lets a capability service read the shared parts as its own (`self.store`, `self.now()`).
+macro_rules! reads_shared {
+    ($($service:ty),* $(,)?) => {$(
+        impl std::ops::Deref for $service {
+            type Target = crate::Shared;
+            fn deref(&self) -> &crate::Shared {
+                &self.shared
+            }
         }
-        Ok(result)
+    )*};
+}
+pub(crate) use reads_shared;
+
+/// The secret keys, or a clear error where the master key is not available (admin verbs
+/// run before the server ever made one; the server itself refuses to start without them).
+pub(crate) fn require_keys(keys: Option<&SecretKeys>) -> AppResult<&SecretKeys> {
+    keys.ok_or_else(|| {
+        AppError::Internal("the master key is not available: start the server once, or pass --master-key-file".into())
+    })
+}
+
+/// The application: a composition of capability services, built once by [`AppBuilder`]. Each
+/// service holds exactly what it needs and reaches another only through that one's methods.
+pub struct App {
+    shared: Arc<Shared>,
+    identity: Arc<identity::Identities>,
+    factors: Arc<factors::Factors>,
+    rollout: Arc<rollout::Rollout>,
+    access: Arc<access::ConditionalAccess>,
+    oidc: Arc<oidc::Provider>,
+    forward_auth: Arc<forward_auth::ForwardAuth>,
+    signin: Arc<signin::SignIn>,
+    attempts: Arc<signin::Attempts>,
+}
+
+impl App {
+    /// Starts building the application over a store and a clock.
+    #[must_use]
+    pub fn builder(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: AppSettings,
+        keys: Option<SecretKeys>,
+    ) -> AppBuilder {
+        AppBuilder::new(store, clock, settings, keys)
     }
 
-    /// Checks a password against a PHC hash.
-    async fn verify_password(&self, password: String, phc: String) -> AppResult<bool> {
-        self.with_hash_memory(move |memory| {
-            twofold_core::identity::password::verify_password_in(&password, &phc, memory)
-        })
-        .await
+    /// People, groups, import, the whole directory, API keys.
+    #[must_use]
+    pub fn identity(&self) -> &identity::Identities {
+        &self.identity
     }
 
-    /// Hashes a password with the configured parameters.
-    async fn hash_password(&self, password: String) -> AppResult<String> {
-        let params = self.settings.hash_params;
-        self.with_hash_memory(move |memory| {
-            twofold_core::identity::password::hash_password_in(&password, params, memory)
-        })
-        .await?
-        .map_err(|e| AppError::Internal(e.to_string()))
+    /// Authenticators: what a person has, adding and changing methods, passkeys, hardware
+    /// tokens, email and SMS codes, the verify API.
+    #[must_use]
+    pub fn factors(&self) -> &factors::Factors {
+        &self.factors
     }
 
-    /// The secret keys, or a clear error where the master key is not available.
-    fn keys(&self) -> AppResult<&SecretKeys> {
-        self.keys.as_ref().ok_or_else(|| {
-            AppError::Internal(
-                "the master key is not available: start the server once, or pass --master-key-file".into(),
-            )
-        })
+    /// Rollout campaigns, their jobs, exceptions and coverage.
+    #[must_use]
+    pub fn rollout(&self) -> &rollout::Rollout {
+        &self.rollout
+    }
+
+    /// Conditional access: policy versions, what-if, simulation and the report.
+    #[must_use]
+    pub fn access(&self) -> &access::ConditionalAccess {
+        &self.access
+    }
+
+    /// The OpenID Connect provider and its service accounts.
+    #[must_use]
+    pub fn oidc(&self) -> &oidc::Provider {
+        &self.oidc
+    }
+
+    /// Forward-auth for reverse proxies.
+    #[must_use]
+    pub fn forward_auth(&self) -> &forward_auth::ForwardAuth {
+        &self.forward_auth
+    }
+
+    /// Sign-in (every way in) and sessions.
+    #[must_use]
+    pub fn signin(&self) -> &signin::SignIn {
+        &self.signin
+    }
+
+    /// The record of sign-in attempts.
+    #[must_use]
+    pub fn attempts(&self) -> &signin::Attempts {
+        &self.attempts
+    }
+
+    /// The current time from the configured clock.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.shared.now()
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn settings(&self) -> &AppSettings {
+        &self.shared.settings
+    }
+
+    /// The audit context for `actor` acting now from `meta`.
+    #[must_use]
+    pub fn audit_context(&self, actor: &Actor, meta: &RequestMeta) -> AuditContext {
+        self.shared.audit_context(actor, meta)
     }
 
     /// Succeeds when the database answers.
@@ -394,6 +325,6 @@ impl App {
     /// # Errors
     /// [`AppError::Unavailable`] otherwise.
     pub async fn ready(&self) -> AppResult<()> {
-        self.store.ping().await.map_err(|e| AppError::Unavailable(e.to_string()))
+        self.shared.store.ping().await.map_err(|e| AppError::Unavailable(e.to_string()))
     }
 }

@@ -144,10 +144,10 @@ impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
                 return Err(ApiError::ServiceAccountMayNot(P::PERMISSION));
             };
             let presented = presented_certificate(parts);
-            let actor = state.app.authenticate_service_token(token, scope, presented.as_deref()).await?;
+            let actor = state.app.oidc().authenticate_service_token(token, scope, presented.as_deref()).await?;
             return Ok(Self { actor, _permission: PhantomData });
         }
-        let (key, actor) = state.app.authenticate_api_key(token).await?;
+        let (key, actor) = state.app.identity().authenticate_api_key(token).await?;
         if !roles::grants(key.role, P::PERMISSION) {
             return Err(ApiError::KeyMayNot { role: key.role, permission: P::PERMISSION });
         }
@@ -163,7 +163,7 @@ impl FromRequestParts<AppState> for MaybeSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match cookies::get(&parts.headers, cookies::SESSION) {
-            Some(token) => Ok(Self(state.app.authenticate_session(token).await?)),
+            Some(token) => Ok(Self(state.app.signin().authenticate_session(token).await?)),
             None => Ok(Self(None)),
         }
     }
@@ -179,7 +179,7 @@ impl FromRequestParts<AppState> for PageSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match cookies::get(&parts.headers, cookies::SESSION) {
-            Some(token) => Ok(Self(state.app.authenticate_session(token).await?)),
+            Some(token) => Ok(Self(state.app.signin().authenticate_session(token).await?)),
             None => Ok(Self(None)),
         }
     }

@@ -106,7 +106,7 @@ pub async fn check(
         ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
         device_id: meta.device_id.as_deref(),
     };
-    let outcome = state.app.forward_auth(session.as_ref(), &forwarded).await?;
+    let outcome = state.app.forward_auth().decide(session.as_ref(), &forwarded).await?;
     let public = &state.config.public_url;
     let back = format!("/forward-auth/continue?rd={}", query_escape(&request.url));
     let sign_in = |page: &str, strength: Option<&str>| {
@@ -151,7 +151,7 @@ pub async fn continue_to(
     QueryParams(query): QueryParams<ContinueQuery>,
 ) -> Result<Response, PageError> {
     match parse_url(&query.rd) {
-        Some(target) if state.app.forward_auth_knows_host(&target.host) => {
+        Some(target) if state.app.forward_auth().forward_auth_knows_host(&target.host) => {
             Ok(Redirect::to(&target.url).into_response())
         }
         _ => Err(PageError::BadRequest("This address is not an app protected by Twofold.".into())),

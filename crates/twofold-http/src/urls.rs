@@ -29,7 +29,7 @@ async fn form_target_origin(state: &AppState, return_to: &str) -> Option<String>
     let target = match uri.path() {
         "/oauth2/authorize" => {
             let redirect_uri = params.get("redirect_uri")?;
-            let client = state.app.oidc_client(params.get("client_id")?).await.ok()??;
+            let client = state.app.oidc().oidc_client(params.get("client_id")?).await.ok()??;
             client.redirect_uris.iter().find(|r| *r == redirect_uri)?.clone()
         }
         "/forward-auth/continue" => params.get("rd").cloned()?,
@@ -39,7 +39,7 @@ async fn form_target_origin(state: &AppState, return_to: &str) -> Option<String>
     let authority = rest.split(['/', '?', '#']).next()?;
     let safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
     let allowed = match uri.path() {
-        "/forward-auth/continue" => state.app.forward_auth_knows_host(&authority.to_ascii_lowercase()),
+        "/forward-auth/continue" => state.app.forward_auth().forward_auth_knows_host(&authority.to_ascii_lowercase()),
         _ => true,
     };
     (allowed && ["http", "https"].contains(&scheme) && !authority.is_empty() && safe(authority))

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use twofold_app::{App, AppSettings};
+use twofold_app::{App, AppBuilder, AppSettings};
 use twofold_core::clock::Clock;
 use twofold_store::SqlStore;
 
@@ -53,6 +53,11 @@ fn init_logging(format: LogFormat, default_level: &str) {
 /// migrations, and builds the application on `clock` (the one the process reads: see
 /// [`clock::for_process`]).
 async fn open_app(settings: &Settings, clock: &Arc<dyn Clock>) -> anyhow::Result<App> {
+    Ok(open_builder(settings, clock).await?.build())
+}
+
+/// As [`open_app`], leaving the application to be finished (the server adds its parts).
+async fn open_builder(settings: &Settings, clock: &Arc<dyn Clock>) -> anyhow::Result<AppBuilder> {
     if settings.database_url.starts_with("sqlite:") {
         keys::check_data_dir(&settings.data_dir)?;
     }
@@ -60,7 +65,7 @@ async fn open_app(settings: &Settings, clock: &Arc<dyn Clock>) -> anyhow::Result
     keys::warn_on_open_permissions(&settings.data_dir, &settings.database_url, &settings.master_key_file);
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
-    let mut app = App::new(Arc::new(store), Arc::clone(clock), app_settings, keys)
+    let mut app = App::builder(Arc::new(store), Arc::clone(clock), app_settings, keys)
         .with_fallback_policy(settings.fallback.clone())
         .with_exception_max_days(settings.exception_max_days)
         .with_verify_caller_limits(settings.verify_caller_limits.clone());
@@ -93,7 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keys::check_data_dir(&settings.data_dir)?;
             }
             keys::MasterKey::load_or_create(&settings.master_key_file)?;
-            let mut app = open_app(&settings, &clock).await?;
+            let mut app = open_builder(&settings, &clock).await?;
             app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
             app = app.with_forward_auth(settings.forward_auth.clone());
             if let Some(path) = &settings.geoip_database {

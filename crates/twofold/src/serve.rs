@@ -5,17 +5,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use twofold_app::App;
+use twofold_app::{App, AppBuilder};
 use twofold_http::tls::PeerInfo;
 use twofold_http::{AppState, HttpConfig};
 
 use crate::config::Settings;
 use crate::keys::MasterKey;
 
-pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Result<()> {
     let master_key = MasterKey::load_or_create(&settings.master_key_file)?;
     twofold_http::install_metrics_recorder();
-    let seeded = if demo { app.seed_demo().await.context("seeding the demo organisation")? } else { Vec::new() };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -30,8 +29,15 @@ pub async fn run(settings: &Settings, app: App, demo: bool) -> anyhow::Result<()
     } else {
         settings.public_url.clone()
     };
-    let app = Arc::new(app.with_webauthn(&public_url).map_err(anyhow::Error::msg)?.with_issuer(&public_url));
-    app.ensure_signing_key().await.context("making the first token-signing key")?;
+    let app = Arc::new(
+        app.with_webauthn(&public_url)
+            .map_err(anyhow::Error::msg)?
+            .with_issuer(&public_url)
+            .build_for_server()
+            .map_err(anyhow::Error::msg)?,
+    );
+    let seeded = if demo { app.seed_demo().await.context("seeding the demo organisation")? } else { Vec::new() };
+    app.oidc().ensure_signing_key().await.context("making the first token-signing key")?;
     let state = AppState {
         app: Arc::clone(&app),
         config: Arc::new(HttpConfig {
@@ -84,7 +90,7 @@ async fn run_campaign_jobs(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
-        match app.run_campaign_jobs().await {
+        match app.rollout().run_campaign_jobs().await {
             Ok(report) if report.transitions + report.reminders > 0 => {
                 tracing::info!(transitions = report.transitions, reminders = report.reminders, "campaign jobs ran");
             }
@@ -107,6 +113,7 @@ async fn announce(public: &str, bound: SocketAddr, scheme: &str, demo: bool, see
             if seeded.is_empty() { " (already seeded)" } else { "" }
         );
     } else if app
+        .identity()
         .list_users(&twofold_core::store::UserFilter { limit: Some(1), ..Default::default() })
         .await
         .is_ok_and(|u| u.is_empty())

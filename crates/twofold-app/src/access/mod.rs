@@ -13,7 +13,23 @@ use twofold_core::identity::User;
 use twofold_core::signin::{PolicyRecord, RuleRecord, SignInContext};
 use twofold_core::store::SignInHistory;
 
-use crate::{App, AppResult, RequestMeta};
+use crate::{AppResult, RequestMeta};
+
+/// The conditional-access capability: the facts of a request and the policy in force's
+/// decision on them, policy versions and what-if, simulation and the report.
+pub struct ConditionalAccess {
+    pub(crate) shared: Arc<crate::Shared>,
+    pub(crate) identity: Arc<crate::identity::Identities>,
+    pub(crate) factors: Arc<crate::factors::Factors>,
+    pub(crate) rollout: Arc<crate::rollout::Rollout>,
+    pub(crate) attempts: Arc<crate::signin::Attempts>,
+    /// Locates addresses for country rules and impossible travel; absent without a GeoIP database.
+    pub(crate) geo: Option<Arc<dyn twofold_core::access::geo::Geolocator>>,
+    /// The policy in force as last read (when read, the policy); see `oidc::CACHE_MS`.
+    pub(crate) policy_cache: std::sync::Mutex<Option<(twofold_core::Timestamp, Option<policies::VersionInForce>)>>,
+}
+
+crate::reads_shared!(ConditionalAccess);
 
 /// What a request is for and where it comes from, as conditional access sees it.
 #[derive(Debug, Clone)]
@@ -80,7 +96,7 @@ pub(crate) fn record(version: i64, decision: &Decision) -> PolicyRecord {
     }
 }
 
-impl App {
+impl ConditionalAccess {
     /// What GeoIP knows of `ip`.
     fn locate(&self, ip: Option<std::net::IpAddr>) -> Option<twofold_core::access::geo::Located> {
         self.geo.as_ref().zip(ip).and_then(|(geo, ip)| geo.locate(ip))
@@ -231,7 +247,7 @@ impl App {
     /// revocation takes effect at once on every node.
     async fn campaign_enforcement(&self, user_id: uuid::Uuid) -> AppResult<Option<(String, bool)>> {
         use twofold_core::rollout::compliance::State;
-        let mut states = self.current_states(user_id).await?;
+        let mut states = self.rollout.current_states(user_id).await?;
         states.retain(|s| matches!(s.state, State::Limited | State::Blocked));
         states.sort_by_key(|s| std::cmp::Reverse(s.state));
         Ok(states.into_iter().next().map(|s| (s.campaign, s.state == State::Blocked)))

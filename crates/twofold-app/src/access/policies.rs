@@ -1,5 +1,6 @@
 //! Conditional-access policy versions: apply a checked file, list versions, roll back.
 
+use super::ConditionalAccess;
 use twofold_core::ValidationErrors;
 use twofold_core::access::{self, Outcome, Policy, PolicyVersion, SignInNeed, file};
 
@@ -8,7 +9,7 @@ use twofold_core::signin::SignInContext;
 use crate::access::Target;
 use crate::signin::Authenticated;
 
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
 
 /// The kinds of second step a page may offer for a strength.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +65,7 @@ pub struct WhatIf {
     pub risk: Option<access::Risk>,
 }
 
-impl App {
+impl ConditionalAccess {
     /// Explains what `policy` (the one in force when `None`) decides for one hypothetical
     /// sign-in.
     ///
@@ -77,7 +78,7 @@ impl App {
                 ValidationErrors::one("policy", "no policy has been applied: `twofold policy apply FILE`, or pass one")
             })?,
         };
-        let detail = self.user_detail(&question.user).await?;
+        let detail = self.identity.user_detail(&question.user).await?;
         let ip = match question.ip.as_deref() {
             Some(ip) => Some(ip.parse().map_err(|_| ValidationErrors::one("ip", format!("'{ip}' is not an address")))?),
             None => None,
@@ -286,7 +287,7 @@ impl App {
             Outcome::Allow
                 if decision.sign_in_need() == SignInNeed::Default
                     && auth.acr == "pwd"
-                    && self.has_second_factor(user).await? =>
+                    && self.factors.has_second_factor(user).await? =>
             {
                 Verdict::StepUp("mfa".into())
             }
@@ -305,7 +306,7 @@ impl App {
                 };
                 if short.is_none() {
                     Verdict::Satisfied
-                } else if !self.can_reach(user, &acr).await? {
+                } else if !self.factors.can_reach(user, &acr).await? {
                     Verdict::Unreachable(format!(
                         "conditional access ({}) needs a sign-in of strength {acr}, which none of your methods reaches",
                         rules()

@@ -2,18 +2,15 @@
 //! (`policy simulate`), and what the rules — report-only ones above all — matched
 //! (`report policy`).
 
+use super::ConditionalAccess;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use twofold_core::Timestamp;
 use twofold_core::access::{Mode, file, simulate};
-use twofold_core::signin::SignInEvent;
 use uuid::Uuid;
 
-use crate::{App, AppResult};
-
-/// Sign-in events read per page.
-const PAGE: i64 = 20_000;
+use crate::AppResult;
 
 /// What the rules of the recorded decisions matched over a period.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -62,28 +59,12 @@ pub struct ReportOnlySignIn {
     pub rules: Vec<String>,
 }
 
-impl App {
-    /// Reads every sign-in event at or after `since`, page by page, handing each page to `each`.
-    pub(crate) async fn each_sign_in_page(
-        &self,
-        since: Timestamp,
-        mut each: impl FnMut(&[SignInEvent]),
-    ) -> AppResult<()> {
-        let mut after = None;
-        loop {
-            let page = self.store.sign_in_events_page(since, after, PAGE).await?;
-            each(&page);
-            match page.last() {
-                Some(last) if page.len() as i64 == PAGE => after = Some(last.id),
-                _ => return Ok(()),
-            }
-        }
-    }
-
+impl ConditionalAccess {
     /// Everyone in the directory as the simulation sees them: groups, tier, roles, and what
     /// their confirmed methods can prove.
     async fn simulation_people(&self) -> AppResult<Vec<(Uuid, simulate::Person)>> {
         Ok(self
+            .identity
             .directory()
             .await?
             .into_iter()
@@ -122,7 +103,7 @@ impl App {
         let people = self.simulation_people().await?;
         let mut simulation = simulate::Simulation::new(&draft, Some(&current), people);
         let since = self.now().plus_seconds(-days.max(0) * 86_400);
-        self.each_sign_in_page(since, |page| simulation.feed(page)).await?;
+        self.attempts.each_sign_in_page(since, |page| simulation.feed(page)).await?;
         Ok(Ok(simulation.report()))
     }
 
@@ -135,36 +116,37 @@ impl App {
         let mut report = PolicyReport { since, ..PolicyReport::default() };
         let mut tallies: BTreeMap<(String, Mode, String), (u64, BTreeSet<String>)> = BTreeMap::new();
         let mut latest: Vec<ReportOnlySignIn> = Vec::new();
-        self.each_sign_in_page(since, |page| {
-            for event in page {
-                let Some(decision) = &event.context.policy else { continue };
-                report.decided += 1;
-                if decision.would_be != decision.outcome {
-                    report.would_change += 1;
-                }
-                for rule in &decision.rules {
-                    let tally = tallies.entry((rule.rule.clone(), rule.mode, rule.outcome.clone())).or_default();
-                    tally.0 += 1;
-                    tally.1.insert(event.username.clone());
-                }
-                let report_only: Vec<String> =
-                    decision.rules.iter().filter(|r| r.mode == Mode::ReportOnly).map(|r| r.rule.clone()).collect();
-                if !report_only.is_empty() {
-                    latest.push(ReportOnlySignIn {
-                        at: event.at,
-                        username: event.username.clone(),
-                        app: event.context.app.clone(),
-                        outcome: decision.outcome.clone(),
-                        would_be: decision.would_be.clone(),
-                        rules: report_only,
-                    });
-                    if latest.len() > 200 {
-                        latest.drain(..100);
+        self.attempts
+            .each_sign_in_page(since, |page| {
+                for event in page {
+                    let Some(decision) = &event.context.policy else { continue };
+                    report.decided += 1;
+                    if decision.would_be != decision.outcome {
+                        report.would_change += 1;
+                    }
+                    for rule in &decision.rules {
+                        let tally = tallies.entry((rule.rule.clone(), rule.mode, rule.outcome.clone())).or_default();
+                        tally.0 += 1;
+                        tally.1.insert(event.username.clone());
+                    }
+                    let report_only: Vec<String> =
+                        decision.rules.iter().filter(|r| r.mode == Mode::ReportOnly).map(|r| r.rule.clone()).collect();
+                    if !report_only.is_empty() {
+                        latest.push(ReportOnlySignIn {
+                            at: event.at,
+                            username: event.username.clone(),
+                            app: event.context.app.clone(),
+                            outcome: decision.outcome.clone(),
+                            would_be: decision.would_be.clone(),
+                            rules: report_only,
+                        });
+                        if latest.len() > 200 {
+                            latest.drain(..100);
+                        }
                     }
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         latest.reverse();
         latest.truncate(100);
         report.report_only_sign_ins = latest;

@@ -4,6 +4,7 @@
 //! renewing the session), replacing, renaming and removing methods, and recovery codes.
 //! THREATS: enrolment hijack, enrolment left half-open.
 
+use super::Factors;
 use twofold_core::factors::authenticator::{self, Authenticator, AuthenticatorKind};
 use twofold_core::factors::otp::{self, TotpParams};
 use twofold_core::factors::recovery;
@@ -14,9 +15,9 @@ use uuid::Uuid;
 
 use crate::factors::mfa::TotpEnrolment;
 use crate::signin::{Authenticated, SignedIn};
-use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
+use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
 
-impl App {
+impl Factors {
     /// Starts adding an authenticator app: a new seed, sealed at rest; the method counts
     /// only after [`App::confirm_totp`] sees a code from it.
     ///

@@ -1,5 +1,6 @@
 //! Hardware OATH tokens: import from the vendor's CSV, assign and unassign, resynchronise.
 
+use super::Factors;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
@@ -11,7 +12,7 @@ use twofold_core::sealed;
 use uuid::Uuid;
 
 use crate::identity::import::RowError;
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
 
 /// What a token import did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -24,7 +25,7 @@ pub struct TokenImportReport {
     pub errors: Vec<RowError>,
 }
 
-impl App {
+impl Factors {
     /// Imports tokens from CSV (`serial,secret,type,digits,period,username`). A file with any
     /// bad row is refused whole, with each bad row's line; nothing is stored.
     ///
@@ -141,7 +142,7 @@ impl App {
         serial: &str,
         user: &str,
     ) -> AppResult<Authenticator> {
-        let user = self.find_user(user).await?;
+        let user = self.identity.find_user(user).await?;
         Ok(self.store.assign_token(serial, Some(user.id), &self.audit_context(actor, meta)).await?)
     }
 

@@ -2,16 +2,19 @@
 //! and checking codes for gateways (the verify API). The second step of sign-in is in
 //! `signin::second_step`; adding and changing methods is in `enrolment.rs`.
 
+use super::Factors;
 use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
 use twofold_core::factors::otp::{self, OtpRejection};
+use twofold_core::factors::recovery;
 use twofold_core::identity::{User, normalize_username};
+use twofold_core::mail;
 use twofold_core::signin::FailureReason;
 use twofold_core::signin::session::{AuthContext, FRESH_MFA_SECS};
 use twofold_core::signin::{device_trust, throttle};
 use uuid::Uuid;
 
 use crate::signin::Authenticated;
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
 
 /// A TOTP enrolment waiting for its test authentication.
 #[derive(Debug, Clone)]
@@ -56,7 +59,7 @@ pub struct Verified {
     pub authenticator_id: Uuid,
 }
 
-impl App {
+impl Factors {
     /// The user's methods.
     ///
     /// # Errors
@@ -223,14 +226,16 @@ impl App {
         if let Some(free) = self.verify_caller_limits.get(&caller.name) {
             limits.free_per_source = *free;
         }
-        let claim = self.claim_attempt_within(&username, user.as_ref(), &["otp"], meta, limits).await?;
+        let claim = self.attempts.claim_attempt_within(&username, user.as_ref(), &["otp"], meta, limits).await?;
         let candidate = match &user {
             Some(u) => self.match_otp(u, code).await?,
             None => Err(FailureReason::UnknownUser),
         };
         let failure_reason = candidate.as_ref().err().copied().unwrap_or(FailureReason::ReplayedCode);
-        let success = self.sign_in_event(&username, user.as_ref(), None, meta).claimed(claim.id).with_methods(&["otp"]);
+        let success =
+            self.attempts.sign_in_event(&username, user.as_ref(), None, meta).claimed(claim.id).with_methods(&["otp"]);
         let failure = self
+            .attempts
             .sign_in_event(&username, user.as_ref(), Some(failure_reason), meta)
             .claimed(claim.id)
             .with_methods(&["otp"]);
@@ -243,5 +248,72 @@ impl App {
         metrics::counter!("twofold_verify_total", "outcome" => if verified.is_some() { "success" } else { "failure" })
             .increment(1);
         verified.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Whether `user` has a method that reaches strength `acr`.
+    pub(crate) async fn can_reach(&self, user: &twofold_core::identity::User, acr: &str) -> AppResult<bool> {
+        let methods = self.store.authenticators(user.id).await?;
+        let passkey = |attested: bool| {
+            methods.iter().any(|a| {
+                a.is_confirmed()
+                    && a.kind == twofold_core::factors::authenticator::AuthenticatorKind::Webauthn
+                    && (a.attested || !attested)
+            })
+        };
+        Ok(match acr {
+            "phrh" => passkey(true),
+            "phr" => passkey(false),
+            "mfa" => self.has_second_factor(user).await?,
+            _ => true,
+        })
+    }
+
+    /// Checks a typed code: an app or token code first, then an email or SMS code sent to
+    /// the user. The RFC 8176 method it proves (`otp`, or `sms` for a text message), and
+    /// whether it came through a retired channel.
+    pub(crate) async fn check_code(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> AppResult<Result<(&'static str, bool), FailureReason>> {
+        match self.check_otp(user, code).await? {
+            Ok(a) => Ok(Ok((a.kind.amr(), false))),
+            Err(FailureReason::WrongCode) => Ok(self
+                .redeem_sign_in_code(user, code)
+                .await?
+                .map(|(a, retired)| (a.kind.amr(), retired))
+                .ok_or(FailureReason::WrongCode)),
+            Err(reason) => Ok(Err(reason)),
+        }
+    }
+
+    /// Checks a one-time code and wins its step or counter atomically (the sign-in path).
+    pub(crate) async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
+        match self.match_otp(user, code).await? {
+            Ok((a, step)) if self.store.use_otp_step(a.id, step, a.drift_steps, self.now()).await? => Ok(Ok(a)),
+            Ok(_) => Ok(Err(FailureReason::ReplayedCode)),
+            Err(reason) => Ok(Err(reason)),
+        }
+    }
+
+    /// Uses one of the person's recovery codes, telling them how many are left.
+    pub(crate) async fn use_recovery_code(
+        &self,
+        current: &Authenticated,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Result<(), FailureReason>> {
+        let Some(normalized) = recovery::normalize(code) else { return Ok(Err(FailureReason::WrongCode)) };
+        let hash = recovery::hash(&self.keys()?.recovery, &current.user.id.to_string(), &normalized);
+        let used = self
+            .store
+            .consume_recovery_code(current.user.id, &hash, &self.audit_context(&current.actor(), meta))
+            .await?;
+        if !used {
+            return Ok(Err(FailureReason::WrongCode));
+        }
+        let remaining = self.store.recovery_codes_left(current.user.id).await?;
+        self.notify(mail::recovery_code_used(&current.user, remaining, self.now()));
+        Ok(Ok(()))
     }
 }

@@ -2,6 +2,7 @@
 //! sending a sign-in code, and redeeming one. Allowed only where the fallback policy allows
 //! the channel for the person's tier, and only until the channel's end date.
 
+use super::Factors;
 use twofold_core::factors::authenticator::{self, Authenticator, AuthenticatorKind};
 use twofold_core::factors::one_time_codes::{self, CodePurpose, OneTimeCode};
 use twofold_core::identity::User;
@@ -9,7 +10,7 @@ use twofold_core::mail;
 use uuid::Uuid;
 
 use crate::signin::Authenticated;
-use crate::{App, AppError, AppResult, Refusal, RequestMeta};
+use crate::{AppError, AppResult, Refusal, RequestMeta};
 
 /// A code on its way: which method it went through and where, masked for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub struct CodeSent {
     pub valid_minutes: i64,
 }
 
-impl App {
+impl Factors {
     /// The fallback methods `user` may use now (confirmed, allowed for their tier today); when
     /// none is and they have no other usable second factor, their retired ones, whose codes
     /// prove only enough to set up a replacement.

@@ -3,6 +3,7 @@
 //! discoverable credential. Ceremony state stays server-side, keyed by the session (or by a
 //! one-time ceremony id before sign-in), and each challenge is answered at most once.
 
+use super::Factors;
 use serde::{Serialize, de::DeserializeOwned};
 use twofold_core::factors::authenticator::{self, Authenticator, AuthenticatorKind};
 use twofold_core::mail;
@@ -15,7 +16,7 @@ use webauthn_rs::prelude::{
 };
 
 use crate::signin::{Authenticated, SignedIn};
-use crate::{App, AppError, AppResult, RequestMeta};
+use crate::{AppError, AppResult, RequestMeta};
 
 /// How long a ceremony may take between the options and the answer.
 const CEREMONY_SECS: i64 = 5 * 60;
@@ -106,7 +107,7 @@ fn parse_answer<T: DeserializeOwned>(answer: serde_json::Value) -> AppResult<T> 
         .map_err(|e| twofold_core::ValidationErrors::one("credential", format!("is malformed: {e}")).into())
 }
 
-impl App {
+impl Factors {
     fn webauthn(&self) -> AppResult<&Webauthn> {
         self.webauthn.as_deref().ok_or_else(|| AppError::Internal("WebAuthn is not configured".into()))
     }

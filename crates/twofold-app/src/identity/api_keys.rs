@@ -1,12 +1,13 @@
 //! Admin API keys: issue (shown once), authenticate, list, revoke.
 
+use super::Identities;
 use twofold_core::Timestamp;
 use twofold_core::audit::ActorKind;
 use twofold_core::identity::Role;
 use twofold_core::identity::api_key::{ApiKey, parse_token};
 use twofold_core::signin::session::AuthContext;
 
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
 
 /// How long a node reuses an API key record it read (the secret is checked every time): a
 /// revoked or expired key stops working everywhere within this time.
@@ -15,7 +16,7 @@ pub const API_KEY_CACHE_MS: i64 = 5_000;
 /// How stale a key's "last used" time may be.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
-impl App {
+impl Identities {
     /// Issues a key; returns the token (to show once) and the stored record.
     ///
     /// # Errors

@@ -2,13 +2,14 @@
 //! read in three queries rather than two per person, for passes over everyone (policy
 //! simulation, campaign compliance).
 
+use super::Identities;
 use std::collections::HashMap;
 
 use twofold_core::factors::authenticator::AuthenticatorKind;
 use twofold_core::identity::User;
 use twofold_core::store::UserFilter;
 
-use crate::{App, AppResult};
+use crate::AppResult;
 
 /// Users read per page.
 const PAGE: i64 = 10_000;
@@ -24,7 +25,7 @@ pub(crate) struct Member {
     pub(crate) methods: Vec<(AuthenticatorKind, bool)>,
 }
 
-impl App {
+impl Identities {
     /// Every identity with its groups and confirmed methods, by username.
     pub(crate) async fn directory(&self) -> AppResult<Vec<Member>> {
         let mut groups: HashMap<uuid::Uuid, Vec<String>> = HashMap::new();

@@ -1,12 +1,13 @@
 //! Managing groups and their members.
 
+use super::Identities;
 use twofold_core::identity::{Group, User, new_group};
 use twofold_core::store::GroupSummary;
 use uuid::Uuid;
 
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
 
-impl App {
+impl Identities {
     /// Creates a group.
     ///
     /// # Errors

@@ -4,6 +4,7 @@
 //! `display_name`, `phone`, `department`, `manager`, `tier`, `roles` and `groups`
 //! (both `;`-separated). Imported users have no password yet.
 
+use super::Identities;
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -11,7 +12,7 @@ use twofold_core::identity::{NewUser, User};
 use twofold_core::store::UserRecord;
 use uuid::Uuid;
 
-use crate::{Actor, App, AppResult, RequestMeta};
+use crate::{Actor, AppResult, RequestMeta};
 
 const COLUMNS: &[&str] =
     &["username", "email", "display_name", "phone", "department", "manager", "tier", "roles", "groups"];
@@ -46,7 +47,7 @@ fn list(value: Option<&str>) -> Vec<String> {
     value.unwrap_or("").split(';').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect()
 }
 
-impl App {
+impl Identities {
     /// Imports users from CSV. Without `skip_invalid`, any bad row means nothing is applied;
     /// with it, the good rows are applied and the bad ones reported.
     ///

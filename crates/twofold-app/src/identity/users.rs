@@ -1,11 +1,12 @@
 //! Managing users: create, show, list, update, disable, set passwords.
 
+use super::Identities;
 use twofold_core::identity::password::check_new_password;
 use twofold_core::identity::{NewUser, User, UserPatch, normalize_username};
 use twofold_core::store::{UserFilter, UserRecord};
 use uuid::Uuid;
 
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
 
 /// A user with the groups they belong to.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -17,7 +18,7 @@ pub struct UserDetail {
     pub groups: Vec<String>,
 }
 
-impl App {
+impl Identities {
     /// Creates one user, optionally with a password and group memberships.
     ///
     /// # Errors
@@ -54,7 +55,7 @@ impl App {
     /// Checks a new password against the rules and hashes it.
     pub(crate) async fn new_password_hash(&self, password: String, username: &str) -> AppResult<String> {
         check_new_password(&password, username)?;
-        self.hash_password(password).await
+        self.hasher.hash_password(password).await
     }
 
     /// Finds a user by username or id.

@@ -7,7 +7,7 @@ use twofold_core::signin::FailureReason;
 use crate::access::Target;
 use crate::access::policies::Verdict;
 
-impl App {
+impl Provider {
     /// The authorization endpoint: checks the request, then either asks for sign-in or a
     /// (fresh) second factor — what the app asks, the client's minimum, and what the
     /// conditional-access policy in force requires — or issues a single-use code.
@@ -59,7 +59,7 @@ impl App {
             (Needed::StepUp(acr), _) => {
                 // Asking for a factor the person does not have would only loop.
                 if let Some(current) = full_session
-                    && !self.can_reach(&current.user, &acr).await?
+                    && !self.factors.can_reach(&current.user, &acr).await?
                 {
                     return Ok(AuthorizeOutcome::Redirect(error_redirect("unmet_authentication_requirements")));
                 }
@@ -78,7 +78,7 @@ impl App {
             device_id: meta.device_id.as_deref(),
             trusted: None,
         };
-        let (verdict, mut context) = self.conditional_access_recorded(current, &groups, &target).await?;
+        let (verdict, mut context) = self.access.conditional_access_recorded(current, &groups, &target).await?;
         context.app = Some(valid.client_id.clone());
         {
             match verdict {
@@ -178,29 +178,12 @@ impl App {
     ) -> AppResult<()> {
         let methods: Vec<&str> = current.session.auth.amr.iter().map(String::as_str).collect();
         let mut event = self
+            .attempts
             .sign_in_event(&current.user.username, Some(&current.user), refused, meta)
             .with_methods(&methods)
             .with_context(context);
         event.source = Some(twofold_core::signin::throttle::SESSION_SOURCE.to_owned());
         Ok(self.store.record_sign_in_attempt(&event, &self.audit_context(&current.actor(), meta)).await?)
-    }
-
-    /// Whether `user` has a method that reaches strength `acr`.
-    pub(crate) async fn can_reach(&self, user: &twofold_core::identity::User, acr: &str) -> AppResult<bool> {
-        let methods = self.store.authenticators(user.id).await?;
-        let passkey = |attested: bool| {
-            methods.iter().any(|a| {
-                a.is_confirmed()
-                    && a.kind == twofold_core::factors::authenticator::AuthenticatorKind::Webauthn
-                    && (a.attested || !attested)
-            })
-        };
-        Ok(match acr {
-            "phrh" => passkey(true),
-            "phr" => passkey(false),
-            "mfa" => self.has_second_factor(user).await?,
-            _ => true,
-        })
     }
 
     /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): checks the ID token an

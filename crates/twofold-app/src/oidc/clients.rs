@@ -19,7 +19,7 @@ pub(super) fn named_client_id(request: &TokenRequest) -> String {
     }
 }
 
-impl App {
+impl Provider {
     /// Registers a client; returns it and, for a confidential client, its secret (shown once).
     ///
     /// # Errors

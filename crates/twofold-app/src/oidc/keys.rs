@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl App {
+impl Provider {
     /// Makes new token-signing keys (RS256 for ID tokens, ES256 for access tokens); the
     /// previous ones stay published until the tokens they signed have expired. Returns the
     /// new `kid`s.

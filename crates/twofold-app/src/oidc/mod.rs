@@ -8,6 +8,7 @@ pub use authorize::LogoutTarget;
 pub(crate) mod clients;
 pub(crate) mod jose;
 mod keys;
+pub mod service_accounts;
 mod tokens;
 
 use serde::Serialize;
@@ -20,7 +21,37 @@ use uuid::Uuid;
 
 use crate::signin::Authenticated;
 
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
+
+/// The OpenID Connect provider: clients, signing keys, the authorization and token
+/// endpoints, and service accounts (clients with credentials of their own).
+pub struct Provider {
+    pub(crate) shared: std::sync::Arc<crate::Shared>,
+    pub(crate) factors: std::sync::Arc<crate::factors::Factors>,
+    pub(crate) access: std::sync::Arc<crate::access::ConditionalAccess>,
+    pub(crate) attempts: std::sync::Arc<crate::signin::Attempts>,
+    /// Absent only for admin verbs run where no master key file exists yet.
+    pub(crate) keys: Option<crate::SecretKeys>,
+    /// The issuer (the public URL); absent only for admin verbs.
+    pub(crate) issuer_url: Option<String>,
+    /// Token-signing keys read recently (when read, the keys); see [`CACHE_MS`].
+    pub(crate) signing_cache:
+        std::sync::Mutex<Option<(Timestamp, std::sync::Arc<Vec<twofold_core::oidc::SigningKey>>)>>,
+    /// Opened private signing keys by `kid` (keys never change once made).
+    pub(crate) private_keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<u8>>>>,
+    /// Client records read recently (id → when read, record).
+    pub(crate) client_cache:
+        std::sync::Mutex<std::collections::HashMap<String, (Timestamp, twofold_core::oidc::Client)>>,
+}
+
+crate::reads_shared!(Provider);
+
+impl Provider {
+    /// The secret keys, or a clear error where the master key is not available.
+    pub(crate) fn keys(&self) -> AppResult<&crate::SecretKeys> {
+        crate::require_keys(self.keys.as_ref())
+    }
+}
 
 /// An app to register as an OpenID Connect client.
 #[derive(Debug, Clone, Default)]
@@ -184,9 +215,9 @@ pub(crate) fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String 
     format!("{uri}{separator}{}", query.join("&"))
 }
 
-impl App {
+impl Provider {
     pub(crate) fn issuer(&self) -> AppResult<&str> {
-        self.issuer.as_deref().ok_or_else(|| AppError::Internal("no public URL (issuer) configured".into()))
+        self.issuer_url.as_deref().ok_or_else(|| AppError::Internal("no public URL (issuer) configured".into()))
     }
 
     pub(crate) fn client_secret_hash(&self, client_id: &str, secret: &str) -> AppResult<String> {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl App {
+impl Provider {
     /// The token endpoint (authorization code grant): authenticates the client, uses the
     /// code once, checks the redirect URI and PKCE, and signs the ID and access tokens.
     ///

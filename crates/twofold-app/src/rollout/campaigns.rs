@@ -3,6 +3,7 @@
 //! target with the projected completion date from the adoption curve (one snapshot a day,
 //! taken whenever the status of a running campaign is read).
 
+use super::Rollout;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -14,7 +15,7 @@ use twofold_core::rollout::progress::{self, Snapshot};
 use twofold_core::rollout::{Campaign, CampaignStatus, PhaseMode, StoredCampaign, file};
 
 use crate::identity::directory::Member;
-use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
+use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
 
 /// One identity's standing in a campaign.
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +106,7 @@ fn invalid(problems: Vec<file::Problem>) -> AppError {
     errors.into()
 }
 
-impl App {
+impl Rollout {
     /// Checks a campaign file against the directory's groups.
     ///
     /// # Errors
@@ -207,7 +208,7 @@ impl App {
     ) -> AppResult<Vec<(StoredCampaign, Campaign, Vec<PhaseReport>, Vec<ComplianceRow>)>> {
         let now = self.now();
         let directory: Vec<Member> =
-            self.directory().await?.into_iter().filter(|m| m.user.status == UserStatus::Active).collect();
+            self.identity.directory().await?.into_iter().filter(|m| m.user.status == UserStatus::Active).collect();
         // The exception covering each person now, if any (the one ending last).
         let mut covering: std::collections::HashMap<uuid::Uuid, (String, Timestamp)> = std::collections::HashMap::new();
         for e in self.store.exceptions().await?.into_iter().filter(|e| e.covers(now)) {

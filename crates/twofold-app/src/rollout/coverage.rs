@@ -2,6 +2,7 @@
 //! practice (the share of interactive sign-ins that proved a second factor), why sign-ins
 //! fail, and how many bypasses (exceptions) are in play.
 
+use super::Rollout;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -10,7 +11,7 @@ use twofold_core::identity::{Tier, UserStatus};
 use twofold_core::rollout::compliance::weak_for_tier;
 use twofold_core::signin::SignInOutcome;
 
-use crate::{App, AppResult};
+use crate::AppResult;
 
 /// The figures.
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +56,7 @@ fn percent(part: u64, whole: u64) -> f64 {
     (share * 10.0).round() / 10.0
 }
 
-impl App {
+impl Rollout {
     /// Coverage over the sign-ins of the last `days` days.
     ///
     /// # Errors
@@ -65,7 +66,7 @@ impl App {
         let since = now.plus_seconds(-days.max(1) * 86_400);
         let mut people = 0;
         let mut registered = 0;
-        for member in self.directory().await? {
+        for member in self.identity.directory().await? {
             let user = &member.user;
             if user.status != UserStatus::Active || matches!(user.tier, Tier::Service | Tier::BreakGlass) {
                 continue;
@@ -78,28 +79,29 @@ impl App {
         let (mut sign_ins, mut with_mfa) = (0, 0);
         let mut failures: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_method: BTreeMap<String, u64> = BTreeMap::new();
-        self.each_sign_in_page(since, |page| {
-            for event in page {
-                match event.outcome {
-                    SignInOutcome::Success => {
-                        // A code checked for a gateway (the verify API) names no password.
-                        if !event.methods.iter().any(|m| m == "pwd" || m == "hwk") {
-                            continue;
+        self.attempts
+            .each_sign_in_page(since, |page| {
+                for event in page {
+                    match event.outcome {
+                        SignInOutcome::Success => {
+                            // A code checked for a gateway (the verify API) names no password.
+                            if !event.methods.iter().any(|m| m == "pwd" || m == "hwk") {
+                                continue;
+                            }
+                            sign_ins += 1;
+                            if event.methods.iter().any(|m| m != "pwd") {
+                                with_mfa += 1;
+                            }
                         }
-                        sign_ins += 1;
-                        if event.methods.iter().any(|m| m != "pwd") {
-                            with_mfa += 1;
+                        SignInOutcome::Failure => {
+                            let reason = event.reason.map_or("unknown", |r| r.as_str());
+                            *failures.entry(reason.to_owned()).or_insert(0) += 1;
+                            *by_method.entry(event.methods.join(" ")).or_insert(0) += 1;
                         }
-                    }
-                    SignInOutcome::Failure => {
-                        let reason = event.reason.map_or("unknown", |r| r.as_str());
-                        *failures.entry(reason.to_owned()).or_insert(0) += 1;
-                        *by_method.entry(event.methods.join(" ")).or_insert(0) += 1;
                     }
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         let mut failures: Vec<(String, u64)> = failures.into_iter().collect();
         failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut exceptions = BTreeMap::new();

@@ -1,6 +1,7 @@
 //! Exceptions to a campaign's requirement: requested with a reason and an end date, decided
 //! by another approver who proves a second factor with the decision, revoked or left to end.
 
+use super::Rollout;
 use twofold_core::Timestamp;
 use twofold_core::audit::ActorKind;
 use twofold_core::identity::{User, normalize_username};
@@ -8,9 +9,9 @@ use twofold_core::rollout::exception::{self, Decision, EndReason, Exception};
 use twofold_core::signin::session::AuthContext;
 use uuid::Uuid;
 
-use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
+use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
 
-impl App {
+impl Rollout {
     /// Requests an exception for `username` until `until` (at most the configured maximum
     /// away), with a reason. `requested_by` names the person asking; it is required unless
     /// the actor is a person (the CLI and API keys are not), so that the rule "the approver
@@ -103,7 +104,7 @@ impl App {
     ) -> AppResult<Exception> {
         let exception = self.exception(id).await?;
         let approver = self.user_named(approver).await?;
-        self.verify_code(caller, &approver.username, code, meta).await?;
+        self.factors.verify_code(caller, &approver.username, code, meta).await?;
         let now = self.now();
         if let Some(refusal) = exception::approval_refusal(&exception, &approver, now) {
             return Err(AppError::Refused(Refusal::MayNotDecide(refusal)));
@@ -157,7 +158,7 @@ impl App {
         if subject.manager.as_deref().map(normalize_username) != Some(manager.username.clone()) {
             return Err(AppError::Refused(Refusal::NotTheirManager { username: subject.username }));
         }
-        self.verify_code(caller, &manager.username, code, meta).await?;
+        self.factors.verify_code(caller, &manager.username, code, meta).await?;
         let now = self.now();
         let actor = Actor {
             kind: ActorKind::User,

@@ -5,6 +5,7 @@
 //! copied once the deadline is far enough past). Also what sign-in and the pages ask of a
 //! person's standing.
 
+use super::Rollout;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -14,7 +15,7 @@ use twofold_core::rollout::progress::Snapshot;
 use twofold_core::rollout::{CampaignStatus, StoredState, Transition, reminders};
 use uuid::Uuid;
 
-use crate::{Actor, App, AppResult, RequestMeta};
+use crate::{Actor, AppResult, RequestMeta};
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -40,7 +41,7 @@ pub struct Standing {
     pub days_left: Option<i64>,
 }
 
-impl App {
+impl Rollout {
     /// One run of the campaign jobs at the current time.
     ///
     /// # Errors

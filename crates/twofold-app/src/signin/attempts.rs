@@ -1,6 +1,7 @@
 //! Attempts: claiming an attempt's slot before it is checked, and recording its outcome as a
 //! sign-in event with its audit entry. Every way in (the pipeline, the verify API) uses these.
 
+use twofold_core::Timestamp;
 use twofold_core::audit::{ActorKind, AuditContext};
 use twofold_core::identity::User;
 use twofold_core::mail;
@@ -8,7 +9,18 @@ use twofold_core::signin::session::AuthContext;
 use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome, throttle};
 use uuid::Uuid;
 
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
+
+/// Sign-in events read per page.
+const PAGE: i64 = 20_000;
+
+/// Attempts and their record: claims before a check, sign-in events after it, and reading
+/// the events back. Below every way in, so each can use it.
+pub struct Attempts {
+    pub(crate) shared: std::sync::Arc<crate::Shared>,
+}
+
+crate::reads_shared!(Attempts);
 
 /// An attempt's claimed slot (see [`App::claim_attempt`]).
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +31,7 @@ pub(crate) struct Claimed {
     pub(crate) by_user: throttle::Failures,
 }
 
-impl App {
+impl Attempts {
     /// Claims one attempt for `username` before it is checked, so concurrent attempts cannot
     /// outrun the limit (THREATS: racing the limits). Refused (and recorded as throttled)
     /// while the failures and attempts in flight demand a wait; otherwise the claim, whose id
@@ -132,5 +144,22 @@ impl App {
         debug_assert!(reason.is_some() == (event.outcome == SignInOutcome::Failure));
         self.store.record_sign_in_attempt(&event, &self.attempt_context(&event, meta)).await?;
         Ok(())
+    }
+
+    /// Reads every sign-in event at or after `since`, page by page, handing each page to `each`.
+    pub(crate) async fn each_sign_in_page(
+        &self,
+        since: Timestamp,
+        mut each: impl FnMut(&[SignInEvent]),
+    ) -> AppResult<()> {
+        let mut after = None;
+        loop {
+            let page = self.store.sign_in_events_page(since, after, PAGE).await?;
+            each(&page);
+            match page.last() {
+                Some(last) if page.len() as i64 == PAGE => after = Some(last.id),
+                _ => return Ok(()),
+            }
+        }
     }
 }

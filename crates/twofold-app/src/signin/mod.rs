@@ -14,7 +14,20 @@ use twofold_core::identity::User;
 use twofold_core::signin::session::{Session, SessionState, hash_session_token};
 use uuid::Uuid;
 
-use crate::{Actor, App, AppResult, RequestMeta};
+use crate::{Actor, AppResult, RequestMeta};
+
+pub use attempts::Attempts;
+
+/// The sign-in capability: every way in (through the pipeline) and the sessions it starts.
+pub struct SignIn {
+    pub(crate) shared: std::sync::Arc<crate::Shared>,
+    pub(crate) hasher: std::sync::Arc<crate::identity::hasher::Hasher>,
+    pub(crate) attempts: std::sync::Arc<Attempts>,
+    pub(crate) factors: std::sync::Arc<crate::factors::Factors>,
+    pub(crate) access: std::sync::Arc<crate::access::ConditionalAccess>,
+}
+
+crate::reads_shared!(SignIn);
 
 /// A successful sign-in.
 #[derive(Debug, Clone)]
@@ -54,7 +67,7 @@ impl Authenticated {
     }
 }
 
-impl App {
+impl SignIn {
     /// The valid session a cookie token names, with its user; `None` when it is unknown,
     /// expired, revoked, or its user may no longer sign in.
     ///

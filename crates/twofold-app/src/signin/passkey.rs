@@ -1,13 +1,14 @@
 //! Username-less sign-in with a passkey alone, through the pipeline: phishing-resistant
 //! (`phr`), or also hardware-bound (`phrh`) for an attested key.
 
+use super::SignIn;
 use twofold_core::signin::session::AuthContext;
 
 use super::SignedIn;
 use super::pipeline::{Attempt, Proof, Way};
-use crate::{App, AppResult, RequestMeta};
+use crate::{AppResult, RequestMeta};
 
-impl App {
+impl SignIn {
     /// Signs in with a discoverable passkey's answer to the ceremony `ceremony`.
     ///
     /// # Errors
@@ -19,11 +20,11 @@ impl App {
         answer: serde_json::Value,
         meta: &RequestMeta,
     ) -> AppResult<SignedIn> {
-        let answer = self.read_passkey_sign_in(ceremony, answer).await?;
+        let answer = self.factors.read_passkey_sign_in(ceremony, answer).await?;
         let user = answer.user.clone();
         let attempt = Attempt { username: &user.username, user: Some(&user), tried: &["hwk"], meta };
         self.sign_in_through(Way::Passkey, attempt, async || {
-            Ok(self.check_passkey_sign_in(answer).await?.map(|attested| Proof {
+            Ok(self.factors.check_passkey_sign_in(answer).await?.map(|attested| Proof {
                 methods: vec!["hwk"],
                 auth: AuthContext {
                     amr: vec!["hwk".into(), "user".into(), "mfa".into()],

@@ -2,6 +2,7 @@
 //! get the same answer after the same work: an unknown user's attempt is checked against a
 //! dummy hash so its timing matches.
 
+use super::SignIn;
 use std::sync::OnceLock;
 
 use twofold_core::audit::AuditAction;
@@ -13,16 +14,16 @@ use twofold_core::signin::session::AuthContext;
 
 use super::SignedIn;
 use super::pipeline::{Attempt, Proof, Way};
-use crate::{Actor, App, AppResult, RequestMeta};
+use crate::{Actor, AppResult, RequestMeta};
 
 /// A hash of a fixed password, made once with the configured parameters, that unknown
 /// usernames are checked against.
-fn dummy_hash(app: &App) -> &'static str {
+fn dummy_hash(signin: &SignIn) -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("twofold-dummy-password", app.settings.hash_params).unwrap_or_default())
+    DUMMY.get_or_init(|| hash_password("twofold-dummy-password", signin.settings.hash_params).unwrap_or_default())
 }
 
-impl App {
+impl SignIn {
     /// Checks a username and password and starts a session (or one awaiting its second step).
     ///
     /// # Errors
@@ -43,7 +44,7 @@ impl App {
         let attempt = Attempt { username: &username, user: user.as_ref(), tried: &["pwd"], meta };
         self.sign_in_through(Way::Password { rehash }, attempt, async || {
             let hash_to_check = stored_hash.clone().unwrap_or_else(|| dummy_hash(self).to_owned());
-            let matches = self.verify_password(password, hash_to_check).await?;
+            let matches = self.hasher.verify_password(password, hash_to_check).await?;
             Ok(match (&user, &stored_hash) {
                 (None, _) => Err(FailureReason::UnknownUser),
                 (Some(_), None) => Err(FailureReason::NoPassword),
@@ -61,7 +62,7 @@ impl App {
     /// Re-hashes a password made under older parameters. A failure here only logs:
     /// the sign-in itself already succeeded.
     pub(super) async fn rehash(&self, user: &User, password: String, actor: &Actor, meta: &RequestMeta) {
-        let Ok(hash) = self.hash_password(password).await else { return };
+        let Ok(hash) = self.hasher.hash_password(password).await else { return };
         if let Err(e) = self
             .store
             .set_password_hash(user.id, &hash, AuditAction::UserPasswordRehash, &self.audit_context(actor, meta))

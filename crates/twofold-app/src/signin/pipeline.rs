@@ -13,6 +13,7 @@
 //!
 //! The person's trusted device is read once per attempt and shared with conditional access.
 
+use super::SignIn;
 use twofold_core::access::{SignInNeed, shortfall};
 use twofold_core::audit::ActorKind;
 use twofold_core::identity::User;
@@ -22,7 +23,7 @@ use twofold_core::signin::{FailureReason, SignInEvent, SignInOutcome};
 
 use super::{Authenticated, SignedIn, metrics_outcome, metrics_signed_in};
 use crate::access::SignInCheck;
-use crate::{Actor, App, AppError, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
 
 /// How an attempt comes in: what differs between the ways in once the check has passed.
 pub(crate) enum Way<'a> {
@@ -69,7 +70,7 @@ const fn is_wrong_secret(reason: FailureReason) -> bool {
     matches!(reason, FailureReason::WrongPassword | FailureReason::WrongCode | FailureReason::ReplayedCode)
 }
 
-impl App {
+impl SignIn {
     /// Runs one sign-in attempt through the pipeline (see the module documentation); `check`
     /// is the way's own check, run after the attempt's slot is claimed.
     ///
@@ -83,14 +84,14 @@ impl App {
         check: impl AsyncFnOnce() -> AppResult<Result<Proof, FailureReason>>,
     ) -> AppResult<SignedIn> {
         let Attempt { username, user, tried, meta } = attempt;
-        let claim = self.claim_attempt(username, user, tried, meta).await?;
+        let claim = self.attempts.claim_attempt(username, user, tried, meta).await?;
         let proof = match (check().await?, user) {
             (Ok(proof), Some(_)) => proof,
             (outcome, user) => {
                 let reason = outcome.err().unwrap_or(FailureReason::UnknownUser);
-                self.record_claimed_attempt(&claim, username, user, Some(reason), tried, meta).await?;
+                self.attempts.record_claimed_attempt(&claim, username, user, Some(reason), tried, meta).await?;
                 if let Some(user) = user.filter(|_| is_wrong_secret(reason)) {
-                    self.notify_if_now_throttled(user, claim.by_user);
+                    self.attempts.notify_if_now_throttled(user, claim.by_user);
                 }
                 metrics_outcome("failure");
                 return Err(AppError::Unauthenticated);
@@ -98,9 +99,10 @@ impl App {
         };
         let Some(user) = user else { return Err(AppError::Unauthenticated) };
 
-        let trusted = self.device_trust(user, meta).await?;
-        let check = self.check_sign_in(user, claim.by_user.count, trusted.is_some(), meta).await?;
+        let trusted = self.factors.device_trust(user, meta).await?;
+        let check = self.access.check_sign_in(user, claim.by_user.count, trusted.is_some(), meta).await?;
         let event = self
+            .attempts
             .sign_in_event(username, Some(user), None, meta)
             .claimed(claim.id)
             .with_methods(&proof.methods)
@@ -108,7 +110,7 @@ impl App {
         if check.need == SignInNeed::Blocked {
             let refused =
                 SignInEvent { outcome: SignInOutcome::Failure, reason: Some(FailureReason::PolicyBlocked), ..event };
-            self.store.record_sign_in_attempt(&refused, &self.attempt_context(&refused, meta)).await?;
+            self.store.record_sign_in_attempt(&refused, &self.attempts.attempt_context(&refused, meta)).await?;
             metrics_outcome("blocked");
             return Err(AppError::Refused(crate::Refusal::SignInBlocked { rules: check.rules }));
         }
@@ -129,7 +131,7 @@ impl App {
         };
         let signed_in = match way {
             Way::Password { rehash } => {
-                let has_second_factor = self.has_second_factor(user).await?;
+                let has_second_factor = self.factors.has_second_factor(user).await?;
                 let (token, session) = start(proof.auth.clone());
                 let signed_in = match after_password(&check, has_second_factor, trusted.as_ref(), now) {
                     SecondStep::TrustedDevice(auth) => {
@@ -137,7 +139,7 @@ impl App {
                         let event = event.with_methods(&["pwd", "trusted_device"]);
                         self.store.start_session(&session, &event, &ctx).await?;
                         metrics_signed_in(&event.methods);
-                        self.note_exception_use(user, meta).await?;
+                        self.access.note_exception_use(user, meta).await?;
                         SignedIn { token, session, user: user.clone(), has_second_factor, strength: None }
                     }
                     SecondStep::Ask => {
@@ -151,7 +153,7 @@ impl App {
                     SecondStep::None => {
                         self.store.start_session(&session, &event, &ctx).await?;
                         metrics_signed_in(&event.methods);
-                        self.note_exception_use(user, meta).await?;
+                        self.access.note_exception_use(user, meta).await?;
                         let strength = strength_to_offer(&check.need);
                         SignedIn { token, session, user: user.clone(), has_second_factor, strength }
                     }
@@ -167,9 +169,9 @@ impl App {
                     return Err(AppError::Unauthenticated);
                 }
                 metrics_signed_in(&event.methods);
-                self.note_exception_use(user, meta).await?;
+                self.access.note_exception_use(user, meta).await?;
                 if trust_device {
-                    self.trust_this_device(user, now, meta).await?;
+                    self.factors.trust_this_device(user, now, meta).await?;
                 }
                 SignedIn { token, session, user: user.clone(), has_second_factor: true, strength: None }
             }
@@ -177,7 +179,7 @@ impl App {
                 let (token, session) = start(proof.auth.clone());
                 self.store.start_session(&session, &event, &ctx).await?;
                 metrics_signed_in(&event.methods);
-                self.note_exception_use(user, meta).await?;
+                self.access.note_exception_use(user, meta).await?;
                 SignedIn { token, session, user: user.clone(), has_second_factor: true, strength: None }
             }
         };

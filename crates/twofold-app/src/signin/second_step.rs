@@ -1,19 +1,15 @@
 //! The second step of sign-in, also a step-up of a signed-in session: a code from an app or
 //! hardware token, an email or SMS code, a recovery code, or a passkey, through the pipeline.
 
-use twofold_core::factors::authenticator::Authenticator;
-use twofold_core::factors::recovery;
-use twofold_core::identity::User;
-use twofold_core::mail;
-use twofold_core::signin::FailureReason;
+use super::SignIn;
 use twofold_core::signin::session::{AuthContext, RETIRED_FALLBACK_AMR};
 
 use super::pipeline::{Attempt, Proof, Way};
 use super::{Authenticated, SignedIn};
 use crate::factors::mfa::SecondFactor;
-use crate::{App, AppResult, RequestMeta};
+use crate::{AppResult, RequestMeta};
 
-impl App {
+impl SignIn {
     /// The second step of sign-in, or a step-up of a signed-in session: checks the factor,
     /// then replaces the session with a new one (new id) that records what was proved.
     ///
@@ -39,13 +35,16 @@ impl App {
             // phishing-resistant (`phr`), an attested hardware key also hardware-bound (`phrh`).
             // A retired email or SMS channel proves only enough to replace it: `acr` stays `pwd`.
             let outcome = match &factor {
-                SecondFactor::Code(code) => {
-                    self.check_code(user, code).await?.map(|(amr, retired)| (amr, if retired { "pwd" } else { "mfa" }))
-                }
+                SecondFactor::Code(code) => self
+                    .factors
+                    .check_code(user, code)
+                    .await?
+                    .map(|(amr, retired)| (amr, if retired { "pwd" } else { "mfa" })),
                 SecondFactor::RecoveryCode(code) => {
-                    self.use_recovery_code(current, code, meta).await?.map(|()| ("otp", "mfa"))
+                    self.factors.use_recovery_code(current, code, meta).await?.map(|()| ("otp", "mfa"))
                 }
                 SecondFactor::Passkey { ceremony, answer } => self
+                    .factors
                     .check_passkey(current, ceremony, answer.clone())
                     .await?
                     .map(|attested| ("hwk", if attested { "phrh" } else { "phr" })),
@@ -56,51 +55,6 @@ impl App {
             }))
         })
         .await
-    }
-
-    /// Checks a typed code: an app or token code first, then an email or SMS code sent to
-    /// the user. The RFC 8176 method it proves (`otp`, or `sms` for a text message), and
-    /// whether it came through a retired channel.
-    async fn check_code(&self, user: &User, code: &str) -> AppResult<Result<(&'static str, bool), FailureReason>> {
-        match self.check_otp(user, code).await? {
-            Ok(a) => Ok(Ok((a.kind.amr(), false))),
-            Err(FailureReason::WrongCode) => Ok(self
-                .redeem_sign_in_code(user, code)
-                .await?
-                .map(|(a, retired)| (a.kind.amr(), retired))
-                .ok_or(FailureReason::WrongCode)),
-            Err(reason) => Ok(Err(reason)),
-        }
-    }
-
-    /// Checks a one-time code and wins its step or counter atomically (the sign-in path).
-    async fn check_otp(&self, user: &User, code: &str) -> AppResult<Result<Authenticator, FailureReason>> {
-        match self.match_otp(user, code).await? {
-            Ok((a, step)) if self.store.use_otp_step(a.id, step, a.drift_steps, self.now()).await? => Ok(Ok(a)),
-            Ok(_) => Ok(Err(FailureReason::ReplayedCode)),
-            Err(reason) => Ok(Err(reason)),
-        }
-    }
-
-    /// Uses one of the person's recovery codes, telling them how many are left.
-    async fn use_recovery_code(
-        &self,
-        current: &Authenticated,
-        code: &str,
-        meta: &RequestMeta,
-    ) -> AppResult<Result<(), FailureReason>> {
-        let Some(normalized) = recovery::normalize(code) else { return Ok(Err(FailureReason::WrongCode)) };
-        let hash = recovery::hash(&self.keys()?.recovery, &current.user.id.to_string(), &normalized);
-        let used = self
-            .store
-            .consume_recovery_code(current.user.id, &hash, &self.audit_context(&current.actor(), meta))
-            .await?;
-        if !used {
-            return Ok(Err(FailureReason::WrongCode));
-        }
-        let remaining = self.store.recovery_codes_left(current.user.id).await?;
-        self.notify(mail::recovery_code_used(&current.user, remaining, self.now()));
-        Ok(Ok(()))
     }
 }
 

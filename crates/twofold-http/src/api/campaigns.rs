@@ -29,6 +29,7 @@ pub struct Source {
 pub async fn list(State(state): State<AppState>, _caller: Authorized<ReadDirectory>) -> Result<Response, ApiError> {
     let campaigns: Vec<_> = state
         .app
+        .rollout()
         .campaigns()
         .await?
         .into_iter()
@@ -44,7 +45,7 @@ pub async fn apply(
     ClientMeta(meta): ClientMeta,
     JsonBody(body): JsonBody<Source>,
 ) -> Result<Response, ApiError> {
-    let name = state.app.apply_campaign(&caller.actor, &meta, &body.source).await?;
+    let name = state.app.rollout().apply_campaign(&caller.actor, &meta, &body.source).await?;
     Ok((StatusCode::CREATED, Json(json!({ "name": name }))).into_response())
 }
 
@@ -54,7 +55,7 @@ pub async fn status(
     _caller: Authorized<ReadDirectory>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.app.campaign_status(&name).await?).into_response())
+    Ok(Json(state.app.rollout().campaign_status(&name).await?).into_response())
 }
 
 /// `POST /campaigns/{name}/start` and `POST /campaigns/{name}/pause`.
@@ -69,7 +70,7 @@ pub async fn set_status(
         "pause" => CampaignStatus::Paused,
         _ => return Err(twofold_app::AppError::NotFound("API endpoint").into()),
     };
-    state.app.set_campaign_status(&caller.actor, &meta, &name, status).await?;
+    state.app.rollout().set_campaign_status(&caller.actor, &meta, &name, status).await?;
     Ok(Json(json!({ "name": name, "status": status })).into_response())
 }
 
@@ -85,7 +86,7 @@ pub async fn compliance(
     _caller: Authorized<ReadDirectory>,
     QueryParams(query): QueryParams<ComplianceQuery>,
 ) -> Result<Response, ApiError> {
-    let rows = state.app.compliance_report(query.campaign.as_deref(), query.state).await?;
+    let rows = state.app.rollout().compliance_report(query.campaign.as_deref(), query.state).await?;
     Ok(Json(json!({ "identities": rows })).into_response())
 }
 
@@ -101,7 +102,7 @@ pub async fn coverage(
     _caller: Authorized<ReadDirectory>,
     QueryParams(query): QueryParams<DaysQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.app.coverage(query.days.unwrap_or(30).clamp(1, 3660)).await?).into_response())
+    Ok(Json(state.app.rollout().coverage(query.days.unwrap_or(30).clamp(1, 3660)).await?).into_response())
 }
 
 /// `GET /reports/gaps?days=30&break_glass_days=90` — the gap analysis.
@@ -137,6 +138,7 @@ pub async fn exceptions(
     let now = state.app.now();
     let list: Vec<_> = state
         .app
+        .rollout()
         .exceptions()
         .await?
         .into_iter()
@@ -160,6 +162,7 @@ pub async fn request_exception(
     let until = Timestamp::parse(&body.until).map_err(ApiError::BadRequest)?;
     let exception = state
         .app
+        .rollout()
         .request_exception(&caller.actor, &meta, &body.username, &body.reason, until, body.requested_by.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(exception)).into_response())
@@ -186,7 +189,8 @@ pub async fn decide(
         "reject" => false,
         _ => return Err(twofold_app::AppError::NotFound("API endpoint").into()),
     };
-    let e = state.app.decide_exception(&caller.actor, &meta, &id, &body.approver, &body.code, approve).await?;
+    let e =
+        state.app.rollout().decide_exception(&caller.actor, &meta, &id, &body.approver, &body.code, approve).await?;
     Ok(Json(e).into_response())
 }
 
@@ -206,7 +210,8 @@ pub async fn confirm(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Confirmation>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.app.confirm_exception(&caller.actor, &meta, &id, &body.manager, &body.code).await?).into_response())
+    Ok(Json(state.app.rollout().confirm_exception(&caller.actor, &meta, &id, &body.manager, &body.code).await?)
+        .into_response())
 }
 
 /// Why an exception is revoked (the body is optional).
@@ -232,5 +237,6 @@ pub async fn revoke(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?
     };
-    Ok(Json(state.app.revoke_exception(&caller.actor, &meta, &id, body.reason.as_deref()).await?).into_response())
+    Ok(Json(state.app.rollout().revoke_exception(&caller.actor, &meta, &id, body.reason.as_deref()).await?)
+        .into_response())
 }

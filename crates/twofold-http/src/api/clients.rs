@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use twofold_app::identity::service_accounts::NewServiceAccount;
 use twofold_app::oidc::NewClient;
+use twofold_app::oidc::service_accounts::NewServiceAccount;
 use twofold_core::oidc::Client;
 
 use crate::extract::{Authorized, ClientMeta, JsonBody, ManageClients};
@@ -36,7 +36,7 @@ fn describe(client: &Client) -> serde_json::Value {
 
 /// `GET /clients` — apps and service accounts; requires an admin key.
 pub async fn list(State(state): State<AppState>, _caller: Authorized<ManageClients>) -> Result<Response, ApiError> {
-    let clients: Vec<_> = state.app.clients().await?.iter().map(describe).collect();
+    let clients: Vec<_> = state.app.oidc().clients().await?.iter().map(describe).collect();
     Ok(Json(json!({ "clients": clients })).into_response())
 }
 
@@ -90,7 +90,7 @@ pub async fn create(
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         may_introspect: body.may_introspect,
     };
-    let (client, secret) = state.app.register_client(&caller.actor, &meta, &new).await?;
+    let (client, secret) = state.app.oidc().register_client(&caller.actor, &meta, &new).await?;
     let mut answer = describe(&client);
     answer["client_secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(answer)).into_response())
@@ -101,7 +101,7 @@ pub async fn list_service_accounts(
     State(state): State<AppState>,
     _caller: Authorized<ManageClients>,
 ) -> Result<Response, ApiError> {
-    let accounts: Vec<_> = state.app.service_accounts().await?.iter().map(describe).collect();
+    let accounts: Vec<_> = state.app.oidc().service_accounts().await?.iter().map(describe).collect();
     Ok(Json(json!({ "service_accounts": accounts })).into_response())
 }
 
@@ -143,7 +143,7 @@ pub async fn create_service_account(
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         may_introspect: body.may_introspect,
     };
-    let (account, secret) = state.app.add_service_account(&caller.actor, &meta, &new).await?;
+    let (account, secret) = state.app.oidc().add_service_account(&caller.actor, &meta, &new).await?;
     let mut answer = describe(&account);
     answer["client_secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(answer)).into_response())

@@ -12,7 +12,7 @@ use crate::{ApiError, AppState};
 
 /// `GET /groups` — requires a key that may read the directory.
 pub async fn list(State(state): State<AppState>, _caller: Authorized<ReadDirectory>) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "groups": state.app.list_groups().await? })).into_response())
+    Ok(Json(json!({ "groups": state.app.identity().list_groups().await? })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -29,7 +29,8 @@ pub async fn create(
     ClientMeta(meta): ClientMeta,
     JsonBody(body): JsonBody<CreateGroup>,
 ) -> Result<Response, ApiError> {
-    let group = state.app.create_group(&caller.actor, &meta, &body.name, body.description.as_deref()).await?;
+    let group =
+        state.app.identity().create_group(&caller.actor, &meta, &body.name, body.description.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(group)).into_response())
 }
 
@@ -39,7 +40,7 @@ pub async fn members(
     _caller: Authorized<ReadDirectory>,
     Path(group): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "members": state.app.group_members(&group).await? })).into_response())
+    Ok(Json(json!({ "members": state.app.identity().group_members(&group).await? })).into_response())
 }
 
 /// `PUT /groups/{group}/members/{user}` — requires an admin key; idempotent.
@@ -49,7 +50,7 @@ pub async fn add_member(
     ClientMeta(meta): ClientMeta,
     Path((group, user)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let added = state.app.add_group_member(&caller.actor, &meta, &group, &user).await?;
+    let added = state.app.identity().add_group_member(&caller.actor, &meta, &group, &user).await?;
     Ok(Json(json!({ "added": added })).into_response())
 }
 
@@ -60,6 +61,6 @@ pub async fn remove_member(
     ClientMeta(meta): ClientMeta,
     Path((group, user)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let removed = state.app.remove_group_member(&caller.actor, &meta, &group, &user).await?;
+    let removed = state.app.identity().remove_group_member(&caller.actor, &meta, &group, &user).await?;
     Ok(Json(json!({ "removed": removed })).into_response())
 }

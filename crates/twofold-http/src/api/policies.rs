@@ -70,7 +70,7 @@ fn refused(problems: Vec<Problem>) -> ApiError {
 
 /// `GET /policies` — every version, newest first (admin or auditor).
 pub async fn versions(State(state): State<AppState>, _caller: Authorized<ReadAudit>) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "versions": state.app.policy_versions().await? })).into_response())
+    Ok(Json(json!({ "versions": state.app.access().policy_versions().await? })).into_response())
 }
 
 /// `POST /policies` — applies `source` as the next version (admin); 422 lists every problem.
@@ -80,7 +80,7 @@ pub async fn apply(
     ClientMeta(meta): ClientMeta,
     JsonBody(body): JsonBody<Source>,
 ) -> Result<Response, ApiError> {
-    let version = state.app.apply_policy(&caller.actor, &meta, &body.source, body.note.as_deref()).await?;
+    let version = state.app.access().apply_policy(&caller.actor, &meta, &body.source, body.note.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(json!({ "version": version }))).into_response())
 }
 
@@ -90,7 +90,7 @@ pub async fn check(
     _caller: Authorized<ReadAudit>,
     JsonBody(body): JsonBody<Source>,
 ) -> Result<Response, ApiError> {
-    Ok(match state.app.check_policy(&body.source).await? {
+    Ok(match state.app.access().check_policy(&body.source).await? {
         Ok(policy) => Json(json!({ "valid": true, "rules": policy.rules.len(), "problems": [] })).into_response(),
         Err(problems) => Json(json!({ "valid": false, "problems": problems })).into_response(),
     })
@@ -103,7 +103,7 @@ pub async fn rollback(
     ClientMeta(meta): ClientMeta,
     Path(version): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let applied = state.app.rollback_policy(&caller.actor, &meta, version).await?;
+    let applied = state.app.access().rollback_policy(&caller.actor, &meta, version).await?;
     Ok((StatusCode::CREATED, Json(json!({ "version": applied }))).into_response())
 }
 
@@ -114,7 +114,7 @@ pub async fn whatif(
     JsonBody(body): JsonBody<Question>,
 ) -> Result<Response, ApiError> {
     let policy = match body.source.as_deref() {
-        Some(source) => Some(state.app.check_policy(source).await?.map_err(refused)?),
+        Some(source) => Some(state.app.access().check_policy(source).await?.map_err(refused)?),
         None => None,
     };
     let question = WhatIf {
@@ -127,7 +127,7 @@ pub async fn whatif(
         country: body.country,
         risk: body.risk,
     };
-    let decision = state.app.whatif(policy, &question).await?;
+    let decision = state.app.access().whatif(policy, &question).await?;
     Ok(Json(json!({ "decision": decision, "explanation": decision.explain() })).into_response())
 }
 
@@ -142,7 +142,7 @@ pub async fn simulate(
     if !(1..=3660).contains(&days) {
         return Err(twofold_app::AppError::from(ValidationErrors::one("days", "must be between 1 and 3660")).into());
     }
-    let report = state.app.simulate_policy(&body.source, days).await?.map_err(refused)?;
+    let report = state.app.access().simulate_policy(&body.source, days).await?.map_err(refused)?;
     let explanation = report.explain(true);
     Ok(Json(json!({ "report": report, "explanation": explanation })).into_response())
 }
@@ -160,6 +160,6 @@ pub async fn report(
     QueryParams(query): QueryParams<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let days = query.days.unwrap_or(30).clamp(1, 3660);
-    let report = state.app.policy_report(state.app.now().plus_seconds(-days * 86_400)).await?;
+    let report = state.app.access().policy_report(state.app.now().plus_seconds(-days * 86_400)).await?;
     Ok(Json(report).into_response())
 }

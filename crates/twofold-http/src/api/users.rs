@@ -42,7 +42,7 @@ pub async fn list(
         limit: query.limit,
         offset: query.offset,
     };
-    let users = state.app.list_users(&filter).await?;
+    let users = state.app.identity().list_users(&filter).await?;
     Ok(Json(json!({ "users": users })))
 }
 
@@ -80,7 +80,7 @@ pub async fn create(
         tier: body.tier,
         roles: body.roles,
     };
-    let user = state.app.create_user(&caller.actor, &meta, new_user, body.password, body.groups).await?;
+    let user = state.app.identity().create_user(&caller.actor, &meta, new_user, body.password, body.groups).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
@@ -100,7 +100,7 @@ pub async fn import(
     QueryParams(query): QueryParams<ImportQuery>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let report = state.app.import_users(&caller.actor, &meta, body.as_ref(), query.skip_invalid).await?;
+    let report = state.app.identity().import_users(&caller.actor, &meta, body.as_ref(), query.skip_invalid).await?;
     let status =
         if report.applied || report.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, Json(report)).into_response())
@@ -112,7 +112,7 @@ pub async fn show(
     _caller: Authorized<ReadDirectory>,
     Path(user): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.app.user_detail(&user).await?).into_response())
+    Ok(Json(state.app.identity().user_detail(&user).await?).into_response())
 }
 
 /// `PATCH /users/{user}` with a partial user — requires an admin key.
@@ -123,7 +123,7 @@ pub async fn update(
     Path(user): Path<String>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.app.update_user(&caller.actor, &meta, &user, &patch).await?).into_response())
+    Ok(Json(state.app.identity().update_user(&caller.actor, &meta, &user, &patch).await?).into_response())
 }
 
 /// `POST /users/{user}/disable` — suspends and ends sessions; requires an admin key.
@@ -133,7 +133,7 @@ pub async fn disable(
     ClientMeta(meta): ClientMeta,
     Path(user): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.app.disable_user(&caller.actor, &meta, &user).await?).into_response())
+    Ok(Json(state.app.identity().disable_user(&caller.actor, &meta, &user).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -150,7 +150,7 @@ pub async fn set_password(
     Path(user): Path<String>,
     JsonBody(body): JsonBody<SetPassword>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.set_password(&caller.actor, &meta, &user, body.password).await?;
+    state.app.identity().set_password(&caller.actor, &meta, &user, body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,9 +173,10 @@ pub async fn sessions(
     _caller: Authorized<ReadDirectory>,
     Path(user): Path<String>,
 ) -> Result<Response, ApiError> {
-    let user = state.app.find_user(&user).await?;
+    let user = state.app.identity().find_user(&user).await?;
     let sessions: Vec<SessionView> = state
         .app
+        .signin()
         .user_sessions(user.id)
         .await?
         .into_iter()
@@ -200,6 +201,6 @@ pub async fn revoke_sessions(
     ClientMeta(meta): ClientMeta,
     Path(user): Path<String>,
 ) -> Result<Response, ApiError> {
-    let revoked = state.app.revoke_user_sessions(&caller.actor, &meta, &user).await?;
+    let revoked = state.app.identity().revoke_user_sessions(&caller.actor, &meta, &user).await?;
     Ok(Json(json!({ "revoked": revoked })).into_response())
 }

@@ -26,7 +26,7 @@ pub async fn verify(
     ClientMeta(meta): ClientMeta,
     JsonBody(body): JsonBody<VerifyRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    match state.app.verify_code(&caller.actor, &body.username, &body.code, &meta).await {
+    match state.app.factors().verify_code(&caller.actor, &body.username, &body.code, &meta).await {
         Ok(verified) => Ok(Json(json!({ "valid": true, "authenticator_id": verified.authenticator_id }))),
         Err(AppError::Unauthenticated) => Ok(Json(json!({ "valid": false }))),
         Err(other) => Err(other.into()),

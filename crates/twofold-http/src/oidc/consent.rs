@@ -95,7 +95,7 @@ pub async fn submit(
     let malformed = || PageError::BadRequest("The authorization request is malformed.".into());
     let uri: Uri = format!("/oauth2/authorize?{}", form.request).parse().map_err(|_| malformed())?;
     let Query(request) = Query::<AuthorizationRequest>::try_from_uri(&uri).map_err(|_| malformed())?;
-    match state.app.decide_consent(&request, &current, allow, &meta).await? {
+    match state.app.oidc().decide_consent(&request, &current, allow, &meta).await? {
         Ok(Some(denied)) => Ok(Redirect::to(&denied).into_response()),
         Ok(None) => Ok(Redirect::to(&without_prompt(&form.request, "consent")).into_response()),
         Err(reason) => Err(PageError::BadRequest(format!("This sign-in request cannot be accepted: {reason}."))),

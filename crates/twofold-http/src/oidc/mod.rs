@@ -73,7 +73,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
 }
 
 async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let keys = state.app.jwks().await?;
+    let keys = state.app.oidc().jwks().await?;
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(json!({ "keys": keys }))).into_response())
 }
 
@@ -86,7 +86,7 @@ async fn authorize(
 ) -> Result<Response, PageError> {
     let raw = raw.unwrap_or_default();
     let back = consent::without_prompt(&raw, "login");
-    let outcome = state.app.authorize(&request, session.as_ref(), false, &meta).await?;
+    let outcome = state.app.oidc().authorize(&request, session.as_ref(), false, &meta).await?;
     Ok(match outcome {
         AuthorizeOutcome::Redirect(uri) => Redirect::to(&uri).into_response(),
         AuthorizeOutcome::SignIn => {
@@ -196,7 +196,7 @@ async fn token(
         client_assertion: form.client_assertion,
         client_cert_thumbprint: certificate,
     };
-    match state.app.exchange_code(&request, &meta).await {
+    match state.app.oidc().exchange_code(&request, &meta).await {
         Ok(tokens) => {
             ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens)).into_response()
         }
@@ -212,7 +212,7 @@ async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    match state.app.userinfo(token.trim()).await {
+    match state.app.oidc().userinfo(token.trim()).await {
         Ok(claims) => ([(header::CACHE_CONTROL, "no-store")], Json(claims)).into_response(),
         Err(error) => {
             let challenge = format!("Bearer error=\"{}\"", error.error);
@@ -257,7 +257,7 @@ async fn calling_client(
         client_cert_thumbprint: certificate,
         ..TokenRequest::default()
     };
-    state.app.authenticate_client(&request).await.map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
+    state.app.oidc().authenticate_client(&request).await.map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
 }
 
 /// RFC 7009: always 200 for a known client, whatever the token was.
@@ -272,7 +272,7 @@ async fn revoke(
         Ok(client) => client,
         Err(response) => return Ok(response),
     };
-    state.app.revoke_token(&client, &form.token, &meta).await?;
+    state.app.oidc().revoke_token(&client, &form.token, &meta).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -292,7 +292,7 @@ async fn introspect(
             OAuthError { error: "invalid_client", description: "introspection needs a confidential client".into() };
         return Ok(oauth_error(StatusCode::UNAUTHORIZED, &error));
     }
-    let answer = state.app.introspect(&client, &form.token).await?;
+    let answer = state.app.oidc().introspect(&client, &form.token).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
 }
 
@@ -351,6 +351,7 @@ async fn logout(
 ) -> Result<Response, PageError> {
     let target = state
         .app
+        .oidc()
         .logout_target(
             query.id_token_hint.as_deref(),
             query.post_logout_redirect_uri.as_deref(),
@@ -381,7 +382,7 @@ async fn logout(
             allow_redirect_after_form(&target.redirect, &mut page);
             return Ok(page);
         }
-        state.app.sign_out(&current, false, meta).await?;
+        state.app.signin().sign_out(&current, false, meta).await?;
     }
     let cleared = crate::cookies::set(crate::cookies::SESSION, "", Some(0), state.config.secure_cookies());
     response.headers_mut().append(header::SET_COOKIE, cleared);

@@ -45,8 +45,8 @@ pub async fn show(
     let current = super::signed_in(session, "/account")?;
     super::own_page_gate(&state, &current, &meta, "/account").await?;
     let user = &current.user;
-    let detail = state.app.user_detail(&user.id.to_string()).await?;
-    let sessions = state.app.user_sessions(user.id).await?;
+    let detail = state.app.identity().user_detail(&user.id.to_string()).await?;
+    let sessions = state.app.signin().user_sessions(user.id).await?;
     let page = AccountPage {
         display_name: user.display_name.clone(),
         username: user.username.clone(),
@@ -91,7 +91,7 @@ pub async fn logout(
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
         return Err(PageError::FormExpired);
     }
-    state.app.sign_out(&current, form.everywhere.is_some(), &meta).await?;
+    state.app.signin().sign_out(&current, form.everywhere.is_some(), &meta).await?;
     let mut response = Redirect::to("/login").into_response();
     response
         .headers_mut()

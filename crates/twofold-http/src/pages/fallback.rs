@@ -68,7 +68,7 @@ async fn begin(
     phone: Option<&str>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, csrf)?;
-    match state.app.begin_fallback_enrolment(&current, kind, phone, &meta).await {
+    match state.app.factors().begin_fallback_enrolment(&current, kind, phone, &meta).await {
         Ok(CodeSent { authenticator_id, masked_destination, valid_minutes }) => {
             let page = ConfirmPage {
                 id: authenticator_id,
@@ -109,7 +109,7 @@ pub async fn confirm(
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    match state.app.confirm_fallback(&current, form.id, &form.code, &meta).await {
+    match state.app.factors().confirm_fallback(&current, form.id, &form.code, &meta).await {
         Err(AppError::Invalid(errors)) => {
             let page = ConfirmPage {
                 id: form.id,

@@ -124,7 +124,7 @@ async fn sign_in(
     form: LoginForm,
     return_to: String,
 ) -> Result<Response, PageError> {
-    match state.app.sign_in(&form.username, form.password, meta).await {
+    match state.app.signin().sign_in(&form.username, form.password, meta).await {
         Ok(signed_in) => {
             let secure = state.config.secure_cookies();
             let session_cookie = cookies::set(cookies::SESSION, &signed_in.token, None, secure);

@@ -99,10 +99,11 @@ async fn render_with_notice(
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let offered = state.app.offered_methods(target.strength.as_deref()).await;
+    let offered = state.app.access().offered_methods(target.strength.as_deref()).await;
     let return_to = target.return_to;
     let fallbacks = state
         .app
+        .factors()
         .usable_fallbacks(&current.user)
         .await
         .unwrap_or_default()
@@ -128,14 +129,14 @@ async fn render_with_notice(
         })
         .collect();
     let has_passkey = offered.passkey
-        && state.app.security_info(current.user.id).await.is_ok_and(|info| {
+        && state.app.factors().security_info(current.user.id).await.is_ok_and(|info| {
             info.authenticators.iter().any(|a| {
                 a.is_confirmed() && a.kind == twofold_core::factors::authenticator::AuthenticatorKind::Webauthn
             })
         });
     let page = MfaPage {
         has_passkey,
-        may_trust: current.session.mfa_pending && state.app.may_trust_device(&current.user, meta),
+        may_trust: current.session.mfa_pending && state.app.factors().may_trust_device(&current.user, meta),
         csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
         return_to: return_to.clone(),
         strength: target.strength.unwrap_or_default(),
@@ -192,7 +193,7 @@ pub async fn submit(
             return Ok(render(&state, &current, &meta, StatusCode::UNPROCESSABLE_ENTITY, target(), message).await);
         }
     };
-    match state.app.second_factor(&current, factor, form.trust_device.is_some(), &meta).await {
+    match state.app.signin().second_factor(&current, factor, form.trust_device.is_some(), &meta).await {
         Ok(signed_in) => {
             let mut response = Redirect::to(&return_to).into_response();
             let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
@@ -223,7 +224,8 @@ pub async fn send_code(
         let message = Some("This form expired. Please try again.".to_owned());
         return Ok(render(&state, &current, &meta, StatusCode::FORBIDDEN, target(), message).await);
     }
-    let (status, notice, error) = match state.app.send_sign_in_code(&current, form.authenticator, &meta).await {
+    let (status, notice, error) = match state.app.factors().send_sign_in_code(&current, form.authenticator, &meta).await
+    {
         Ok(sent) => (
             StatusCode::OK,
             Some(format!(

@@ -100,7 +100,7 @@ pub(crate) async fn own_page_gate(
     path: &str,
 ) -> Result<Option<String>, PageError> {
     use twofold_app::access::policies::Verdict;
-    let verdict = state.app.own_pages_access(current, twofold_core::access::Action::Read, meta).await?;
+    let verdict = state.app.access().own_pages_access(current, twofold_core::access::Action::Read, meta).await?;
     match verdict {
         Verdict::Satisfied => Ok(None),
         Verdict::Refused(reason) => Err(PageError::AccessRefused(reason)),

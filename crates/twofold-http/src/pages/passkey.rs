@@ -59,7 +59,7 @@ pub async fn registration_options(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let current = full_session(&state, session, &headers)?;
-    Ok(Json(state.app.begin_passkey_registration(&current).await?).into_response())
+    Ok(Json(state.app.factors().begin_passkey_registration(&current).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -82,6 +82,7 @@ pub async fn register(
     let current = full_session(&state, session, &headers)?;
     let renewed = state
         .app
+        .factors()
         .finish_passkey_registration(&current, &body.ceremony, &body.name, body.credential, body.replaces, &meta)
         .await?;
     Ok(match renewed {
@@ -96,7 +97,7 @@ pub async fn second_factor_options(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let current = session_with_token(&state, session, &headers)?;
-    Ok(Json(state.app.begin_passkey_second_factor(&current).await?).into_response())
+    Ok(Json(state.app.factors().begin_passkey_second_factor(&current).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -118,7 +119,7 @@ pub async fn second_factor(
     let current = session_with_token(&state, session, &headers)?;
     meta.app = super::sign_in_app(&safe_return_path(body.return_to.as_deref()));
     let factor = SecondFactor::Passkey { ceremony: body.ceremony, answer: body.credential };
-    let done = state.app.second_factor(&current, factor, body.trust_device, &meta).await?;
+    let done = state.app.signin().second_factor(&current, factor, body.trust_device, &meta).await?;
     Ok(signed_in(&state, &done, &safe_return_path(body.return_to.as_deref())))
 }
 
@@ -133,7 +134,7 @@ fn check_login_token(headers: &HeaderMap) -> Result<(), ApiError> {
 
 pub async fn sign_in_options(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     check_login_token(&headers)?;
-    Ok(Json(state.app.begin_passkey_sign_in().await?).into_response())
+    Ok(Json(state.app.factors().begin_passkey_sign_in().await?).into_response())
 }
 
 pub async fn sign_in(
@@ -144,6 +145,6 @@ pub async fn sign_in(
 ) -> Result<Response, ApiError> {
     check_login_token(&headers)?;
     meta.app = super::sign_in_app(&safe_return_path(body.return_to.as_deref()));
-    let done = state.app.passkey_sign_in(&body.ceremony, body.credential, &meta).await?;
+    let done = state.app.signin().passkey_sign_in(&body.ceremony, body.credential, &meta).await?;
     Ok(signed_in(&state, &done, &safe_return_path(body.return_to.as_deref())))
 }

@@ -99,7 +99,7 @@ async fn render_with(
     error: Option<String>,
     skip_to: Option<String>,
 ) -> Result<Response, PageError> {
-    let info = state.app.security_info(current.user.id).await?;
+    let info = state.app.factors().security_info(current.user.id).await?;
     let when = |t: Option<Timestamp>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
     let methods = info
         .authenticators
@@ -115,6 +115,7 @@ async fn render_with(
         .collect();
     let devices = state
         .app
+        .factors()
         .trusted_devices(current.user.id)
         .await?
         .into_iter()
@@ -133,8 +134,8 @@ async fn render_with(
         skip_to,
         methods,
         recovery_codes_left: info.recovery_codes_left,
-        may_add_email: state.app.may_enrol_fallback(&current.user, AuthenticatorKind::EmailOtp),
-        may_add_sms: state.app.may_enrol_fallback(&current.user, AuthenticatorKind::SmsOtp),
+        may_add_email: state.app.factors().may_enrol_fallback(&current.user, AuthenticatorKind::EmailOtp),
+        may_add_sms: state.app.factors().may_enrol_fallback(&current.user, AuthenticatorKind::SmsOtp),
         csrf: token(state, current),
         notice,
         error,
@@ -203,7 +204,7 @@ pub async fn show(
     let notice = super::own_page_gate(&state, &current, &meta, SECURITY).await?;
     let mut skip_to = query.return_to.as_deref().map(|r| super::safe_return_path(Some(r)));
     // A rollout campaign's reminder (the interstitial): skipping is allowed until the deadline.
-    let standing = state.app.campaign_standing(current.user.id).await?;
+    let standing = state.app.rollout().campaign_standing(current.user.id).await?;
     let notice = match standing.first() {
         Some(s) => {
             use twofold_core::rollout::compliance::State;
@@ -268,7 +269,7 @@ pub async fn begin_totp(
     Form(form): Form<NameForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    match state.app.begin_totp_enrolment(&current, &form.name, &meta).await {
+    match state.app.factors().begin_totp_enrolment(&current, &form.name, &meta).await {
         Ok(enrolment) => {
             let qr_svg = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
                 .map(|code| code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
@@ -294,7 +295,7 @@ pub async fn confirm_totp(
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    match state.app.confirm_totp(&current, form.id, &form.code, form.replaces, &meta).await {
+    match state.app.factors().confirm_totp(&current, form.id, &form.code, form.replaces, &meta).await {
         Err(AppError::Invalid(errors)) => {
             let page = TotpEnrolPage {
                 id: form.id,
@@ -324,7 +325,7 @@ pub async fn recovery_codes(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    match state.app.generate_recovery_codes(&current, &meta).await {
+    match state.app.factors().generate_recovery_codes(&current, &meta).await {
         Ok(codes) => Ok(no_store(StatusCode::OK, RecoveryCodesPage { codes })),
         Err(e) => after_change(&state, &current, Err(e), "").await,
     }
@@ -338,7 +339,7 @@ pub async fn rename(
     Form(form): Form<NameForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    let result = state.app.rename_authenticator(&current, id, &form.name, &meta).await;
+    let result = state.app.factors().rename_authenticator(&current, id, &form.name, &meta).await;
     after_change(&state, &current, result, "Renamed.").await
 }
 
@@ -350,7 +351,7 @@ pub async fn remove(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    let result = state.app.remove_authenticator(&current, id, &meta).await;
+    let result = state.app.factors().remove_authenticator(&current, id, &meta).await;
     after_change(&state, &current, result, "Removed. It no longer works for signing in.").await
 }
 
@@ -362,7 +363,7 @@ pub async fn forget_device(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    let result = state.app.forget_device(&current, &device_id, &meta).await;
+    let result = state.app.factors().forget_device(&current, &device_id, &meta).await;
     after_change(&state, &current, result, "That device will ask for a second factor again.").await
 }
 
@@ -384,7 +385,7 @@ pub async fn replace(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
-    let info = state.app.security_info(current.user.id).await?;
+    let info = state.app.factors().security_info(current.user.id).await?;
     let Some(old) = info.authenticators.into_iter().find(|a| a.id == id && a.is_confirmed()) else {
         return Err(AppError::NotFound("authenticator").into());
     };

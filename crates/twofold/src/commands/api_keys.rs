@@ -21,7 +21,7 @@ pub async fn run(command: ApiKeyCommand, app: &App, format: Option<OutputFormat>
             }
             let expires_at =
                 expires.as_deref().map(Timestamp::parse).transpose().map_err(|e| anyhow::anyhow!("--expires {e}"))?;
-            let (token, key) = app.create_api_key(&actor, &meta, &name, role, expires_at).await?;
+            let (token, key) = app.identity().create_api_key(&actor, &meta, &name, role, expires_at).await?;
             let value = serde_json::json!({ "id": key.id, "name": key.name, "role": key.role, "token": token });
             print(
                 format,
@@ -34,7 +34,7 @@ pub async fn run(command: ApiKeyCommand, app: &App, format: Option<OutputFormat>
             }
         }
         ApiKeyCommand::List => {
-            let keys = app.list_api_keys().await?;
+            let keys = app.identity().list_api_keys().await?;
             let state = |k: &twofold_core::identity::api_key::ApiKey| {
                 if k.revoked_at.is_some() {
                     "revoked".to_owned()
@@ -61,7 +61,7 @@ pub async fn run(command: ApiKeyCommand, app: &App, format: Option<OutputFormat>
             print(format, &keys, &["id", "name", "role", "state", "created", "last used"], rows)?;
         }
         ApiKeyCommand::Revoke { id } => {
-            app.revoke_api_key(&actor, &meta, &id).await?;
+            app.identity().revoke_api_key(&actor, &meta, &id).await?;
             eprintln!("API key {id} revoked");
         }
     }

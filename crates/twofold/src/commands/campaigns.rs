@@ -22,7 +22,7 @@ fn day(t: twofold_core::Timestamp) -> String {
 pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     let (actor, meta) = super::cli_actor();
     match command {
-        CampaignCommand::Check { file } => match app.check_campaign(&read(&file)?).await? {
+        CampaignCommand::Check { file } => match app.rollout().check_campaign(&read(&file)?).await? {
             Ok(campaign) => println!(
                 "{}: campaign '{}', {} phases, no problems",
                 file.display(),
@@ -39,23 +39,23 @@ pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputForma
             }
         },
         CampaignCommand::Apply { file } => {
-            let name = app.apply_campaign(&actor, &meta, &read(&file)?).await?;
+            let name = app.rollout().apply_campaign(&actor, &meta, &read(&file)?).await?;
             println!("applied campaign '{name}' (start it with `twofold campaign start '{name}'`)");
         }
         CampaignCommand::Start { name } => {
-            app.set_campaign_status(&actor, &meta, &name, CampaignStatus::Running).await?;
+            app.rollout().set_campaign_status(&actor, &meta, &name, CampaignStatus::Running).await?;
             println!("campaign '{name}' is running");
         }
         CampaignCommand::Pause { name } => {
-            app.set_campaign_status(&actor, &meta, &name, CampaignStatus::Paused).await?;
+            app.rollout().set_campaign_status(&actor, &meta, &name, CampaignStatus::Paused).await?;
             println!("campaign '{name}' is paused: nothing is enforced until it is started again");
         }
         CampaignCommand::Advance { name } => {
-            let phase = app.advance_campaign(&actor, &meta, &name).await?;
+            let phase = app.rollout().advance_campaign(&actor, &meta, &name).await?;
             println!("campaign '{name}': phase '{phase}' enforces from today");
         }
         CampaignCommand::List => {
-            let campaigns = app.campaigns().await?;
+            let campaigns = app.rollout().campaigns().await?;
             let rows = campaigns
                 .iter()
                 .map(|c| vec![c.name.clone(), c.status.as_str().to_owned(), c.updated_at.to_rfc3339()])
@@ -67,14 +67,14 @@ pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputForma
             print(super::table_or(format), &listed, &["name", "status", "updated"], rows)?;
         }
         CampaignCommand::RunJobs => {
-            let report = app.run_campaign_jobs().await?;
+            let report = app.rollout().run_campaign_jobs().await?;
             println!(
                 "{} running campaign(s): {} transition(s) recorded, {} reminder(s) sent, {} exception(s) expired",
                 report.campaigns, report.transitions, report.reminders, report.expired
             );
         }
         CampaignCommand::Status { name } => {
-            let report = app.campaign_status(&name).await?;
+            let report = app.rollout().campaign_status(&name).await?;
             if matches!(format, Some(OutputFormat::Json)) {
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(ExitCode::SUCCESS);
@@ -140,7 +140,7 @@ pub async fn compliance(
             })
         })
         .transpose()?;
-    let rows = app.compliance_report(campaign.as_deref(), state).await?;
+    let rows = app.rollout().compliance_report(campaign.as_deref(), state).await?;
     let table = rows
         .iter()
         .map(|r| {
@@ -191,7 +191,7 @@ pub async fn exceptions(
     match command {
         ExceptionCommand::Request { user, reason, until, requested_by } => {
             let until = twofold_core::Timestamp::parse(&until).map_err(anyhow::Error::msg)?;
-            let e = app.request_exception(&actor, &meta, &user, &reason, until, Some(&requested_by)).await?;
+            let e = app.rollout().request_exception(&actor, &meta, &user, &reason, until, Some(&requested_by)).await?;
             if matches!(format, Some(OutputFormat::Json)) {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -199,21 +199,21 @@ pub async fn exceptions(
             }
         }
         ExceptionCommand::Approve { id, approver, code } => {
-            println!("{}", shown(&app.decide_exception(&actor, &meta, &id, &approver, &code, true).await?));
+            println!("{}", shown(&app.rollout().decide_exception(&actor, &meta, &id, &approver, &code, true).await?));
         }
         ExceptionCommand::Reject { id, approver, code } => {
-            println!("{}", shown(&app.decide_exception(&actor, &meta, &id, &approver, &code, false).await?));
+            println!("{}", shown(&app.rollout().decide_exception(&actor, &meta, &id, &approver, &code, false).await?));
         }
         ExceptionCommand::Confirm { id, manager, code } => {
-            let e = app.confirm_exception(&actor, &meta, &id, &manager, &code).await?;
+            let e = app.rollout().confirm_exception(&actor, &meta, &id, &manager, &code).await?;
             println!("{} (confirmed by {manager})", shown(&e));
         }
         ExceptionCommand::Revoke { id, reason } => {
-            println!("{}", shown(&app.revoke_exception(&actor, &meta, &id, reason.as_deref()).await?));
+            println!("{}", shown(&app.rollout().revoke_exception(&actor, &meta, &id, reason.as_deref()).await?));
         }
         ExceptionCommand::List => {
             let now = app.now();
-            let list = app.exceptions().await?;
+            let list = app.rollout().exceptions().await?;
             let rows = list
                 .iter()
                 .map(|e| {

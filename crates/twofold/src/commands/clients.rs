@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use twofold_app::App;
-use twofold_app::identity::service_accounts::NewServiceAccount;
+use twofold_app::oidc::service_accounts::NewServiceAccount;
 
 use super::{cli_actor, table_or};
 use crate::cli::{ClientCommand, KeysCommand, OutputFormat, ServiceAccountCommand};
@@ -37,7 +37,7 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
                 token_endpoint_auth_method,
                 may_introspect,
             };
-            let (client, secret) = app.register_client(&actor, &meta, &new).await?;
+            let (client, secret) = app.oidc().register_client(&actor, &meta, &new).await?;
             let value = serde_json::json!({
                 "client_id": client.client_id,
                 "client_secret": secret,
@@ -57,7 +57,7 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
             }
         }
         ClientCommand::List => {
-            let clients = app.clients().await?;
+            let clients = app.oidc().clients().await?;
             let rows = clients
                 .iter()
                 .map(|c| {
@@ -80,7 +80,7 @@ pub async fn keys(command: KeysCommand, app: &App, format: Option<OutputFormat>)
     let (actor, meta) = cli_actor();
     match command {
         KeysCommand::Rotate => {
-            let kids = app.rotate_signing_key(&actor, &meta).await?;
+            let kids = app.oidc().rotate_signing_key(&actor, &meta).await?;
             let value = serde_json::json!({ "kids": kids });
             let rows = kids.iter().map(|k| vec![k.clone()]).collect();
             print(table_or(format), &value, &["kid"], rows)?;
@@ -121,7 +121,7 @@ pub async fn service_accounts(
                 token_endpoint_auth_method,
                 may_introspect,
             };
-            let (account, secret) = app.add_service_account(&actor, &meta, &new).await?;
+            let (account, secret) = app.oidc().add_service_account(&actor, &meta, &new).await?;
             let value = serde_json::json!({
                 "client_id": account.client_id,
                 "client_secret": secret,
@@ -138,7 +138,7 @@ pub async fn service_accounts(
             }
         }
         ServiceAccountCommand::RotateSecret { client_id, overlap } => {
-            let (secret, until) = app.rotate_service_secret(&actor, &meta, &client_id, overlap).await?;
+            let (secret, until) = app.oidc().rotate_service_secret(&actor, &meta, &client_id, overlap).await?;
             let value = serde_json::json!({
                 "client_id": client_id,
                 "client_secret": secret,
@@ -150,7 +150,7 @@ pub async fn service_accounts(
             }
         }
         ServiceAccountCommand::List => {
-            let accounts = app.service_accounts().await?;
+            let accounts = app.oidc().service_accounts().await?;
             let rows = accounts
                 .iter()
                 .map(|a| vec![a.client_id.clone(), a.name.clone(), a.scopes.join(" "), a.created_at.to_rfc3339()])

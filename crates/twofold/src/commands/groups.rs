@@ -13,7 +13,7 @@ pub async fn run(command: GroupCommand, app: &App, format: Option<OutputFormat>)
     let format = table_or(format);
     match command {
         GroupCommand::Add { name, description } => {
-            let group = app.create_group(&actor, &meta, &name, description.as_deref()).await?;
+            let group = app.identity().create_group(&actor, &meta, &name, description.as_deref()).await?;
             print(
                 format,
                 &group,
@@ -22,7 +22,7 @@ pub async fn run(command: GroupCommand, app: &App, format: Option<OutputFormat>)
             )?;
         }
         GroupCommand::List => {
-            let groups = app.list_groups().await?;
+            let groups = app.identity().list_groups().await?;
             let rows = groups
                 .iter()
                 .map(|g| {
@@ -32,20 +32,20 @@ pub async fn run(command: GroupCommand, app: &App, format: Option<OutputFormat>)
             print(format, &groups, &["name", "members", "description"], rows)?;
         }
         GroupCommand::Members { group } => {
-            let members = app.group_members(&group).await?;
+            let members = app.identity().group_members(&group).await?;
             let rows =
                 members.iter().map(|u| vec![u.username.clone(), u.display_name.clone(), u.tier.to_string()]).collect();
             print(format, &members, &["username", "display name", "tier"], rows)?;
         }
         GroupCommand::AddMember { group, user } => {
-            let added = app.add_group_member(&actor, &meta, &group, &user).await?;
+            let added = app.identity().add_group_member(&actor, &meta, &group, &user).await?;
             eprintln!(
                 "{}",
                 if added { format!("{user} added to {group}") } else { format!("{user} was already in {group}") }
             );
         }
         GroupCommand::RemoveMember { group, user } => {
-            let removed = app.remove_group_member(&actor, &meta, &group, &user).await?;
+            let removed = app.identity().remove_group_member(&actor, &meta, &group, &user).await?;
             eprintln!(
                 "{}",
                 if removed { format!("{user} removed from {group}") } else { format!("{user} was not in {group}") }

@@ -24,7 +24,7 @@ fn version_of(versions: &[PolicyVersion], wanted: i64) -> anyhow::Result<PolicyV
 pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     let (actor, meta) = super::cli_actor();
     match command {
-        PolicyCommand::Check { file } => match app.check_policy(&read(&file)?).await? {
+        PolicyCommand::Check { file } => match app.access().check_policy(&read(&file)?).await? {
             Ok(policy) => {
                 println!("{}: {} rules, no problems", file.display(), policy.rules.len());
                 Ok(ExitCode::SUCCESS)
@@ -39,12 +39,12 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
             }
         },
         PolicyCommand::Apply { file, note } => {
-            let version = app.apply_policy(&actor, &meta, &read(&file)?, note.as_deref()).await?;
+            let version = app.access().apply_policy(&actor, &meta, &read(&file)?, note.as_deref()).await?;
             println!("applied {} as policy version {version}", file.display());
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Versions => {
-            let versions = app.policy_versions().await?;
+            let versions = app.access().policy_versions().await?;
             let rows = versions
                 .iter()
                 .map(|v| {
@@ -59,7 +59,7 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Show { number } => {
-            let versions = app.policy_versions().await?;
+            let versions = app.access().policy_versions().await?;
             let shown = match number {
                 Some(wanted) => version_of(&versions, wanted)?,
                 None => versions.first().cloned().ok_or_else(|| anyhow::anyhow!("no policy has been applied"))?,
@@ -68,7 +68,7 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Diff { from, to } => {
-            let versions = app.policy_versions().await?;
+            let versions = app.access().policy_versions().await?;
             let (old, new) = (version_of(&versions, from)?, version_of(&versions, to)?);
             for line in access::file::diff(&old.source, &new.source).iter().filter(|l| !l.starts_with("  ")) {
                 println!("{line}");
@@ -76,13 +76,13 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Rollback { number } => {
-            let applied = app.rollback_policy(&actor, &meta, number).await?;
+            let applied = app.access().rollback_policy(&actor, &meta, number).await?;
             println!("version {number} applied again as policy version {applied}");
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Simulate { file, days } => {
             anyhow::ensure!(days > 0, "--days must be positive");
-            match app.simulate_policy(&read(&file)?, days).await? {
+            match app.access().simulate_policy(&read(&file)?, days).await? {
                 Ok(report) => {
                     match format {
                         Some(OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -99,7 +99,7 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
         }
         PolicyCommand::Whatif { file, user, app: client, host, ip, device, action, country, risk } => {
             let policy = match file {
-                Some(file) => Some(app.check_policy(&read(&file)?).await?.map_err(|problems| {
+                Some(file) => Some(app.access().check_policy(&read(&file)?).await?.map_err(|problems| {
                     anyhow::anyhow!(
                         "{} has {} problem(s): run `twofold policy check` on it",
                         file.display(),
@@ -123,7 +123,7 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
                 country,
                 risk: Some(word::<Risk>(&risk, "risk")?),
             };
-            let decision = app.whatif(policy, &question).await?;
+            let decision = app.access().whatif(policy, &question).await?;
             match format {
                 Some(OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&decision)?),
                 _ => println!("{}", decision.explain()),

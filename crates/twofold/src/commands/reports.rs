@@ -13,7 +13,7 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
     match command {
         ReportCommand::Coverage { days } => {
             anyhow::ensure!(days > 0, "--days must be positive");
-            let c = app.coverage(days).await?;
+            let c = app.rollout().coverage(days).await?;
             if matches!(format, Some(OutputFormat::Json)) {
                 println!("{}", serde_json::to_string_pretty(&c)?);
                 return Ok(ExitCode::SUCCESS);
@@ -86,7 +86,7 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
         ReportCommand::Policy { days } => {
             anyhow::ensure!(days > 0, "--days must be positive");
             let since = app.now().plus_seconds(-days * 86_400);
-            let report = app.policy_report(since).await?;
+            let report = app.access().policy_report(since).await?;
             if matches!(format, Some(OutputFormat::Json)) {
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(ExitCode::SUCCESS);
@@ -132,7 +132,7 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
         }
         ReportCommand::ServiceAccounts { unused_days, secret_max_age_days } => {
             anyhow::ensure!(unused_days > 0 && secret_max_age_days > 0, "the day counts must be positive");
-            let lines = app.service_account_report(ReportPolicy { unused_days, secret_max_age_days }).await?;
+            let lines = app.oidc().service_account_report(ReportPolicy { unused_days, secret_max_age_days }).await?;
             let rows = lines
                 .iter()
                 .map(|line| {

@@ -17,7 +17,7 @@ pub async fn run(command: TokenCommand, app: &App, format: Option<OutputFormat>)
     match command {
         TokenCommand::Import { file } => {
             let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            let report = app.import_tokens(&actor, &meta, std::io::BufReader::new(reader)).await?;
+            let report = app.factors().import_tokens(&actor, &meta, std::io::BufReader::new(reader)).await?;
             for error in &report.errors {
                 eprintln!("{}:{}: {}", file.display(), error.line, error.message);
             }
@@ -29,8 +29,9 @@ pub async fn run(command: TokenCommand, app: &App, format: Option<OutputFormat>)
             print(format, &report, &["result"], vec![vec![summary]])?;
         }
         TokenCommand::List => {
-            let tokens = app.tokens().await?;
+            let tokens = app.factors().tokens().await?;
             let users: HashMap<_, _> = app
+                .identity()
                 .list_users(&UserFilter { limit: Some(10_000), ..UserFilter::default() })
                 .await?
                 .into_iter()
@@ -47,15 +48,15 @@ pub async fn run(command: TokenCommand, app: &App, format: Option<OutputFormat>)
             print(format, &tokens, &["serial", "type", "user", "last used"], rows)?;
         }
         TokenCommand::Assign { serial, user } => {
-            app.assign_token(&actor, &meta, &serial, &user).await?;
+            app.factors().assign_token(&actor, &meta, &serial, &user).await?;
             eprintln!("token {serial} assigned to {user}");
         }
         TokenCommand::Unassign { serial } => {
-            app.unassign_token(&actor, &meta, &serial).await?;
+            app.factors().unassign_token(&actor, &meta, &serial).await?;
             eprintln!("token {serial} unassigned");
         }
         TokenCommand::Resync { serial, first_code, second_code } => {
-            app.resync_token(&actor, &meta, &serial, &first_code, &second_code).await?;
+            app.factors().resync_token(&actor, &meta, &serial, &first_code, &second_code).await?;
             eprintln!("token {serial} resynchronised");
         }
     }

@@ -59,7 +59,7 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
                 tier: fields.tier,
                 roles: if fields.roles.is_empty() { None } else { Some(fields.roles) },
             };
-            let user = app.create_user(&actor, &meta, new_user, password, groups).await?;
+            let user = app.identity().create_user(&actor, &meta, new_user, password, groups).await?;
             print(format, &user, HEADERS, vec![row(&user)])?;
         }
         UserCommand::List { status, tier, group, department } => {
@@ -76,11 +76,11 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
                 limit: Some(10_000),
                 offset: None,
             };
-            let users = app.list_users(&filter).await?;
+            let users = app.identity().list_users(&filter).await?;
             print(format, &users, HEADERS, users.iter().map(row).collect())?;
         }
         UserCommand::Show { user } => {
-            let detail = app.user_detail(&user).await?;
+            let detail = app.identity().user_detail(&user).await?;
             let u = &detail.user;
             let fields = [
                 ("id", u.id.to_string()),
@@ -105,24 +105,24 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
             )?;
         }
         UserCommand::Update { user, fields, status } => {
-            let updated = app.update_user(&actor, &meta, &user, &patch_from(fields, status)).await?;
+            let updated = app.identity().update_user(&actor, &meta, &user, &patch_from(fields, status)).await?;
             print(format, &updated, HEADERS, vec![row(&updated)])?;
         }
         UserCommand::Disable { user } => {
-            let updated = app.disable_user(&actor, &meta, &user).await?;
+            let updated = app.identity().disable_user(&actor, &meta, &user).await?;
             print(format, &updated, HEADERS, vec![row(&updated)])?;
         }
         UserCommand::SetPassword { user, .. } => {
-            app.set_password(&actor, &meta, &user, read_secret_line()?).await?;
+            app.identity().set_password(&actor, &meta, &user, read_secret_line()?).await?;
             eprintln!("password set for {user}");
         }
         UserCommand::RevokeSessions { user } => {
-            let revoked = app.revoke_user_sessions(&actor, &meta, &user).await?;
+            let revoked = app.identity().revoke_user_sessions(&actor, &meta, &user).await?;
             print(format, &serde_json::json!({ "revoked": revoked }), &["revoked"], vec![vec![revoked.to_string()]])?;
         }
         UserCommand::Import { file, skip_invalid } => {
             let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            let report = app.import_users(&actor, &meta, reader, skip_invalid).await?;
+            let report = app.identity().import_users(&actor, &meta, reader, skip_invalid).await?;
             for error in &report.errors {
                 eprintln!("{}:{}: {}", file.display(), error.line, error.message);
             }

@@ -66,10 +66,17 @@ impl World {
 
     /// A node over `store` on `clock`, mailing through `sink`.
     fn node(store: Arc<SqlStore>, sink: &SmtpSink, clock: Arc<FixedClock>) -> Self {
+        Self::node_with(store, sink, clock, twofold_core::rollout::exception::DEFAULT_MAX_DAYS)
+    }
+
+    /// As [`Self::node`], letting exceptions run at most `max_days` days.
+    fn node_with(store: Arc<SqlStore>, sink: &SmtpSink, clock: Arc<FixedClock>, max_days: u32) -> Self {
         let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
         let mailer = twofold_mail::SmtpMailer::new(&sink.url, "Twofold <twofold@localhost>").unwrap();
-        let app = App::new(store.clone(), clock.clone(), AppSettings::default(), Some(keys.clone()))
-            .with_mailer(Arc::new(mailer));
+        let app = App::builder(store.clone(), clock.clone(), AppSettings::default(), Some(keys.clone()))
+            .with_mailer(Arc::new(mailer))
+            .with_exception_max_days(max_days)
+            .build();
         Self { app, store, clock, keys }
     }
 
@@ -93,7 +100,12 @@ impl World {
             ..NewUser::default()
         };
         let groups = group.map(str::to_owned).into_iter().collect();
-        self.app.create_user(&Actor::cli("test"), &RequestMeta::default(), new, None, groups).await.unwrap().id
+        self.app
+            .identity()
+            .create_user(&Actor::cli("test"), &RequestMeta::default(), new, None, groups)
+            .await
+            .unwrap()
+            .id
     }
 
     /// Registers an authenticator app (confirmed now); returns its key.
@@ -128,6 +140,7 @@ impl World {
     async fn states(&self) -> Vec<(String, &'static str)> {
         let mut rows: Vec<_> = self
             .app
+            .rollout()
             .compliance_report(None, None)
             .await
             .unwrap()
@@ -152,7 +165,7 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
         let w = World::open(&db.url, &sink, "2027-01-01").await;
         let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
         for group in ["pilot", "planners"] {
-            w.app.create_group(&actor, &meta, group, None).await.unwrap();
+            w.app.identity().create_group(&actor, &meta, group, None).await.unwrap();
         }
         w.person("mia", "standard", None, None, &["approver", "user"]).await;
         let ann = w.person("ann", "standard", Some("pilot"), Some("mia"), &["user"]).await;
@@ -161,8 +174,8 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
         let rob = w.person("rob", "external", None, Some("mia"), &["user"]).await;
         let mia_key = w.registers(w.store.user_by_username("mia").await.unwrap().unwrap().id).await;
 
-        w.app.apply_campaign(&actor, &meta, CAMPAIGN).await.unwrap();
-        w.app.set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
+        w.app.rollout().apply_campaign(&actor, &meta, CAMPAIGN).await.unwrap();
+        w.app.rollout().set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
 
         let mut exception = None;
         let mut seen = std::collections::BTreeSet::new();
@@ -193,6 +206,7 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
                 "2027-01-26" => {
                     let asked = w
                         .app
+                        .rollout()
                         .request_exception(
                             &actor,
                             &meta,
@@ -204,15 +218,18 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
                         .await
                         .unwrap();
                     let code = twofold_core::factors::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
-                    let approved =
-                        w.app.decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true).await;
+                    let approved = w
+                        .app
+                        .rollout()
+                        .decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true)
+                        .await;
                     exception = Some(approved.unwrap().id);
                 }
                 "2027-02-20" => drop(w.registers(pat).await),
                 "2027-03-01" => drop(w.registers(rob).await),
                 _ => {}
             }
-            w.app.run_campaign_jobs().await.unwrap();
+            w.app.rollout().run_campaign_jobs().await.unwrap();
             for (_, state) in w.states().await {
                 seen.insert(state);
             }
@@ -281,12 +298,12 @@ async fn a_three_phase_campaign_runs_from_pilot_to_full_enforcement_over_simulat
         let to_ben: Vec<String> = sink.messages().into_iter().filter(|m| m.contains("To: ben@example.com")).collect();
         assert_eq!(to_ben.len(), 1, "{b}: only the first, before he registered on the 10th: {to_ben:#?}");
         assert!(to_ben[0].contains("14 days left"), "{b}");
-        assert_eq!(w.app.run_campaign_jobs().await.unwrap().reminders, 0, "{b}: each reminder goes out once");
+        assert_eq!(w.app.rollout().run_campaign_jobs().await.unwrap().reminders, 0, "{b}: each reminder goes out once");
 
         // Coverage matches what happened: 3 of the 4 people in scope registered.
-        let status = w.app.campaign_status("MFA rollout").await.unwrap();
+        let status = w.app.rollout().campaign_status("MFA rollout").await.unwrap();
         assert_eq!((status.in_scope, status.registered), (4, 3), "{b}");
-        let rows = w.app.compliance_report(None, None).await.unwrap();
+        let rows = w.app.rollout().compliance_report(None, None).await.unwrap();
         let ben_row = rows.iter().find(|r| r.username == "ben").unwrap();
         assert_eq!(ben_row.last_mfa, Some(day("2027-01-10")), "{b}: his last MFA sign-in");
         assert_eq!(ben_row.since, Some(day("2027-01-10")), "{b}: compliant since he registered");
@@ -311,15 +328,19 @@ async fn two_nodes_running_the_jobs_at_once_record_and_remind_once() {
         let sink = SmtpSink::start();
         let w = World::open(&db.url, &sink, "2027-01-05").await;
         let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
-        w.app.create_group(&actor, &meta, "pilot", None).await.unwrap();
+        w.app.identity().create_group(&actor, &meta, "pilot", None).await.unwrap();
         for i in 0..12 {
             w.person(&format!("p{i}"), "standard", Some("pilot"), None, &["user"]).await;
         }
-        w.app.apply_campaign(&actor, &meta, &CAMPAIGN.replace("[\"planners\"]", "[\"pilot\"]")).await.unwrap();
-        w.app.set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
+        w.app
+            .rollout()
+            .apply_campaign(&actor, &meta, &CAMPAIGN.replace("[\"planners\"]", "[\"pilot\"]"))
+            .await
+            .unwrap();
+        w.app.rollout().set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
         // The other node: its own connections, the same clock.
         let other = World::node(Arc::new(SqlStore::open(&db.url).await.unwrap()), &sink, w.clock.clone());
-        let (a, b_run) = tokio::join!(w.app.run_campaign_jobs(), other.app.run_campaign_jobs());
+        let (a, b_run) = tokio::join!(w.app.rollout().run_campaign_jobs(), other.app.rollout().run_campaign_jobs());
         let (a, b_run) = (a.unwrap(), b_run.unwrap());
         assert_eq!(a.transitions + b_run.transitions, 12, "{b}: {a:?} {b_run:?}");
         assert_eq!(a.reminders + b_run.reminders, 12, "{b}: {a:?} {b_run:?}");
@@ -336,25 +357,26 @@ async fn long_exceptions_are_confirmed_by_the_manager_every_quarter_or_end() {
     for db in twofold_testkit::databases().await {
         let b = db.backend;
         let sink = SmtpSink::start();
-        let mut w = World::open(&db.url, &sink, "2027-01-01").await;
-        w.app = w.app.with_exception_max_days(200);
+        let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
+        let w = World::node_with(store, &sink, Arc::new(FixedClock::new(day("2027-01-01"))), 200);
         let (actor, meta) = (Actor::cli("test"), RequestMeta::default());
         for group in ["pilot", "planners"] {
-            w.app.create_group(&actor, &meta, group, None).await.unwrap();
+            w.app.identity().create_group(&actor, &meta, group, None).await.unwrap();
         }
         let mia = w.person("mia", "standard", None, None, &["approver", "user"]).await;
         w.person("erin", "standard", None, None, &["user"]).await;
         w.person("sam", "standard", Some("pilot"), Some("mia"), &["user"]).await;
         w.person("tom", "standard", Some("pilot"), Some("mia"), &["user"]).await;
         let mia_key = w.registers(mia).await;
-        w.app.apply_campaign(&actor, &meta, CAMPAIGN).await.unwrap();
-        w.app.set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
+        w.app.rollout().apply_campaign(&actor, &meta, CAMPAIGN).await.unwrap();
+        w.app.rollout().set_campaign_status(&actor, &meta, "MFA rollout", CampaignStatus::Running).await.unwrap();
 
         w.set("2027-01-05");
         let mut ids = std::collections::HashMap::new();
         for person in ["sam", "tom"] {
             let asked = w
                 .app
+                .rollout()
                 .request_exception(
                     &actor,
                     &meta,
@@ -367,8 +389,12 @@ async fn long_exceptions_are_confirmed_by_the_manager_every_quarter_or_end() {
                 .unwrap();
             w.clock.advance_seconds(60);
             let code = twofold_core::factors::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
-            let approved =
-                w.app.decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true).await.unwrap();
+            let approved = w
+                .app
+                .rollout()
+                .decide_exception(&actor, &meta, &asked.id.to_string(), "mia", &code, true)
+                .await
+                .unwrap();
             ids.insert(person, approved.id);
         }
         let mut date = day("2027-01-06");
@@ -376,12 +402,14 @@ async fn long_exceptions_are_confirmed_by_the_manager_every_quarter_or_end() {
             w.set(&date.to_rfc3339()[..10]);
             if &date.to_rfc3339()[..10] == "2027-04-07" {
                 let code = twofold_core::factors::otp::totp(&mia_key, w.clock_now(), TotpParams::default());
-                let refused = w.app.confirm_exception(&actor, &meta, &ids["sam"].to_string(), "erin", &code).await;
+                let refused =
+                    w.app.rollout().confirm_exception(&actor, &meta, &ids["sam"].to_string(), "erin", &code).await;
                 assert!(refused.is_err(), "{b}: only sam's manager confirms");
-                let confirmed = w.app.confirm_exception(&actor, &meta, &ids["sam"].to_string(), "mia", &code).await;
+                let confirmed =
+                    w.app.rollout().confirm_exception(&actor, &meta, &ids["sam"].to_string(), "mia", &code).await;
                 assert!(confirmed.is_ok(), "{b}: {confirmed:?}");
             }
-            w.app.run_campaign_jobs().await.unwrap();
+            w.app.rollout().run_campaign_jobs().await.unwrap();
             let states = w.states().await;
             let tom = states.iter().find(|(name, _)| name == "tom").map(|(_, s)| *s);
             // Approved a minute after midnight on 01-05: asked on 04-06's run, lapsed 14 days on.

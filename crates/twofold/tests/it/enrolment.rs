@@ -121,22 +121,25 @@ async fn a_pending_enrolment_expires() {
         let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
         let clock = Arc::new(FixedClock::new(Timestamp::parse("2027-01-04T09:00:00Z").unwrap()));
         let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
-        let app = App::new(store, clock.clone(), AppSettings::default(), Some(keys));
+        let app = App::builder(store, clock.clone(), AppSettings::default(), Some(keys)).build();
         let (actor, meta) = (Actor::system("test"), RequestMeta::default());
         let new_user = NewUser { username: "erin".into(), ..NewUser::default() };
-        app.create_user(&actor, &meta, new_user, Some("a long enough password".into()), vec![]).await.unwrap();
-        let signed_in = app.sign_in("erin", "a long enough password".into(), &meta).await.unwrap();
-        let current = app.authenticate_session(&signed_in.token).await.unwrap().unwrap();
-        let enrolment = app.begin_totp_enrolment(&current, "Phone", &meta).await.unwrap();
+        app.identity()
+            .create_user(&actor, &meta, new_user, Some("a long enough password".into()), vec![])
+            .await
+            .unwrap();
+        let signed_in = app.signin().sign_in("erin", "a long enough password".into(), &meta).await.unwrap();
+        let current = app.signin().authenticate_session(&signed_in.token).await.unwrap().unwrap();
+        let enrolment = app.factors().begin_totp_enrolment(&current, "Phone", &meta).await.unwrap();
         let secret = twofold_core::factors::otp::base32_decode(&enrolment.secret_base32).unwrap();
 
         clock.advance_seconds(twofold_core::factors::authenticator::PENDING_ENROLMENT_SECS + 1);
-        let current = app.authenticate_session(&signed_in.token).await.unwrap().unwrap();
+        let current = app.signin().authenticate_session(&signed_in.token).await.unwrap().unwrap();
         let code =
             twofold_core::factors::otp::totp(&secret, app.now(), twofold_core::factors::otp::TotpParams::default());
-        let late = app.confirm_totp(&current, enrolment.authenticator.id, &code, None, &meta).await;
+        let late = app.factors().confirm_totp(&current, enrolment.authenticator.id, &code, None, &meta).await;
         assert!(matches!(late, Err(AppError::Conflict(ref m)) if m.contains("expired")), "{b}: {late:?}");
-        let info = app.security_info(current.user.id).await.unwrap();
+        let info = app.factors().security_info(current.user.id).await.unwrap();
         assert!(info.authenticators.is_empty(), "{b}: the expired enrolment is gone");
     }
 }

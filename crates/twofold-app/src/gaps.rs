@@ -60,7 +60,7 @@ impl App {
             break_glass_untested: Vec::new(),
             break_glass_since,
         };
-        let directory = self.directory().await?;
+        let directory = self.identity.directory().await?;
         let mut break_glass: HashMap<uuid::Uuid, (String, Option<Timestamp>)> = HashMap::new();
         for member in directory.iter().filter(|m| m.user.status == UserStatus::Active && m.user.tier != Tier::Service) {
             let name = member.user.username.clone();
@@ -79,22 +79,28 @@ impl App {
             }
         }
         let earliest = since.min(break_glass_since);
-        self.each_sign_in_page(earliest, |page| {
-            for event in page.iter().filter(|e| e.outcome == SignInOutcome::Success) {
-                if event.at >= since && !event.methods.iter().any(|m| SECOND_FACTORS.contains(&m.as_str())) {
-                    *report.password_only_sign_ins.entry(event.username.clone()).or_insert(0) += 1;
+        self.attempts
+            .each_sign_in_page(earliest, |page| {
+                for event in page.iter().filter(|e| e.outcome == SignInOutcome::Success) {
+                    if event.at >= since && !event.methods.iter().any(|m| SECOND_FACTORS.contains(&m.as_str())) {
+                        *report.password_only_sign_ins.entry(event.username.clone()).or_insert(0) += 1;
+                    }
+                    if let Some((_, last)) = event.user_id.and_then(|id| break_glass.get_mut(&id)) {
+                        *last = Some(last.map_or(event.at, |t: Timestamp| t.max(event.at)));
+                    }
                 }
-                if let Some((_, last)) = event.user_id.and_then(|id| break_glass.get_mut(&id)) {
-                    *last = Some(last.map_or(event.at, |t: Timestamp| t.max(event.at)));
-                }
-            }
-        })
-        .await?;
+            })
+            .await?;
         report.break_glass_untested =
             break_glass.into_values().filter(|(_, last)| last.is_none_or(|t| t < break_glass_since)).collect();
         report.break_glass_untested.sort();
-        report.service_accounts =
-            self.service_account_report(accounts).await?.into_iter().filter(|line| !line.findings.is_empty()).collect();
+        report.service_accounts = self
+            .oidc
+            .service_account_report(accounts)
+            .await?
+            .into_iter()
+            .filter(|line| !line.findings.is_empty())
+            .collect();
         Ok(report)
     }
 }

@@ -3,12 +3,13 @@
 //! Secrets are high-entropy, so they are stored as keyed hashes (HMAC-SHA-256), not password
 //! hashes; a rotation keeps the previous secret working for an overlap.
 
+use super::Provider;
 use twofold_core::oidc::{self, Client};
 use twofold_core::{Timestamp, ValidationErrors};
 use uuid::Uuid;
 
 use crate::oidc::{AccessClaims, OAuthError, TokenRequest, TokenResponse};
-use crate::{Actor, App, AppError, AppResult, Refusal, RequestMeta};
+use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
 
 /// A service account to create.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +34,7 @@ pub struct NewServiceAccount {
 /// The longest a rotated-out secret may keep working.
 pub const MAX_OVERLAP_SECS: i64 = 30 * 24 * 3600;
 
-impl App {
+impl Provider {
     /// Creates a service account; returns it and its secret (shown once), or no secret when
     /// it registered public keys (it then authenticates only with `private_key_jwt`).
     ///
