@@ -10,6 +10,8 @@ use twofold_core::factors::one_time_codes::FallbackRefusal;
 pub enum Refusal {
     /// The method is set up (confirmed) already: there is nothing left to confirm.
     MethodAlreadySetUp,
+    /// The set-up waited longer than a pending enrolment may (it has been removed).
+    EnrolmentExpired,
     /// Removing the method would leave the person without a method, or without one stronger
     /// than email or SMS codes; the core's reason
     /// (`twofold_core::factors::authenticator::removal_refusal`).
@@ -72,6 +74,7 @@ impl Refusal {
             | Self::MayNotDecide(_)
             | Self::NotTheirManager { .. } => RefusalKind::NotAllowed,
             Self::MethodAlreadySetUp
+            | Self::EnrolmentExpired
             | Self::LastMethod(_)
             | Self::NoEmailAddress
             | Self::TooManyPendingSetUps

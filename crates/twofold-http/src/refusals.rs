@@ -25,6 +25,9 @@ pub(crate) const fn title(refusal: &Refusal) -> &'static str {
 pub(crate) fn words(refusal: &Refusal) -> String {
     match refusal {
         Refusal::MethodAlreadySetUp => "this method is already set up".into(),
+        Refusal::EnrolmentExpired => {
+            "this set-up waited too long and has expired; start again from Security info".into()
+        }
         Refusal::LastMethod(reason) | Refusal::MayNotDecide(reason) => (*reason).to_owned(),
         Refusal::Fallback(reason) => reason.to_string(),
         Refusal::NoEmailAddress => "your account has no email address; ask your help desk to add one".into(),

@@ -229,21 +229,34 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(describe(&error))
         }
-        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_unavailable_code) => {
-            StoreError::Unavailable(describe(&error))
-        }
+        sqlx::Error::Database(db) if cannot_serve_now(db.as_ref()) => StoreError::Unavailable(describe(&error)),
         _ => StoreError::Other(describe(&error)),
     }
 }
 
-/// Whether a database error code says the database cannot serve now rather than that the
-/// statement is wrong: PostgreSQL's connection exceptions (class 08), shutdowns and "cannot
-/// connect now" (57P01–57P03), too many connections (53300); SQLite's busy, locked,
-/// I/O and cannot-open results (5, 6, 10, 14, and their extended codes).
-fn is_unavailable_code(code: &str) -> bool {
-    if code.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&code) {
-        return true;
+/// Whether a database error says the database cannot serve now rather than that the
+/// statement is wrong, by the backend's own codes.
+fn cannot_serve_now(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code();
+    let code = code.as_deref().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        postgres_cannot_serve(code)
+    } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        sqlite_cannot_serve(code)
+    } else {
+        false
     }
+}
+
+/// PostgreSQL's SQLSTATEs for "not now": connection exceptions (class 08), shutdowns and
+/// "cannot connect now" (57P01–57P03), too many connections (53300).
+fn postgres_cannot_serve(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&sqlstate)
+}
+
+/// SQLite's result codes for "not now": busy, locked, I/O error and cannot open (5, 6, 10,
+/// 14), also as extended codes (the primary code in the low byte).
+fn sqlite_cannot_serve(code: &str) -> bool {
     code.parse::<i32>().is_ok_and(|extended| matches!(extended & 0xff, 5 | 6 | 10 | 14))
 }
 
@@ -260,12 +273,46 @@ mod tests {
 
     #[test]
     fn a_database_that_cannot_serve_now_is_unavailable_not_an_error_of_ours() {
-        for code in ["08006", "57P01", "57P03", "53300", "5", "517", "14", "10"] {
-            assert!(is_unavailable_code(code), "{code}");
+        for sqlstate in ["08006", "08001", "57P01", "57P03", "53300"] {
+            assert!(postgres_cannot_serve(sqlstate), "{sqlstate}");
         }
-        for code in ["23505", "42P01", "19", "2067", "1"] {
-            assert!(!is_unavailable_code(code), "{code}");
+        // A NUL byte in input (22021) or a missing privilege (42501) is no outage.
+        for sqlstate in ["23505", "42P01", "22021", "22022", "42501"] {
+            assert!(!postgres_cannot_serve(sqlstate), "{sqlstate}");
         }
+        for code in ["5", "517", "6", "14", "10", "266"] {
+            assert!(sqlite_cannot_serve(code), "{code}");
+        }
+        for code in ["19", "2067", "1", "787"] {
+            assert!(!sqlite_cannot_serve(code), "{code}");
+        }
+    }
+
+    /// Through the Any driver the backend's own error type arrives, so its codes are read by
+    /// the right rules; a connection PostgreSQL terminates is "unavailable".
+    #[tokio::test]
+    async fn the_drivers_errors_are_told_apart_through_the_any_driver() {
+        let backend_error = |error: sqlx::Error| match error {
+            sqlx::Error::Database(db) => db,
+            other => panic!("not a database error: {other}"),
+        };
+        let sqlite = SqlStore::open("sqlite::memory:").await.unwrap();
+        let missing = sqlx::query("SELECT 1 FROM no_such_table").execute(sqlite.pool()).await.unwrap_err();
+        assert!(backend_error(missing).try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some());
+        let Some(server) = twofold_testkit::postgres_url() else {
+            eprintln!("PostgreSQL half skipped: TWOFOLD_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let db = twofold_testkit::postgres(&server).await;
+        let postgres = SqlStore::open(&db.url).await.unwrap();
+        let missing = sqlx::query("SELECT 1 FROM no_such_table").execute(postgres.pool()).await.unwrap_err();
+        let missing = backend_error(missing);
+        assert!(missing.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some());
+        assert_eq!(missing.code().as_deref(), Some("42P01"));
+        assert!(!cannot_serve_now(missing.as_ref()), "a missing table is no outage");
+        let terminated =
+            sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())").execute(postgres.pool()).await.unwrap_err();
+        assert!(matches!(store_error(terminated), StoreError::Unavailable(_)), "57P01 is an outage");
     }
 
     #[test]

@@ -52,6 +52,12 @@ impl TestClock {
         let offset = self.offset_seconds() + seconds;
         let next = self.file.with_extension("next");
         std::fs::write(&next, format!("{offset}\n")).expect("write the test clock");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The server refuses an offset file others than its owner may write.
+            std::fs::set_permissions(&next, std::fs::Permissions::from_mode(0o600)).expect("protect the test clock");
+        }
         std::fs::rename(&next, &self.file).expect("replace the test clock");
     }
 

@@ -5,7 +5,9 @@
 //! moves back) added to the system time. The file is read again at every reading of the
 //! clock (an open and a read of a few bytes), so a test that rewrites it moves the time of
 //! every server and admin verb sharing it at once, without restarting anything. A missing
-//! file is an offset of 0; a file that cannot be read or parsed keeps the last offset read.
+//! file is an offset of 0; a file that cannot be read or parsed, that is not a regular file,
+//! that others than its owner may write, or that moves the time more than ten years, is
+//! refused and the last offset kept. Every move is logged.
 //!
 //! Release builds (`debug_assertions` off) do not compile this code path: they ignore the
 //! variable entirely (it is then an unknown `TWOFOLD_*` variable, and warned about as one),
@@ -77,25 +79,58 @@ mod test_clock {
         }
 
         fn offset_millis(&self) -> i64 {
-            let read = match std::fs::read_to_string(&self.file) {
-                Ok(text) => text.trim().parse::<i64>().map_err(|e| format!("not a whole number of seconds: {e}")),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-                Err(e) => Err(e.to_string()),
-            };
-            match read {
+            match read_offset(&self.file) {
                 Ok(seconds) => {
-                    let millis = seconds.saturating_mul(1000);
-                    self.last_millis.store(millis, Ordering::Relaxed);
+                    let millis = seconds * 1000;
+                    if self.last_millis.swap(millis, Ordering::Relaxed) != millis {
+                        tracing::info!(file = %self.file.display(), offset_seconds = seconds, "test clock moved");
+                    }
                     millis
                 }
                 Err(error) => {
                     if !self.warned.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(file = %self.file.display(), %error, "test clock file unreadable; keeping the last offset");
+                        tracing::warn!(file = %self.file.display(), %error, "test clock file refused; keeping the last offset");
                     }
                     self.last_millis.load(Ordering::Relaxed)
                 }
             }
         }
+    }
+
+    /// The most the test clock moves, either way: ten years.
+    const MAX_OFFSET_SECS: i64 = 10 * 366 * 24 * 3600;
+    /// The longest offset file read.
+    const MAX_FILE_BYTES: u64 = 32;
+
+    /// The offset in `file`: 0 when it does not exist. Refused unless it is a regular file
+    /// (not a link, a FIFO or a device), no one but its owner may write it, it holds at most
+    /// a few bytes, and the offset is within ten years, so a debug server started with the
+    /// variable cannot be hung, flooded or overflowed through the file.
+    fn read_offset(file: &Path) -> Result<i64, String> {
+        let meta = match std::fs::symlink_metadata(file) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.to_string()),
+        };
+        if !meta.file_type().is_file() {
+            return Err("not a regular file".into());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o022 != 0 {
+                return Err("writable by others than its owner".into());
+            }
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(format!("longer than {MAX_FILE_BYTES} bytes"));
+        }
+        let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+        let seconds = text.trim().parse::<i64>().map_err(|e| format!("not a whole number of seconds: {e}"))?;
+        if seconds.abs() > MAX_OFFSET_SECS {
+            return Err(format!("an offset of {seconds} s is more than ten years"));
+        }
+        Ok(seconds)
     }
 
     impl Clock for TestClock {
@@ -125,6 +160,22 @@ mod test_clock {
             assert_eq!(clock.offset_seconds(), -30, "read again at once");
             std::fs::write(clock.file(), "soon").unwrap();
             assert_eq!(clock.offset_seconds(), -30, "a broken file keeps the last offset");
+            std::fs::write(clock.file(), "999999999999").unwrap();
+            assert_eq!(clock.offset_seconds(), -30, "more than ten years is refused");
+            std::fs::write(clock.file(), " ".repeat(40)).unwrap();
+            assert_eq!(clock.offset_seconds(), -30, "a long file is refused");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::write(clock.file(), "60").unwrap();
+                std::fs::set_permissions(clock.file(), std::fs::Permissions::from_mode(0o666)).unwrap();
+                assert_eq!(clock.offset_seconds(), -30, "a file others may write is refused");
+                std::fs::set_permissions(clock.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+                assert_eq!(clock.offset_seconds(), 60);
+                std::fs::remove_file(clock.file()).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", clock.file()).unwrap();
+                assert_eq!(clock.offset_seconds(), 60, "a link is refused");
+            }
             std::fs::remove_dir_all(&dir).ok();
         }
     }

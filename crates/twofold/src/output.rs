@@ -71,6 +71,9 @@ fn refusal_words(refusal: &twofold_app::Refusal) -> String {
     use twofold_app::Refusal;
     match refusal {
         Refusal::MethodAlreadySetUp => "this method is already set up".into(),
+        Refusal::EnrolmentExpired => {
+            "this set-up waited too long and has expired; start again from Security info".into()
+        }
         Refusal::LastMethod(reason) | Refusal::MayNotDecide(reason) => (*reason).to_owned(),
         Refusal::Fallback(reason) => reason.to_string(),
         Refusal::NoEmailAddress => "the account has no email address; add one first".into(),

@@ -116,9 +116,7 @@ impl Factors {
         }
         if a.enrolment_expired(self.now()) {
             self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await?;
-            return Err(AppError::Conflict(
-                "this set-up waited too long and has expired; start again from Security info".into(),
-            ));
+            return Err(AppError::Refused(Refusal::EnrolmentExpired));
         }
         Ok(a)
     }

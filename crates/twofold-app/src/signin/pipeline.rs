@@ -5,11 +5,13 @@
 //! 2. the way's own check (a password, a code, a passkey), which only says what it proved;
 //! 3. on failure: the sign-in event, a notice when the person's failures now delay them;
 //! 4. conditional access, asked once, its decision carried to what follows (a block is refused
-//!    and recorded the same way for every way in);
-//! 5. the session (started, awaiting its second step, or replacing the one it completes), stored
-//!    with the sign-in event and the audit event in one transaction;
-//! 6. what follows a sign-in: `exception.use` once per completed sign-in, trusting the device,
-//!    re-hashing an old password.
+//!    and recorded the same way for every way in; at the second step it is asked before the
+//!    factor is tried, so a blocked attempt uses up no code);
+//! 5. `exception.use` once per completed sign-in (written just before the session, so a crash
+//!    between the two over-counts a use and never misses one);
+//! 6. the session (started, awaiting its second step, or replacing the one it completes), stored
+//!    with the sign-in event and its audit event in one transaction;
+//! 7. what follows a sign-in: trusting the device, re-hashing an old password.
 //!
 //! The person's trusted device is read once per attempt and shared with conditional access.
 
@@ -85,6 +87,21 @@ impl SignIn {
     ) -> AppResult<SignedIn> {
         let Attempt { username, user, tried, meta } = attempt;
         let claim = self.attempts.claim_attempt(username, user, tried, meta).await?;
+        // The second step's person has proved a password already and the decision does not
+        // depend on the factor: a block is decided before the factor is tried, so a blocked
+        // attempt uses up no code. Elsewhere only after the check, so that a block reveals
+        // nothing to someone who has not proved who they are.
+        let decided_first = match (&way, user) {
+            (Way::SecondFactor { .. }, Some(user)) => {
+                let (trusted, check) = self.ask_access(user, &claim, meta).await?;
+                if check.need == SignInNeed::Blocked {
+                    let event = self.attempts.sign_in_event(username, Some(user), None, meta).with_methods(tried);
+                    return Err(self.refuse_blocked(event.claimed(claim.id), check, meta).await?);
+                }
+                Some((trusted, check))
+            }
+            _ => None,
+        };
         let proof = match (check().await?, user) {
             (Ok(proof), Some(_)) => proof,
             (outcome, user) => {
@@ -99,8 +116,10 @@ impl SignIn {
         };
         let Some(user) = user else { return Err(AppError::Unauthenticated) };
 
-        let trusted = self.factors.device_trust(user, meta).await?;
-        let check = self.access.check_sign_in(user, claim.by_user.count, trusted.is_some(), meta).await?;
+        let (trusted, check) = match decided_first {
+            Some(decided) => decided,
+            None => self.ask_access(user, &claim, meta).await?,
+        };
         let event = self
             .attempts
             .sign_in_event(username, Some(user), None, meta)
@@ -108,11 +127,7 @@ impl SignIn {
             .with_methods(&proof.methods)
             .with_context(check.context.clone());
         if check.need == SignInNeed::Blocked {
-            let refused =
-                SignInEvent { outcome: SignInOutcome::Failure, reason: Some(FailureReason::PolicyBlocked), ..event };
-            self.store.record_sign_in_attempt(&refused, &self.attempts.attempt_context(&refused, meta)).await?;
-            metrics_outcome("blocked");
-            return Err(AppError::Refused(crate::Refusal::SignInBlocked { rules: check.rules }));
+            return Err(self.refuse_blocked(event, check, meta).await?);
         }
 
         let now = self.now();
@@ -137,9 +152,9 @@ impl SignIn {
                     SecondStep::TrustedDevice(auth) => {
                         let (token, session) = start(auth);
                         let event = event.with_methods(&["pwd", "trusted_device"]);
+                        self.access.note_exception_use(user, meta).await?;
                         self.store.start_session(&session, &event, &ctx).await?;
                         metrics_signed_in(&event.methods);
-                        self.access.note_exception_use(user, meta).await?;
                         SignedIn { token, session, user: user.clone(), has_second_factor, strength: None }
                     }
                     SecondStep::Ask => {
@@ -151,9 +166,9 @@ impl SignIn {
                         SignedIn { token, session: pending, user: user.clone(), has_second_factor, strength }
                     }
                     SecondStep::None => {
+                        self.access.note_exception_use(user, meta).await?;
                         self.store.start_session(&session, &event, &ctx).await?;
                         metrics_signed_in(&event.methods);
-                        self.access.note_exception_use(user, meta).await?;
                         let strength = strength_to_offer(&check.need);
                         SignedIn { token, session, user: user.clone(), has_second_factor, strength }
                     }
@@ -165,11 +180,11 @@ impl SignIn {
             }
             Way::SecondFactor { current, trust_device } => {
                 let (token, session) = start(proof.auth.clone());
+                self.access.note_exception_use(user, meta).await?;
                 if !self.store.complete_session(&current.session.id_hash, &session, &event, &ctx).await? {
                     return Err(AppError::Unauthenticated);
                 }
                 metrics_signed_in(&event.methods);
-                self.access.note_exception_use(user, meta).await?;
                 if trust_device {
                     self.factors.trust_this_device(user, now, meta).await?;
                 }
@@ -177,13 +192,42 @@ impl SignIn {
             }
             Way::Passkey => {
                 let (token, session) = start(proof.auth.clone());
+                self.access.note_exception_use(user, meta).await?;
                 self.store.start_session(&session, &event, &ctx).await?;
                 metrics_signed_in(&event.methods);
-                self.access.note_exception_use(user, meta).await?;
                 SignedIn { token, session, user: user.clone(), has_second_factor: true, strength: None }
             }
         };
         Ok(signed_in)
+    }
+}
+
+impl SignIn {
+    /// The device's trust (read once, shared with conditional access) and conditional
+    /// access's answer for this attempt.
+    async fn ask_access(
+        &self,
+        user: &User,
+        claim: &super::attempts::Claimed,
+        meta: &RequestMeta,
+    ) -> AppResult<(Option<TrustedDevice>, SignInCheck)> {
+        let trusted = self.factors.device_trust(user, meta).await?;
+        let check = self.access.check_sign_in(user, claim.by_user.count, trusted.is_some(), meta).await?;
+        Ok((trusted, check))
+    }
+
+    /// Records `event` as refused by conditional access (ending its claim) and gives the
+    /// refusal naming the rules that decided.
+    async fn refuse_blocked(&self, event: SignInEvent, check: SignInCheck, meta: &RequestMeta) -> AppResult<AppError> {
+        let refused = SignInEvent {
+            outcome: SignInOutcome::Failure,
+            reason: Some(FailureReason::PolicyBlocked),
+            context: check.context,
+            ..event
+        };
+        self.store.record_sign_in_attempt(&refused, &self.attempts.attempt_context(&refused, meta)).await?;
+        metrics_outcome("blocked");
+        Ok(AppError::Refused(crate::Refusal::SignInBlocked { rules: check.rules }))
     }
 }
 

@@ -1,7 +1,9 @@
 //! [`PageAuthorized<P>`]: the pages' counterpart of the API's `Authorized<P>`. A page handler
 //! that takes one has passed the check — signed in, second factor done, a role granting `P`
 //! (`twofold_core::identity::roles`), a recent second factor when `P` is a change, and the
-//! policy for Twofold's own pages — so no handler repeats that prologue.
+//! policy for Twofold's own pages (asked about `modify` when `P` is a change) — so no handler
+//! repeats that prologue. It does not check a form's CSRF token: a handler taking a form
+//! still verifies it (`crate::csrf`), as every form handler does.
 
 use std::marker::PhantomData;
 
@@ -11,7 +13,7 @@ use axum::http::request::Parts;
 use twofold_app::signin::Authenticated;
 use twofold_core::identity::roles::{self, PageAccess};
 
-use super::own_page_gate;
+use super::own_page_gate_for;
 use crate::AppState;
 use crate::extract::{ClientMeta, PageSession, Permission};
 use crate::page_error::PageError;
@@ -59,7 +61,12 @@ impl<P: Permission> FromRequestParts<AppState> for PageAuthorized<P> {
         }
         let current = session.ok_or(PageError::SignIn { return_to: return_to.clone() })?;
         let Ok(ClientMeta(meta)) = ClientMeta::from_request_parts(parts, state).await;
-        let notice = own_page_gate(state, &current, &meta, &return_to).await?;
+        let action = if P::PERMISSION.is_change() {
+            twofold_core::access::Action::Modify
+        } else {
+            twofold_core::access::Action::Read
+        };
+        let notice = own_page_gate_for(state, &current, action, &meta, &return_to).await?;
         Ok(Self { current, notice, _permission: PhantomData })
     }
 }

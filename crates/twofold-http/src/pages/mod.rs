@@ -99,8 +99,20 @@ pub(crate) async fn own_page_gate(
     meta: &twofold_app::RequestMeta,
     path: &str,
 ) -> Result<Option<String>, PageError> {
+    own_page_gate_for(state, current, twofold_core::access::Action::Read, meta, path).await
+}
+
+/// As [`own_page_gate`], for a request that does `action` (a change asks the policy about
+/// `modify`, so rules on changes apply to it).
+pub(crate) async fn own_page_gate_for(
+    state: &AppState,
+    current: &Authenticated,
+    action: twofold_core::access::Action,
+    meta: &twofold_app::RequestMeta,
+    path: &str,
+) -> Result<Option<String>, PageError> {
     use twofold_app::access::policies::Verdict;
-    let verdict = state.app.access().own_pages_access(current, twofold_core::access::Action::Read, meta).await?;
+    let verdict = state.app.access().own_pages_access(current, action, meta).await?;
     match verdict {
         Verdict::Satisfied => Ok(None),
         Verdict::Refused(reason) => Err(PageError::AccessRefused(reason)),

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use twofold_app::{Actor, App, AppError, AppSettings, RequestMeta, SecretKeys};
+use twofold_app::{Actor, App, AppError, AppSettings, Refusal, RequestMeta, SecretKeys};
 use twofold_core::Timestamp;
 use twofold_core::clock::FixedClock;
 use twofold_core::factors::authenticator::PENDING_ENROLMENT_SECS;
@@ -138,7 +138,7 @@ async fn a_pending_enrolment_expires() {
         let code =
             twofold_core::factors::otp::totp(&secret, app.now(), twofold_core::factors::otp::TotpParams::default());
         let late = app.factors().confirm_totp(&current, enrolment.authenticator.id, &code, None, &meta).await;
-        assert!(matches!(late, Err(AppError::Conflict(ref m)) if m.contains("expired")), "{b}: {late:?}");
+        assert!(matches!(late, Err(AppError::Refused(Refusal::EnrolmentExpired))), "{b}: {late:?}");
         let info = app.factors().security_info(current.user.id).await.unwrap();
         assert!(info.authenticators.is_empty(), "{b}: the expired enrolment is gone");
     }
@@ -168,7 +168,7 @@ async fn a_pending_enrolment_expires_on_the_servers_clock() {
             .await;
         assert_eq!(late.status(), 409, "{b}");
         let page = late.text().await.unwrap();
-        assert!(page.contains("something changed meanwhile"), "{b}: {page}");
+        assert!(page.contains("waited too long and has expired"), "{b}: the person is told why: {page}");
         let stored = twofold_testkit::fetch_column_bytes(&env.database_url, "SELECT name FROM authenticators").await;
         assert!(stored.is_empty(), "{b}: the expired enrolment is gone: {stored:?}");
         assert!(!erin.enrol_totp().await.is_empty(), "{b}: control: a fresh enrolment confirmed at once is added");

@@ -220,7 +220,8 @@ async fn a_block_applied_between_the_steps_refuses_the_second_step() {
             .unwrap();
         assert_eq!(applied.status(), 201, "{b}");
 
-        let refused = web.second_step("code", &env.totp(&secret, 30)).await;
+        let code = env.totp(&secret, 30);
+        let refused = web.second_step("code", &code).await;
         assert_eq!(refused.status(), 403, "{b}: the right code, but the policy now blocks");
         assert!(refused.text().await.unwrap().contains("bob is out"), "{b}: the rule is named");
         let account = web.get_path("/account").await;
@@ -231,5 +232,17 @@ async fn a_block_applied_between_the_steps_refuses_the_second_step() {
         let report: Value = serde_json::from_slice(&env.cli(&["report", "policy", "--format", "json"]).stdout).unwrap();
         let rule = report["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "bob is out").cloned();
         assert_eq!(rule.map(|r| r["users"].clone()), Some(json!(["bob"])), "{b}: {report:#}");
+
+        // The block was decided before the code was tried: once it is lifted, the same code
+        // still completes the same pending sign-in.
+        let lifted = api(&env.admin_token())
+            .post(format!("{url}/api/v1/policies"))
+            .json(&json!({"source": "[[rule]]\nname = \"bob is back\"\nwho = { users = [\"bob\"] }\noutcome = \"require\"\nstrength = \"mfa\"\n"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(lifted.status(), 201, "{b}");
+        assert_eq!(web.second_step("code", &code).await.status(), 303, "{b}: the code was not used up by the block");
+        assert_eq!(web.get_path("/account").await.status(), 200, "{b}: signed in");
     }
 }
