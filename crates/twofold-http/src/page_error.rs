@@ -83,7 +83,7 @@ pub(crate) struct Shown {
 const CONFLICT: &str = "This could not be done: something changed meanwhile. Reload the page and try again.";
 
 /// A short random reference tying what the person sees to the log entry.
-fn reference() -> String {
+pub(crate) fn reference() -> String {
     twofold_core::secret::random_token().chars().filter(char::is_ascii_alphanumeric).take(10).collect()
 }
 

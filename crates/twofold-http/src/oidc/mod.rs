@@ -130,8 +130,17 @@ pub struct TokenForm {
     client_assertion: Option<String>,
 }
 
+/// An OAuth error response (RFC 6749 §5.2). A `server_error`'s description is ours (it may
+/// carry database text): it is logged under a reference, and the client is given only that.
 fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
-    let body = Json(json!({"error": error.error, "error_description": error.description}));
+    let description = if error.error == "server_error" {
+        let reference = crate::page_error::reference();
+        tracing::error!(%reference, detail = %error.description, "token endpoint failed");
+        format!("Twofold could not complete the request (reference {reference})")
+    } else {
+        error.description.clone()
+    };
+    let body = Json(json!({"error": error.error, "error_description": description}));
     let mut response = (status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic"));
@@ -402,5 +411,33 @@ fn allow_redirect_after_form(target: &str, response: &mut Response) {
         .replace("form-action 'self'", &format!("form-action 'self' {scheme}://{authority}"));
     if let Ok(value) = header::HeaderValue::from_str(&policy) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> String {
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_server_error_tells_the_client_a_reference_and_nothing_of_the_database() {
+        let failed = OAuthError {
+            error: "server_error",
+            description: "database error: error returned from database: relation \"oidc_clients\" does not exist"
+                .into(),
+        };
+        let response = oauth_error(StatusCode::INTERNAL_SERVER_ERROR, &failed);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(response).await;
+        assert!(body.contains("\"server_error\"") && body.contains("reference"), "{body}");
+        assert!(!body.contains("database") && !body.contains("oidc_clients"), "{body}");
+
+        let refused = OAuthError { error: "invalid_grant", description: "the code was used already".into() };
+        let body = body_of(oauth_error(StatusCode::BAD_REQUEST, &refused)).await;
+        assert!(body.contains("the code was used already"), "a client's own mistake keeps its words: {body}");
     }
 }
