@@ -78,11 +78,15 @@ impl Env {
     #[must_use]
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.bin);
+        // Nothing of the test run's own TWOFOLD_* environment (the test command's knobs, a
+        // developer's settings) reaches the process: it sees only what the test sets.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TWOFOLD_") {
+                command.env_remove(name);
+            }
+        }
         command
             .args(args)
-            .env_remove("TWOFOLD_CONFIG")
-            .env_remove("TWOFOLD_LISTEN")
-            .env_remove("TWOFOLD_PUBLIC_URL")
             .env("TWOFOLD_DATA_DIR", &self.data_dir)
             .env(TEST_CLOCK_VAR, self.clock.file())
             .env("TWOFOLD_LOG", "warn");

@@ -88,3 +88,41 @@ fn refusal_words(refusal: &twofold_app::Refusal) -> String {
         Refusal::AlreadyEnded => "this exception was rejected or revoked already".into(),
     }
 }
+
+/// A writer that remembers whether its reader went away (`twofold audit export | head`), so
+/// the verb can end quietly instead of reporting the closed pipe as an error.
+pub struct PipeAware<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: std::io::Write> PipeAware<W> {
+    /// Writes to `inner`.
+    pub const fn new(inner: W) -> Self {
+        Self { inner, closed: false }
+    }
+
+    /// Whether a write failed because the reader closed the pipe.
+    pub const fn reader_left(&self) -> bool {
+        self.closed
+    }
+
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.closed |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for PipeAware<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
+}

@@ -48,13 +48,8 @@ impl Factors {
             return Ok(report);
         }
         let seal_key = self.keys()?.seal;
-        let users: HashMap<String, Uuid> = self
-            .store
-            .list_users(&twofold_core::store::UserFilter { limit: Some(10_000), ..Default::default() })
-            .await?
-            .into_iter()
-            .map(|u| (u.username, u.id))
-            .collect();
+        let users: HashMap<String, Uuid> =
+            self.identity.all_users().await?.into_iter().map(|u| (u.username, u.id)).collect();
         let known: HashSet<String> = self.store.tokens().await?.into_iter().filter_map(|t| t.serial).collect();
         let now = self.now();
         let mut seen = HashSet::new();

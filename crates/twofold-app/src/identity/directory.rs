@@ -36,19 +36,30 @@ impl Identities {
         for (user, kind, attested) in self.store.all_confirmed_methods().await? {
             methods.entry(user).or_default().push((kind, attested));
         }
-        let mut members = Vec::new();
-        let mut offset = 0;
-        loop {
-            let filter = UserFilter { limit: Some(PAGE), offset: Some(offset), ..UserFilter::default() };
-            let users = self.store.list_users(&filter).await?;
-            let count = users.len();
-            members.extend(users.into_iter().map(|user| Member {
+        Ok(self
+            .all_users()
+            .await?
+            .into_iter()
+            .map(|user| Member {
                 groups: groups.remove(&user.id).unwrap_or_default(),
                 methods: methods.remove(&user.id).unwrap_or_default(),
                 user,
-            }));
-            if i64::try_from(count).unwrap_or(0) < PAGE {
-                return Ok(members);
+            })
+            .collect())
+    }
+
+    /// Every identity, read page by page: a pass over everyone (an import resolving
+    /// usernames, a report) must not stop at the store's page size.
+    pub(crate) async fn all_users(&self) -> AppResult<Vec<twofold_core::identity::User>> {
+        let mut all = Vec::new();
+        let mut offset = 0;
+        loop {
+            let filter = UserFilter { limit: Some(PAGE), offset: Some(offset), ..UserFilter::default() };
+            let page = self.store.list_users(&filter).await?;
+            let full = i64::try_from(page.len()).unwrap_or(0) == PAGE;
+            all.extend(page);
+            if !full {
+                return Ok(all);
             }
             offset += PAGE;
         }

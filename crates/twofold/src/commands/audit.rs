@@ -7,6 +7,7 @@ use twofold_app::audit::{ExportFormat, Verification};
 use twofold_core::Timestamp;
 
 use crate::cli::{AuditCommand, OutputFormat};
+use crate::output::PipeAware;
 
 pub async fn run(command: AuditCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     match command {
@@ -36,8 +37,14 @@ pub async fn run(command: AuditCommand, app: &App, format: Option<OutputFormat>)
                 Some(OutputFormat::Csv) => ExportFormat::Csv,
                 Some(OutputFormat::Table) => anyhow::bail!("audit export writes --format jsonl or csv"),
             };
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let count = app.export_audit(since.unwrap_or(Timestamp(0)), export_format, &mut out).await?;
+            let mut out = std::io::BufWriter::new(PipeAware::new(std::io::stdout().lock()));
+            let exported = app.export_audit(since.unwrap_or(Timestamp(0)), export_format, &mut out).await;
+            // A reader that stopped early (`| head`) took what it wanted: end quietly.
+            let reader_left = out.get_ref().reader_left();
+            let count = match exported {
+                Err(_) if reader_left => return Ok(ExitCode::SUCCESS),
+                other => other?,
+            };
             drop(out);
             eprintln!("exported {count} event(s)");
             Ok(ExitCode::SUCCESS)

@@ -6,7 +6,12 @@ use crate::BIN;
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let mut command = std::process::Command::new(BIN);
-    command.args(args).env_remove("TWOFOLD_DATABASE_URL").env_remove("TWOFOLD_DATA_DIR").env_remove("TWOFOLD_CONFIG");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TWOFOLD_") {
+            command.env_remove(name);
+        }
+    }
+    command.args(args);
     for (k, v) in envs {
         command.env(k, v);
     }

@@ -146,3 +146,47 @@ async fn ten_thousand_tokens_import_in_one_go() {
         assert!(stdout(&out).contains("imported 10000 token(s)"), "{}: {}{}", env.backend, stdout(&out), stderr(&out));
     }
 }
+
+/// `token import` resolves usernames across the whole directory: it used to read only the
+/// first 10,000 users, so a token for the 10,001st person (by username) was refused as for
+/// an unknown user.
+#[tokio::test]
+async fn a_token_is_assigned_to_the_ten_thousand_and_first_person() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let _server = env.serve(&[]).await; // makes the master key token secrets are sealed under
+        let files = twofold_testkit::scratch_dir("tokens");
+        let people = files.join("people.csv");
+        let mut csv = String::from("username\n");
+        for i in 0..10_001 {
+            writeln!(csv, "person{i:05}").unwrap();
+        }
+        std::fs::write(&people, csv).unwrap();
+        let imported = env.cli(&["user", "import", people.to_str().unwrap()]);
+        assert!(imported.status.success(), "{b}: {}", stderr(&imported));
+        let tokens = files.join("last.csv");
+        std::fs::write(
+            &tokens,
+            format!("serial,secret,type,digits,period,username\nLAST-1,{TOTP_SECRET},totp,6,30,person10000\n"),
+        )
+        .unwrap();
+        let out = env.cli(&["token", "import", tokens.to_str().unwrap()]);
+        assert!(stdout(&out).contains("imported 1 token(s), 1 assigned"), "{b}: {}{}", stdout(&out), stderr(&out));
+
+        // `audit export | head -1` over those ten thousand events: the reader leaves after a
+        // line, and the export ends quietly (it said "internal error: Broken pipe").
+        let mut export = env
+            .command(&["audit", "export"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(export.stdout.take().unwrap()), &mut first).unwrap();
+        assert!(first.starts_with('{'), "{b}: {first}");
+        let ended = export.wait_with_output().unwrap();
+        assert!(ended.status.success(), "{b}: {}", stderr(&ended));
+        assert!(!stderr(&ended).contains("error"), "{b}: {}", stderr(&ended));
+    }
+}
