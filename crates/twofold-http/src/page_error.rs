@@ -82,6 +82,15 @@ pub(crate) struct Shown {
 /// tables and constraints, so it is logged, never shown.
 const CONFLICT: &str = "This could not be done: something changed meanwhile. Reload the page and try again.";
 
+/// How long to wait, in words a person reads: "1 second", "40 seconds", "3 minutes".
+pub(crate) fn wait_words(seconds: i64) -> String {
+    match seconds {
+        ..=1 => "1 second".to_owned(),
+        2..=119 => format!("{seconds} seconds"),
+        _ => format!("{} minutes", (seconds + 59) / 60),
+    }
+}
+
 /// A short random reference tying what the person sees to the log entry.
 pub(crate) fn reference() -> String {
     twofold_core::secret::random_token().chars().filter(char::is_ascii_alphanumeric).take(10).collect()
@@ -128,7 +137,7 @@ pub(crate) fn shown(error: &AppError) -> Shown {
             ..page(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
-                format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+                format!("Too many attempts. Try again in {}.", wait_words(*retry_after_secs)),
             )
         },
         AppError::StepUpRequired => Shown {
@@ -246,6 +255,15 @@ mod tests {
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
         (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn waits_are_said_in_words() {
+        assert_eq!(wait_words(1), "1 second");
+        assert_eq!(wait_words(0), "1 second");
+        assert_eq!(wait_words(45), "45 seconds");
+        assert_eq!(wait_words(600), "10 minutes");
+        assert_eq!(wait_words(121), "3 minutes");
     }
 
     #[tokio::test]

@@ -55,14 +55,21 @@ pub fn or_dash(value: Option<&str>) -> String {
 
 /// What a failed verb prints after `error: `: each cause in the chain, outermost first (as
 /// `{:#}` would), with a use case's refusal worded here for whoever runs the CLI.
+///
+/// A cause whose words its outer error already says (`invalid input: redirect_uri: ...`
+/// wrapping `redirect_uri: ...`) is not said again.
 pub fn error_message(error: &anyhow::Error) -> String {
-    let causes: Vec<String> = error
-        .chain()
-        .map(|cause| match cause.downcast_ref::<twofold_app::AppError>() {
+    let mut causes: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = match cause.downcast_ref::<twofold_app::AppError>() {
             Some(twofold_app::AppError::Refused(refusal)) => refusal_words(refusal),
             _ => cause.to_string(),
-        })
-        .collect();
+        };
+        if causes.last().is_some_and(|outer| outer.contains(&text)) {
+            continue;
+        }
+        causes.push(text);
+    }
     causes.join(": ")
 }
 
@@ -124,5 +131,19 @@ impl<W: std::io::Write> std::io::Write for PipeAware<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         let result = self.inner.flush();
         self.note(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_each_thing_once() {
+        let invalid = twofold_core::ValidationErrors::one("redirect_uri", "'ftp://x' must be https");
+        let error = anyhow::Error::new(twofold_app::AppError::Invalid(invalid));
+        assert_eq!(error_message(&error), "invalid input: redirect_uri: 'ftp://x' must be https");
+        let wrapped = anyhow::Error::new(std::io::Error::other("disk full")).context("cannot write the export");
+        assert_eq!(error_message(&wrapped), "cannot write the export: disk full");
     }
 }

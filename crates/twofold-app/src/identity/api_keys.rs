@@ -33,6 +33,13 @@ impl Identities {
         if name.is_empty() || name.chars().count() > 64 {
             return Err(twofold_core::ValidationErrors::one("name", "must be 1–64 characters").into());
         }
+        if !twofold_core::identity::api_key::API_KEY_ROLES.contains(&role) {
+            return Err(twofold_core::ValidationErrors::one(
+                "role",
+                format!("'{role}' is not a role an API key may have"),
+            )
+            .into());
+        }
         if expires_at.is_some_and(|e| e <= self.now()) {
             return Err(twofold_core::ValidationErrors::one("expires", "must be in the future").into());
         }

@@ -11,6 +11,22 @@ use crate::secret::{constant_time_eq, random_bytes, random_token, sha256_hex};
 
 const PREFIX: &str = "tfk_";
 
+/// The roles an API key may carry: a key is a program acting for an administrator, the help
+/// desk or an auditor. Approving and signing in are for people, proved with their own MFA.
+pub const API_KEY_ROLES: [Role; 3] = [Role::Admin, Role::Helpdesk, Role::Auditor];
+
+/// The role an API key is to carry, from its name, or why not (naming only the roles a key
+/// may have).
+///
+/// # Errors
+/// An unknown role, or one a key may not carry.
+pub fn api_key_role(name: &str) -> Result<Role, String> {
+    Role::parse(name).ok().filter(|role| API_KEY_ROLES.contains(role)).ok_or_else(|| {
+        let allowed: Vec<String> = API_KEY_ROLES.iter().map(ToString::to_string).collect();
+        format!("'{name}' is not a role an API key may have: {}", allowed.join(", "))
+    })
+}
+
 /// A stored API key (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
@@ -104,6 +120,15 @@ pub fn parse_token(token: &str) -> Result<(&str, &str), ApiKeyRejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_api_key_carries_only_the_roles_of_programs() {
+        assert_eq!(api_key_role("helpdesk"), Ok(Role::Helpdesk));
+        for refused in ["approver", "user", "root"] {
+            let error = api_key_role(refused).unwrap_err();
+            assert!(error.ends_with("admin, helpdesk, auditor") && !error.contains("approver,"), "{error}");
+        }
+    }
 
     #[test]
     fn a_generated_key_checks_and_stores_no_secret() {

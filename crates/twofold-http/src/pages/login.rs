@@ -148,7 +148,10 @@ async fn sign_in(
             Ok(render(state, StatusCode::UNAUTHORIZED, return_to, form.username, message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
-            let message = Some(format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."));
+            let message = Some(format!(
+                "Too many sign-in attempts. Try again in {}.",
+                crate::page_error::wait_words(retry_after_secs)
+            ));
             Ok(render(state, StatusCode::TOO_MANY_REQUESTS, return_to, form.username, message).await)
         }
         // Conditional access blocks this sign-in: the form again, saying which rules did.

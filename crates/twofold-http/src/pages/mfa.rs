@@ -205,7 +205,8 @@ pub async fn submit(
             Ok(render(&state, &current, &meta, StatusCode::UNAUTHORIZED, target(), message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
-            let message = Some(format!("Too many attempts. Try again in {retry_after_secs} seconds."));
+            let message =
+                Some(format!("Too many attempts. Try again in {}.", crate::page_error::wait_words(retry_after_secs)));
             Ok(render(&state, &current, &meta, StatusCode::TOO_MANY_REQUESTS, target(), message).await)
         }
         Err(other) => Err(other.into()),
@@ -237,7 +238,7 @@ pub async fn send_code(
         Err(AppError::Throttled { retry_after_secs }) => (
             StatusCode::TOO_MANY_REQUESTS,
             None,
-            Some(format!("Too many codes sent. Try again in {retry_after_secs} seconds.")),
+            Some(format!("Too many codes sent. Try again in {}.", crate::page_error::wait_words(retry_after_secs))),
         ),
         Err(AppError::NotFound(_)) => {
             (StatusCode::NOT_FOUND, None, Some("That method is not available for signing in.".to_owned()))

@@ -156,7 +156,8 @@ pub(super) async fn after_change(
         Ok(()) => render(state, current, StatusCode::OK, Some(done.to_owned()), None).await,
         Err(AppError::StepUpRequired) => Err(PageError::StepUp { return_to: SECURITY.to_owned(), strength: None }),
         Err(AppError::Throttled { retry_after_secs }) => {
-            let message = format!("Too many codes sent. Try again in {retry_after_secs} seconds.");
+            let message =
+                format!("Too many codes sent. Try again in {}.", crate::page_error::wait_words(retry_after_secs));
             render(state, current, StatusCode::TOO_MANY_REQUESTS, None, Some(message)).await
         }
         Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::Refused(_))) => {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use twofold_app::App;
 use twofold_core::Timestamp;
-use twofold_core::identity::Role;
+use twofold_core::identity::api_key::api_key_role;
 
 use super::{cli_actor, table_or};
 use crate::cli::{ApiKeyCommand, OutputFormat};
@@ -15,10 +15,7 @@ pub async fn run(command: ApiKeyCommand, app: &App, format: Option<OutputFormat>
     let format = table_or(format);
     match command {
         ApiKeyCommand::Create { name, role, expires } => {
-            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("--role {e}"))?;
-            if !matches!(role, Role::Admin | Role::Helpdesk | Role::Auditor) {
-                anyhow::bail!("--role must be admin, helpdesk or auditor for an API key");
-            }
+            let role = api_key_role(&role).map_err(|e| anyhow::anyhow!("--role {e}"))?;
             let expires_at =
                 expires.as_deref().map(Timestamp::parse).transpose().map_err(|e| anyhow::anyhow!("--expires {e}"))?;
             let (token, key) = app.identity().create_api_key(&actor, &meta, &name, role, expires_at).await?;

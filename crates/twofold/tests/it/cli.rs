@@ -153,3 +153,26 @@ async fn migrate_reports_the_schema_version() {
     let second = stdout(&env.cli(&["migrate"]));
     assert_eq!(second.trim(), format!("schema is up to date (version {version})"));
 }
+
+/// `apikey create --role` names, in its error, only the roles it accepts (it used to list
+/// `approver` and `user` as valid and then refuse them); a mistake is said once.
+#[tokio::test]
+async fn an_api_key_role_error_names_only_the_roles_a_key_may_have() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        for role in ["approver", "user", "superuser"] {
+            let out = env.cli(&["apikey", "create", "--name", "ci", "--role", role]);
+            assert!(!out.status.success(), "{b}: {role}");
+            let error = stderr(&out);
+            assert!(error.contains("may have: admin, helpdesk, auditor"), "{b}: {role}: {error}");
+            assert!(!error.contains("approver,") && !error.contains(", user"), "{b}: {role}: {error}");
+        }
+        let out = env.cli(&["apikey", "create", "--name", "ci", "--role", "auditor"]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+
+        let repeated = env.cli(&["client", "add", "shop", "--redirect-uri", "ftp://shop.example/cb"]);
+        let error = stderr(&repeated);
+        assert!(!repeated.status.success(), "{b}");
+        assert_eq!(error.matches("redirect_uri").count(), 1, "{b}: said once: {error}");
+    }
+}
