@@ -92,6 +92,14 @@ impl Identities {
         Ok(self.store.list_users(filter).await?)
     }
 
+    /// How many users match `filter` (its limit and offset aside), for "showing N of M".
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn count_users(&self, filter: &UserFilter) -> AppResult<i64> {
+        Ok(self.store.count_users(filter).await?)
+    }
+
     /// Applies a patch to a user.
     ///
     /// # Errors

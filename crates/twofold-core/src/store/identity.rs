@@ -64,6 +64,8 @@ pub trait UserStore: Send + Sync {
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     /// Users matching `filter`, ordered by username.
     async fn list_users(&self, filter: &UserFilter) -> StoreResult<Vec<User>>;
+    /// How many users match `filter` (its limit and offset aside).
+    async fn count_users(&self, filter: &UserFilter) -> StoreResult<i64>;
     /// Applies `patch` to the current state inside the transaction (so `before` is exact).
     /// When the status leaves `active`, every session of the user is revoked in the same
     /// transaction (`session.revoke_all`). Emits `user.update`.

@@ -107,21 +107,8 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
-        // Each filter is "$n IS NULL OR column = $n", so one statement serves every combination.
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users u
-             WHERE ($1 IS NULL OR u.status = $1)
-               AND ($2 IS NULL OR u.tier = $2)
-               AND ($3 IS NULL OR u.department = $3)
-               AND ($4 IS NULL OR EXISTS (SELECT 1 FROM group_members m JOIN identity_groups g ON g.id = m.group_id
-                                          WHERE m.user_id = u.id AND g.name = $4))
-             ORDER BY u.username LIMIT $5 OFFSET $6"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(filter.status.map(|s| s.as_str().to_owned()))
-            .bind(filter.tier.map(|t| t.as_str().to_owned()))
-            .bind(&filter.department)
-            .bind(&filter.group)
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u {USER_FILTER} ORDER BY u.username LIMIT $5 OFFSET $6");
+        bind_user_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
             .bind(filter.limit.unwrap_or(1000).clamp(1, 10_000))
             .bind(filter.offset.unwrap_or(0).max(0))
             .fetch_all(&self.pool)
@@ -130,6 +117,15 @@ impl UserStore for SqlStore {
             .iter()
             .map(rows::user)
             .collect()
+    }
+
+    async fn count_users(&self, filter: &UserFilter) -> StoreResult<i64> {
+        let sql = format!("SELECT COUNT(*) FROM users u {USER_FILTER}");
+        let row = bind_user_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?;
+        sqlx::Row::try_get::<i64, _>(&row, 0).map_err(store_error)
     }
 
     async fn update_user(&self, id: Uuid, patch: &UserPatch, ctx: &AuditContext) -> StoreResult<User> {
@@ -211,4 +207,24 @@ impl UserStore for SqlStore {
         tx.append(&Change::new(action, Some(user_id.to_string())), ctx).await?;
         tx.commit().await
     }
+}
+
+/// The conditions of a [`UserFilter`], `$1`–`$4`: each is "$n IS NULL OR column = $n", so one
+/// statement serves every combination (bound by [`bind_user_filter`]).
+const USER_FILTER: &str = "WHERE ($1 IS NULL OR u.status = $1)
+       AND ($2 IS NULL OR u.tier = $2)
+       AND ($3 IS NULL OR u.department = $3)
+       AND ($4 IS NULL OR EXISTS (SELECT 1 FROM group_members m JOIN identity_groups g ON g.id = m.group_id
+                                  WHERE m.user_id = u.id AND g.name = $4))";
+
+/// Binds a [`UserFilter`]'s conditions as [`USER_FILTER`] numbers them.
+fn bind_user_filter<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    filter: &'q UserFilter,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(filter.status.map(|s| s.as_str().to_owned()))
+        .bind(filter.tier.map(|t| t.as_str().to_owned()))
+        .bind(&filter.department)
+        .bind(&filter.group)
 }

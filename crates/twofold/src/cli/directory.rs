@@ -54,6 +54,12 @@ pub enum UserCommand {
         group: Option<String>,
         #[arg(long)]
         department: Option<String>,
+        /// At most this many (1-10000)
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
+        /// Skip this many first (for the next page)
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+        offset: i64,
     },
     /// Show one user (username or id)
     Show { user: String },

@@ -62,7 +62,7 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
             let user = app.identity().create_user(&actor, &meta, new_user, password, groups).await?;
             print(format, &user, HEADERS, vec![row(&user)])?;
         }
-        UserCommand::List { status, tier, group, department } => {
+        UserCommand::List { status, tier, group, department, limit, offset } => {
             let filter = UserFilter {
                 status: status
                     .as_deref()
@@ -73,11 +73,16 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
                 tier: tier.as_deref().map(Tier::parse).transpose().map_err(anyhow::Error::msg).context("--tier")?,
                 group: group.map(|g| g.to_lowercase()),
                 department,
-                limit: Some(10_000),
-                offset: None,
+                limit: Some(limit),
+                offset: Some(offset),
             };
             let users = app.identity().list_users(&filter).await?;
+            let total = app.identity().count_users(&filter).await?;
             print(format, &users, HEADERS, users.iter().map(row).collect())?;
+            // On standard error, so that the JSON or CSV on standard output stays whole.
+            if let Some(notice) = page_notice(offset, users.len(), total) {
+                eprintln!("{notice}");
+            }
         }
         UserCommand::Show { user } => {
             let detail = app.identity().user_detail(&user).await?;
@@ -145,4 +150,37 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "showing 1–1000 of 12345; --offset 1000 for the next", when a list is not everything.
+fn page_notice(offset: i64, shown: usize, total: i64) -> Option<String> {
+    let shown = i64::try_from(shown).unwrap_or(i64::MAX);
+    if offset == 0 && shown >= total {
+        return None;
+    }
+    if shown == 0 {
+        return Some(format!("showing none of {total} (--offset {offset} is past the end)"));
+    }
+    let last = offset + shown;
+    let next = if last < total { format!("; --offset {last} for the next") } else { String::new() };
+    Some(format!("showing {}–{last} of {total}{next}", offset + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_notice;
+
+    #[test]
+    fn a_list_that_is_not_everything_says_so() {
+        assert_eq!(page_notice(0, 3, 3), None);
+        assert_eq!(
+            page_notice(0, 1000, 12_345).as_deref(),
+            Some("showing 1–1000 of 12345; --offset 1000 for the next")
+        );
+        assert_eq!(page_notice(12_000, 345, 12_345).as_deref(), Some("showing 12001–12345 of 12345"));
+        assert_eq!(
+            page_notice(20_000, 0, 12_345).as_deref(),
+            Some("showing none of 12345 (--offset 20000 is past the end)")
+        );
+    }
 }

@@ -173,6 +173,20 @@ async fn a_token_is_assigned_to_the_ten_thousand_and_first_person() {
         let out = env.cli(&["token", "import", tokens.to_str().unwrap()]);
         assert!(stdout(&out).contains("imported 1 token(s), 1 assigned"), "{b}: {}{}", stdout(&out), stderr(&out));
 
+        // `user list` says when it shows a page of everyone, and pages to the last person.
+        let first_page = env.cli(&["user", "list", "--format", "json"]);
+        let shown: Value = serde_json::from_slice(&first_page.stdout).unwrap();
+        assert_eq!(shown.as_array().map(Vec::len), Some(1000), "{b}");
+        assert!(
+            stderr(&first_page).contains("showing 1–1000 of 10001; --offset 1000 for the next"),
+            "{b}: {}",
+            stderr(&first_page)
+        );
+        let last_page = env.cli(&["user", "list", "--offset", "10000", "--format", "json"]);
+        let last: Value = serde_json::from_slice(&last_page.stdout).unwrap();
+        assert_eq!(last[0]["username"], "person10000", "{b}: {last}");
+        assert!(stderr(&last_page).contains("showing 10001–10001 of 10001"), "{b}: {}", stderr(&last_page));
+
         // `audit export | head -1` over those ten thousand events: the reader leaves after a
         // line, and the export ends quietly (it said "internal error: Broken pipe").
         let mut export = env
