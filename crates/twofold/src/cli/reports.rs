@@ -26,6 +26,9 @@ pub enum ReportCommand {
         /// Report service-account secrets older than this many days
         #[arg(long, default_value_t = 90)]
         secret_max_age_days: i64,
+        /// Name everyone in each gap (by default a count and the first few names)
+        #[arg(long)]
+        details: bool,
     },
     /// Campaign compliance: every in-scope identity's state, methods and days left
     Compliance {

@@ -42,7 +42,7 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
             ];
             print_measures(format, &c, lines)?;
         }
-        ReportCommand::Gaps { days, break_glass_days, unused_days, secret_max_age_days } => {
+        ReportCommand::Gaps { days, break_glass_days, unused_days, secret_max_age_days, details } => {
             anyhow::ensure!(
                 days > 0 && break_glass_days > 0 && unused_days > 0 && secret_max_age_days > 0,
                 "the day counts must be positive"
@@ -67,15 +67,19 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
                     format!("{user} (last {})", last.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()))
                 })
                 .collect();
+            // A table for people: how many, and the first few; every name with --details or in CSV.
+            let listed = |names: &[String]| {
+                if details || matches!(format, Some(OutputFormat::Csv)) { none_or_list(names) } else { summary(names) }
+            };
             let lines = vec![
-                ("No second factor".to_owned(), none_or_list(&report.no_second_factor)),
-                ("Methods weak for their tier".to_owned(), none_or_list(&report.weak_for_tier)),
-                ("Admins without a passkey or security key".to_owned(), none_or_list(&report.admins_without_keys)),
-                ("Service accounts needing attention".to_owned(), none_or_list(&accounts)),
-                (format!("Password-only sign-ins since {}", report.since.to_rfc3339()), none_or_list(&password_only)),
+                ("No second factor".to_owned(), listed(&report.no_second_factor)),
+                ("Methods weak for their tier".to_owned(), listed(&report.weak_for_tier)),
+                ("Admins without a passkey or security key".to_owned(), listed(&report.admins_without_keys)),
+                ("Service accounts needing attention".to_owned(), listed(&accounts)),
+                (format!("Password-only sign-ins since {}", report.since.to_rfc3339()), listed(&password_only)),
                 (
                     format!("Break-glass accounts not tested since {}", report.break_glass_since.to_rfc3339()),
-                    none_or_list(&untested),
+                    listed(&untested),
                 ),
             ];
             print_measures(format, &report, lines)?;
@@ -154,6 +158,16 @@ pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>
 }
 
 /// `names` joined with commas, or "none".
+/// How many names and the first few: "1204: ann, bob, cem, dan, eve and 1199 more
+/// (--details for all)".
+fn summary(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN {
+        return none_or_list(names);
+    }
+    format!("{}: {} and {} more (--details for all)", names.len(), names[..SHOWN].join(", "), names.len() - SHOWN)
+}
+
 fn none_or_list(names: &[String]) -> String {
     if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }
@@ -173,4 +187,17 @@ fn print_measures<T: serde::Serialize>(
         println!("{measure}: {value}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    #[test]
+    fn a_long_gap_is_a_count_and_the_first_names() {
+        let names: Vec<String> = (0..1204).map(|i| format!("p{i}")).collect();
+        assert_eq!(summary(&names), "1204: p0, p1, p2, p3, p4 and 1199 more (--details for all)");
+        assert_eq!(summary(&names[..2]), "p0, p1");
+        assert_eq!(summary(&[]), "none");
+    }
 }

@@ -187,6 +187,14 @@ async fn a_token_is_assigned_to_the_ten_thousand_and_first_person() {
         assert_eq!(last[0]["username"], "person10000", "{b}: {last}");
         assert!(stderr(&last_page).contains("showing 10001–10001 of 10001"), "{b}: {}", stderr(&last_page));
 
+        // `report gaps` for people: a count and the first names per gap (it printed one
+        // line of every name); everyone with --details.
+        let gaps = stdout(&env.cli(&["report", "gaps"]));
+        assert!(gaps.lines().all(|l| l.len() < 300), "{b}: short lines: {}", &gaps[..gaps.len().min(600)]);
+        assert!(gaps.contains("No second factor") && gaps.contains("and 99"), "{b}: {gaps}");
+        let everyone = stdout(&env.cli(&["report", "gaps", "--details"]));
+        assert!(everyone.contains("person09999"), "{b}: --details names everyone");
+
         // `audit export | head -1` over those ten thousand events: the reader leaves after a
         // line, and the export ends quietly (it said "internal error: Broken pipe").
         let mut export = env
