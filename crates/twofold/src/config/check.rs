@@ -85,7 +85,12 @@ fn walk(table: &toml::Table, prefix: &str, problems: &mut Vec<Problem>) {
                 problems.push(Problem { key, message: format!("unknown key; known keys are: {}", known.join(", ")) });
             }
             Some((_, expected)) if *expected != type_name(value) => {
-                problems.push(Problem { key, message: format!("must be a {expected}, not a {}", type_name(value)) });
+                let a = |kind: &str| if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                let found = type_name(value);
+                problems.push(Problem {
+                    key,
+                    message: format!("must be {} {expected}, not {} {found}", a(expected), a(found)),
+                });
             }
             Some(_) => {
                 if let toml::Value::Table(inner) = value {
@@ -194,7 +199,9 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
     if idle < 60 {
         add("session.idle_timeout_secs", format!("{idle} is too short; at least 60"));
     }
-    if absolute < idle {
+    if absolute < 300 {
+        add("session.absolute_timeout_secs", format!("{absolute} is too short; at least 300 (5 minutes)"));
+    } else if absolute < idle {
         add("session.absolute_timeout_secs", format!("{absolute} is shorter than the idle timeout ({idle})"));
     }
 }
@@ -212,8 +219,8 @@ pub fn check(source: &str) -> Vec<Problem> {
     };
     let mut problems = Vec::new();
     walk(&table, "", &mut problems);
-    if problems.is_empty() {
-        check_values(&table, &mut problems);
-    }
+    // The values too, whatever else is wrong: one run lists every problem (a value of the
+    // wrong type is left to its type's problem).
+    check_values(&table, &mut problems);
     problems
 }

@@ -36,6 +36,24 @@ fn config_check_lists_every_problem_with_its_key() {
     assert!(!out.status.success());
     let report = stdout(&out);
     assert!(report.contains("surprise: unknown key"), "{report}");
+    // An unknown key and a wrong type no longer hide the bad values beside them.
+    for key in ["listen:", "database_url:"] {
+        assert!(report.contains(key), "{key} beside an unknown key, in {report}");
+    }
+    std::fs::write(
+        &file,
+        "listen = \"everywhere\"\nexception_max_days = \"ninety\"\nsurprise = 1\n[session]\nabsolute_timeout_secs = 10\n",
+    )
+    .unwrap();
+    let report = stdout(&run(&["config", "check", file.to_str().unwrap()], &[]));
+    for key in [
+        "listen:",
+        "exception_max_days: must be an integer, not a string",
+        "surprise: unknown key",
+        "session.absolute_timeout_secs: 10 is too short",
+    ] {
+        assert!(report.contains(key), "{key} in {report}");
+    }
     std::fs::write(&file, "listen = \"everywhere\"\ndatabase_url = \"mysql://db\"\n[session]\nidle_timeout_secs = 5\n")
         .unwrap();
     let report = stdout(&run(&["config", "check", file.to_str().unwrap()], &[]));
