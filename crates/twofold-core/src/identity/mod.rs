@@ -200,7 +200,10 @@ mod double_option {
     }
 }
 
-/// Usernames: 1–64 of `a-z 0-9 . _ - @`, starting with a letter or digit.
+/// Usernames: 1–64 of `a-z 0-9 . _ - @` (ASCII, lower case after normalising), starting with
+/// a letter or digit. Deliberately ASCII: a username is typed at every sign-in and shown in
+/// every audit event, and letters from other scripts that look alike (Cyrillic `а` beside
+/// Latin `a`) would let two identities pass for one. A display name may hold any letters.
 fn check_username(username: &str, errors: &mut ValidationErrors) {
     let ok_chars = username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-@".contains(c));
     if username.is_empty() {
@@ -208,7 +211,11 @@ fn check_username(username: &str, errors: &mut ValidationErrors) {
     } else if username.len() > 64 {
         errors.add("username", "must be at most 64 characters");
     } else if !ok_chars || !username.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        errors.add("username", "may contain only letters, digits and . _ - @, and must start with a letter or digit");
+        errors.add(
+            "username",
+            "may contain only ASCII letters a-z, digits and . _ - @ (no accents or other scripts: \
+             the display name may have them), and must start with a letter or digit",
+        );
     }
 }
 
@@ -430,6 +437,17 @@ pub fn new_group(id: Uuid, name: &str, description: Option<&str>, now: Timestamp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_username_is_ascii_and_says_so() {
+        let mut errors = ValidationErrors::default();
+        check_username("björn", &mut errors);
+        let said = errors.to_string();
+        assert!(said.contains("ASCII letters a-z") && said.contains("display name may have them"), "{said}");
+        let mut errors = ValidationErrors::default();
+        check_username("bjorn", &mut errors);
+        assert!(errors.is_empty());
+    }
 
     fn alice() -> NewUser {
         NewUser { username: " Alice ".into(), email: Some("Alice@Example.com".into()), ..NewUser::default() }
