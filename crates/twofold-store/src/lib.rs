@@ -176,6 +176,26 @@ impl SqlStore {
         Ok(store)
     }
 
+    /// Opens a Twofold database that exists already and applies pending migrations; `None`
+    /// when there is none at `url` yet (no SQLite file, or a database without Twofold's
+    /// schema), so that an admin verb given a mistyped data directory or URL says so instead
+    /// of quietly making a new, empty database. Only `serve` and `migrate` create one.
+    ///
+    /// # Errors
+    /// As [`SqlStore::open`].
+    pub async fn open_existing(url: &str) -> Result<Option<Self>, StoreError> {
+        if Backend::from_url(url)? == Backend::Sqlite && sqlite_path(url).is_some_and(|file| !file.exists()) {
+            return Ok(None);
+        }
+        let store = Self::connect(url).await?;
+        if !store.migrator().has_schema().await? {
+            store.close().await;
+            return Ok(None);
+        }
+        store.migrator().run().await?;
+        Ok(Some(store))
+    }
+
     /// The backend in use.
     #[must_use]
     pub const fn backend(&self) -> Backend {

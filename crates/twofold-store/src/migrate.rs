@@ -214,6 +214,22 @@ impl<'a> Migrator<'a> {
         self.migrations().last().map_or(0, |m| m.version)
     }
 
+    /// Whether the database holds Twofold's schema (any migration was ever applied).
+    ///
+    /// # Errors
+    /// The database cannot be asked.
+    pub async fn has_schema(&self) -> Result<bool, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables
+                 WHERE table_name = 'schema_migrations' AND table_schema = current_schema()"
+            }
+        };
+        let row = sqlx::query(sql).fetch_one(self.pool).await.map_err(store_error)?;
+        Ok(row.try_get::<i64, _>(0).map_err(store_error)? > 0)
+    }
+
     /// Applies every pending migration.
     ///
     /// # Errors

@@ -25,6 +25,9 @@ pub struct Env {
     /// The time every process of the test runs on.
     pub clock: TestClock,
     bin: PathBuf,
+    /// Set once the database has Twofold's schema (admin verbs refuse a database that is not
+    /// there yet; only `serve` and `migrate` make one).
+    migrated: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Env {
@@ -40,6 +43,7 @@ impl Env {
             dir: db.dir.clone(),
             clock: TestClock::new(db.dir.join("clock-offset")),
             bin: PathBuf::from(bin),
+            migrated: std::sync::Arc::default(),
         }
     }
 
@@ -77,6 +81,19 @@ impl Env {
     /// (and at nothing the developer's own environment sets).
     #[must_use]
     pub fn command(&self, args: &[&str]) -> Command {
+        // An admin verb as a test's first step works on the test's database, made as an
+        // operator would make it (`twofold migrate`); `serve` and `migrate` make it themselves.
+        let makes_database = matches!(args.first(), Some(&("serve" | "migrate" | "config")));
+        if makes_database {
+            self.migrated.store(true, std::sync::atomic::Ordering::SeqCst);
+        } else if !self.migrated.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let made = self.bare_command(&["migrate"]).stdin(Stdio::null()).output().expect("run twofold migrate");
+            assert!(made.status.success(), "twofold migrate: {}", String::from_utf8_lossy(&made.stderr));
+        }
+        self.bare_command(args)
+    }
+
+    fn bare_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.bin);
         // Nothing of the test run's own TWOFOLD_* environment (the test command's knobs, a
         // developer's settings) reaches the process: it sees only what the test sets.

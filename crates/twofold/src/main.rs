@@ -52,16 +52,31 @@ fn init_logging(format: LogFormat, default_level: &str) {
 /// Opens the database (creating the data directory for the default SQLite file), applies
 /// migrations, and builds the application on `clock` (the one the process reads: see
 /// [`clock::for_process`]).
+///
+/// An admin verb works on a database that exists: where there is none yet (a mistyped data
+/// directory or URL) it says where it looked instead of making a new, empty one.
 async fn open_app(settings: &Settings, clock: &Arc<dyn Clock>) -> anyhow::Result<App> {
-    Ok(open_builder(settings, clock).await?.build())
+    Ok(open_builder(settings, clock, false).await?.build())
 }
 
-/// As [`open_app`], leaving the application to be finished (the server adds its parts).
-async fn open_builder(settings: &Settings, clock: &Arc<dyn Clock>) -> anyhow::Result<AppBuilder> {
-    if settings.database_url.starts_with("sqlite:") {
-        keys::check_data_dir(&settings.data_dir)?;
-    }
-    let store = SqlStore::open(&settings.database_url).await.context("cannot open the database")?;
+/// As [`open_app`], leaving the application to be finished (the server adds its parts);
+/// `create` (the server) makes the database when there is none.
+async fn open_builder(settings: &Settings, clock: &Arc<dyn Clock>, create: bool) -> anyhow::Result<AppBuilder> {
+    let store = if create {
+        if settings.database_url.starts_with("sqlite:") {
+            keys::check_data_dir(&settings.data_dir)?;
+        }
+        SqlStore::open(&settings.database_url).await.context("cannot open the database")?
+    } else {
+        SqlStore::open_existing(&settings.database_url).await.context("cannot open the database")?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "there is no Twofold database at {} (data directory {}): start the server once (`twofold serve`) \
+                 or run `twofold migrate` to make one, or point --data-dir / --database-url at the right one",
+                twofold_store::redact_url(&settings.database_url),
+                settings.data_dir.display()
+            )
+        })?
+    };
     keys::warn_on_open_permissions(&settings.data_dir, &settings.database_url, &settings.master_key_file);
     let app_settings = AppSettings { hash_params: settings.hash_params, session_policy: settings.session_policy };
     let keys = keys::MasterKey::load_if_present(&settings.master_key_file)?.map(|master| master.secret_keys());
@@ -98,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keys::check_data_dir(&settings.data_dir)?;
             }
             keys::MasterKey::load_or_create(&settings.master_key_file)?;
-            let mut app = open_builder(&settings, &clock).await?;
+            let mut app = open_builder(&settings, &clock, true).await?;
             app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
             app = app.with_forward_auth(settings.forward_auth.clone());
             if let Some(path) = &settings.geoip_database {

@@ -164,3 +164,31 @@ async fn sigterm_finishes_in_flight_requests() {
     assert!(answered > 1, "sign-ins were in flight at SIGTERM and completed ({answered})");
     eprintln!("{answered} of 24 sign-ins were in flight at SIGTERM and completed");
 }
+
+/// An admin verb pointed at a data directory or database where there is no Twofold database
+/// yet (a typo, a wrong mount) says where it looked and makes nothing; `migrate` (or `serve`)
+/// makes one, and then the same verb works.
+#[tokio::test]
+async fn an_admin_verb_never_makes_an_empty_database() {
+    let dir = twofold_testkit::scratch_dir("nodb").join("data");
+    let data = dir.to_str().unwrap();
+    let out = run(&["user", "list"], &[("TWOFOLD_DATA_DIR", data)]);
+    let line = one_error_line(&out);
+    assert!(line.contains("there is no Twofold database at") && line.contains(data), "{line}");
+    assert!(!dir.join("twofold.db").exists(), "no empty database was made");
+    assert!(run(&["migrate"], &[("TWOFOLD_DATA_DIR", data)]).status.success());
+    assert!(run(&["user", "list"], &[("TWOFOLD_DATA_DIR", data)]).status.success(), "a made database is used");
+
+    if let Some(server) = twofold_testkit::postgres_url() {
+        let empty = twofold_testkit::postgres(&server).await;
+        let out = run(&["user", "list"], &[("TWOFOLD_DATABASE_URL", &empty.url), ("TWOFOLD_DATA_DIR", data)]);
+        let line = one_error_line(&out);
+        assert!(line.contains("there is no Twofold database at postgres://"), "{line}");
+        let tables = twofold_testkit::fetch_column_bytes(
+            &empty.url,
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .await;
+        assert!(tables.is_empty(), "no schema was made in an empty PostgreSQL database: {tables:?}");
+    }
+}
