@@ -70,6 +70,17 @@ pub struct AppState {
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// What an address nothing serves answers: problem+json under the API, else a page with a
+/// title, a plain message and a way back (it was an empty 404).
+async fn unknown_address(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        ApiError::from(twofold_app::AppError::NotFound("endpoint")).into_response()
+    } else {
+        page_error::PageError::App(twofold_app::AppError::NotFound("page")).into_response()
+    }
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let header = |name: HeaderName, value: &'static str| {
@@ -81,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/forward-auth/continue", axum::routing::get(forward_auth::continue_to))
         .nest("/api/v1", api::routes())
         .merge(ops::routes())
+        .fallback(unknown_address)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

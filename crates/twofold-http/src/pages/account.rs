@@ -92,7 +92,7 @@ pub async fn logout(
         return Err(PageError::FormExpired);
     }
     state.app.signin().sign_out(&current, form.everywhere.is_some(), &meta).await?;
-    let mut response = Redirect::to("/login").into_response();
+    let mut response = Redirect::to("/login?signed_out=1").into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), state.config.secure_cookies()));

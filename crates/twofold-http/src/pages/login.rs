@@ -23,10 +23,14 @@ struct LoginPage {
     return_to: String,
     username: String,
     error: Option<String>,
+    /// A notice that is no error (after signing out).
+    notice: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
+    /// Set by signing out, so the page says it happened.
+    signed_out: Option<String>,
     return_to: Option<String>,
     /// `login`: show the form even to a signed-in person (an app asked to sign in again).
     prompt: Option<String>,
@@ -53,8 +57,20 @@ async fn render(
     username: String,
     error: Option<String>,
 ) -> Response {
+    render_with(state, status, return_to, username, error, None).await
+}
+
+/// As [`render`], with a `notice` that is no error.
+async fn render_with(
+    state: &AppState,
+    status: StatusCode,
+    return_to: String,
+    username: String,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
     let token = random_token();
-    let page = LoginPage { csrf: token.clone(), return_to: return_to.clone(), username, error };
+    let page = LoginPage { csrf: token.clone(), return_to: return_to.clone(), username, error, notice };
     let cookie = cookies::set(cookies::CSRF, &token, None, state.config.secure_cookies());
     let mut response = (
         status,
@@ -84,7 +100,8 @@ pub async fn show(
         _ => {}
     }
     let username = query.login_hint.unwrap_or_default().chars().take(64).collect();
-    render(&state, StatusCode::OK, return_to, username, None).await
+    let notice = query.signed_out.is_some().then(|| "You are signed out.".to_owned());
+    render_with(&state, StatusCode::OK, return_to, username, None, notice).await
 }
 
 pub async fn submit(

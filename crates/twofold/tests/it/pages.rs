@@ -56,6 +56,9 @@ async fn a_user_signs_in_sees_their_account_and_signs_out() {
 
         let out = client.post_form("/logout", &[("csrf", hidden(&html, "csrf"))]).await;
         assert_eq!(out.status(), 303, "{b}");
+        assert_eq!(out.headers()["location"], "/login?signed_out=1", "{b}");
+        let notice = client.get_path("/login?signed_out=1").await.text().await.unwrap();
+        assert!(notice.contains(r#"role="status">You are signed out."#), "{b}: the person is told: {notice}");
         let after = client.get_path("/account").await;
         assert_eq!(after.status(), 303, "{b}: signed out");
         assert_eq!(after.headers()["location"], "/login?return_to=/account");
@@ -303,4 +306,20 @@ async fn a_page_shows_no_database_error_text_while_the_database_is_down() {
     page_without_leaks("sign-in")(status, content_type, attempt.text().await.unwrap());
 
     twofold_testkit::execute(&admin, &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+}
+
+/// An address nothing serves answers a page with a title and a way back for a browser, and
+/// problem+json under the API (both were an empty 404).
+#[tokio::test]
+async fn an_unknown_address_says_so_with_a_way_back() {
+    let env = Env::sqlite(BIN);
+    let server = env.serve(&[]).await;
+    let page = server.browser().get_path("/no/such/page").await;
+    assert_eq!(page.status(), 404);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Not found</h1>") && html.contains("<a href="), "{html}");
+    let api = reqwest::get(format!("{}/api/v1/no-such-thing", server.url)).await.unwrap();
+    assert_eq!(api.status(), 404);
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
 }
