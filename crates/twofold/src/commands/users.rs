@@ -86,7 +86,22 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
         }
         UserCommand::Show { user } => {
             let detail = app.identity().user_detail(&user).await?;
+            let methods = app.factors().security_info(detail.user.id).await?;
             let u = &detail.user;
+            let method_words: Vec<String> = methods
+                .authenticators
+                .iter()
+                .map(|a| {
+                    let mut about = vec![a.kind.as_str().to_owned()];
+                    if a.attested {
+                        about.push("attested".into());
+                    }
+                    if !a.is_confirmed() {
+                        about.push("not confirmed".into());
+                    }
+                    format!("{} ({})", a.name, about.join(", "))
+                })
+                .collect();
             let fields = [
                 ("id", u.id.to_string()),
                 ("username", u.username.clone()),
@@ -99,12 +114,17 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
                 ("tier", u.tier.to_string()),
                 ("roles", u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")),
                 ("groups", detail.groups.join(",")),
+                ("methods", if method_words.is_empty() { "none".to_owned() } else { method_words.join("; ") }),
+                ("recovery codes", format!("{} unused", methods.recovery_codes_left)),
                 ("created", u.created_at.to_rfc3339()),
                 ("updated", u.updated_at.to_rfc3339()),
             ];
+            let mut shown = serde_json::to_value(&detail)?;
+            shown["methods"] = serde_json::to_value(&methods.authenticators)?;
+            shown["recovery_codes_left"] = methods.recovery_codes_left.into();
             print(
                 format,
-                &detail,
+                &shown,
                 &["field", "value"],
                 fields.into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect(),
             )?;

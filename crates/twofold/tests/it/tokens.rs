@@ -173,6 +173,16 @@ async fn a_token_is_assigned_to_the_ten_thousand_and_first_person() {
         let out = env.cli(&["token", "import", tokens.to_str().unwrap()]);
         assert!(stdout(&out).contains("imported 1 token(s), 1 assigned"), "{b}: {}{}", stdout(&out), stderr(&out));
 
+        // `user show` lists a person's methods (it showed none), never their secrets.
+        let shown: Value =
+            serde_json::from_slice(&env.cli(&["user", "show", "person10000", "--format", "json"]).stdout).unwrap();
+        assert_eq!(shown["methods"].as_array().map(Vec::len), Some(1), "{b}: {shown}");
+        assert_eq!(shown["methods"][0]["kind"], "totp", "{b}: {shown}");
+        assert_eq!(shown["recovery_codes_left"], 0, "{b}");
+        assert!(!shown.to_string().contains(TOTP_SECRET) && shown["methods"][0].get("sealed_secret").is_none(), "{b}");
+        let text = stdout(&env.cli(&["user", "show", "person10000"]));
+        assert!(text.contains("(totp)") && text.contains("0 unused"), "{b}: {text}");
+
         // `user list` says when it shows a page of everyone, and pages to the last person.
         let first_page = env.cli(&["user", "list", "--format", "json"]);
         let shown: Value = serde_json::from_slice(&first_page.stdout).unwrap();
