@@ -38,10 +38,27 @@ await run(async ({ page, context, step, base, shots }) => {
     assert.equal(await page.evaluate(() => document.cookie.includes('twofold_session')), false);
   });
 
-  await step('sign out ends the session', async () => {
+  await step('sign out ends the session and says so', async () => {
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await page.getByRole('status').innerText(), 'You are signed out.');
+    if (shots) {
+      await page.screenshot({ path: shots('signed-out-desktop.png'), fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: shots('signed-out-phone.png'), fullPage: true });
+    }
     await page.goto(`${base}/account`);
     assert.equal(new URL(page.url()).pathname, '/login');
+  });
+
+  await step('an unknown address has a title and a way back', async () => {
+    const response = await page.goto(`${base}/no/such/page`);
+    assert.equal(response.status(), 404);
+    await page.getByRole('heading', { name: 'Not found' }).waitFor();
+    if (shots) {
+      await page.screenshot({ path: shots('not-found-phone.png'), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.screenshot({ path: shots('not-found-desktop.png'), fullPage: true });
+    }
   });
 });

@@ -66,43 +66,33 @@ pub trait HealthCheck: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Every storage port: what a backend implements and the application holds. Implemented for
-/// any type that implements all the ports, so a backend never names it; the ports' methods
-/// are callable on `dyn Store` directly.
-pub trait Store:
-    HealthCheck
-    + UserStore
-    + GroupStore
-    + ApiKeyStore
-    + DirectoryStore
-    + FactorStore
-    + OneTimeCodeStore
-    + SignInStore
-    + AttemptStore
-    + DeviceStore
-    + OidcClientStore
-    + OidcTokenStore
-    + PolicyStore
-    + RolloutStore
-    + AuditStore
-{
+/// Lists the ports once: the `Store` trait is their sum, and every type that has them all is
+/// a `Store`. A new capability's port is added to this list and nowhere else.
+macro_rules! sum_of_ports {
+    ($(#[$doc:meta])* $($port:ident),+ $(,)?) => {
+        $(#[$doc])*
+        pub trait Store: $($port +)+ {}
+        impl<T> Store for T where T: $($port +)+ {}
+    };
 }
 
-impl<T> Store for T where
-    T: HealthCheck
-        + UserStore
-        + GroupStore
-        + ApiKeyStore
-        + DirectoryStore
-        + FactorStore
-        + OneTimeCodeStore
-        + SignInStore
-        + AttemptStore
-        + DeviceStore
-        + OidcClientStore
-        + OidcTokenStore
-        + PolicyStore
-        + RolloutStore
-        + AuditStore
-{
-}
+sum_of_ports!(
+    /// Every storage port: what a backend implements and the application holds. Implemented for
+    /// any type that implements all the ports, so a backend never names it; the ports' methods
+    /// are callable on `dyn Store` directly.
+    HealthCheck,
+    UserStore,
+    GroupStore,
+    ApiKeyStore,
+    DirectoryStore,
+    FactorStore,
+    OneTimeCodeStore,
+    SignInStore,
+    AttemptStore,
+    DeviceStore,
+    OidcClientStore,
+    OidcTokenStore,
+    PolicyStore,
+    RolloutStore,
+    AuditStore,
+);

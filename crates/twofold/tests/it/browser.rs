@@ -52,7 +52,7 @@ async fn run_script_after(script: &str, serve_args: &[&str], setup: impl FnOnce(
 #[tokio::test]
 async fn a_person_signs_in_and_out_in_chromium() {
     let report = run_script("signin.mjs").await;
-    assert!(report.contains("6 passed, 0 failed"), "{report}");
+    assert!(report.contains("7 passed, 0 failed"), "{report}");
 }
 
 #[tokio::test]
