@@ -11,7 +11,11 @@ use twofold_core::factors::one_time_codes::{FallbackPolicy, SmsGateway};
 use twofold_core::mail::Mailer;
 use twofold_core::store::Store;
 
+use twofold_core::factors::access_pass::AccessPassPolicy;
+use twofold_core::factors::first_enrolment::FirstEnrolmentPolicy;
+
 use crate::access::ConditionalAccess;
+use crate::cases::{Cases, HelpDeskPolicy};
 use crate::factors::{Factors, passkeys};
 use crate::forward_auth::ForwardAuth;
 use crate::identity::Identities;
@@ -37,6 +41,9 @@ pub struct AppBuilder {
     forward_auth: twofold_core::forward_auth::Policy,
     fallback_policy: FallbackPolicy,
     verify_caller_limits: HashMap<String, i64>,
+    access_pass_policy: AccessPassPolicy,
+    first_enrolment: FirstEnrolmentPolicy,
+    helpdesk: HelpDeskPolicy,
 }
 
 impl AppBuilder {
@@ -61,7 +68,32 @@ impl AppBuilder {
             forward_auth: twofold_core::forward_auth::Policy::default(),
             fallback_policy: FallbackPolicy::default(),
             verify_caller_limits: HashMap::new(),
+            access_pass_policy: AccessPassPolicy::default(),
+            first_enrolment: FirstEnrolmentPolicy::default(),
+            helpdesk: HelpDeskPolicy::default(),
         }
+    }
+
+    /// Gives temporary access passes lifetimes within `policy`.
+    #[must_use]
+    pub const fn with_access_pass_policy(mut self, policy: AccessPassPolicy) -> Self {
+        self.access_pass_policy = policy;
+        self
+    }
+
+    /// Lets someone with no method enrol a first one as `policy` says (by default: with a
+    /// code emailed to the address on file, from a named network, or with a pass).
+    #[must_use]
+    pub fn with_first_enrolment(mut self, policy: FirstEnrolmentPolicy) -> Self {
+        self.first_enrolment = policy;
+        self
+    }
+
+    /// Works support cases under `policy` (operator scope, verification per tier, freshness).
+    #[must_use]
+    pub fn with_helpdesk(mut self, policy: HelpDeskPolicy) -> Self {
+        self.helpdesk = policy;
+        self
     }
 
     /// Allows these calling clients of the verify API (by caller name, `api_key:NAME` or
@@ -164,8 +196,13 @@ impl AppBuilder {
     /// verbs build it without the server's parts (a verb that needs the master key says so).
     #[must_use]
     pub fn build(self) -> App {
-        let shared =
-            Arc::new(Shared { store: self.store, clock: self.clock, settings: self.settings, mailer: self.mailer });
+        let shared = Arc::new(Shared {
+            store: self.store,
+            clock: self.clock,
+            settings: self.settings,
+            mailer: self.mailer,
+            sending: std::sync::Mutex::default(),
+        });
         let hasher = Arc::new(Hasher::new(self.settings.hash_params));
         let attempts = Arc::new(Attempts { shared: Arc::clone(&shared) });
         let identity = Arc::new(Identities {
@@ -183,6 +220,8 @@ impl AppBuilder {
             sms: self.sms,
             fallback_policy: self.fallback_policy,
             verify_caller_limits: self.verify_caller_limits,
+            access_pass_policy: self.access_pass_policy,
+            first_enrolment: self.first_enrolment,
         });
         let rollout = Arc::new(Rollout {
             shared: Arc::clone(&shared),
@@ -206,7 +245,7 @@ impl AppBuilder {
             access: Arc::clone(&access),
             attempts: Arc::clone(&attempts),
             keys: self.keys,
-            issuer_url: self.issuer,
+            issuer_url: self.issuer.clone(),
             signing_cache: Mutex::default(),
             private_keys: Mutex::default(),
             client_cache: Mutex::default(),
@@ -224,6 +263,12 @@ impl AppBuilder {
             factors: Arc::clone(&factors),
             access: Arc::clone(&access),
         });
-        App { shared, identity, factors, rollout, access, oidc, forward_auth, signin, attempts }
+        let cases = Arc::new(Cases {
+            shared: Arc::clone(&shared),
+            factors: Arc::clone(&factors),
+            policy: self.helpdesk,
+            public_url: self.issuer.clone(),
+        });
+        App { shared, identity, factors, rollout, access, oidc, forward_auth, signin, attempts, cases }
     }
 }

@@ -85,7 +85,7 @@ impl ForwardAuth {
         request: &ForwardRequest<'_>,
     ) -> AppResult<ForwardOutcome> {
         let (host, path) = (request.host, request.path);
-        let full = session.filter(|s| !s.session.mfa_pending);
+        let full = session.filter(|s| s.session.opens_apps());
         let groups = match full {
             Some(current) => self.store.user_groups(current.user.id).await?,
             None => Vec::new(),

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 mod builder;
+pub mod cases;
 pub mod csv_out;
 pub mod demo;
 pub mod factors;
@@ -164,6 +165,9 @@ pub struct Shared {
     pub(crate) settings: AppSettings,
     /// Absent when no SMTP relay is configured: notifications are then only logged.
     mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
+    /// Notifications still on their way, so a short-lived process (an admin verb) can wait
+    /// for them before it exits.
+    sending: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Shared {
@@ -175,7 +179,7 @@ impl Shared {
             tracing::info!(subject = %email.subject, "notification not sent: no SMTP relay configured");
             return;
         };
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             match mailer.send(&email).await {
                 Ok(()) => metrics::counter!("twofold_mail_sent_total", "outcome" => "sent").increment(1),
                 Err(e) => {
@@ -184,6 +188,23 @@ impl Shared {
                 }
             }
         });
+        if let Ok(mut sending) = self.sending.lock() {
+            sending.retain(|t| !t.is_finished());
+            sending.push(task);
+        }
+    }
+
+    /// Waits (up to `within`) for the notifications still on their way.
+    async fn settle(&self, within: std::time::Duration) {
+        let tasks: Vec<_> = self.sending.lock().map(|mut s| s.drain(..).collect()).unwrap_or_default();
+        let all = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout(within, all).await.is_err() {
+            tracing::warn!("notifications still unsent when the command ended");
+        }
     }
 
     /// The current time from the configured clock.
@@ -202,6 +223,7 @@ impl Shared {
             user_agent: meta.user_agent.clone(),
             device_id: meta.device_id.clone(),
             at: self.now(),
+            case: None,
         }
     }
 }
@@ -239,6 +261,7 @@ pub struct App {
     forward_auth: Arc<forward_auth::ForwardAuth>,
     signin: Arc<signin::SignIn>,
     attempts: Arc<signin::Attempts>,
+    cases: Arc<cases::Cases>,
 }
 
 impl App {
@@ -290,6 +313,13 @@ impl App {
         &self.forward_auth
     }
 
+    /// Help-desk support cases: verification, temporary access passes, device replacement,
+    /// resets, metrics.
+    #[must_use]
+    pub fn cases(&self) -> &cases::Cases {
+        &self.cases
+    }
+
     /// Sign-in (every way in) and sessions.
     #[must_use]
     pub fn signin(&self) -> &signin::SignIn {
@@ -318,6 +348,12 @@ impl App {
     #[must_use]
     pub fn audit_context(&self, actor: &Actor, meta: &RequestMeta) -> AuditContext {
         self.shared.audit_context(actor, meta)
+    }
+
+    /// Waits up to ten seconds for notifications still being sent: an admin verb calls it
+    /// before its process exits, so the mail its change caused is not lost with it.
+    pub async fn settle_notifications(&self) {
+        self.shared.settle(std::time::Duration::from_secs(10)).await;
     }
 
     /// Succeeds when the database answers.

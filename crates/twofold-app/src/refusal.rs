@@ -2,6 +2,8 @@
 //! surface needs to say it. The use cases decide; each surface (the API's problem bodies,
 //! the pages, the CLI) words the refusal for its readers and picks its status or exit code.
 
+use twofold_core::cases::CaseRefusal;
+use twofold_core::cases::scope::OutOfScope;
 use twofold_core::factors::one_time_codes::FallbackRefusal;
 
 /// A refusal: the request was understood and the caller authenticated, but the rules or
@@ -51,6 +53,28 @@ pub enum Refusal {
     NoConfirmationAsked,
     /// The exception was rejected or revoked already.
     AlreadyEnded,
+    /// Someone with no method yet may not enrol a first one on this session: the
+    /// organisation's first-method rule asks for more than the password.
+    FirstMethodNeedsProof {
+        /// A code emailed to the address on file would do.
+        email_code: bool,
+        /// Signing in from a named network would do.
+        network: bool,
+    },
+    /// The operator may not act for this person; the core's reason.
+    OutOfScope(OutOfScope),
+    /// The support case refuses the step; the core's reason.
+    Case(CaseRefusal),
+    /// Working cases needs the operator's own phishing-resistant second factor (a passkey
+    /// or security key), proved within this many minutes.
+    OperatorStepUp {
+        /// The freshness asked for.
+        minutes: i64,
+    },
+    /// Someone else changed the case meanwhile: read it again and retry.
+    CaseChangedMeanwhile,
+    /// The verification channel cannot run here yet (e.g. no SMS gateway, no approval flow).
+    ChannelUnavailable(&'static str),
 }
 
 /// Whether a refusal is about who asks (they may not) or about the present state (it cannot
@@ -72,7 +96,20 @@ impl Refusal {
             | Self::SignInBlocked { .. }
             | Self::MissingScope { .. }
             | Self::MayNotDecide(_)
-            | Self::NotTheirManager { .. } => RefusalKind::NotAllowed,
+            | Self::NotTheirManager { .. }
+            | Self::FirstMethodNeedsProof { .. }
+            | Self::OutOfScope(_)
+            | Self::OperatorStepUp { .. } => RefusalKind::NotAllowed,
+            Self::Case(refusal) => match refusal {
+                CaseRefusal::NotVerified(_) | CaseRefusal::TierNotServed(_) | CaseRefusal::SameOperator => {
+                    RefusalKind::NotAllowed
+                }
+                CaseRefusal::Closed
+                | CaseRefusal::ChannelSpent(_)
+                | CaseRefusal::AlreadyVerified(_)
+                | CaseRefusal::ApprovalNotNeeded
+                | CaseRefusal::ChecklistIncomplete(_) => RefusalKind::Conflict,
+            },
             Self::MethodAlreadySetUp
             | Self::EnrolmentExpired
             | Self::LastMethod(_)
@@ -82,7 +119,9 @@ impl Refusal {
             | Self::AmbiguousExceptionId
             | Self::DecidedMeanwhile
             | Self::NoConfirmationAsked
-            | Self::AlreadyEnded => RefusalKind::Conflict,
+            | Self::AlreadyEnded
+            | Self::CaseChangedMeanwhile
+            | Self::ChannelUnavailable(_) => RefusalKind::Conflict,
         }
     }
 }

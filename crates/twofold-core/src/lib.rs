@@ -6,6 +6,8 @@
 //! - [`signin`]: sign-in events, sessions, throttling, devices and trusted devices.
 //! - [`access`]: conditional access — the policy model, checks, evaluation, risk, what-if.
 //! - [`rollout`]: campaigns, compliance, exceptions, reminders, progress.
+//! - [`cases`]: help-desk support cases — identity verification, operator scope, what a
+//!   verified case unlocks, closing.
 //! - [`oidc`]: the OpenID Connect provider's request, token and claim rules.
 //! - [`forward_auth`]: hosts and paths a reverse proxy asks about.
 //! - [`audit`]: audit events and the hash chain.
@@ -21,6 +23,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod cases;
 pub mod clock;
 pub mod factors;
 pub mod forward_auth;

@@ -78,6 +78,52 @@ pub fn sign_in_paused(user: &User, failures: i64, at: Timestamp) -> Option<Email
     to_user(user, "Failed sign-in attempts on your account", body)
 }
 
+/// "A temporary access pass was issued for your account" (the help desk gave it on a case).
+#[must_use]
+pub fn access_pass_issued(user: &User, operator: &str, expires_at: Timestamp) -> Option<Email> {
+    let body = format!(
+        "Hello {},\n\nYour help desk ({operator}) issued a temporary access pass for your account ({}). It lets you sign in once to Security info to set up new sign-in methods, and stops working at {expires_at}.\n\nIf you did not ask the help desk for this, contact your security team now.\n",
+        user.display_name, user.username
+    );
+    to_user(user, "A temporary access pass was issued for your account", body)
+}
+
+/// "A temporary access pass was used to sign in".
+#[must_use]
+pub fn access_pass_used(user: &User, at: Timestamp, ip: Option<&str>) -> Option<Email> {
+    let from = ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
+    let body = format!(
+        "Hello {},\n\nA temporary access pass was used to sign in to your account ({}) at {at}{from}.\n\n{NOT_YOU}\n",
+        user.display_name, user.username
+    );
+    to_user(user, "A temporary access pass was used to sign in", body)
+}
+
+/// "Your help desk asks you to confirm a request from someone who reports to you": the
+/// manager's (or HR's) part in verifying a caller. The link needs them to sign in with their
+/// own second factor; it grants nothing by itself.
+#[must_use]
+pub fn case_review_asked(to: &str, name: &str, target: &str, what: &str, operator: &str, link: &str) -> Email {
+    let body = format!(
+        "Hello {name},\n\nThe help desk ({operator}) is working a support case for {target}: {what}.\n\nBefore anything changes on their account, please confirm it is really them asking. Sign in with your own second factor and answer here:\n\n    {link}\n\nIf you do not know about this request, say so on that page: nothing will change.\n"
+    );
+    Email {
+        to: to.to_owned(),
+        cc: Vec::new(),
+        subject: format!("Please confirm a help-desk request for {target}"),
+        body,
+    }
+}
+
+/// "A verification step on a support case is overdue", to the help desk's team lead.
+#[must_use]
+pub fn case_step_overdue(to: &str, case: &str, target: &str, step: &str, due: Timestamp, operator: &str) -> Email {
+    let body = format!(
+        "A verification step on a support case is overdue.\n\n    case:     {case}\n    person:   {target}\n    step:     {step}\n    due:      {due}\n    operator: {operator}\n\nThe case stays open and changes nothing until it is verified; follow it up or close it.\n"
+    );
+    Email { to: to.to_owned(), cc: Vec::new(), subject: format!("Overdue help-desk step for {target}"), body }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,18 @@ impl Permission for ManagePolicy {
     const PERMISSION: roles::Permission = roles::Permission::ManagePolicy;
 }
 
+/// Read support cases and their metrics: admins, help desk and auditors.
+pub struct ReadCases;
+impl Permission for ReadCases {
+    const PERMISSION: roles::Permission = roles::Permission::ReadCases;
+}
+
+/// Work support cases (the operator pages): admins and help desk.
+pub struct WorkCases;
+impl Permission for WorkCases {
+    const PERMISSION: roles::Permission = roles::Permission::WorkCases;
+}
+
 /// Check users' one-time codes for a gateway: admin API keys, and service accounts whose
 /// access token carries the `mfa:verify` scope.
 pub struct VerifyCodes;

@@ -40,6 +40,8 @@ const fn permission_words(permission: Permission) -> &'static str {
         Permission::ManageClients => "manage clients and service accounts",
         Permission::ManagePolicy => "change the conditional-access policy",
         Permission::VerifyCodes => "verify one-time codes",
+        Permission::ReadCases => "read support cases",
+        Permission::WorkCases => "work support cases",
     }
 }
 

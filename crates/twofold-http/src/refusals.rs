@@ -44,6 +44,18 @@ pub(crate) fn words(refusal: &Refusal) -> String {
         Refusal::NotTheirManager { username } => format!("only {username}'s manager confirms their exceptions"),
         Refusal::NoConfirmationAsked => "no confirmation of this exception is being asked".into(),
         Refusal::AlreadyEnded => "this exception was rejected or revoked already".into(),
+        Refusal::FirstMethodNeedsProof { email_code, network } => match (email_code, network) {
+            (true, _) => "to set up your first sign-in method, first confirm the code we email to the address your organisation has on file".into(),
+            (false, true) => "your first sign-in method can be set up only from your organisation's network, or with a temporary access pass from your help desk".into(),
+            (false, false) => "your first sign-in method can be set up only with a temporary access pass from your help desk".into(),
+        },
+        Refusal::OutOfScope(reason) => reason.to_string(),
+        Refusal::Case(reason) => reason.to_string(),
+        Refusal::OperatorStepUp { minutes } => format!(
+            "working cases needs your own passkey or security key, proved within the last {minutes} minutes: sign in again with it"
+        ),
+        Refusal::CaseChangedMeanwhile => "someone else changed this case meanwhile; look at it again and retry".into(),
+        Refusal::ChannelUnavailable(why) => (*why).to_owned(),
     }
 }
 

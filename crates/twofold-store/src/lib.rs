@@ -11,7 +11,7 @@
 //!   (`directory.rs`, `DirectoryStore`);
 //! - `factors/`: authenticators, hardware tokens, WebAuthn ceremonies and recovery codes
 //!   (`authenticators.rs`, `FactorStore`), email/SMS codes (`one_time_codes.rs`,
-//!   `OneTimeCodeStore`);
+//!   `OneTimeCodeStore`), temporary access passes (`access_passes.rs`, `AccessPassStore`);
 //! - `signin/`: sessions and sign-in events (`sessions.rs`, `SignInStore`), throttling's
 //!   failure counts and attempt claims (`attempts.rs`, `AttemptStore`), trusted devices
 //!   (`devices.rs`, `DeviceStore`);
@@ -20,6 +20,7 @@
 //! - `access/`: policy versions (`policies.rs`, `PolicyStore`);
 //! - `rollout/`: campaigns, snapshots, exceptions, compliance states, reminders
 //!   (`campaigns.rs`, `RolloutStore`);
+//! - `cases/`: help-desk support cases (`cases.rs`, `CaseStore`);
 //! - `audit/`: reading and appending the log (`events.rs`, `AuditStore`) and the chainer
 //!   (`chain.rs`).
 //!
@@ -31,6 +32,7 @@
 
 mod access;
 mod audit;
+mod cases;
 mod factors;
 mod group_commit;
 mod identity;

@@ -94,6 +94,11 @@ const SQLITE: &[Migration] = &[
         name: "exception_approver_and_end",
         sql: include_str!("../migrations/sqlite/0023_exception_approver_and_end.sql"),
     },
+    Migration {
+        version: 24,
+        name: "cases_and_access_passes",
+        sql: include_str!("../migrations/sqlite/0024_cases_and_access_passes.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -174,6 +179,11 @@ const POSTGRES: &[Migration] = &[
         version: 23,
         name: "exception_approver_and_end",
         sql: include_str!("../migrations/postgres/0023_exception_approver_and_end.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "cases_and_access_passes",
+        sql: include_str!("../migrations/postgres/0024_cases_and_access_passes.sql"),
     },
 ];
 

@@ -113,6 +113,8 @@ pub(crate) enum LockSpace {
     SendSource = 4,
     /// A person's first method's confirmation.
     FirstMethod = 5,
+    /// A person's temporary access passes being issued.
+    AccessPassPerson = 6,
 }
 
 /// Takes PostgreSQL's transaction-scoped advisory lock on `key` in the namespace `space`.

@@ -83,7 +83,10 @@ async fn open_builder(settings: &Settings, clock: &Arc<dyn Clock>, create: bool)
     let mut app = App::builder(Arc::new(store), Arc::clone(clock), app_settings, keys)
         .with_fallback_policy(settings.fallback.clone())
         .with_exception_max_days(settings.exception_max_days)
-        .with_verify_caller_limits(settings.verify_caller_limits.clone());
+        .with_verify_caller_limits(settings.verify_caller_limits.clone())
+        .with_first_enrolment(settings.first_enrolment.clone())
+        .with_helpdesk(settings.helpdesk.clone())
+        .with_access_pass_policy(settings.access_passes);
     if let Some(url) = &settings.smtp_url {
         let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
         app = app.with_mailer(Arc::new(mailer));
@@ -114,6 +117,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             keys::MasterKey::load_or_create(&settings.master_key_file)?;
             let mut app = open_builder(&settings, &clock, true).await?;
+            if args.demo {
+                // So a newcomer can try enrolment at once; the announcement says so.
+                app = app.with_first_enrolment(twofold_core::factors::first_enrolment::FirstEnrolmentPolicy {
+                    rule: twofold_core::factors::first_enrolment::FirstMethodRule::Password,
+                    networks: Vec::new(),
+                });
+            }
             app = app.with_attestation_policy(&settings.attestation).map_err(anyhow::Error::msg)?;
             app = app.with_forward_auth(settings.forward_auth.clone());
             if let Some(path) = &settings.geoip_database {
@@ -168,6 +178,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Campaign(command) => {
             commands::campaigns::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
+        Command::Case(command) => {
+            commands::cases::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::Exception(command) => {
             commands::campaigns::exceptions(command, &open_app(&settings, &clock).await?, cli.global.format).await

@@ -93,6 +93,23 @@ fn refusal_words(refusal: &twofold_app::Refusal) -> String {
         Refusal::NotTheirManager { username } => format!("only {username}'s manager confirms their exceptions"),
         Refusal::NoConfirmationAsked => "no confirmation of this exception is being asked".into(),
         Refusal::AlreadyEnded => "this exception was rejected or revoked already".into(),
+        Refusal::FirstMethodNeedsProof { email_code, network } => {
+            let mut ways = vec!["a temporary access pass"];
+            if *email_code {
+                ways.insert(0, "a code emailed to the address on file");
+            }
+            if *network {
+                ways.insert(0, "a named network");
+            }
+            format!("a first sign-in method needs more than the password: {}", ways.join(", or "))
+        }
+        Refusal::OutOfScope(reason) => reason.to_string(),
+        Refusal::Case(reason) => reason.to_string(),
+        Refusal::OperatorStepUp { minutes } => format!(
+            "working cases needs your own passkey or security key, proved within the last {minutes} minutes: sign in again with it"
+        ),
+        Refusal::CaseChangedMeanwhile => "someone else changed this case meanwhile; look at it again and retry".into(),
+        Refusal::ChannelUnavailable(why) => (*why).to_owned(),
     }
 }
 

@@ -84,8 +84,9 @@ async fn chain_audit_events(app: Arc<App>) {
     }
 }
 
-/// Runs the campaign jobs every minute (transitions, snapshots, reminders). Every node runs
-/// them; each transition and reminder is recorded once in the database whichever node wins.
+/// Runs the campaign jobs (transitions, snapshots, reminders) and the help desk's escalation
+/// of overdue steps every minute. Every node runs them; each transition, reminder and
+/// overdue mark is recorded once in the database whichever node wins.
 async fn run_campaign_jobs(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -96,6 +97,11 @@ async fn run_campaign_jobs(app: Arc<App>) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "campaign jobs failed; will retry"),
+        }
+        match app.cases().escalate_overdue().await {
+            Ok(0) => {}
+            Ok(marked) => tracing::info!(marked, "overdue help-desk steps reported"),
+            Err(e) => tracing::warn!(error = %e, "help-desk escalation failed; will retry"),
         }
     }
 }
@@ -111,6 +117,10 @@ async fn announce(public: &str, bound: SocketAddr, scheme: &str, demo: bool, see
             "  Demo users: alice (admin), bob, carol (approver), dave (external), erin (helpdesk), breakglass — password '{}'{}",
             twofold_app::demo::DEMO_PASSWORD,
             if seeded.is_empty() { " (already seeded)" } else { "" }
+        );
+        println!(
+            "  Demo only: a first sign-in method is set up with the password alone. A real deployment asks more \
+             (an emailed code, a named network or a temporary access pass: [enrolment] first_method)."
         );
     } else if app
         .identity()

@@ -179,8 +179,14 @@ impl Factors {
             return Ok(None);
         }
         let now = self.now();
+        // The first step was the password, or a temporary access pass from the help desk.
+        let first = if current.session.auth.is_access_pass_only() {
+            twofold_core::factors::access_pass::ACCESS_PASS_AMR
+        } else {
+            "pwd"
+        };
         let auth = AuthContext {
-            amr: vec!["pwd".into(), method.to_owned(), "mfa".into()],
+            amr: vec![first.into(), method.to_owned(), "mfa".into()],
             acr: if method == "hwk" { "phr" } else { "mfa" }.into(),
             auth_time: Some(now),
         };

@@ -6,7 +6,6 @@ use std::io::Read;
 
 use twofold_core::factors::authenticator::{Authenticator, AuthenticatorKind};
 use twofold_core::factors::hardware_tokens::{COLUMNS, parse_row};
-use twofold_core::factors::otp;
 use twofold_core::identity::normalize_username;
 use twofold_core::sealed;
 use uuid::Uuid;
@@ -169,19 +168,7 @@ impl Factors {
             .into_iter()
             .find(|t| t.serial.as_deref() == Some(serial))
             .ok_or(AppError::NotFound("token"))?;
-        let secret = self.open_secret(&token)?;
-        let params = token.otp.unwrap_or_default();
-        let position = match token.kind {
-            AuthenticatorKind::Hotp => {
-                let next = token.last_used_step.map_or(0, |last| u64::try_from(last + 1).unwrap_or(0));
-                otp::resync_hotp(&secret, params.algorithm, params.digits, first, second, next)
-                    .map(|counter| (i64::try_from(counter).unwrap_or(i64::MAX), 0))
-            }
-            _ => otp::resync_totp(&secret, params, first, second, self.now()).map(|(drift, step)| (step, drift)),
-        };
-        let (last_used, drift) = position.ok_or_else(|| {
-            twofold_core::ValidationErrors::one("codes", "are not two consecutive codes of this token")
-        })?;
+        let (last_used, drift) = self.resync_position(&token, first, second)?;
         Ok(self.store.set_otp_position(token.id, last_used, drift, &self.audit_context(actor, meta)).await?)
     }
 }

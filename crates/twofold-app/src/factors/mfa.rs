@@ -95,10 +95,15 @@ impl Factors {
     /// method, so a stolen password alone cannot add an attacker's authenticator (THREATS:
     /// enrolment hijack) — also when their only method is an email or SMS channel the policy
     /// has since retired, which can then be proved for this purpose alone.
+    ///
+    /// Someone with no method yet enrols a first one only as the organisation's first-method
+    /// rule allows (an emailed code, a named network, a temporary access pass), so a phished
+    /// password alone enrols nothing.
     pub(crate) async fn require_fresh_mfa(&self, current: &Authenticated) -> AppResult<()> {
-        if self.has_any_method(&current.user).await?
-            && !current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS)
-        {
+        if !self.has_any_method(&current.user).await? {
+            return self.may_enrol_first(current);
+        }
+        if !current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS) {
             return Err(AppError::StepUpRequired);
         }
         Ok(())

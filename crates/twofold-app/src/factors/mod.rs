@@ -1,16 +1,20 @@
 //! Factors: what a person has registered and proving it (`mfa`), adding and changing
-//! methods (`enrolment`), passkeys and attestation, hardware tokens, and one-time codes
-//! sent by email or SMS.
+//! methods (`enrolment`), passkeys and attestation, hardware tokens, one-time codes sent by
+//! email or SMS, and temporary access passes with the first-method rule (`access_passes`).
 
+pub mod access_passes;
 pub(crate) mod enrolment;
 pub mod hardware_tokens;
 pub mod mfa;
+mod on_behalf;
 pub mod one_time_codes;
 pub mod passkeys;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use twofold_core::factors::access_pass::AccessPassPolicy;
+use twofold_core::factors::first_enrolment::FirstEnrolmentPolicy;
 use twofold_core::factors::one_time_codes::{FallbackPolicy, SmsGateway};
 
 use crate::identity::Identities;
@@ -36,6 +40,10 @@ pub struct Factors {
     /// Failures allowed per calling client of the verify API before its calls are delayed,
     /// by caller name (`api_key:NAME`, `service:NAME`); others get the per-source default.
     pub(crate) verify_caller_limits: HashMap<String, i64>,
+    /// How long temporary access passes may live.
+    pub(crate) access_pass_policy: AccessPassPolicy,
+    /// What someone with no method must prove, besides the password, to enrol a first one.
+    pub(crate) first_enrolment: FirstEnrolmentPolicy,
 }
 
 crate::reads_shared!(Factors);

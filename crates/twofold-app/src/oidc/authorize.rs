@@ -42,7 +42,7 @@ impl Provider {
                 )));
             }
         };
-        let full_session = session.filter(|s| !s.session.mfa_pending);
+        let full_session = session.filter(|s| s.session.opens_apps());
         let needed = oidc::needed(&valid, full_session.map(|s| &s.session.auth), fresh_login, self.now());
         let error_redirect = |error: &str| {
             with_params(

@@ -1,8 +1,10 @@
 //! Sign-in: every way in goes through one pipeline (`pipeline`): the password step
-//! (`password`), the second step and step-up (`second_step`), a passkey alone (`passkey`);
+//! (`password`), the second step and step-up (`second_step`), a passkey alone (`passkey`), a
+//! temporary access pass (`access_pass`);
 //! attempts are claimed and recorded in `attempts`. Here: what a sign-in yields, and the
 //! server-side sessions it starts.
 
+mod access_pass;
 mod attempts;
 mod passkey;
 mod password;

@@ -1,5 +1,5 @@
 //! The one sign-in pipeline every way in goes through — the password step, the second step
-//! (also a step-up), a passkey on its own, and later temporary access passes and RADIUS:
+//! (also a step-up), a passkey on its own, a temporary access pass, and later RADIUS:
 //!
 //! 1. claim the attempt's slot (throttling per username and source, before anything is checked);
 //! 2. the way's own check (a password, a code, a passkey), which only says what it proved;
@@ -44,6 +44,12 @@ pub(crate) enum Way<'a> {
     },
     /// A passkey on its own (username-less sign-in).
     Passkey,
+    /// A temporary access pass: a session that opens Security info only, ending when the
+    /// pass does at the latest.
+    AccessPass {
+        /// The pass's end.
+        until: twofold_core::Timestamp,
+    },
 }
 
 /// What a passed check proved.
@@ -133,7 +139,7 @@ impl SignIn {
         let now = self.now();
         let actor = match &way {
             Way::SecondFactor { current, .. } => Actor { auth: proof.auth.clone(), ..current.actor() },
-            Way::Password { .. } | Way::Passkey => Actor {
+            Way::Password { .. } | Way::Passkey | Way::AccessPass { .. } => Actor {
                 kind: ActorKind::User,
                 id: Some(user.id.to_string()),
                 name: user.username.clone(),
@@ -189,6 +195,14 @@ impl SignIn {
                     self.factors.trust_this_device(user, now, meta).await?;
                 }
                 SignedIn { token, session, user: user.clone(), has_second_factor: true, strength: None }
+            }
+            Way::AccessPass { until } => {
+                let (token, session) = start(proof.auth.clone());
+                let session = Session { absolute_expires_at: session.absolute_expires_at.min(until), ..session };
+                self.access.note_exception_use(user, meta).await?;
+                self.store.start_session(&session, &event, &ctx).await?;
+                metrics_signed_in(&event.methods);
+                SignedIn { token, session, user: user.clone(), has_second_factor: false, strength: None }
             }
             Way::Passkey => {
                 let (token, session) = start(proof.auth.clone());

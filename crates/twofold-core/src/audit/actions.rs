@@ -44,6 +44,10 @@ pub enum TargetType {
     Campaign,
     /// An exception; the id is its UUID.
     Exception,
+    /// A help-desk support case; the id is its UUID.
+    Case,
+    /// A temporary access pass; the id is its UUID (never the passcode).
+    AccessPass,
 }
 
 impl TargetType {
@@ -64,6 +68,8 @@ impl TargetType {
             Self::Policy => "policy",
             Self::Campaign => "campaign",
             Self::Exception => "exception",
+            Self::Case => "case",
+            Self::AccessPass => "access_pass",
         }
     }
 }
@@ -273,6 +279,39 @@ audit_actions! {
     /// (*optional*, absent for the first state): `campaign`, `state`. After: `campaign`,
     /// `phase`, `user` (username), `state`.
     ComplianceTransition => "compliance.transition", User;
+
+    // Help desk: support cases and temporary access passes.
+
+    /// A support case was opened. After: `kind`, `user` (the target's username), `tier`,
+    /// `summary`.
+    CaseOpen => "case.open", Case;
+    /// A verification step was started (a code sent, an approval asked for). After:
+    /// `channel`, `to` (masked, or whom it asks), `due`.
+    CaseStepStart => "case.step_start", Case;
+    /// A verification step passed. After: `channel`, `evidence`.
+    CaseVerify => "case.verify", Case;
+    /// A verification step failed. After: `channel`, `reason`.
+    CaseVerifyFail => "case.verify_fail", Case;
+    /// A second operator approved the case's changes. After: `operator_id`.
+    CaseApprove => "case.approve", Case;
+    /// A change was made on the case (what it was has its own event too). After: `action`,
+    /// `detail`.
+    CaseAction => "case.action", Case;
+    /// An operator added a note. After: `text`.
+    CaseNote => "case.note", Case;
+    /// A verification step ran past its deadline and the team lead was told. After: `channel`.
+    CaseOverdue => "case.overdue", Case;
+    /// A case was closed. Before: `state`. After: `resolution`, `checklist` (`changes`,
+    /// `person_confirmed`).
+    CaseClose => "case.close", Case;
+    /// A temporary access pass was issued (and the person's earlier ones revoked). After:
+    /// `user` (username), `expires_at`, `single_use`.
+    AccessPassIssue => "access_pass.issue", AccessPass;
+    /// A temporary access pass signed someone in. After: `user` (username).
+    AccessPassUse => "access_pass.use", AccessPass;
+    /// A person's temporary access passes were revoked before their end. After: `user`
+    /// (username), `revoked` (how many).
+    AccessPassRevoke => "access_pass.revoke", AccessPass;
 }
 
 impl AuditAction {
@@ -349,6 +388,18 @@ mod tests {
         "exception.attest",
         "exception.use",
         "compliance.transition",
+        "case.open",
+        "case.step_start",
+        "case.verify",
+        "case.verify_fail",
+        "case.approve",
+        "case.action",
+        "case.note",
+        "case.overdue",
+        "case.close",
+        "access_pass.issue",
+        "access_pass.use",
+        "access_pass.revoke",
     ];
 
     /// `docs/audit-events.md`, the published description of the vocabulary.

@@ -82,6 +82,9 @@ pub struct AuditContext {
     pub device_id: Option<String>,
     /// When the event happens.
     pub at: Timestamp,
+    /// The support case the action is taken on, when it is: recorded as `case` in the
+    /// event's `after` payload, so every change a case caused can be found from the case.
+    pub case: Option<Uuid>,
 }
 
 impl AuditContext {
@@ -97,7 +100,15 @@ impl AuditContext {
             user_agent: None,
             device_id: None,
             at,
+            case: None,
         }
+    }
+
+    /// The same context, for an action taken on support case `case`.
+    #[must_use]
+    pub fn on_case(mut self, case: Uuid) -> Self {
+        self.case = Some(case);
+        self
     }
 }
 
@@ -128,6 +139,18 @@ impl Change {
         self.after = after;
         self
     }
+}
+
+/// `after` with the support case named in it (`case`), when the action belongs to one.
+fn with_case(after: Option<&serde_json::Value>, case: Option<Uuid>) -> Option<serde_json::Value> {
+    let Some(case) = case else { return after.cloned() };
+    let mut after = match after {
+        Some(serde_json::Value::Object(fields)) => fields.clone(),
+        Some(other) => serde_json::Map::from_iter([("value".to_owned(), other.clone())]),
+        None => serde_json::Map::new(),
+    };
+    after.insert("case".into(), serde_json::Value::String(case.to_string()));
+    Some(serde_json::Value::Object(after))
 }
 
 /// One event as stored: every field is text or integer, exactly as hashed.
@@ -186,7 +209,7 @@ impl AuditEvent {
             target_type: change.action.target_type().as_str().to_owned(),
             target_id: change.target_id.clone(),
             before: change.before.as_ref().map(ToString::to_string),
-            after: change.after.as_ref().map(ToString::to_string),
+            after: with_case(change.after.as_ref(), ctx.case).map(|after| after.to_string()),
             ip: ctx.ip.clone(),
             user_agent: ctx.user_agent.clone(),
             device_id: ctx.device_id.clone(),

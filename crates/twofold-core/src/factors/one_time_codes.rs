@@ -235,6 +235,11 @@ pub enum CodePurpose {
     SignIn,
     /// The test authentication that confirms a new email or SMS method.
     Enrol,
+    /// The proof of the address on file that lets someone with no method enrol a first one.
+    FirstMethod,
+    /// A help-desk case's check of the caller through the contact on file (read back to the
+    /// operator on the call).
+    CaseVerification,
 }
 
 impl CodePurpose {
@@ -244,6 +249,8 @@ impl CodePurpose {
         match self {
             Self::SignIn => "sign_in",
             Self::Enrol => "enrol",
+            Self::FirstMethod => "first_method",
+            Self::CaseVerification => "case_verification",
         }
     }
 }
@@ -298,6 +305,13 @@ pub fn code_text(code: &str, purpose: CodePurpose) -> String {
     let what = match purpose {
         CodePurpose::SignIn => "sign in to",
         CodePurpose::Enrol => "confirm this contact method for",
+        CodePurpose::FirstMethod => "set up the first sign-in method of",
+        CodePurpose::CaseVerification => {
+            return format!(
+                "Your help desk opened a support case for your Twofold account. Only if you are on a call with them now, read them this code: {code}. It works for {} minutes. If you did not contact the help desk, do not share it: report it to your security team.",
+                CODE_LIFETIME_SECS / 60
+            );
+        }
     };
     format!(
         "Your Twofold verification code is {code}. Use it to {what} your account within {} minutes. Never share it: nobody from your help desk will ask for it.",
@@ -311,7 +325,11 @@ pub fn code_email(user: &User, to: &str, code: &str, purpose: CodePurpose) -> cr
     crate::mail::Email {
         to: to.to_owned(),
         cc: Vec::new(),
-        subject: "Your verification code".into(),
+        subject: match purpose {
+            CodePurpose::CaseVerification => "Your help desk asks to verify it's you",
+            _ => "Your verification code",
+        }
+        .into(),
         body: format!("Hello {},\n\n{}\n", user.display_name, code_text(code, purpose)),
     }
 }

@@ -92,6 +92,8 @@ named_enum!(
         Auditor => "auditor",
         /// Approves risky changes and exceptions.
         Approver => "approver",
+        /// Human resources: attests who a person is on a help-desk case.
+        Hr => "hr",
         /// Signs in and manages their own authenticators.
         User => "user",
     }
@@ -221,14 +223,19 @@ fn check_username(username: &str, errors: &mut ValidationErrors) {
 
 fn check_email(email: Option<&str>, errors: &mut ValidationErrors) {
     let Some(email) = email else { return };
-    let valid = email.len() <= 254
+    if !is_email_address(email) {
+        errors.add("email", format!("'{email}' is not an email address"));
+    }
+}
+
+/// Whether `email` looks like a deliverable address (`local@domain.tld`, no spaces).
+#[must_use]
+pub fn is_email_address(email: &str) -> bool {
+    email.len() <= 254
         && !email.chars().any(char::is_whitespace)
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        });
-    if !valid {
-        errors.add("email", format!("'{email}' is not an email address"));
-    }
+        })
 }
 
 fn check_phone(phone: Option<&str>, errors: &mut ValidationErrors) {

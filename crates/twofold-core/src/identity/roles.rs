@@ -27,6 +27,10 @@ pub enum Permission {
     ManagePolicy,
     /// Check people's one-time codes on behalf of a gateway.
     VerifyCodes,
+    /// Read support cases and their metrics (cases are evidence).
+    ReadCases,
+    /// Open and work support cases: verify callers, issue passes, retire methods.
+    WorkCases,
 }
 
 impl Permission {
@@ -38,6 +42,8 @@ impl Permission {
         Self::ManageClients,
         Self::ManagePolicy,
         Self::VerifyCodes,
+        Self::ReadCases,
+        Self::WorkCases,
     ];
 
     /// True when the permission changes what Twofold knows or enforces, so that a page
@@ -46,20 +52,23 @@ impl Permission {
     #[must_use]
     pub const fn is_change(self) -> bool {
         match self {
-            Self::WriteDirectory | Self::ManageClients | Self::ManagePolicy => true,
-            Self::ReadDirectory | Self::ReadAudit | Self::VerifyCodes => false,
+            Self::WriteDirectory | Self::ManageClients | Self::ManagePolicy | Self::WorkCases => true,
+            Self::ReadDirectory | Self::ReadAudit | Self::VerifyCodes | Self::ReadCases => false,
         }
     }
 }
 
 /// Whether `role` grants `permission`. Admins may do everything listed; help desk and
-/// auditors read the directory; auditors read the audit log; approvers and plain users
-/// hold none of these (their rights are over their own account and the requests put to them).
+/// auditors read the directory and cases; the help desk works cases; auditors read the audit
+/// log; approvers and plain users hold none of these (their rights are over their own
+/// account and the requests put to them).
 #[must_use]
 pub const fn grants(role: Role, permission: Permission) -> bool {
     match permission {
         Permission::ReadDirectory => matches!(role, Role::Admin | Role::Helpdesk | Role::Auditor),
         Permission::ReadAudit => matches!(role, Role::Admin | Role::Auditor),
+        Permission::ReadCases => matches!(role, Role::Admin | Role::Helpdesk | Role::Auditor),
+        Permission::WorkCases => matches!(role, Role::Admin | Role::Helpdesk),
         Permission::WriteDirectory | Permission::ManageClients | Permission::ManagePolicy | Permission::VerifyCodes => {
             matches!(role, Role::Admin)
         }
@@ -96,6 +105,10 @@ pub fn page_access(session: Option<&Session>, roles: &[Role], permission: Permis
     if session.mfa_pending {
         return PageAccess::StepUp;
     }
+    // A temporary access pass opens Security info only: anything else needs a real sign-in.
+    if session.auth.is_access_pass_only() {
+        return PageAccess::SignIn;
+    }
     if !any_grants(roles, permission) {
         return PageAccess::Forbidden;
     }
@@ -117,10 +130,23 @@ mod tests {
     fn each_role_grants_exactly_its_permissions() {
         use Permission::*;
         let expected: &[(Role, &[Permission])] = &[
-            (Role::Admin, &[ReadDirectory, WriteDirectory, ReadAudit, ManageClients, ManagePolicy, VerifyCodes]),
-            (Role::Helpdesk, &[ReadDirectory]),
-            (Role::Auditor, &[ReadDirectory, ReadAudit]),
+            (
+                Role::Admin,
+                &[
+                    ReadDirectory,
+                    WriteDirectory,
+                    ReadAudit,
+                    ManageClients,
+                    ManagePolicy,
+                    VerifyCodes,
+                    ReadCases,
+                    WorkCases,
+                ],
+            ),
+            (Role::Helpdesk, &[ReadDirectory, ReadCases, WorkCases]),
+            (Role::Auditor, &[ReadDirectory, ReadAudit, ReadCases]),
             (Role::Approver, &[]),
+            (Role::Hr, &[]),
             (Role::User, &[]),
         ];
         assert_eq!(expected.len(), Role::ALL.len(), "every role has a row");
@@ -134,7 +160,10 @@ mod tests {
     #[test]
     fn only_changes_need_a_fresh_second_factor() {
         let changes: Vec<_> = Permission::ALL.iter().copied().filter(|p| p.is_change()).collect();
-        assert_eq!(changes, [Permission::WriteDirectory, Permission::ManageClients, Permission::ManagePolicy]);
+        assert_eq!(
+            changes,
+            [Permission::WriteDirectory, Permission::ManageClients, Permission::ManagePolicy, Permission::WorkCases]
+        );
     }
 
     #[test]
@@ -190,5 +219,16 @@ mod tests {
         assert_eq!(page_access(Some(&mfa), &[Role::Admin], change, Timestamp(15 * MINUTE + 1)), PageAccess::StepUp);
         let password_only = session("pwd", false);
         assert_eq!(page_access(Some(&password_only), &[Role::Admin], change, Timestamp(0)), PageAccess::StepUp);
+    }
+
+    /// THREATS: temporary access pass abuse — a pass's session opens no page but Security
+    /// info, whatever the person's roles.
+    #[test]
+    fn an_access_pass_session_opens_no_role_page() {
+        let mut tap = session("pwd", false);
+        tap.auth.amr = vec![crate::factors::access_pass::ACCESS_PASS_AMR.into()];
+        for permission in Permission::ALL {
+            assert_eq!(page_access(Some(&tap), &[Role::Admin], *permission, Timestamp(0)), PageAccess::SignIn);
+        }
     }
 }

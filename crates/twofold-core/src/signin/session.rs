@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Timestamp;
+use crate::factors::access_pass::ACCESS_PASS_AMR;
 use crate::secret::{random_token, sha256_hex};
 
 /// How long sessions last. Idle: since the last request; absolute: since sign-in.
@@ -119,6 +120,13 @@ impl Session {
         self
     }
 
+    /// Whether the session opens apps and pages beyond Security info: its sign-in is complete
+    /// (no second factor still due) and it was not started with a temporary access pass alone.
+    #[must_use]
+    pub fn opens_apps(&self) -> bool {
+        !self.mfa_pending && !self.auth.is_access_pass_only()
+    }
+
     /// Whether the session may be used at `now`.
     #[must_use]
     pub fn state(&self, now: Timestamp) -> SessionState {
@@ -156,7 +164,15 @@ impl AuthContext {
     #[must_use]
     pub fn may_change_methods(&self, now: Timestamp, max_age_secs: i64) -> bool {
         let fresh = self.auth_time.is_some_and(|t| t.plus_seconds(max_age_secs) >= now);
-        self.has_fresh_mfa(now, max_age_secs) || (fresh && self.amr.iter().any(|m| m == RETIRED_FALLBACK_AMR))
+        self.has_fresh_mfa(now, max_age_secs)
+            || (fresh && self.amr.iter().any(|m| m == RETIRED_FALLBACK_AMR || m == ACCESS_PASS_AMR))
+    }
+
+    /// True when the session was started with a temporary access pass and has proved no
+    /// method since: it opens Security info to enrol, and no app.
+    #[must_use]
+    pub fn is_access_pass_only(&self) -> bool {
+        self.acr == "pwd" && self.amr.iter().any(|m| m == ACCESS_PASS_AMR)
     }
 
     /// True when the session proved a second factor within `max_age_secs` of `now`.
@@ -227,5 +243,24 @@ mod tests {
         let s = start(0);
         assert!(!s.needs_touch(Timestamp(59_999)));
         assert!(s.needs_touch(Timestamp(60_000)));
+    }
+
+    /// THREATS: temporary access pass abuse — a pass's session enrols methods while fresh and
+    /// opens no app; once a method is proved (acr above `pwd`) it is an ordinary session.
+    #[test]
+    fn an_access_pass_session_enrols_while_fresh_and_opens_no_app() {
+        let tap = AuthContext { amr: vec![ACCESS_PASS_AMR.into()], acr: "pwd".into(), auth_time: Some(Timestamp(0)) };
+        assert!(tap.is_access_pass_only());
+        assert!(tap.may_change_methods(Timestamp(900_000), FRESH_MFA_SECS));
+        assert!(!tap.may_change_methods(Timestamp(900_001), FRESH_MFA_SECS), "only while fresh");
+        assert!(!tap.has_fresh_mfa(Timestamp(1), FRESH_MFA_SECS), "never a second factor for anything else");
+        let mut s = start(0);
+        s.auth = tap.clone();
+        assert!(!s.opens_apps());
+        s.auth =
+            AuthContext { amr: vec![ACCESS_PASS_AMR.into(), "otp".into(), "mfa".into()], acr: "mfa".into(), ..tap };
+        assert!(s.opens_apps(), "after a method is enrolled and proved");
+        s.mfa_pending = true;
+        assert!(!s.opens_apps());
     }
 }

@@ -1,5 +1,5 @@
 //! Factor ports: authenticators (with hardware tokens, WebAuthn ceremonies and recovery
-//! codes) and email/SMS one-time codes.
+//! codes), email/SMS one-time codes, and temporary access passes.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::StoreResult;
 use crate::Timestamp;
 use crate::audit::AuditContext;
+use crate::factors::access_pass::AccessPass;
 use crate::factors::authenticator::Authenticator;
 use crate::factors::one_time_codes::{CodePurpose, OneTimeCode, SendLimited};
 use crate::signin::SignInEvent;
@@ -144,4 +145,32 @@ pub trait OneTimeCodeStore: Send + Sync {
         code_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Uuid>>;
+}
+
+/// Temporary access passes (only their keyed hashes).
+///
+/// Atomicity: issuing a pass revokes the person's others in the same transaction, serialised
+/// per person across nodes, so at most one is ever usable; using a pass is a
+/// compare-and-swap, so of two sign-ins racing with one single-use pass one wins.
+#[async_trait]
+pub trait AccessPassStore: Send + Sync {
+    /// Stores a new pass for `username` and revokes their other passes still running (not
+    /// revoked, not expired) in the same transaction (`access_pass.issue`, and one
+    /// `access_pass.revoke` per pass revoked).
+    async fn issue_access_pass(&self, pass: &AccessPass, username: &str, ctx: &AuditContext) -> StoreResult<()>;
+    /// A person's passes, newest first.
+    async fn access_passes(&self, user_id: Uuid) -> StoreResult<Vec<AccessPass>>;
+    /// Uses pass `id` at `now` (`access_pass.use`) only while it is usable — not revoked, not
+    /// expired, and for a single-use pass not used — recording the first use; false when it
+    /// is not usable (nothing written).
+    async fn use_access_pass(&self, id: Uuid, username: &str, now: Timestamp, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Revokes every pass of the person still running at `now` (not revoked, not expired), in
+    /// one `access_pass.revoke` when any were; returns how many.
+    async fn revoke_access_passes(
+        &self,
+        user_id: Uuid,
+        username: &str,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<u64>;
 }

@@ -18,6 +18,7 @@
 
 mod access;
 mod audit;
+mod cases;
 mod factors;
 mod identity;
 mod oidc;
@@ -28,7 +29,8 @@ use async_trait::async_trait;
 
 pub use access::PolicyStore;
 pub use audit::AuditStore;
-pub use factors::{FactorStore, OneTimeCodeStore};
+pub use cases::{CaseFilter, CaseStore};
+pub use factors::{AccessPassStore, FactorStore, OneTimeCodeStore};
 pub use identity::{ApiKeyStore, DirectoryStore, GroupStore, GroupSummary, UserFilter, UserRecord, UserStore};
 pub use oidc::{OidcClientStore, OidcTokenStore};
 pub use rollout::RolloutStore;
@@ -94,5 +96,7 @@ sum_of_ports!(
     OidcTokenStore,
     PolicyStore,
     RolloutStore,
+    CaseStore,
+    AccessPassStore,
     AuditStore,
 );

@@ -2,6 +2,7 @@
 
 mod audit;
 mod campaigns;
+mod cases;
 mod clients;
 mod groups;
 mod policies;
@@ -44,6 +45,9 @@ pub fn routes() -> Router<AppState> {
         .route("/exceptions/{id}/{verdict}", post(campaigns::decide))
         .route("/reports/coverage", get(campaigns::coverage))
         .route("/reports/gaps", get(campaigns::gaps))
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::show))
+        .route("/reports/cases", get(cases::metrics))
         .route("/audit/events", get(audit::events))
         .route("/audit/verify", get(audit::verify))
         .fallback(|| async { crate::ApiError::App(twofold_app::AppError::NotFound("API endpoint")) })

@@ -83,7 +83,7 @@ pub async fn submit(
     PageSession(session): PageSession,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, PageError> {
-    let current = session.filter(|s| !s.session.mfa_pending).ok_or(PageError::SessionEnded)?;
+    let current = session.filter(|s| s.session.opens_apps()).ok_or(PageError::SessionEnded)?;
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
         return Err(PageError::FormExpired);
     }

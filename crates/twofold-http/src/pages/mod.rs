@@ -1,9 +1,13 @@
-//! Browser pages: sign-in at `/login`, the account page at `/account`, sign-out.
+//! Browser pages: sign-in at `/login`, the account page at `/account`, sign-out, and the
+//! help desk's operator pages at `/helpdesk`.
 
+mod access_pass;
 mod account;
-#[allow(dead_code, reason = "no page needs a role yet: the admin console's pages will take PageAuthorized<P>")]
 pub(crate) mod auth;
+mod case_review;
 mod fallback;
+mod first_method;
+mod helpdesk;
 mod login;
 mod mfa;
 mod passkey;
@@ -28,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", axum::routing::post(account::logout))
         .route("/login/mfa", get(mfa::show).post(mfa::submit))
+        .route("/login/access-pass", get(access_pass::show).post(access_pass::submit))
+        .route("/account/security/first-method/send", axum::routing::post(first_method::send))
+        .route("/account/security/first-method/confirm", axum::routing::post(first_method::confirm))
         .route("/login/mfa/passkey/options", axum::routing::post(passkey::second_factor_options))
         .route("/login/mfa/passkey", axum::routing::post(passkey::second_factor))
         .route("/login/passkey/options", axum::routing::post(passkey::sign_in_options))
@@ -47,6 +54,12 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/{id}/remove", axum::routing::post(security::remove))
         .route("/account/security/{id}/replace", axum::routing::post(security::replace))
         .route("/account/security/devices/{device}/forget", axum::routing::post(security::forget_device))
+        .route("/cases/{id}/review", get(case_review::show).post(case_review::answer))
+        .route("/helpdesk", get(helpdesk::show))
+        .route("/helpdesk/cases", axum::routing::post(helpdesk::open))
+        .route("/helpdesk/cases/{id}", get(helpdesk::case))
+        .route("/helpdesk/cases/{id}/retire", axum::routing::post(helpdesk::retire))
+        .route("/helpdesk/cases/{id}/{step}", axum::routing::post(helpdesk::step))
         .route("/static/twofold.css", get(stylesheet))
         .route("/static/webauthn.js", get(script))
 }

@@ -52,6 +52,19 @@ struct SecurityPage {
     csrf: String,
     notice: Option<String>,
     error: Option<String>,
+    /// Set while the person has no method and must prove more than the password before
+    /// setting up a first one (the organisation's first-method rule).
+    first_method: Option<FirstMethodProof>,
+}
+
+/// What the person may prove to set up a first method.
+struct FirstMethodProof {
+    /// A code to the email address on file would do.
+    email_code: bool,
+    /// Signing in from the organisation's network would do.
+    network: bool,
+    /// A code was just sent to this (masked) address.
+    sent_to: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -90,6 +103,17 @@ pub(super) async fn render(
     render_with(state, current, status, notice, error, None).await
 }
 
+/// The page after a code for a first method went to `sent_to`, with the field to enter it.
+pub(super) async fn render_code_sent(
+    state: &AppState,
+    current: &Authenticated,
+    status: StatusCode,
+    sent_to: Option<String>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    render_page(state, current, status, None, error, None, sent_to).await
+}
+
 /// The page; `skip_to` adds "Skip for now" during guided enrolment.
 async fn render_with(
     state: &AppState,
@@ -99,6 +123,24 @@ async fn render_with(
     error: Option<String>,
     skip_to: Option<String>,
 ) -> Result<Response, PageError> {
+    render_page(state, current, status, notice, error, skip_to, None).await
+}
+
+async fn render_page(
+    state: &AppState,
+    current: &Authenticated,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+    skip_to: Option<String>,
+    sent_to: Option<String>,
+) -> Result<Response, PageError> {
+    let first_method = match state.app.factors().first_method_needs(current).await? {
+        Some(twofold_app::Refusal::FirstMethodNeedsProof { email_code, network }) => {
+            Some(FirstMethodProof { email_code, network, sent_to })
+        }
+        _ => None,
+    };
     let info = state.app.factors().security_info(current.user.id).await?;
     let when = |t: Option<Timestamp>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
     let methods = info
@@ -139,6 +181,7 @@ async fn render_with(
         csrf: token(state, current),
         notice,
         error,
+        first_method,
     };
     Ok(no_store(status, page))
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod cases;
 mod factors;
 mod identity;
 mod oidc;

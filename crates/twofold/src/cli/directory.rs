@@ -25,7 +25,7 @@ pub struct UserFields {
     /// privileged, standard, external, service or break_glass
     #[arg(long)]
     pub tier: Option<String>,
-    /// Role (repeatable): admin, helpdesk, auditor, approver, user
+    /// Role (repeatable): admin, helpdesk, auditor, approver, hr, user
     #[arg(long = "role")]
     pub roles: Vec<String>,
 }

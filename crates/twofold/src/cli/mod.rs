@@ -8,12 +8,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apps;
 mod directory;
+mod helpdesk;
 mod policy;
 mod reports;
 mod rollout;
 
 pub use apps::{ClientCommand, KeysCommand, ServiceAccountCommand};
 pub use directory::{ApiKeyCommand, GroupCommand, TokenCommand, UserCommand, UserFields};
+pub use helpdesk::CaseCommand;
 pub use policy::PolicyCommand;
 pub use reports::{AuditCommand, ReportCommand};
 pub use rollout::{CampaignCommand, ExceptionCommand};
@@ -110,6 +112,9 @@ pub enum Command {
     /// Exceptions: time-boxed, approved waivers from a campaign's requirement
     #[command(subcommand)]
     Exception(ExceptionCommand),
+    /// Help-desk support cases: verify the caller, then issue a pass, retire or reset methods
+    #[command(subcommand)]
+    Case(CaseCommand),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod campaigns;
+pub mod cases;
 pub mod clients;
 pub mod groups;
 pub mod policy;

@@ -173,7 +173,7 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
 }
 
 /// "showing 1–1000 of 12345; --offset 1000 for the next", when a list is not everything.
-fn page_notice(offset: i64, shown: usize, total: i64) -> Option<String> {
+pub(crate) fn page_notice(offset: i64, shown: usize, total: i64) -> Option<String> {
     let shown = i64::try_from(shown).unwrap_or(i64::MAX);
     if offset == 0 && shown >= total {
         return None;

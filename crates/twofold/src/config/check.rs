@@ -7,7 +7,7 @@ use twofold_core::identity::password::{HashParams, check_params};
 use twofold_core::signin::session::SessionPolicy;
 
 use super::channels::date_start;
-use super::forward_auth;
+use super::{forward_auth, helpdesk};
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,17 @@ const KEYS: &[(&str, &str)] = &[
     ("forward_auth.rules", "array"),
     ("verify", "table"),
     ("verify.trusted_callers", "array"),
+    ("enrolment", "table"),
+    ("enrolment.first_method", "string"),
+    ("enrolment.networks", "array"),
+    ("helpdesk", "table"),
+    ("helpdesk.tiers", "array"),
+    ("helpdesk.departments", "array"),
+    ("helpdesk.operator_fresh_minutes", "integer"),
+    ("helpdesk.access_pass_default_minutes", "integer"),
+    ("helpdesk.access_pass_max_minutes", "integer"),
+    ("helpdesk.team_lead", "string"),
+    ("helpdesk.hr_email", "string"),
 ];
 
 fn type_name(value: &toml::Value) -> &'static str {
@@ -192,6 +203,9 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
         for (key, message) in forward_auth::check(section) {
             add(&key, message);
         }
+    }
+    for (key, message) in helpdesk::check(table) {
+        add(&key, message);
     }
     let session_defaults = SessionPolicy::default();
     let idle = int("session", "idle_timeout_secs").unwrap_or(session_defaults.idle_timeout_secs);

@@ -70,4 +70,23 @@ default = "deny"                       # none | pwd | mfa | phr | phrh | deny
 # require = "phr"
 # max_age_secs = 900                   # the sign-in must be at most 15 minutes old
 # groups = ["wiki-admins"]             # anyone else gets 403
+
+# Someone with no sign-in method yet enrols a first one with more than the password, so a
+# phished password alone never enrols an attacker's phone: a code emailed to the address on
+# file (default), a named network, or a temporary access pass from the help desk.
+[enrolment]
+first_method = "email_code"            # email_code | network | access_pass | password (demo only)
+# networks = ["10.0.0.0/8"]            # from these networks the password is enough
+
+# The help desk: whom operators serve (never service or break_glass accounts; never their own
+# account or a tier above theirs), how recent their own passkey or security key must be, and
+# how long temporary access passes may live.
+[helpdesk]
+tiers = ["standard", "external"]
+# departments = ["Sales"]              # when set, only people of these departments
+operator_fresh_minutes = 15
+access_pass_default_minutes = 60
+access_pass_max_minutes = 480          # 10 to 480
+# team_lead = "helpdesk-lead@example.com"   # told by mail when a verification step is overdue
+# hr_email = "hr@example.com"               # asked to attest callers; people with the hr role answer
 "#;

@@ -42,6 +42,10 @@ pub(super) struct FileConfig {
     pub(super) forward_auth: forward_auth::ForwardAuthSection,
     #[serde(default)]
     pub(super) verify: VerifySection,
+    #[serde(default)]
+    pub(super) enrolment: super::helpdesk::EnrolmentSection,
+    #[serde(default)]
+    pub(super) helpdesk: super::helpdesk::HelpdeskSection,
 }
 
 /// `[verify]`: the verify API's callers trusted with more failures than one browser (a

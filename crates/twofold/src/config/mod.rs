@@ -17,6 +17,7 @@ mod check;
 mod example;
 mod file;
 mod forward_auth;
+mod helpdesk;
 
 pub use check::check;
 pub use example::EXAMPLE;
@@ -51,6 +52,12 @@ pub struct Settings {
     pub metrics_token: Option<twofold_http::MetricsToken>,
     /// Failures allowed per trusted verify-API caller (by caller name) before it is delayed.
     pub verify_caller_limits: std::collections::HashMap<String, i64>,
+    /// What someone with no method needs besides the password to enrol a first one.
+    pub first_enrolment: twofold_core::factors::first_enrolment::FirstEnrolmentPolicy,
+    /// Whom operators serve and how fresh their own proof must be.
+    pub helpdesk: twofold_app::cases::HelpDeskPolicy,
+    /// How long temporary access passes may live.
+    pub access_passes: twofold_core::factors::access_pass::AccessPassPolicy,
 }
 
 /// The environment variables Twofold reads; any other `TWOFOLD_*` gets a warning.
@@ -169,7 +176,16 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         );
         verify_caller_limits.insert(caller.caller.clone(), caller.free_failures);
     }
+    let listed = |problems: Vec<(String, String)>| {
+        let list: Vec<String> = problems.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+        anyhow::anyhow!("{}", list.join("; "))
+    };
+    let first_enrolment = file.enrolment.policy().map_err(listed)?;
+    let (helpdesk, access_passes) = file.helpdesk.policy().map_err(listed)?;
     Ok(Settings {
+        first_enrolment,
+        helpdesk,
+        access_passes,
         metrics_token,
         verify_caller_limits,
         exception_max_days,
@@ -255,6 +271,26 @@ mod tests {
         let problems = check(typo);
         assert_eq!(problems[0].key, "forward_auth");
         assert!(problems[0].message.contains("group"), "{problems:?}");
+    }
+
+    #[test]
+    fn enrolment_and_helpdesk_sections_are_checked() {
+        let source = "[enrolment]\nfirst_method = \"sms\"\nnetworks = [\"office\"]\n[helpdesk]\ntiers = [\"break_glass\"]\noperator_fresh_minutes = 0\naccess_pass_max_minutes = 600\n";
+        let keys: Vec<_> = check(source).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "enrolment.first_method",
+                "enrolment.networks",
+                "helpdesk.tiers",
+                "helpdesk.operator_fresh_minutes",
+                "helpdesk.access_pass_max_minutes"
+            ]
+        );
+        let network_without_networks = "[enrolment]\nfirst_method = \"network\"\n";
+        assert_eq!(check(network_without_networks)[0].key, "enrolment.networks");
+        let good = "[enrolment]\nfirst_method = \"access_pass\"\n[helpdesk]\ntiers = [\"standard\", \"privileged\"]\naccess_pass_max_minutes = 120\n";
+        assert_eq!(check(good), vec![]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use twofold_testkit::{Browser, Env};
 
 use crate::BIN;
 
-fn authenticator(args: &[&str], input: &Value) -> Value {
+pub fn authenticator(args: &[&str], input: &Value) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/webauthn/authenticator.py");
     let mut child = Command::new("python3")
         .arg(script)

@@ -121,7 +121,15 @@ async fn a_pending_enrolment_expires() {
         let store = Arc::new(SqlStore::open(&db.url).await.unwrap());
         let clock = Arc::new(FixedClock::new(Timestamp::parse("2027-01-04T09:00:00Z").unwrap()));
         let keys = SecretKeys { seal: [7; 32], recovery: [8; 32] };
-        let app = App::builder(store, clock.clone(), AppSettings::default(), Some(keys)).build();
+        // The first method is enrolled on the password alone here, as in the demo: this test
+        // is about the pending enrolment's age, not about the first-method rule.
+        let password_only = twofold_core::factors::first_enrolment::FirstEnrolmentPolicy {
+            rule: twofold_core::factors::first_enrolment::FirstMethodRule::Password,
+            networks: Vec::new(),
+        };
+        let app = App::builder(store, clock.clone(), AppSettings::default(), Some(keys))
+            .with_first_enrolment(password_only)
+            .build();
         let (actor, meta) = (Actor::system("test"), RequestMeta::default());
         let new_user = NewUser { username: "erin".into(), ..NewUser::default() };
         app.identity()

@@ -26,6 +26,7 @@ mod exports;
 mod fallback;
 mod files;
 mod forward_auth;
+mod helpdesk;
 mod metrics;
 mod mfa;
 mod oidc;

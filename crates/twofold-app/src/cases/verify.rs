@@ -1,0 +1,130 @@
+//! Verifying the caller on a case, through channels that reach what the person held before
+//! the call: a code to the email address on file, a code from a method they still have, a
+//! second operator's approval. Each result is recorded with its evidence (never a code).
+
+use twofold_core::audit::AuditAction;
+use twofold_core::cases::verification::Channel;
+use twofold_core::cases::{Case, CaseEvent, CaseRefusal};
+use twofold_core::factors::one_time_codes::CodePurpose;
+use twofold_core::signin::FailureReason;
+use uuid::Uuid;
+
+use super::{CaseOperator, Cases};
+use crate::factors::one_time_codes::CodeSent;
+use crate::{AppError, AppResult, Refusal, RequestMeta};
+
+impl Cases {
+    /// Starts a verification step that sends something: for [`Channel::EmailCode`], a code
+    /// to the email address on the person's record (never one the caller gives), which the
+    /// caller reads back.
+    ///
+    /// # Errors
+    /// A channel that sends nothing or cannot run here; the channel spent or verified; no
+    /// address on file; send limits.
+    pub async fn start_step(
+        &self,
+        by: &CaseOperator,
+        id: Uuid,
+        channel: Channel,
+        meta: &RequestMeta,
+    ) -> AppResult<(Case, CodeSent)> {
+        let (mut case, target) = self.load_open(by, id).await?;
+        case.may_try(channel).map_err(refused)?;
+        let sent = match channel {
+            Channel::EmailCode => {
+                self.factors.send_code_on_file(&target, CodePurpose::CaseVerification, case.id, &by.actor, meta).await?
+            }
+            Channel::SmsCode => {
+                return Err(AppError::Refused(Refusal::ChannelUnavailable(
+                    "codes by text message to the number on file are not available for cases yet",
+                )));
+            }
+            Channel::FactorProof => {
+                return Err(AppError::Refused(Refusal::ChannelUnavailable(
+                    "a code from the person's own method is checked directly: ask the caller for it",
+                )));
+            }
+            Channel::ManagerApproval | Channel::HrAttestation => {
+                return Err(AppError::Refused(Refusal::ChannelUnavailable(
+                    "approvals by the manager or HR are not available yet",
+                )));
+            }
+        };
+        let due = self.now().plus_seconds(channel.deadline_secs());
+        let event = CaseEvent::StepStarted { channel, to: sent.masked_destination.clone(), due };
+        self.write(by, &mut case, event, AuditAction::CaseStepStart, meta).await?;
+        Ok((case, sent))
+    }
+
+    /// Checks what the caller read out for `channel`: the emailed code, or a code from one
+    /// of their authenticator apps or hardware tokens (used up, so it cannot be replayed).
+    /// A wrong code is recorded as a failed step; three spend the channel.
+    ///
+    /// # Errors
+    /// The channel spent or verified already; the case changed meanwhile. A wrong code is
+    /// not an error: the returned case records the failure and [`Case::verified_channels`]
+    /// does not grow.
+    pub async fn check_code(
+        &self,
+        by: &CaseOperator,
+        id: Uuid,
+        channel: Channel,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Case> {
+        let (mut case, target) = self.load_open(by, id).await?;
+        case.may_try(channel).map_err(refused)?;
+        let outcome: Result<String, String> = match channel {
+            Channel::EmailCode => {
+                let sent_to = case.timeline.iter().rev().find_map(|e| match &e.event {
+                    CaseEvent::StepStarted { channel: Channel::EmailCode, to, .. } => Some(to.clone()),
+                    _ => None,
+                });
+                let Some(sent_to) = sent_to else {
+                    return Err(AppError::Refused(Refusal::ChannelUnavailable(
+                        "no code was sent on this case yet: send one to the address on file first",
+                    )));
+                };
+                if self.factors.redeem_code_on_file(&target, CodePurpose::CaseVerification, case.id, code).await? {
+                    Ok(format!("code read back from {sent_to}"))
+                } else {
+                    Err("the code read back was wrong, used or expired".to_owned())
+                }
+            }
+            Channel::FactorProof => match self.factors.check_otp(&target, code).await? {
+                Ok(method) => Ok(format!("code from {} \"{}\"", method.kind.label(), method.name)),
+                Err(FailureReason::ReplayedCode) => Err("the code was used already".to_owned()),
+                Err(_) => Err("the code matched none of the person's authenticator apps or tokens".to_owned()),
+            },
+            Channel::SmsCode | Channel::ManagerApproval | Channel::HrAttestation => {
+                return Err(AppError::Refused(Refusal::ChannelUnavailable(
+                    "this channel is not checked with a code read out on the call",
+                )));
+            }
+        };
+        let (event, action) = match outcome {
+            Ok(evidence) => (CaseEvent::Verified { channel, evidence }, AuditAction::CaseVerify),
+            Err(reason) => (CaseEvent::VerificationFailed { channel, reason }, AuditAction::CaseVerifyFail),
+        };
+        self.write(by, &mut case, event, action, meta).await?;
+        Ok(case)
+    }
+
+    /// A second operator's approval (two-person rule for privileged people): by someone other
+    /// than the operator who opened the case and than its person, inside their own scope.
+    ///
+    /// # Errors
+    /// The case needs no approval or has one; the approver opened it; out of scope.
+    pub async fn approve(&self, by: &CaseOperator, id: Uuid, meta: &RequestMeta) -> AppResult<Case> {
+        let (mut case, _) = self.load_open(by, id).await?;
+        let approver = by.id();
+        case.may_approve(approver.as_deref(), &self.policy.verification).map_err(refused)?;
+        let event = CaseEvent::Approved { operator_id: approver };
+        self.write(by, &mut case, event, AuditAction::CaseApprove, meta).await?;
+        Ok(case)
+    }
+}
+
+pub(super) fn refused(refusal: CaseRefusal) -> AppError {
+    AppError::Refused(Refusal::Case(refusal))
+}

@@ -1,0 +1,581 @@
+//! Help-desk support cases: who called about whom and why, how their identity was verified,
+//! what the verification unlocked, and how the case ended.
+//!
+//! A case is one record with its timeline; every rule about it lives here and is pure:
+//! the app loads a case, asks it whether a step is allowed, appends the entry and stores it
+//! with compare-and-swap on [`Case::version`], so two operators racing on one case cannot
+//! both act on the state they read.
+//!
+//! THREATS: social engineering of the help desk. Nothing changes until the verification
+//! the target's tier requires is complete ([`verification`]), privileged targets need a
+//! second operator, and an operator works only inside their scope ([`scope`]).
+
+pub mod metrics;
+pub mod scope;
+pub mod verification;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::identity::{Tier, User};
+use crate::validation::ValidationErrors;
+use verification::{Channel, Requirement, VerificationPolicy, VerificationStatus};
+
+/// Defines a closed set of names with parsing and listing.
+macro_rules! case_names {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal, $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored name.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            /// The name for people.
+            #[must_use]
+            pub const fn label(self) -> &'static str {
+                match self { $(Self::$variant => $label),+ }
+            }
+
+            /// Parses a stored name.
+            ///
+            /// # Errors
+            /// A message naming the accepted values.
+            pub fn parse(text: &str) -> Result<Self, String> {
+                match text.trim() {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(format!("'{}' is not one of: {}", text, [$($text),+].join(", "))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+case_names!(
+    /// Why the person needs the help desk.
+    CaseKind {
+        /// A phone or key was lost or stolen.
+        LostDevice => "lost_device", "Lost device",
+        /// Moving to a new phone.
+        NewPhone => "new_phone", "New phone",
+        /// Locked out after failed attempts.
+        LockedOut => "locked_out", "Locked out",
+        /// An authenticator app's codes are refused (its clock drifts).
+        TotpDrift => "totp_drift", "Authenticator codes refused",
+        /// A hardware token is broken or replaced.
+        TokenReplacement => "token_replacement", "Hardware token replacement",
+        /// No method and no recovery code left.
+        AllMethodsLost => "all_methods_lost", "All methods lost",
+        /// The person reports activity they did not cause.
+        SuspiciousActivity => "suspicious_activity", "Suspicious activity",
+    }
+);
+
+case_names!(
+    /// How a case ended.
+    Resolution {
+        /// The person can sign in again.
+        Resolved => "resolved", "Resolved",
+        /// Nothing needed changing.
+        NoChangeNeeded => "no_change_needed", "No change needed",
+        /// The caller could not be verified; nothing was changed.
+        VerificationFailed => "verification_failed", "Verification failed",
+        /// The caller withdrew the request.
+        Withdrawn => "withdrawn", "Withdrawn",
+        /// Handed to the security team.
+        EscalatedToSecurity => "escalated_to_security", "Escalated to security",
+    }
+);
+
+case_names!(
+    /// A change a verified case may make.
+    CaseAction {
+        /// Issue a temporary access pass.
+        IssueAccessPass => "issue_access_pass", "Temporary access pass issued",
+        /// Retire the methods of a lost or replaced device.
+        RetireMethods => "retire_methods", "Methods retired",
+        /// Remove every method and recovery code (followed by a pass).
+        ResetAllMethods => "reset_all_methods", "All methods reset",
+        /// Put an authenticator back in step with its clock or counter.
+        ResyncMethod => "resync_method", "Method resynchronised",
+    }
+);
+
+/// Whether a case is still being worked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// Being worked.
+    Open,
+    /// Ended with a resolution.
+    Closed,
+}
+
+impl CaseState {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// The person a case is about, as they were when it opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseTarget {
+    /// Their identity.
+    pub id: Uuid,
+    /// Their username.
+    pub username: String,
+    /// Their tier when the case opened (which decides the verification).
+    pub tier: Tier,
+}
+
+/// What closing a case confirms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checklist {
+    /// What was changed, in the operator's words (or why nothing was).
+    pub changes: String,
+    /// The person confirmed they can sign in again.
+    pub person_confirmed: bool,
+}
+
+/// One thing that happened on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CaseEvent {
+    /// The case was opened.
+    Opened {
+        /// The caller's request, in the operator's words.
+        summary: String,
+    },
+    /// A verification step was started (a code sent, an approval asked for).
+    StepStarted {
+        /// Through which channel.
+        channel: Channel,
+        /// Where it went, masked (`a•••@example.com`), or whom it asks.
+        to: String,
+        /// When it is overdue.
+        due: Timestamp,
+    },
+    /// A verification step passed.
+    Verified {
+        /// Through which channel.
+        channel: Channel,
+        /// What showed it (which method, which approver).
+        evidence: String,
+    },
+    /// A verification step failed (a wrong code, a refusal).
+    VerificationFailed {
+        /// Through which channel.
+        channel: Channel,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A second operator approved the changes (two-person rule).
+    Approved {
+        /// The approving operator's identity.
+        operator_id: Option<String>,
+    },
+    /// A verified case changed something.
+    ActionTaken {
+        /// What.
+        action: CaseAction,
+        /// Which methods, which pass (never a secret).
+        detail: String,
+    },
+    /// A step ran past its deadline and the team lead was told.
+    Overdue {
+        /// Which step.
+        channel: Channel,
+    },
+    /// A note by the operator.
+    Note {
+        /// Its text.
+        text: String,
+    },
+    /// The case was closed.
+    Closed {
+        /// How it ended.
+        resolution: Resolution,
+        /// What closing confirmed.
+        checklist: Checklist,
+    },
+}
+
+impl CaseEvent {
+    /// What happened, in a line for people (the timeline of the CLI and the pages).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            CaseEvent::Opened { summary } => format!("opened: {summary}"),
+            CaseEvent::StepStarted { channel, to, due } => {
+                format!("{} sent to {to}, due {}", channel.label(), due.to_rfc3339())
+            }
+            CaseEvent::Verified { channel, evidence } => format!("verified by {}: {evidence}", channel.label()),
+            CaseEvent::VerificationFailed { channel, reason } => format!("{} failed: {reason}", channel.label()),
+            CaseEvent::Approved { operator_id } => {
+                format!("approved by a second operator ({})", operator_id.as_deref().unwrap_or("-"))
+            }
+            CaseEvent::ActionTaken { action, detail } => format!("{}: {detail}", action.label()),
+            CaseEvent::Overdue { channel } => format!("{} is overdue; the team lead was told", channel.label()),
+            CaseEvent::Note { text } => format!("note: {text}"),
+            CaseEvent::Closed { resolution, checklist } => format!(
+                "closed as {}: {}{}",
+                resolution.label(),
+                checklist.changes,
+                if checklist.person_confirmed { " (the person confirmed it works)" } else { "" }
+            ),
+        }
+    }
+}
+
+/// One timeline entry: when, by whom, what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When.
+    pub at: Timestamp,
+    /// Who (an operator's name, the person, or Twofold).
+    pub by: String,
+    /// The operator's or person's identity, when a person.
+    pub by_id: Option<String>,
+    /// What happened.
+    pub event: CaseEvent,
+}
+
+/// One support case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    /// Identifier.
+    pub id: Uuid,
+    /// Why the person called.
+    pub kind: CaseKind,
+    /// Whom it is about.
+    pub target: CaseTarget,
+    /// The operator who opened it (name).
+    pub operator: String,
+    /// Who opened it for the two-person rule: the person's id, or `cli:<os user>`.
+    pub operator_id: Option<String>,
+    /// When it opened.
+    pub opened_at: Timestamp,
+    /// Open or closed.
+    pub state: CaseState,
+    /// When it closed.
+    pub closed_at: Option<Timestamp>,
+    /// How it ended.
+    pub resolution: Option<Resolution>,
+    /// Everything that happened, oldest first.
+    pub timeline: Vec<Entry>,
+    /// Bumped by every change; the store writes only over the version it read.
+    pub version: i64,
+}
+
+/// Wrong codes allowed per channel on one case; after that the channel is spent and the case
+/// can only end as [`Resolution::VerificationFailed`] or verify another way.
+pub const MAX_FAILURES_PER_CHANNEL: usize = 3;
+
+/// Why a case refuses a step.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseRefusal {
+    /// The case is closed.
+    #[error("the case is closed")]
+    Closed,
+    /// The verification the target's tier requires is not complete.
+    #[error("the caller's identity is not verified yet ({})", .0.describe())]
+    NotVerified(VerificationStatus),
+    /// The help desk does not serve the target's tier.
+    #[error("the help desk does not serve {0} accounts")]
+    TierNotServed(Tier),
+    /// The channel failed too often on this case.
+    #[error("{} failed {MAX_FAILURES_PER_CHANNEL} times on this case", .0.label())]
+    ChannelSpent(Channel),
+    /// The channel was verified already on this case.
+    #[error("{} is verified already", .0.label())]
+    AlreadyVerified(Channel),
+    /// A second operator must be someone other than the case's own operator.
+    #[error("the second operator must be someone other than the one who opened the case")]
+    SameOperator,
+    /// The case needs no second operator, or has one.
+    #[error("the case needs no further approval")]
+    ApprovalNotNeeded,
+    /// Closing needs the checklist complete.
+    #[error("the checklist is not complete: {}", .0.join("; "))]
+    ChecklistIncomplete(Vec<&'static str>),
+}
+
+impl Case {
+    /// Opens a case of `kind` about `target` by `operator` at `now`.
+    ///
+    /// # Errors
+    /// An empty or over-long summary.
+    pub fn open(
+        kind: CaseKind,
+        target: &User,
+        operator: &scope::Operator,
+        summary: &str,
+        now: Timestamp,
+    ) -> Result<Self, ValidationErrors> {
+        let summary = summary.trim();
+        if summary.is_empty() || summary.chars().count() > 2000 {
+            return Err(ValidationErrors::one(
+                "summary",
+                "must say what the caller asks for, in up to 2000 characters",
+            ));
+        }
+        let operator_id = Some(operator.key.clone());
+        Ok(Self {
+            id: Uuid::now_v7(),
+            kind,
+            target: CaseTarget { id: target.id, username: target.username.clone(), tier: target.tier },
+            operator: operator.name.clone(),
+            operator_id: operator_id.clone(),
+            opened_at: now,
+            state: CaseState::Open,
+            closed_at: None,
+            resolution: None,
+            timeline: vec![Entry {
+                at: now,
+                by: operator.name.clone(),
+                by_id: operator_id,
+                event: CaseEvent::Opened { summary: summary.to_owned() },
+            }],
+            version: 0,
+        })
+    }
+
+    /// The caller's request as opened.
+    #[must_use]
+    pub fn summary(&self) -> &str {
+        self.timeline
+            .iter()
+            .find_map(|e| match &e.event {
+                CaseEvent::Opened { summary } => Some(summary.as_str()),
+                _ => None,
+            })
+            .unwrap_or("")
+    }
+
+    /// The channels verified on this case.
+    #[must_use]
+    pub fn verified_channels(&self) -> Vec<Channel> {
+        self.timeline
+            .iter()
+            .filter_map(|e| match e.event {
+                CaseEvent::Verified { channel, .. } => Some(channel),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether a second operator has approved.
+    #[must_use]
+    pub fn approved(&self) -> bool {
+        self.timeline.iter().any(|e| matches!(e.event, CaseEvent::Approved { .. }))
+    }
+
+    /// How many times `channel` failed on this case.
+    #[must_use]
+    pub fn failures(&self, channel: Channel) -> usize {
+        self.timeline
+            .iter()
+            .filter(|e| matches!(e.event, CaseEvent::VerificationFailed { channel: c, .. } if c == channel))
+            .count()
+    }
+
+    /// The actions taken on this case.
+    #[must_use]
+    pub fn actions(&self) -> Vec<CaseAction> {
+        self.timeline
+            .iter()
+            .filter_map(|e| match e.event {
+                CaseEvent::ActionTaken { action, .. } => Some(action),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether a step of `channel` was started (a code sent, an approval asked for) and has
+    /// not been answered since.
+    #[must_use]
+    pub fn awaiting(&self, channel: Channel) -> bool {
+        self.timeline.iter().rev().find_map(|e| match &e.event {
+            CaseEvent::StepStarted { channel: c, .. } if *c == channel => Some(true),
+            CaseEvent::Verified { channel: c, .. } | CaseEvent::VerificationFailed { channel: c, .. }
+                if *c == channel =>
+            {
+                Some(false)
+            }
+            _ => None,
+        }) == Some(true)
+    }
+
+    /// The steps past their deadline at `now` that nobody was told of yet: each started step
+    /// not answered since, whose `due` has passed, with no overdue mark after it.
+    #[must_use]
+    pub fn overdue(&self, now: Timestamp) -> Vec<(Channel, Timestamp)> {
+        if self.state == CaseState::Closed {
+            return Vec::new();
+        }
+        let mut open: Vec<(Channel, Timestamp)> = Vec::new();
+        for entry in &self.timeline {
+            match &entry.event {
+                CaseEvent::StepStarted { channel, due, .. } => {
+                    open.retain(|(c, _)| c != channel);
+                    open.push((*channel, *due));
+                }
+                CaseEvent::Verified { channel, .. }
+                | CaseEvent::VerificationFailed { channel, .. }
+                | CaseEvent::Overdue { channel } => open.retain(|(c, _)| c != channel),
+                _ => {}
+            }
+        }
+        open.retain(|(_, due)| *due <= now);
+        open
+    }
+
+    /// The requirement for this case (a reset of every method asks the stronger one).
+    fn requirement<'p>(&self, policy: &'p VerificationPolicy, action: Option<CaseAction>) -> Option<&'p Requirement> {
+        match action {
+            Some(CaseAction::ResetAllMethods) => policy.reset_requirement(self.target.tier),
+            _ => policy.requirement(self.target.tier, self.kind),
+        }
+    }
+
+    /// Where verification stands for the case's ordinary changes.
+    ///
+    /// # Errors
+    /// The help desk does not serve the target's tier.
+    pub fn verification(&self, policy: &VerificationPolicy) -> Result<VerificationStatus, CaseRefusal> {
+        let requirement = self.requirement(policy, None).ok_or(CaseRefusal::TierNotServed(self.target.tier))?;
+        Ok(verification::status(requirement, &self.verified_channels(), self.approved()))
+    }
+
+    /// Whether `channel` may be tried now: the case is open, the channel is not verified yet
+    /// and not spent by failures.
+    ///
+    /// # Errors
+    /// Why not.
+    pub fn may_try(&self, channel: Channel) -> Result<(), CaseRefusal> {
+        if self.state == CaseState::Closed {
+            return Err(CaseRefusal::Closed);
+        }
+        if self.verified_channels().contains(&channel) {
+            return Err(CaseRefusal::AlreadyVerified(channel));
+        }
+        if self.failures(channel) >= MAX_FAILURES_PER_CHANNEL {
+            return Err(CaseRefusal::ChannelSpent(channel));
+        }
+        Ok(())
+    }
+
+    /// Whether the case may take `action` now: open, and verified as the target's tier (and
+    /// for a reset of every method, the stronger path) requires, second operator included.
+    ///
+    /// # Errors
+    /// [`CaseRefusal::NotVerified`] with what is missing.
+    pub fn may_take(&self, action: CaseAction, policy: &VerificationPolicy) -> Result<(), CaseRefusal> {
+        if self.state == CaseState::Closed {
+            return Err(CaseRefusal::Closed);
+        }
+        let requirement = self.requirement(policy, Some(action)).ok_or(CaseRefusal::TierNotServed(self.target.tier))?;
+        let status = verification::status(requirement, &self.verified_channels(), self.approved());
+        if !status.complete() {
+            return Err(CaseRefusal::NotVerified(status));
+        }
+        Ok(())
+    }
+
+    /// Whether `approver_id` may give the second operator's approval.
+    ///
+    /// # Errors
+    /// The case is closed, needs no approval, or the approver opened it or is its target.
+    pub fn may_approve(&self, approver_id: Option<&str>, policy: &VerificationPolicy) -> Result<(), CaseRefusal> {
+        if self.state == CaseState::Closed {
+            return Err(CaseRefusal::Closed);
+        }
+        let needs = [None, Some(CaseAction::ResetAllMethods)]
+            .into_iter()
+            .filter_map(|action| self.requirement(policy, action))
+            .any(|r| r.second_operator);
+        if !needs || self.approved() {
+            return Err(CaseRefusal::ApprovalNotNeeded);
+        }
+        let target = self.target.id.to_string();
+        if approver_id == self.operator_id.as_deref() || approver_id == Some(target.as_str()) {
+            return Err(CaseRefusal::SameOperator);
+        }
+        Ok(())
+    }
+
+    /// Appends an entry by `by` at `now`.
+    pub fn record(&mut self, by: &str, by_id: Option<String>, now: Timestamp, event: CaseEvent) {
+        self.timeline.push(Entry { at: now, by: by.to_owned(), by_id, event });
+    }
+
+    /// Closes the case with `resolution` and `checklist`. A resolution that says something
+    /// was fixed needs the verification complete, the changes described and the person's
+    /// confirmation; every resolution needs the changes (or why none) described.
+    ///
+    /// # Errors
+    /// Closed already, or what the checklist lacks.
+    pub fn close(
+        &mut self,
+        resolution: Resolution,
+        checklist: Checklist,
+        by: &str,
+        by_id: Option<String>,
+        policy: &VerificationPolicy,
+        now: Timestamp,
+    ) -> Result<(), CaseRefusal> {
+        if self.state == CaseState::Closed {
+            return Err(CaseRefusal::Closed);
+        }
+        let mut missing = Vec::new();
+        if checklist.changes.trim().is_empty() {
+            missing.push("say what was changed, or why nothing was");
+        }
+        let changed = !self.actions().is_empty();
+        match resolution {
+            Resolution::Resolved => {
+                if !self.verification(policy).is_ok_and(|s| s.complete()) {
+                    missing.push("verify the caller's identity");
+                }
+                if !checklist.person_confirmed {
+                    missing.push("confirm with the person that they can sign in");
+                }
+            }
+            Resolution::VerificationFailed | Resolution::Withdrawn | Resolution::NoChangeNeeded if changed => {
+                missing.push("a case that changed something ends as resolved or escalated");
+            }
+            _ => {}
+        }
+        if !missing.is_empty() {
+            return Err(CaseRefusal::ChecklistIncomplete(missing));
+        }
+        self.state = CaseState::Closed;
+        self.closed_at = Some(now);
+        self.resolution = Some(resolution);
+        self.record(by, by_id, now, CaseEvent::Closed { resolution, checklist });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+//! Whom a help-desk operator may serve: the tiers (and optionally departments) their scope
+//! names, never their own account, never a tier above their own.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::identity::{Role, Tier, User};
+
+/// The tiers and departments operators may serve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorScope {
+    /// Tiers served; never `service` or `break_glass`, which the help desk does not serve.
+    pub tiers: Vec<Tier>,
+    /// When not empty, only people of these departments.
+    pub departments: Vec<String>,
+}
+
+impl Default for OperatorScope {
+    /// Standard and external people of every department: privileged people only where an
+    /// organisation widens the scope.
+    fn default() -> Self {
+        Self { tiers: vec![Tier::Standard, Tier::External], departments: Vec::new() }
+    }
+}
+
+/// Who is acting on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// The operator's identity; `None` for the local admin CLI.
+    pub id: Option<Uuid>,
+    /// Who they are for the two-person rule: the person's id, or `cli:<os user>` for the CLI.
+    pub key: String,
+    /// Name recorded on the case.
+    pub name: String,
+    /// Their tier; `None` for the local admin CLI (the machine's administrator).
+    pub tier: Option<Tier>,
+    /// Their roles.
+    pub roles: Vec<Role>,
+}
+
+impl Operator {
+    /// The operator a signed-in person is.
+    #[must_use]
+    pub fn person(user: &User) -> Self {
+        Self {
+            id: Some(user.id),
+            key: user.id.to_string(),
+            name: user.username.clone(),
+            tier: Some(user.tier),
+            roles: user.roles.clone(),
+        }
+    }
+
+    /// Whether the person holds a role that works cases (help desk or admin).
+    #[must_use]
+    pub fn works_cases(&self) -> bool {
+        self.id.is_none() || self.roles.iter().any(|r| matches!(r, Role::Helpdesk | Role::Admin))
+    }
+}
+
+/// Why an operator may not act for a target.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutOfScope {
+    /// The operator holds neither the help-desk nor the admin role.
+    #[error("only help-desk operators and admins work cases")]
+    NotAnOperator,
+    /// Operators never act on their own account.
+    #[error("operators cannot work a case about their own account")]
+    OwnAccount,
+    /// The help desk does not serve this tier at all.
+    #[error("the help desk does not serve {0} accounts")]
+    TierNeverServed(Tier),
+    /// The scope does not include this tier.
+    #[error("{0} accounts are outside the help desk's scope")]
+    TierOutOfScope(Tier),
+    /// The target's tier ranks above the operator's own.
+    #[error("a {operator} operator cannot act on a {target} account")]
+    HigherTier {
+        /// The operator's tier.
+        operator: Tier,
+        /// The target's tier.
+        target: Tier,
+    },
+    /// The scope names departments and the target's is not among them.
+    #[error("the target's department is outside the help desk's scope")]
+    Department,
+}
+
+/// How much an account's compromise costs, for "no operator acts on a higher tier";
+/// `None` for tiers the help desk never serves.
+const fn rank(tier: Tier) -> Option<u8> {
+    match tier {
+        Tier::External => Some(0),
+        Tier::Standard => Some(1),
+        Tier::Privileged => Some(2),
+        Tier::Service | Tier::BreakGlass => None,
+    }
+}
+
+/// Whether `operator` may act for `target` under `scope`.
+///
+/// # Errors
+/// The first rule it breaks.
+pub fn may_serve(operator: &Operator, scope: &OperatorScope, target: &User) -> Result<(), OutOfScope> {
+    if !operator.works_cases() {
+        return Err(OutOfScope::NotAnOperator);
+    }
+    if operator.id == Some(target.id) {
+        return Err(OutOfScope::OwnAccount);
+    }
+    let Some(target_rank) = rank(target.tier) else { return Err(OutOfScope::TierNeverServed(target.tier)) };
+    if !scope.tiers.contains(&target.tier) {
+        return Err(OutOfScope::TierOutOfScope(target.tier));
+    }
+    if let Some(own) = operator.tier
+        && rank(own).is_none_or(|own_rank| own_rank < target_rank)
+    {
+        return Err(OutOfScope::HigherTier { operator: own, target: target.tier });
+    }
+    if !scope.departments.is_empty()
+        && !target.department.as_ref().is_some_and(|d| scope.departments.iter().any(|s| s.eq_ignore_ascii_case(d)))
+    {
+        return Err(OutOfScope::Department);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Timestamp;
+    use crate::identity::UserStatus;
+
+    fn user(n: u128, tier: Tier, roles: &[Role], department: Option<&str>) -> User {
+        User {
+            id: Uuid::from_u128(n),
+            username: format!("u{n}"),
+            email: None,
+            display_name: format!("U{n}"),
+            phone: None,
+            department: department.map(str::to_owned),
+            manager: None,
+            status: UserStatus::Active,
+            tier,
+            roles: roles.to_vec(),
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn helpdesk(tier: Tier) -> Operator {
+        Operator::person(&user(1, tier, &[Role::Helpdesk], None))
+    }
+
+    #[test]
+    fn an_operator_serves_the_tiers_of_the_scope() {
+        let scope = OperatorScope::default();
+        let op = helpdesk(Tier::Standard);
+        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], None)), Ok(()));
+        assert_eq!(may_serve(&op, &scope, &user(2, Tier::External, &[], None)), Ok(()));
+        assert_eq!(
+            may_serve(&op, &scope, &user(2, Tier::Privileged, &[], None)),
+            Err(OutOfScope::TierOutOfScope(Tier::Privileged))
+        );
+    }
+
+    /// THREATS: social engineering — an operator resets nobody's account on their own say:
+    /// not their own, not a higher tier's, not outside the scope.
+    #[test]
+    fn no_operator_acts_on_their_own_account_or_a_higher_tier() {
+        let wide = OperatorScope { tiers: vec![Tier::Standard, Tier::Privileged], departments: Vec::new() };
+        let op = helpdesk(Tier::Standard);
+        let own = user(1, Tier::Standard, &[Role::Helpdesk], None);
+        assert_eq!(may_serve(&op, &wide, &own), Err(OutOfScope::OwnAccount));
+        assert_eq!(
+            may_serve(&op, &wide, &user(2, Tier::Privileged, &[], None)),
+            Err(OutOfScope::HigherTier { operator: Tier::Standard, target: Tier::Privileged })
+        );
+        assert_eq!(may_serve(&helpdesk(Tier::Privileged), &wide, &user(2, Tier::Privileged, &[], None)), Ok(()));
+    }
+
+    #[test]
+    fn machine_and_break_glass_identities_are_never_served() {
+        let every = OperatorScope { tiers: Tier::ALL.to_vec(), departments: Vec::new() };
+        for tier in [Tier::Service, Tier::BreakGlass] {
+            assert_eq!(
+                may_serve(&helpdesk(Tier::Privileged), &every, &user(2, tier, &[], None)),
+                Err(OutOfScope::TierNeverServed(tier))
+            );
+        }
+    }
+
+    #[test]
+    fn departments_narrow_the_scope_when_named() {
+        let scope = OperatorScope { departments: vec!["Sales".into()], ..OperatorScope::default() };
+        let op = helpdesk(Tier::Standard);
+        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], Some("sales"))), Ok(()));
+        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], Some("Finance"))), Err(OutOfScope::Department));
+        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], None)), Err(OutOfScope::Department));
+    }
+
+    #[test]
+    fn only_help_desk_and_admins_work_cases() {
+        let plain = Operator::person(&user(1, Tier::Standard, &[Role::User, Role::Approver], None));
+        assert_eq!(
+            may_serve(&plain, &OperatorScope::default(), &user(2, Tier::Standard, &[], None)),
+            Err(OutOfScope::NotAnOperator)
+        );
+        let cli = Operator { id: None, key: "cli:root".into(), name: "cli:root".into(), tier: None, roles: Vec::new() };
+        assert_eq!(may_serve(&cli, &OperatorScope::default(), &user(2, Tier::Standard, &[], None)), Ok(()));
+    }
+}

@@ -1,0 +1,216 @@
+use uuid::Uuid;
+
+use super::scope::Operator;
+use super::verification::Channel::*;
+use super::*;
+use crate::identity::{Role, UserStatus};
+
+fn person(n: u128, tier: Tier) -> User {
+    User {
+        id: Uuid::from_u128(n),
+        username: format!("u{n}"),
+        email: Some(format!("u{n}@example.com")),
+        display_name: format!("U{n}"),
+        phone: None,
+        department: None,
+        manager: None,
+        status: UserStatus::Active,
+        tier,
+        roles: vec![Role::User],
+        created_at: Timestamp(0),
+        updated_at: Timestamp(0),
+    }
+}
+
+fn operator(n: u128) -> Operator {
+    Operator {
+        id: Some(Uuid::from_u128(n)),
+        key: Uuid::from_u128(n).to_string(),
+        name: format!("op{n}"),
+        tier: Some(Tier::Privileged),
+        roles: vec![Role::Helpdesk],
+    }
+}
+
+fn open(kind: CaseKind, tier: Tier) -> Case {
+    Case::open(kind, &person(2, tier), &operator(1), "lost my phone on the train", Timestamp(0)).unwrap()
+}
+
+fn verify(case: &mut Case, channel: Channel) {
+    case.record("op1", None, Timestamp(1), CaseEvent::Verified { channel, evidence: "test".into() });
+}
+
+fn done() -> Checklist {
+    Checklist { changes: "issued a pass; old phone retired".into(), person_confirmed: true }
+}
+
+#[test]
+fn a_case_opens_with_its_summary_on_the_timeline() {
+    let case = open(CaseKind::LostDevice, Tier::Standard);
+    assert_eq!(case.state, CaseState::Open);
+    assert_eq!(case.summary(), "lost my phone on the train");
+    assert_eq!(case.target.tier, Tier::Standard);
+    assert!(Case::open(CaseKind::LostDevice, &person(2, Tier::Standard), &operator(1), "  ", Timestamp(0)).is_err());
+}
+
+/// THREATS: social engineering of the help desk — a caller who only knows things (a
+/// password, personal facts) gets no change: notes are not verification.
+#[test]
+fn nothing_changes_before_the_caller_is_verified() {
+    let policy = VerificationPolicy::default();
+    let mut case = open(CaseKind::LostDevice, Tier::Standard);
+    case.record("op1", None, Timestamp(1), CaseEvent::Note { text: "knew date of birth and password".into() });
+    for action in CaseAction::ALL {
+        assert!(matches!(case.may_take(*action, &policy), Err(CaseRefusal::NotVerified(_))), "{action}");
+    }
+    verify(&mut case, EmailCode);
+    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy), Ok(()));
+    assert!(
+        matches!(case.may_take(CaseAction::ResetAllMethods, &policy), Err(CaseRefusal::NotVerified(_))),
+        "a reset of everything takes the stronger path"
+    );
+    verify(&mut case, ManagerApproval);
+    assert_eq!(case.may_take(CaseAction::ResetAllMethods, &policy), Ok(()));
+}
+
+#[test]
+fn a_privileged_target_needs_a_second_operator_who_is_someone_else() {
+    let policy = VerificationPolicy::default();
+    let mut case = open(CaseKind::NewPhone, Tier::Privileged);
+    verify(&mut case, EmailCode);
+    verify(&mut case, ManagerApproval);
+    let Err(CaseRefusal::NotVerified(status)) = case.may_take(CaseAction::IssueAccessPass, &policy) else {
+        panic!("needs a second operator")
+    };
+    assert!(status.steps_met && status.second_operator_missing);
+    let own = Uuid::from_u128(1).to_string();
+    assert_eq!(case.may_approve(Some(&own), &policy), Err(CaseRefusal::SameOperator));
+    let target = Uuid::from_u128(2).to_string();
+    assert_eq!(case.may_approve(Some(&target), &policy), Err(CaseRefusal::SameOperator));
+    let other = Uuid::from_u128(3).to_string();
+    assert_eq!(case.may_approve(Some(&other), &policy), Ok(()));
+    case.record("op3", Some(other.clone()), Timestamp(2), CaseEvent::Approved { operator_id: Some(other.clone()) });
+    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy), Ok(()));
+    assert_eq!(case.may_approve(Some(&other), &policy), Err(CaseRefusal::ApprovalNotNeeded));
+}
+
+#[test]
+fn a_standard_case_needs_no_second_operator() {
+    let case = open(CaseKind::LostDevice, Tier::Standard);
+    let other = Uuid::from_u128(3).to_string();
+    assert_eq!(case.may_approve(Some(&other), &VerificationPolicy::default()), Err(CaseRefusal::ApprovalNotNeeded));
+}
+
+#[test]
+fn a_channel_is_spent_after_three_failures_and_is_verified_once() {
+    let mut case = open(CaseKind::LockedOut, Tier::Standard);
+    for n in 0..MAX_FAILURES_PER_CHANNEL {
+        assert_eq!(case.may_try(EmailCode), Ok(()), "try {n}");
+        case.record(
+            "op1",
+            None,
+            Timestamp(1),
+            CaseEvent::VerificationFailed { channel: EmailCode, reason: "wrong".into() },
+        );
+    }
+    assert_eq!(case.may_try(EmailCode), Err(CaseRefusal::ChannelSpent(EmailCode)));
+    assert_eq!(case.may_try(FactorProof), Ok(()), "other channels remain");
+    verify(&mut case, FactorProof);
+    assert_eq!(case.may_try(FactorProof), Err(CaseRefusal::AlreadyVerified(FactorProof)));
+}
+
+#[test]
+fn closing_as_resolved_needs_verification_changes_and_the_persons_confirmation() {
+    let policy = VerificationPolicy::default();
+    let mut case = open(CaseKind::LostDevice, Tier::Standard);
+    let Err(CaseRefusal::ChecklistIncomplete(missing)) =
+        case.close(Resolution::Resolved, Checklist::default(), "op1", None, &policy, Timestamp(5))
+    else {
+        panic!("an empty checklist cannot close a case")
+    };
+    assert_eq!(missing.len(), 3, "{missing:?}");
+    verify(&mut case, FactorProof);
+    case.close(Resolution::Resolved, done(), "op1", None, &policy, Timestamp(5)).unwrap();
+    assert_eq!(case.state, CaseState::Closed);
+    assert_eq!(case.resolution, Some(Resolution::Resolved));
+    assert_eq!(case.may_try(EmailCode), Err(CaseRefusal::Closed));
+    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy), Err(CaseRefusal::Closed));
+    assert_eq!(case.close(Resolution::Resolved, done(), "op1", None, &policy, Timestamp(6)), Err(CaseRefusal::Closed));
+}
+
+#[test]
+fn a_failed_verification_closes_without_confirmation_unless_something_changed() {
+    let policy = VerificationPolicy::default();
+    let mut case = open(CaseKind::AllMethodsLost, Tier::Standard);
+    let reason = Checklist { changes: "caller could not read back the emailed code".into(), person_confirmed: false };
+    assert_eq!(
+        case.clone().close(Resolution::VerificationFailed, reason.clone(), "op1", None, &policy, Timestamp(5)),
+        Ok(())
+    );
+    case.record(
+        "op1",
+        None,
+        Timestamp(2),
+        CaseEvent::ActionTaken { action: CaseAction::ResyncMethod, detail: "phone".into() },
+    );
+    assert!(matches!(
+        case.close(Resolution::VerificationFailed, reason, "op1", None, &policy, Timestamp(5)),
+        Err(CaseRefusal::ChecklistIncomplete(_))
+    ));
+}
+
+#[test]
+fn the_timeline_round_trips_through_json() {
+    let mut case = open(CaseKind::TotpDrift, Tier::External);
+    case.record(
+        "op1",
+        None,
+        Timestamp(1),
+        CaseEvent::StepStarted { channel: EmailCode, to: "u•••@example.com".into(), due: Timestamp(600_001) },
+    );
+    verify(&mut case, EmailCode);
+    let json = serde_json::to_string(&case).unwrap();
+    assert!(json.contains(r#""type":"step_started""#), "{json}");
+    let back: Case = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, case);
+}
+
+#[test]
+fn names_parse_back() {
+    for kind in CaseKind::ALL {
+        assert_eq!(CaseKind::parse(kind.as_str()), Ok(*kind));
+    }
+    for resolution in Resolution::ALL {
+        assert_eq!(Resolution::parse(resolution.as_str()), Ok(*resolution));
+    }
+    assert!(CaseKind::parse("forgot_password").unwrap_err().contains("lost_device, new_phone"));
+}
+
+#[test]
+fn a_started_step_is_overdue_once_past_its_deadline_and_marked_once() {
+    let mut case = open(CaseKind::AllMethodsLost, Tier::Standard);
+    let due = Timestamp(4 * 60 * 60 * 1000);
+    case.record(
+        "op1",
+        None,
+        Timestamp(0),
+        CaseEvent::StepStarted { channel: ManagerApproval, to: "alice".into(), due },
+    );
+    case.record("op1", None, Timestamp(0), CaseEvent::StepStarted { channel: EmailCode, to: "b•••".into(), due });
+    assert!(case.awaiting(ManagerApproval));
+    assert_eq!(case.overdue(Timestamp(due.0 - 1)), vec![]);
+    verify(&mut case, EmailCode);
+    assert!(!case.awaiting(EmailCode));
+    assert_eq!(case.overdue(due), vec![(ManagerApproval, due)], "the answered step is not overdue");
+    case.record("system", None, due, CaseEvent::Overdue { channel: ManagerApproval });
+    assert_eq!(case.overdue(Timestamp(due.0 * 2)), vec![], "the lead is told once");
+    assert!(case.awaiting(ManagerApproval), "still waiting for the manager");
+    let later = Timestamp(due.0 * 3);
+    case.record(
+        "op1",
+        None,
+        later,
+        CaseEvent::StepStarted { channel: ManagerApproval, to: "alice".into(), due: later },
+    );
+    assert_eq!(case.overdue(later), vec![(ManagerApproval, later)], "asked again, overdue again");
+}

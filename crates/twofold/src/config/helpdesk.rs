@@ -1,0 +1,144 @@
+//! `[enrolment]`: what someone with no method needs to enrol a first one; `[helpdesk]`: whom
+//! operators serve, how fresh their own proof must be, and how long temporary access passes
+//! may live.
+//!
+//! ```toml
+//! [enrolment]
+//! first_method = "email_code"           # email_code | network | access_pass | password (demo only)
+//! networks = ["10.0.0.0/8"]             # from here the password is enough (email_code, network)
+//!
+//! [helpdesk]
+//! tiers = ["standard", "external"]      # privileged too, for operators of the privileged tier
+//! departments = []                      # when not empty, only people of these departments
+//! operator_fresh_minutes = 15           # operators' own passkey or security key, this recent
+//! access_pass_default_minutes = 60
+//! access_pass_max_minutes = 480         # 10 to 480
+//! team_lead = "helpdesk-lead@example.com"  # told of overdue verification steps
+//! hr_email = "hr@example.com"           # asked to attest callers (people with the hr role answer)
+//! ```
+
+use twofold_app::cases::HelpDeskPolicy;
+use twofold_core::cases::scope::OperatorScope;
+use twofold_core::factors::access_pass::AccessPassPolicy;
+use twofold_core::factors::first_enrolment::{FirstEnrolmentPolicy, FirstMethodRule};
+use twofold_core::identity::Tier;
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EnrolmentSection {
+    first_method: Option<String>,
+    #[serde(default)]
+    networks: Vec<String>,
+}
+
+impl EnrolmentSection {
+    /// The first-method rule, or every problem as (key, message).
+    pub(super) fn policy(&self) -> Result<FirstEnrolmentPolicy, Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        let rule = match self.first_method.as_deref().map(FirstMethodRule::parse) {
+            None => FirstMethodRule::default(),
+            Some(Ok(rule)) => rule,
+            Some(Err(e)) => {
+                problems.push(("enrolment.first_method".to_owned(), e));
+                FirstMethodRule::default()
+            }
+        };
+        let mut networks = Vec::new();
+        for net in &self.networks {
+            match net.trim().parse::<ipnet::IpNet>() {
+                Ok(net) => networks.push(net),
+                Err(_) => {
+                    problems.push(("enrolment.networks".into(), format!("'{net}' is not a network like 10.0.0.0/8")))
+                }
+            }
+        }
+        if rule == FirstMethodRule::Network && networks.is_empty() {
+            problems.push((
+                "enrolment.networks".into(),
+                "first_method = \"network\" needs at least one network (else only passes could enrol)".into(),
+            ));
+        }
+        if problems.is_empty() { Ok(FirstEnrolmentPolicy { rule, networks }) } else { Err(problems) }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HelpdeskSection {
+    tiers: Option<Vec<String>>,
+    #[serde(default)]
+    departments: Vec<String>,
+    operator_fresh_minutes: Option<i64>,
+    access_pass_default_minutes: Option<i64>,
+    access_pass_max_minutes: Option<i64>,
+    team_lead: Option<String>,
+    hr_email: Option<String>,
+}
+
+impl HelpdeskSection {
+    /// The help desk's policy and the passes' lifetimes, or every problem as (key, message).
+    pub(super) fn policy(&self) -> Result<(HelpDeskPolicy, AccessPassPolicy), Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        let mut scope = OperatorScope::default();
+        if let Some(tiers) = &self.tiers {
+            scope.tiers.clear();
+            for tier in tiers {
+                match Tier::parse(tier) {
+                    Ok(Tier::Service | Tier::BreakGlass) => {
+                        problems.push(("helpdesk.tiers".into(), format!("the help desk never serves {tier} accounts")))
+                    }
+                    Ok(tier) => scope.tiers.push(tier),
+                    Err(e) => problems.push(("helpdesk.tiers".into(), e)),
+                }
+            }
+        }
+        scope.departments.clone_from(&self.departments);
+        let fresh = self.operator_fresh_minutes.unwrap_or(15);
+        if !(1..=60).contains(&fresh) {
+            problems.push(("helpdesk.operator_fresh_minutes".into(), format!("{fresh} is not 1–60")));
+        }
+        let defaults = AccessPassPolicy::default();
+        let passes = AccessPassPolicy {
+            max_lifetime_secs: self.access_pass_max_minutes.map_or(defaults.max_lifetime_secs, |m| m * 60),
+            default_lifetime_secs: self.access_pass_default_minutes.map_or(defaults.default_lifetime_secs, |m| m * 60),
+        };
+        if let Err(e) = passes.check() {
+            problems.push(("helpdesk.access_pass_max_minutes".into(), e));
+        }
+        for (key, address) in [("helpdesk.team_lead", &self.team_lead), ("helpdesk.hr_email", &self.hr_email)] {
+            if let Some(address) = address
+                && !twofold_core::identity::is_email_address(address)
+            {
+                problems.push((key.to_owned(), format!("'{address}' is not an email address")));
+            }
+        }
+        let policy = HelpDeskPolicy {
+            scope,
+            operator_fresh_secs: fresh * 60,
+            team_lead: self.team_lead.clone(),
+            hr_email: self.hr_email.clone(),
+            ..HelpDeskPolicy::default()
+        };
+        if problems.is_empty() { Ok((policy, passes)) } else { Err(problems) }
+    }
+}
+
+/// Problems in the `[enrolment]` and `[helpdesk]` tables of a file, for `twofold config check`.
+pub(super) fn check(table: &toml::Table) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if let Some(value) = table.get("enrolment") {
+        match EnrolmentSection::deserialize(value.clone()) {
+            Ok(section) => problems.extend(section.policy().err().unwrap_or_default()),
+            Err(e) => problems.push(("enrolment".into(), e.message().to_owned())),
+        }
+    }
+    if let Some(value) = table.get("helpdesk") {
+        match HelpdeskSection::deserialize(value.clone()) {
+            Ok(section) => problems.extend(section.policy().err().unwrap_or_default()),
+            Err(e) => problems.push(("helpdesk".into(), e.message().to_owned())),
+        }
+    }
+    problems
+}
+
+use serde::Deserialize;
