@@ -12,6 +12,7 @@
       {"token": {...}, "es256": status, "replay": [status, status], "unregistered": ...}.
 """
 
+import base64
 import json
 import os
 import sys
@@ -42,6 +43,11 @@ def keygen(directory: str) -> None:
             f.write(pem(key))
     rsa_jwk = JsonWebKey.import_key(pem(rsa_key)).as_dict(is_private=False)
     ec_jwk = JsonWebKey.import_key(pem(ec_key)).as_dict(is_private=False)
+    # RFC 7518 §6.2.1.2: each coordinate is the full 32 bytes. Authlib drops leading zero
+    # bytes (about one key in 128), which the server rightly refuses: put them back.
+    for coordinate in ("x", "y"):
+        raw = base64.urlsafe_b64decode(ec_jwk[coordinate] + "=" * (-len(ec_jwk[coordinate]) % 4))
+        ec_jwk[coordinate] = base64.urlsafe_b64encode(raw.rjust(32, b"\0")).rstrip(b"=").decode()
     rsa_jwk.pop("kid", None)
     ec_jwk["kid"] = "ec-1"
     with open(os.path.join(directory, "public.jwks.json"), "w") as f:

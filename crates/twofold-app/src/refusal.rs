@@ -101,14 +101,17 @@ impl Refusal {
             | Self::OutOfScope(_)
             | Self::OperatorStepUp { .. } => RefusalKind::NotAllowed,
             Self::Case(refusal) => match refusal {
-                CaseRefusal::NotVerified(_) | CaseRefusal::TierNotServed(_) | CaseRefusal::SameOperator => {
-                    RefusalKind::NotAllowed
-                }
+                CaseRefusal::NotVerified(_)
+                | CaseRefusal::TierNotServed(_)
+                | CaseRefusal::SameOperator
+                | CaseRefusal::ApprovalNeedsPerson
+                | CaseRefusal::ApproverActs => RefusalKind::NotAllowed,
                 CaseRefusal::Closed
                 | CaseRefusal::ChannelSpent(_)
                 | CaseRefusal::AlreadyVerified(_)
                 | CaseRefusal::ApprovalNotNeeded
-                | CaseRefusal::ChecklistIncomplete(_) => RefusalKind::Conflict,
+                | CaseRefusal::ChecklistIncomplete(_)
+                | CaseRefusal::ApproveAfterVerification(_) => RefusalKind::Conflict,
             },
             Self::MethodAlreadySetUp
             | Self::EnrolmentExpired

@@ -129,7 +129,7 @@ impl Browser {
     pub async fn enrol_totp_app(&self) -> TotpApp {
         let (csrf, _) = self.csrf("/account/security").await;
         let enrol = self.post_form("/account/security/totp", &[("name", "Phone"), ("csrf", &csrf)]).await;
-        assert_eq!(enrol.status(), 200);
+        assert_eq!(enrol.status(), 200, "adding an authenticator app: sent to {:?}", enrol.headers().get("location"));
         let html = enrol.text().await.expect("enrolment page");
         assert!(html.contains("<svg") && html.contains("QR code"), "a server-rendered QR code");
         let secret = between(&html, r#"<code id="secret">"#, "</code>").to_owned();

@@ -93,6 +93,10 @@ impl CaseOperator {
     fn id(&self) -> Option<String> {
         Some(self.operator.key.clone())
     }
+
+    fn key(&self) -> &str {
+        &self.operator.key
+    }
 }
 
 /// A case with where its verification stands.
@@ -230,15 +234,35 @@ impl Cases {
         scope::may_serve(&by.operator, scope, target).map_err(|e| AppError::Refused(Refusal::OutOfScope(e)))
     }
 
-    /// The open case `id` and its person, checked against the operator's scope.
+    /// The open case `id` and its person, checked against the operator's scope. The case is
+    /// verified as the stricter of the person's tier when it opened and now (a promotion
+    /// during the case raises what it needs).
     async fn load_open(&self, by: &CaseOperator, id: Uuid) -> AppResult<(Case, User)> {
-        let case = self.store.case(id).await?.ok_or(AppError::NotFound("case"))?;
+        let (mut case, target) = self.load_in_scope(by, id).await?;
         if case.state == twofold_core::cases::CaseState::Closed {
             return Err(AppError::Refused(Refusal::Case(twofold_core::cases::CaseRefusal::Closed)));
         }
+        case.target.tier = scope::stricter(case.target.tier, scope::effective_tier(&target));
+        Ok((case, target))
+    }
+
+    /// Case `id` and its person, when the operator serves that person.
+    async fn load_in_scope(&self, by: &CaseOperator, id: Uuid) -> AppResult<(Case, User)> {
+        let case = self.store.case(id).await?.ok_or(AppError::NotFound("case"))?;
         let target = self.store.user_by_id(case.target.id).await?.ok_or(AppError::NotFound("user"))?;
         self.check_scope(by, &target)?;
         Ok((case, target))
+    }
+
+    /// One case for an operator, with its verification status: only a case about someone
+    /// they serve (an operator outside the person's tier or department sees nothing of it).
+    ///
+    /// # Errors
+    /// An unknown case; out of scope.
+    pub async fn show_for(&self, by: &CaseOperator, id: Uuid) -> AppResult<CaseView> {
+        let (mut case, target) = self.load_in_scope(by, id).await?;
+        case.target.tier = scope::stricter(case.target.tier, scope::effective_tier(&target));
+        Ok(self.view(case))
     }
 
     /// Appends `event` by `by` to `case` and stores it over the version it was read at, with

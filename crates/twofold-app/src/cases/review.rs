@@ -50,7 +50,7 @@ impl Cases {
     ) -> AppResult<Case> {
         let (mut case, target) = self.load_open(by, id).await?;
         let channel = reviewer.channel();
-        case.may_try(channel).map_err(refused)?;
+        case.may_try(channel, by.key()).map_err(refused)?;
         let link = format!("{}/cases/{}/review", self.public_url.as_deref().unwrap_or(""), case.id);
         let what = format!("{} ({})", case.kind.label().to_lowercase(), case.summary());
         let (to, name, asked) = match reviewer {
@@ -90,7 +90,9 @@ impl Cases {
     pub async fn reviewer_of(&self, current: &Authenticated, id: Uuid) -> AppResult<(Case, Reviewer)> {
         let case = self.store.case(id).await?.ok_or(AppError::NotFound("case"))?;
         let target = self.store.user_by_id(case.target.id).await?.ok_or(AppError::NotFound("case"))?;
-        if current.user.id == target.id {
+        // Nobody answers for their own case, nor for one they opened, worked or approved.
+        let key = current.user.id.to_string();
+        if current.user.id == target.id || case.workers().contains(&key) || case.approver() == Some(key) {
             return Err(AppError::NotFound("case"));
         }
         let is_manager = target.manager.as_deref().map(normalize_username) == Some(current.user.username.clone());
@@ -123,7 +125,7 @@ impl Cases {
         }
         let (mut case, reviewer) = self.reviewer_of(current, id).await?;
         let channel = reviewer.channel();
-        case.may_try(channel).map_err(refused)?;
+        case.may_try(channel, &current.user.id.to_string()).map_err(refused)?;
         let who = match reviewer {
             Reviewer::Manager => format!("the manager {}", current.user.username),
             Reviewer::Hr => format!("HR ({})", current.user.username),

@@ -6,7 +6,6 @@ use twofold_core::audit::AuditAction;
 use twofold_core::cases::verification::Channel;
 use twofold_core::cases::{Case, CaseEvent, CaseRefusal};
 use twofold_core::factors::one_time_codes::CodePurpose;
-use twofold_core::signin::FailureReason;
 use uuid::Uuid;
 
 use super::{CaseOperator, Cases};
@@ -29,9 +28,16 @@ impl Cases {
         meta: &RequestMeta,
     ) -> AppResult<(Case, CodeSent)> {
         let (mut case, target) = self.load_open(by, id).await?;
-        case.may_try(channel).map_err(refused)?;
+        case.may_try(channel, by.key()).map_err(refused)?;
         let sent = match channel {
             Channel::EmailCode => {
+                // Only the address on file when the case opened: one changed meanwhile (by
+                // whoever could edit the directory) is no proof of the person.
+                if target.email != case.target.email {
+                    return Err(AppError::Refused(Refusal::ChannelUnavailable(
+                        "the email address on file changed since the case opened: verify another way",
+                    )));
+                }
                 self.factors.send_code_on_file(&target, CodePurpose::CaseVerification, case.id, &by.actor, meta).await?
             }
             Channel::SmsCode => {
@@ -73,7 +79,7 @@ impl Cases {
         meta: &RequestMeta,
     ) -> AppResult<Case> {
         let (mut case, target) = self.load_open(by, id).await?;
-        case.may_try(channel).map_err(refused)?;
+        case.may_try(channel, by.key()).map_err(refused)?;
         let outcome: Result<String, String> = match channel {
             Channel::EmailCode => {
                 let sent_to = case.timeline.iter().rev().find_map(|e| match &e.event {
@@ -91,10 +97,20 @@ impl Cases {
                     Err("the code read back was wrong, used or expired".to_owned())
                 }
             }
-            Channel::FactorProof => match self.factors.check_otp(&target, code).await? {
-                Ok(method) => Ok(format!("code from {} \"{}\"", method.kind.label(), method.name)),
-                Err(FailureReason::ReplayedCode) => Err("the code was used already".to_owned()),
-                Err(_) => Err("the code matched none of the person's authenticator apps or tokens".to_owned()),
+            // The person's own code is checked as every code is: throttled per person and
+            // per operator before it is looked at, used up once accepted, each try recorded
+            // as a sign-in attempt — so no operator can guess it, across cases or in parallel.
+            Channel::FactorProof => match self.factors.verify_code(&by.actor, &target.username, code, meta).await {
+                Ok(verified) => {
+                    let method = self.store.authenticator(verified.authenticator_id).await?;
+                    let name = method.map(|m| format!("{} \"{}\"", m.kind.label(), m.name)).unwrap_or_default();
+                    Ok(format!("code from {name}"))
+                }
+                Err(AppError::Unauthenticated) => {
+                    Err("the code matched none of the person's authenticator apps or tokens, or was used already"
+                        .to_owned())
+                }
+                Err(other) => return Err(other),
             },
             Channel::SmsCode | Channel::ManagerApproval | Channel::HrAttestation => {
                 return Err(AppError::Refused(Refusal::ChannelUnavailable(
@@ -110,16 +126,17 @@ impl Cases {
         Ok(case)
     }
 
-    /// A second operator's approval (two-person rule for privileged people): by someone other
-    /// than the operator who opened the case and than its person, inside their own scope.
+    /// A second operator's approval (two-person rule for privileged people): by a signed-in
+    /// operator other than those who opened or worked the case and than its person, inside
+    /// their own scope, once the verification steps are met; they then change nothing.
     ///
     /// # Errors
-    /// The case needs no approval or has one; the approver opened it; out of scope.
+    /// The case needs no approval or has one; the approver worked it or is the console; the
+    /// steps are not met; out of scope.
     pub async fn approve(&self, by: &CaseOperator, id: Uuid, meta: &RequestMeta) -> AppResult<Case> {
         let (mut case, _) = self.load_open(by, id).await?;
-        let approver = by.id();
-        case.may_approve(approver.as_deref(), &self.policy.verification).map_err(refused)?;
-        let event = CaseEvent::Approved { operator_id: approver };
+        case.may_approve(&by.operator, &self.policy.verification).map_err(refused)?;
+        let event = CaseEvent::Approved { operator_id: by.id() };
         self.write(by, &mut case, event, AuditAction::CaseApprove, meta).await?;
         Ok(case)
     }

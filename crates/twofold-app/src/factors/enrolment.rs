@@ -134,7 +134,10 @@ impl Factors {
     ) -> AppResult<Option<Authenticator>> {
         self.require_fresh_mfa(current).await?;
         let replaced = self.method_to_replace(current, replaces, new_id).await?;
-        if replaced.is_some() && !current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS) {
+        if replaced.is_some()
+            && (!current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS)
+                || current.session.auth.is_access_pass_only())
+        {
             return Err(AppError::StepUpRequired);
         }
         Ok(replaced)
@@ -266,7 +269,7 @@ impl Factors {
         name: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        self.require_fresh_mfa(current).await?;
+        self.require_fresh_mfa_for_existing(current).await?;
         let name = authenticator::check_name(name)?;
         let a = self.own_authenticator(&current.user, id).await?;
         Ok(self.store.rename_authenticator(a.id, &name, &self.audit_context(&current.actor(), meta)).await?)
@@ -278,7 +281,7 @@ impl Factors {
     /// # Errors
     /// Step-up required, the last factor, or an unknown authenticator.
     pub async fn remove_authenticator(&self, current: &Authenticated, id: Uuid, meta: &RequestMeta) -> AppResult<()> {
-        self.require_fresh_mfa(current).await?;
+        self.require_fresh_mfa_for_existing(current).await?;
         let a = self.own_authenticator(&current.user, id).await?;
         let all = self.store.authenticators(current.user.id).await?;
         if let Some(refusal) = authenticator::removal_refusal(&all, a.id) {
@@ -286,6 +289,17 @@ impl Factors {
         }
         if self.store.remove_authenticator(&a, &self.audit_context(&current.actor(), meta)).await? && a.is_confirmed() {
             self.notify(mail::method_removed(&current.user, a.kind.label(), &a.name, self.now()));
+        }
+        Ok(())
+    }
+
+    /// What renaming, removing or replacing a method the person has needs: the fresh second
+    /// factor of any change, and more than a temporary access pass. A pass adds methods; it
+    /// never takes the person's away (THREATS: temporary access pass abuse).
+    async fn require_fresh_mfa_for_existing(&self, current: &Authenticated) -> AppResult<()> {
+        self.require_fresh_mfa(current).await?;
+        if current.session.auth.is_access_pass_only() {
+            return Err(AppError::StepUpRequired);
         }
         Ok(())
     }

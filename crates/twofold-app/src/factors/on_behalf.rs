@@ -1,7 +1,8 @@
 //! Changes to a person's methods made for them by the help desk on a verified support case
 //! (the case's rules are checked by the caller): retiring a lost device's methods, removing
-//! every method, resynchronising a drifting authenticator. Each change ends the person's
-//! sessions and device trust where a lost device could still hold them.
+//! every method, resynchronising a drifting authenticator, revoking passes. Retiring and
+//! resetting end the person's sessions, device trust and app tokens, which a lost device
+//! could still hold.
 
 use super::Factors;
 use twofold_core::audit::AuditContext;
@@ -14,18 +15,11 @@ use uuid::Uuid;
 use crate::{AppError, AppResult};
 
 impl Factors {
-    /// Removes the person's methods `ids` at once (they stop working on every node, since
-    /// every check reads the database), then ends their sessions and forgets their trusted
-    /// devices, which the lost device may hold. The methods removed.
+    /// The person's methods `ids`, all of them theirs.
     ///
     /// # Errors
-    /// An id that is not one of the person's methods (nothing is removed); storage failures.
-    pub(crate) async fn retire_methods(
-        &self,
-        target: &User,
-        ids: &[Uuid],
-        ctx: &AuditContext,
-    ) -> AppResult<Vec<Authenticator>> {
+    /// None named, or one that is not the person's.
+    pub(crate) async fn methods_of(&self, target: &User, ids: &[Uuid]) -> AppResult<Vec<Authenticator>> {
         let methods = self.store.authenticators(target.id).await?;
         let chosen: Vec<Authenticator> = methods.into_iter().filter(|a| ids.contains(&a.id)).collect();
         if chosen.len() != ids.len() || ids.is_empty() {
@@ -33,13 +27,42 @@ impl Factors {
                 twofold_core::ValidationErrors::one("methods", "name one or more of the person's methods").into()
             );
         }
-        for a in &chosen {
+        Ok(chosen)
+    }
+
+    /// Removes the person's methods `chosen` at once (they stop working on every node, since
+    /// every check reads the database), then ends their sessions, trusted devices and app
+    /// tokens, which the lost device may hold.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub(crate) async fn retire_methods(
+        &self,
+        target: &User,
+        chosen: &[Authenticator],
+        ctx: &AuditContext,
+    ) -> AppResult<()> {
+        for a in chosen {
             if self.store.remove_authenticator(a, ctx).await? && a.is_confirmed() {
                 self.notify(mail::method_removed(target, a.kind.label(), &a.name, self.now()));
             }
         }
-        self.end_sessions_and_trust(target, ctx).await?;
-        Ok(chosen)
+        self.end_sessions_and_trust(target, ctx).await
+    }
+
+    /// Revokes the person's temporary access passes and ends their sessions that a pass
+    /// started and that have proved nothing since. How many passes were revoked.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub(crate) async fn revoke_access_passes(&self, target: &User, ctx: &AuditContext) -> AppResult<u64> {
+        let revoked = self.store.revoke_access_passes(target.id, &target.username, self.now(), ctx).await?;
+        for session in self.store.user_sessions(target.id).await? {
+            if session.auth.is_access_pass_only() {
+                self.store.revoke_session(&session.id_hash, ctx).await?;
+            }
+        }
+        Ok(revoked)
     }
 
     /// Removes every method and recovery code of the person (all methods lost), then ends
@@ -101,11 +124,19 @@ impl Factors {
         })
     }
 
-    /// Ends every session of the person and forgets every device they trusted.
+    /// Ends every session of the person, forgets every device they trusted, and revokes the
+    /// token families apps hold for them (refresh tokens and the access tokens issued from
+    /// them), which a lost device may carry.
     async fn end_sessions_and_trust(&self, target: &User, ctx: &AuditContext) -> AppResult<()> {
         self.store.revoke_user_sessions(target.id, ctx).await?;
         for device in self.store.trusted_devices(target.id).await? {
             self.store.forget_device(&device.device_id, target.id, ctx).await?;
+        }
+        let now = self.now();
+        for family in self.store.user_token_families(target.id, now).await? {
+            self.store
+                .revoke_token_family(&family, "the person's methods were retired by the help desk", now, ctx)
+                .await?;
         }
         Ok(())
     }

@@ -34,16 +34,17 @@ impl SignIn {
         let user = user.filter(User::may_sign_in);
         let now = self.now();
         // The pass's end bounds the session; a wrong pass fails the check below anyway.
-        let until = match &user {
-            Some(u) => {
-                self.store.access_passes(u.id).await?.iter().filter(|p| p.is_usable(now)).map(|p| p.expires_at).max()
-            }
-            None => None,
-        }
-        .unwrap_or(now);
+        // The same reads and the same hashing for an unknown person (under a nil id that owns
+        // no pass), so the answer's timing does not tell who exists.
+        let owner = user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id);
+        let passes = self.store.access_passes(owner).await?;
+        let until = passes.iter().filter(|p| p.is_usable(now)).map(|p| p.expires_at).max().unwrap_or(now);
         let attempt = Attempt { username: &username, user: user.as_ref(), tried: &[ACCESS_PASS_AMR], meta };
         self.sign_in_through(Way::AccessPass { until }, attempt, async || {
-            let Some(user) = &user else { return Ok(Err(FailureReason::UnknownUser)) };
+            let Some(user) = &user else {
+                self.factors.hash_for_nobody(passcode)?;
+                return Ok(Err(FailureReason::UnknownUser));
+            };
             Ok(match self.factors.use_access_pass(user, passcode, meta).await? {
                 Some(_) => Ok(Proof {
                     methods: vec![ACCESS_PASS_AMR],

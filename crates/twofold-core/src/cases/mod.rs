@@ -144,8 +144,13 @@ pub struct CaseTarget {
     pub id: Uuid,
     /// Their username.
     pub username: String,
-    /// Their tier when the case opened (which decides the verification).
+    /// Their tier when the case opened; the verification follows the stricter of it and
+    /// their tier (and roles) now.
     pub tier: Tier,
+    /// The email address on file when the case opened: a code goes there only while it is
+    /// still the address on file (an address changed meanwhile is not the person's proof).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// What closing a case confirms.
@@ -309,9 +314,20 @@ pub enum CaseRefusal {
     /// The channel was verified already on this case.
     #[error("{} is verified already", .0.label())]
     AlreadyVerified(Channel),
-    /// A second operator must be someone other than the case's own operator.
-    #[error("the second operator must be someone other than the one who opened the case")]
+    /// A second operator must be someone other than those who opened or worked the case,
+    /// and other than its person.
+    #[error("the second operator must be someone other than the operators who opened or verified the case")]
     SameOperator,
+    /// The second operator's approval comes from a signed-in operator (a person), never from
+    /// the console, whose identity is only what its environment says.
+    #[error("a second operator approves on the help-desk pages, signed in with their own passkey")]
+    ApprovalNeedsPerson,
+    /// The approving operator only approves: verifying or changing is for the other.
+    #[error("the operator who approved cannot also verify or make the change")]
+    ApproverActs,
+    /// Approval comes after the verification steps are met.
+    #[error("approve once the caller is verified ({})", .0.describe())]
+    ApproveAfterVerification(VerificationStatus),
     /// The case needs no second operator, or has one.
     #[error("the case needs no further approval")]
     ApprovalNotNeeded,
@@ -343,7 +359,12 @@ impl Case {
         Ok(Self {
             id: Uuid::now_v7(),
             kind,
-            target: CaseTarget { id: target.id, username: target.username.clone(), tier: target.tier },
+            target: CaseTarget {
+                id: target.id,
+                username: target.username.clone(),
+                tier: scope::effective_tier(target),
+                email: target.email.clone(),
+            },
             operator: operator.name.clone(),
             operator_id: operator_id.clone(),
             opened_at: now,
@@ -467,14 +488,18 @@ impl Case {
         Ok(verification::status(requirement, &self.verified_channels(), self.approved()))
     }
 
-    /// Whether `channel` may be tried now: the case is open, the channel is not verified yet
-    /// and not spent by failures.
+    /// Whether `channel` may be tried now by the operator `actor_key`: the case is open, the
+    /// channel is not verified yet and not spent by failures, and the operator is not the one
+    /// who approved.
     ///
     /// # Errors
     /// Why not.
-    pub fn may_try(&self, channel: Channel) -> Result<(), CaseRefusal> {
+    pub fn may_try(&self, channel: Channel, actor_key: &str) -> Result<(), CaseRefusal> {
         if self.state == CaseState::Closed {
             return Err(CaseRefusal::Closed);
+        }
+        if self.approver().as_deref() == Some(actor_key) {
+            return Err(CaseRefusal::ApproverActs);
         }
         if self.verified_channels().contains(&channel) {
             return Err(CaseRefusal::AlreadyVerified(channel));
@@ -485,14 +510,23 @@ impl Case {
         Ok(())
     }
 
-    /// Whether the case may take `action` now: open, and verified as the target's tier (and
-    /// for a reset of every method, the stronger path) requires, second operator included.
+    /// Whether the operator `actor_key` may take `action` now: open, verified as the target's
+    /// tier (and for a reset of every method, the stronger path) requires, second operator
+    /// included, and not by the operator who approved.
     ///
     /// # Errors
     /// [`CaseRefusal::NotVerified`] with what is missing.
-    pub fn may_take(&self, action: CaseAction, policy: &VerificationPolicy) -> Result<(), CaseRefusal> {
+    pub fn may_take(
+        &self,
+        action: CaseAction,
+        policy: &VerificationPolicy,
+        actor_key: &str,
+    ) -> Result<(), CaseRefusal> {
         if self.state == CaseState::Closed {
             return Err(CaseRefusal::Closed);
+        }
+        if self.approver().as_deref() == Some(actor_key) {
+            return Err(CaseRefusal::ApproverActs);
         }
         let requirement = self.requirement(policy, Some(action)).ok_or(CaseRefusal::TierNotServed(self.target.tier))?;
         let status = verification::status(requirement, &self.verified_channels(), self.approved());
@@ -502,11 +536,13 @@ impl Case {
         Ok(())
     }
 
-    /// Whether `approver_id` may give the second operator's approval.
+    /// Whether `approver` may give the second operator's approval: a signed-in operator
+    /// (never the console), other than the case's person, its opener and everyone who worked
+    /// a verification step, once the steps are met.
     ///
     /// # Errors
-    /// The case is closed, needs no approval, or the approver opened it or is its target.
-    pub fn may_approve(&self, approver_id: Option<&str>, policy: &VerificationPolicy) -> Result<(), CaseRefusal> {
+    /// Why not.
+    pub fn may_approve(&self, approver: &scope::Operator, policy: &VerificationPolicy) -> Result<(), CaseRefusal> {
         if self.state == CaseState::Closed {
             return Err(CaseRefusal::Closed);
         }
@@ -517,11 +553,48 @@ impl Case {
         if !needs || self.approved() {
             return Err(CaseRefusal::ApprovalNotNeeded);
         }
-        let target = self.target.id.to_string();
-        if approver_id == self.operator_id.as_deref() || approver_id == Some(target.as_str()) {
+        if approver.id.is_none() {
+            return Err(CaseRefusal::ApprovalNeedsPerson);
+        }
+        if approver.id == Some(self.target.id) || self.workers().contains(&approver.key) {
             return Err(CaseRefusal::SameOperator);
         }
+        let status = self.verification(policy)?;
+        if !status.steps_met {
+            return Err(CaseRefusal::ApproveAfterVerification(status));
+        }
         Ok(())
+    }
+
+    /// Who approved as second operator (their key), if anyone did.
+    #[must_use]
+    pub fn approver(&self) -> Option<String> {
+        self.timeline.iter().find_map(|e| match &e.event {
+            CaseEvent::Approved { operator_id } => operator_id.clone(),
+            _ => None,
+        })
+    }
+
+    /// Everyone who opened the case or worked a step or change on it (their keys), who may
+    /// therefore not be its second operator nor answer for the person as manager or HR.
+    #[must_use]
+    pub fn workers(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.operator_id.iter().cloned().collect();
+        for entry in &self.timeline {
+            let worked = matches!(
+                entry.event,
+                CaseEvent::StepStarted { .. }
+                    | CaseEvent::Verified { .. }
+                    | CaseEvent::VerificationFailed { .. }
+                    | CaseEvent::ActionTaken { .. }
+            );
+            if let Some(key) = entry.by_id.as_ref().filter(|_| worked)
+                && !keys.contains(key)
+            {
+                keys.push(key.clone());
+            }
+        }
+        keys
     }
 
     /// Appends an entry by `by` at `now`.

@@ -1,5 +1,6 @@
 //! Whom a help-desk operator may serve: the tiers (and optionally departments) their scope
-//! names, never their own account, never a tier above their own.
+//! names, never their own account, never a tier above their own. People holding a role over
+//! Twofold count as privileged.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -86,6 +87,31 @@ pub enum OutOfScope {
     Department,
 }
 
+/// The tier a person is served and verified as: their tier, or privileged when they hold a
+/// role over Twofold itself (admin, help desk, HR, auditor), whose account is worth as much
+/// as a privileged one's to whoever takes it over.
+#[must_use]
+pub fn effective_tier(user: &User) -> Tier {
+    let powerful = user.roles.iter().any(|r| matches!(r, Role::Admin | Role::Helpdesk | Role::Hr | Role::Auditor));
+    if powerful && matches!(user.tier, Tier::Standard | Tier::External) { Tier::Privileged } else { user.tier }
+}
+
+/// The stricter of two tiers (the one whose verification asks more).
+#[must_use]
+pub fn stricter(a: Tier, b: Tier) -> Tier {
+    match (rank(a), rank(b)) {
+        (None, _) => a,
+        (_, None) => b,
+        (Some(x), Some(y)) => {
+            if x >= y {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
 /// How much an account's compromise costs, for "no operator acts on a higher tier";
 /// `None` for tiers the help desk never serves.
 const fn rank(tier: Tier) -> Option<u8> {
@@ -108,14 +134,15 @@ pub fn may_serve(operator: &Operator, scope: &OperatorScope, target: &User) -> R
     if operator.id == Some(target.id) {
         return Err(OutOfScope::OwnAccount);
     }
-    let Some(target_rank) = rank(target.tier) else { return Err(OutOfScope::TierNeverServed(target.tier)) };
-    if !scope.tiers.contains(&target.tier) {
-        return Err(OutOfScope::TierOutOfScope(target.tier));
+    let tier = effective_tier(target);
+    let Some(target_rank) = rank(tier) else { return Err(OutOfScope::TierNeverServed(tier)) };
+    if !scope.tiers.contains(&tier) {
+        return Err(OutOfScope::TierOutOfScope(tier));
     }
     if let Some(own) = operator.tier
         && rank(own).is_none_or(|own_rank| own_rank < target_rank)
     {
-        return Err(OutOfScope::HigherTier { operator: own, target: target.tier });
+        return Err(OutOfScope::HigherTier { operator: own, target: tier });
     }
     if !scope.departments.is_empty()
         && !target.department.as_ref().is_some_and(|d| scope.departments.iter().any(|s| s.eq_ignore_ascii_case(d)))
@@ -208,5 +235,21 @@ mod tests {
         );
         let cli = Operator { id: None, key: "cli:root".into(), name: "cli:root".into(), tier: None, roles: Vec::new() };
         assert_eq!(may_serve(&cli, &OperatorScope::default(), &user(2, Tier::Standard, &[], None)), Ok(()));
+    }
+
+    #[test]
+    fn people_with_roles_over_twofold_count_as_privileged() {
+        let admin = user(2, Tier::Standard, &[Role::Admin], None);
+        assert_eq!(effective_tier(&admin), Tier::Privileged);
+        assert_eq!(effective_tier(&user(2, Tier::External, &[Role::Hr], None)), Tier::Privileged);
+        assert_eq!(effective_tier(&user(2, Tier::Standard, &[Role::User, Role::Approver], None)), Tier::Standard);
+        assert_eq!(effective_tier(&user(2, Tier::BreakGlass, &[Role::Admin], None)), Tier::BreakGlass);
+        assert_eq!(
+            may_serve(&helpdesk(Tier::Standard), &OperatorScope::default(), &admin),
+            Err(OutOfScope::TierOutOfScope(Tier::Privileged)),
+            "a standard-tier admin is not served as standard"
+        );
+        assert_eq!(stricter(Tier::Standard, Tier::Privileged), Tier::Privileged);
+        assert_eq!(stricter(Tier::External, Tier::Standard), Tier::Standard);
     }
 }

@@ -61,51 +61,79 @@ fn nothing_changes_before_the_caller_is_verified() {
     let mut case = open(CaseKind::LostDevice, Tier::Standard);
     case.record("op1", None, Timestamp(1), CaseEvent::Note { text: "knew date of birth and password".into() });
     for action in CaseAction::ALL {
-        assert!(matches!(case.may_take(*action, &policy), Err(CaseRefusal::NotVerified(_))), "{action}");
+        assert!(matches!(case.may_take(*action, &policy, OP), Err(CaseRefusal::NotVerified(_))), "{action}");
     }
     verify(&mut case, EmailCode);
-    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy), Ok(()));
+    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy, OP), Ok(()));
     assert!(
-        matches!(case.may_take(CaseAction::ResetAllMethods, &policy), Err(CaseRefusal::NotVerified(_))),
+        matches!(case.may_take(CaseAction::ResetAllMethods, &policy, OP), Err(CaseRefusal::NotVerified(_))),
         "a reset of everything takes the stronger path"
     );
     verify(&mut case, ManagerApproval);
-    assert_eq!(case.may_take(CaseAction::ResetAllMethods, &policy), Ok(()));
+    assert_eq!(case.may_take(CaseAction::ResetAllMethods, &policy, OP), Ok(()));
 }
 
+/// The key of the operator who opened the test cases (`operator(1)`).
+const OP: &str = "00000000-0000-0000-0000-000000000001";
+
+/// THREATS: social engineering of the help desk — the two-person rule needs two people: the
+/// approver is someone who neither opened nor worked the case, is not its person, is signed
+/// in (never the console), approves only once the steps are met, and then does nothing else.
 #[test]
 fn a_privileged_target_needs_a_second_operator_who_is_someone_else() {
     let policy = VerificationPolicy::default();
     let mut case = open(CaseKind::NewPhone, Tier::Privileged);
+    let second = operator(3);
+    assert!(
+        matches!(case.may_approve(&second, &policy), Err(CaseRefusal::ApproveAfterVerification(_))),
+        "approval comes after the verification"
+    );
     verify(&mut case, EmailCode);
-    verify(&mut case, ManagerApproval);
-    let Err(CaseRefusal::NotVerified(status)) = case.may_take(CaseAction::IssueAccessPass, &policy) else {
+    let worker = Uuid::from_u128(4).to_string();
+    case.record(
+        "op4",
+        Some(worker.clone()),
+        Timestamp(1),
+        CaseEvent::Verified { channel: ManagerApproval, evidence: "ok".into() },
+    );
+    let Err(CaseRefusal::NotVerified(status)) = case.may_take(CaseAction::IssueAccessPass, &policy, OP) else {
         panic!("needs a second operator")
     };
     assert!(status.steps_met && status.second_operator_missing);
-    let own = Uuid::from_u128(1).to_string();
-    assert_eq!(case.may_approve(Some(&own), &policy), Err(CaseRefusal::SameOperator));
-    let target = Uuid::from_u128(2).to_string();
-    assert_eq!(case.may_approve(Some(&target), &policy), Err(CaseRefusal::SameOperator));
-    let other = Uuid::from_u128(3).to_string();
-    assert_eq!(case.may_approve(Some(&other), &policy), Ok(()));
-    case.record("op3", Some(other.clone()), Timestamp(2), CaseEvent::Approved { operator_id: Some(other.clone()) });
-    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy), Ok(()));
-    assert_eq!(case.may_approve(Some(&other), &policy), Err(CaseRefusal::ApprovalNotNeeded));
+    assert_eq!(case.may_approve(&operator(1), &policy), Err(CaseRefusal::SameOperator), "the opener");
+    assert_eq!(case.may_approve(&operator(4), &policy), Err(CaseRefusal::SameOperator), "one who verified");
+    assert_eq!(case.may_approve(&operator(2), &policy), Err(CaseRefusal::SameOperator), "the person");
+    let console = Operator { id: None, key: "cli:other".into(), name: "cli:other".into(), tier: None, roles: vec![] };
+    assert_eq!(case.may_approve(&console, &policy), Err(CaseRefusal::ApprovalNeedsPerson), "the console");
+    assert_eq!(case.may_approve(&second, &policy), Ok(()));
+    let key = second.key.clone();
+    case.record("op3", Some(key.clone()), Timestamp(2), CaseEvent::Approved { operator_id: Some(key.clone()) });
+    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy, OP), Ok(()));
+    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy, &key), Err(CaseRefusal::ApproverActs));
+    assert_eq!(case.may_try(FactorProof, &key), Err(CaseRefusal::ApproverActs));
+    assert_eq!(case.may_approve(&operator(5), &policy), Err(CaseRefusal::ApprovalNotNeeded));
 }
 
 #[test]
 fn a_standard_case_needs_no_second_operator() {
     let case = open(CaseKind::LostDevice, Tier::Standard);
-    let other = Uuid::from_u128(3).to_string();
-    assert_eq!(case.may_approve(Some(&other), &VerificationPolicy::default()), Err(CaseRefusal::ApprovalNotNeeded));
+    assert_eq!(case.may_approve(&operator(3), &VerificationPolicy::default()), Err(CaseRefusal::ApprovalNotNeeded));
+}
+
+#[test]
+fn a_person_with_a_role_over_twofold_is_verified_as_privileged() {
+    let mut admin = person(2, Tier::Standard);
+    admin.roles = vec![Role::Admin];
+    let case = Case::open(CaseKind::LostDevice, &admin, &operator(1), "lost phone", Timestamp(0)).unwrap();
+    assert_eq!(case.target.tier, Tier::Privileged);
+    assert_eq!(case.target.email.as_deref(), Some("u2@example.com"), "the address on file is kept");
 }
 
 #[test]
 fn a_channel_is_spent_after_three_failures_and_is_verified_once() {
     let mut case = open(CaseKind::LockedOut, Tier::Standard);
     for n in 0..MAX_FAILURES_PER_CHANNEL {
-        assert_eq!(case.may_try(EmailCode), Ok(()), "try {n}");
+        assert_eq!(case.may_try(EmailCode, OP), Ok(()), "try {n}");
         case.record(
             "op1",
             None,
@@ -113,10 +141,10 @@ fn a_channel_is_spent_after_three_failures_and_is_verified_once() {
             CaseEvent::VerificationFailed { channel: EmailCode, reason: "wrong".into() },
         );
     }
-    assert_eq!(case.may_try(EmailCode), Err(CaseRefusal::ChannelSpent(EmailCode)));
-    assert_eq!(case.may_try(FactorProof), Ok(()), "other channels remain");
+    assert_eq!(case.may_try(EmailCode, OP), Err(CaseRefusal::ChannelSpent(EmailCode)));
+    assert_eq!(case.may_try(FactorProof, OP), Ok(()), "other channels remain");
     verify(&mut case, FactorProof);
-    assert_eq!(case.may_try(FactorProof), Err(CaseRefusal::AlreadyVerified(FactorProof)));
+    assert_eq!(case.may_try(FactorProof, OP), Err(CaseRefusal::AlreadyVerified(FactorProof)));
 }
 
 #[test]
@@ -133,8 +161,8 @@ fn closing_as_resolved_needs_verification_changes_and_the_persons_confirmation()
     case.close(Resolution::Resolved, done(), "op1", None, &policy, Timestamp(5)).unwrap();
     assert_eq!(case.state, CaseState::Closed);
     assert_eq!(case.resolution, Some(Resolution::Resolved));
-    assert_eq!(case.may_try(EmailCode), Err(CaseRefusal::Closed));
-    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy), Err(CaseRefusal::Closed));
+    assert_eq!(case.may_try(EmailCode, OP), Err(CaseRefusal::Closed));
+    assert_eq!(case.may_take(CaseAction::IssueAccessPass, &policy, OP), Err(CaseRefusal::Closed));
     assert_eq!(case.close(Resolution::Resolved, done(), "op1", None, &policy, Timestamp(6)), Err(CaseRefusal::Closed));
 }
 
@@ -213,4 +241,21 @@ fn a_started_step_is_overdue_once_past_its_deadline_and_marked_once() {
         CaseEvent::StepStarted { channel: ManagerApproval, to: "alice".into(), due: later },
     );
     assert_eq!(case.overdue(later), vec![(ManagerApproval, later)], "asked again, overdue again");
+}
+
+/// Nobody who opened or worked a case answers for its person as manager or HR, nor approves
+/// it as the second operator.
+#[test]
+fn the_workers_of_a_case_are_its_opener_and_everyone_who_ran_a_step() {
+    let mut case = open(CaseKind::LostDevice, Tier::Standard);
+    let verifier = Uuid::from_u128(7).to_string();
+    case.record(
+        "op7",
+        Some(verifier.clone()),
+        Timestamp(1),
+        CaseEvent::StepStarted { channel: EmailCode, to: "b".into(), due: Timestamp(2) },
+    );
+    case.record("op8", Some("note-taker".into()), Timestamp(1), CaseEvent::Note { text: "called back".into() });
+    assert_eq!(case.workers(), vec![OP.to_owned(), verifier]);
+    assert_eq!(case.approver(), None);
 }

@@ -109,6 +109,9 @@ pub trait OidcTokenStore: Send + Sync {
         now: Timestamp,
         ctx: &AuditContext,
     ) -> StoreResult<u64>;
+    /// The families of `user_id`'s refresh tokens still live at `now` (not revoked, not
+    /// expired), to revoke when the person's devices can no longer be trusted.
+    async fn user_token_families(&self, user_id: Uuid, now: Timestamp) -> StoreResult<Vec<String>>;
     /// Whether a token family has been revoked (its access tokens are then dead too).
     async fn token_family_revoked(&self, family_id: &str) -> StoreResult<bool>;
     /// The refresh token with this hash if it is still usable at `now`.

@@ -170,8 +170,8 @@ pub async fn case(
     page: PageAuthorized<WorkCases>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    operator(&state, &page.current, &case_page(id))?;
-    let view = state.app.cases().show(id).await?;
+    let by = operator(&state, &page.current, &case_page(id))?;
+    let view = state.app.cases().show_for(&by, id).await?;
     let shown = Shown { notice: page.notice.clone(), ..Shown::default() };
     render_case(&state, &page.current, StatusCode::OK, view, shown).await
 }
@@ -260,6 +260,7 @@ fn checked(state: &AppState, page: PageAuthorized<WorkCases>, presented: &str) -
 async fn after_step(
     state: &AppState,
     current: &Authenticated,
+    by: &CaseOperator,
     id: Uuid,
     result: Result<Shown, AppError>,
 ) -> Result<Response, PageError> {
@@ -278,7 +279,7 @@ async fn after_step(
         }
         Err(other) => return Err(other.into()),
     };
-    let view = state.app.cases().show(id).await?;
+    let view = state.app.cases().show_for(by, id).await?;
     render_case(state, current, status, view, shown).await
 }
 
@@ -307,7 +308,7 @@ pub struct StepForm {
 }
 
 /// `POST /helpdesk/cases/{id}/{step}`: `send-code`, `check-code`, `ask-manager`, `ask-hr`,
-/// `approve`, `pass`, `close`, `note`. (Retiring methods takes a list: [`retire`].)
+/// `approve`, `pass`, `revoke-passes`, `close`, `note`. (Retiring methods takes a list: [`retire`].)
 pub async fn step(
     State(state): State<AppState>,
     page: PageAuthorized<WorkCases>,
@@ -359,9 +360,13 @@ pub async fn step(
             Err(e) => Err(twofold_core::ValidationErrors::one("resolution", e).into()),
         },
         "note" => cases.note(&by, id, &form.text, &meta).await.map(|_| notice("Note added.")),
+        "revoke-passes" => cases
+            .revoke_access_passes(&by, id, &meta)
+            .await
+            .map(|n| notice(format!("{n} temporary access pass(es) revoked; sessions started with one ended."))),
         _ => return Err(AppError::NotFound("page").into()),
     };
-    after_step(&state, &current, id, result).await
+    after_step(&state, &current, &by, id, result).await
 }
 
 /// `POST /helpdesk/cases/{id}/retire` with `method=ID` repeated.
@@ -380,7 +385,7 @@ pub async fn retire(
     let result = state.app.cases().retire_methods(&by, id, &methods, &meta).await.map(|_| {
         notice("The selected methods are retired: they no longer work anywhere, and the person's sessions ended.")
     });
-    after_step(&state, &current, id, result).await
+    after_step(&state, &current, &by, id, result).await
 }
 
 /// The pairs of a form body (`a=1&b=2`), percent-decoded; repeated names kept in order.

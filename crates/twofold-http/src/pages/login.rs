@@ -96,6 +96,16 @@ pub async fn show(
         Some(current) if current.session.mfa_pending => {
             return Redirect::to(&format!("/login/mfa?return_to={}", query_escape(&return_to))).into_response();
         }
+        // A temporary access pass opens Security info only: an app that sent the person here
+        // needs a real sign-in, so the form is shown (sending them back would only loop).
+        Some(current) if current.session.auth.is_access_pass_only() => {
+            let username = current.user.username.clone();
+            let notice = Some(
+                "You are signed in with a temporary access pass, which opens only Security info. Set up a sign-in method there, then sign in with it."
+                    .to_owned(),
+            );
+            return render_with(&state, StatusCode::OK, return_to, username, None, notice).await;
+        }
         Some(_) if query.prompt.as_deref() != Some("login") => return Redirect::to(&return_to).into_response(),
         _ => {}
     }

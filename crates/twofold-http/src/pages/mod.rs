@@ -129,6 +129,8 @@ pub(crate) async fn own_page_gate_for(
     match verdict {
         Verdict::Satisfied => Ok(None),
         Verdict::Refused(reason) => Err(PageError::AccessRefused(reason)),
+        // A temporary access pass counts as the second factor for Security info, and only there.
+        Verdict::StepUp(_) if path.starts_with(SECURITY) && current.session.auth.is_access_pass_only() => Ok(None),
         Verdict::StepUp(strength) => Err(PageError::StepUp { return_to: path.to_owned(), strength: Some(strength) }),
         Verdict::Unreachable(reason) if path == SECURITY => {
             Ok(Some(format!("Your organisation's {reason}: add one below.")))

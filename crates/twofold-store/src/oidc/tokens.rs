@@ -9,6 +9,7 @@ use twofold_core::Timestamp;
 use twofold_core::audit::{AuditAction, AuditContext, Change};
 use twofold_core::oidc::{Grant, RefreshRefusal, RefreshToken, SigningKey};
 use twofold_core::store::{OidcTokenStore, StoreError, StoreResult};
+use uuid::Uuid;
 
 use crate::tx::AuditedTx;
 use crate::{SqlStore, store_error};
@@ -222,6 +223,19 @@ impl OidcTokenStore for SqlStore {
         tx.append(&change, ctx).await?;
         tx.commit().await?;
         Ok(revoked)
+    }
+
+    async fn user_token_families(&self, user_id: Uuid, now: Timestamp) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT family_id FROM refresh_tokens
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY family_id",
+        )
+        .bind(user_id.to_string())
+        .bind(now.millis())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows.into_iter().map(|(family,)| family).collect())
     }
 
     async fn token_family_revoked(&self, family_id: &str) -> StoreResult<bool> {

@@ -47,7 +47,8 @@ pub enum CaseCommand {
         /// email_code or factor_proof
         #[arg(long)]
         channel: String,
-        /// The code the caller read out
+        /// The code the caller read out; `-` reads it from standard input (kept out of the
+        /// shell's history)
         #[arg(long)]
         code: Option<String>,
     },
@@ -63,7 +64,8 @@ pub enum CaseCommand {
     /// Mark verification steps past their deadline and tell the team lead (the server does
     /// this every minute)
     RunJobs,
-    /// Approve a case's changes as the second operator (privileged people)
+    /// Approve a case's changes as the second operator (refused here: a second operator
+    /// approves on the help-desk pages, signed in with their own passkey)
     Approve {
         /// The case's id
         id: String,
@@ -85,6 +87,11 @@ pub enum CaseCommand {
         /// Let it sign in more than once until it ends (default: once)
         #[arg(long)]
         multi_use: bool,
+    },
+    /// Revoke the person's temporary access passes (closing the case does too)
+    RevokePass {
+        /// The case's id
+        id: String,
     },
     /// Retire the methods of a lost or replaced device on a verified case
     Retire {

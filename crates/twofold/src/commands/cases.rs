@@ -68,6 +68,7 @@ async fn work(command: CaseCommand, app: &App, format: Option<OutputFormat>) -> 
                     );
                 }
                 Some(code) => {
+                    let code = if code == "-" { super::read_secret_line()? } else { code };
                     let case = cases.check_code(&by, id, channel, &code, &meta).await?;
                     let passed = case.verified_channels().contains(&channel);
                     show(format, &cases.show(case.id).await?)?;
@@ -116,6 +117,10 @@ async fn work(command: CaseCommand, app: &App, format: Option<OutputFormat>) -> 
                     "give the passcode to the person now: it is not shown again, and it opens only Security info"
                 );
             }
+        }
+        CaseCommand::RevokePass { id } => {
+            let revoked = cases.revoke_access_passes(&by, case_id(&id)?, &meta).await?;
+            eprintln!("{revoked} temporary access pass(es) revoked; sessions started with one ended");
         }
         CaseCommand::Retire { id, methods } => {
             let case = cases.retire_methods(&by, case_id(&id)?, &methods, &meta).await?;

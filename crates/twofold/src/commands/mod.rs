@@ -46,7 +46,7 @@ pub fn read_secret_line() -> anyhow::Result<String> {
     std::io::stdin().lock().read_line(&mut line).context("cannot read standard input")?;
     let secret = line.trim_end_matches(['\r', '\n']).to_owned();
     if secret.is_empty() {
-        anyhow::bail!("no password on standard input");
+        anyhow::bail!("nothing on standard input");
     }
     Ok(secret)
 }

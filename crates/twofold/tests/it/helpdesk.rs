@@ -94,6 +94,28 @@ async fn a_caller_with_only_a_password_and_facts_gets_no_change() {
         assert!(!audit.contains("access_pass.issue") && !audit.contains("authenticator.remove"), "{b}");
         assert!(audit.contains("case.open") && audit.contains("case.note"), "{b}");
 
+        // The address on file changed since the case opened (by whoever edits the directory):
+        // no code goes to it.
+        let carols = open_case(&env, "carol", "lost_device");
+        assert!(env.cli(&["user", "update", "carol", "--email", "attacker@evil.example"]).status.success(), "{b}");
+        let moved = env.cli(&["case", "verify", &carols, "--channel", "email_code"]);
+        assert!(stderr(&moved).contains("changed since the case opened"), "{b}: {}", stderr(&moved));
+
+        // Guessing bob's own code through cases: each case spends the channel after three
+        // failures, and bob's sign-in throttle counts every guess across cases.
+        let mut throttled = false;
+        for _ in 0..3 {
+            let case = open_case(&env, "bob", "totp_drift");
+            for _ in 0..3 {
+                let guess = env
+                    .cli_with_stdin(&["case", "verify", &case, "--channel", "factor_proof", "--code", "-"], "123456\n");
+                assert!(!guess.status.success(), "{b}");
+                throttled |= stderr(&guess).contains("too many attempts");
+            }
+        }
+        assert!(throttled, "{b}: the person's throttle stops the guessing");
+        assert!(env.audit_log().contains("(verify for bob)"), "{b}: each guess is a recorded attempt");
+
         // Break-glass and machine identities are not served at all; an unknown person neither.
         let out = env.cli(&["case", "open", "--user", "breakglass", "--kind", "locked_out", "--summary", "x"]);
         assert!(!out.status.success() && stderr(&out).contains("does not serve break_glass"), "{b}: {}", stderr(&out));
@@ -121,6 +143,14 @@ async fn a_lost_phone_case_ends_with_the_old_phone_dead_everywhere_and_a_new_one
         let methods = json(&env.cli(&["user", "show", "bob", "--format", "json"]));
         let old_id = methods["methods"][0]["id"].as_str().unwrap().to_owned();
 
+        // An app on the lost phone holds a refresh token.
+        let app = crate::oidc::register_client(&env);
+        let verifier = "v".repeat(50);
+        let code = crate::oidc::code_for(&bob, &app.0, &verifier).await;
+        let (status, tokens) = crate::oidc::exchange(&node_a.url, &app, &code, &verifier, crate::oidc::REDIRECT).await;
+        assert_eq!(status, 200, "{b}: {tokens}");
+        let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+
         let id = open_case(&env, "bob", "lost_device");
         let sent = cli_mailing(&env, &smtp, &["case", "verify", &id, "--channel", "email_code"]);
         assert!(sent.status.success(), "{b}: {}", stderr(&sent));
@@ -130,6 +160,22 @@ async fn a_lost_phone_case_ends_with_the_old_phone_dead_everywhere_and_a_new_one
         assert!(!wrong.status.success() && stderr(&wrong).contains("verification failed"), "{b}");
         let right = env.cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]);
         assert!(right.status.success(), "{b}: {}", stderr(&right));
+
+        // The phone is bob's only method: retiring it leaves nothing, which is a reset, so
+        // the reset's stronger verification is asked — here his manager's confirmation.
+        let alone = env.cli(&["case", "retire", &id, "--method", &old_id]);
+        assert!(stderr(&alone).contains("approval by the person's manager"), "{b}: {}", stderr(&alone));
+        let alice = node_a.browser();
+        alice.password_step("alice").await;
+        let alices_phone = alice.enrol_totp().await;
+        assert!(cli_mailing(&env, &smtp, &["case", "ask", &id, "--reviewer", "manager"]).status.success(), "{b}");
+        smtp.wait_for("Please confirm a help-desk request").await;
+        alice.sign_out().await;
+        env.advance(30);
+        alice.sign_in_with_totp("alice", &alices_phone).await;
+        let review = format!("/cases/{id}/review");
+        let (csrf, _) = alice.csrf(&review).await;
+        assert_eq!(alice.submit(&review, &[("decision", "confirm"), ("csrf", &csrf)]).await.0, 200, "{b}");
 
         let retired = cli_mailing(&env, &smtp, &["case", "retire", &id, "--method", &old_id]);
         assert!(retired.status.success(), "{b}: {}", stderr(&retired));
@@ -141,6 +187,17 @@ async fn a_lost_phone_case_ends_with_the_old_phone_dead_everywhere_and_a_new_one
             );
         }
         assert_eq!(bob.get_path("/account").await.status(), 303, "{b}: the lost phone's sessions ended");
+        let (status, body) = crate::oidc::post_form(
+            &format!("{}/oauth2/token", node_b.url),
+            &app,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{b}: the phone's app tokens died too"
+        );
 
         let pass = json(&cli_mailing(&env, &smtp, &["case", "pass", &id, "--minutes", "30", "--format", "json"]));
         let passcode = pass["passcode"].as_str().unwrap().to_owned();
@@ -157,9 +214,10 @@ async fn a_lost_phone_case_ends_with_the_old_phone_dead_everywhere_and_a_new_one
         assert_eq!(signed_in.status(), 303, "{b}");
         assert_eq!(twofold_testkit::location(&signed_in), "/account/security", "{b}");
         smtp.wait_for("A temporary access pass was used").await;
-        let app = crate::oidc::register_client(&env);
         let authorize = new.authorize(&app.0, crate::oidc::REDIRECT).await;
         assert!(authorize.starts_with("/login"), "{b}: the pass opens no app: {authorize}");
+        let login = new.page(&authorize).await;
+        assert!(login.contains("opens only Security info"), "{b}: the sign-in page says why, and does not loop");
 
         let new_phone = new.enrol_totp().await;
         env.advance(30);
@@ -218,7 +276,10 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
     for env in Env::all(BIN).await {
         let b = env.backend;
         let smtp = SmtpSink::start();
-        let server = env.serve(&["--demo", "--smtp-url", &smtp.url]).await;
+        let config =
+            env.write("privileged-desk.toml", "[helpdesk]\ntiers = [\"standard\", \"external\", \"privileged\"]\n");
+        let server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config]).await;
+        let privileged_desk = &server;
 
         // carol's app proves her on the call (a code from the method she still has).
         let carol = server.browser();
@@ -250,8 +311,30 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
             }
         };
         assert_eq!(try_pass(first).await, 401, "{b}: the newer pass revoked the first");
+        // A pass adds methods; it never takes carol's away.
+        let with_pass = server.browser();
+        let (csrf, _) = with_pass.csrf("/login/access-pass").await;
+        let signed_in = with_pass
+            .post_form("/login/access-pass", &[("username", "carol"), ("passcode", second.as_str()), ("csrf", &csrf)])
+            .await;
+        assert_eq!(signed_in.status(), 303, "{b}");
+        let page = with_pass.page("/account/security").await;
+        let carols_app = page
+            .split(r#"action="/account/security/"#)
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("{b}: no method on {page}"))
+            .to_owned();
+        let removal =
+            with_pass.submit_from("/account/security", &format!("/account/security/{carols_app}/remove"), &[]).await;
+        assert_eq!(removal.status(), 303, "{b}: sent to prove a method instead");
+        assert!(with_pass.page("/account/security").await.contains("Replace Phone"), "{b}: carol's app is still there");
+        let third = json(&env.cli(&["case", "pass", &id, "--minutes", "10", "--format", "json"]))["passcode"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         env.advance(11 * 60);
-        assert_eq!(try_pass(second).await, 401, "{b}: a pass past its end signs nobody in");
+        assert_eq!(try_pass(third).await, 401, "{b}: a pass past its end signs nobody in");
         let too_long = env.cli(&["case", "pass", &id, "--minutes", "600"]);
         assert!(!too_long.status.success() && stderr(&too_long).contains("from 10 to 480 minutes"), "{b}");
 
@@ -269,10 +352,33 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
         assert!(env.cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]).status.success(), "{b}");
         let refused = env.cli(&["case", "pass", &id]);
         assert!(stderr(&refused).contains("second operator"), "{b}: {}", stderr(&refused));
+        // The console cannot be the second operator, whatever user it claims to run as.
         let own = env.cli(&["case", "approve", &id]);
-        assert!(!own.status.success() && stderr(&own).contains("someone other than"), "{b}: {}", stderr(&own));
-        let other = env.command(&["case", "approve", &id]).env("USER", "second-operator").output().unwrap();
-        assert!(other.status.success(), "{b}: {}", stderr(&other));
+        assert!(!own.status.success() && stderr(&own).contains("approves on the help-desk pages"), "{b}");
+        let claimed = env.command(&["case", "approve", &id]).env("USER", "second-operator").output().unwrap();
+        assert!(!claimed.status.success(), "{b}: $USER is no identity");
+        // olga, a privileged help-desk operator, approves on the pages with her own passkey.
+        let added = env.cli_with_stdin(
+            &["user", "add", "olga", "--role", "helpdesk", "--tier", "privileged", "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(added.status.success(), "{b}: {}", stderr(&added));
+        let olga = privileged_desk.browser();
+        let origin = privileged_desk.url.replace("127.0.0.1", "localhost");
+        let key = env.path("olga-key");
+        crate::attestation::authenticator(&["ca", key.to_str().unwrap()], &serde_json::json!({}));
+        olga.password_step("olga").await;
+        assert_eq!(crate::attestation::register(&olga, &origin, &key, false).await.0, 200, "{b}");
+        olga.sign_out().await;
+        olga.password_step("olga").await;
+        crate::attestation::passkey_second_step(&olga, &origin, &key).await;
+        let case_page = format!("/helpdesk/cases/{id}");
+        let (csrf, page) = olga.csrf(&case_page).await;
+        assert!(page.contains("Approve as second operator"), "{b}: {page}");
+        let (status, approved) = olga.submit(&format!("{case_page}/approve"), &[("csrf", &csrf)]).await;
+        assert_eq!(status, 200, "{b}: {approved}");
+        let (status, refused) = olga.submit(&format!("{case_page}/pass"), &[("minutes", "30"), ("csrf", &csrf)]).await;
+        assert_eq!(status, 403, "{b}: the approver does not also make the change: {refused}");
         assert!(env.cli(&["case", "pass", &id]).status.success(), "{b}: verified and approved");
     }
 }
@@ -408,6 +514,11 @@ async fn operators_work_cases_on_the_pages_with_their_own_fresh_passkey() {
         assert!(page.contains("Changes become available once the caller"), "{b}: {page}");
         let (status, refused) = erin.submit(&format!("{case}/pass"), &[("minutes", "60"), ("csrf", &csrf)]).await;
         assert_eq!(status, 403, "{b}: no pass before verification: {refused}");
+        // A case about someone outside erin's scope (alice, privileged) shows her nothing.
+        let alices = open_case(&env, "alice", "lost_device");
+        let hidden = erin.get_path(&format!("/helpdesk/cases/{alices}")).await;
+        assert_eq!(hidden.status(), 403, "{b}");
+        assert!(!hidden.text().await.unwrap().contains("lost my phone"), "{b}: not even the summary");
 
         let (status, _) = erin.submit(&format!("{case}/send-code"), &[("csrf", &csrf)]).await;
         assert_eq!(status, 200, "{b}");
@@ -435,5 +546,120 @@ async fn operators_work_cases_on_the_pages_with_their_own_fresh_passkey() {
         assert_eq!(stale.status(), 303, "{b}");
         let to = twofold_testkit::location(&stale);
         assert!(to.starts_with("/login/mfa"), "{b}: {to}");
+    }
+}
+
+/// An all-methods-lost case: a code to the address on file and the manager's confirmation
+/// (the manager signs in with her own second factor; a stranger with the link gets nothing),
+/// then every method is reset and a pass lets the person enrol anew. An HR step left
+/// unanswered past its deadline is marked overdue once and mailed to the team lead.
+#[tokio::test]
+async fn an_all_methods_lost_case_needs_the_manager_and_an_overdue_step_escalates_by_mail() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let smtp = SmtpSink::start();
+        let config =
+            env.write("helpdesk.toml", "[helpdesk]\nteam_lead = \"lead@example.com\"\nhr_email = \"hr@example.com\"\n");
+        let server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config]).await;
+        let token = env.admin_token();
+        let with_config = |args: &[&str]| {
+            env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).env("TWOFOLD_CONFIG", &config).output().unwrap()
+        };
+
+        let bob = server.browser();
+        bob.password_step("bob").await;
+        let bobs_phone = bob.enrol_totp().await;
+        let alice = server.browser();
+        alice.password_step("alice").await;
+        let alices_phone = alice.enrol_totp().await;
+        let carol = server.browser();
+        carol.password_step("carol").await;
+        let carols_phone = carol.enrol_totp().await;
+
+        let id = open_case(&env, "bob", "all_methods_lost");
+        assert!(with_config(&["case", "verify", &id, "--channel", "email_code"]).status.success(), "{b}");
+        let code = code_mailed_to(&smtp, "bob@demo.twofold.test", "read them this code").await;
+        assert!(env.cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]).status.success(), "{b}");
+        let early = env.cli(&["case", "reset", &id]);
+        assert!(stderr(&early).contains("approval by the person's manager"), "{b}: {}", stderr(&early));
+
+        let asked = with_config(&["case", "ask", &id, "--reviewer", "manager"]);
+        assert!(asked.status.success(), "{b}: {}", stderr(&asked));
+        let mail = smtp.wait_for("Please confirm a help-desk request").await;
+        assert!(mail.contains("alice@demo.twofold.test"), "{b}: to the manager on record");
+        let review = format!("/cases/{id}/review");
+        assert!(mail.contains(&review), "{b}: {mail}");
+
+        // The link alone is nothing: a stranger signed in with her own factor gets "not found".
+        env.advance(30);
+        carol.sign_out().await;
+        carol.sign_in_with_totp("carol", &carols_phone).await;
+        assert_eq!(carol.get_path(&review).await.status(), 404, "{b}");
+        // The manager answers with her own second factor, proved just now.
+        alice.sign_out().await;
+        env.advance(30);
+        alice.sign_in_with_totp("alice", &alices_phone).await;
+        let (csrf, page) = alice.csrf(&review).await;
+        assert!(page.contains("Confirm a help-desk request") && page.contains("bob"), "{b}: {page}");
+        let (status, answered) = alice.submit(&review, &[("decision", "confirm"), ("csrf", &csrf)]).await;
+        assert_eq!(status, 200, "{b}: {answered}");
+
+        // HR is asked too and does not answer in time: the lead hears of it, once.
+        assert!(with_config(&["case", "ask", &id, "--reviewer", "hr"]).status.success(), "{b}");
+        env.advance(25 * 60 * 60);
+        let run = with_config(&["case", "run-jobs"]);
+        assert!(stdout(&run).contains("1 overdue step(s)"), "{b}: {}", stdout(&run));
+        let overdue = smtp.wait_for("Overdue help-desk step for bob").await;
+        assert!(overdue.contains("lead@example.com") && overdue.contains("attestation from HR"), "{b}: {overdue}");
+        let again = with_config(&["case", "run-jobs"]);
+        assert!(stdout(&again).contains("0 overdue step(s)"), "{b}: reported once");
+
+        // Verified for a reset: every method goes, and a pass lets bob enrol a new one.
+        let reset = with_config(&["case", "reset", &id]);
+        assert!(reset.status.success(), "{b}: {}", stderr(&reset));
+        assert!(!verify_api(&server.url, &token, "bob", &env.totp(&bobs_phone, 0)).await, "{b}: the old app is gone");
+        let shown = json(&env.cli(&["user", "show", "bob", "--format", "json"]));
+        assert_eq!(shown["methods"].as_array().map(Vec::len), Some(0), "{b}: {shown}");
+        let passcode = json(&with_config(&["case", "pass", &id, "--multi-use", "--format", "json"]))["passcode"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let sign_in_with_pass = || async {
+            let fresh = server.browser();
+            let (csrf, _) = fresh.csrf("/login/access-pass").await;
+            let status = fresh
+                .post_form(
+                    "/login/access-pass",
+                    &[("username", "bob"), ("passcode", passcode.as_str()), ("csrf", &csrf)],
+                )
+                .await
+                .status();
+            (status, fresh)
+        };
+        let (status, fresh) = sign_in_with_pass().await;
+        assert_eq!(status, 303, "{b}");
+        fresh.enrol_totp().await;
+        let (status, lingering) = sign_in_with_pass().await;
+        assert_eq!(status, 303, "{b}: a multi-use pass works until it ends");
+        let closed = env.cli(&[
+            "case",
+            "close",
+            &id,
+            "--resolution",
+            "resolved",
+            "--changes",
+            "reset; new app enrolled",
+            "--confirmed",
+        ]);
+        assert!(closed.status.success(), "{b}: {}", stderr(&closed));
+        assert_eq!(sign_in_with_pass().await.0, 401, "{b}: closing the case ended the pass");
+        assert_eq!(lingering.get_path("/account/security").await.status(), 303, "{b}: and its idle sessions");
+
+        let metrics = json(&env.cli(&["case", "metrics", "--format", "json"]));
+        assert_eq!(metrics["overdue"], 1, "{b}: {metrics}");
+        assert_eq!(metrics["verified_by_channel"]["manager_approval"], 1, "{b}");
+        let case = json(&env.cli(&["case", "show", &id, "--format", "json"]));
+        let timeline = case["case"]["timeline"].to_string();
+        assert!(timeline.contains("the manager alice confirmed"), "{b}: {timeline}");
     }
 }
