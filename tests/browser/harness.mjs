@@ -9,16 +9,21 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function run(body) {
-  const base = process.argv[2];
-  const shots = process.argv[3];
-  assert.ok(base, 'usage: node SCRIPT BASE_URL [SCREENSHOT_DIR]');
-  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'twofold-chromium-')), {
+/** A fresh Chromium with its own profile: another person's browser beside the first. */
+export async function launch() {
+  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'twofold-chromium-')), {
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
            '--disable-sync', '--no-first-run', '--disable-quic'],
   });
+}
+
+export async function run(body) {
+  const base = process.argv[2];
+  const shots = process.argv[3];
+  assert.ok(base, 'usage: node SCRIPT BASE_URL [SCREENSHOT_DIR]');
+  const context = await launch();
   const problems = [];
   let passed = 0;
   const step = async (name, fn) => { await fn(); passed += 1; console.log(`ok - ${name}`); };

@@ -16,6 +16,7 @@ use twofold_core::factors::first_enrolment::FirstEnrolmentPolicy;
 
 use crate::access::ConditionalAccess;
 use crate::cases::{Cases, HelpDeskPolicy};
+use crate::emergency::{Emergency, EmergencyPolicy};
 use crate::factors::{Factors, passkeys};
 use crate::forward_auth::ForwardAuth;
 use crate::identity::Identities;
@@ -44,6 +45,7 @@ pub struct AppBuilder {
     access_pass_policy: AccessPassPolicy,
     first_enrolment: FirstEnrolmentPolicy,
     helpdesk: HelpDeskPolicy,
+    emergency: EmergencyPolicy,
 }
 
 impl AppBuilder {
@@ -71,6 +73,7 @@ impl AppBuilder {
             access_pass_policy: AccessPassPolicy::default(),
             first_enrolment: FirstEnrolmentPolicy::default(),
             helpdesk: HelpDeskPolicy::default(),
+            emergency: EmergencyPolicy::default(),
         }
     }
 
@@ -86,6 +89,13 @@ impl AppBuilder {
     #[must_use]
     pub fn with_first_enrolment(mut self, policy: FirstEnrolmentPolicy) -> Self {
         self.first_enrolment = policy;
+        self
+    }
+
+    /// Runs emergency access and break-glass watching under `policy`.
+    #[must_use]
+    pub fn with_emergency(mut self, policy: EmergencyPolicy) -> Self {
+        self.emergency = policy;
         self
     }
 
@@ -256,12 +266,15 @@ impl AppBuilder {
             access: Arc::clone(&access),
             policy: self.forward_auth,
         });
+        let emergency =
+            Arc::new(Emergency { shared: Arc::clone(&shared), factors: Arc::clone(&factors), policy: self.emergency });
         let signin = Arc::new(SignIn {
             shared: Arc::clone(&shared),
             hasher,
             attempts: Arc::clone(&attempts),
             factors: Arc::clone(&factors),
             access: Arc::clone(&access),
+            emergency: Arc::clone(&emergency),
         });
         let cases = Arc::new(Cases {
             shared: Arc::clone(&shared),
@@ -269,6 +282,6 @@ impl AppBuilder {
             policy: self.helpdesk,
             public_url: self.issuer.clone(),
         });
-        App { shared, identity, factors, rollout, access, oidc, forward_auth, signin, attempts, cases }
+        App { shared, identity, factors, rollout, access, oidc, forward_auth, signin, attempts, cases, emergency }
     }
 }

@@ -10,6 +10,7 @@ mod builder;
 pub mod cases;
 pub mod csv_out;
 pub mod demo;
+pub mod emergency;
 pub mod factors;
 pub mod forward_auth;
 pub mod gaps;
@@ -262,6 +263,7 @@ pub struct App {
     signin: Arc<signin::SignIn>,
     attempts: Arc<signin::Attempts>,
     cases: Arc<cases::Cases>,
+    emergency: Arc<emergency::Emergency>,
 }
 
 impl App {
@@ -318,6 +320,12 @@ impl App {
     #[must_use]
     pub fn cases(&self) -> &cases::Cases {
         &self.cases
+    }
+
+    /// Emergency access, review tasks, break-glass control tests.
+    #[must_use]
+    pub fn emergency(&self) -> &emergency::Emergency {
+        &self.emergency
     }
 
     /// Sign-in (every way in) and sessions.

@@ -4,6 +4,7 @@
 
 use twofold_core::cases::CaseRefusal;
 use twofold_core::cases::scope::OutOfScope;
+use twofold_core::emergency::EmergencyRefusal;
 use twofold_core::factors::one_time_codes::FallbackRefusal;
 
 /// A refusal: the request was understood and the caller authenticated, but the rules or
@@ -75,6 +76,8 @@ pub enum Refusal {
     CaseChangedMeanwhile,
     /// The verification channel cannot run here yet (e.g. no SMS gateway, no approval flow).
     ChannelUnavailable(&'static str),
+    /// Emergency access refuses the step; the core's reason.
+    Emergency(EmergencyRefusal),
 }
 
 /// Whether a refusal is about who asks (they may not) or about the present state (it cannot
@@ -100,6 +103,13 @@ impl Refusal {
             | Self::FirstMethodNeedsProof { .. }
             | Self::OutOfScope(_)
             | Self::OperatorStepUp { .. } => RefusalKind::NotAllowed,
+            Self::Emergency(refusal) => match refusal {
+                EmergencyRefusal::AlreadyDecided(_) => RefusalKind::Conflict,
+                EmergencyRefusal::NotEnrolled
+                | EmergencyRefusal::TierExcluded(_)
+                | EmergencyRefusal::NotAnAdmin
+                | EmergencyRefusal::SameApprover => RefusalKind::NotAllowed,
+            },
             Self::Case(refusal) => match refusal {
                 CaseRefusal::NotVerified(_)
                 | CaseRefusal::TierNotServed(_)

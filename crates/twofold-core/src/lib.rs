@@ -8,6 +8,7 @@
 //! - [`rollout`]: campaigns, compliance, exceptions, reminders, progress.
 //! - [`cases`]: help-desk support cases — identity verification, operator scope, what a
 //!   verified case unlocks, closing.
+//! - [`emergency`]: emergency access, review tasks, break-glass control tests.
 //! - [`oidc`]: the OpenID Connect provider's request, token and claim rules.
 //! - [`forward_auth`]: hosts and paths a reverse proxy asks about.
 //! - [`audit`]: audit events and the hash chain.
@@ -25,6 +26,7 @@ pub mod access;
 pub mod audit;
 pub mod cases;
 pub mod clock;
+pub mod emergency;
 pub mod factors;
 pub mod forward_auth;
 pub mod identity;

@@ -21,6 +21,8 @@
 //! - `rollout/`: campaigns, snapshots, exceptions, compliance states, reminders
 //!   (`campaigns.rs`, `RolloutStore`);
 //! - `cases/`: help-desk support cases (`cases.rs`, `CaseStore`);
+//! - `emergency/`: emergency accesses (`accesses.rs`) and review tasks (`reviews.rs`),
+//!   together `EmergencyStore`;
 //! - `audit/`: reading and appending the log (`events.rs`, `AuditStore`) and the chainer
 //!   (`chain.rs`).
 //!
@@ -33,6 +35,7 @@
 mod access;
 mod audit;
 mod cases;
+mod emergency;
 mod factors;
 mod group_commit;
 mod identity;

@@ -99,6 +99,11 @@ const SQLITE: &[Migration] = &[
         name: "cases_and_access_passes",
         sql: include_str!("../migrations/sqlite/0024_cases_and_access_passes.sql"),
     },
+    Migration {
+        version: 25,
+        name: "emergency_access_and_reviews",
+        sql: include_str!("../migrations/sqlite/0025_emergency_access_and_reviews.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -184,6 +189,11 @@ const POSTGRES: &[Migration] = &[
         version: 24,
         name: "cases_and_access_passes",
         sql: include_str!("../migrations/postgres/0024_cases_and_access_passes.sql"),
+    },
+    Migration {
+        version: 25,
+        name: "emergency_access_and_reviews",
+        sql: include_str!("../migrations/postgres/0025_emergency_access_and_reviews.sql"),
     },
 ];
 

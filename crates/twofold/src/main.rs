@@ -86,7 +86,8 @@ async fn open_builder(settings: &Settings, clock: &Arc<dyn Clock>, create: bool)
         .with_verify_caller_limits(settings.verify_caller_limits.clone())
         .with_first_enrolment(settings.first_enrolment.clone())
         .with_helpdesk(settings.helpdesk.clone())
-        .with_access_pass_policy(settings.access_passes);
+        .with_access_pass_policy(settings.access_passes)
+        .with_emergency(settings.emergency.clone());
     if let Some(url) = &settings.smtp_url {
         let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
         app = app.with_mailer(Arc::new(mailer));
@@ -178,6 +179,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Campaign(command) => {
             commands::campaigns::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
+        Command::Emergency(command) => {
+            commands::emergency::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
+        Command::Review(command) => {
+            commands::emergency::reviews(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
         Command::Case(command) => {
             commands::cases::run(command, &open_app(&settings, &clock).await?, cli.global.format).await

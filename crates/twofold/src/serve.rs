@@ -98,6 +98,13 @@ async fn run_campaign_jobs(app: Arc<App>) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "campaign jobs failed; will retry"),
         }
+        match app.emergency().run_jobs().await {
+            Ok(report) if report.ended + report.reviews_opened > 0 => {
+                tracing::info!(ended = report.ended, reviews = report.reviews_opened, "emergency access ended");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "emergency jobs failed; will retry"),
+        }
         match app.cases().escalate_overdue().await {
             Ok(0) => {}
             Ok(marked) => tracing::info!(marked, "overdue help-desk steps reported"),

@@ -27,6 +27,8 @@ pub struct SignIn {
     pub(crate) attempts: std::sync::Arc<Attempts>,
     pub(crate) factors: std::sync::Arc<crate::factors::Factors>,
     pub(crate) access: std::sync::Arc<crate::access::ConditionalAccess>,
+    /// Emergency access (a bypass of the second step) and the break-glass watch.
+    pub(crate) emergency: std::sync::Arc<crate::emergency::Emergency>,
 }
 
 crate::reads_shared!(SignIn);

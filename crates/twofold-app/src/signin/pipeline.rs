@@ -11,7 +11,8 @@
 //!    between the two over-counts a use and never misses one);
 //! 6. the session (started, awaiting its second step, or replacing the one it completes), stored
 //!    with the sign-in event and its audit event in one transaction;
-//! 7. what follows a sign-in: trusting the device, re-hashing an old password.
+//! 7. what follows a sign-in: trusting the device, re-hashing an old password, and for a
+//!    break-glass account a review and alerts to every admin.
 //!
 //! The person's trusted device is read once per attempt and shared with conditional access.
 
@@ -150,17 +151,32 @@ impl SignIn {
         let start = |auth: AuthContext| {
             Session::start(user.id, auth, self.settings.session_policy, now, meta.ip.clone(), meta.user_agent.clone())
         };
+        // Every completed sign-in of a break-glass account is watched (review and alerts).
+        let watched = (user.tier == twofold_core::identity::Tier::BreakGlass).then(|| event.clone());
         let signed_in = match way {
             Way::Password { rehash } => {
                 let has_second_factor = self.factors.has_second_factor(user).await?;
+                let emergency = self.emergency.active_for(user).await?;
                 let (token, session) = start(proof.auth.clone());
-                let signed_in = match after_password(&check, has_second_factor, trusted.as_ref(), now) {
+                let step = after_password(&check, has_second_factor, trusted.as_ref(), emergency.is_some(), now);
+                let signed_in = match step {
                     SecondStep::TrustedDevice(auth) => {
                         let (token, session) = start(auth);
                         let event = event.with_methods(&["pwd", "trusted_device"]);
                         self.access.note_exception_use(user, meta).await?;
                         self.store.start_session(&session, &event, &ctx).await?;
                         metrics_signed_in(&event.methods);
+                        SignedIn { token, session, user: user.clone(), has_second_factor, strength: None }
+                    }
+                    SecondStep::Emergency(auth) => {
+                        let (token, session) = start(auth.clone());
+                        let event = event.with_methods(&["pwd", twofold_core::emergency::EMERGENCY_AMR]);
+                        self.access.note_exception_use(user, meta).await?;
+                        self.store.start_session(&session, &event, &ctx).await?;
+                        metrics_signed_in(&event.methods);
+                        if let Some(access) = &emergency {
+                            self.emergency.note_use(access, &Actor { auth, ..actor.clone() }, meta).await?;
+                        }
                         SignedIn { token, session, user: user.clone(), has_second_factor, strength: None }
                     }
                     SecondStep::Ask => {
@@ -212,6 +228,9 @@ impl SignIn {
                 SignedIn { token, session, user: user.clone(), has_second_factor: true, strength: None }
             }
         };
+        if let Some(event) = watched.filter(|_| !signed_in.session.mfa_pending) {
+            self.emergency.break_glass_signed_in(user, &event, meta).await?;
+        }
         Ok(signed_in)
     }
 }
@@ -252,6 +271,9 @@ enum SecondStep {
     None,
     /// The device's trust stands in for the second factor, with this authentication context.
     TrustedDevice(AuthContext),
+    /// An approved emergency access stands in for it, with this authentication context
+    /// (`mfa` for apps, monitored; never enough for changes).
+    Emergency(AuthContext),
     /// The second factor is asked for.
     Ask,
 }
@@ -266,8 +288,16 @@ fn after_password(
     check: &SignInCheck,
     has_second_factor: bool,
     trusted: Option<&TrustedDevice>,
+    emergency: bool,
     now: twofold_core::Timestamp,
 ) -> SecondStep {
+    let by_emergency = emergency.then(|| crate::emergency::Emergency::auth_context(now));
+    let meets = |auth: &AuthContext| match &check.need {
+        SignInNeed::Strengths(strengths, within) => {
+            check.policy.as_deref().is_some_and(|policy| shortfall(policy, strengths, *within, auth, now).is_none())
+        }
+        _ => true,
+    };
     let by_device = trusted.filter(|_| has_second_factor).map(|device| AuthContext {
         amr: vec!["pwd".into(), "trusted_device".into()],
         acr: "mfa".into(),
@@ -283,6 +313,13 @@ fn after_password(
                 .is_some_and(|policy| shortfall(policy, strengths, *within, &auth, now).is_none()) =>
         {
             SecondStep::TrustedDevice(auth)
+        }
+        // Emergency access: where the second step would be asked, and what it reaches is
+        // enough (never a phishing-resistant requirement), the password lets them in.
+        (SignInNeed::Default | SignInNeed::Strengths(..), _)
+            if has_second_factor && by_emergency.as_ref().is_some_and(meets) =>
+        {
+            SecondStep::Emergency(by_emergency.unwrap_or_default())
         }
         // Nothing to ask for: they are led to set a method up, and every app that needs more
         // refuses until they have.

@@ -48,6 +48,10 @@ pub enum TargetType {
     Case,
     /// A temporary access pass; the id is its UUID (never the passcode).
     AccessPass,
+    /// An emergency access; the id is its UUID.
+    EmergencyAccess,
+    /// A review task; the id is its UUID.
+    Review,
 }
 
 impl TargetType {
@@ -70,6 +74,8 @@ impl TargetType {
             Self::Exception => "exception",
             Self::Case => "case",
             Self::AccessPass => "access_pass",
+            Self::EmergencyAccess => "emergency_access",
+            Self::Review => "review",
         }
     }
 }
@@ -312,6 +318,27 @@ audit_actions! {
     /// A person's temporary access passes were revoked before their end. After: `user`
     /// (username), `revoked` (how many).
     AccessPassRevoke => "access_pass.revoke", AccessPass;
+
+    // Emergency access, break-glass accounts and review tasks.
+
+    /// Emergency access was asked for. After: `user` (username), `reason`, `hours`.
+    EmergencyRequest => "emergency.request", EmergencyAccess;
+    /// Emergency access was approved (the actor is the approver, with their fresh second
+    /// factor). After: `user`, `ends_at`.
+    EmergencyApprove => "emergency.approve", EmergencyAccess;
+    /// Emergency access was refused. After: `user`.
+    EmergencyReject => "emergency.reject", EmergencyAccess;
+    /// A sign-in was let in by emergency access (the security team is alerted). After:
+    /// `user`, `ends_at`.
+    EmergencyUse => "emergency.use", EmergencyAccess;
+    /// Emergency access ended (its time ran out, or it was revoked). After: `user`,
+    /// `end_reason`.
+    EmergencyEnd => "emergency.end", EmergencyAccess;
+    /// A review task was opened. After: `kind` (`emergency_access`, `break_glass_sign_in`),
+    /// `subject_id`, `user` (username).
+    ReviewOpen => "review.open", Review;
+    /// A review task was completed. After: `findings`, `control_test`.
+    ReviewComplete => "review.complete", Review;
 }
 
 impl AuditAction {
@@ -400,6 +427,13 @@ mod tests {
         "access_pass.issue",
         "access_pass.use",
         "access_pass.revoke",
+        "emergency.request",
+        "emergency.approve",
+        "emergency.reject",
+        "emergency.use",
+        "emergency.end",
+        "review.open",
+        "review.complete",
     ];
 
     /// `docs/audit-events.md`, the published description of the vocabulary.

@@ -175,10 +175,13 @@ impl AuthContext {
         self.acr == "pwd" && self.amr.iter().any(|m| m == ACCESS_PASS_AMR)
     }
 
-    /// True when the session proved a second factor within `max_age_secs` of `now`.
+    /// True when the session proved a second factor within `max_age_secs` of `now`. A session
+    /// let in by emergency access proved none: it reaches `mfa` for apps, but never counts for
+    /// changing methods, approving or working cases.
     #[must_use]
     pub fn has_fresh_mfa(&self, now: Timestamp, max_age_secs: i64) -> bool {
         matches!(self.acr.as_str(), "mfa" | "phr" | "phrh")
+            && !self.amr.iter().any(|m| m == crate::emergency::EMERGENCY_AMR)
             && self.auth_time.is_some_and(|t| t.plus_seconds(max_age_secs) >= now)
     }
 }
@@ -262,5 +265,18 @@ mod tests {
         assert!(s.opens_apps(), "after a method is enrolled and proved");
         s.mfa_pending = true;
         assert!(!s.opens_apps());
+    }
+
+    /// THREATS: standing bypasses — a session let in by emergency access opens apps at `mfa`
+    /// but is never a fresh second factor for changes.
+    #[test]
+    fn an_emergency_session_is_no_second_factor_for_changes() {
+        let emergency = AuthContext {
+            amr: vec!["pwd".into(), crate::emergency::EMERGENCY_AMR.into()],
+            acr: "mfa".into(),
+            auth_time: Some(Timestamp(0)),
+        };
+        assert!(!emergency.has_fresh_mfa(Timestamp(1), FRESH_MFA_SECS));
+        assert!(!emergency.may_change_methods(Timestamp(1), FRESH_MFA_SECS));
     }
 }

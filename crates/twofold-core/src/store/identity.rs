@@ -21,6 +21,8 @@ pub struct UserFilter {
     pub group: Option<String>,
     /// Only this department.
     pub department: Option<String>,
+    /// Only people holding this role.
+    pub role: Option<crate::identity::Role>,
     /// At most this many (default 1000).
     pub limit: Option<i64>,
     /// Skip this many, for paging.

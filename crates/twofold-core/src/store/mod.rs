@@ -19,6 +19,7 @@
 mod access;
 mod audit;
 mod cases;
+mod emergency;
 mod factors;
 mod identity;
 mod oidc;
@@ -30,6 +31,7 @@ use async_trait::async_trait;
 pub use access::PolicyStore;
 pub use audit::AuditStore;
 pub use cases::{CaseFilter, CaseStore};
+pub use emergency::EmergencyStore;
 pub use factors::{AccessPassStore, FactorStore, OneTimeCodeStore};
 pub use identity::{ApiKeyStore, DirectoryStore, GroupStore, GroupSummary, UserFilter, UserRecord, UserStore};
 pub use oidc::{OidcClientStore, OidcTokenStore};
@@ -98,5 +100,6 @@ sum_of_ports!(
     RolloutStore,
     CaseStore,
     AccessPassStore,
+    EmergencyStore,
     AuditStore,
 );

@@ -39,6 +39,7 @@ pub async fn list(
         tier,
         group: query.group.map(|g| g.to_lowercase()),
         department: query.department,
+        role: None,
         limit: query.limit,
         offset: query.offset,
     };

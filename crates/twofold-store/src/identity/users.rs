@@ -107,7 +107,7 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u {USER_FILTER} ORDER BY u.username LIMIT $5 OFFSET $6");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u {USER_FILTER} ORDER BY u.username LIMIT $6 OFFSET $7");
         bind_user_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), filter)
             .bind(filter.limit.unwrap_or(1000).clamp(1, 10_000))
             .bind(filter.offset.unwrap_or(0).max(0))
@@ -209,13 +209,15 @@ impl UserStore for SqlStore {
     }
 }
 
-/// The conditions of a [`UserFilter`], `$1`–`$4`: each is "$n IS NULL OR column = $n", so one
-/// statement serves every combination (bound by [`bind_user_filter`]).
+/// The conditions of a [`UserFilter`], `$1`–`$5`: each is "$n IS NULL OR column = $n", so one
+/// statement serves every combination (bound by [`bind_user_filter`]). Roles are stored
+/// comma-separated, so a role is matched as `,role,` inside `,roles,`.
 const USER_FILTER: &str = "WHERE ($1 IS NULL OR u.status = $1)
        AND ($2 IS NULL OR u.tier = $2)
        AND ($3 IS NULL OR u.department = $3)
        AND ($4 IS NULL OR EXISTS (SELECT 1 FROM group_members m JOIN identity_groups g ON g.id = m.group_id
-                                  WHERE m.user_id = u.id AND g.name = $4))";
+                                  WHERE m.user_id = u.id AND g.name = $4))
+       AND ($5 IS NULL OR (',' || u.roles || ',') LIKE ('%,' || $5 || ',%'))";
 
 /// Binds a [`UserFilter`]'s conditions as [`USER_FILTER`] numbers them.
 fn bind_user_filter<'q>(
@@ -227,4 +229,5 @@ fn bind_user_filter<'q>(
         .bind(filter.tier.map(|t| t.as_str().to_owned()))
         .bind(&filter.department)
         .bind(&filter.group)
+        .bind(filter.role.map(|r| r.as_str().to_owned()))
 }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod cases;
+mod emergency;
 mod factors;
 mod identity;
 mod oidc;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apps;
 mod directory;
+mod emergency;
 mod helpdesk;
 mod policy;
 mod reports;
@@ -15,6 +16,7 @@ mod rollout;
 
 pub use apps::{ClientCommand, KeysCommand, ServiceAccountCommand};
 pub use directory::{ApiKeyCommand, GroupCommand, TokenCommand, UserCommand, UserFields};
+pub use emergency::{EmergencyCommand, ReviewCommand};
 pub use helpdesk::CaseCommand;
 pub use policy::PolicyCommand;
 pub use reports::{AuditCommand, ReportCommand};
@@ -115,6 +117,12 @@ pub enum Command {
     /// Help-desk support cases: verify the caller, then issue a pass, retire or reset methods
     #[command(subcommand)]
     Case(CaseCommand),
+    /// Emergency access: a time-boxed, approved, monitored bypass of the second step
+    #[command(subcommand)]
+    Emergency(EmergencyCommand),
+    /// Review tasks after emergency access and break-glass sign-ins
+    #[command(subcommand)]
+    Review(ReviewCommand),
 }
 
 #[derive(Debug, Args)]

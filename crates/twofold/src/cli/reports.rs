@@ -54,6 +54,9 @@ pub enum ReportCommand {
         #[arg(long, default_value_t = 90)]
         secret_max_age_days: i64,
     },
+    /// Break-glass accounts: each one's last control test (a sign-in reviewed as a test), who
+    /// reviewed it, when the next is due; exit 1 when one is overdue
+    BreakGlass,
 }
 
 #[derive(Debug, Subcommand)]

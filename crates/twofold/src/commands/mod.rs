@@ -5,6 +5,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod cases;
 pub mod clients;
+pub mod emergency;
 pub mod groups;
 pub mod policy;
 pub mod reports;

@@ -11,6 +11,7 @@ use crate::output::print;
 
 pub async fn run(command: ReportCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
     match command {
+        ReportCommand::BreakGlass => return super::emergency::break_glass(app, format).await,
         ReportCommand::Coverage { days } => {
             anyhow::ensure!(days > 0, "--days must be positive");
             let c = app.rollout().coverage(days).await?;

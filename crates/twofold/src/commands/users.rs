@@ -73,6 +73,7 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
                 tier: tier.as_deref().map(Tier::parse).transpose().map_err(anyhow::Error::msg).context("--tier")?,
                 group: group.map(|g| g.to_lowercase()),
                 department,
+                role: None,
                 limit: Some(limit),
                 offset: Some(offset),
             };

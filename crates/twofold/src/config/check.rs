@@ -7,7 +7,7 @@ use twofold_core::identity::password::{HashParams, check_params};
 use twofold_core::signin::session::SessionPolicy;
 
 use super::channels::date_start;
-use super::{forward_auth, helpdesk};
+use super::{emergency, forward_auth, helpdesk};
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,10 @@ const KEYS: &[(&str, &str)] = &[
     ("helpdesk.access_pass_max_minutes", "integer"),
     ("helpdesk.team_lead", "string"),
     ("helpdesk.hr_email", "string"),
+    ("emergency", "table"),
+    ("emergency.max_hours", "integer"),
+    ("emergency.security_team", "string"),
+    ("emergency.break_glass_test_every_days", "integer"),
 ];
 
 fn type_name(value: &toml::Value) -> &'static str {
@@ -204,7 +208,7 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
             add(&key, message);
         }
     }
-    for (key, message) in helpdesk::check(table) {
+    for (key, message) in helpdesk::check(table).into_iter().chain(emergency::check(table)) {
         add(&key, message);
     }
     let session_defaults = SessionPolicy::default();

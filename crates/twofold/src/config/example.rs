@@ -89,4 +89,13 @@ access_pass_default_minutes = 60
 access_pass_max_minutes = 480          # 10 to 480
 # team_lead = "helpdesk-lead@example.com"   # told by mail when a verification step is overdue
 # hr_email = "hr@example.com"               # asked to attest callers; people with the hr role answer
+
+# Emergency access: a bypass of the second step for an enrolled person, for hours, approved by
+# an admin other than the requester, every sign-in under it mailed to the security team, and a
+# review left open when it ends. Break-glass accounts: every sign-in opens a review and mails
+# every admin; each must be tested (a sign-in reviewed as a control test) this often.
+[emergency]
+max_hours = 8                          # 1 to 24
+# security_team = "security@example.com"
+break_glass_test_every_days = 90
 "#;

@@ -46,6 +46,8 @@ pub(super) struct FileConfig {
     pub(super) enrolment: super::helpdesk::EnrolmentSection,
     #[serde(default)]
     pub(super) helpdesk: super::helpdesk::HelpdeskSection,
+    #[serde(default)]
+    pub(super) emergency: super::emergency::EmergencySection,
 }
 
 /// `[verify]`: the verify API's callers trusted with more failures than one browser (a

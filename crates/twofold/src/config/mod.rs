@@ -14,6 +14,7 @@ use crate::cli::{GlobalArgs, LogFormat, ServeArgs};
 
 mod channels;
 mod check;
+mod emergency;
 mod example;
 mod file;
 mod forward_auth;
@@ -58,6 +59,8 @@ pub struct Settings {
     pub helpdesk: twofold_app::cases::HelpDeskPolicy,
     /// How long temporary access passes may live.
     pub access_passes: twofold_core::factors::access_pass::AccessPassPolicy,
+    /// Emergency access and the break-glass watch.
+    pub emergency: twofold_app::emergency::EmergencyPolicy,
 }
 
 /// The environment variables Twofold reads; any other `TWOFOLD_*` gets a warning.
@@ -182,7 +185,9 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
     };
     let first_enrolment = file.enrolment.policy().map_err(listed)?;
     let (helpdesk, access_passes) = file.helpdesk.policy().map_err(listed)?;
+    let emergency = file.emergency.policy().map_err(listed)?;
     Ok(Settings {
+        emergency,
         first_enrolment,
         helpdesk,
         access_passes,

@@ -100,3 +100,11 @@ async fn a_person_allows_a_third_party_app_on_the_consent_screen_in_chromium() {
     .await;
     assert!(report.contains("5 passed, 0 failed"), "{report}");
 }
+
+#[tokio::test]
+async fn an_operator_verifies_a_caller_and_the_caller_signs_in_with_a_pass_in_chromium() {
+    let smtp = SmtpSink::start();
+    let mail_dir = smtp.dir.display().to_string();
+    let report = run_script_with("helpdesk.mjs", &["--smtp-url", &smtp.url], &[&mail_dir]).await;
+    assert!(report.contains("6 passed, 0 failed"), "{report}");
+}

@@ -20,6 +20,7 @@ mod cluster;
 mod config;
 mod consent;
 mod crash;
+mod emergency;
 mod enrolment;
 mod exceptions;
 mod exports;

@@ -1,0 +1,158 @@
+//! Review tasks (after an emergency access, for every break-glass sign-in) and the
+//! break-glass accounts' control tests.
+
+use twofold_core::emergency::EmergencyAccess;
+use twofold_core::emergency::break_glass::{self, TestStanding};
+use twofold_core::emergency::review::{Review, ReviewKind};
+use twofold_core::identity::{Role, Tier, User};
+use twofold_core::signin::SignInEvent;
+use twofold_core::store::UserFilter;
+use uuid::Uuid;
+
+use super::Emergency;
+use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
+
+impl Emergency {
+    /// Opens the review of an ended emergency access (once across nodes); whether this call
+    /// opened it.
+    pub(super) async fn open_review_for(
+        &self,
+        access: &EmergencyAccess,
+        actor: &Actor,
+        meta: &RequestMeta,
+    ) -> AppResult<bool> {
+        let summary = format!(
+            "Emergency access for {} ({} hours, approved by {}) ended: {}. Reason given: {}",
+            access.username,
+            access.hours,
+            access.decided_by.as_deref().unwrap_or("-"),
+            access.end_reason.as_deref().unwrap_or("-"),
+            access.reason
+        );
+        let review =
+            Review::open(ReviewKind::EmergencyAccess, &access.id.to_string(), &access.username, summary, self.now());
+        let opened = self.store.open_review(&review, &self.audit_context(actor, meta)).await?;
+        if opened {
+            self.alert(
+                &format!("Review due: emergency access for {}", access.username),
+                format!(
+                    "{}\n\nComplete the review with its findings: twofold review complete {}\n",
+                    review.summary, review.id
+                ),
+            );
+        }
+        Ok(opened)
+    }
+
+    /// A break-glass account signed in: a review opens and every admin is mailed.
+    pub(crate) async fn break_glass_signed_in(
+        &self,
+        user: &User,
+        event: &SignInEvent,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let summary = format!(
+            "Break-glass account {} signed in at {} from {} with {}.",
+            user.username,
+            event.at,
+            meta.ip.as_deref().unwrap_or("an unknown address"),
+            event.methods.join(", ")
+        );
+        let review =
+            Review::open(ReviewKind::BreakGlassSignIn, &event.id.to_string(), &user.username, summary, self.now());
+        self.store.open_review(&review, &self.audit_context(&Actor::system("break-glass watch"), meta)).await?;
+        let body = format!(
+            "{}\n\nIf this was a scheduled control test, complete its review as one:\n    twofold review complete {} --control-test --findings \"...\"\nIf nobody expected it, treat it as an incident now.\n",
+            review.summary, review.id
+        );
+        for admin in self.admins().await? {
+            if let Some(to) = admin.email.clone().filter(|_| admin.id != user.id) {
+                self.notify(Some(twofold_core::mail::Email {
+                    to,
+                    cc: Vec::new(),
+                    subject: format!("Break-glass sign-in: {}", user.username),
+                    body: body.clone(),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Review tasks, oldest first; only the open ones when `open_only`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn reviews(&self, open_only: bool) -> AppResult<Vec<Review>> {
+        Ok(self.store.reviews(open_only).await?)
+    }
+
+    /// Completes an open review with its `findings` (a break-glass sign-in may be recorded
+    /// as a scheduled control test: its evidence).
+    ///
+    /// # Errors
+    /// Findings too short; unknown or completed already; `control_test` on a review that is
+    /// not about a break-glass sign-in.
+    pub async fn complete_review(
+        &self,
+        caller: &Actor,
+        id: Uuid,
+        findings: &str,
+        control_test: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<Review> {
+        let findings = Review::check_findings(findings)?;
+        let review = self.store.review(id).await?.ok_or(AppError::NotFound("review"))?;
+        if control_test && review.kind != ReviewKind::BreakGlassSignIn {
+            return Err(twofold_core::ValidationErrors::one(
+                "control_test",
+                "only a break-glass sign-in is a control test",
+            )
+            .into());
+        }
+        let now = self.now();
+        let ctx = self.audit_context(caller, meta);
+        if !self.store.complete_review(id, &caller.name, &findings, control_test, now, &ctx).await? {
+            return Err(AppError::Refused(Refusal::AlreadyEnded));
+        }
+        Ok(Review {
+            completed_at: Some(now),
+            completed_by: Some(caller.name.clone()),
+            findings: Some(findings),
+            control_test,
+            ..review
+        })
+    }
+
+    /// Each break-glass account's control-test standing: when last tested (a reviewed sign-in
+    /// marked as a test), by whom, and whether the next test is overdue.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn break_glass_standings(&self) -> AppResult<Vec<TestStanding>> {
+        let filter = UserFilter { tier: Some(Tier::BreakGlass), limit: Some(10_000), ..UserFilter::default() };
+        let accounts = self.store.list_users(&filter).await?;
+        let reviews = self.store.reviews(false).await?;
+        Ok(break_glass::standings(&accounts, &reviews, self.policy.break_glass_test_every_days, self.now()))
+    }
+
+    /// Every admin (to alert), paged through.
+    async fn admins(&self) -> AppResult<Vec<User>> {
+        let mut all = Vec::new();
+        let mut offset = 0;
+        loop {
+            let filter = UserFilter {
+                role: Some(Role::Admin),
+                limit: Some(1000),
+                offset: Some(offset),
+                ..UserFilter::default()
+            };
+            let page = self.store.list_users(&filter).await?;
+            let done = page.len() < 1000;
+            offset += i64::try_from(page.len()).unwrap_or(0);
+            all.extend(page.into_iter().filter(User::may_sign_in));
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+}
