@@ -38,6 +38,16 @@ impl Timestamp {
             .unwrap_or_else(|| self.0.to_string())
     }
 
+    /// The minute, for people: `2026-11-22 10:00 UTC`.
+    #[must_use]
+    pub fn to_minute_utc(self) -> String {
+        let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(&format).ok())
+            .unwrap_or_else(|| self.to_rfc3339())
+    }
+
     /// Parses RFC 3339 (`2026-11-22T10:00:00Z`) or a plain date (`2026-11-22`, midnight UTC).
     ///
     /// # Errors

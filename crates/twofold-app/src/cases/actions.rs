@@ -45,7 +45,14 @@ impl Cases {
         let lifetime = self.factors.access_pass_policy.lifetime(lifetime_secs)?;
         let until = self.now().plus_seconds(lifetime);
         let uses = if single_use { "single use" } else { "several uses" };
-        self.record_action(by, &mut case, CaseAction::IssueAccessPass, format!("until {until}, {uses}"), meta).await?;
+        self.record_action(
+            by,
+            &mut case,
+            CaseAction::IssueAccessPass,
+            format!("until {}, {uses}", until.to_minute_utc()),
+            meta,
+        )
+        .await?;
         let issued = self.factors.issue_access_pass(&target, case.id, Some(lifetime), single_use, &by.actor, meta);
         let issued = self.or_note_failure(by, &mut case, issued.await, meta).await?;
         Ok(PassIssued { case, passcode: issued.passcode, pass: issued.pass })

@@ -232,7 +232,7 @@ impl CaseEvent {
         match self {
             CaseEvent::Opened { summary } => format!("opened: {summary}"),
             CaseEvent::StepStarted { channel, to, due } => {
-                format!("{} sent to {to}, due {}", channel.label(), due.to_rfc3339())
+                format!("{} sent to {to}, due {}", channel.label(), due.to_minute_utc())
             }
             CaseEvent::Verified { channel, evidence } => format!("verified by {}: {evidence}", channel.label()),
             CaseEvent::VerificationFailed { channel, reason } => format!("{} failed: {reason}", channel.label()),

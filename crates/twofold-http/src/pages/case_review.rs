@@ -73,7 +73,7 @@ pub async fn show(
         },
         kind: case.kind.label(),
         summary: case.summary().to_owned(),
-        opened: case.opened_at.to_rfc3339(),
+        opened: case.opened_at.to_minute_utc(),
         operator: case.operator.clone(),
         answered: false,
         notice: None,

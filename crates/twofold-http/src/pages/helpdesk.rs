@@ -119,7 +119,7 @@ async fn render_list(
             username: c.target.username,
             tier: c.target.tier.as_str(),
             kind: c.kind.label(),
-            opened: c.opened_at.to_rfc3339(),
+            opened: c.opened_at.to_minute_utc(),
             operator: c.operator,
         })
         .collect();
@@ -214,7 +214,7 @@ async fn render_case(
         Some(issued) => (
             Some(issued.passcode),
             if issued.pass.single_use { "once" } else { "any number of times" },
-            issued.pass.expires_at.to_rfc3339(),
+            issued.pass.expires_at.to_minute_utc(),
         ),
         None => (None, "", String::new()),
     };
@@ -223,7 +223,7 @@ async fn render_case(
         username: case.target.username.clone(),
         kind: case.kind.label(),
         tier: case.target.tier.as_str(),
-        opened: case.opened_at.to_rfc3339(),
+        opened: case.opened_at.to_minute_utc(),
         operator: case.operator.clone(),
         state: case.resolution.map_or_else(|| "open".to_owned(), |r| format!("closed: {}", r.label())),
         open: case.state == CaseState::Open,
@@ -235,7 +235,7 @@ async fn render_case(
         timeline: case
             .timeline
             .iter()
-            .map(|e| TimelineRow { at: e.at.to_rfc3339(), by: e.by.clone(), what: e.event.describe() })
+            .map(|e| TimelineRow { at: e.at.to_minute_utc(), by: e.by.clone(), what: e.event.describe() })
             .collect(),
         passcode,
         pass_uses,

@@ -135,6 +135,14 @@ async fn render_page(
     skip_to: Option<String>,
     sent_to: Option<String>,
 ) -> Result<Response, PageError> {
+    let notice = if current.session.auth.is_access_pass_only() && notice.is_none() {
+        Some(format!(
+            "You are signed in with a temporary access pass from your help desk. It opens only this page, until {}: set up a sign-in method now.",
+            current.session.absolute_expires_at.to_minute_utc()
+        ))
+    } else {
+        notice
+    };
     let first_method = match state.app.factors().first_method_needs(current).await? {
         Some(twofold_app::Refusal::FirstMethodNeedsProof { email_code, network }) => {
             Some(FirstMethodProof { email_code, network, sent_to })
