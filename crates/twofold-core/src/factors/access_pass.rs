@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+// Crockford's base32, as recovery codes use: look-alikes read over the phone map back.
+use super::recovery::ALPHABET;
 use crate::Timestamp;
 use crate::secret::{constant_time_eq, hmac_sha256, random_bytes};
 use crate::validation::ValidationErrors;
@@ -26,9 +28,6 @@ pub const DEFAULT_LIFETIME_SECS: i64 = 60 * 60;
 /// [`crate::signin::session::AuthContext::may_change_methods`]).
 pub const ACCESS_PASS_AMR: &str = "tap";
 
-/// Crockford's base32 alphabet, lower case (no i, l, o, u), as recovery codes use: what is
-/// read over the phone as a look-alike is mapped back by [`normalize`].
-const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 /// Characters in a pass (16 × 5 bits = 80 bits), shown in four groups of four.
 const LENGTH: usize = 16;
 
@@ -129,16 +128,7 @@ pub fn generate() -> String {
 /// look-alikes mapped (`i`/`l` → `1`, `o` → `0`). `None` when it cannot be a passcode.
 #[must_use]
 pub fn normalize(typed: &str) -> Option<String> {
-    let cleaned: String = typed
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| match c.to_ascii_lowercase() {
-            'i' | 'l' => '1',
-            'o' => '0',
-            other => other,
-        })
-        .collect();
-    (cleaned.len() == LENGTH && cleaned.bytes().all(|b| ALPHABET.contains(&b))).then_some(cleaned)
+    super::recovery::normalize_crockford(typed, LENGTH)
 }
 
 /// The stored form of a passcode for `user_id`: HMAC-SHA-256 under a key from the master

@@ -10,7 +10,7 @@ use crate::secret::{hmac_sha256, random_bytes};
 pub const CODES_PER_SET: usize = 10;
 
 /// Crockford's base32 alphabet, lower case: no i, l, o, u.
-const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 /// A fresh set of codes, formatted for people.
 #[must_use]
@@ -28,6 +28,12 @@ pub fn generate() -> Vec<String> {
 /// (`i`/`l` → `1`, `o` → `0`). `None` when it cannot be a code.
 #[must_use]
 pub fn normalize(code: &str) -> Option<String> {
+    normalize_crockford(code, 10)
+}
+
+/// The canonical form of a typed code of `length` characters of [`ALPHABET`] (recovery
+/// codes, temporary access passes): lower case, no spaces or dashes, look-alikes mapped.
+pub(crate) fn normalize_crockford(code: &str, length: usize) -> Option<String> {
     let cleaned: String = code
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
@@ -37,7 +43,7 @@ pub fn normalize(code: &str) -> Option<String> {
             other => other,
         })
         .collect();
-    (cleaned.len() == 10 && cleaned.bytes().all(|b| ALPHABET.contains(&b))).then_some(cleaned)
+    (cleaned.len() == length && cleaned.bytes().all(|b| ALPHABET.contains(&b))).then_some(cleaned)
 }
 
 /// The stored form of a code for `user_id`.

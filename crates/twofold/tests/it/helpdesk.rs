@@ -46,6 +46,13 @@ async fn code_mailed_to(smtp: &SmtpSink, to: &str, needle: &str) -> String {
     text.chars().filter(char::is_ascii_digit).take(6).collect()
 }
 
+/// Signs in at `/login/access-pass` in `browser`: the status (303 signed in, 401 refused).
+async fn sign_in_with_pass(browser: &twofold_testkit::Browser, username: &str, passcode: &str) -> u16 {
+    let (csrf, _) = browser.csrf("/login/access-pass").await;
+    let form = [("username", username), ("passcode", passcode), ("csrf", csrf.as_str())];
+    browser.post_form("/login/access-pass", &form).await.status().as_u16()
+}
+
 async fn verify_api(url: &str, token: &str, username: &str, code: &str) -> bool {
     let body: Value = api(token)
         .post(format!("{url}/api/v1/verify"))
@@ -207,12 +214,9 @@ async fn a_lost_phone_case_ends_with_the_old_phone_dead_everywhere_and_a_new_one
 
         // bob, on his new phone's browser, signs in with the pass: to Security info only.
         let new = node_b.browser();
-        let (csrf, _) = new.csrf("/login/access-pass").await;
-        let signed_in = new
-            .post_form("/login/access-pass", &[("username", "bob"), ("passcode", passcode.as_str()), ("csrf", &csrf)])
-            .await;
-        assert_eq!(signed_in.status(), 303, "{b}");
-        assert_eq!(twofold_testkit::location(&signed_in), "/account/security", "{b}");
+        assert_eq!(sign_in_with_pass(&new, "bob", &passcode).await, 303, "{b}");
+        let security = new.page("/account/security").await;
+        assert!(security.contains("signed in with a temporary access pass"), "{b}: {security}");
         smtp.wait_for("A temporary access pass was used").await;
         let authorize = new.authorize(&app.0, crate::oidc::REDIRECT).await;
         assert!(authorize.starts_with("/login"), "{b}: the pass opens no app: {authorize}");
@@ -225,11 +229,7 @@ async fn a_lost_phone_case_ends_with_the_old_phone_dead_everywhere_and_a_new_one
 
         // The pass was single use: a second sign-in with it fails like a wrong one.
         let again = node_a.browser();
-        let (csrf, _) = again.csrf("/login/access-pass").await;
-        let (status, page) = again
-            .submit("/login/access-pass", &[("username", "bob"), ("passcode", passcode.as_str()), ("csrf", &csrf)])
-            .await;
-        assert_eq!(status, 401, "{b}: {page}");
+        assert_eq!(sign_in_with_pass(&again, "bob", &passcode).await, 401, "{b}: single use");
 
         let closed = env.cli(&[
             "case",
@@ -299,25 +299,12 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
             .to_owned();
         let try_pass = |passcode: String| {
             let browser = server.browser();
-            async move {
-                let (csrf, _) = browser.csrf("/login/access-pass").await;
-                browser
-                    .submit(
-                        "/login/access-pass",
-                        &[("username", "carol"), ("passcode", passcode.as_str()), ("csrf", &csrf)],
-                    )
-                    .await
-                    .0
-            }
+            async move { sign_in_with_pass(&browser, "carol", &passcode).await }
         };
         assert_eq!(try_pass(first).await, 401, "{b}: the newer pass revoked the first");
         // A pass adds methods; it never takes carol's away.
         let with_pass = server.browser();
-        let (csrf, _) = with_pass.csrf("/login/access-pass").await;
-        let signed_in = with_pass
-            .post_form("/login/access-pass", &[("username", "carol"), ("passcode", second.as_str()), ("csrf", &csrf)])
-            .await;
-        assert_eq!(signed_in.status(), 303, "{b}");
+        assert_eq!(sign_in_with_pass(&with_pass, "carol", &second).await, 303, "{b}");
         let page = with_pass.page("/account/security").await;
         let carols_app = page
             .split(r#"action="/account/security/"#)
@@ -454,11 +441,7 @@ async fn a_first_method_needs_more_than_a_phished_password() {
         let passcode =
             json(&env.cli(&["case", "pass", &id, "--format", "json"]))["passcode"].as_str().unwrap().to_owned();
         let with_pass = strict.browser();
-        let (csrf, _) = with_pass.csrf("/login/access-pass").await;
-        let signed_in = with_pass
-            .post_form("/login/access-pass", &[("username", "olaf"), ("passcode", passcode.as_str()), ("csrf", &csrf)])
-            .await;
-        assert_eq!(signed_in.status(), 303, "{b}");
+        assert_eq!(sign_in_with_pass(&with_pass, "olaf", &passcode).await, 303, "{b}");
         with_pass.enrol_totp().await;
     }
 }
@@ -624,22 +607,14 @@ async fn an_all_methods_lost_case_needs_the_manager_and_an_overdue_step_escalate
             .as_str()
             .unwrap()
             .to_owned();
-        let sign_in_with_pass = || async {
+        let bob_with_pass = || async {
             let fresh = server.browser();
-            let (csrf, _) = fresh.csrf("/login/access-pass").await;
-            let status = fresh
-                .post_form(
-                    "/login/access-pass",
-                    &[("username", "bob"), ("passcode", passcode.as_str()), ("csrf", &csrf)],
-                )
-                .await
-                .status();
-            (status, fresh)
+            (sign_in_with_pass(&fresh, "bob", &passcode).await, fresh)
         };
-        let (status, fresh) = sign_in_with_pass().await;
+        let (status, fresh) = bob_with_pass().await;
         assert_eq!(status, 303, "{b}");
         fresh.enrol_totp().await;
-        let (status, lingering) = sign_in_with_pass().await;
+        let (status, lingering) = bob_with_pass().await;
         assert_eq!(status, 303, "{b}: a multi-use pass works until it ends");
         let closed = env.cli(&[
             "case",
@@ -652,7 +627,7 @@ async fn an_all_methods_lost_case_needs_the_manager_and_an_overdue_step_escalate
             "--confirmed",
         ]);
         assert!(closed.status.success(), "{b}: {}", stderr(&closed));
-        assert_eq!(sign_in_with_pass().await.0, 401, "{b}: closing the case ended the pass");
+        assert_eq!(bob_with_pass().await.0, 401, "{b}: closing the case ended the pass");
         assert_eq!(lingering.get_path("/account/security").await.status(), 303, "{b}: and its idle sessions");
 
         let metrics = json(&env.cli(&["case", "metrics", "--format", "json"]));
