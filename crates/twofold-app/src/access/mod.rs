@@ -157,11 +157,25 @@ impl ConditionalAccess {
             .and_then(|h| h.last_success.clone())
             .and_then(|(at, ip)| place(self.locate(ip?.parse().ok())?.coordinates, at))
             .zip(place(here.and_then(|h| h.coordinates), self.now()));
-        let (risk, reasons) = access::risk::assess(&Signals { recent_failures, new_country, travel });
+        let help_desk_change = self.help_desk_changed(user).await?;
+        let (risk, reasons) = access::risk::assess(&Signals { recent_failures, new_country, travel, help_desk_change });
         if risk != Risk::Low {
             tracing::info!(user = %user.username, risk = ?risk, reasons = %reasons.join("; "), "risky sign-in");
         }
         Ok(risk)
+    }
+
+    /// Whether a support case changed `user`'s methods within the last day.
+    async fn help_desk_changed(&self, user: &User) -> AppResult<bool> {
+        let since = self.now().plus_seconds(-access::risk::HELP_DESK_WINDOW_SECS);
+        // A change in the window belongs to a case opened at most a week before it.
+        let filter = twofold_core::store::CaseFilter {
+            target_id: Some(user.id),
+            opened_since: Some(since.plus_seconds(-7 * 24 * 60 * 60)),
+            limit: 50,
+            ..twofold_core::store::CaseFilter::default()
+        };
+        Ok(self.store.cases(&filter).await?.0.iter().any(|case| case.changed_since(since)))
     }
 
     /// Evaluates `policy` for `user` at `target`; looks the device, history and risk up only

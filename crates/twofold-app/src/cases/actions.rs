@@ -172,7 +172,8 @@ impl Cases {
         detail: String,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        self.write(by, case, CaseEvent::ActionTaken { action, detail }, AuditAction::CaseAction, meta).await
+        self.write(by, case, CaseEvent::ActionTaken { action, detail }, AuditAction::CaseAction, meta).await?;
+        self.watch_change(case, action).await
     }
 
     /// A change's result; when it failed after the case recorded it, a note says so on the

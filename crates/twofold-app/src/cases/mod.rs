@@ -8,6 +8,7 @@
 //! operator's scope and freshness, asks the case, and stores the result.
 
 mod actions;
+mod detection;
 mod escalation;
 mod review;
 mod verify;
@@ -45,6 +46,8 @@ pub struct HelpDeskPolicy {
     pub team_lead: Option<String>,
     /// Where HR is asked to attest a caller.
     pub hr_email: Option<String>,
+    /// Where detection alerts go (the security team).
+    pub security_team: Option<String>,
 }
 
 impl Default for HelpDeskPolicy {
@@ -55,6 +58,7 @@ impl Default for HelpDeskPolicy {
             operator_fresh_secs: FRESH_MFA_SECS,
             team_lead: None,
             hr_email: None,
+            security_team: None,
         }
     }
 }

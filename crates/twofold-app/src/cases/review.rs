@@ -140,6 +140,9 @@ impl Cases {
         };
         let answering = CaseOperator { operator: Operator::person(&current.user), actor: current.actor() };
         self.write(&answering, &mut case, event, action, meta).await?;
+        if !confirm {
+            self.watch_failures(&case).await?;
+        }
         Ok(case)
     }
 

@@ -118,11 +118,15 @@ impl Cases {
                 )));
             }
         };
+        let failed = outcome.is_err();
         let (event, action) = match outcome {
             Ok(evidence) => (CaseEvent::Verified { channel, evidence }, AuditAction::CaseVerify),
             Err(reason) => (CaseEvent::VerificationFailed { channel, reason }, AuditAction::CaseVerifyFail),
         };
         self.write(by, &mut case, event, action, meta).await?;
+        if failed {
+            self.watch_failures(&case).await?;
+        }
         Ok(case)
     }
 

@@ -1,6 +1,8 @@
 //! The risk of one sign-in, from signals the caller gathers: recent failures on the account,
-//! a country never seen for the person before, and travel between consecutive sign-ins no
-//! traveller could make. Rules then ask for `risk_at_least = "medium"` or `"high"`.
+//! a country never seen for the person before, travel between consecutive sign-ins no
+//! traveller could make, and a help-desk change of the person's methods in the last day (the
+//! moment an account taken over through the help desk is used). Rules then ask for
+//! `risk_at_least = "medium"` or `"high"`.
 
 use super::Risk;
 use crate::Timestamp;
@@ -13,6 +15,8 @@ pub const HIGH_AFTER_FAILURES: i64 = crate::signin::throttle::FREE_FAILURES_PER_
 pub const IMPOSSIBLE_KMH: f64 = 1000.0;
 /// Closer than this is never impossible travel (GeoIP locations are coarse).
 pub const MIN_TRAVEL_KM: f64 = 500.0;
+/// A help-desk change of the person's methods within this many seconds raises the risk.
+pub const HELP_DESK_WINDOW_SECS: i64 = 24 * 60 * 60;
 
 /// Where and when a sign-in happened, as far as GeoIP knows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,6 +39,9 @@ pub struct Signals {
     pub new_country: bool,
     /// The previous successful sign-in's place and this one's, when both are known.
     pub travel: Option<(Place, Place)>,
+    /// The help desk changed the person's methods (a pass, a retirement, a reset) within
+    /// [`HELP_DESK_WINDOW_SECS`].
+    pub help_desk_change: bool,
 }
 
 /// Great-circle distance in kilometres (haversine, mean Earth radius).
@@ -80,6 +87,10 @@ pub fn assess(signals: &Signals) -> (Risk, Vec<String>) {
     if signals.new_country {
         medium += 1;
         reasons.push("a country never seen for this person".into());
+    }
+    if signals.help_desk_change {
+        medium += 1;
+        reasons.push("the help desk changed this person's sign-in methods in the last day".into());
     }
     let risk = if high || medium >= 2 {
         Risk::High
@@ -131,5 +142,17 @@ mod tests {
         let (risk, why) = assess(&travel);
         assert_eq!(risk, Risk::High);
         assert!(why[0].starts_with("impossible travel"), "{why:?}");
+    }
+
+    /// A help-desk change is medium risk on its own, and high with a new country: the pattern
+    /// of an account taken over by talking the help desk round.
+    #[test]
+    fn a_help_desk_change_raises_the_risk() {
+        let changed = Signals { help_desk_change: true, ..Signals::default() };
+        assert_eq!(assess(&changed).0, Risk::Medium);
+        let abroad = Signals { new_country: true, ..changed };
+        let (risk, reasons) = assess(&abroad);
+        assert_eq!(risk, Risk::High);
+        assert!(reasons.iter().any(|r| r.contains("help desk")), "{reasons:?}");
     }
 }

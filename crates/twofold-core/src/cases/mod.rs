@@ -405,6 +405,22 @@ impl Case {
             .collect()
     }
 
+    /// Whether the case changed the person's methods (a pass, a retirement, a reset, a
+    /// resynchronisation) at or after `since`.
+    #[must_use]
+    pub fn changed_since(&self, since: Timestamp) -> bool {
+        self.timeline.iter().any(|e| e.at >= since && matches!(e.event, CaseEvent::ActionTaken { .. }))
+    }
+
+    /// How many verification steps failed at or after `since`.
+    #[must_use]
+    pub fn failures_since(&self, since: Timestamp) -> usize {
+        self.timeline
+            .iter()
+            .filter(|e| e.at >= since && matches!(e.event, CaseEvent::VerificationFailed { .. }))
+            .count()
+    }
+
     /// Whether a second operator has approved.
     #[must_use]
     pub fn approved(&self) -> bool {

@@ -638,3 +638,57 @@ async fn an_all_methods_lost_case_needs_the_manager_and_an_overdue_step_escalate
         assert!(timeline.contains("the manager alice confirmed"), "{b}: {timeline}");
     }
 }
+
+/// Detection: a help-desk change of a person's methods raises the risk of their sign-ins
+/// for a day (a policy's `risk_at_least` sees it), and the security team is told of a change
+/// on a privileged account and of repeated verification failures for one person.
+#[tokio::test]
+async fn support_activity_feeds_the_risk_engine_and_alerts_the_security_team() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let smtp = SmtpSink::start();
+        let config = env.write(
+            "detect.toml",
+            "[emergency]\nsecurity_team = \"soc@example.com\"\n[helpdesk]\ntiers = [\"standard\", \"external\", \"privileged\"]\n",
+        );
+        let server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config]).await;
+        let cli = |args: &[&str]| {
+            env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).env("TWOFOLD_CONFIG", &config).output().unwrap()
+        };
+        let policy = env.write(
+            "risky.toml",
+            "[[rule]]\nname = \"risky sign-ins stop\"\nwhen = { risk_at_least = \"medium\" }\noutcome = \"block\"\n",
+        );
+        assert!(env.cli(&["policy", "apply", &policy]).status.success(), "{b}");
+
+        let carol = server.browser();
+        carol.password_step("carol").await;
+        let app = carol.enrol_totp().await;
+        carol.sign_out().await;
+        env.advance(30);
+        let id = open_case(&env, "carol", "new_phone");
+        assert!(
+            cli(&["case", "verify", &id, "--channel", "factor_proof", "--code", &env.totp(&app, 0)]).status.success(),
+            "{b}"
+        );
+        assert!(cli(&["case", "pass", &id]).status.success(), "{b}");
+        let refused = carol.sign_in("carol", PASSWORD).await;
+        let status = refused.status();
+        let page = refused.text().await.unwrap();
+        assert_eq!(status, 403, "{b}: {page}");
+        assert!(page.contains("risky sign-ins stop"), "{b}: the help-desk change raised the risk: {page}");
+
+        // Three failed verifications for dave within a day: the security team hears of it.
+        for _ in 0..3 {
+            env.advance(30);
+            let case = open_case(&env, "dave", "locked_out");
+            assert!(cli(&["case", "verify", &case, "--channel", "email_code"]).status.success(), "{b}");
+            assert!(
+                !cli(&["case", "verify", &case, "--channel", "email_code", "--code", "000000"]).status.success(),
+                "{b}"
+            );
+        }
+        let alert = smtp.wait_for("Repeated failed verification for dave").await;
+        assert!(alert.contains("soc@example.com"), "{b}: {alert}");
+    }
+}

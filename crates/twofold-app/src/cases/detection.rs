@@ -1,0 +1,102 @@
+//! Detection from support activity: alerts to the security team when the help desk changes a
+//! privileged person's methods, when many changes come in a short time, and when one
+//! person's verification keeps failing. (The risk engine reads help-desk changes too: a
+//! change in the last day raises a sign-in's risk, see `twofold_core::access::risk`.)
+
+use twofold_core::cases::{Case, CaseAction};
+use twofold_core::identity::Tier;
+use twofold_core::store::CaseFilter;
+
+use super::Cases;
+use crate::AppResult;
+
+/// Changes of people's methods by the help desk within an hour from which the security team
+/// is told: a burst like this is how a campaign of social engineering looks from inside.
+pub const CHANGES_PER_HOUR_ALERT: usize = 5;
+/// Failed verification steps for one person within a day from which the team is told.
+pub const FAILURES_PER_DAY_ALERT: usize = 3;
+
+impl Cases {
+    /// After `case` changed something (`action`): an alert for a privileged person, and one
+    /// when this change makes the hour's count reach [`CHANGES_PER_HOUR_ALERT`].
+    pub(super) async fn watch_change(&self, case: &Case, action: CaseAction) -> AppResult<()> {
+        if case.target.tier == Tier::Privileged {
+            self.alert(
+                &format!("Help-desk change on a privileged account: {}", case.target.username),
+                format!(
+                    "{}: {} on case {} for {} ({}), by {}.\n",
+                    self.now(),
+                    action.label(),
+                    case.id,
+                    case.target.username,
+                    case.kind.label(),
+                    case.operator
+                ),
+            );
+        }
+        let hour_ago = self.now().plus_seconds(-60 * 60);
+        let recent = self.recent_cases(hour_ago.plus_seconds(-7 * 24 * 60 * 60)).await?;
+        let changes: usize = recent
+            .iter()
+            .map(|c| {
+                c.timeline
+                    .iter()
+                    .filter(|e| {
+                        e.at >= hour_ago && matches!(e.event, twofold_core::cases::CaseEvent::ActionTaken { .. })
+                    })
+                    .count()
+            })
+            .sum();
+        if changes == CHANGES_PER_HOUR_ALERT {
+            self.alert(
+                "Many help-desk changes in the last hour",
+                format!(
+                    "{changes} changes of people's sign-in methods by the help desk within the last hour (the latest on case {} for {}). Look at the cases now: a burst like this is how social engineering of the help desk looks.\n",
+                    case.id, case.target.username
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// After a failed verification step on `case`: an alert when the person's failures in
+    /// the last day, across all their cases, reach [`FAILURES_PER_DAY_ALERT`].
+    pub(super) async fn watch_failures(&self, case: &Case) -> AppResult<()> {
+        let day_ago = self.now().plus_seconds(-24 * 60 * 60);
+        let filter = CaseFilter {
+            target_id: Some(case.target.id),
+            opened_since: Some(day_ago.plus_seconds(-7 * 24 * 60 * 60)),
+            limit: 100,
+            ..CaseFilter::default()
+        };
+        let failures: usize = self.store.cases(&filter).await?.0.iter().map(|c| c.failures_since(day_ago)).sum();
+        if failures == FAILURES_PER_DAY_ALERT {
+            self.alert(
+                &format!("Repeated failed verification for {}", case.target.username),
+                format!(
+                    "{failures} verification steps failed within a day for {} (the latest on case {}, by {}). Someone may be trying to talk the help desk into their account.\n",
+                    case.target.username, case.id, case.operator
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    async fn recent_cases(&self, since: twofold_core::Timestamp) -> AppResult<Vec<Case>> {
+        let filter = CaseFilter { opened_since: Some(since), limit: 1000, ..CaseFilter::default() };
+        Ok(self.store.cases(&filter).await?.0)
+    }
+
+    /// Mails the security team, when one is configured (else only logs).
+    fn alert(&self, subject: &str, body: String) {
+        match &self.policy.security_team {
+            Some(to) => self.notify(Some(twofold_core::mail::Email {
+                to: to.clone(),
+                cc: Vec::new(),
+                subject: subject.to_owned(),
+                body,
+            })),
+            None => tracing::warn!(%subject, "help-desk alert not mailed: no [emergency] security_team"),
+        }
+    }
+}
