@@ -225,7 +225,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts<'_>) -> Decision {
                 because,
             })
         })
-        .chain(facts.overdue.map(|overdue| campaign_hit(overdue, facts)))
+        .chain(facts.overdue.filter(|_| facts.tier != Tier::BreakGlass).map(|overdue| campaign_hit(overdue, facts)))
         .collect();
     // A limit leaves low-sensitivity apps open for reading.
     let passes = facts.action == Action::Read && low_sensitivity(policy, facts);
@@ -312,6 +312,14 @@ fn who_matches(who: &Who, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()> {
     if who.exclude_users.iter().any(|u| u == f.username)
         || who.exclude_groups.iter().any(|g| f.groups.contains(g))
         || who.exclude_tiers.contains(&f.tier)
+    {
+        return None;
+    }
+    // A break-glass account meets only the rules written for it (naming its tier or the
+    // account): a broad rule must never lock out the way in of last resort.
+    if f.tier == Tier::BreakGlass
+        && !who.tiers.contains(&Tier::BreakGlass)
+        && !who.users.iter().any(|u| u == f.username)
     {
         return None;
     }

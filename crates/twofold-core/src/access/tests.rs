@@ -158,6 +158,23 @@ fn break_glass_accounts_meet_only_their_own_rule() {
     assert_eq!(decision.hits.len(), 1, "{}", decision.explain());
 }
 
+/// A broad rule that forgot to exclude break-glass accounts still never locks them out: only
+/// rules naming their tier or the account apply to them.
+#[test]
+fn a_broad_rule_does_not_reach_a_break_glass_account() {
+    let mut policy = example();
+    policy.rules.push(rule("block everyone outside the office", OutcomeKind::Block, None));
+    let glass = Person { username: "breakglass", tier: Tier::BreakGlass, roles: vec![Role::Admin], groups: vec![] };
+    let decision = evaluate(&policy, &facts(&glass, "203.0.113.9", Device::New, Action::Read));
+    assert_eq!(decision.outcome, require("phrh", None), "{}", decision.explain());
+    let bob = bob();
+    assert_eq!(evaluate(&policy, &facts(&bob, "203.0.113.9", Device::New, Action::Read)).outcome, Outcome::Block);
+    let mut named = rule("block the glass account", OutcomeKind::Block, None);
+    named.who.users = vec!["breakglass".into()];
+    policy.rules.push(named);
+    assert_eq!(evaluate(&policy, &facts(&glass, "203.0.113.9", Device::New, Action::Read)).outcome, Outcome::Block);
+}
+
 #[test]
 fn report_only_rules_are_reported_never_applied_and_off_rules_are_skipped() {
     let mut policy = example();

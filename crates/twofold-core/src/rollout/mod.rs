@@ -229,9 +229,14 @@ impl Phase {
 }
 
 impl Campaign {
-    /// The phase an identity belongs to (the first whose cohort names it), if any.
+    /// The phase an identity belongs to (the first whose cohort names it), if any. Break-glass
+    /// accounts belong to none: no campaign reminds, limits or blocks them, whatever the
+    /// cohort says (they are held to their own rule and control tests instead).
     #[must_use]
     pub fn phase_of(&self, username: &str, groups: &[String], tier: Tier, department: Option<&str>) -> Option<&Phase> {
+        if tier == Tier::BreakGlass {
+            return None;
+        }
         self.phases.iter().find(|p| p.includes(username, groups, tier, department))
     }
 

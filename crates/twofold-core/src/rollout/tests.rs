@@ -156,3 +156,12 @@ fn a_recorded_exemption_without_a_covering_exception_is_assessed_again() {
     assert_eq!(recorded_now(State::Exempt, true), Recorded::Holds(State::Exempt));
     assert_eq!(recorded_now(State::Blocked, false), Recorded::Holds(State::Blocked));
 }
+
+#[test]
+fn break_glass_accounts_are_in_no_campaign_whatever_the_cohort_says() {
+    let mut c = campaign();
+    c.phases[0].cohort.tiers.push(Tier::BreakGlass);
+    c.phases[0].cohort.users.push("breakglass".into());
+    assert!(c.phase_of("breakglass", &[], Tier::BreakGlass, None).is_none());
+    assert!(c.phase_of("breakglass", &[], Tier::Standard, None).is_some(), "the same name in another tier is named");
+}
