@@ -99,8 +99,13 @@ async fn run_campaign_jobs(app: Arc<App>) {
             Err(e) => tracing::warn!(error = %e, "campaign jobs failed; will retry"),
         }
         match app.emergency().run_jobs().await {
-            Ok(report) if report.ended + report.reviews_opened > 0 => {
-                tracing::info!(ended = report.ended, reviews = report.reviews_opened, "emergency access ended");
+            Ok(report) if report.ended + report.reviews_opened + report.tests_asked > 0 => {
+                tracing::info!(
+                    ended = report.ended,
+                    reviews = report.reviews_opened,
+                    tests_asked = report.tests_asked,
+                    "emergency jobs ran"
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "emergency jobs failed; will retry"),

@@ -49,6 +49,8 @@ pub struct EmergencyJobs {
     pub ended: usize,
     /// Reviews opened by this run.
     pub reviews_opened: usize,
+    /// Break-glass control tests that fell due, asked of the admins by this run.
+    pub tests_asked: usize,
 }
 
 /// The emergency capability.
@@ -211,7 +213,8 @@ impl Emergency {
     }
 
     /// Records the end of every emergency access whose time ran out (once across nodes) and
-    /// opens its review.
+    /// opens its review; asks the admins, once per due date, to test each break-glass account
+    /// whose control test is due.
     ///
     /// # Errors
     /// Storage failures.
@@ -231,6 +234,7 @@ impl Emergency {
                 report.reviews_opened += 1;
             }
         }
+        report.tests_asked = self.ask_due_control_tests(&system, &meta).await?;
         Ok(report)
     }
 

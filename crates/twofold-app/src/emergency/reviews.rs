@@ -135,6 +135,40 @@ impl Emergency {
         Ok(break_glass::standings(&accounts, &reviews, self.policy.break_glass_test_every_days, self.now()))
     }
 
+    /// Opens a "control test due" task for each break-glass account whose test is overdue,
+    /// once per due date across nodes, and mails every admin; how many were asked.
+    pub(super) async fn ask_due_control_tests(&self, actor: &Actor, meta: &RequestMeta) -> AppResult<usize> {
+        let mut asked = 0;
+        for standing in self.break_glass_standings().await?.into_iter().filter(|s| s.overdue) {
+            let subject = format!("{}:{}", standing.username, standing.due_at.millis());
+            let summary = format!(
+                "The control test of break-glass account {} was due at {}: sign in with it (its hardware key), then complete that sign-in's review with --control-test.",
+                standing.username,
+                standing.due_at.to_minute_utc()
+            );
+            let task = Review::open(ReviewKind::BreakGlassTestDue, &subject, &standing.username, summary, self.now());
+            if !self.store.open_review(&task, &self.audit_context(actor, meta)).await? {
+                continue;
+            }
+            asked += 1;
+            for admin in self.admins().await? {
+                if let Some(to) = admin.email.clone() {
+                    self.notify(Some(twofold_core::mail::Email {
+                        to,
+                        cc: Vec::new(),
+                        subject: format!("Break-glass control test due: {}", standing.username),
+                        body: format!(
+                            "{}
+",
+                            task.summary
+                        ),
+                    }));
+                }
+            }
+        }
+        Ok(asked)
+    }
+
     /// Every admin (to alert), paged through.
     async fn admins(&self) -> AppResult<Vec<User>> {
         let mut all = Vec::new();

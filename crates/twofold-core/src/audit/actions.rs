@@ -334,8 +334,8 @@ audit_actions! {
     /// Emergency access ended (its time ran out, or it was revoked). After: `user`,
     /// `end_reason`.
     EmergencyEnd => "emergency.end", EmergencyAccess;
-    /// A review task was opened. After: `kind` (`emergency_access`, `break_glass_sign_in`),
-    /// `subject_id`, `user` (username).
+    /// A review task was opened. After: `kind` (`emergency_access`, `break_glass_sign_in`,
+    /// `break_glass_test_due`), `subject_id`, `user` (username).
     ReviewOpen => "review.open", Review;
     /// A review task was completed. After: `findings`, `control_test`.
     ReviewComplete => "review.complete", Review;

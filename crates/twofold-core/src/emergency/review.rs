@@ -16,6 +16,9 @@ pub enum ReviewKind {
     EmergencyAccess,
     /// A break-glass account's sign-in (the subject is the sign-in event's id).
     BreakGlassSignIn,
+    /// A break-glass account's control test is due (the subject is the account and the date
+    /// it fell due): the admins are asked to test it, once per due date.
+    BreakGlassTestDue,
 }
 
 impl ReviewKind {
@@ -25,13 +28,16 @@ impl ReviewKind {
         match self {
             Self::EmergencyAccess => "emergency_access",
             Self::BreakGlassSignIn => "break_glass_sign_in",
+            Self::BreakGlassTestDue => "break_glass_test_due",
         }
     }
 
     /// Parses a stored name.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::EmergencyAccess, Self::BreakGlassSignIn].into_iter().find(|k| k.as_str() == text)
+        [Self::EmergencyAccess, Self::BreakGlassSignIn, Self::BreakGlassTestDue]
+            .into_iter()
+            .find(|k| k.as_str() == text)
     }
 }
 

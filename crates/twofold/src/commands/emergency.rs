@@ -44,7 +44,10 @@ async fn work(command: EmergencyCommand, app: &App, format: OutputFormat) -> any
         }
         EmergencyCommand::RunJobs => {
             let report = emergency.run_jobs().await?;
-            println!("{} emergency access(es) ended, {} review(s) opened", report.ended, report.reviews_opened);
+            println!(
+                "{} emergency access(es) ended, {} review(s) opened, {} break-glass control test(s) asked for",
+                report.ended, report.reviews_opened, report.tests_asked
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

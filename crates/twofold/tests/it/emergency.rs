@@ -137,6 +137,18 @@ async fn a_break_glass_sign_in_raises_alerts_and_an_overdue_control_test_is_repo
         env.advance(91 * 24 * 60 * 60);
         let overdue = env.cli(&["report", "break-glass"]);
         assert!(!overdue.status.success() && stdout(&overdue).contains("OVERDUE"), "{b}: {}", stdout(&overdue));
+        // The scheduler asks the admins to test it, once per due date.
+        let with_mail = |args: &[&str]| env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).output().unwrap();
+        assert!(
+            stdout(&with_mail(&["emergency", "run-jobs"])).contains("1 break-glass control test(s) asked for"),
+            "{b}"
+        );
+        assert!(
+            stdout(&with_mail(&["emergency", "run-jobs"])).contains("0 break-glass control test(s) asked for"),
+            "{b}"
+        );
+        let asked = smtp.wait_for("Break-glass control test due: breakglass").await;
+        assert!(asked.contains("alice@demo.twofold.test"), "{b}");
         let review = open[0]["id"].as_str().unwrap().to_owned();
         let tested = env.cli(&[
             "review",
