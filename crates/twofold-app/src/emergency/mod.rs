@@ -254,7 +254,7 @@ impl Emergency {
     }
 
     /// Mails the security team, when one is configured (else only logs).
-    fn alert(&self, subject: &str, body: String) {
+    pub(crate) fn alert(&self, subject: &str, body: String) {
         match &self.policy.security_team {
             Some(to) => self.notify(Some(twofold_core::mail::Email {
                 to: to.clone(),

@@ -86,6 +86,22 @@ pub fn source_key(ip: &str) -> String {
     }
 }
 
+/// Whether two addresses are on the same network as far as people's sign-ins go: the same
+/// IPv4 /24 or IPv6 /64 (an office, a home line), so a pass used from elsewhere stands out.
+#[must_use]
+pub fn same_network(a: &str, b: &str) -> bool {
+    let network = |ip: &str| -> Option<String> {
+        match ip.parse::<std::net::IpAddr>().ok()? {
+            std::net::IpAddr::V4(v4) => {
+                let o = v4.octets();
+                Some(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+            }
+            std::net::IpAddr::V6(_) => Some(source_key(ip)),
+        }
+    };
+    network(a).is_some_and(|n| network(b) == Some(n))
+}
+
 /// The answer to a claim for one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -232,5 +248,14 @@ mod tests {
     #[test]
     fn a_source_spraying_many_usernames_is_throttled() {
         assert_eq!(retry_after(Failures::default(), failures(53, 0), Timestamp(0)), Some(8));
+    }
+
+    #[test]
+    fn networks_are_an_ipv4_24_or_an_ipv6_64() {
+        assert!(same_network("192.0.2.10", "192.0.2.200"));
+        assert!(!same_network("192.0.2.10", "192.0.3.10"));
+        assert!(same_network("2001:db8:1:2::1", "2001:db8:1:2:ffff::9"));
+        assert!(!same_network("2001:db8:1:2::1", "2001:db8:1:3::1"));
+        assert!(!same_network("not an address", "not an address"));
     }
 }

@@ -88,6 +88,9 @@ pub trait SignInStore: Send + Sync {
         country: Option<&str>,
         last_success: bool,
     ) -> StoreResult<SignInHistory>;
+    /// The addresses of the person's latest `limit` successful sign-ins (newest first), to
+    /// tell whether a network was ever seen for them.
+    async fn sign_in_addresses(&self, user_id: Uuid, limit: i64) -> StoreResult<Vec<String>>;
 }
 
 /// The failure counts throttling reads, and the claims that hold an attempt's place while it

@@ -314,6 +314,18 @@ impl SignInStore for SqlStore {
     }
 
     /// Each an indexed look-up (see the port).
+    async fn sign_in_addresses(&self, user_id: Uuid, limit: i64) -> StoreResult<Vec<String>> {
+        let rows: Vec<(Option<String>,)> = sqlx::query_as(
+            "SELECT ip FROM sign_in_events WHERE user_id = $1 AND outcome = 'success' ORDER BY at DESC LIMIT $2",
+        )
+        .bind(user_id.to_string())
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows.into_iter().filter_map(|(ip,)| ip).collect())
+    }
+
     async fn sign_in_history(
         &self,
         user_id: Uuid,

@@ -692,3 +692,46 @@ async fn support_activity_feeds_the_risk_engine_and_alerts_the_security_team() {
         assert!(alert.contains("soc@example.com"), "{b}: {alert}");
     }
 }
+
+/// A temporary access pass used from a network none of the person's sign-ins came from (an
+/// IPv4 /24 or IPv6 /64) is told to the security team.
+#[tokio::test]
+async fn a_pass_used_from_a_network_never_seen_for_the_person_alerts_the_security_team() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let smtp = SmtpSink::start();
+        let config = env.write("soc.toml", "[emergency]\nsecurity_team = \"soc@example.com\"\n");
+        let server = env
+            .serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config, "--trusted-proxy", "127.0.0.1/32"])
+            .await;
+        let bob = server.browser();
+        bob.password_step("bob").await;
+        let app = bob.enrol_totp().await;
+        env.advance(30);
+        let id = open_case(&env, "bob", "new_phone");
+        assert!(
+            env.cli(&["case", "verify", &id, "--channel", "factor_proof", "--code", &env.totp(&app, 0)])
+                .status
+                .success(),
+            "{b}"
+        );
+        let passcode =
+            json(&env.cli(&["case", "pass", &id, "--format", "json"]))["passcode"].as_str().unwrap().to_owned();
+
+        // From an address bob never signed in from, behind the trusted proxy.
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let from = |request: reqwest::RequestBuilder| request.header("x-forwarded-for", "198.51.100.7");
+        let form =
+            from(client.get(format!("{}/login/access-pass", server.url))).send().await.unwrap().text().await.unwrap();
+        let csrf = twofold_testkit::html::hidden(&form, "csrf");
+        let signed_in = from(client.post(format!("{}/login/access-pass", server.url)))
+            .form(&[("username", "bob"), ("passcode", passcode.as_str()), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303, "{b}");
+        let alert = smtp.wait_for("Temporary access pass used from a new network: bob").await;
+        assert!(alert.contains("198.51.100.7") && alert.contains("soc@example.com"), "{b}: {alert}");
+    }
+}
