@@ -126,6 +126,44 @@ impl Cases {
         Ok(case)
     }
 
+    /// Drift diagnosis on a verified case: how far one code read out from the person's
+    /// authenticator app is off the server's clock, noted on the case (the code is not
+    /// used); the fix is [`Self::resync_method`] with two consecutive codes.
+    ///
+    /// # Errors
+    /// The case not verified; not one of the person's authenticator apps.
+    pub async fn diagnose_drift(
+        &self,
+        by: &CaseOperator,
+        id: Uuid,
+        method: Uuid,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<(Case, Option<i64>)> {
+        let (mut case, target) = self.load_open(by, id).await?;
+        case.may_take(CaseAction::ResyncMethod, &self.policy.verification, by.key()).map_err(refused)?;
+        let (a, offset) = self.factors.observed_drift(&target, method, code).await?;
+        let period = i64::from(a.otp.unwrap_or_default().period);
+        let text = match offset {
+            Some(0) => format!("drift diagnosis: {} \"{}\" is in step with the server", a.kind.label(), a.name),
+            Some(steps) => format!(
+                "drift diagnosis: {} \"{}\" is {} steps ({} seconds) {} the server's clock; resynchronise it",
+                a.kind.label(),
+                a.name,
+                steps.abs(),
+                steps.abs() * period,
+                if steps > 0 { "ahead of" } else { "behind" }
+            ),
+            None => format!(
+                "drift diagnosis: the code matched {} \"{}\" nowhere near the server's clock",
+                a.kind.label(),
+                a.name
+            ),
+        };
+        self.write(by, &mut case, CaseEvent::Note { text }, AuditAction::CaseNote, meta).await?;
+        Ok((case, offset))
+    }
+
     /// Revokes the person's temporary access passes and ends the sessions started with one
     /// that have proved nothing since.
     ///

@@ -106,6 +106,27 @@ impl Factors {
         Ok(a)
     }
 
+    /// How many steps one code read out from the person's authenticator app `id` is off the
+    /// server's clock (`None`: it matches nowhere near). Nothing is used or accepted.
+    ///
+    /// # Errors
+    /// Not one of the person's authenticator apps.
+    pub(crate) async fn observed_drift(
+        &self,
+        target: &User,
+        id: Uuid,
+        code: &str,
+    ) -> AppResult<(Authenticator, Option<i64>)> {
+        let a = self
+            .store
+            .authenticator(id)
+            .await?
+            .filter(|a| a.user_id == Some(target.id) && a.is_confirmed() && a.kind == AuthenticatorKind::Totp)
+            .ok_or(AppError::NotFound("authenticator app"))?;
+        let offset = otp::observed_offset(&self.open_secret(&a)?, a.otp.unwrap_or_default(), code, self.now());
+        Ok((a, offset))
+    }
+
     /// Where two consecutive codes put an OTP authenticator: its last used step or counter,
     /// and (TOTP) its clock offset in steps.
     pub(crate) fn resync_position(&self, a: &Authenticator, first: &str, second: &str) -> AppResult<(i64, i64)> {

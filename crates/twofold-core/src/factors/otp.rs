@@ -182,6 +182,22 @@ pub fn resync_totp(secret: &[u8], params: TotpParams, first: &str, second: &str,
     })
 }
 
+/// Drift diagnosis: the offset (in steps, nearest first) at which one `code` read out from an
+/// authenticator app matches, searching [`RESYNC_SEARCH`] steps either side of `now`, so the
+/// help desk can tell "the phone's clock is 90 seconds fast" before resynchronising. One code
+/// proves nothing (it may match by chance at some offset): it is never accepted as a sign-in.
+#[must_use]
+pub fn observed_offset(secret: &[u8], params: TotpParams, code: &str, now: Timestamp) -> Option<i64> {
+    let code = normalize(code, params.digits).ok()?;
+    let current = totp_step(now, params.period);
+    let search = i64::try_from(RESYNC_SEARCH).unwrap_or(200);
+    (0..=search).flat_map(|d| if d == 0 { vec![0] } else { vec![d, -d] }).find(|offset| {
+        u64::try_from(current + offset).is_ok_and(|step| {
+            constant_time_eq(hotp(secret, step, params.algorithm, params.digits).as_bytes(), code.as_bytes())
+        })
+    })
+}
+
 /// Checks an HOTP code given the next unused counter; returns the matched counter (the
 /// caller stores `matched + 1` as the next counter).
 ///
@@ -402,5 +418,18 @@ mod tests {
             uri,
             "otpauth://totp/Twofold:alice%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Twofold&algorithm=SHA1&digits=6&period=30"
         );
+    }
+
+    #[test]
+    fn one_code_read_out_shows_how_far_the_clock_drifts() {
+        let secret = b"12345678901234567890";
+        let params = TotpParams::default();
+        let now = Timestamp(59_000_000);
+        let three_ahead = Timestamp(now.millis() + 90_000);
+        let code = totp(secret, three_ahead, params);
+        assert_eq!(observed_offset(secret, params, &code, now), Some(3));
+        let behind = totp(secret, Timestamp(now.millis() - 60_000), params);
+        assert_eq!(observed_offset(secret, params, &behind, now), Some(-2));
+        assert_eq!(observed_offset(secret, params, "12ab56", now), None);
     }
 }

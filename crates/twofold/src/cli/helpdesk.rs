@@ -118,6 +118,18 @@ pub enum CaseCommand {
         /// The code after it
         second_code: String,
     },
+    /// Drift diagnosis: how far one code read out from the person's authenticator app is off
+    /// the server's clock (nothing is used; fix it with `resync`)
+    Diagnose {
+        /// The case's id
+        id: String,
+        /// The authenticator app's id (see `twofold user show`)
+        #[arg(long)]
+        method: uuid::Uuid,
+        /// A code the caller reads out; `-` reads it from standard input
+        #[arg(long)]
+        code: String,
+    },
     /// Close a case with a resolution and its checklist
     Close {
         /// The case's id

@@ -134,6 +134,12 @@ async fn work(command: CaseCommand, app: &App, format: Option<OutputFormat>) -> 
             let case = cases.resync_method(&by, case_id(&id)?, method, &first_code, &second_code, &meta).await?;
             show(format, &cases.show(case.id).await?)?;
         }
+        CaseCommand::Diagnose { id, method, code } => {
+            let code = if code == "-" { super::read_secret_line()? } else { code };
+            let (case, _) = cases.diagnose_drift(&by, case_id(&id)?, method, &code, &meta).await?;
+            let note = case.timeline.last().map(|e| e.event.describe()).unwrap_or_default();
+            println!("{note}");
+        }
         CaseCommand::Close { id, resolution, changes, confirmed } => {
             let resolution = Resolution::parse(&resolution).map_err(|e| anyhow::anyhow!("--resolution: {e}"))?;
             let checklist = Checklist { changes, person_confirmed: confirmed };

@@ -292,6 +292,15 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
         let replay = env.cli(&["case", "verify", &id, "--channel", "factor_proof", "--code", &env.totp(&app, 0)]);
         assert!(!replay.status.success(), "{b}: verified once; a used code is no proof");
 
+        // Drift diagnosis: one code from a phone whose clock runs 90 s fast says so, and two
+        // consecutive ones put the app back in step.
+        let shown = json(&env.cli(&["user", "show", "carol", "--format", "json"]));
+        let carols_id = shown["methods"][0]["id"].as_str().unwrap().to_owned();
+        let diagnosis = env.cli(&["case", "diagnose", &id, "--method", &carols_id, "--code", &env.totp(&app, 90)]);
+        assert!(stdout(&diagnosis).contains("3 steps (90 seconds) ahead of"), "{b}: {}", stdout(&diagnosis));
+        let resync = env.cli(&["case", "resync", &id, "--method", &carols_id, &env.totp(&app, 120), &env.totp(&app, 150)]);
+        assert!(resync.status.success(), "{b}: {}", stderr(&resync));
+
         let first = json(&env.cli(&["case", "pass", &id, "--format", "json"]))["passcode"].as_str().unwrap().to_owned();
         let second = json(&env.cli(&["case", "pass", &id, "--minutes", "10", "--format", "json"]))["passcode"]
             .as_str()
