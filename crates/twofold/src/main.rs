@@ -95,6 +95,12 @@ async fn open_builder(settings: &Settings, clock: &Arc<dyn Clock>, create: bool)
         let mailer = twofold_mail::SmtpMailer::new(url, &settings.mail_from).context("--smtp-url")?;
         app = app.with_mailer(Arc::new(mailer));
     }
+    // Admin verbs send texts too (a help-desk case's code to the phone on file).
+    if let Some(url) = &settings.sms_webhook_url {
+        let gateway = twofold_mail::sms::WebhookSms::new(url, settings.sms_webhook_authorization.clone())
+            .context("sms_otp.webhook_url")?;
+        app = app.with_sms_gateway(Arc::new(gateway));
+    }
     Ok(app)
 }
 
@@ -132,11 +138,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app = app.with_forward_auth(settings.forward_auth.clone());
             if let Some(path) = &settings.geoip_database {
                 app = app.with_geolocator(Arc::new(geoip::MaxMind::open(path)?));
-            }
-            if let Some(url) = &settings.sms_webhook_url {
-                let gateway = twofold_mail::sms::WebhookSms::new(url, settings.sms_webhook_authorization.clone())
-                    .context("sms_otp.webhook_url")?;
-                app = app.with_sms_gateway(Arc::new(gateway));
             }
             serve::run(&settings, app, args.demo).await?;
             Ok(ExitCode::SUCCESS)

@@ -41,9 +41,14 @@ impl Cases {
                 self.factors.send_code_on_file(&target, CodePurpose::CaseVerification, case.id, &by.actor, meta).await?
             }
             Channel::SmsCode => {
-                return Err(AppError::Refused(Refusal::ChannelUnavailable(
-                    "codes by text message to the number on file are not available for cases yet",
-                )));
+                if target.phone != case.target.phone {
+                    return Err(AppError::Refused(Refusal::ChannelUnavailable(
+                        "the phone number on file changed since the case opened: verify another way",
+                    )));
+                }
+                self.factors
+                    .send_text_on_file(&target, CodePurpose::CaseVerificationSms, case.id, &by.actor, meta)
+                    .await?
             }
             Channel::FactorProof => {
                 return Err(AppError::Refused(Refusal::ChannelUnavailable(
@@ -81,17 +86,22 @@ impl Cases {
         let (mut case, target) = self.load_open(by, id).await?;
         case.may_try(channel, by.key()).map_err(refused)?;
         let outcome: Result<String, String> = match channel {
-            Channel::EmailCode => {
+            Channel::EmailCode | Channel::SmsCode => {
+                let purpose = if channel == Channel::EmailCode {
+                    CodePurpose::CaseVerification
+                } else {
+                    CodePurpose::CaseVerificationSms
+                };
                 let sent_to = case.timeline.iter().rev().find_map(|e| match &e.event {
-                    CaseEvent::StepStarted { channel: Channel::EmailCode, to, .. } => Some(to.clone()),
+                    CaseEvent::StepStarted { channel: c, to, .. } if *c == channel => Some(to.clone()),
                     _ => None,
                 });
                 let Some(sent_to) = sent_to else {
                     return Err(AppError::Refused(Refusal::ChannelUnavailable(
-                        "no code was sent on this case yet: send one to the address on file first",
+                        "no code was sent on this case yet: send one to the contact on file first",
                     )));
                 };
-                if self.factors.redeem_code_on_file(&target, CodePurpose::CaseVerification, case.id, code).await? {
+                if self.factors.redeem_code_on_file(&target, purpose, case.id, code).await? {
                     Ok(format!("code read back from {sent_to}"))
                 } else {
                     Err("the code read back was wrong, used or expired".to_owned())
@@ -112,7 +122,7 @@ impl Cases {
                 }
                 Err(other) => return Err(other),
             },
-            Channel::SmsCode | Channel::ManagerApproval | Channel::HrAttestation => {
+            Channel::ManagerApproval | Channel::HrAttestation => {
                 return Err(AppError::Refused(Refusal::ChannelUnavailable(
                     "this channel is not checked with a code read out on the call",
                 )));

@@ -234,6 +234,56 @@ impl Factors {
         })
     }
 
+    /// Sends a code of `purpose` by text message to the phone number on `user`'s record
+    /// (never one typed in), under the send limits and the SMS destination rules.
+    pub(crate) async fn send_text_on_file(
+        &self,
+        user: &User,
+        purpose: CodePurpose,
+        reference: Uuid,
+        actor: &Actor,
+        meta: &RequestMeta,
+    ) -> AppResult<CodeSent> {
+        let phone = user
+            .phone
+            .clone()
+            .ok_or(AppError::Refused(Refusal::ChannelUnavailable("the person has no phone number on file")))?;
+        let gateway = self.sms.clone().ok_or(AppError::Refused(Refusal::ChannelUnavailable(
+            "no SMS webhook is configured ([sms_otp] webhook_url)",
+        )))?;
+        one_time_codes::check_sms_destination(&phone, &self.fallback_policy.sms.allowed_calling_codes)
+            .map_err(|e| AppError::Refused(Refusal::Fallback(e)))?;
+        let now = self.now();
+        let channel = format!("sms_otp:{}", purpose.as_str());
+        let source = meta.ip.as_deref().map(twofold_core::signin::throttle::source_key);
+        if let Err(limited) = self.store.claim_code_send(user.id, source.as_deref(), &channel, now).await? {
+            return Err(AppError::Throttled { retry_after_secs: limited.retry_after_secs });
+        }
+        let code = one_time_codes::generate_code();
+        let record = OneTimeCode {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            authenticator_id: reference,
+            purpose,
+            code_hash: one_time_codes::hash_code(&self.keys()?.recovery, user.id, &code),
+            created_at: now,
+            expires_at: now.plus_seconds(one_time_codes::CODE_LIFETIME_SECS),
+        };
+        let mut ctx = self.audit_context(actor, meta);
+        ctx.case = Some(reference).filter(|_| purpose == CodePurpose::CaseVerificationSms);
+        self.store.create_one_time_code(&record, &phone, &ctx).await?;
+        gateway.send(&phone, &one_time_codes::code_text(&code, purpose)).await.map_err(|e| {
+            tracing::warn!(error = %e.0, purpose = purpose.as_str(), "code to the phone on file not delivered");
+            AppError::Unavailable("the code could not be sent; try again".into())
+        })?;
+        metrics::counter!("twofold_one_time_codes_sent_total", "kind" => "sms_otp").increment(1);
+        Ok(CodeSent {
+            authenticator_id: reference,
+            masked_destination: one_time_codes::mask_destination(&phone),
+            valid_minutes: one_time_codes::CODE_LIFETIME_SECS / 60,
+        })
+    }
+
     /// Redeems a code sent by [`Self::send_code_on_file`] for `reference`, once; a miss counts
     /// against the live codes of that purpose.
     pub(crate) async fn redeem_code_on_file(

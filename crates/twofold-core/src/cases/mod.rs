@@ -151,6 +151,9 @@ pub struct CaseTarget {
     /// still the address on file (an address changed meanwhile is not the person's proof).
     #[serde(default)]
     pub email: Option<String>,
+    /// The phone number on file when the case opened, likewise.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// What closing a case confirms.
@@ -364,6 +367,7 @@ impl Case {
                 username: target.username.clone(),
                 tier: scope::effective_tier(target),
                 email: target.email.clone(),
+                phone: target.phone.clone(),
             },
             operator: operator.name.clone(),
             operator_id: operator_id.clone(),

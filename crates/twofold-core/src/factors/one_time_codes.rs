@@ -237,9 +237,11 @@ pub enum CodePurpose {
     Enrol,
     /// The proof of the address on file that lets someone with no method enrol a first one.
     FirstMethod,
-    /// A help-desk case's check of the caller through the contact on file (read back to the
-    /// operator on the call).
+    /// A help-desk case's check of the caller through the email address on file (read back
+    /// to the operator on the call).
     CaseVerification,
+    /// The same through the phone number on file, by text message.
+    CaseVerificationSms,
 }
 
 impl CodePurpose {
@@ -251,6 +253,7 @@ impl CodePurpose {
             Self::Enrol => "enrol",
             Self::FirstMethod => "first_method",
             Self::CaseVerification => "case_verification",
+            Self::CaseVerificationSms => "case_verification_sms",
         }
     }
 }
@@ -306,7 +309,7 @@ pub fn code_text(code: &str, purpose: CodePurpose) -> String {
         CodePurpose::SignIn => "sign in to",
         CodePurpose::Enrol => "confirm this contact method for",
         CodePurpose::FirstMethod => "set up the first sign-in method of",
-        CodePurpose::CaseVerification => {
+        CodePurpose::CaseVerification | CodePurpose::CaseVerificationSms => {
             return format!(
                 "Your help desk opened a support case for your Twofold account. Only if you are on a call with them now, read them this code: {code}. It works for {} minutes. If you did not contact the help desk, do not share it: report it to your security team.",
                 CODE_LIFETIME_SECS / 60
@@ -326,7 +329,9 @@ pub fn code_email(user: &User, to: &str, code: &str, purpose: CodePurpose) -> cr
         to: to.to_owned(),
         cc: Vec::new(),
         subject: match purpose {
-            CodePurpose::CaseVerification => "Your help desk asks to verify it's you",
+            CodePurpose::CaseVerification | CodePurpose::CaseVerificationSms => {
+                "Your help desk asks to verify it's you"
+            }
             _ => "Your verification code",
         }
         .into(),

@@ -298,7 +298,8 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
         let carols_id = shown["methods"][0]["id"].as_str().unwrap().to_owned();
         let diagnosis = env.cli(&["case", "diagnose", &id, "--method", &carols_id, "--code", &env.totp(&app, 90)]);
         assert!(stdout(&diagnosis).contains("3 steps (90 seconds) ahead of"), "{b}: {}", stdout(&diagnosis));
-        let resync = env.cli(&["case", "resync", &id, "--method", &carols_id, &env.totp(&app, 120), &env.totp(&app, 150)]);
+        let resync =
+            env.cli(&["case", "resync", &id, "--method", &carols_id, &env.totp(&app, 120), &env.totp(&app, 150)]);
         assert!(resync.status.success(), "{b}: {}", stderr(&resync));
 
         let first = json(&env.cli(&["case", "pass", &id, "--format", "json"]))["passcode"].as_str().unwrap().to_owned();
@@ -742,5 +743,36 @@ async fn a_pass_used_from_a_network_never_seen_for_the_person_alerts_the_securit
         assert_eq!(signed_in.status(), 303, "{b}");
         let alert = smtp.wait_for("Temporary access pass used from a new network: bob").await;
         assert!(alert.contains("198.51.100.7") && alert.contains("soc@example.com"), "{b}: {alert}");
+    }
+}
+
+/// The text-message channel: a code to the phone number on file when the case opened (read
+/// from a real SMS webhook), read back by the caller; a number changed since is refused.
+/// (Two threads: the admin verb waits for the webhook, which this test serves.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_texted_to_the_phone_on_file_verifies_the_caller() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let sms = twofold_testkit::SmsSink::start().await;
+        let config = env.write("sms.toml", &format!("[sms_otp]\nwebhook_url = \"{}\"\n", sms.url));
+        let _server = env.serve(&["--demo", "--config", &config]).await;
+        let cli = |args: &[&str]| env.command(args).env("TWOFOLD_CONFIG", &config).output().unwrap();
+        assert!(cli(&["user", "update", "bob", "--phone", "+447700900123"]).status.success(), "{b}");
+        let id = open_case(&env, "bob", "locked_out");
+        let sent = cli(&["case", "verify", &id, "--channel", "sms_code"]);
+        assert!(sent.status.success() && stderr(&sent).contains("•••• 0123"), "{b}: {}", stderr(&sent));
+        let (text, _) = sms.wait_for(1).await;
+        assert_eq!(text["to"], "+447700900123", "{b}");
+        let body = text["text"].as_str().unwrap();
+        let code: String = body.split("read them this code: ").nth(1).unwrap().chars().take(6).collect();
+        let email_path = cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]);
+        assert!(!email_path.status.success(), "{b}: a texted code is no email code");
+        let verified = cli(&["case", "verify", &id, "--channel", "sms_code", "--code", &code]);
+        assert!(verified.status.success(), "{b}: {}", stderr(&verified));
+
+        let other = open_case(&env, "bob", "lost_device");
+        assert!(cli(&["user", "update", "bob", "--phone", "+447700900999"]).status.success(), "{b}");
+        let moved = cli(&["case", "verify", &other, "--channel", "sms_code"]);
+        assert!(stderr(&moved).contains("phone number on file changed"), "{b}: {}", stderr(&moved));
     }
 }
