@@ -49,6 +49,8 @@ struct MethodChoice {
     id: Uuid,
     kind: &'static str,
     name: String,
+    /// An authenticator app or hardware token (which can drift and be resynchronised).
+    otp: bool,
 }
 
 struct TimelineRow {
@@ -205,7 +207,16 @@ async fn render_case(
             .await?
             .authenticators
             .into_iter()
-            .map(|a| MethodChoice { id: a.id, kind: a.kind.label(), name: a.name })
+            .map(|a| MethodChoice {
+                id: a.id,
+                kind: a.kind.label(),
+                otp: matches!(
+                    a.kind,
+                    twofold_core::factors::authenticator::AuthenticatorKind::Totp
+                        | twofold_core::factors::authenticator::AuthenticatorKind::Hotp
+                ),
+                name: a.name,
+            })
             .collect()
     } else {
         Vec::new()
@@ -305,10 +316,13 @@ pub struct StepForm {
     confirmed: Option<String>,
     #[serde(default)]
     text: String,
+    method: Option<Uuid>,
+    #[serde(default)]
+    second_code: String,
 }
 
 /// `POST /helpdesk/cases/{id}/{step}`: `send-code`, `check-code`, `ask-manager`, `ask-hr`,
-/// `approve`, `pass`, `revoke-passes`, `close`, `note`. (Retiring methods takes a list: [`retire`].)
+/// `approve`, `pass`, `revoke-passes`, `reset`, `diagnose`, `resync`, `close`, `note`. (Retiring methods takes a list: [`retire`].)
 pub async fn step(
     State(state): State<AppState>,
     page: PageAuthorized<WorkCases>,
@@ -360,6 +374,27 @@ pub async fn step(
             Err(e) => Err(twofold_core::ValidationErrors::one("resolution", e).into()),
         },
         "note" => cases.note(&by, id, &form.text, &meta).await.map(|_| notice("Note added.")),
+        "reset" if form.confirmed.is_none() => {
+            Err(twofold_core::ValidationErrors::one("confirmed", "tick the box to confirm the reset").into())
+        }
+        "reset" => cases
+            .reset_all_methods(&by, id, &meta)
+            .await
+            .map(|_| notice("Every method and recovery code is removed: issue a pass so the person can enrol anew.")),
+        "diagnose" => match form.method {
+            Some(method) => cases
+                .diagnose_drift(&by, id, method, &form.code, &meta)
+                .await
+                .map(|(case, _)| notice(case.timeline.last().map(|e| e.event.describe()).unwrap_or_default())),
+            None => Err(twofold_core::ValidationErrors::one("method", "choose the authenticator app").into()),
+        },
+        "resync" => match form.method {
+            Some(method) => cases
+                .resync_method(&by, id, method, &form.code, &form.second_code, &meta)
+                .await
+                .map(|_| notice("The method is back in step with the server.")),
+            None => Err(twofold_core::ValidationErrors::one("method", "choose the method").into()),
+        },
         "revoke-passes" => cases
             .revoke_access_passes(&by, id, &meta)
             .await

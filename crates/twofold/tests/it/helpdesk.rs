@@ -527,6 +527,12 @@ async fn operators_work_cases_on_the_pages_with_their_own_fresh_passkey() {
             )
             .await;
         assert!(right.contains("Verified: code to the email address on file"), "{b}: {right}");
+        // One channel opens a pass, never a reset of everything.
+        let (status, _) = erin.submit(&format!("{case}/reset"), &[("csrf", &csrf)]).await;
+        assert_eq!(status, 422, "{b}: the reset asks to be confirmed");
+        let (status, reset) = erin.submit(&format!("{case}/reset"), &[("confirmed", "on"), ("csrf", &csrf)]).await;
+        assert_eq!(status, 403, "{b}: {reset}");
+        assert!(reset.contains("approval by the person"), "{b}: the reset's stronger path is asked");
         let (status, issued) = erin.submit(&format!("{case}/pass"), &[("minutes", "30"), ("csrf", &csrf)]).await;
         assert_eq!(status, 200, "{b}: {issued}");
         let passcode = issued.split(r#"<code id="passcode">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
