@@ -11,8 +11,13 @@
 //! second operator, and an operator works only inside their scope ([`scope`]).
 
 pub mod metrics;
+mod names;
 pub mod scope;
+mod timeline;
 pub mod verification;
+
+pub use names::{CaseAction, CaseKind, CaseState, Resolution};
+pub use timeline::{CaseEvent, Checklist, Entry};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,121 +26,6 @@ use crate::Timestamp;
 use crate::identity::{Tier, User};
 use crate::validation::ValidationErrors;
 use verification::{Channel, Requirement, VerificationPolicy, VerificationStatus};
-
-/// Defines a closed set of names with parsing and listing.
-macro_rules! case_names {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal, $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The stored name.
-            #[must_use]
-            pub const fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            /// The name for people.
-            #[must_use]
-            pub const fn label(self) -> &'static str {
-                match self { $(Self::$variant => $label),+ }
-            }
-
-            /// Parses a stored name.
-            ///
-            /// # Errors
-            /// A message naming the accepted values.
-            pub fn parse(text: &str) -> Result<Self, String> {
-                match text.trim() {
-                    $($text => Ok(Self::$variant),)+
-                    _ => Err(format!("'{}' is not one of: {}", text, [$($text),+].join(", "))),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-case_names!(
-    /// Why the person needs the help desk.
-    CaseKind {
-        /// A phone or key was lost or stolen.
-        LostDevice => "lost_device", "Lost device",
-        /// Moving to a new phone.
-        NewPhone => "new_phone", "New phone",
-        /// Locked out after failed attempts.
-        LockedOut => "locked_out", "Locked out",
-        /// An authenticator app's codes are refused (its clock drifts).
-        TotpDrift => "totp_drift", "Authenticator codes refused",
-        /// A hardware token is broken or replaced.
-        TokenReplacement => "token_replacement", "Hardware token replacement",
-        /// No method and no recovery code left.
-        AllMethodsLost => "all_methods_lost", "All methods lost",
-        /// The person reports activity they did not cause.
-        SuspiciousActivity => "suspicious_activity", "Suspicious activity",
-    }
-);
-
-case_names!(
-    /// How a case ended.
-    Resolution {
-        /// The person can sign in again.
-        Resolved => "resolved", "Resolved",
-        /// Nothing needed changing.
-        NoChangeNeeded => "no_change_needed", "No change needed",
-        /// The caller could not be verified; nothing was changed.
-        VerificationFailed => "verification_failed", "Verification failed",
-        /// The caller withdrew the request.
-        Withdrawn => "withdrawn", "Withdrawn",
-        /// Handed to the security team.
-        EscalatedToSecurity => "escalated_to_security", "Escalated to security",
-    }
-);
-
-case_names!(
-    /// A change a verified case may make.
-    CaseAction {
-        /// Issue a temporary access pass.
-        IssueAccessPass => "issue_access_pass", "Temporary access pass issued",
-        /// Retire the methods of a lost or replaced device.
-        RetireMethods => "retire_methods", "Methods retired",
-        /// Remove every method and recovery code (followed by a pass).
-        ResetAllMethods => "reset_all_methods", "All methods reset",
-        /// Put an authenticator back in step with its clock or counter.
-        ResyncMethod => "resync_method", "Method resynchronised",
-    }
-);
-
-/// Whether a case is still being worked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseState {
-    /// Being worked.
-    Open,
-    /// Ended with a resolution.
-    Closed,
-}
-
-impl CaseState {
-    /// The stored name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Closed => "closed",
-        }
-    }
-}
 
 /// The person a case is about, as they were when it opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,118 +44,6 @@ pub struct CaseTarget {
     /// The phone number on file when the case opened, likewise.
     #[serde(default)]
     pub phone: Option<String>,
-}
-
-/// What closing a case confirms.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checklist {
-    /// What was changed, in the operator's words (or why nothing was).
-    pub changes: String,
-    /// The person confirmed they can sign in again.
-    pub person_confirmed: bool,
-}
-
-/// One thing that happened on a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum CaseEvent {
-    /// The case was opened.
-    Opened {
-        /// The caller's request, in the operator's words.
-        summary: String,
-    },
-    /// A verification step was started (a code sent, an approval asked for).
-    StepStarted {
-        /// Through which channel.
-        channel: Channel,
-        /// Where it went, masked (`a•••@example.com`), or whom it asks.
-        to: String,
-        /// When it is overdue.
-        due: Timestamp,
-    },
-    /// A verification step passed.
-    Verified {
-        /// Through which channel.
-        channel: Channel,
-        /// What showed it (which method, which approver).
-        evidence: String,
-    },
-    /// A verification step failed (a wrong code, a refusal).
-    VerificationFailed {
-        /// Through which channel.
-        channel: Channel,
-        /// What went wrong.
-        reason: String,
-    },
-    /// A second operator approved the changes (two-person rule).
-    Approved {
-        /// The approving operator's identity.
-        operator_id: Option<String>,
-    },
-    /// A verified case changed something.
-    ActionTaken {
-        /// What.
-        action: CaseAction,
-        /// Which methods, which pass (never a secret).
-        detail: String,
-    },
-    /// A step ran past its deadline and the team lead was told.
-    Overdue {
-        /// Which step.
-        channel: Channel,
-    },
-    /// A note by the operator.
-    Note {
-        /// Its text.
-        text: String,
-    },
-    /// The case was closed.
-    Closed {
-        /// How it ended.
-        resolution: Resolution,
-        /// What closing confirmed.
-        checklist: Checklist,
-    },
-}
-
-impl CaseEvent {
-    /// What happened, in a line for people (the timeline of the CLI and the pages).
-    #[must_use]
-    pub fn describe(&self) -> String {
-        match self {
-            CaseEvent::Opened { summary } => format!("opened: {summary}"),
-            CaseEvent::StepStarted { channel, to, due } => {
-                format!("{} sent to {to}, due {}", channel.label(), due.to_minute_utc())
-            }
-            CaseEvent::Verified { channel, evidence } => format!("verified by {}: {evidence}", channel.label()),
-            CaseEvent::VerificationFailed { channel, reason } => format!("{} failed: {reason}", channel.label()),
-            CaseEvent::Approved { operator_id } => {
-                format!("approved by a second operator ({})", operator_id.as_deref().unwrap_or("-"))
-            }
-            CaseEvent::ActionTaken { action, detail } => format!("{}: {detail}", action.label()),
-            CaseEvent::Overdue { channel } => format!("{} is overdue; the team lead was told", channel.label()),
-            CaseEvent::Note { text } => format!("note: {text}"),
-            CaseEvent::Closed { resolution, checklist } => format!(
-                "closed as {}: {}{}",
-                resolution.label(),
-                checklist.changes,
-                if checklist.person_confirmed { " (the person confirmed it works)" } else { "" }
-            ),
-        }
-    }
-}
-
-/// One timeline entry: when, by whom, what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
-    /// When.
-    pub at: Timestamp,
-    /// Who (an operator's name, the person, or Twofold).
-    pub by: String,
-    /// The operator's or person's identity, when a person.
-    pub by_id: Option<String>,
-    /// What happened.
-    pub event: CaseEvent,
 }
 
 /// One support case.

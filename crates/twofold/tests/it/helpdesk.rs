@@ -8,21 +8,21 @@ use twofold_testkit::{Env, SmtpSink, api, stderr, stdout};
 
 use crate::BIN;
 
-const PASSWORD: &str = "twofold-demo-pass";
+pub(crate) const PASSWORD: &str = "twofold-demo-pass";
 
-fn json(out: &std::process::Output) -> Value {
+pub(crate) fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", stderr(out));
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
 /// Runs an admin verb that sends mail through `smtp` (as an operator's console would, with
 /// TWOFOLD_SMTP_URL set).
-fn cli_mailing(env: &Env, smtp: &SmtpSink, args: &[&str]) -> std::process::Output {
+pub(crate) fn cli_mailing(env: &Env, smtp: &SmtpSink, args: &[&str]) -> std::process::Output {
     env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).output().unwrap()
 }
 
 /// Opens a case about `user` and returns its id.
-fn open_case(env: &Env, user: &str, kind: &str) -> String {
+pub(crate) fn open_case(env: &Env, user: &str, kind: &str) -> String {
     let case = json(&env.cli(&[
         "case",
         "open",
@@ -39,7 +39,7 @@ fn open_case(env: &Env, user: &str, kind: &str) -> String {
 }
 
 /// The six-digit code in the last mail to `to` that mentions the help desk.
-async fn code_mailed_to(smtp: &SmtpSink, to: &str, needle: &str) -> String {
+pub(crate) async fn code_mailed_to(smtp: &SmtpSink, to: &str, needle: &str) -> String {
     let mail = smtp.wait_for(needle).await;
     assert!(mail.contains(to), "{mail}");
     let text = mail.split("read them this code: ").nth(1).or_else(|| mail.split("code is ").nth(1)).unwrap();
@@ -47,13 +47,13 @@ async fn code_mailed_to(smtp: &SmtpSink, to: &str, needle: &str) -> String {
 }
 
 /// Signs in at `/login/access-pass` in `browser`: the status (303 signed in, 401 refused).
-async fn sign_in_with_pass(browser: &twofold_testkit::Browser, username: &str, passcode: &str) -> u16 {
+pub(crate) async fn sign_in_with_pass(browser: &twofold_testkit::Browser, username: &str, passcode: &str) -> u16 {
     let (csrf, _) = browser.csrf("/login/access-pass").await;
     let form = [("username", username), ("passcode", passcode), ("csrf", csrf.as_str())];
     browser.post_form("/login/access-pass", &form).await.status().as_u16()
 }
 
-async fn verify_api(url: &str, token: &str, username: &str, code: &str) -> bool {
+pub(crate) async fn verify_api(url: &str, token: &str, username: &str, code: &str) -> bool {
     let body: Value = api(token)
         .post(format!("{url}/api/v1/verify"))
         .json(&serde_json::json!({"username": username, "code": code}))
@@ -545,240 +545,5 @@ async fn operators_work_cases_on_the_pages_with_their_own_fresh_passkey() {
         assert_eq!(stale.status(), 303, "{b}");
         let to = twofold_testkit::location(&stale);
         assert!(to.starts_with("/login/mfa"), "{b}: {to}");
-    }
-}
-
-/// An all-methods-lost case: a code to the address on file and the manager's confirmation
-/// (the manager signs in with her own second factor; a stranger with the link gets nothing),
-/// then every method is reset and a pass lets the person enrol anew. An HR step left
-/// unanswered past its deadline is marked overdue once and mailed to the team lead.
-#[tokio::test]
-async fn an_all_methods_lost_case_needs_the_manager_and_an_overdue_step_escalates_by_mail() {
-    for env in Env::all(BIN).await {
-        let b = env.backend;
-        let smtp = SmtpSink::start();
-        let config =
-            env.write("helpdesk.toml", "[helpdesk]\nteam_lead = \"lead@example.com\"\nhr_email = \"hr@example.com\"\n");
-        let server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config]).await;
-        let token = env.admin_token();
-        let with_config = |args: &[&str]| {
-            env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).env("TWOFOLD_CONFIG", &config).output().unwrap()
-        };
-
-        let bob = server.browser();
-        bob.password_step("bob").await;
-        let bobs_phone = bob.enrol_totp().await;
-        let alice = server.browser();
-        alice.password_step("alice").await;
-        let alices_phone = alice.enrol_totp().await;
-        let carol = server.browser();
-        carol.password_step("carol").await;
-        let carols_phone = carol.enrol_totp().await;
-
-        let id = open_case(&env, "bob", "all_methods_lost");
-        assert!(with_config(&["case", "verify", &id, "--channel", "email_code"]).status.success(), "{b}");
-        let code = code_mailed_to(&smtp, "bob@demo.twofold.test", "read them this code").await;
-        assert!(env.cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]).status.success(), "{b}");
-        let early = env.cli(&["case", "reset", &id]);
-        assert!(stderr(&early).contains("approval by the person's manager"), "{b}: {}", stderr(&early));
-
-        let asked = with_config(&["case", "ask", &id, "--reviewer", "manager"]);
-        assert!(asked.status.success(), "{b}: {}", stderr(&asked));
-        let mail = smtp.wait_for("Please confirm a help-desk request").await;
-        assert!(mail.contains("alice@demo.twofold.test"), "{b}: to the manager on record");
-        let review = format!("/cases/{id}/review");
-        assert!(mail.contains(&review), "{b}: {mail}");
-
-        // The link alone is nothing: a stranger signed in with her own factor gets "not found".
-        env.advance(30);
-        carol.sign_out().await;
-        carol.sign_in_with_totp("carol", &carols_phone).await;
-        assert_eq!(carol.get_path(&review).await.status(), 404, "{b}");
-        // The manager answers with her own second factor, proved just now.
-        alice.sign_out().await;
-        env.advance(30);
-        alice.sign_in_with_totp("alice", &alices_phone).await;
-        let (csrf, page) = alice.csrf(&review).await;
-        assert!(page.contains("Confirm a help-desk request") && page.contains("bob"), "{b}: {page}");
-        let (status, answered) = alice.submit(&review, &[("decision", "confirm"), ("csrf", &csrf)]).await;
-        assert_eq!(status, 200, "{b}: {answered}");
-
-        // HR is asked too and does not answer in time: the lead hears of it, once.
-        assert!(with_config(&["case", "ask", &id, "--reviewer", "hr"]).status.success(), "{b}");
-        env.advance(25 * 60 * 60);
-        let run = with_config(&["case", "run-jobs"]);
-        assert!(stdout(&run).contains("1 overdue step(s)"), "{b}: {}", stdout(&run));
-        let overdue = smtp.wait_for("Overdue help-desk step for bob").await;
-        assert!(overdue.contains("lead@example.com") && overdue.contains("attestation from HR"), "{b}: {overdue}");
-        let again = with_config(&["case", "run-jobs"]);
-        assert!(stdout(&again).contains("0 overdue step(s)"), "{b}: reported once");
-
-        // Verified for a reset: every method goes, and a pass lets bob enrol a new one.
-        let reset = with_config(&["case", "reset", &id]);
-        assert!(reset.status.success(), "{b}: {}", stderr(&reset));
-        assert!(!verify_api(&server.url, &token, "bob", &env.totp(&bobs_phone, 0)).await, "{b}: the old app is gone");
-        let shown = json(&env.cli(&["user", "show", "bob", "--format", "json"]));
-        assert_eq!(shown["methods"].as_array().map(Vec::len), Some(0), "{b}: {shown}");
-        let passcode = json(&with_config(&["case", "pass", &id, "--multi-use", "--format", "json"]))["passcode"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let bob_with_pass = || async {
-            let fresh = server.browser();
-            (sign_in_with_pass(&fresh, "bob", &passcode).await, fresh)
-        };
-        let (status, fresh) = bob_with_pass().await;
-        assert_eq!(status, 303, "{b}");
-        fresh.enrol_totp().await;
-        let (status, lingering) = bob_with_pass().await;
-        assert_eq!(status, 303, "{b}: a multi-use pass works until it ends");
-        let closed = env.cli(&[
-            "case",
-            "close",
-            &id,
-            "--resolution",
-            "resolved",
-            "--changes",
-            "reset; new app enrolled",
-            "--confirmed",
-        ]);
-        assert!(closed.status.success(), "{b}: {}", stderr(&closed));
-        assert_eq!(bob_with_pass().await.0, 401, "{b}: closing the case ended the pass");
-        assert_eq!(lingering.get_path("/account/security").await.status(), 303, "{b}: and its idle sessions");
-
-        let metrics = json(&env.cli(&["case", "metrics", "--format", "json"]));
-        assert_eq!(metrics["overdue"], 1, "{b}: {metrics}");
-        assert_eq!(metrics["verified_by_channel"]["manager_approval"], 1, "{b}");
-        let case = json(&env.cli(&["case", "show", &id, "--format", "json"]));
-        let timeline = case["case"]["timeline"].to_string();
-        assert!(timeline.contains("the manager alice confirmed"), "{b}: {timeline}");
-    }
-}
-
-/// Detection: a help-desk change of a person's methods raises the risk of their sign-ins
-/// for a day (a policy's `risk_at_least` sees it), and the security team is told of a change
-/// on a privileged account and of repeated verification failures for one person.
-#[tokio::test]
-async fn support_activity_feeds_the_risk_engine_and_alerts_the_security_team() {
-    for env in Env::all(BIN).await {
-        let b = env.backend;
-        let smtp = SmtpSink::start();
-        let config = env.write(
-            "detect.toml",
-            "[emergency]\nsecurity_team = \"soc@example.com\"\n[helpdesk]\ntiers = [\"standard\", \"external\", \"privileged\"]\n",
-        );
-        let server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config]).await;
-        let cli = |args: &[&str]| {
-            env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).env("TWOFOLD_CONFIG", &config).output().unwrap()
-        };
-        let policy = env.write(
-            "risky.toml",
-            "[[rule]]\nname = \"risky sign-ins stop\"\nwhen = { risk_at_least = \"medium\" }\noutcome = \"block\"\n",
-        );
-        assert!(env.cli(&["policy", "apply", &policy]).status.success(), "{b}");
-
-        let carol = server.browser();
-        carol.password_step("carol").await;
-        let app = carol.enrol_totp().await;
-        carol.sign_out().await;
-        env.advance(30);
-        let id = open_case(&env, "carol", "new_phone");
-        assert!(
-            cli(&["case", "verify", &id, "--channel", "factor_proof", "--code", &env.totp(&app, 0)]).status.success(),
-            "{b}"
-        );
-        assert!(cli(&["case", "pass", &id]).status.success(), "{b}");
-        let refused = carol.sign_in("carol", PASSWORD).await;
-        let status = refused.status();
-        let page = refused.text().await.unwrap();
-        assert_eq!(status, 403, "{b}: {page}");
-        assert!(page.contains("risky sign-ins stop"), "{b}: the help-desk change raised the risk: {page}");
-
-        // Three failed verifications for dave within a day: the security team hears of it.
-        for _ in 0..3 {
-            env.advance(30);
-            let case = open_case(&env, "dave", "locked_out");
-            assert!(cli(&["case", "verify", &case, "--channel", "email_code"]).status.success(), "{b}");
-            assert!(
-                !cli(&["case", "verify", &case, "--channel", "email_code", "--code", "000000"]).status.success(),
-                "{b}"
-            );
-        }
-        let alert = smtp.wait_for("Repeated failed verification for dave").await;
-        assert!(alert.contains("soc@example.com"), "{b}: {alert}");
-    }
-}
-
-/// A temporary access pass used from a network none of the person's sign-ins came from (an
-/// IPv4 /24 or IPv6 /64) is told to the security team.
-#[tokio::test]
-async fn a_pass_used_from_a_network_never_seen_for_the_person_alerts_the_security_team() {
-    for env in Env::all(BIN).await {
-        let b = env.backend;
-        let smtp = SmtpSink::start();
-        let config = env.write("soc.toml", "[emergency]\nsecurity_team = \"soc@example.com\"\n");
-        let server = env
-            .serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config, "--trusted-proxy", "127.0.0.1/32"])
-            .await;
-        let bob = server.browser();
-        bob.password_step("bob").await;
-        let app = bob.enrol_totp().await;
-        env.advance(30);
-        let id = open_case(&env, "bob", "new_phone");
-        assert!(
-            env.cli(&["case", "verify", &id, "--channel", "factor_proof", "--code", &env.totp(&app, 0)])
-                .status
-                .success(),
-            "{b}"
-        );
-        let passcode =
-            json(&env.cli(&["case", "pass", &id, "--format", "json"]))["passcode"].as_str().unwrap().to_owned();
-
-        // From an address bob never signed in from, behind the trusted proxy.
-        let client =
-            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let from = |request: reqwest::RequestBuilder| request.header("x-forwarded-for", "198.51.100.7");
-        let form =
-            from(client.get(format!("{}/login/access-pass", server.url))).send().await.unwrap().text().await.unwrap();
-        let csrf = twofold_testkit::html::hidden(&form, "csrf");
-        let signed_in = from(client.post(format!("{}/login/access-pass", server.url)))
-            .form(&[("username", "bob"), ("passcode", passcode.as_str()), ("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed_in.status(), 303, "{b}");
-        let alert = smtp.wait_for("Temporary access pass used from a new network: bob").await;
-        assert!(alert.contains("198.51.100.7") && alert.contains("soc@example.com"), "{b}: {alert}");
-    }
-}
-
-/// The text-message channel: a code to the phone number on file when the case opened (read
-/// from a real SMS webhook), read back by the caller; a number changed since is refused.
-/// (Two threads: the admin verb waits for the webhook, which this test serves.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_code_texted_to_the_phone_on_file_verifies_the_caller() {
-    for env in Env::all(BIN).await {
-        let b = env.backend;
-        let sms = twofold_testkit::SmsSink::start().await;
-        let config = env.write("sms.toml", &format!("[sms_otp]\nwebhook_url = \"{}\"\n", sms.url));
-        let _server = env.serve(&["--demo", "--config", &config]).await;
-        let cli = |args: &[&str]| env.command(args).env("TWOFOLD_CONFIG", &config).output().unwrap();
-        assert!(cli(&["user", "update", "bob", "--phone", "+447700900123"]).status.success(), "{b}");
-        let id = open_case(&env, "bob", "locked_out");
-        let sent = cli(&["case", "verify", &id, "--channel", "sms_code"]);
-        assert!(sent.status.success() && stderr(&sent).contains("•••• 0123"), "{b}: {}", stderr(&sent));
-        let (text, _) = sms.wait_for(1).await;
-        assert_eq!(text["to"], "+447700900123", "{b}");
-        let body = text["text"].as_str().unwrap();
-        let code: String = body.split("read them this code: ").nth(1).unwrap().chars().take(6).collect();
-        let email_path = cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]);
-        assert!(!email_path.status.success(), "{b}: a texted code is no email code");
-        let verified = cli(&["case", "verify", &id, "--channel", "sms_code", "--code", &code]);
-        assert!(verified.status.success(), "{b}: {}", stderr(&verified));
-
-        let other = open_case(&env, "bob", "lost_device");
-        assert!(cli(&["user", "update", "bob", "--phone", "+447700900999"]).status.success(), "{b}");
-        let moved = cli(&["case", "verify", &other, "--channel", "sms_code"]);
-        assert!(stderr(&moved).contains("phone number on file changed"), "{b}: {}", stderr(&moved));
     }
 }

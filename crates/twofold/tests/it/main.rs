@@ -28,6 +28,8 @@ mod fallback;
 mod files;
 mod forward_auth;
 mod helpdesk;
+mod helpdesk_review;
+mod helpdesk_signals;
 mod metrics;
 mod mfa;
 mod oidc;
