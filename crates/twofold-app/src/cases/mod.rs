@@ -157,7 +157,7 @@ impl Cases {
     ) -> AppResult<Case> {
         let target =
             self.store.user_by_username(&normalize_username(username)).await?.ok_or(AppError::NotFound("user"))?;
-        self.check_scope(by, &target)?;
+        self.check_scope(by, &target).await?;
         let case = Case::open(kind, &target, &by.operator, summary, self.now())?;
         self.store.create_case(&case, &self.audit_context(&by.actor, meta).on_case(case.id)).await?;
         Ok(case)
@@ -222,20 +222,21 @@ impl Cases {
     }
 
     /// Whether `by` may act for `target` now (the person as they are now, not as they were
-    /// when the case opened).
-    fn check_scope(&self, by: &CaseOperator, target: &User) -> AppResult<()> {
+    /// when the case opened, their groups included).
+    async fn check_scope(&self, by: &CaseOperator, target: &User) -> AppResult<()> {
         let cli_scope;
         let scope = if by.operator.id.is_none() {
             // The machine's administrator serves every tier the help desk serves.
             cli_scope = OperatorScope {
                 tiers: vec![Tier::Standard, Tier::External, Tier::Privileged],
-                departments: Vec::new(),
+                ..OperatorScope::default()
             };
             &cli_scope
         } else {
             &self.policy.scope
         };
-        scope::may_serve(&by.operator, scope, target).map_err(|e| AppError::Refused(Refusal::OutOfScope(e)))
+        let groups = if scope.groups.is_empty() { Vec::new() } else { self.store.user_groups(target.id).await? };
+        scope::may_serve(&by.operator, scope, target, &groups).map_err(|e| AppError::Refused(Refusal::OutOfScope(e)))
     }
 
     /// The open case `id` and its person, checked against the operator's scope. The case is
@@ -254,7 +255,7 @@ impl Cases {
     async fn load_in_scope(&self, by: &CaseOperator, id: Uuid) -> AppResult<(Case, User)> {
         let case = self.store.case(id).await?.ok_or(AppError::NotFound("case"))?;
         let target = self.store.user_by_id(case.target.id).await?.ok_or(AppError::NotFound("user"))?;
-        self.check_scope(by, &target)?;
+        self.check_scope(by, &target).await?;
         Ok((case, target))
     }
 

@@ -1,4 +1,4 @@
-//! Whom a help-desk operator may serve: the tiers (and optionally departments) their scope
+//! Whom a help-desk operator may serve: the tiers (and optionally groups or departments) their scope
 //! names, never their own account, never a tier above their own. People holding a role over
 //! Twofold count as privileged.
 
@@ -7,20 +7,23 @@ use uuid::Uuid;
 
 use crate::identity::{Role, Tier, User};
 
-/// The tiers and departments operators may serve.
+/// The tiers, groups and departments operators may serve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorScope {
     /// Tiers served; never `service` or `break_glass`, which the help desk does not serve.
     pub tiers: Vec<Tier>,
     /// When not empty, only people of these departments.
     pub departments: Vec<String>,
+    /// When not empty, only members of these groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 impl Default for OperatorScope {
     /// Standard and external people of every department: privileged people only where an
     /// organisation widens the scope.
     fn default() -> Self {
-        Self { tiers: vec![Tier::Standard, Tier::External], departments: Vec::new() }
+        Self { tiers: vec![Tier::Standard, Tier::External], departments: Vec::new(), groups: Vec::new() }
     }
 }
 
@@ -85,6 +88,9 @@ pub enum OutOfScope {
     /// The scope names departments and the target's is not among them.
     #[error("the target's department is outside the help desk's scope")]
     Department,
+    /// The scope names groups and the target is in none of them.
+    #[error("the target is in none of the groups the help desk serves")]
+    Group,
 }
 
 /// The tier a person is served and verified as: their tier, or privileged when they hold a
@@ -123,11 +129,16 @@ const fn rank(tier: Tier) -> Option<u8> {
     }
 }
 
-/// Whether `operator` may act for `target` under `scope`.
+/// Whether `operator` may act for `target` (a member of `groups`) under `scope`.
 ///
 /// # Errors
 /// The first rule it breaks.
-pub fn may_serve(operator: &Operator, scope: &OperatorScope, target: &User) -> Result<(), OutOfScope> {
+pub fn may_serve(
+    operator: &Operator,
+    scope: &OperatorScope,
+    target: &User,
+    groups: &[String],
+) -> Result<(), OutOfScope> {
     if !operator.works_cases() {
         return Err(OutOfScope::NotAnOperator);
     }
@@ -148,6 +159,9 @@ pub fn may_serve(operator: &Operator, scope: &OperatorScope, target: &User) -> R
         && !target.department.as_ref().is_some_and(|d| scope.departments.iter().any(|s| s.eq_ignore_ascii_case(d)))
     {
         return Err(OutOfScope::Department);
+    }
+    if !scope.groups.is_empty() && !groups.iter().any(|g| scope.groups.iter().any(|s| s.eq_ignore_ascii_case(g))) {
+        return Err(OutOfScope::Group);
     }
     Ok(())
 }
@@ -175,6 +189,10 @@ mod tests {
         }
     }
 
+    fn serve(operator: &Operator, scope: &OperatorScope, target: &User) -> Result<(), OutOfScope> {
+        may_serve(operator, scope, target, &[])
+    }
+
     fn helpdesk(tier: Tier) -> Operator {
         Operator::person(&user(1, tier, &[Role::Helpdesk], None))
     }
@@ -183,10 +201,10 @@ mod tests {
     fn an_operator_serves_the_tiers_of_the_scope() {
         let scope = OperatorScope::default();
         let op = helpdesk(Tier::Standard);
-        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], None)), Ok(()));
-        assert_eq!(may_serve(&op, &scope, &user(2, Tier::External, &[], None)), Ok(()));
+        assert_eq!(serve(&op, &scope, &user(2, Tier::Standard, &[], None)), Ok(()));
+        assert_eq!(serve(&op, &scope, &user(2, Tier::External, &[], None)), Ok(()));
         assert_eq!(
-            may_serve(&op, &scope, &user(2, Tier::Privileged, &[], None)),
+            serve(&op, &scope, &user(2, Tier::Privileged, &[], None)),
             Err(OutOfScope::TierOutOfScope(Tier::Privileged))
         );
     }
@@ -195,23 +213,27 @@ mod tests {
     /// not their own, not a higher tier's, not outside the scope.
     #[test]
     fn no_operator_acts_on_their_own_account_or_a_higher_tier() {
-        let wide = OperatorScope { tiers: vec![Tier::Standard, Tier::Privileged], departments: Vec::new() };
+        let wide = OperatorScope {
+            tiers: vec![Tier::Standard, Tier::Privileged],
+            departments: Vec::new(),
+            groups: Vec::new(),
+        };
         let op = helpdesk(Tier::Standard);
         let own = user(1, Tier::Standard, &[Role::Helpdesk], None);
-        assert_eq!(may_serve(&op, &wide, &own), Err(OutOfScope::OwnAccount));
+        assert_eq!(serve(&op, &wide, &own), Err(OutOfScope::OwnAccount));
         assert_eq!(
-            may_serve(&op, &wide, &user(2, Tier::Privileged, &[], None)),
+            serve(&op, &wide, &user(2, Tier::Privileged, &[], None)),
             Err(OutOfScope::HigherTier { operator: Tier::Standard, target: Tier::Privileged })
         );
-        assert_eq!(may_serve(&helpdesk(Tier::Privileged), &wide, &user(2, Tier::Privileged, &[], None)), Ok(()));
+        assert_eq!(serve(&helpdesk(Tier::Privileged), &wide, &user(2, Tier::Privileged, &[], None)), Ok(()));
     }
 
     #[test]
     fn machine_and_break_glass_identities_are_never_served() {
-        let every = OperatorScope { tiers: Tier::ALL.to_vec(), departments: Vec::new() };
+        let every = OperatorScope { tiers: Tier::ALL.to_vec(), departments: Vec::new(), groups: Vec::new() };
         for tier in [Tier::Service, Tier::BreakGlass] {
             assert_eq!(
-                may_serve(&helpdesk(Tier::Privileged), &every, &user(2, tier, &[], None)),
+                serve(&helpdesk(Tier::Privileged), &every, &user(2, tier, &[], None)),
                 Err(OutOfScope::TierNeverServed(tier))
             );
         }
@@ -221,20 +243,20 @@ mod tests {
     fn departments_narrow_the_scope_when_named() {
         let scope = OperatorScope { departments: vec!["Sales".into()], ..OperatorScope::default() };
         let op = helpdesk(Tier::Standard);
-        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], Some("sales"))), Ok(()));
-        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], Some("Finance"))), Err(OutOfScope::Department));
-        assert_eq!(may_serve(&op, &scope, &user(2, Tier::Standard, &[], None)), Err(OutOfScope::Department));
+        assert_eq!(serve(&op, &scope, &user(2, Tier::Standard, &[], Some("sales"))), Ok(()));
+        assert_eq!(serve(&op, &scope, &user(2, Tier::Standard, &[], Some("Finance"))), Err(OutOfScope::Department));
+        assert_eq!(serve(&op, &scope, &user(2, Tier::Standard, &[], None)), Err(OutOfScope::Department));
     }
 
     #[test]
     fn only_help_desk_and_admins_work_cases() {
         let plain = Operator::person(&user(1, Tier::Standard, &[Role::User, Role::Approver], None));
         assert_eq!(
-            may_serve(&plain, &OperatorScope::default(), &user(2, Tier::Standard, &[], None)),
+            serve(&plain, &OperatorScope::default(), &user(2, Tier::Standard, &[], None)),
             Err(OutOfScope::NotAnOperator)
         );
         let cli = Operator { id: None, key: "cli:root".into(), name: "cli:root".into(), tier: None, roles: Vec::new() };
-        assert_eq!(may_serve(&cli, &OperatorScope::default(), &user(2, Tier::Standard, &[], None)), Ok(()));
+        assert_eq!(serve(&cli, &OperatorScope::default(), &user(2, Tier::Standard, &[], None)), Ok(()));
     }
 
     #[test]
@@ -245,11 +267,21 @@ mod tests {
         assert_eq!(effective_tier(&user(2, Tier::Standard, &[Role::User, Role::Approver], None)), Tier::Standard);
         assert_eq!(effective_tier(&user(2, Tier::BreakGlass, &[Role::Admin], None)), Tier::BreakGlass);
         assert_eq!(
-            may_serve(&helpdesk(Tier::Standard), &OperatorScope::default(), &admin),
+            serve(&helpdesk(Tier::Standard), &OperatorScope::default(), &admin),
             Err(OutOfScope::TierOutOfScope(Tier::Privileged)),
             "a standard-tier admin is not served as standard"
         );
         assert_eq!(stricter(Tier::Standard, Tier::Privileged), Tier::Privileged);
         assert_eq!(stricter(Tier::External, Tier::Standard), Tier::Standard);
+    }
+
+    #[test]
+    fn groups_narrow_the_scope_when_named() {
+        let scope = OperatorScope { groups: vec!["Emea-Staff".into()], ..OperatorScope::default() };
+        let op = helpdesk(Tier::Standard);
+        let target = user(2, Tier::Standard, &[], None);
+        assert_eq!(may_serve(&op, &scope, &target, &["emea-staff".into()]), Ok(()));
+        assert_eq!(may_serve(&op, &scope, &target, &["apac".into()]), Err(OutOfScope::Group));
+        assert_eq!(may_serve(&op, &scope, &target, &[]), Err(OutOfScope::Group));
     }
 }

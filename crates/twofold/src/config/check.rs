@@ -68,6 +68,7 @@ const KEYS: &[(&str, &str)] = &[
     ("helpdesk", "table"),
     ("helpdesk.tiers", "array"),
     ("helpdesk.departments", "array"),
+    ("helpdesk.groups", "array"),
     ("helpdesk.operator_fresh_minutes", "integer"),
     ("helpdesk.access_pass_default_minutes", "integer"),
     ("helpdesk.access_pass_max_minutes", "integer"),

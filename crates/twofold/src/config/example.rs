@@ -84,6 +84,7 @@ first_method = "email_code"            # email_code | network | access_pass | pa
 [helpdesk]
 tiers = ["standard", "external"]
 # departments = ["Sales"]              # when set, only people of these departments
+# groups = ["emea-staff"]              # when set, only members of these groups
 operator_fresh_minutes = 15
 access_pass_default_minutes = 60
 access_pass_max_minutes = 480          # 10 to 480

@@ -10,6 +10,7 @@
 //! [helpdesk]
 //! tiers = ["standard", "external"]      # privileged too, for operators of the privileged tier
 //! departments = []                      # when not empty, only people of these departments
+//! groups = []                           # when not empty, only members of these groups
 //! operator_fresh_minutes = 15           # operators' own passkey or security key, this recent
 //! access_pass_default_minutes = 60
 //! access_pass_max_minutes = 480         # 10 to 480
@@ -68,6 +69,8 @@ pub(super) struct HelpdeskSection {
     tiers: Option<Vec<String>>,
     #[serde(default)]
     departments: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
     operator_fresh_minutes: Option<i64>,
     access_pass_default_minutes: Option<i64>,
     access_pass_max_minutes: Option<i64>,
@@ -93,6 +96,7 @@ impl HelpdeskSection {
             }
         }
         scope.departments.clone_from(&self.departments);
+        scope.groups = self.groups.iter().map(|g| g.to_lowercase()).collect();
         let fresh = self.operator_fresh_minutes.unwrap_or(15);
         if !(1..=60).contains(&fresh) {
             problems.push(("helpdesk.operator_fresh_minutes".into(), format!("{fresh} is not 1–60")));

@@ -457,14 +457,15 @@ async fn a_first_method_needs_more_than_a_phished_password() {
 }
 
 /// The operator pages: only the help desk's role opens them, every step needs the operator's
-/// own fresh passkey, operators never serve their own account or a tier outside their scope,
+/// own fresh passkey, operators never serve their own account or a tier or group outside their scope,
 /// and a case is worked from open to a pass through the pages alone.
 #[tokio::test]
 async fn operators_work_cases_on_the_pages_with_their_own_fresh_passkey() {
     for env in Env::all(BIN).await {
         let b = env.backend;
         let smtp = SmtpSink::start();
-        let server = env.serve(&["--demo", "--smtp-url", &smtp.url]).await;
+        let scope = env.write("pilot-desk.toml", "[helpdesk]\ngroups = [\"pilot\"]\n");
+        let server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &scope]).await;
         let origin = server.url.replace("127.0.0.1", "localhost");
         let key = env.path("erin-key");
         crate::attestation::authenticator(&["ca", key.to_str().unwrap()], &serde_json::json!({}));
@@ -498,6 +499,11 @@ async fn operators_work_cases_on_the_pages_with_their_own_fresh_passkey() {
         let own = open("erin").await;
         assert_eq!(own.status(), 403, "{b}");
         assert!(own.text().await.unwrap().contains("own account"), "{b}");
+        let other_group = open("carol").await;
+        assert!(
+            other_group.text().await.unwrap().contains("none of the groups"),
+            "{b}: carol is not in the pilot group"
+        );
         let privileged = open("alice").await;
         assert!(privileged.text().await.unwrap().contains("outside the help desk"), "{b}: alice is privileged");
         let opened = open("bob").await;
