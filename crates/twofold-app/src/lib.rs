@@ -195,6 +195,20 @@ impl Shared {
         }
     }
 
+    /// Mails an alert to the security team at `to` (in the background, as every
+    /// notification); without an address it is only logged.
+    pub(crate) fn alert(&self, to: Option<&str>, subject: &str, body: String) {
+        match to {
+            Some(to) => self.notify(Some(twofold_core::mail::Email {
+                to: to.to_owned(),
+                cc: Vec::new(),
+                subject: subject.to_owned(),
+                body,
+            })),
+            None => tracing::warn!(%subject, "security alert not mailed: no [emergency] security_team"),
+        }
+    }
+
     /// Waits (up to `within`) for the notifications still on their way.
     async fn settle(&self, within: std::time::Duration) {
         let tasks: Vec<_> = self.sending.lock().map(|mut s| s.drain(..).collect()).unwrap_or_default();

@@ -66,10 +66,9 @@ impl Cases {
         let filter = CaseFilter {
             target_id: Some(case.target.id),
             opened_since: Some(day_ago.plus_seconds(-7 * 24 * 60 * 60)),
-            limit: 100,
             ..CaseFilter::default()
         };
-        let failures: usize = self.store.cases(&filter).await?.0.iter().map(|c| c.failures_since(day_ago)).sum();
+        let failures: usize = self.all_cases(filter).await?.iter().map(|c| c.failures_since(day_ago)).sum();
         if failures == FAILURES_PER_DAY_ALERT {
             self.alert(
                 &format!("Repeated failed verification for {}", case.target.username),
@@ -83,20 +82,11 @@ impl Cases {
     }
 
     async fn recent_cases(&self, since: twofold_core::Timestamp) -> AppResult<Vec<Case>> {
-        let filter = CaseFilter { opened_since: Some(since), limit: 1000, ..CaseFilter::default() };
-        Ok(self.store.cases(&filter).await?.0)
+        self.all_cases(CaseFilter { opened_since: Some(since), ..CaseFilter::default() }).await
     }
 
     /// Mails the security team, when one is configured (else only logs).
     fn alert(&self, subject: &str, body: String) {
-        match &self.policy.security_team {
-            Some(to) => self.notify(Some(twofold_core::mail::Email {
-                to: to.clone(),
-                cc: Vec::new(),
-                subject: subject.to_owned(),
-                body,
-            })),
-            None => tracing::warn!(%subject, "help-desk alert not mailed: no [emergency] security_team"),
-        }
+        self.shared.alert(self.policy.security_team.as_deref(), subject, body);
     }
 }

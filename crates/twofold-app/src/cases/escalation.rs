@@ -22,40 +22,28 @@ impl Cases {
         let by = CaseOperator::cli(&Actor::system("help-desk scheduler"));
         let meta = RequestMeta::default();
         let mut marked = 0;
-        let mut offset = 0;
-        loop {
-            let filter = CaseFilter { state: Some(CaseState::Open), limit: 500, offset, ..CaseFilter::default() };
-            let (page, _) = self.store.cases(&filter).await?;
-            let done = page.len() < 500;
-            offset += i64::try_from(page.len()).unwrap_or(0);
-            for mut case in page {
-                for (channel, due) in case.overdue(now) {
-                    match self
-                        .write(&by, &mut case, CaseEvent::Overdue { channel }, AuditAction::CaseOverdue, &meta)
-                        .await
-                    {
-                        Ok(()) => {}
-                        // Another node marked it (or an operator changed the case): next run looks again.
-                        Err(crate::AppError::Refused(Refusal::CaseChangedMeanwhile)) => break,
-                        Err(other) => return Err(other),
-                    }
-                    marked += 1;
-                    if let Some(lead) = &self.policy.team_lead {
-                        self.notify(Some(twofold_core::mail::case_step_overdue(
-                            lead,
-                            &case.id.to_string(),
-                            &case.target.username,
-                            channel.label(),
-                            due,
-                            &case.operator,
-                        )));
-                    } else {
-                        tracing::warn!(case = %case.id, step = channel.as_str(), "help-desk step overdue; no team lead to tell ([helpdesk] team_lead)");
-                    }
+        for mut case in self.all_cases(CaseFilter { state: Some(CaseState::Open), ..CaseFilter::default() }).await? {
+            for (channel, due) in case.overdue(now) {
+                match self.write(&by, &mut case, CaseEvent::Overdue { channel }, AuditAction::CaseOverdue, &meta).await
+                {
+                    Ok(()) => {}
+                    // Another node marked it (or an operator changed the case): next run looks again.
+                    Err(crate::AppError::Refused(Refusal::CaseChangedMeanwhile)) => break,
+                    Err(other) => return Err(other),
                 }
-            }
-            if done {
-                break;
+                marked += 1;
+                if let Some(lead) = &self.policy.team_lead {
+                    self.notify(Some(twofold_core::mail::case_step_overdue(
+                        lead,
+                        &case.id.to_string(),
+                        &case.target.username,
+                        channel.label(),
+                        due,
+                        &case.operator,
+                    )));
+                } else {
+                    tracing::warn!(case = %case.id, step = channel.as_str(), "help-desk step overdue; no team lead to tell ([helpdesk] team_lead)");
+                }
             }
         }
         Ok(marked)

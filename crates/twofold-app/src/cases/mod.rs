@@ -186,19 +186,24 @@ impl Cases {
     /// # Errors
     /// Storage failures.
     pub async fn metrics(&self, since: Option<twofold_core::Timestamp>) -> AppResult<CaseMetrics> {
+        let all = self.all_cases(CaseFilter { opened_since: since, ..CaseFilter::default() }).await?;
+        Ok(metrics::metrics(&all))
+    }
+
+    /// Every case `filter` names (its limit and offset aside), paged through.
+    pub(crate) async fn all_cases(&self, filter: CaseFilter) -> AppResult<Vec<Case>> {
+        const PAGE: i64 = 1000;
         let mut all = Vec::new();
-        let mut offset = 0;
         loop {
-            let filter = CaseFilter { opened_since: since, limit: 1000, offset, ..CaseFilter::default() };
-            let (page, _) = self.store.cases(&filter).await?;
-            let done = page.len() < 1000;
-            offset += i64::try_from(page.len()).unwrap_or(0);
-            all.extend(page);
+            let page =
+                CaseFilter { limit: PAGE, offset: i64::try_from(all.len()).unwrap_or(i64::MAX), ..filter.clone() };
+            let (cases, _) = self.store.cases(&page).await?;
+            let done = i64::try_from(cases.len()).unwrap_or(0) < PAGE;
+            all.extend(cases);
             if done {
-                break;
+                return Ok(all);
             }
         }
-        Ok(metrics::metrics(&all))
     }
 
     /// Adds a note to an open case.

@@ -255,14 +255,6 @@ impl Emergency {
 
     /// Mails the security team, when one is configured (else only logs).
     pub(crate) fn alert(&self, subject: &str, body: String) {
-        match &self.policy.security_team {
-            Some(to) => self.notify(Some(twofold_core::mail::Email {
-                to: to.clone(),
-                cc: Vec::new(),
-                subject: subject.to_owned(),
-                body,
-            })),
-            None => tracing::warn!(%subject, "security alert not mailed: no [emergency] security_team"),
-        }
+        self.shared.alert(self.policy.security_team.as_deref(), subject, body);
     }
 }

@@ -129,8 +129,7 @@ impl Emergency {
     /// # Errors
     /// Storage failures.
     pub async fn break_glass_standings(&self) -> AppResult<Vec<TestStanding>> {
-        let filter = UserFilter { tier: Some(Tier::BreakGlass), limit: Some(10_000), ..UserFilter::default() };
-        let accounts = self.store.list_users(&filter).await?;
+        let accounts = self.all_users(UserFilter { tier: Some(Tier::BreakGlass), ..UserFilter::default() }).await?;
         let reviews = self.store.reviews(false).await?;
         Ok(break_glass::standings(&accounts, &reviews, self.policy.break_glass_test_every_days, self.now()))
     }
@@ -170,21 +169,24 @@ impl Emergency {
         Ok(asked)
     }
 
-    /// Every admin (to alert), paged through.
+    /// Every admin who may sign in (to alert).
     async fn admins(&self) -> AppResult<Vec<User>> {
+        let admins = self.all_users(UserFilter { role: Some(Role::Admin), ..UserFilter::default() }).await?;
+        Ok(admins.into_iter().filter(User::may_sign_in).collect())
+    }
+
+    /// Every user `filter` names (its limit and offset aside), paged through.
+    async fn all_users(&self, filter: UserFilter) -> AppResult<Vec<User>> {
+        const PAGE: i64 = 1000;
         let mut all = Vec::new();
-        let mut offset = 0;
         loop {
-            let filter = UserFilter {
-                role: Some(Role::Admin),
-                limit: Some(1000),
-                offset: Some(offset),
-                ..UserFilter::default()
-            };
-            let page = self.store.list_users(&filter).await?;
-            let done = page.len() < 1000;
-            offset += i64::try_from(page.len()).unwrap_or(0);
-            all.extend(page.into_iter().filter(User::may_sign_in));
+            let offset = i64::try_from(all.len()).unwrap_or(i64::MAX);
+            let page = self
+                .store
+                .list_users(&UserFilter { limit: Some(PAGE), offset: Some(offset), ..filter.clone() })
+                .await?;
+            let done = i64::try_from(page.len()).unwrap_or(0) < PAGE;
+            all.extend(page);
             if done {
                 return Ok(all);
             }

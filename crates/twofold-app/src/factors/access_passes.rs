@@ -200,38 +200,10 @@ impl Factors {
         let mailer = self.mailer.clone().ok_or_else(|| {
             AppError::Unavailable("no SMTP relay is configured, so no code can be sent by email".into())
         })?;
-        let now = self.now();
-        let channel = format!("email_otp:{}", purpose.as_str());
-        let source = meta.ip.as_deref().map(twofold_core::signin::throttle::source_key);
-        if let Err(limited) = self.store.claim_code_send(user.id, source.as_deref(), &channel, now).await? {
-            return Err(AppError::Throttled { retry_after_secs: limited.retry_after_secs });
-        }
-        let code = one_time_codes::generate_code();
-        let record = OneTimeCode {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            authenticator_id: reference,
-            purpose,
-            code_hash: one_time_codes::hash_code(&self.keys()?.recovery, user.id, &code),
-            created_at: now,
-            expires_at: now.plus_seconds(one_time_codes::CODE_LIFETIME_SECS),
-        };
-        let mut ctx = self.audit_context(actor, meta);
-        if purpose == CodePurpose::CaseVerification {
-            ctx.case = Some(reference);
-        }
-        self.store.create_one_time_code(&record, &email, &ctx).await?;
+        let code = self.record_code_on_file(user, "email_otp", &email, purpose, reference, actor, meta).await?;
         let message = one_time_codes::code_email(user, &email, &code, purpose);
-        mailer.send(&message).await.map_err(|e| {
-            tracing::warn!(error = %e, purpose = purpose.as_str(), "code to the address on file not delivered");
-            AppError::Unavailable("the code could not be sent; try again".into())
-        })?;
-        metrics::counter!("twofold_one_time_codes_sent_total", "kind" => "email_otp").increment(1);
-        Ok(CodeSent {
-            authenticator_id: reference,
-            masked_destination: one_time_codes::mask_destination(&email),
-            valid_minutes: one_time_codes::CODE_LIFETIME_SECS / 60,
-        })
+        mailer.send(&message).await.map_err(|e| undelivered(&e.to_string(), purpose))?;
+        Ok(sent("email_otp", reference, &email))
     }
 
     /// Sends a code of `purpose` by text message to the phone number on `user`'s record
@@ -253,8 +225,30 @@ impl Factors {
         )))?;
         one_time_codes::check_sms_destination(&phone, &self.fallback_policy.sms.allowed_calling_codes)
             .map_err(|e| AppError::Refused(Refusal::Fallback(e)))?;
+        let code = self.record_code_on_file(user, "sms_otp", &phone, purpose, reference, actor, meta).await?;
+        gateway
+            .send(&phone, &one_time_codes::code_text(&code, purpose))
+            .await
+            .map_err(|e| undelivered(&e.0, purpose))?;
+        Ok(sent("sms_otp", reference, &phone))
+    }
+
+    /// Claims a send of `purpose` over `kind` (`email_otp`, `sms_otp`) to `user` from the
+    /// request's source, then makes a code and stores its hash (audited `one_time_code.send`,
+    /// naming the case when it is for one): the code, to deliver.
+    #[allow(clippy::too_many_arguments, reason = "one private step of the two senders above")]
+    async fn record_code_on_file(
+        &self,
+        user: &User,
+        kind: &str,
+        destination: &str,
+        purpose: CodePurpose,
+        reference: Uuid,
+        actor: &Actor,
+        meta: &RequestMeta,
+    ) -> AppResult<String> {
         let now = self.now();
-        let channel = format!("sms_otp:{}", purpose.as_str());
+        let channel = format!("{kind}:{}", purpose.as_str());
         let source = meta.ip.as_deref().map(twofold_core::signin::throttle::source_key);
         if let Err(limited) = self.store.claim_code_send(user.id, source.as_deref(), &channel, now).await? {
             return Err(AppError::Throttled { retry_after_secs: limited.retry_after_secs });
@@ -270,18 +264,10 @@ impl Factors {
             expires_at: now.plus_seconds(one_time_codes::CODE_LIFETIME_SECS),
         };
         let mut ctx = self.audit_context(actor, meta);
-        ctx.case = Some(reference).filter(|_| purpose == CodePurpose::CaseVerificationSms);
-        self.store.create_one_time_code(&record, &phone, &ctx).await?;
-        gateway.send(&phone, &one_time_codes::code_text(&code, purpose)).await.map_err(|e| {
-            tracing::warn!(error = %e.0, purpose = purpose.as_str(), "code to the phone on file not delivered");
-            AppError::Unavailable("the code could not be sent; try again".into())
-        })?;
-        metrics::counter!("twofold_one_time_codes_sent_total", "kind" => "sms_otp").increment(1);
-        Ok(CodeSent {
-            authenticator_id: reference,
-            masked_destination: one_time_codes::mask_destination(&phone),
-            valid_minutes: one_time_codes::CODE_LIFETIME_SECS / 60,
-        })
+        let for_case = matches!(purpose, CodePurpose::CaseVerification | CodePurpose::CaseVerificationSms);
+        ctx.case = Some(reference).filter(|_| for_case);
+        self.store.create_one_time_code(&record, destination, &ctx).await?;
+        Ok(code)
     }
 
     /// Redeems a code sent by [`Self::send_code_on_file`] for `reference`, once; a miss counts
@@ -296,5 +282,21 @@ impl Factors {
         let Some(normalized) = one_time_codes::normalize(code) else { return Ok(false) };
         let hash = one_time_codes::hash_code(&self.keys()?.recovery, user.id, &normalized);
         Ok(self.store.redeem_one_time_code(user.id, purpose, &hash, self.now()).await? == Some(reference))
+    }
+}
+
+/// A code that could not be delivered: logged, and said plainly.
+fn undelivered(error: &str, purpose: CodePurpose) -> AppError {
+    tracing::warn!(%error, purpose = purpose.as_str(), "code to the contact on file not delivered");
+    AppError::Unavailable("the code could not be sent; try again".into())
+}
+
+/// What a page or verb says of a code sent over `kind` to `destination`, counted as sent.
+fn sent(kind: &'static str, reference: Uuid, destination: &str) -> CodeSent {
+    metrics::counter!("twofold_one_time_codes_sent_total", "kind" => kind).increment(1);
+    CodeSent {
+        authenticator_id: reference,
+        masked_destination: one_time_codes::mask_destination(destination),
+        valid_minutes: one_time_codes::CODE_LIFETIME_SECS / 60,
     }
 }
