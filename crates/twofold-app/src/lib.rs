@@ -166,6 +166,9 @@ pub struct Shared {
     pub(crate) settings: AppSettings,
     /// Absent when no SMTP relay is configured: notifications are then only logged.
     mailer: Option<Arc<dyn twofold_core::mail::Mailer>>,
+    /// Where security alerts go (`[emergency] security_team`): help-desk detection,
+    /// emergency access, break-glass, risky use after a help-desk change.
+    security_team: Option<String>,
     /// Notifications still on their way, so a short-lived process (an admin verb) can wait
     /// for them before it exits.
     sending: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -195,10 +198,10 @@ impl Shared {
         }
     }
 
-    /// Mails an alert to the security team at `to` (in the background, as every
-    /// notification); without an address it is only logged.
-    pub(crate) fn alert(&self, to: Option<&str>, subject: &str, body: String) {
-        match to {
+    /// Mails an alert to the security team (in the background, as every notification);
+    /// without an address it is only logged.
+    pub(crate) fn alert(&self, subject: &str, body: String) {
+        match self.security_team.as_deref() {
             Some(to) => self.notify(Some(twofold_core::mail::Email {
                 to: to.to_owned(),
                 cc: Vec::new(),

@@ -23,6 +23,8 @@ pub struct ConditionalAccess {
     pub(crate) factors: Arc<crate::factors::Factors>,
     pub(crate) rollout: Arc<crate::rollout::Rollout>,
     pub(crate) attempts: Arc<crate::signin::Attempts>,
+    /// Support cases: a help-desk change raises the risk, and a risky use after one is told.
+    pub(crate) cases: Arc<crate::cases::Cases>,
     /// Locates addresses for country rules and impossible travel; absent without a GeoIP database.
     pub(crate) geo: Option<Arc<dyn twofold_core::access::geo::Geolocator>>,
     /// The policy in force as last read (when read, the policy); see `oidc::CACHE_MS`.
@@ -140,6 +142,7 @@ impl ConditionalAccess {
         recent_failures: Option<i64>,
         here: Option<&twofold_core::access::geo::Located>,
         history: Option<&SignInHistory>,
+        target: &Target<'_>,
     ) -> AppResult<Risk> {
         let recent_failures = match recent_failures {
             Some(count) => count,
@@ -157,7 +160,15 @@ impl ConditionalAccess {
             .and_then(|h| h.last_success.clone())
             .and_then(|(at, ip)| place(self.locate(ip?.parse().ok())?.coordinates, at))
             .zip(place(here.and_then(|h| h.coordinates), self.now()));
-        let help_desk_change = self.help_desk_changed(user).await?;
+        let change = self.cases.recent_change(user.id).await?;
+        let help_desk_change = change.is_some();
+        if let Some(case) = change {
+            if new_country {
+                let detail = format!("country {}", country.unwrap_or("?"));
+                self.watch(case.clone(), twofold_core::cases::UseAfterChange::NewCountry, detail).await;
+            }
+            self.watch_sensitive(case, target).await;
+        }
         let (risk, reasons) = access::risk::assess(&Signals { recent_failures, new_country, travel, help_desk_change });
         if risk != Risk::Low {
             tracing::info!(user = %user.username, risk = ?risk, reasons = %reasons.join("; "), "risky sign-in");
@@ -165,17 +176,23 @@ impl ConditionalAccess {
         Ok(risk)
     }
 
-    /// Whether a support case changed `user`'s methods within the last day.
-    async fn help_desk_changed(&self, user: &User) -> AppResult<bool> {
-        let since = self.now().plus_seconds(-access::risk::HELP_DESK_WINDOW_SECS);
-        // A change in the window belongs to a case opened at most a week before it.
-        let filter = twofold_core::store::CaseFilter {
-            target_id: Some(user.id),
-            opened_since: Some(since.plus_seconds(-7 * 24 * 60 * 60)),
-            limit: 50,
-            ..twofold_core::store::CaseFilter::default()
-        };
-        Ok(self.store.cases(&filter).await?.0.iter().any(|case| case.changed_since(since)))
+    /// Tells the security team of a sensitive action (modify, export, approve, admin) soon
+    /// after the help-desk change of `case`.
+    async fn watch_sensitive(&self, case: twofold_core::cases::Case, target: &Target<'_>) {
+        if !matches!(target.action, Action::Modify | Action::Export | Action::Approve | Action::Admin) {
+            return;
+        }
+        let on = target.app.map(str::to_owned).or_else(|| target.host_path.map(|(h, p)| format!("{h}{p}")));
+        let detail = format!("{:?} on {}", target.action, on.as_deref().unwrap_or("?")).to_lowercase();
+        self.watch(case, twofold_core::cases::UseAfterChange::SensitiveAction, detail).await;
+    }
+
+    /// Records and reports a use after a help-desk change; a failure to do so is logged and
+    /// never stands in the request's way.
+    async fn watch(&self, case: twofold_core::cases::Case, kind: twofold_core::cases::UseAfterChange, detail: String) {
+        if let Err(e) = self.cases.watch_use_after_change(case, kind, detail).await {
+            tracing::warn!(error = %e, "could not record a use after a help-desk change");
+        }
     }
 
     /// Evaluates `policy` for `user` at `target`; looks the device, history and risk up only
@@ -199,8 +216,13 @@ impl ConditionalAccess {
             (Device::New, None)
         };
         let risk = if always || policy.uses_risk() {
-            self.risk(user, recent_failures, here.as_ref(), history.as_ref()).await?
+            self.risk(user, recent_failures, here.as_ref(), history.as_ref(), target).await?
         } else {
+            if matches!(target.action, Action::Modify | Action::Export | Action::Approve | Action::Admin)
+                && let Some(case) = self.cases.recent_change(user.id).await?
+            {
+                self.watch_sensitive(case, target).await;
+            }
             Risk::Low
         };
         let country = here.and_then(|h| h.country);
@@ -229,6 +251,34 @@ impl ConditionalAccess {
         };
         let decision = access::evaluate(policy, &facts);
         Ok((decision, SignInContext { country: country.clone(), ..context }))
+    }
+
+    /// The first-method rule the policy in force sets for `user` asking from `ip`, when one
+    /// of its enforced rules about `enrol_first_method` matches (`None` leaves it to
+    /// `[enrolment] first_method`).
+    ///
+    /// # Errors
+    /// A policy that cannot be read (the enrolment is then refused, not let through).
+    pub(crate) async fn first_method_rule(
+        &self,
+        user: &User,
+        ip: Option<std::net::IpAddr>,
+    ) -> AppResult<Option<twofold_core::factors::first_enrolment::FirstMethodRule>> {
+        let Some(policy) = self.policy_in_force().await? else { return Ok(None) };
+        if !access::first_method::asks_about_first_methods(&policy) {
+            return Ok(None);
+        }
+        let groups = self.store.user_groups(user.id).await?;
+        let target = Target {
+            app: Some(TWOFOLD_APP),
+            host_path: None,
+            action: Action::EnrolFirstMethod,
+            ip,
+            device_id: None,
+            trusted: Some(false),
+        };
+        let (decision, _) = self.decide(&policy, user, &groups, &target, None, false).await?;
+        Ok(access::first_method::rule_from(&policy, &decision))
     }
 
     /// Audits a sign-in made while an exception waives a campaign's requirement for `user`

@@ -1,14 +1,18 @@
 //! Detection from support activity: alerts to the security team when the help desk changes a
 //! privileged person's methods, when many changes come in a short time, and when one
-//! person's verification keeps failing. (The risk engine reads help-desk changes too: a
-//! change in the last day raises a sign-in's risk, see `twofold_core::access::risk`.)
+//! person's verification keeps failing; and when the person a case changed is seen, within a
+//! day, signing in from a new country or taking a sensitive action. (The risk engine reads
+//! help-desk changes too: a change in the last day raises a sign-in's risk, see
+//! `twofold_core::access::risk`.)
 
-use twofold_core::cases::{Case, CaseAction};
+use twofold_core::access::risk::HELP_DESK_WINDOW_SECS;
+use twofold_core::audit::AuditAction;
+use twofold_core::cases::{Case, CaseAction, CaseEvent, UseAfterChange};
 use twofold_core::identity::Tier;
 use twofold_core::store::CaseFilter;
 
-use super::Cases;
-use crate::AppResult;
+use super::{CaseOperator, Cases};
+use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
 
 /// Changes of people's methods by the help desk within an hour from which the security team
 /// is told: a burst like this is how a campaign of social engineering looks from inside.
@@ -81,12 +85,66 @@ impl Cases {
         Ok(())
     }
 
+    /// The case that most recently changed the methods of person `user_id` within the risk
+    /// window ([`HELP_DESK_WINDOW_SECS`]), if one did.
+    pub(crate) async fn recent_change(&self, user_id: uuid::Uuid) -> AppResult<Option<Case>> {
+        let since = self.now().plus_seconds(-HELP_DESK_WINDOW_SECS);
+        // A change in the window belongs to a case opened at most a week before it.
+        let filter = CaseFilter {
+            target_id: Some(user_id),
+            opened_since: Some(since.plus_seconds(-7 * 24 * 60 * 60)),
+            ..CaseFilter::default()
+        };
+        let mut changed: Vec<Case> =
+            self.all_cases(filter).await?.into_iter().filter(|c| c.changed_since(since)).collect();
+        changed.sort_by_key(|c| c.timeline.iter().map(|e| e.at).max());
+        Ok(changed.pop())
+    }
+
+    /// After the person `case` changed was seen using the account as `kind` (`detail` says
+    /// how): the first such use since the change is recorded on the case and the security
+    /// team told, once across nodes (the entry is written by compare-and-swap; only the
+    /// writer mails).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub(crate) async fn watch_use_after_change(
+        &self,
+        mut case: Case,
+        kind: UseAfterChange,
+        detail: String,
+    ) -> AppResult<()> {
+        if !case.first_use_after_change(kind, HELP_DESK_WINDOW_SECS, self.now()) {
+            return Ok(());
+        }
+        let by = CaseOperator::cli(&Actor::system("risk engine"));
+        let event = CaseEvent::UsedAfterChange { kind, detail: detail.clone() };
+        match self.write(&by, &mut case, event, AuditAction::CaseUseAfterChange, &RequestMeta::default()).await {
+            Ok(()) => {}
+            // Another node recorded it, or someone wrote meanwhile: the next use looks again.
+            Err(AppError::Refused(Refusal::CaseChangedMeanwhile)) => return Ok(()),
+            Err(other) => return Err(other),
+        }
+        self.alert(
+            &format!("{} for {} after a help-desk change", kind.label(), case.target.username),
+            format!(
+                "{}: {} for {} ({detail}), within a day of a change of their sign-in methods by the help desk on case {} (by {}). If the person did not ask for the change, the account may have been taken over through the help desk.\n",
+                self.now(),
+                kind.label(),
+                case.target.username,
+                case.id,
+                case.operator
+            ),
+        );
+        Ok(())
+    }
+
     async fn recent_cases(&self, since: twofold_core::Timestamp) -> AppResult<Vec<Case>> {
         self.all_cases(CaseFilter { opened_since: Some(since), ..CaseFilter::default() }).await
     }
 
     /// Mails the security team, when one is configured (else only logs).
     fn alert(&self, subject: &str, body: String) {
-        self.shared.alert(self.policy.security_team.as_deref(), subject, body);
+        self.shared.alert(subject, body);
     }
 }

@@ -255,6 +255,6 @@ impl Emergency {
 
     /// Mails the security team, when one is configured (else only logs).
     pub(crate) fn alert(&self, subject: &str, body: String) {
-        self.shared.alert(self.policy.security_team.as_deref(), subject, body);
+        self.shared.alert(subject, body);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::Factors;
 use twofold_core::factors::access_pass::{self, AccessPass};
-use twofold_core::factors::first_enrolment::EMAILED_CODE_AMR;
+use twofold_core::factors::first_enrolment::{EMAILED_CODE_AMR, FirstEnrolmentPolicy};
 use twofold_core::factors::one_time_codes::{self, CodePurpose, OneTimeCode};
 use twofold_core::identity::User;
 use twofold_core::signin::session::{AuthContext, Session};
@@ -101,14 +101,23 @@ impl Factors {
     }
 
     /// Whether someone with no method yet may enrol one on this session, by the
-    /// organisation's first-method rule (the address the session signed in from counts for a
-    /// named network).
+    /// organisation's first-method rule: the access policy's where one of its rules about
+    /// `enrol_first_method` matches, else `[enrolment] first_method` (the address the
+    /// session signed in from counts for a named network).
     ///
     /// # Errors
-    /// [`Refusal::FirstMethodNeedsProof`] saying what would do.
-    pub(crate) fn may_enrol_first(&self, current: &Authenticated) -> AppResult<()> {
+    /// [`Refusal::FirstMethodNeedsProof`] saying what would do; a policy that cannot be read.
+    pub(crate) async fn may_enrol_first(&self, current: &Authenticated) -> AppResult<()> {
         let ip = current.session.ip.as_deref().and_then(|ip| ip.parse().ok());
-        self.first_enrolment.allows(&current.session.auth, ip, current.user.email.is_some()).map_err(|needs| {
+        let from_policy = match self.access.get().and_then(std::sync::Weak::upgrade) {
+            Some(access) => access.first_method_rule(&current.user, ip).await?,
+            None => None,
+        };
+        let policy = match from_policy {
+            Some(rule) => FirstEnrolmentPolicy { rule, networks: self.first_enrolment.networks.clone() },
+            None => self.first_enrolment.clone(),
+        };
+        policy.allows(&current.session.auth, ip, current.user.email.is_some()).map_err(|needs| {
             AppError::Refused(Refusal::FirstMethodNeedsProof { email_code: needs.email_code, network: needs.network })
         })
     }
@@ -122,7 +131,7 @@ impl Factors {
         if self.has_any_method(&current.user).await? {
             return Ok(None);
         }
-        match self.may_enrol_first(current) {
+        match self.may_enrol_first(current).await {
             Ok(()) => Ok(None),
             Err(AppError::Refused(refusal)) => Ok(Some(refusal)),
             Err(other) => Err(other),

@@ -101,7 +101,7 @@ impl Factors {
     /// password alone enrols nothing.
     pub(crate) async fn require_fresh_mfa(&self, current: &Authenticated) -> AppResult<()> {
         if !self.has_any_method(&current.user).await? {
-            return self.may_enrol_first(current);
+            return self.may_enrol_first(current).await;
         }
         if !current.session.auth.may_change_methods(self.now(), FRESH_MFA_SECS) {
             return Err(AppError::StepUpRequired);

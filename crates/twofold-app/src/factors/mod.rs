@@ -44,6 +44,10 @@ pub struct Factors {
     pub(crate) access_pass_policy: AccessPassPolicy,
     /// What someone with no method must prove, besides the password, to enrol a first one.
     pub(crate) first_enrolment: FirstEnrolmentPolicy,
+    /// Conditional access, bound once when the app is built (it stands on factors, so it
+    /// cannot be handed in at construction): asked whether the policy in force sets the
+    /// first-method rule for a person where they are.
+    pub(crate) access: std::sync::OnceLock<std::sync::Weak<crate::access::ConditionalAccess>>,
 }
 
 crate::reads_shared!(Factors);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{OutcomeKind, Policy};
+use super::{Action, OutcomeKind, Policy};
 use crate::oidc::STRENGTHS;
 use crate::validation::ValidationErrors;
 
@@ -70,6 +70,20 @@ pub fn check(policy: &Policy, known_groups: &[String]) -> Result<(), ValidationE
                 errors.add(key("strength"), "only a require rule has a strength");
             }
             _ => {}
+        }
+        if rule.what.actions.contains(&Action::EnrolFirstMethod) {
+            if rule.what.actions.len() > 1 || !rule.what.apps.is_empty() || !rule.what.hosts.is_empty() {
+                errors.add(
+                    key("what"),
+                    "a rule about enrol_first_method names no apps, hosts or other actions: give it a rule of its own",
+                );
+            }
+            if rule.outcome == OutcomeKind::Limit {
+                errors.add(
+                    key("outcome"),
+                    "enrol_first_method rules allow (the password is enough), require (a code to the email on file) or block (a temporary access pass only)",
+                );
+            }
         }
         if rule.within_minutes == Some(0) {
             errors.add(key("within_minutes"), "must be at least 1");

@@ -364,6 +364,11 @@ fn what_matches(what: &What, f: &Facts<'_>, why: &mut Vec<String>) -> Option<()>
             return None;
         }
     }
+    // A first enrolment is decided only by rules that name it: "require mfa of everyone"
+    // is about sign-ins, and says nothing of how someone with no method gets one.
+    if f.action == Action::EnrolFirstMethod && !what.actions.contains(&f.action) {
+        return None;
+    }
     if !what.actions.is_empty() {
         if !what.actions.contains(&f.action) {
             return None;
@@ -380,6 +385,7 @@ fn action_name(action: Action) -> &'static str {
         Action::Export => "export",
         Action::Approve => "approve",
         Action::Admin => "admin",
+        Action::EnrolFirstMethod => "enrol_first_method",
     }
 }
 

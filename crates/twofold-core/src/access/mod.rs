@@ -15,6 +15,7 @@
 pub(crate) mod check;
 mod evaluate;
 pub mod file;
+pub mod first_method;
 pub mod geo;
 pub mod risk;
 pub mod simulate;
@@ -120,6 +121,11 @@ pub enum Action {
     Approve,
     /// Administering.
     Admin,
+    /// Someone with no sign-in method yet setting up their first one. Only rules that name
+    /// this action decide it (see [`first_method`]): allow means the password is enough
+    /// there, require a code to the email address on file (or a pass), block a temporary
+    /// access pass only; no such rule leaves `[enrolment] first_method` to decide.
+    EnrolFirstMethod,
 }
 
 /// How well the browser or machine is known.

@@ -307,6 +307,10 @@ audit_actions! {
     CaseNote => "case.note", Case;
     /// A verification step ran past its deadline and the team lead was told. After: `channel`.
     CaseOverdue => "case.overdue", Case;
+    /// The person a case changed was seen, within a day of the change, signing in from a
+    /// country never seen for them or taking a sensitive action; the security team was told
+    /// (once per kind of use and change). After: `kind`, `detail`.
+    CaseUseAfterChange => "case.use_after_change", Case;
     /// A case was closed. Before: `state`. After: `resolution`, `checklist` (`changes`,
     /// `person_confirmed`).
     CaseClose => "case.close", Case;

@@ -259,3 +259,38 @@ fn the_workers_of_a_case_are_its_opener_and_everyone_who_ran_a_step() {
     assert_eq!(case.workers(), vec![OP.to_owned(), verifier]);
     assert_eq!(case.approver(), None);
 }
+
+/// THREATS: social engineering of the help desk — the account used right after a help-desk
+/// change, as a taker-over would, is reported once per change and kind, not on every request.
+#[test]
+fn a_use_soon_after_a_change_is_reported_once_per_change() {
+    let day = 24 * 60 * 60;
+    let mut case = open(CaseKind::LostDevice, Tier::Standard);
+    assert!(!case.first_use_after_change(UseAfterChange::NewCountry, day, Timestamp(10)), "nothing changed yet");
+    let changed = Timestamp(1_000);
+    case.record(
+        "op1",
+        None,
+        changed,
+        CaseEvent::ActionTaken { action: CaseAction::IssueAccessPass, detail: "1h".into() },
+    );
+    let soon = changed.plus_seconds(3600);
+    assert!(case.first_use_after_change(UseAfterChange::NewCountry, day, soon));
+    case.record(
+        "twofold",
+        None,
+        soon,
+        CaseEvent::UsedAfterChange { kind: UseAfterChange::NewCountry, detail: "DE".into() },
+    );
+    assert!(!case.first_use_after_change(UseAfterChange::NewCountry, day, soon), "told once");
+    assert!(case.first_use_after_change(UseAfterChange::SensitiveAction, day, soon), "another kind is news");
+    assert!(!case.first_use_after_change(UseAfterChange::SensitiveAction, day, changed.plus_seconds(day + 1)));
+    let again = changed.plus_seconds(7200);
+    case.record(
+        "op1",
+        None,
+        again,
+        CaseEvent::ActionTaken { action: CaseAction::RetireMethods, detail: "phone".into() },
+    );
+    assert!(case.first_use_after_change(UseAfterChange::NewCountry, day, again), "a new change is watched anew");
+}

@@ -15,6 +15,36 @@ pub struct Checklist {
     pub person_confirmed: bool,
 }
 
+/// A use of the account soon after a help-desk change that the security team hears of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UseAfterChange {
+    /// A sign-in from a country never seen for the person.
+    NewCountry,
+    /// A sensitive action (modify, export, approve, admin).
+    SensitiveAction,
+}
+
+impl UseAfterChange {
+    /// The spelling in audit events.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NewCountry => "new_country",
+            Self::SensitiveAction => "sensitive_action",
+        }
+    }
+
+    /// In words.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::NewCountry => "A sign-in from a new country",
+            Self::SensitiveAction => "A sensitive action",
+        }
+    }
+}
+
 /// One thing that happened on a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -51,6 +81,14 @@ pub enum CaseEvent {
     Approved {
         /// The approving operator's identity.
         operator_id: Option<String>,
+    },
+    /// The person was seen using the account, within a day of this case's change, in a way
+    /// an attacker who talked the help desk into it would (the security team was told).
+    UsedAfterChange {
+        /// Which kind of use.
+        kind: UseAfterChange,
+        /// What was seen (the country, the action and app).
+        detail: String,
     },
     /// A verified case changed something.
     ActionTaken {
@@ -94,6 +132,9 @@ impl CaseEvent {
             }
             CaseEvent::ActionTaken { action, detail } => format!("{}: {detail}", action.label()),
             CaseEvent::Overdue { channel } => format!("{} is overdue; the team lead was told", channel.label()),
+            CaseEvent::UsedAfterChange { kind, detail } => {
+                format!("{} soon after the change ({detail}); the security team was told", kind.label())
+            }
             CaseEvent::Note { text } => format!("note: {text}"),
             CaseEvent::Closed { resolution, checklist } => format!(
                 "closed as {}: {}{}",

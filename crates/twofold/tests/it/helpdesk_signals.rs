@@ -134,3 +134,85 @@ async fn a_code_texted_to_the_phone_on_file_verifies_the_caller() {
         assert!(stderr(&moved).contains("phone number on file changed"), "{b}: {}", stderr(&moved));
     }
 }
+
+/// Detection: within a day of a help-desk change, the person signing in from a country never
+/// seen for them, or taking a sensitive action (a change through forward-auth), is told to
+/// the security team and recorded on the case — once per change and kind, not per request.
+/// Countries come from a GeoIP database written by another tool (tests/geoip/make_db.py).
+#[tokio::test]
+async fn a_new_country_or_a_sensitive_action_soon_after_a_help_desk_change_is_told_once() {
+    let geo = twofold_testkit::scratch_dir("geoip-helpdesk").join("cities.mmdb");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/geoip/make_db.py");
+    assert!(std::process::Command::new("python3").arg(script).arg(&geo).status().unwrap().success());
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let smtp = SmtpSink::start();
+        let config = env.write(
+            "watch.toml",
+            "[emergency]\nsecurity_team = \"soc@example.com\"\n[forward_auth]\ndefault = \"deny\"\n[[forward_auth.rules]]\nhost = \"app.test\"\nrequire = \"pwd\"\n",
+        );
+        let args = ["--demo", "--smtp-url", &smtp.url, "--config", &config, "--trusted-proxy", "127.0.0.1/32"];
+        let server = env.serve(&[&args[..], &["--geoip-database", geo.to_str().unwrap()]].concat()).await;
+        let from = |ip: &'static str| {
+            let (server, url) = (server.browser(), server.url.clone());
+            async move {
+                let (csrf, _) = server.csrf("/login").await;
+                let form = [("username", "carol"), ("password", PASSWORD), ("csrf", csrf.as_str())];
+                let response =
+                    server.post(format!("{url}/login")).header("x-forwarded-for", ip).form(&form).send().await.unwrap();
+                assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+                server
+            }
+        };
+        // carol signs in from London: her country on record.
+        from("198.51.100.7").await;
+        env.advance(60);
+        let id = open_case(&env, "carol", "locked_out");
+        let cli = |args: &[&str]| env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).output().unwrap();
+        assert!(cli(&["case", "verify", &id, "--channel", "email_code"]).status.success(), "{b}");
+        let mail = smtp.wait_for("read them this code").await;
+        let code: String =
+            mail.split("read them this code: ").nth(1).unwrap().chars().filter(char::is_ascii_digit).take(6).collect();
+        assert!(cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]).status.success(), "{b}");
+        assert!(cli(&["case", "pass", &id]).status.success(), "{b}: the change");
+
+        // From Paris an hour later, twice: told once.
+        env.advance(60 * 60);
+        let in_paris = from("192.0.2.10").await;
+        from("192.0.2.11").await;
+        let alert = smtp.wait_for("A sign-in from a new country for carol after a help-desk change").await;
+        assert!(alert.contains("soc@example.com") && alert.contains("FR") && alert.contains(&id), "{b}: {alert}");
+
+        // A change through forward-auth: a sensitive action, told once too.
+        for _ in 0..2 {
+            let asked = in_paris
+                .get(format!("{}/api/v1/forward-auth", server.url))
+                .header("x-original-url", "http://app.test/docs/a")
+                .header("x-original-method", "POST")
+                .header("x-forwarded-for", "192.0.2.10")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(asked.status(), 200, "{b}");
+        }
+        let alert = smtp.wait_for("A sensitive action for carol after a help-desk change").await;
+        assert!(alert.contains("modify on app.test/docs/a"), "{b}: {alert}");
+
+        let shown = json(&env.cli(&["case", "show", &id, "--format", "json"]));
+        let uses: Vec<_> = shown["case"]["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["type"] == "used_after_change")
+            .map(|e| e["event"]["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(uses, ["new_country", "sensitive_action"], "{b}: once each: {shown}");
+        let log = env.audit_log();
+        assert_eq!(log.matches("\"case.use_after_change\"").count(), 2, "{b}");
+        // A day later the change is old news: nothing more is told.
+        env.advance(25 * 60 * 60);
+        from("203.0.113.9").await;
+        let shown = json(&env.cli(&["case", "show", &id, "--format", "json"]));
+        assert_eq!(shown["case"]["timeline"].to_string().matches("used_after_change").count(), 2, "{b}");
+    }
+}
