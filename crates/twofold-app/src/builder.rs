@@ -211,6 +211,7 @@ impl AppBuilder {
             clock: self.clock,
             settings: self.settings,
             mailer: self.mailer,
+            security_team: self.emergency.security_team.clone(),
             sending: std::sync::Mutex::default(),
         });
         let hasher = Arc::new(Hasher::new(self.settings.hash_params));
@@ -232,6 +233,7 @@ impl AppBuilder {
             verify_caller_limits: self.verify_caller_limits,
             access_pass_policy: self.access_pass_policy,
             first_enrolment: self.first_enrolment,
+            access: std::sync::OnceLock::new(),
         });
         let rollout = Arc::new(Rollout {
             shared: Arc::clone(&shared),
@@ -240,15 +242,23 @@ impl AppBuilder {
             attempts: Arc::clone(&attempts),
             exception_max_days: self.exception_max_days,
         });
+        let cases = Arc::new(Cases {
+            shared: Arc::clone(&shared),
+            factors: Arc::clone(&factors),
+            policy: self.helpdesk,
+            public_url: self.issuer.clone(),
+        });
         let access = Arc::new(ConditionalAccess {
             shared: Arc::clone(&shared),
             identity: Arc::clone(&identity),
             factors: Arc::clone(&factors),
             rollout: Arc::clone(&rollout),
             attempts: Arc::clone(&attempts),
+            cases: Arc::clone(&cases),
             geo: self.geo,
             policy_cache: Mutex::default(),
         });
+        let _ = factors.access.set(Arc::downgrade(&access));
         let oidc = Arc::new(Provider {
             shared: Arc::clone(&shared),
             factors: Arc::clone(&factors),
@@ -275,12 +285,6 @@ impl AppBuilder {
             factors: Arc::clone(&factors),
             access: Arc::clone(&access),
             emergency: Arc::clone(&emergency),
-        });
-        let cases = Arc::new(Cases {
-            shared: Arc::clone(&shared),
-            factors: Arc::clone(&factors),
-            policy: self.helpdesk,
-            public_url: self.issuer.clone(),
         });
         App { shared, identity, factors, rollout, access, oidc, forward_auth, signin, attempts, cases, emergency }
     }

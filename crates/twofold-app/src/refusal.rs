@@ -3,6 +3,7 @@
 //! the pages, the CLI) words the refusal for its readers and picks its status or exit code.
 
 use twofold_core::cases::CaseRefusal;
+use twofold_core::cases::hr_system::HrSystemRefusal;
 use twofold_core::cases::scope::OutOfScope;
 use twofold_core::emergency::EmergencyRefusal;
 use twofold_core::factors::one_time_codes::FallbackRefusal;
@@ -78,6 +79,8 @@ pub enum Refusal {
     ChannelUnavailable(&'static str),
     /// Emergency access refuses the step; the core's reason.
     Emergency(EmergencyRefusal),
+    /// A signed call from the HR system does not answer the case; the core's reason.
+    HrSystem(HrSystemRefusal),
 }
 
 /// Whether a refusal is about who asks (they may not) or about the present state (it cannot
@@ -109,6 +112,15 @@ impl Refusal {
                 | EmergencyRefusal::TierExcluded(_)
                 | EmergencyRefusal::NotAnAdmin
                 | EmergencyRefusal::SameApprover => RefusalKind::NotAllowed,
+            },
+            Self::HrSystem(refusal) => match refusal {
+                HrSystemRefusal::OtherCase | HrSystemRefusal::OtherPerson | HrSystemRefusal::Stale => {
+                    RefusalKind::NotAllowed
+                }
+                HrSystemRefusal::Malformed(_)
+                | HrSystemRefusal::NotAsked
+                | HrSystemRefusal::Replayed
+                | HrSystemRefusal::Closed => RefusalKind::Conflict,
             },
             Self::Case(refusal) => match refusal {
                 CaseRefusal::NotVerified(_)

@@ -181,6 +181,35 @@ impl FromRequestParts<AppState> for MaybeSession {
     }
 }
 
+/// A help-desk operator calling the API with their own signed-in session: the session
+/// cookie, the session's form token in `X-CSRF-Token` (so another site's page cannot ride on
+/// the cookie), the help-desk or admin role, and their own passkey or security key proved
+/// within the freshness window. Cases are worked by people; an API key never works one.
+pub struct CaseWorker {
+    /// The operator their steps are recorded as.
+    pub operator: twofold_app::cases::CaseOperator,
+}
+
+impl FromRequestParts<AppState> for CaseWorker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Err(ApiError::SessionOnly);
+        }
+        let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else {
+            return Err(AppError::Unauthenticated.into());
+        };
+        let current = state.app.signin().authenticate_session(token).await?.ok_or(AppError::Unauthenticated)?;
+        let presented = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !crate::csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, presented) {
+            return Err(ApiError::StaleCsrfToken);
+        }
+        let operator = state.app.cases().operator(&current)?;
+        Ok(Self { operator })
+    }
+}
+
 /// The signed-in session of a browser page, if the request carries a valid one. Unlike
 /// [`MaybeSession`], a failure to read it answers as an error page
 /// ([`PageError`](crate::page_error::PageError)), not problem+json.

@@ -29,6 +29,8 @@ pub enum ApiError {
     ServiceAccountMayNot(Permission),
     /// A passkey ceremony's request without the session's (or sign-in form's) CSRF token.
     StaleCsrfToken,
+    /// A bearer credential where only a person's own session may act (working cases).
+    SessionOnly,
 }
 
 /// What a permission lets one do, as the API's refusals name it.
@@ -79,6 +81,12 @@ impl IntoResponse for ApiError {
                 problem(StatusCode::FORBIDDEN, "Forbidden", &detail, None)
             }
             Self::StaleCsrfToken => problem(StatusCode::FORBIDDEN, "Forbidden", "missing or stale CSRF token", None),
+            Self::SessionOnly => problem(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "cases are worked by operators with their own signed-in session (cookie and X-CSRF-Token), never by an API key or token",
+                None,
+            ),
             Self::App(error) => match error {
                 AppError::Invalid(errors) => problem(
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -52,6 +52,7 @@ pub(crate) fn words(refusal: &Refusal) -> String {
         Refusal::OutOfScope(reason) => reason.to_string(),
         Refusal::Case(reason) => reason.to_string(),
         Refusal::Emergency(reason) => reason.to_string(),
+        Refusal::HrSystem(reason) => reason.to_string(),
         Refusal::OperatorStepUp { minutes } => format!(
             "working cases needs your own passkey or security key, proved within the last {minutes} minutes: sign in again with it"
         ),

@@ -85,10 +85,7 @@ async fn open_builder(settings: &Settings, clock: &Arc<dyn Clock>, create: bool)
         .with_exception_max_days(settings.exception_max_days)
         .with_verify_caller_limits(settings.verify_caller_limits.clone())
         .with_first_enrolment(settings.first_enrolment.clone())
-        .with_helpdesk(twofold_app::cases::HelpDeskPolicy {
-            security_team: settings.emergency.security_team.clone(),
-            ..settings.helpdesk.clone()
-        })
+        .with_helpdesk(settings.helpdesk.clone())
         .with_access_pass_policy(settings.access_passes)
         .with_emergency(settings.emergency.clone());
     if let Some(url) = &settings.smtp_url {

@@ -10,6 +10,7 @@
 mod actions;
 mod detection;
 mod escalation;
+mod hr_system;
 mod review;
 mod verify;
 
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use twofold_core::audit::{AuditAction, Change};
 use twofold_core::cases::metrics::{self, CaseMetrics};
-use twofold_core::cases::scope::{self, Operator, OperatorScope};
+use twofold_core::cases::scope::{self, Operator, OperatorScope, Scopes};
 use twofold_core::cases::verification::{VerificationPolicy, VerificationStatus};
 use twofold_core::cases::{Case, CaseEvent, CaseKind};
 use twofold_core::identity::{Tier, User, normalize_username};
@@ -26,6 +27,7 @@ use twofold_core::store::CaseFilter;
 use uuid::Uuid;
 
 pub use actions::PassIssued;
+pub use hr_system::HR_SYSTEM_ACTOR;
 pub use review::Reviewer;
 
 use crate::factors::Factors;
@@ -36,8 +38,8 @@ use crate::{Actor, AppError, AppResult, Refusal, RequestMeta, Shared};
 /// how recent an operator's own phishing-resistant proof must be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelpDeskPolicy {
-    /// The tiers (and departments) operators serve.
-    pub scope: OperatorScope,
+    /// The tiers (and departments, groups) operators serve: everyone's, and named operators' own.
+    pub scopes: Scopes,
     /// The verification each tier needs.
     pub verification: VerificationPolicy,
     /// Seconds within which an operator must have proved a passkey or security key.
@@ -46,19 +48,19 @@ pub struct HelpDeskPolicy {
     pub team_lead: Option<String>,
     /// Where HR is asked to attest a caller.
     pub hr_email: Option<String>,
-    /// Where detection alerts go (the security team).
-    pub security_team: Option<String>,
+    /// The HR system's Ed25519 public key (32 bytes), when it may attest by a signed call.
+    pub hr_system_public_key: Option<Vec<u8>>,
 }
 
 impl Default for HelpDeskPolicy {
     fn default() -> Self {
         Self {
-            scope: OperatorScope::default(),
+            scopes: Scopes::default(),
             verification: VerificationPolicy::default(),
             operator_fresh_secs: FRESH_MFA_SECS,
             team_lead: None,
             hr_email: None,
-            security_team: None,
+            hr_system_public_key: None,
         }
     }
 }
@@ -181,6 +183,25 @@ impl Cases {
         Ok(self.store.cases(filter).await?)
     }
 
+    /// The cases `filter` names that `by` serves (the person as they are now), newest first:
+    /// an operator's list shows nothing of people outside their scope.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn list_for(&self, by: &CaseOperator, filter: &CaseFilter) -> AppResult<Vec<Case>> {
+        let (cases, _) = self.store.cases(filter).await?;
+        let mut served = Vec::with_capacity(cases.len());
+        for case in cases {
+            let Some(target) = self.store.user_by_id(case.target.id).await? else { continue };
+            match self.check_scope(by, &target).await {
+                Ok(()) => served.push(case),
+                Err(AppError::Refused(Refusal::OutOfScope(_))) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(served)
+    }
+
     /// Support metrics over the cases opened since `since` (every case when `None`).
     ///
     /// # Errors
@@ -238,7 +259,7 @@ impl Cases {
             };
             &cli_scope
         } else {
-            &self.policy.scope
+            self.policy.scopes.of(&by.operator)
         };
         let groups = if scope.groups.is_empty() { Vec::new() } else { self.store.user_groups(target.id).await? };
         scope::may_serve(&by.operator, scope, target, &groups).map_err(|e| AppError::Refused(Refusal::OutOfScope(e)))

@@ -10,6 +10,7 @@
 //! the target's tier requires is complete ([`verification`]), privileged targets need a
 //! second operator, and an operator works only inside their scope ([`scope`]).
 
+pub mod hr_system;
 pub mod metrics;
 mod names;
 pub mod scope;
@@ -17,7 +18,7 @@ mod timeline;
 pub mod verification;
 
 pub use names::{CaseAction, CaseKind, CaseState, Resolution};
-pub use timeline::{CaseEvent, Checklist, Entry};
+pub use timeline::{CaseEvent, Checklist, Entry, UseAfterChange};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -192,6 +193,21 @@ impl Case {
     #[must_use]
     pub fn changed_since(&self, since: Timestamp) -> bool {
         self.timeline.iter().any(|e| e.at >= since && matches!(e.event, CaseEvent::ActionTaken { .. }))
+    }
+
+    /// Whether a use of `kind` at `now` is the first since this case last changed something
+    /// within the `window_secs` before: the security team hears of it once per change.
+    #[must_use]
+    pub fn first_use_after_change(&self, kind: UseAfterChange, window_secs: i64, now: Timestamp) -> bool {
+        let Some(changed) =
+            self.timeline.iter().rev().find(|e| matches!(e.event, CaseEvent::ActionTaken { .. })).map(|e| e.at)
+        else {
+            return false;
+        };
+        changed.plus_seconds(window_secs) >= now
+            && !self.timeline.iter().any(|e| {
+                e.at >= changed && matches!(&e.event, CaseEvent::UsedAfterChange { kind: k, .. } if *k == kind)
+            })
     }
 
     /// How many verification steps failed at or after `since`.

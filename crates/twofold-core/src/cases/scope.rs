@@ -2,6 +2,8 @@
 //! names, never their own account, never a tier above their own. People holding a role over
 //! Twofold count as privileged.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,6 +26,25 @@ impl Default for OperatorScope {
     /// organisation widens the scope.
     fn default() -> Self {
         Self { tiers: vec![Tier::Standard, Tier::External], departments: Vec::new(), groups: Vec::new() }
+    }
+}
+
+/// The help desk's scopes: one every operator has, and other ones for operators named by
+/// username (a team that serves only one department, a lead who also serves privileged
+/// people). A named operator's scope replaces the common one; it never adds to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scopes {
+    /// The scope of every operator not named below.
+    pub everyone: OperatorScope,
+    /// Scopes of named operators, by username (lower case).
+    pub by_operator: BTreeMap<String, OperatorScope>,
+}
+
+impl Scopes {
+    /// The scope `operator` works in.
+    #[must_use]
+    pub fn of(&self, operator: &Operator) -> &OperatorScope {
+        self.by_operator.get(&operator.name.to_lowercase()).unwrap_or(&self.everyone)
     }
 }
 
@@ -273,6 +294,22 @@ mod tests {
         );
         assert_eq!(stricter(Tier::Standard, Tier::Privileged), Tier::Privileged);
         assert_eq!(stricter(Tier::External, Tier::Standard), Tier::Standard);
+    }
+
+    #[test]
+    fn a_named_operator_works_in_their_own_scope_instead_of_the_common_one() {
+        let finance_only = OperatorScope { departments: vec!["Finance".into()], ..OperatorScope::default() };
+        let scopes = Scopes {
+            everyone: OperatorScope::default(),
+            by_operator: BTreeMap::from([("u1".to_owned(), finance_only.clone())]),
+        };
+        let named = helpdesk(Tier::Standard);
+        let other = Operator::person(&user(3, Tier::Standard, &[Role::Helpdesk], None));
+        assert_eq!(scopes.of(&named), &finance_only);
+        assert_eq!(scopes.of(&other), &OperatorScope::default());
+        let sales = user(2, Tier::Standard, &[], Some("Sales"));
+        assert_eq!(serve(&named, scopes.of(&named), &sales), Err(OutOfScope::Department));
+        assert_eq!(serve(&other, scopes.of(&other), &sales), Ok(()));
     }
 
     #[test]

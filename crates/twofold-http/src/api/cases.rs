@@ -1,6 +1,7 @@
 //! `/api/v1/cases`: help-desk support cases and their metrics, for admin, help-desk and
 //! auditor keys (cases are evidence). Cases are worked by operators with their own fresh
-//! passkey on the pages, or from the machine's console (`twofold case`), never by a key.
+//! passkey and session (the pages, or the same session through `case_work`), or from the
+//! machine's console (`twofold case`), never by a key.
 
 use axum::Json;
 use axum::extract::{Path, State};

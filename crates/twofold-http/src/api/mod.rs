@@ -2,10 +2,12 @@
 
 mod audit;
 mod campaigns;
+mod case_work;
 mod cases;
 mod clients;
 mod groups;
 mod policies;
+mod session;
 mod users;
 mod verify;
 
@@ -45,8 +47,20 @@ pub fn routes() -> Router<AppState> {
         .route("/exceptions/{id}/{verdict}", post(campaigns::decide))
         .route("/reports/coverage", get(campaigns::coverage))
         .route("/reports/gaps", get(campaigns::gaps))
-        .route("/cases", get(cases::list))
+        .route("/session", get(session::show))
+        .route("/cases", get(cases::list).post(case_work::open))
         .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}/steps", post(case_work::start_step))
+        .route("/cases/{id}/checks", post(case_work::check))
+        .route("/cases/{id}/approval", post(case_work::approve))
+        .route("/cases/{id}/notes", post(case_work::note))
+        .route("/cases/{id}/access-pass", post(case_work::issue_pass).delete(case_work::revoke_passes))
+        .route("/cases/{id}/retire", post(case_work::retire))
+        .route("/cases/{id}/reset", post(case_work::reset))
+        .route("/cases/{id}/diagnose", post(case_work::diagnose))
+        .route("/cases/{id}/resync", post(case_work::resync))
+        .route("/cases/{id}/close", post(case_work::close))
+        .route("/cases/{id}/hr-attestation", post(case_work::hr_attestation))
         .route("/reports/cases", get(cases::metrics))
         .route("/audit/events", get(audit::events))
         .route("/audit/verify", get(audit::verify))

@@ -113,7 +113,8 @@ async fn render_list(
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let filter = CaseFilter { state: Some(CaseState::Open), limit: 200, ..CaseFilter::default() };
-    let (cases, _) = state.app.cases().list(&filter).await?;
+    let by = operator(state, current, HELPDESK)?;
+    let cases = state.app.cases().list_for(&by, &filter).await?;
     let cases = cases
         .into_iter()
         .map(|c| CaseRow {

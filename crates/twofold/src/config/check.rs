@@ -74,6 +74,8 @@ const KEYS: &[(&str, &str)] = &[
     ("helpdesk.access_pass_max_minutes", "integer"),
     ("helpdesk.team_lead", "string"),
     ("helpdesk.hr_email", "string"),
+    ("helpdesk.operators", "array"),
+    ("helpdesk.hr_system_public_key", "string"),
     ("emergency", "table"),
     ("emergency.max_hours", "integer"),
     ("emergency.security_team", "string"),

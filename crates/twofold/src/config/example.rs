@@ -90,6 +90,15 @@ access_pass_default_minutes = 60
 access_pass_max_minutes = 480          # 10 to 480
 # team_lead = "helpdesk-lead@example.com"   # told by mail when a verification step is overdue
 # hr_email = "hr@example.com"               # asked to attest callers; people with the hr role answer
+# hr_system_public_key = """               # the HR system's Ed25519 key: it may attest by a signed call
+# -----BEGIN PUBLIC KEY-----
+# MCowBQYDK2VwAyEA...
+# -----END PUBLIC KEY-----
+# """
+#
+# [[helpdesk.operators]]                   # an operator with a scope of their own (replaces the above)
+# username = "lead"
+# tiers = ["standard", "external", "privileged"]
 
 # Emergency access: a bypass of the second step for an enrolled person, for hours, approved by
 # an admin other than the requester, every sign-in under it mailed to the security team, and a

@@ -16,10 +16,15 @@
 //! access_pass_max_minutes = 480         # 10 to 480
 //! team_lead = "helpdesk-lead@example.com"  # told of overdue verification steps
 //! hr_email = "hr@example.com"           # asked to attest callers (people with the hr role answer)
+//! hr_system_public_key = "MCowBQYDK2VwAyEA..."  # the HR system's Ed25519 key: it may attest by a signed call
+//!
+//! [[helpdesk.operators]]                # an operator with a scope of their own (replaces the above)
+//! username = "lead"
+//! tiers = ["standard", "external", "privileged"]
 //! ```
 
 use twofold_app::cases::HelpDeskPolicy;
-use twofold_core::cases::scope::OperatorScope;
+use twofold_core::cases::scope::{OperatorScope, Scopes};
 use twofold_core::factors::access_pass::AccessPassPolicy;
 use twofold_core::factors::first_enrolment::{FirstEnrolmentPolicy, FirstMethodRule};
 use twofold_core::identity::Tier;
@@ -76,27 +81,75 @@ pub(super) struct HelpdeskSection {
     access_pass_max_minutes: Option<i64>,
     team_lead: Option<String>,
     hr_email: Option<String>,
+    hr_system_public_key: Option<String>,
+    #[serde(default)]
+    operators: Vec<OperatorSection>,
+}
+
+/// `[[helpdesk.operators]]`: one operator's own scope.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperatorSection {
+    username: String,
+    tiers: Option<Vec<String>>,
+    #[serde(default)]
+    departments: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// A scope from its tiers (the default ones when absent), departments and groups, with
+/// problems reported under `key`.
+fn scope(
+    key: &str,
+    tiers: Option<&Vec<String>>,
+    departments: &[String],
+    groups: &[String],
+    problems: &mut Vec<(String, String)>,
+) -> OperatorScope {
+    let mut scope = OperatorScope::default();
+    if let Some(tiers) = tiers {
+        scope.tiers.clear();
+        for tier in tiers {
+            match Tier::parse(tier) {
+                Ok(Tier::Service | Tier::BreakGlass) => {
+                    problems.push((format!("{key}.tiers"), format!("the help desk never serves {tier} accounts")))
+                }
+                Ok(tier) => scope.tiers.push(tier),
+                Err(e) => problems.push((format!("{key}.tiers"), e)),
+            }
+        }
+    }
+    scope.departments = departments.to_vec();
+    scope.groups = groups.iter().map(|g| g.to_lowercase()).collect();
+    scope
 }
 
 impl HelpdeskSection {
     /// The help desk's policy and the passes' lifetimes, or every problem as (key, message).
     pub(super) fn policy(&self) -> Result<(HelpDeskPolicy, AccessPassPolicy), Vec<(String, String)>> {
         let mut problems = Vec::new();
-        let mut scope = OperatorScope::default();
-        if let Some(tiers) = &self.tiers {
-            scope.tiers.clear();
-            for tier in tiers {
-                match Tier::parse(tier) {
-                    Ok(Tier::Service | Tier::BreakGlass) => {
-                        problems.push(("helpdesk.tiers".into(), format!("the help desk never serves {tier} accounts")))
-                    }
-                    Ok(tier) => scope.tiers.push(tier),
-                    Err(e) => problems.push(("helpdesk.tiers".into(), e)),
-                }
+        let mut scopes = Scopes {
+            everyone: scope("helpdesk", self.tiers.as_ref(), &self.departments, &self.groups, &mut problems),
+            ..Scopes::default()
+        };
+        for operator in &self.operators {
+            let username = twofold_core::identity::normalize_username(&operator.username);
+            if username.is_empty() {
+                problems.push(("helpdesk.operators.username".into(), "must name the operator".into()));
+                continue;
+            }
+            let own = scope(
+                "helpdesk.operators",
+                operator.tiers.as_ref(),
+                &operator.departments,
+                &operator.groups,
+                &mut problems,
+            );
+            if scopes.by_operator.insert(username.clone(), own).is_some() {
+                problems.push(("helpdesk.operators.username".into(), format!("'{username}' is named twice")));
             }
         }
-        scope.departments.clone_from(&self.departments);
-        scope.groups = self.groups.iter().map(|g| g.to_lowercase()).collect();
         let fresh = self.operator_fresh_minutes.unwrap_or(15);
         if !(1..=60).contains(&fresh) {
             problems.push(("helpdesk.operator_fresh_minutes".into(), format!("{fresh} is not 1–60")));
@@ -116,14 +169,42 @@ impl HelpdeskSection {
                 problems.push((key.to_owned(), format!("'{address}' is not an email address")));
             }
         }
+        let hr_system_public_key = match self.hr_system_public_key.as_deref().map(hr_system_key) {
+            None => None,
+            Some(Ok(key)) => Some(key),
+            Some(Err(e)) => {
+                problems.push(("helpdesk.hr_system_public_key".into(), e));
+                None
+            }
+        };
         let policy = HelpDeskPolicy {
-            scope,
+            hr_system_public_key,
+            scopes,
             operator_fresh_secs: fresh * 60,
             team_lead: self.team_lead.clone(),
             hr_email: self.hr_email.clone(),
             ..HelpDeskPolicy::default()
         };
         if problems.is_empty() { Ok((policy, passes)) } else { Err(problems) }
+    }
+}
+
+/// The HR system's Ed25519 public key: 32 bytes, in base64 (standard or URL-safe), or a PEM
+/// `PUBLIC KEY` (SubjectPublicKeyInfo, as `openssl pkey -pubout` writes it).
+fn hr_system_key(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let text = text.trim();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect::<Vec<_>>().join("");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body.trim()))
+        .map_err(|_| "is not base64 or a PEM public key".to_owned())?;
+    // SubjectPublicKeyInfo for Ed25519 is a fixed 12-byte prefix and the 32-byte key.
+    const SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    match decoded.len() {
+        32 => Ok(decoded),
+        44 if decoded[..12] == SPKI_PREFIX => Ok(decoded[12..].to_vec()),
+        _ => Err("is not an Ed25519 public key (32 bytes, or a PEM PUBLIC KEY)".into()),
     }
 }
 
