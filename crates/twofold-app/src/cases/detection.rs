@@ -85,6 +85,33 @@ impl Cases {
         Ok(())
     }
 
+    /// Why `target`'s risk is raised for a new case, if it is: a help-desk change of their
+    /// methods within the last day, a verification that failed for them within the last day,
+    /// or failed sign-ins since their last success. A caller who tries again after being
+    /// refused, or right after a change, is met with the strongest verification.
+    pub(super) async fn raised_risk(&self, target: &twofold_core::identity::User) -> AppResult<Vec<String>> {
+        let mut reasons = Vec::new();
+        if let Some(case) = self.recent_change(target.id).await? {
+            reasons.push(format!("the help desk changed their sign-in methods within the last day (case {})", case.id));
+        }
+        let day_ago = self.now().plus_seconds(-24 * 60 * 60);
+        let filter = CaseFilter {
+            target_id: Some(target.id),
+            opened_since: Some(day_ago.plus_seconds(-7 * 24 * 60 * 60)),
+            ..CaseFilter::default()
+        };
+        let failures: usize = self.all_cases(filter).await?.iter().map(|c| c.failures_since(day_ago)).sum();
+        if failures > 0 {
+            reasons.push(format!("{failures} verification step(s) failed for them within the last day"));
+        }
+        let since = self.now().plus_seconds(-twofold_core::signin::throttle::WINDOW_SECS);
+        let sign_ins = self.store.sign_in_failures(&target.username, None, since).await?.0.count;
+        if sign_ins >= twofold_core::access::risk::MEDIUM_AFTER_FAILURES {
+            reasons.push(format!("{sign_ins} failed sign-ins since their last success"));
+        }
+        Ok(reasons)
+    }
+
     /// The case that most recently changed the methods of person `user_id` within the risk
     /// window ([`HELP_DESK_WINDOW_SECS`]), if one did.
     pub(crate) async fn recent_change(&self, user_id: uuid::Uuid) -> AppResult<Option<Case>> {

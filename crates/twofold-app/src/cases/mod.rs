@@ -145,7 +145,8 @@ impl Cases {
         Ok(CaseOperator { operator, actor: current.actor() })
     }
 
-    /// Opens a case of `kind` about `username` with the caller's request in `summary`.
+    /// Opens a case of `kind` about `username` with the caller's request in `summary`; at
+    /// raised risk (see [`Self::raised_risk`]) it asks the reset's verification.
     ///
     /// # Errors
     /// An unknown person; out of the operator's scope; an empty summary.
@@ -160,7 +161,9 @@ impl Cases {
         let target =
             self.store.user_by_username(&normalize_username(username)).await?.ok_or(AppError::NotFound("user"))?;
         self.check_scope(by, &target).await?;
-        let case = Case::open(kind, &target, &by.operator, summary, self.now())?;
+        let mut case = Case::open(kind, &target, &by.operator, summary, self.now())?;
+        let reasons = self.raised_risk(&target).await?;
+        case.raise_risk(reasons, by.name(), self.now());
         self.store.create_case(&case, &self.audit_context(&by.actor, meta).on_case(case.id)).await?;
         Ok(case)
     }

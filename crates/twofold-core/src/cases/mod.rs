@@ -285,12 +285,28 @@ impl Case {
         open
     }
 
-    /// The requirement for this case (a reset of every method asks the stronger one).
+    /// The requirement for this case: a reset of every method, or a case opened at raised
+    /// risk, asks the stronger one.
     fn requirement<'p>(&self, policy: &'p VerificationPolicy, action: Option<CaseAction>) -> Option<&'p Requirement> {
         match action {
+            _ if self.risk_raised() => policy.reset_requirement(self.target.tier),
             Some(CaseAction::ResetAllMethods) => policy.reset_requirement(self.target.tier),
             _ => policy.requirement(self.target.tier, self.kind),
         }
+    }
+
+    /// Records that the person's risk was raised when the case opened (`reasons`, none when
+    /// it was not): from then on it asks the verification for resetting every method.
+    pub fn raise_risk(&mut self, reasons: Vec<String>, by: &str, now: Timestamp) {
+        if !reasons.is_empty() {
+            self.record(by, None, now, CaseEvent::RiskRaised { reasons });
+        }
+    }
+
+    /// Whether the case asks the reset's verification for every change (risk raised).
+    #[must_use]
+    pub fn risk_raised(&self) -> bool {
+        self.timeline.iter().any(|e| matches!(e.event, CaseEvent::RiskRaised { .. }))
     }
 
     /// Where verification stands for the case's ordinary changes.

@@ -294,3 +294,35 @@ fn a_use_soon_after_a_change_is_reported_once_per_change() {
     );
     assert!(case.first_use_after_change(UseAfterChange::NewCountry, day, again), "a new change is watched anew");
 }
+
+/// THREATS: social engineering of the help desk — a person whose risk is raised (a change by
+/// the help desk yesterday, say) is verified as for a reset of every method, whatever the
+/// caller asks for now.
+#[test]
+fn a_case_opened_at_raised_risk_asks_the_resets_verification() {
+    let policy = VerificationPolicy::default();
+    let mut case = open(CaseKind::LostDevice, Tier::Standard);
+    verify(&mut case, EmailCode);
+    assert!(case.verification(&policy).unwrap().complete(), "one channel does for a standard person");
+    let mut raised = open(CaseKind::LostDevice, Tier::Standard);
+    raised.raise_risk(vec!["the help desk changed their methods within the last day".into()], "op1", Timestamp(0));
+    raised.raise_risk(Vec::new(), "op1", Timestamp(0));
+    assert_eq!(raised.timeline.len(), 2, "only a reason is recorded");
+    verify(&mut raised, EmailCode);
+    let status = raised.verification(&policy).unwrap();
+    assert!(!status.complete() && status.describe().contains("manager"), "{}", status.describe());
+    assert!(raised.may_take(CaseAction::IssueAccessPass, &policy, "op1").is_err());
+    verify(&mut raised, ManagerApproval);
+    assert!(raised.may_take(CaseAction::IssueAccessPass, &policy, "op1").is_ok());
+}
+
+#[test]
+fn the_two_person_rule_for_privileged_people_cannot_be_configured_away() {
+    let mut policy = VerificationPolicy::default();
+    if let Some(privileged) = policy.per_tier.get_mut(&Tier::Privileged) {
+        privileged.second_operator = false;
+    }
+    let problems = policy.check().unwrap_err();
+    assert!(problems.iter().any(|p| p.contains("second operator is always needed")), "{problems:?}");
+    assert_eq!(VerificationPolicy::default().check(), Ok(()));
+}

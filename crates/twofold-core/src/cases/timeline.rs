@@ -54,6 +54,13 @@ pub enum CaseEvent {
         /// The caller's request, in the operator's words.
         summary: String,
     },
+    /// The person's risk was raised when the case opened (a help-desk change or a failed
+    /// verification within the last day, failed sign-ins): the case asks the verification for
+    /// resetting every method, whatever it changes.
+    RiskRaised {
+        /// Why, in words.
+        reasons: Vec<String>,
+    },
     /// A verification step was started (a code sent, an approval asked for).
     StepStarted {
         /// Through which channel.
@@ -132,6 +139,9 @@ impl CaseEvent {
             }
             CaseEvent::ActionTaken { action, detail } => format!("{}: {detail}", action.label()),
             CaseEvent::Overdue { channel } => format!("{} is overdue; the team lead was told", channel.label()),
+            CaseEvent::RiskRaised { reasons } => {
+                format!("verification raised to the reset level: {}", reasons.join("; "))
+            }
             CaseEvent::UsedAfterChange { kind, detail } => {
                 format!("{} soon after the change ({detail}); the security team was told", kind.label())
             }

@@ -75,6 +75,7 @@ const KEYS: &[(&str, &str)] = &[
     ("helpdesk.team_lead", "string"),
     ("helpdesk.hr_email", "string"),
     ("helpdesk.operators", "array"),
+    ("helpdesk.verification", "array"),
     ("helpdesk.hr_system_public_key", "string"),
     ("emergency", "table"),
     ("emergency.max_hours", "integer"),

@@ -96,6 +96,12 @@ access_pass_max_minutes = 480          # 10 to 480
 # -----END PUBLIC KEY-----
 # """
 #
+# [[helpdesk.verification]]                # what verifying one tier takes (replaces its default)
+# tier = "standard"
+# steps = [["factor_proof", "email_code"], ["manager_approval"]]   # one distinct channel per step
+# second_operator = false
+# reset_steps = [["email_code", "sms_code"], ["manager_approval"], ["hr_attestation"]]
+#
 # [[helpdesk.operators]]                   # an operator with a scope of their own (replaces the above)
 # username = "lead"
 # tiers = ["standard", "external", "privileged"]

@@ -18,6 +18,12 @@
 //! hr_email = "hr@example.com"           # asked to attest callers (people with the hr role answer)
 //! hr_system_public_key = "MCowBQYDK2VwAyEA..."  # the HR system's Ed25519 key: it may attest by a signed call
 //!
+//! [[helpdesk.verification]]             # what verifying one tier takes (replaces its default)
+//! tier = "standard"
+//! steps = [["factor_proof", "email_code"], ["manager_approval"]]
+//! second_operator = false
+//! reset_steps = [["email_code", "sms_code"], ["manager_approval"], ["hr_attestation"]]
+//!
 //! [[helpdesk.operators]]                # an operator with a scope of their own (replaces the above)
 //! username = "lead"
 //! tiers = ["standard", "external", "privileged"]
@@ -25,6 +31,7 @@
 
 use twofold_app::cases::HelpDeskPolicy;
 use twofold_core::cases::scope::{OperatorScope, Scopes};
+use twofold_core::cases::verification::{Channel, Requirement, VerificationPolicy};
 use twofold_core::factors::access_pass::AccessPassPolicy;
 use twofold_core::factors::first_enrolment::{FirstEnrolmentPolicy, FirstMethodRule};
 use twofold_core::identity::Tier;
@@ -84,6 +91,71 @@ pub(super) struct HelpdeskSection {
     hr_system_public_key: Option<String>,
     #[serde(default)]
     operators: Vec<OperatorSection>,
+    #[serde(default)]
+    verification: Vec<VerificationSection>,
+}
+
+/// `[[helpdesk.verification]]`: what verifying a person of one tier takes, replacing the
+/// default for that tier.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerificationSection {
+    tier: String,
+    /// Each step: the channels that may meet it (one distinct channel per step).
+    steps: Vec<Vec<String>>,
+    #[serde(default)]
+    second_operator: bool,
+    /// For resetting every method (all methods lost); the default's when absent.
+    reset_steps: Option<Vec<Vec<String>>>,
+    reset_second_operator: Option<bool>,
+}
+
+/// Steps as channels, with problems reported under `key`.
+fn steps(key: &str, steps: &[Vec<String>], problems: &mut Vec<(String, String)>) -> Vec<Vec<Channel>> {
+    steps
+        .iter()
+        .map(|step| {
+            step.iter()
+                .filter_map(|name| Channel::parse(name).map_err(|e| problems.push((key.to_owned(), e))).ok())
+                .collect()
+        })
+        .collect()
+}
+
+/// The default verification with the configured tiers replaced, or problems.
+fn verification(sections: &[VerificationSection], problems: &mut Vec<(String, String)>) -> VerificationPolicy {
+    let mut policy = VerificationPolicy::default();
+    for section in sections {
+        let key = "helpdesk.verification";
+        let tier = match Tier::parse(&section.tier) {
+            Ok(tier) => tier,
+            Err(e) => {
+                problems.push((format!("{key}.tier"), e));
+                continue;
+            }
+        };
+        let ordinary = Requirement {
+            steps: steps(&format!("{key}.steps"), &section.steps, problems),
+            second_operator: section.second_operator,
+        };
+        let reset = match &section.reset_steps {
+            Some(reset) => Requirement {
+                steps: steps(&format!("{key}.reset_steps"), reset, problems),
+                second_operator: section.reset_second_operator.unwrap_or(section.second_operator),
+            },
+            None => {
+                let mut reset = policy.reset_all.get(&tier).cloned().unwrap_or_else(|| ordinary.clone());
+                reset.second_operator |= section.reset_second_operator.unwrap_or(section.second_operator);
+                reset
+            }
+        };
+        policy.per_tier.insert(tier, ordinary);
+        policy.reset_all.insert(tier, reset);
+    }
+    if let Err(found) = policy.check() {
+        problems.extend(found.into_iter().map(|p| ("helpdesk.verification".to_owned(), p)));
+    }
+    policy
 }
 
 /// `[[helpdesk.operators]]`: one operator's own scope.
@@ -177,7 +249,9 @@ impl HelpdeskSection {
                 None
             }
         };
+        let verification = verification(&self.verification, &mut problems);
         let policy = HelpDeskPolicy {
+            verification,
             hr_system_public_key,
             scopes,
             operator_fresh_secs: fresh * 60,

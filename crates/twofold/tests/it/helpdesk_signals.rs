@@ -2,7 +2,7 @@
 //! person's sign-ins, alerts to the security team (read from a real SMTP server), and the
 //! text-message channel (a real SMS webhook).
 
-use twofold_testkit::{Env, SmtpSink, stderr};
+use twofold_testkit::{Env, SmtpSink, stderr, stdout};
 
 use crate::BIN;
 use crate::helpdesk::{PASSWORD, json, open_case};
@@ -214,5 +214,64 @@ async fn a_new_country_or_a_sensitive_action_soon_after_a_help_desk_change_is_to
         from("203.0.113.9").await;
         let shown = json(&env.cli(&["case", "show", &id, "--format", "json"]));
         assert_eq!(shown["case"]["timeline"].to_string().matches("used_after_change").count(), 2, "{b}");
+    }
+}
+
+/// The verification a tier needs comes from `[[helpdesk.verification]]` (the two-person rule
+/// for privileged people cannot be configured away), and a case opened right after another
+/// changed the person's methods asks the reset's verification whatever it is for.
+#[tokio::test]
+async fn verification_is_configured_per_tier_and_raised_after_a_recent_change() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let smtp = SmtpSink::start();
+        let weak = env.write(
+            "weak.toml",
+            "[[helpdesk.verification]]\ntier = \"privileged\"\nsteps = [[\"email_code\"]]\nsecond_operator = false\n",
+        );
+        let checked = env.cli(&["config", "check", &weak]);
+        assert!(
+            !checked.status.success() && stdout(&checked).contains("a second operator is always needed"),
+            "{b}: {}",
+            stdout(&checked)
+        );
+        let config = env.write(
+            "strict.toml",
+            "[[helpdesk.verification]]\ntier = \"standard\"\nsteps = [[\"factor_proof\"], [\"email_code\", \"sms_code\"]]\n",
+        );
+        let _server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config]).await;
+        let cli = |args: &[&str]| {
+            env.command(args).env("TWOFOLD_SMTP_URL", &smtp.url).env("TWOFOLD_CONFIG", &config).output().unwrap()
+        };
+        let id = open_case(&env, "carol", "lost_device");
+        let shown = json(&cli(&["case", "show", &id, "--format", "json"]));
+        assert_eq!(shown["verification"]["missing"].as_array().map(Vec::len), Some(2), "{b}: two steps: {shown}");
+        assert!(cli(&["case", "verify", &id, "--channel", "email_code"]).status.success(), "{b}");
+        let mail = smtp.wait_for("read them this code").await;
+        let code: String =
+            mail.split("read them this code: ").nth(1).unwrap().chars().filter(char::is_ascii_digit).take(6).collect();
+        assert!(cli(&["case", "verify", &id, "--channel", "email_code", "--code", &code]).status.success(), "{b}");
+        let refused = cli(&["case", "pass", &id]);
+        assert!(stderr(&refused).contains("code from a method the person still has"), "{b}: {}", stderr(&refused));
+
+        // dave gets a pass on one case; a second case the same day asks the reset's verification.
+        assert!(cli(&["user", "update", "dave", "--phone", "+447700900123"]).status.success(), "{b}");
+        let first = open_case(&env, "dave", "locked_out");
+        let default_tier = json(&cli(&["case", "show", &first, "--format", "json"]));
+        assert!(!default_tier.to_string().contains("risk_raised"), "{b}: nothing raised yet");
+        // External tier keeps its default: one channel.
+        assert!(cli(&["case", "verify", &first, "--channel", "email_code"]).status.success(), "{b}");
+        let mail = smtp.wait_for("dave@demo.twofold.test").await;
+        let code: String =
+            mail.split("read them this code: ").nth(1).unwrap().chars().filter(char::is_ascii_digit).take(6).collect();
+        assert!(cli(&["case", "verify", &first, "--channel", "email_code", "--code", &code]).status.success(), "{b}");
+        assert!(cli(&["case", "pass", &first]).status.success(), "{b}: the change");
+        env.advance(60 * 60);
+        let second = open_case(&env, "dave", "new_phone");
+        let shown = json(&cli(&["case", "show", &second, "--format", "json"]));
+        let timeline = shown["case"]["timeline"].to_string();
+        assert!(timeline.contains("risk_raised") && timeline.contains(&first), "{b}: {timeline}");
+        let missing = shown["verification"]["missing"].to_string();
+        assert!(missing.contains("manager_approval") && missing.contains("email_code"), "{b}: {missing}");
     }
 }
