@@ -114,9 +114,10 @@ impl Refusal {
                 | EmergencyRefusal::SameApprover => RefusalKind::NotAllowed,
             },
             Self::HrSystem(refusal) => match refusal {
-                HrSystemRefusal::OtherCase | HrSystemRefusal::OtherPerson | HrSystemRefusal::Stale => {
-                    RefusalKind::NotAllowed
-                }
+                HrSystemRefusal::OtherCase
+                | HrSystemRefusal::OtherPerson
+                | HrSystemRefusal::Stale
+                | HrSystemRefusal::BeforeAsked => RefusalKind::NotAllowed,
                 HrSystemRefusal::Malformed(_)
                 | HrSystemRefusal::NotAsked
                 | HrSystemRefusal::Replayed

@@ -182,7 +182,13 @@ impl ConditionalAccess {
         if !matches!(target.action, Action::Modify | Action::Export | Action::Approve | Action::Admin) {
             return;
         }
-        let on = target.app.map(str::to_owned).or_else(|| target.host_path.map(|(h, p)| format!("{h}{p}")));
+        // The host and path only (never a query string, which may carry a secret), short.
+        let on = target.app.map(str::to_owned).or_else(|| {
+            target.host_path.map(|(h, p)| {
+                let path = p.split(['?', '#']).next().unwrap_or_default();
+                format!("{h}{path}").chars().filter(|c| !c.is_control()).take(120).collect()
+            })
+        });
         let detail = format!("{:?} on {}", target.action, on.as_deref().unwrap_or("?")).to_lowercase();
         self.watch(case, twofold_core::cases::UseAfterChange::SensitiveAction, detail).await;
     }
@@ -218,10 +224,13 @@ impl ConditionalAccess {
         let risk = if always || policy.uses_risk() {
             self.risk(user, recent_failures, here.as_ref(), history.as_ref(), target).await?
         } else {
-            if matches!(target.action, Action::Modify | Action::Export | Action::Approve | Action::Admin)
-                && let Some(case) = self.cases.recent_change(user.id).await?
-            {
-                self.watch_sensitive(case, target).await;
+            if matches!(target.action, Action::Modify | Action::Export | Action::Approve | Action::Admin) {
+                // Detection only: a failure to look is logged, never refuses the request.
+                match self.cases.recent_change(user.id).await {
+                    Ok(Some(case)) => self.watch_sensitive(case, target).await,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not look for a recent help-desk change"),
+                }
             }
             Risk::Low
         };

@@ -189,8 +189,26 @@ impl Cases {
         meta: &RequestMeta,
     ) -> AppResult<Case> {
         let (mut case, target) = self.load_open(by, id).await?;
+        let enrolled: Vec<String> = self
+            .store
+            .authenticators(target.id)
+            .await?
+            .iter()
+            .filter(|a| a.confirmed_at.is_some_and(|at| at >= case.opened_at))
+            .map(|a| {
+                let at = a.confirmed_at.map(twofold_core::Timestamp::to_minute_utc).unwrap_or_default();
+                format!("{} \"{}\" at {at}", a.kind.label(), a.name)
+            })
+            .collect();
         let before = serde_json::json!({ "state": case.state.as_str() });
-        let after = serde_json::json!({ "resolution": resolution.as_str(), "checklist": &checklist });
+        let after = serde_json::json!({
+            "resolution": resolution.as_str(),
+            "checklist": &checklist,
+            "enrolled": &enrolled,
+        });
+        if !enrolled.is_empty() {
+            case.record(by.name(), by.id(), self.now(), CaseEvent::MethodsEnrolled { methods: enrolled });
+        }
         case.close(resolution, checklist, by.name(), by.id(), &self.policy.verification, self.now())
             .map_err(refused)?;
         let change = Change::new(AuditAction::CaseClose, Some(case.id.to_string())).states(Some(before), Some(after));

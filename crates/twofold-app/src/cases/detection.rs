@@ -116,16 +116,19 @@ impl Cases {
     /// window ([`HELP_DESK_WINDOW_SECS`]), if one did.
     pub(crate) async fn recent_change(&self, user_id: uuid::Uuid) -> AppResult<Option<Case>> {
         let since = self.now().plus_seconds(-HELP_DESK_WINDOW_SECS);
-        // A change in the window belongs to a case opened at most a week before it.
+        // A change in the window belongs to a case opened at most a week before it; one
+        // indexed query of the newest 50 (asked on sign-ins and on every proxied change).
         let filter = CaseFilter {
             target_id: Some(user_id),
             opened_since: Some(since.plus_seconds(-7 * 24 * 60 * 60)),
+            limit: 50,
             ..CaseFilter::default()
         };
-        let mut changed: Vec<Case> =
-            self.all_cases(filter).await?.into_iter().filter(|c| c.changed_since(since)).collect();
-        changed.sort_by_key(|c| c.timeline.iter().map(|e| e.at).max());
-        Ok(changed.pop())
+        let (cases, _) = self.store.cases(&filter).await?;
+        let last_change = |c: &Case| {
+            c.timeline.iter().filter(|e| matches!(e.event, CaseEvent::ActionTaken { .. })).map(|e| e.at).max()
+        };
+        Ok(cases.into_iter().filter(|c| c.changed_since(since)).max_by_key(last_change))
     }
 
     /// After the person `case` changed was seen using the account as `kind` (`detail` says

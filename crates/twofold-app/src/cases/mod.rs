@@ -186,15 +186,21 @@ impl Cases {
         Ok(self.store.cases(filter).await?)
     }
 
-    /// The cases `filter` names that `by` serves (the person as they are now), newest first:
-    /// an operator's list shows nothing of people outside their scope.
+    /// The cases `filter` names that `by` serves (the person as they are now), newest first,
+    /// at most `filter.limit` of them: an operator's list shows nothing of people outside
+    /// their scope, and every case of people they serve (all matching cases are looked at,
+    /// not only the newest).
     ///
     /// # Errors
     /// Storage failures.
     pub async fn list_for(&self, by: &CaseOperator, filter: &CaseFilter) -> AppResult<Vec<Case>> {
-        let (cases, _) = self.store.cases(filter).await?;
-        let mut served = Vec::with_capacity(cases.len());
+        let cases = self.all_cases(filter.clone()).await?;
+        let wanted = usize::try_from(filter.limit).unwrap_or(0);
+        let mut served = Vec::with_capacity(wanted.min(cases.len()));
         for case in cases {
+            if served.len() >= wanted {
+                break;
+            }
             let Some(target) = self.store.user_by_id(case.target.id).await? else { continue };
             match self.check_scope(by, &target).await {
                 Ok(()) => served.push(case),
@@ -245,7 +251,9 @@ impl Cases {
         Ok(case)
     }
 
-    fn view(&self, case: Case) -> CaseView {
+    /// `case` with where its verification stands.
+    #[must_use]
+    pub fn view(&self, case: Case) -> CaseView {
         let verification = case.verification(&self.policy.verification).ok();
         CaseView { case, verification }
     }

@@ -113,9 +113,9 @@ impl Factors {
             Some(access) => access.first_method_rule(&current.user, ip).await?,
             None => None,
         };
-        let policy = match from_policy {
-            Some(rule) => FirstEnrolmentPolicy { rule, networks: self.first_enrolment.networks.clone() },
-            None => self.first_enrolment.clone(),
+        let policy = FirstEnrolmentPolicy {
+            rule: twofold_core::access::first_method::combined(self.first_enrolment.rule, from_policy),
+            networks: self.first_enrolment.networks.clone(),
         };
         policy.allows(&current.session.auth, ip, current.user.email.is_some()).map_err(|needs| {
             AppError::Refused(Refusal::FirstMethodNeedsProof { email_code: needs.email_code, network: needs.network })

@@ -78,6 +78,12 @@ pub fn check(policy: &Policy, known_groups: &[String]) -> Result<(), ValidationE
                     "a rule about enrol_first_method names no apps, hosts or other actions: give it a rule of its own",
                 );
             }
+            if rule.outcome == OutcomeKind::Require && rule.strength.as_deref() != Some("mfa") {
+                errors.add(
+                    key("strength"),
+                    "an enrol_first_method rule that requires asks strength mfa (a code to the email on file): no first method can prove more",
+                );
+            }
             if rule.outcome == OutcomeKind::Limit {
                 errors.add(
                     key("outcome"),

@@ -5,7 +5,8 @@
 //! "at high risk, only a temporary access pass".
 //!
 //! THREATS: enrolment hijack. Only enforced rules that name the action count (a report-only
-//! rule or a campaign's enforcement never loosens it), and the strictest matching one wins.
+//! rule or a campaign's enforcement never loosens it), the strictest matching one wins, and
+//! only an explicit `allow` asks less than the setting ([`combined`]).
 
 use super::evaluate::Decision;
 use super::{Mode, Outcome, Policy};
@@ -32,6 +33,19 @@ pub fn rule_from(policy: &Policy, decision: &Decision) -> Option<FirstMethodRule
             Outcome::Allow => FirstMethodRule::Password,
         })
         .max_by_key(|rule| strictness(*rule))
+}
+
+/// The rule that applies: the setting's, unless the policy matched. Only an explicit `allow`
+/// loosens it (the password alone there); `require` and `block` only ever tighten it, so a
+/// rule written to be stricter at high risk never asks less than the setting does.
+#[must_use]
+pub fn combined(setting: FirstMethodRule, from_policy: Option<FirstMethodRule>) -> FirstMethodRule {
+    match from_policy {
+        None => setting,
+        Some(FirstMethodRule::Password) => FirstMethodRule::Password,
+        Some(rule) if strictness(rule) > strictness(setting) => rule,
+        Some(_) => setting,
+    }
 }
 
 /// How much a rule asks, for "the strictest wins".
@@ -128,6 +142,19 @@ mod tests {
             rule("trial: password is enough", OutcomeKind::Allow, When::default(), vec![Action::EnrolFirstMethod]);
         trial.mode = Mode::ReportOnly;
         assert_eq!(decided(&policy(vec![trial]), &facts("10.1.2.3", Risk::Low)), None);
+    }
+
+    /// THREATS: enrolment hijack — a `require` written to tighten at high risk never loosens
+    /// a stricter setting (passes only) to an emailed code.
+    #[test]
+    fn require_and_block_only_tighten_the_setting() {
+        use FirstMethodRule::*;
+        assert_eq!(combined(AccessPass, Some(EmailCode)), AccessPass);
+        assert_eq!(combined(Network, Some(EmailCode)), Network);
+        assert_eq!(combined(EmailCode, Some(AccessPass)), AccessPass);
+        assert_eq!(combined(Password, Some(EmailCode)), EmailCode);
+        assert_eq!(combined(AccessPass, Some(Password)), Password, "an explicit allow loosens");
+        assert_eq!(combined(Network, None), Network);
     }
 
     #[test]

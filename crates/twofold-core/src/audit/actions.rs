@@ -312,7 +312,7 @@ audit_actions! {
     /// (once per kind of use and change). After: `kind`, `detail`.
     CaseUseAfterChange => "case.use_after_change", Case;
     /// A case was closed. Before: `state`. After: `resolution`, `checklist` (`changes`,
-    /// `person_confirmed`).
+    /// `person_confirmed`), `enrolled` (methods the person set up while it was open).
     CaseClose => "case.close", Case;
     /// A temporary access pass was issued (and the person's earlier ones revoked). After:
     /// `user` (username), `expires_at`, `single_use`.

@@ -18,6 +18,9 @@ use crate::Timestamp;
 /// How far from Twofold's clock an attestation's `issued_at` may be, in seconds.
 pub const MAX_SKEW_SECS: i64 = 300;
 
+/// How much earlier than the ask an answer's `issued_at` may be (the two clocks differ).
+pub const ASKED_SKEW_SECS: i64 = 60;
+
 /// What the HR system attests, as it signs it (JSON; the signature covers these exact bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +54,9 @@ pub enum HrSystemRefusal {
     /// Signed too long ago (or in the future).
     #[error("the attestation was signed more than {MAX_SKEW_SECS} seconds from now")]
     Stale,
+    /// Signed before the step it would answer was asked (an answer to an earlier round).
+    #[error("the attestation was signed before HR was asked on this case")]
+    BeforeAsked,
     /// The operator did not ask HR on this case, or HR answered already.
     #[error("nobody asked HR to attest on this case, or it was answered already")]
     NotAsked,
@@ -118,6 +124,13 @@ impl HrSystemAttestation {
         if !case.awaiting(Channel::HrAttestation) {
             return Err(HrSystemRefusal::NotAsked);
         }
+        let asked = case.timeline.iter().rev().find_map(|e| match e.event {
+            CaseEvent::StepStarted { channel: Channel::HrAttestation, .. } => Some(e.at),
+            _ => None,
+        });
+        if asked.is_some_and(|at| self.issued_at.saturating_mul(1000) < at.millis() - ASKED_SKEW_SECS * 1000) {
+            return Err(HrSystemRefusal::BeforeAsked);
+        }
         Ok(())
     }
 
@@ -138,6 +151,43 @@ impl HrSystemAttestation {
             CaseEvent::VerificationFailed { channel, reason: format!("{source} did not recognise the request") }
         }
     }
+}
+
+/// Whether `key` (32 bytes) is an Ed25519 public key every signature could be forged for: a
+/// point of small order (the identity, or one of the seven other torsion points), or an
+/// encoding of `y` at or above the field's prime. Verifiers do not refuse these themselves
+/// (RFC 8032 does not ask them to), so a placeholder key in a configuration would let anyone
+/// attest.
+#[must_use]
+pub fn is_weak_ed25519_key(key: &[u8]) -> bool {
+    let Ok(bytes) = <[u8; 32]>::try_from(key) else { return true };
+    let mut y = bytes;
+    y[31] &= 0x7f;
+    // 2^255 - 19, little-endian.
+    let mut p = [0xff_u8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    let at_least_p = y.iter().rev().zip(p.iter().rev()).find(|(a, b)| a != b).is_none_or(|(a, b)| a > b);
+    let from_hex = |hex: &str| -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+        }
+        out
+    };
+    let mut minus_one = p;
+    minus_one[0] = 0xec;
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    // y of the torsion points: 0 (order 4), 1 (the identity), -1 (order 2), and the two of order 8.
+    let small_order = [
+        [0u8; 32],
+        one,
+        minus_one,
+        from_hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+        from_hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+    ];
+    at_least_p || small_order.contains(&y)
 }
 
 fn signature_marker(digest: &str) -> String {
@@ -213,6 +263,10 @@ mod tests {
         open = asked(open, now);
         assert_eq!(denial.check(&open, open.id, "d1", now), Err(HrSystemRefusal::Replayed));
         assert_eq!(denial.check(&open, open.id, "d2", now), Ok(()));
+        // A body signed for an earlier round does not answer a round asked later.
+        let later = asked(open, now.plus_seconds(200));
+        let earlier = HrSystemAttestation { issued_at: now.millis() / 1000 - 10, ..denial };
+        assert_eq!(earlier.check(&later, later.id, "d3", now.plus_seconds(200)), Err(HrSystemRefusal::BeforeAsked));
     }
 
     #[test]
@@ -231,6 +285,38 @@ mod tests {
             HrSystemAttestation { attested: false, ..a }.event("abc"),
             CaseEvent::VerificationFailed { .. }
         ));
+    }
+
+    /// THREATS: a placeholder key (the identity point, a small-order point) would let anyone
+    /// "sign" an attestation; such keys are refused, a real one is not.
+    #[test]
+    fn weak_ed25519_keys_are_recognised() {
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(is_weak_ed25519_key(&identity));
+        assert!(is_weak_ed25519_key(&[0u8; 32]));
+        let mut minus_one = [0xff_u8; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        assert!(is_weak_ed25519_key(&minus_one));
+        let mut p = minus_one;
+        p[0] = 0xed;
+        assert!(is_weak_ed25519_key(&p), "not canonical");
+        let mut order_eight = [0u8; 32];
+        let hex = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a";
+        for (i, b) in order_eight.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        order_eight[31] |= 0x80;
+        assert!(is_weak_ed25519_key(&order_eight), "with the sign bit set too");
+        assert!(is_weak_ed25519_key(&[1u8; 31]), "not 32 bytes");
+        // RFC 8032 section 7.1, test 1's public key.
+        let hex = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let mut real = [0u8; 32];
+        for (i, b) in real.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        assert!(!is_weak_ed25519_key(&real));
     }
 
     #[test]

@@ -61,6 +61,12 @@ pub enum CaseEvent {
         /// Why, in words.
         reasons: Vec<String>,
     },
+    /// The methods the person set up while the case was open (a new phone enrolled with a
+    /// temporary access pass), recorded when it closes.
+    MethodsEnrolled {
+        /// Each as "kind \"name\" at time".
+        methods: Vec<String>,
+    },
     /// A verification step was started (a code sent, an approval asked for).
     StepStarted {
         /// Through which channel.
@@ -139,6 +145,9 @@ impl CaseEvent {
             }
             CaseEvent::ActionTaken { action, detail } => format!("{}: {detail}", action.label()),
             CaseEvent::Overdue { channel } => format!("{} is overdue; the team lead was told", channel.label()),
+            CaseEvent::MethodsEnrolled { methods } => {
+                format!("the person set up while the case was open: {}", methods.join("; "))
+            }
             CaseEvent::RiskRaised { reasons } => {
                 format!("verification raised to the reset level: {}", reasons.join("; "))
             }

@@ -171,13 +171,19 @@ pub async fn issue_pass(
     let id = case_id(&id)?;
     let lifetime = body.minutes.map(|m| m.saturating_mul(60));
     let issued = state.app.cases().issue_access_pass(&worker.operator, id, lifetime, body.single_use, &meta).await?;
-    let pass = json!({
-        "passcode": issued.passcode,
-        "expires_at": issued.pass.expires_at,
-        "single_use": issued.pass.single_use,
+    // Answered from what the issue returned (no further read that could fail and lose the
+    // passcode, which is shown once).
+    let view = state.app.cases().view(issued.case);
+    let body = json!({
+        "case": view.case,
+        "verification": view.verification,
+        "access_pass": {
+            "passcode": issued.passcode,
+            "expires_at": issued.pass.expires_at,
+            "single_use": issued.pass.single_use,
+        },
     });
-    let answered = answer(&state, &worker.operator, id, json!({ "access_pass": pass })).await?;
-    Ok((StatusCode::CREATED, [(axum::http::header::CACHE_CONTROL, "no-store")], answered).into_response())
+    Ok((StatusCode::CREATED, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
 /// `DELETE /cases/{id}/access-pass` — revokes the person's passes (and the sessions that

@@ -51,6 +51,8 @@ struct MethodChoice {
     name: String,
     /// An authenticator app or hardware token (which can drift and be resynchronised).
     otp: bool,
+    /// Set up since the case opened (the new device).
+    new: bool,
 }
 
 struct TimelineRow {
@@ -216,6 +218,7 @@ async fn render_case(
                     twofold_core::factors::authenticator::AuthenticatorKind::Totp
                         | twofold_core::factors::authenticator::AuthenticatorKind::Hotp
                 ),
+                new: a.confirmed_at.is_some_and(|at| at >= case.opened_at),
                 name: a.name,
             })
             .collect()

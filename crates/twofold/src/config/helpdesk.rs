@@ -257,7 +257,6 @@ impl HelpdeskSection {
             operator_fresh_secs: fresh * 60,
             team_lead: self.team_lead.clone(),
             hr_email: self.hr_email.clone(),
-            ..HelpDeskPolicy::default()
         };
         if problems.is_empty() { Ok((policy, passes)) } else { Err(problems) }
     }
@@ -275,11 +274,20 @@ fn hr_system_key(text: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| "is not base64 or a PEM public key".to_owned())?;
     // SubjectPublicKeyInfo for Ed25519 is a fixed 12-byte prefix and the 32-byte key.
     const SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-    match decoded.len() {
-        32 => Ok(decoded),
-        44 if decoded[..12] == SPKI_PREFIX => Ok(decoded[12..].to_vec()),
-        _ => Err("is not an Ed25519 public key (32 bytes, or a PEM PUBLIC KEY)".into()),
+    if text.starts_with("-----") && !text.starts_with("-----BEGIN PUBLIC KEY-----") {
+        return Err("is a PEM block but not a PUBLIC KEY (give the public half only)".into());
     }
+    let key = match decoded.len() {
+        32 => decoded,
+        44 if decoded[..12] == SPKI_PREFIX => decoded[12..].to_vec(),
+        _ => return Err("is not an Ed25519 public key (32 bytes, or a PEM PUBLIC KEY)".into()),
+    };
+    if twofold_core::cases::hr_system::is_weak_ed25519_key(&key) {
+        return Err(
+            "is a weak Ed25519 key (of small order, or not canonical): signatures by anyone would verify".into()
+        );
+    }
+    Ok(key)
 }
 
 /// Problems in the `[enrolment]` and `[helpdesk]` tables of a file, for `twofold config check`.

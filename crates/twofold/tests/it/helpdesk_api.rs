@@ -148,6 +148,13 @@ async fn an_operator_works_a_lost_phone_case_through_the_api_with_their_own_sess
         let (status, closed) = call(&erin, &csrf, reqwest::Method::POST, &case("close"), &close).await;
         assert_eq!(status, 200, "{b}: {closed}");
         assert_eq!(closed["case"]["state"], "closed", "{b}: {closed}");
+        let enrolled = closed["case"]["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"]["type"] == "methods_enrolled")
+            .unwrap_or_else(|| panic!("{b}: the new phone is recorded on the case: {closed}"));
+        assert_eq!(enrolled["event"]["methods"].as_array().map(Vec::len), Some(1), "{b}: {enrolled}");
 
         let log = env.audit_log();
         let opened_by = log
@@ -204,6 +211,17 @@ async fn the_hr_system_attests_by_a_signed_call_that_cannot_be_forged_or_replaye
         let config = env.write(
             "hr.toml",
             &format!("[helpdesk]\nhr_email = \"hr@example.com\"\nhr_system_public_key = \"\"\"\n{hr_public}\"\"\"\n"),
+        );
+        // A placeholder key (the identity point) would verify anyone's signature: refused.
+        let placeholder = env.write(
+            "placeholder.toml",
+            "[helpdesk]\nhr_system_public_key = \"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n",
+        );
+        let checked = env.cli(&["config", "check", &placeholder]);
+        assert!(
+            !checked.status.success() && twofold_testkit::stdout(&checked).contains("weak Ed25519 key"),
+            "{b}: {}",
+            twofold_testkit::stdout(&checked)
         );
         let server = env.serve(&["--demo", "--smtp-url", &smtp.url, "--config", &config]).await;
         let id = open_case(&env, "bob", "all_methods_lost");
