@@ -2,12 +2,17 @@
 // signs in with her security key (DevTools' virtual authenticator), opens a case for bob,
 // verifies him with the code mailed to the address on file (read from the tests' SMTP
 // server) and issues a temporary access pass; bob, in his own browser, signs in with the pass
-// and lands on Security info, which is all it opens. Screenshots at desktop and phone width.
+// and lands on Security info, which is all it opens, and sets up his new phone there; the
+// operator sees it marked new on the case and closes the case, which records it.
+// Screenshots at desktop and phone width.
 // Usage: node helpdesk.mjs BASE_URL SCREENSHOT_DIR MAIL_DIR
 import { launch, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+const totp = (key) => execFileSync('oathtool', ['--totp', '-b', key]).toString().trim();
 
 const mailDir = process.argv[4];
 
@@ -48,6 +53,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   };
   let passcode;
+  let caseUrl;
 
   await step('the operator signs in with her own security key', async () => {
     await signIn(page, 'erin');
@@ -71,6 +77,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByLabel('What the caller asks for').fill('Lost his phone on the train; has no other method.');
     await page.getByRole('button', { name: 'Open case' }).click();
     await page.getByRole('heading', { name: 'Case for bob' }).waitFor();
+    caseUrl = page.url();
     await page.getByText('Changes become available once the caller').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Issue temporary access pass' }).count(), 0);
     await both(page, shots, 'case-opened');
@@ -107,8 +114,27 @@ await run(async ({ page, context, step, base, shots }) => {
       await bob.getByRole('heading', { name: 'Security info' }).waitFor();
       await bob.getByRole('button', { name: 'Add authenticator app' }).waitFor();
       await both(bob, shots, 'security-info-with-pass');
+      await bob.getByRole('button', { name: 'Add authenticator app' }).click();
+      const key = (await bob.locator('#secret').textContent()).trim();
+      await bob.getByLabel('Verification code').fill(totp(key));
+      await bob.getByRole('button', { name: 'Finish' }).click();
+      await bob.getByText('Authenticator app added.').waitFor();
     } finally {
       await bobs.close();
     }
+  });
+
+  await step('the operator sees the new method on the case and closes it, which records it', async () => {
+    await page.goto(caseUrl);
+    await page.getByText('new since the case opened').waitFor();
+    assert.equal(await page.locator('#passcode').count(), 0, 'the passcode is shown once only');
+    await both(page, shots, 'case-new-method');
+    await page.getByLabel('Resolution').selectOption('resolved');
+    await page.getByLabel('What was changed, or why nothing was').fill('Pass issued; bob set up his new phone.');
+    await page.getByLabel('The person confirmed they can sign in again').check();
+    await page.getByRole('button', { name: 'Close case' }).click();
+    await page.getByText('The case is closed.').waitFor();
+    await page.getByText('the person set up while the case was open: Authenticator app').waitFor();
+    await both(page, shots, 'case-closed');
   });
 });

@@ -106,5 +106,5 @@ async fn an_operator_verifies_a_caller_and_the_caller_signs_in_with_a_pass_in_ch
     let smtp = SmtpSink::start();
     let mail_dir = smtp.dir.display().to_string();
     let report = run_script_with("helpdesk.mjs", &["--smtp-url", &smtp.url], &[&mail_dir]).await;
-    assert!(report.contains("6 passed, 0 failed"), "{report}");
+    assert!(report.contains("7 passed, 0 failed"), "{report}");
 }
