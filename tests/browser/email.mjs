@@ -63,6 +63,6 @@ await run(async ({ page, step, base, shots }) => {
     await page.getByLabel('Verification code').fill(await codeFromMail('Use it to sign in', seen));
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: /Signed in as/ }).waitFor();
-    assert.ok((await page.textContent('body')).includes('pwd, otp, mfa'));
+    assert.ok((await page.textContent('body')).includes('Password and authenticator app or token'));
   });
 });

@@ -115,7 +115,7 @@ await run(async ({ page, context, step, base, shots }) => {
       await bob.getByRole('button', { name: 'Add authenticator app' }).waitFor();
       await both(bob, shots, 'security-info-with-pass');
       await bob.getByRole('button', { name: 'Add authenticator app' }).click();
-      const key = (await bob.locator('#secret').textContent()).trim();
+      const key = (await bob.locator('#secret').textContent()).replace(/\s/g, '');
       await bob.getByLabel('Verification code').fill(totp(key));
       await bob.getByRole('button', { name: 'Finish' }).click();
       await bob.getByText('Authenticator app added.').waitFor();

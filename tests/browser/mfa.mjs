@@ -28,7 +28,9 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('button', { name: 'Add authenticator app' }).click();
     await page.getByRole('heading', { name: 'Add authenticator app' }).waitFor();
     assert.equal(await page.locator('figure.qr svg').count(), 1, 'a QR code is shown');
-    key = (await page.locator('#secret').textContent()).trim();
+    const shown = (await page.locator('#secret').textContent()).trim();
+    assert.match(shown, /^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/, 'the key is shown in groups of four');
+    key = shown.replace(/\s/g, '');
     assert.match(key, /^[A-Z2-7]{32}$/);
     if (shots) await page.screenshot({ path: shots('totp-enrol.png'), fullPage: true });
   });
@@ -54,7 +56,7 @@ await run(async ({ page, context, step, base, shots }) => {
 
   let codes;
   await step('recovery codes are generated and shown once', async () => {
-    await page.getByRole('link', { name: 'Security info' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Security info' }).click();
     await page.getByRole('button', { name: 'Generate new recovery codes' }).click();
     await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
     codes = await page.getByRole('list', { name: 'Recovery codes' }).locator('code').allTextContents();
@@ -69,7 +71,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByLabel('Recovery code').fill(codes[0]);
     await page.getByRole('button', { name: 'Use recovery code' }).click();
     await page.getByRole('heading', { name: 'Signed in as Carol Chen' }).waitFor();
-    await page.getByRole('link', { name: 'Security info' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Security info' }).click();
     await page.getByText('9 unused').waitFor();
     if (shots) await page.screenshot({ path: shots('security-info.png'), fullPage: true });
   });

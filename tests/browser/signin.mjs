@@ -27,7 +27,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('link', { name: 'Skip for now' }).click();
     await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/account');
-    assert.ok((await page.content()).includes('(this session)'));
+    assert.ok((await page.content()).includes('this browser'));
     if (shots) await page.screenshot({ path: shots('account.png'), fullPage: true });
   });
 

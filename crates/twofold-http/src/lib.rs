@@ -15,7 +15,7 @@ mod forward_auth;
 mod oidc;
 mod ops;
 mod page_error;
-mod pages;
+pub mod pages;
 mod problem;
 mod refusals;
 pub mod tls;
@@ -47,6 +47,8 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
+    /// The organisation's name and logo in every page's header (`[branding]`).
+    pub branding: pages::chrome::Branding,
 }
 
 impl HttpConfig {
@@ -83,6 +85,7 @@ async fn unknown_address(uri: axum::http::Uri) -> axum::response::Response {
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
+    pages::chrome::set(state.config.branding.clone());
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };

@@ -132,7 +132,8 @@ impl Browser {
         assert_eq!(enrol.status(), 200, "adding an authenticator app: sent to {:?}", enrol.headers().get("location"));
         let html = enrol.text().await.expect("enrolment page");
         assert!(html.contains("<svg") && html.contains("QR code"), "a server-rendered QR code");
-        let secret = between(&html, r#"<code id="secret">"#, "</code>").to_owned();
+        // Shown in groups of four for people; the key itself has no spaces.
+        let secret = between(&html, r#"<code id="secret" class="key">"#, "</code>").replace(' ', "");
         let id = hidden(&html, "id");
         let confirm = "/account/security/totp/confirm";
         let wrong = self.post_form(confirm, &[("id", id.as_str()), ("code", "000000"), ("csrf", &csrf)]).await;

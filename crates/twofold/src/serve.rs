@@ -46,6 +46,7 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
             device_key: master_key.derive("device"),
             trusted_proxies: settings.trusted_proxies.clone(),
             metrics_token: settings.metrics_token.clone(),
+            branding: settings.branding.clone(),
         }),
     };
     announce(&public_url, bound, scheme, demo, &seeded, &app).await;

@@ -110,6 +110,20 @@ impl SignIn {
         Ok(())
     }
 
+    /// Ends one of `current`'s own other sessions, `id_hash` (a browser left signed in
+    /// elsewhere); false when it is not theirs or has ended already.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn end_own_session(&self, current: &Authenticated, id_hash: &str, meta: &RequestMeta) -> AppResult<bool> {
+        let theirs = self.store.user_sessions(current.user.id).await?.iter().any(|s| s.id_hash == id_hash);
+        if !theirs {
+            return Ok(false);
+        }
+        let ctx = self.audit_context(&current.actor(), meta);
+        Ok(self.store.revoke_session(id_hash, &ctx).await?)
+    }
+
     /// A user's sessions that are not revoked, newest first.
     ///
     /// # Errors

@@ -8,15 +8,18 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::chrome::{self, When};
 use crate::extract::{ClientMeta, PageSession};
 use crate::page_error::PageError;
 use crate::{AppState, cookies, csrf};
 
 struct SessionRow {
-    started: String,
-    last_seen: String,
+    /// An opaque handle for ending it (never the stored hash).
+    handle: String,
+    started: When,
+    last_seen: When,
     ip: String,
-    user_agent: String,
+    browser: String,
     current: bool,
 }
 
@@ -26,48 +29,65 @@ struct AccountPage {
     display_name: String,
     username: String,
     email: String,
-    tier: String,
     roles: String,
     groups: String,
+    /// How this session signed in, in words ("password and authenticator app").
     methods: String,
-    /// The strength reached (`acr`) with what it means.
+    /// The strength reached, in words.
     strength: String,
-    auth_time: String,
+    auth_time: Option<When>,
     sessions: Vec<SessionRow>,
+    /// May work help-desk cases (a link to the operator pages).
+    operator: bool,
+    notice: Option<&'static str>,
     csrf: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AccountQuery {
+    ended: Option<String>,
 }
 
 pub async fn show(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     PageSession(session): PageSession,
+    axum::extract::Query(query): axum::extract::Query<AccountQuery>,
 ) -> Result<Response, PageError> {
+    let notice = query.ended.map(|_| "That session is signed out.");
     let current = super::signed_in(session, "/account")?;
     super::own_page_gate(&state, &current, &meta, "/account").await?;
     let user = &current.user;
     let detail = state.app.identity().user_detail(&user.id.to_string()).await?;
     let sessions = state.app.signin().user_sessions(user.id).await?;
+    let now = state.app.now();
+    let key = &state.config.csrf_key;
     let page = AccountPage {
         display_name: user.display_name.clone(),
         username: user.username.clone(),
         email: user.email.clone().unwrap_or_else(|| "—".into()),
-        tier: user.tier.to_string(),
-        roles: user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+        roles: user.roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>().join(", "),
         groups: if detail.groups.is_empty() { "—".into() } else { detail.groups.join(", ") },
-        methods: current.session.auth.amr.join(", "),
+        methods: methods_label(&current.session.auth.amr),
         strength: strength_label(&current.session.auth.acr),
-        auth_time: current.session.auth.auth_time.map_or_else(String::new, |t| t.to_rfc3339()),
+        auth_time: current.session.auth.auth_time.map(|t| When::of(t, now)),
         sessions: sessions
             .iter()
             .map(|s| SessionRow {
-                started: s.created_at.to_rfc3339(),
-                last_seen: s.last_seen_at.to_rfc3339(),
-                ip: s.ip.clone().unwrap_or_default(),
-                user_agent: s.user_agent.clone().unwrap_or_default(),
+                handle: session_handle(key, &s.id_hash),
+                started: When::of(s.created_at, now),
+                last_seen: When::of(s.last_seen_at, now),
+                ip: s.ip.clone().unwrap_or_else(|| "—".into()),
+                browser: s.user_agent.as_deref().map_or_else(|| "Unknown browser".into(), chrome::browser),
                 current: s.id_hash == current.session.id_hash,
             })
             .collect(),
-        csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
+        operator: user
+            .roles
+            .iter()
+            .any(|r| matches!(r, twofold_core::identity::Role::Helpdesk | twofold_core::identity::Role::Admin)),
+        notice,
+        csrf: csrf::session_token(key, &current.session.id_hash),
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }
@@ -99,14 +119,112 @@ pub async fn logout(
     Ok(response)
 }
 
-/// `acr` with what it means to the person reading it.
+/// `acr` in words for the person reading it.
 fn strength_label(acr: &str) -> String {
-    let meaning = match acr {
-        "pwd" => "password only",
-        "mfa" => "two factors",
-        "phr" => "phishing-resistant: a passkey",
-        "phrh" => "phishing-resistant and hardware-bound: an attested security key",
-        _ => return acr.to_owned(),
+    match acr {
+        "pwd" => "Password only",
+        "mfa" => "Two-step sign-in",
+        "phr" => "Phishing-resistant (a passkey or security key)",
+        "phrh" => "Phishing-resistant, with an attested security key",
+        "tap" => "Temporary access pass (Security info only)",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// How a session signed in (`amr`), in words: "password and authenticator app".
+fn methods_label(amr: &[String]) -> String {
+    let words: Vec<&str> = amr
+        .iter()
+        .filter_map(|m| match m.as_str() {
+            "pwd" => Some("password"),
+            "otp" => Some("authenticator app or token"),
+            "hwk" | "swk" => Some("passkey or security key"),
+            "user" | "mfa" | "pin" => None,
+            "tap" => Some("temporary access pass"),
+            "email" | "email_on_file" => Some("code by email"),
+            "sms" => Some("code by text message"),
+            "rec" | "recovery" => Some("recovery code"),
+            "emergency_access" => Some("emergency access"),
+            "retired_fallback" => Some("a retired email or text code"),
+            _ => Some("another method"),
+        })
+        .collect();
+    let mut unique: Vec<&str> = Vec::new();
+    for w in words {
+        if !unique.contains(&w) {
+            unique.push(w);
+        }
+    }
+    match unique.as_slice() {
+        [] => "—".to_owned(),
+        [one] => capitalise(one),
+        [rest @ .., last] => capitalise(&format!("{} and {last}", rest.join(", "))),
+    }
+}
+
+/// A role in words.
+const fn role_label(role: twofold_core::identity::Role) -> &'static str {
+    use twofold_core::identity::Role;
+    match role {
+        Role::Admin => "Administrator",
+        Role::Helpdesk => "Help desk",
+        Role::Auditor => "Auditor",
+        Role::Approver => "Approver",
+        Role::Hr => "Human resources",
+        Role::User => "User",
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// An opaque handle for one of the person's sessions on their own page: a keyed hash of the
+/// stored hash, so the page never shows what the database is keyed by.
+fn session_handle(key: &[u8; 32], id_hash: &str) -> String {
+    let mac = twofold_core::secret::hmac_sha256(key, format!("session-handle:{id_hash}").as_bytes());
+    mac.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Deserialize)]
+pub struct EndSessionForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /account/sessions/{handle}/end`: signs one of the person's other sessions out.
+pub async fn end_session(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    PageSession(session): PageSession,
+    axum::extract::Path(handle): axum::extract::Path<String>,
+    Form(form): Form<EndSessionForm>,
+) -> Result<Response, PageError> {
+    let current = super::with_form_token(&state, session, "/account", &form.csrf)?;
+    let key = &state.config.csrf_key;
+    let sessions = state.app.signin().user_sessions(current.user.id).await?;
+    let Some(target) = sessions.iter().find(|s| session_handle(key, &s.id_hash) == handle) else {
+        return Err(twofold_app::AppError::NotFound("session").into());
     };
-    format!("{acr} ({meaning})")
+    if target.id_hash == current.session.id_hash {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    state.app.signin().end_own_session(&current, &target.id_hash, &meta).await?;
+    Ok(Redirect::to("/account?ended=1").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn how_a_session_signed_in_reads_as_words() {
+        let amr = |m: &[&str]| m.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(methods_label(&amr(&["hwk", "user", "mfa"])), "Passkey or security key");
+        assert_eq!(methods_label(&amr(&["pwd", "otp", "mfa"])), "Password and authenticator app or token");
+        assert_eq!(methods_label(&amr(&["pwd"])), "Password");
+        assert_eq!(strength_label("phr"), "Phishing-resistant (a passkey or security key)");
+    }
 }

@@ -5,6 +5,7 @@ mod access_pass;
 mod account;
 pub(crate) mod auth;
 mod case_review;
+pub mod chrome;
 mod fallback;
 mod first_method;
 mod helpdesk;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/passkey/options", axum::routing::post(passkey::registration_options))
         .route("/account/security/passkey", axum::routing::post(passkey::register))
         .route("/account", get(account::show))
+        .route("/account/sessions/{handle}/end", axum::routing::post(account::end_session))
         .route("/account/security", get(security::show))
         .route("/account/security/totp", axum::routing::post(security::begin_totp))
         .route("/account/security/totp/confirm", axum::routing::post(security::confirm_totp))
@@ -62,6 +64,15 @@ pub fn routes() -> Router<AppState> {
         .route("/helpdesk/cases/{id}/{step}", axum::routing::post(helpdesk::step))
         .route("/static/twofold.css", get(stylesheet))
         .route("/static/webauthn.js", get(script))
+        .route("/static/pages.js", get(page_script))
+        .route("/static/logo", get(chrome::logo))
+}
+
+async fn page_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/pages.js"),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

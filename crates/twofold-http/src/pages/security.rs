@@ -16,6 +16,7 @@ use twofold_core::factors::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
 use super::SECURITY;
+use super::chrome::{self, When};
 use crate::extract::{ClientMeta, PageSession};
 use crate::page_error::{self, PageError};
 use crate::{AppState, csrf};
@@ -24,15 +25,15 @@ struct MethodRow {
     id: Uuid,
     kind: &'static str,
     name: String,
-    added: String,
-    last_used: String,
+    added: When,
+    last_used: Option<When>,
     confirmed: bool,
 }
 
 struct DeviceRow {
     id: String,
     browser: String,
-    until: String,
+    until: When,
 }
 
 #[derive(Template, WebTemplate)]
@@ -83,6 +84,26 @@ struct TotpEnrolPage {
 #[template(path = "recovery_codes.html")]
 struct RecoveryCodesPage {
     codes: Vec<String>,
+    /// The codes as a text file, percent-encoded for a `data:` download link.
+    download: String,
+    csrf: String,
+}
+
+/// A key in groups of four ("ABCD EFGH ..."), easier to type by hand.
+fn group_key(key: &str) -> String {
+    key.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+}
+
+/// The recovery codes as a small text file, percent-encoded for a download link.
+fn codes_file(codes: &[String]) -> String {
+    let text = format!(
+        "{} recovery codes\nEach code signs you in once when you cannot use your other methods.\n\n{}\n",
+        super::chrome::org_name(),
+        codes.join("\n")
+    );
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 pub(super) fn token(state: &AppState, current: &Authenticated) -> String {
@@ -150,7 +171,7 @@ async fn render_page(
         _ => None,
     };
     let info = state.app.factors().security_info(current.user.id).await?;
-    let when = |t: Option<Timestamp>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+    let now = state.app.now();
     let methods = info
         .authenticators
         .iter()
@@ -158,8 +179,8 @@ async fn render_page(
             id: a.id,
             kind: a.kind.label(),
             name: a.name.clone(),
-            added: a.created_at.to_rfc3339(),
-            last_used: when(a.last_used_at),
+            added: When::of(a.created_at, now),
+            last_used: a.last_used_at.map(|t: Timestamp| When::of(t, now)),
             confirmed: a.is_confirmed(),
         })
         .collect();
@@ -171,8 +192,8 @@ async fn render_page(
         .into_iter()
         .map(|d| DeviceRow {
             id: d.device_id,
-            browser: d.user_agent.unwrap_or_else(|| "unknown browser".into()),
-            until: d.trusted_until.to_rfc3339(),
+            browser: d.user_agent.as_deref().map_or_else(|| "Unknown browser".into(), chrome::browser),
+            until: When::of(d.trusted_until, now),
         })
         .collect();
     let missing =
@@ -254,7 +275,13 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let current = super::signed_in(session, SECURITY)?;
     let notice = super::own_page_gate(&state, &current, &meta, SECURITY).await?;
-    let mut skip_to = query.return_to.as_deref().map(|r| super::safe_return_path(Some(r)));
+    // People whose account is worth the most (privileged, or holding a role over Twofold)
+    // are never offered to skip setting up a second factor.
+    let may_skip = !matches!(
+        twofold_core::cases::scope::effective_tier(&current.user),
+        twofold_core::identity::Tier::Privileged | twofold_core::identity::Tier::BreakGlass
+    );
+    let mut skip_to = query.return_to.as_deref().filter(|_| may_skip).map(|r| super::safe_return_path(Some(r)));
     // A rollout campaign's reminder (the interstitial): skipping is allowed until the deadline.
     let standing = state.app.rollout().campaign_standing(current.user.id).await?;
     let notice = match standing.first() {
@@ -329,7 +356,7 @@ pub async fn begin_totp(
             let page = TotpEnrolPage {
                 id: enrolment.authenticator.id,
                 replaces: form.replaces,
-                secret: Some(enrolment.secret_base32),
+                secret: Some(group_key(&enrolment.secret_base32)),
                 qr_svg,
                 csrf: token(&state, &current),
                 error: None,
@@ -378,7 +405,10 @@ pub async fn recovery_codes(
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
     match state.app.factors().generate_recovery_codes(&current, &meta).await {
-        Ok(codes) => Ok(no_store(StatusCode::OK, RecoveryCodesPage { codes })),
+        Ok(codes) => {
+            let download = codes_file(&codes);
+            Ok(no_store(StatusCode::OK, RecoveryCodesPage { codes, download, csrf: token(&state, &current) }))
+        }
         Err(e) => after_change(&state, &current, Err(e), "").await,
     }
 }
@@ -395,14 +425,49 @@ pub async fn rename(
     after_change(&state, &current, result, "Renamed.").await
 }
 
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    /// Set by the confirmation page's button; without it the page asks first.
+    confirmed: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "remove.html")]
+struct RemovePage {
+    id: Uuid,
+    name: String,
+    kind: &'static str,
+    /// Why it cannot be removed now (the last method, the last strong one).
+    refused: Option<&'static str>,
+    csrf: String,
+}
+
+/// `POST /account/security/{id}/remove`: asks "Remove …?" first (naming what stops working),
+/// and removes only from that page's button.
 pub async fn remove(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
     PageSession(session): PageSession,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<RemoveForm>,
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
+    if form.confirmed.is_none() {
+        let info = state.app.factors().security_info(current.user.id).await?;
+        let Some(method) = info.authenticators.iter().find(|a| a.id == id) else {
+            return Err(AppError::NotFound("sign-in method").into());
+        };
+        let page = RemovePage {
+            id,
+            name: method.name.clone(),
+            kind: method.kind.label(),
+            refused: twofold_core::factors::authenticator::removal_refusal(&info.authenticators, id),
+            csrf: token(&state, &current),
+        };
+        return Ok(no_store(StatusCode::OK, page));
+    }
     let result = state.app.factors().remove_authenticator(&current, id, &meta).await;
     after_change(&state, &current, result, "Removed. It no longer works for signing in.").await
 }

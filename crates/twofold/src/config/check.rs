@@ -7,7 +7,7 @@ use twofold_core::identity::password::{HashParams, check_params};
 use twofold_core::signin::session::SessionPolicy;
 
 use super::channels::date_start;
-use super::{emergency, forward_auth, helpdesk};
+use super::{branding, emergency, forward_auth, helpdesk};
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +77,9 @@ const KEYS: &[(&str, &str)] = &[
     ("helpdesk.operators", "array"),
     ("helpdesk.verification", "array"),
     ("helpdesk.hr_system_public_key", "string"),
+    ("branding", "table"),
+    ("branding.name", "string"),
+    ("branding.logo_file", "string"),
     ("emergency", "table"),
     ("emergency.max_hours", "integer"),
     ("emergency.security_team", "string"),
@@ -212,7 +215,9 @@ fn check_values(table: &toml::Table, problems: &mut Vec<Problem>) {
             add(&key, message);
         }
     }
-    for (key, message) in helpdesk::check(table).into_iter().chain(emergency::check(table)) {
+    for (key, message) in
+        helpdesk::check(table).into_iter().chain(emergency::check(table)).chain(branding::check(table))
+    {
         add(&key, message);
     }
     let session_defaults = SessionPolicy::default();

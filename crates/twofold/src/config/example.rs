@@ -78,6 +78,11 @@ default = "deny"                       # none | pwd | mfa | phr | phrh | deny
 first_method = "email_code"            # email_code | network | access_pass | password (demo only)
 # networks = ["10.0.0.0/8"]            # from these networks the password is enough
 
+# The organisation's name and logo in every page's header (the logo is served by Twofold).
+# [branding]
+# name = "Example Corp"
+# logo_file = "/etc/twofold/logo.svg"   # .png, .jpg, .svg or .webp, at most 256 KiB
+
 # The help desk: whom operators serve (never service or break_glass accounts; never their own
 # account or a tier above theirs), how recent their own passkey or security key must be, and
 # how long temporary access passes may live.

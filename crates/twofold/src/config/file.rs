@@ -48,6 +48,8 @@ pub(super) struct FileConfig {
     pub(super) helpdesk: super::helpdesk::HelpdeskSection,
     #[serde(default)]
     pub(super) emergency: super::emergency::EmergencySection,
+    #[serde(default)]
+    pub(super) branding: super::branding::BrandingSection,
 }
 
 /// `[verify]`: the verify API's callers trusted with more failures than one browser (a

@@ -12,6 +12,7 @@ use twofold_core::signin::session::SessionPolicy;
 
 use crate::cli::{GlobalArgs, LogFormat, ServeArgs};
 
+mod branding;
 mod channels;
 mod check;
 mod emergency;
@@ -51,6 +52,8 @@ pub struct Settings {
     pub tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
     /// The bearer token `/metrics` asks for (redacted in `Debug`); `None` leaves it open.
     pub metrics_token: Option<twofold_http::MetricsToken>,
+    /// The organisation's name and logo on every page.
+    pub branding: twofold_http::pages::chrome::Branding,
     /// Failures allowed per trusted verify-API caller (by caller name) before it is delayed.
     pub verify_caller_limits: std::collections::HashMap<String, i64>,
     /// What someone with no method needs besides the password to enrol a first one.
@@ -186,7 +189,9 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
     let first_enrolment = file.enrolment.policy().map_err(listed)?;
     let (helpdesk, access_passes) = file.helpdesk.policy().map_err(listed)?;
     let emergency = file.emergency.policy().map_err(listed)?;
+    let branding = file.branding.branding().map_err(listed)?;
     Ok(Settings {
+        branding,
         emergency,
         first_enrolment,
         helpdesk,

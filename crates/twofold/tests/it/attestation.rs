@@ -97,7 +97,7 @@ async fn privileged_accounts_register_only_attested_keys_and_reach_phrh() {
         assert_eq!(alice.password_step("alice").await, "/login/mfa?return_to=/account", "{b}");
         passkey_second_step(&alice, &origin, &dir).await;
         let account = alice.page("/account").await;
-        assert!(account.contains("phrh"), "{b}: strength phrh recorded");
+        assert!(account.contains("Phishing-resistant, with an attested security key"), "{b}: strength phrh recorded");
 
         // bob (standard tier) is not held to attestation: his options ask for none.
         let bob = server.browser();

@@ -36,7 +36,7 @@ async fn a_password_only_session_cannot_finish_an_old_enrolment_or_replace_the_p
             .text()
             .await
             .unwrap();
-        let attacker_secret = between(&started, r#"<code id="secret">"#, "</code>").to_owned();
+        let attacker_secret = between(&started, r#"<code id="secret" class="key">"#, "</code>").replace(' ', "");
         let attacker_id = hidden(&started, "id");
 
         // ... and signs in to an app with the password alone, keeping its refresh token.
@@ -166,7 +166,7 @@ async fn a_pending_enrolment_expires_on_the_servers_clock() {
         let started = erin.post_form("/account/security/totp", &[("name", "Phone"), ("csrf", &csrf)]).await;
         assert_eq!(started.status(), 200, "{b}");
         let started = started.text().await.unwrap();
-        let secret = between(&started, r#"<code id="secret">"#, "</code>").to_owned();
+        let secret = between(&started, r#"<code id="secret" class="key">"#, "</code>").replace(' ', "");
         let id = hidden(&started, "id");
 
         env.advance(PENDING_ENROLMENT_SECS + 1);

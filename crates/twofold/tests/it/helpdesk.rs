@@ -322,8 +322,13 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_else(|| panic!("{b}: no method on {page}"))
             .to_owned();
-        let removal =
-            with_pass.submit_from("/account/security", &format!("/account/security/{carols_app}/remove"), &[]).await;
+        let removal = with_pass
+            .submit_from(
+                "/account/security",
+                &format!("/account/security/{carols_app}/remove"),
+                &[("confirmed", "yes")],
+            )
+            .await;
         assert_eq!(removal.status(), 303, "{b}: sent to prove a method instead");
         assert!(with_pass.page("/account/security").await.contains("Replace Phone"), "{b}: carol's app is still there");
         let third = json(&env.cli(&["case", "pass", &id, "--minutes", "10", "--format", "json"]))["passcode"]

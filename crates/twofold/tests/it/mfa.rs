@@ -38,7 +38,7 @@ async fn an_authenticator_app_is_enrolled_then_required_at_sign_in_and_codes_wor
         let done = client.second_step("code", &next_code).await;
         assert_eq!(done.status(), 303, "{b}");
         let account = client.page("/account").await;
-        assert!(account.contains("pwd, otp, mfa"), "{b}: amr recorded");
+        assert!(account.contains("Password and authenticator app or token"), "{b}: amr recorded");
 
         // A second sign-in cannot reuse the code that was just accepted.
         client.sign_out().await;
@@ -150,17 +150,38 @@ async fn the_last_factor_cannot_be_removed_and_a_removed_one_stops_working() {
     let first_id = between(&page, r#"action="/account/security/"#, "/rename").to_owned();
     // The first app's test authentication is the session's fresh second factor, so the first
     // app has used no step after its enrolment's: a code from its next step would still pass.
-    let refused =
+    // Remove asks first, and says at once why the last method cannot go.
+    let asked =
         client.post_form(&format!("/account/security/{first_id}/remove"), &[("csrf", hidden(&page, "csrf"))]).await;
+    assert_eq!(asked.status(), 200);
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains("Remove Phone?") && asked.contains("add another method before removing your last one"));
+    assert!(!asked.contains("name=\"confirmed\""), "no button to remove it");
+    let refused = client
+        .post_form(
+            &format!("/account/security/{first_id}/remove"),
+            &[("csrf", hidden(&page, "csrf")), ("confirmed", "yes".into())],
+        )
+        .await;
     assert_eq!(refused.status(), 409);
     assert!(refused.text().await.unwrap().contains("add another method before removing your last one"));
 
     // Replace the phone: add the new app, then retire the old one; the old one stops working at once.
     let second = client.enrol_totp().await;
     let page = client.page("/account/security").await;
-    let removed =
+    let asked =
         client.post_form(&format!("/account/security/{first_id}/remove"), &[("csrf", hidden(&page, "csrf"))]).await;
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains("will stop working for signing in") && asked.contains("Cancel, keep it"), "{asked}");
+    assert!(client.page("/account/security").await.contains(&first_id), "asking removed nothing");
+    let removed = client
+        .post_form(
+            &format!("/account/security/{first_id}/remove"),
+            &[("csrf", hidden(&page, "csrf")), ("confirmed", "yes".into())],
+        )
+        .await;
     assert_eq!(removed.status(), 200);
+    assert!(removed.text().await.unwrap().contains("Removed. It no longer works for signing in."));
     client.sign_out().await;
     client.password_step("erin").await;
     assert_eq!(
@@ -252,7 +273,12 @@ async fn the_user_is_emailed_when_a_method_is_added_or_removed_or_a_recovery_cod
     client.enrol_totp().await;
     let page = client.page("/account/security").await;
     let first_id = between(&page, r#"action="/account/security/"#, "/rename").to_owned();
-    client.post_form(&format!("/account/security/{first_id}/remove"), &[("csrf", hidden(&page, "csrf"))]).await;
+    client
+        .post_form(
+            &format!("/account/security/{first_id}/remove"),
+            &[("csrf", hidden(&page, "csrf")), ("confirmed", "yes".into())],
+        )
+        .await;
     sink.wait_for("A sign-in method was removed").await;
 
     let code = client.recovery_codes().await.swap_remove(0);
@@ -369,7 +395,7 @@ async fn replacing_a_phone_retires_the_old_app_in_the_same_flow() {
             .text()
             .await
             .unwrap();
-        let new_secret = between(&enrol, r#"<code id="secret">"#, "</code>").to_owned();
+        let new_secret = between(&enrol, r#"<code id="secret" class="key">"#, "</code>").replace(' ', "");
         let new_id = hidden(&enrol, "id");
         assert_eq!(hidden(&enrol, "replaces"), old_id, "{b}: the old method rides along to the confirmation");
         let done = client

@@ -47,7 +47,7 @@ async fn a_user_signs_in_sees_their_account_and_signs_out() {
         assert_eq!(account.status(), 200, "{b}");
         let html = account.text().await.unwrap();
         assert!(html.contains("Signed in as Bob Brown") && html.contains("engineering"), "{b}");
-        assert!(html.contains("(this session)"), "{b}");
+        assert!(html.contains("this browser"), "{b}");
 
         // Sign-out without the form's token is refused and changes nothing.
         let forged = client.post_form("/logout", &[("csrf", "forged")]).await;
@@ -322,4 +322,51 @@ async fn an_unknown_address_says_so_with_a_way_back() {
     let api = reqwest::get(format!("{}/api/v1/no-such-thing", server.url)).await.unwrap();
     assert_eq!(api.status(), 404);
     assert_eq!(api.headers()["content-type"], "application/problem+json");
+}
+
+/// Where a person is signed in, with a way to sign one other browser out; the organisation's
+/// name and logo in every page's header (`[branding]`); and no "Skip for now" for an
+/// account worth the most (a privileged administrator).
+#[tokio::test]
+async fn a_person_signs_one_other_browser_out_under_the_organisations_name() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        std::fs::create_dir_all(&env.data_dir).unwrap();
+        let logo = env.path("logo.svg");
+        std::fs::write(&logo, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>").unwrap();
+        let config = env
+            .write("brand.toml", &format!("[branding]\nname = \"Example Corp\"\nlogo_file = \"{}\"\n", logo.display()));
+        let server = env.serve(&["--demo", "--config", &config]).await;
+        let laptop = server.browser();
+        let phone = server.browser();
+        for client in [&laptop, &phone] {
+            assert_eq!(sign_in(client, "bob", "twofold-demo-pass").await.status(), 303, "{b}");
+        }
+        let page = laptop.page("/account").await;
+        assert!(page.contains("<span>Example Corp</span>") && page.contains("src=\"/static/logo\""), "{b}");
+        assert!(page.contains("<title>Your account · Example Corp</title>"), "{b}");
+        let served = laptop.get_path("/static/logo").await;
+        assert_eq!(served.headers()["content-type"], "image/svg+xml", "{b}");
+        let ends: Vec<&str> = page.split("action=\"/account/sessions/").skip(1).map(|s| &s[..32]).collect();
+        assert_eq!(ends.len(), 1, "{b}: one other session to sign out, not this one: {page}");
+        let out =
+            laptop.post_form(&format!("/account/sessions/{}/end", ends[0]), &[("csrf", hidden(&page, "csrf"))]).await;
+        assert_eq!(out.status(), 303, "{b}");
+        assert!(laptop.page("/account?ended=1").await.contains("That session is signed out."), "{b}");
+        assert_eq!(phone.get_path("/account").await.status(), 303, "{b}: the phone must sign in again");
+        assert_eq!(laptop.get_path("/account").await.status(), 200, "{b}: the laptop stays signed in");
+        // A forged handle ends nothing.
+        let forged = laptop
+            .post_form("/account/sessions/00000000000000000000000000000000/end", &[("csrf", hidden(&page, "csrf"))])
+            .await;
+        assert_eq!(forged.status(), 404, "{b}");
+
+        // bob may skip setting up a second factor for now; alice (a privileged admin) may not.
+        let bobs = server.browser();
+        assert_eq!(sign_in(&bobs, "bob", "twofold-demo-pass").await.status(), 303, "{b}");
+        assert!(bobs.page("/account/security?return_to=/account").await.contains("Skip for now"), "{b}");
+        let alices = server.browser();
+        assert_eq!(sign_in(&alices, "alice", "twofold-demo-pass").await.status(), 303, "{b}");
+        assert!(!alices.page("/account/security?return_to=/account").await.contains("Skip for now"), "{b}");
+    }
 }

@@ -1,0 +1,32 @@
+// Small page behaviour, served by Twofold itself (the strict CSP holds): times written in
+// UTC by the server are shown in the reader's own time zone on hover, and the recovery
+// codes page's copy and print buttons.
+(function () {
+  'use strict';
+  function localTimes() {
+    var times = document.querySelectorAll('time[datetime]');
+    for (var i = 0; i < times.length; i++) {
+      var at = new Date(times[i].getAttribute('datetime'));
+      if (!isNaN(at.getTime())) times[i].title = at.toLocaleString();
+    }
+  }
+  function codeButtons() {
+    var copy = document.querySelector('[data-copy-codes]');
+    if (copy && navigator.clipboard) {
+      copy.hidden = false;
+      copy.addEventListener('click', function () {
+        var codes = Array.prototype.map.call(document.querySelectorAll('ul.codes code'), function (c) { return c.textContent; });
+        navigator.clipboard.writeText(codes.join('\n')).then(function () {
+          var status = document.getElementById('codes-status');
+          if (status) { status.textContent = 'Copied.'; status.hidden = false; }
+        });
+      });
+    }
+    var print = document.querySelector('[data-print]');
+    if (print) {
+      print.hidden = false;
+      print.addEventListener('click', function () { window.print(); });
+    }
+  }
+  document.addEventListener('DOMContentLoaded', function () { localTimes(); codeButtons(); });
+})();
