@@ -2,7 +2,7 @@
 // what the app asks for, and allows it; the app's callback gets a code; the next request
 // asks nothing. Usage: node consent.mjs BASE_URL SCREENSHOT_DIR CLIENT_ID CALLBACK_URL (the app's
 // registered redirect URI on a free port of this machine, where this script listens as the app).
-import { run } from './harness.mjs';
+import { look, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -39,7 +39,7 @@ await run(async ({ page, step, base, shots }) => {
     const text = await page.locator('main').textContent();
     assert.ok(text.includes('see your email address') && text.includes('see the groups you belong to'), text);
     assert.ok(text.includes('Bob Brown'), text);
-    if (shots) await page.screenshot({ path: shots('consent.png'), fullPage: true });
+    await look(page, shots, 'consent');
   });
 
   await step('Allow sends a code and the state to the app', async () => {

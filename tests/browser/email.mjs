@@ -2,7 +2,7 @@
 // Security info with the code delivered to the tests' SMTP server, sign out, then sign in
 // through "use another method" with a code sent by email.
 // Usage: node email.mjs BASE_URL SCREENSHOT_DIR MAIL_DIR
-import { run } from './harness.mjs';
+import { look, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ await run(async ({ page, step, base, shots }) => {
     await page.getByRole('button', { name: 'Finish' }).click();
     await page.getByText('Added. You can now receive sign-in codes there.').waitFor();
     assert.ok(await page.getByRole('cell', { name: 'Email code', exact: true }).count() >= 1);
-    if (shots) await page.screenshot({ path: shots('email-added.png'), fullPage: true });
+    await look(page, shots, 'email-added');
   });
 
   await step('sign-in offers "Email me a code" under another method', async () => {

@@ -3,11 +3,30 @@
 // "N passed, N failed" for the Rust test that runs it. Usage in a script:
 //   import { run } from './harness.mjs';
 //   await run(async ({ page, context, step, base, shots }) => { await step('...', async () => {...}); });
+// `accessible(page, name)` runs axe-core on the page and fails on serious or critical problems.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (npm) on the page as it is now, against WCAG 2.2 A and AA, and fails on
+ * serious or critical violations, naming each rule and the elements. The source is
+ * evaluated through DevTools, so the page's strict CSP stays as it is.
+ */
+export async function accessible(page, name) {
+  await page.evaluate(`${axeSource};0`);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+  }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const words = bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(words, [], `${name}: accessibility violations`);
+}
 
 /** A fresh Chromium with its own profile: another person's browser beside the first. */
 export async function launch() {
@@ -17,6 +36,21 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
            '--disable-sync', '--no-first-run', '--disable-quic'],
   });
+}
+
+/**
+ * Looks at the page as a person would: no sideways scrolling and axe-core clean at desktop
+ * and phone width, with a full-page screenshot of each when `shots` is given.
+ */
+export async function look(page, shots, name) {
+  for (const [width, height, suffix] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
+    await page.setViewportSize({ width, height });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${name} at ${width} px scrolls sideways by ${overflow} px`);
+    await accessible(page, `${name} at ${width} px`);
+    if (shots) await page.screenshot({ path: shots(`${name}-${suffix}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 export async function run(body) {

@@ -6,7 +6,7 @@
 // operator sees it marked new on the case and closes the case, which records it.
 // Screenshots at desktop and phone width.
 // Usage: node helpdesk.mjs BASE_URL SCREENSHOT_DIR MAIL_DIR
-import { launch, run } from './harness.mjs';
+import { launch, look, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,17 +26,6 @@ const caseCode = async () => {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error('no mail with the help desk\'s code');
-};
-
-/** Full-page screenshots of `page` at desktop and phone width, and no sideways scrolling. */
-const both = async (page, shots, name) => {
-  for (const [width, height, suffix] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
-    await page.setViewportSize({ width, height });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 1, `${name} at ${width} px scrolls sideways by ${overflow} px`);
-    if (shots) await page.screenshot({ path: shots(`${name}-${suffix}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
 };
 
 await run(async ({ page, context, step, base, shots }) => {
@@ -71,7 +60,7 @@ await run(async ({ page, context, step, base, shots }) => {
   await step('she opens a case for bob; nothing can change before he is verified', async () => {
     await page.goto(`${base}/helpdesk`);
     await page.getByRole('heading', { name: 'Help desk' }).waitFor();
-    await both(page, shots, 'helpdesk');
+    await look(page, shots, 'helpdesk');
     await page.getByLabel('Username of the person').fill('bob');
     await page.getByLabel('Reason').selectOption('lost_device');
     await page.getByLabel('What the caller asks for').fill('Lost his phone on the train; has no other method.');
@@ -80,7 +69,7 @@ await run(async ({ page, context, step, base, shots }) => {
     caseUrl = page.url();
     await page.getByText('Changes become available once the caller').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Issue temporary access pass' }).count(), 0);
-    await both(page, shots, 'case-opened');
+    await look(page, shots, 'case-opened');
   });
 
   await step('the code mailed to the address on file verifies him', async () => {
@@ -97,7 +86,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('heading', { name: 'Temporary access pass' }).waitFor();
     passcode = (await page.locator('#passcode').textContent()).trim();
     assert.match(passcode, /^[0-9a-z]{4}(-[0-9a-z]{4}){3}$/);
-    await both(page, shots, 'case-pass-issued');
+    await look(page, shots, 'case-pass-issued');
   });
 
   await step('bob, in his own browser, signs in with the pass to Security info only', async () => {
@@ -107,13 +96,13 @@ await run(async ({ page, context, step, base, shots }) => {
       await bob.goto(`${base}/login`);
       await bob.getByRole('link', { name: 'Sign in with a temporary access pass from your help desk' }).click();
       await bob.getByRole('heading', { name: 'Sign in with a temporary access pass' }).waitFor();
-      await both(bob, shots, 'access-pass-sign-in');
+      await look(bob, shots, 'access-pass-sign-in');
       await bob.getByLabel('Username').fill('bob');
       await bob.getByLabel('Temporary access pass').fill(passcode);
       await bob.getByRole('button', { name: 'Sign in', exact: true }).click();
       await bob.getByRole('heading', { name: 'Security info' }).waitFor();
       await bob.getByRole('button', { name: 'Add authenticator app' }).waitFor();
-      await both(bob, shots, 'security-info-with-pass');
+      await look(bob, shots, 'security-info-with-pass');
       await bob.getByRole('button', { name: 'Add authenticator app' }).click();
       const key = (await bob.locator('#secret').textContent()).replace(/\s/g, '');
       await bob.getByLabel('Verification code').fill(totp(key));
@@ -128,13 +117,13 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.goto(caseUrl);
     await page.getByText('new since the case opened').waitFor();
     assert.equal(await page.locator('#passcode').count(), 0, 'the passcode is shown once only');
-    await both(page, shots, 'case-new-method');
+    await look(page, shots, 'case-new-method');
     await page.getByLabel('Resolution').selectOption('resolved');
     await page.getByLabel('What was changed, or why nothing was').fill('Pass issued; bob set up his new phone.');
     await page.getByLabel('The person confirmed they can sign in again').check();
     await page.getByRole('button', { name: 'Close case' }).click();
     await page.getByText('The case is closed.').waitFor();
     await page.getByText('the person set up while the case was open: Authenticator app').waitFor();
-    await both(page, shots, 'case-closed');
+    await look(page, shots, 'case-closed');
   });
 });

@@ -1,7 +1,7 @@
 // Drives second factors in Debian's headless Chromium: enrol an authenticator app with
 // codes from oathtool (an independent TOTP generator), sign out, sign in with a code,
 // generate recovery codes, sign in with one. Usage: node mfa.mjs BASE_URL [SCREENSHOT_DIR]
-import { run } from './harness.mjs';
+import { look, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 
@@ -32,7 +32,7 @@ await run(async ({ page, context, step, base, shots }) => {
     assert.match(shown, /^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/, 'the key is shown in groups of four');
     key = shown.replace(/\s/g, '');
     assert.match(key, /^[A-Z2-7]{32}$/);
-    if (shots) await page.screenshot({ path: shots('totp-enrol.png'), fullPage: true });
+    await look(page, shots, 'totp-enrol');
   });
 
   await step('a code from the app finishes enrolment (the test authentication)', async () => {
@@ -46,6 +46,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await signOut();
     await signInWithPassword();
     await page.getByRole('heading', { name: "Verify it's you" }).waitFor();
+    await look(page, shots, 'second-step');
     await page.getByLabel('Verification code').fill('000000');
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('alert').waitFor();
@@ -61,7 +62,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
     codes = await page.getByRole('list', { name: 'Recovery codes' }).locator('code').allTextContents();
     assert.equal(codes.length, 10);
-    if (shots) await page.screenshot({ path: shots('recovery-codes.png'), fullPage: true });
+    await look(page, shots, 'recovery-codes');
   });
 
   await step('a recovery code signs in through "use another method"', async () => {
@@ -73,6 +74,6 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('heading', { name: 'Signed in as Carol Chen' }).waitFor();
     await page.getByRole('navigation').getByRole('link', { name: 'Security info' }).click();
     await page.getByText('9 unused').waitFor();
-    if (shots) await page.screenshot({ path: shots('security-info.png'), fullPage: true });
+    await look(page, shots, 'security-info');
   });
 });

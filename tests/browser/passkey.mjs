@@ -1,7 +1,7 @@
 // Passkeys in Debian's headless Chromium, with DevTools' virtual authenticator standing in
 // for a security key: register a passkey, use it as the second step, then sign in with it
 // and no username at all. Usage: node passkey.mjs BASE_URL [SCREENSHOT_DIR]
-import { run } from './harness.mjs';
+import { look, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 
 await run(async ({ page, context, step, base, shots }) => {
@@ -30,7 +30,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('button', { name: 'Add passkey' }).click();
     await page.getByRole('cell', { name: 'Passkey or security key' }).waitFor();
     await page.getByRole('cell', { name: 'Laptop key', exact: true }).waitFor();
-    if (shots) await page.screenshot({ path: shots('passkey-added.png'), fullPage: true });
+    await look(page, shots, 'passkey-added');
   });
 
   await step('the authenticator holds one discoverable credential', async () => {

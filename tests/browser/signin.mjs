@@ -1,6 +1,6 @@
 // Drives the sign-in page, the account page and sign-out in Debian's headless Chromium.
 // Usage: node signin.mjs BASE_URL [SCREENSHOT_DIR]. Exits non-zero on the first failure.
-import { run } from './harness.mjs';
+import { look, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 
 await run(async ({ page, context, step, base, shots }) => {
@@ -9,6 +9,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.goto(`${base}/account`);
     assert.equal(new URL(page.url()).pathname, '/login');
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await look(page, shots, 'sign-in');
   });
 
   await step('a wrong password shows one neutral message', async () => {
@@ -18,6 +19,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('alert').waitFor();
     assert.equal((await page.getByRole('alert').textContent()).trim(), 'Incorrect username or password.');
     assert.equal(await page.getByLabel('Username').inputValue(), 'bob', 'the username is kept');
+    await look(page, shots, 'sign-in-refused');
   });
 
   await step('the right password signs in, offers enrolment, and can skip to the account page', async () => {
@@ -28,7 +30,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/account');
     assert.ok((await page.content()).includes('this browser'));
-    if (shots) await page.screenshot({ path: shots('account.png'), fullPage: true });
+    await look(page, shots, 'account');
   });
 
   await step('the session cookie is not readable by scripts', async () => {
@@ -42,11 +44,7 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal(await page.getByRole('status').innerText(), 'You are signed out.');
-    if (shots) {
-      await page.screenshot({ path: shots('signed-out-desktop.png'), fullPage: true });
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.screenshot({ path: shots('signed-out-phone.png'), fullPage: true });
-    }
+    await look(page, shots, 'signed-out');
     await page.goto(`${base}/account`);
     assert.equal(new URL(page.url()).pathname, '/login');
   });
@@ -55,10 +53,6 @@ await run(async ({ page, context, step, base, shots }) => {
     const response = await page.goto(`${base}/no/such/page`);
     assert.equal(response.status(), 404);
     await page.getByRole('heading', { name: 'Not found' }).waitFor();
-    if (shots) {
-      await page.screenshot({ path: shots('not-found-phone.png'), fullPage: true });
-      await page.setViewportSize({ width: 1280, height: 800 });
-      await page.screenshot({ path: shots('not-found-desktop.png'), fullPage: true });
-    }
+    await look(page, shots, 'not-found');
   });
 });
