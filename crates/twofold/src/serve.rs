@@ -122,8 +122,9 @@ async fn run_campaign_jobs(app: Arc<App>) {
 /// Tells the person at the console where to go next.
 async fn announce(public: &str, bound: SocketAddr, scheme: &str, demo: bool, seeded: &[String], app: &App) {
     tracing::info!(listen = %bound, public_url = %public, "twofold listening");
+    // The public URL first: passkeys work only there (a bare address is "an invalid domain").
+    println!("Open Twofold at {public}/login");
     println!("Twofold is listening on {scheme}://{bound}");
-    println!("  Sign in:   {public}/login");
     println!("  Admin API: {public}/api/v1  (OpenAPI: {public}/api/openapi.json)");
     if demo {
         println!(

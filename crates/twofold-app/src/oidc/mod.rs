@@ -1,11 +1,14 @@
 //! The OpenID Connect provider's use cases, by responsibility: registering and
 //! authenticating clients (`clients`), token-signing keys and their rotation (`keys`), the
 //! authorization endpoint's decision and logout (`authorize`), and the token, userinfo,
-//! revocation and introspection endpoints (`tokens`). This module holds their shared types.
+//! revocation and introspection endpoints (`tokens`), and the apps a person allowed
+//! (`consents`). This module holds their shared types.
 
 mod authorize;
 pub use authorize::LogoutTarget;
 pub(crate) mod clients;
+mod consents;
+pub use consents::AllowedApp;
 pub(crate) mod jose;
 mod keys;
 pub mod service_accounts;

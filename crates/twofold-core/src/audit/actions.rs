@@ -227,6 +227,9 @@ audit_actions! {
     /// A person allowed a third-party client some scopes (replacing what they allowed
     /// before). After: `user_id`, `client_id`, `scopes`.
     ConsentGrant => "consent.grant", Client;
+    /// A person withdrew what they allowed a third-party client (from their account page);
+    /// its tokens for them are revoked too. Before: `user_id`, `client_id`, `scopes`.
+    ConsentRevoke => "consent.revoke", Client;
     /// A new token-signing key took over for its algorithm. After: `kid`, `alg`, `retired`
     /// (how many keys it retired).
     SigningKeyRotate => "signing_key.rotate", SigningKey;

@@ -115,3 +115,14 @@ pub fn check_redirect_uri(uri: &str) -> Result<String, ValidationErrors> {
     }
     Ok(uri.to_owned())
 }
+
+/// What a person allowed a third-party client on its consent screen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Consent {
+    /// The client.
+    pub client_id: String,
+    /// The scopes allowed.
+    pub scopes: Vec<String>,
+    /// When.
+    pub granted_at: crate::Timestamp,
+}

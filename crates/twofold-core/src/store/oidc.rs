@@ -48,6 +48,11 @@ pub trait OidcClientStore: Send + Sync {
         now: Timestamp,
         ctx: &AuditContext,
     ) -> StoreResult<()>;
+    /// The third-party clients `user_id` allowed, with the scopes and when, newest first.
+    async fn user_consents(&self, user_id: Uuid) -> StoreResult<Vec<crate::oidc::Consent>>;
+    /// Withdraws what `user_id` allowed `client_id` (`consent.revoke`); the next sign-in to it
+    /// asks again. False when nothing was allowed.
+    async fn revoke_consent(&self, user_id: Uuid, client_id: &str, ctx: &AuditContext) -> StoreResult<bool>;
     /// Remembers a client assertion (`private_key_jwt`) by client and `jti` until it expires;
     /// false when it was presented before (a replay).
     async fn use_client_assertion(
@@ -112,6 +117,13 @@ pub trait OidcTokenStore: Send + Sync {
     /// The families of `user_id`'s refresh tokens still live at `now` (not revoked, not
     /// expired), to revoke when the person's devices can no longer be trusted.
     async fn user_token_families(&self, user_id: Uuid, now: Timestamp) -> StoreResult<Vec<String>>;
+    /// As [`OidcTokenStore::user_token_families`], of one client only (a withdrawn consent).
+    async fn user_client_token_families(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<String>>;
     /// Whether a token family has been revoked (its access tokens are then dead too).
     async fn token_family_revoked(&self, family_id: &str) -> StoreResult<bool>;
     /// The refresh token with this hash if it is still usable at `now`.

@@ -23,6 +23,13 @@ struct SessionRow {
     current: bool,
 }
 
+struct AppRow {
+    client_id: String,
+    name: String,
+    scopes: String,
+    allowed: When,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "account.html")]
 struct AccountPage {
@@ -37,6 +44,8 @@ struct AccountPage {
     strength: String,
     auth_time: Option<When>,
     sessions: Vec<SessionRow>,
+    /// Third-party apps the person allowed.
+    apps: Vec<AppRow>,
     /// May work help-desk cases (a link to the operator pages).
     operator: bool,
     notice: Option<&'static str>,
@@ -46,6 +55,7 @@ struct AccountPage {
 #[derive(Deserialize, Default)]
 pub struct AccountQuery {
     ended: Option<String>,
+    withdrawn: Option<String>,
 }
 
 pub async fn show(
@@ -54,7 +64,11 @@ pub async fn show(
     PageSession(session): PageSession,
     axum::extract::Query(query): axum::extract::Query<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let notice = query.ended.map(|_| "That session is signed out.");
+    let notice = match (query.ended, query.withdrawn) {
+        (Some(_), _) => Some("That session is signed out."),
+        (_, Some(_)) => Some("Done: that app no longer has access to your account, and asks again next time."),
+        _ => None,
+    };
     let current = super::signed_in(session, "/account")?;
     super::own_page_gate(&state, &current, &meta, "/account").await?;
     let user = &current.user;
@@ -62,6 +76,19 @@ pub async fn show(
     let sessions = state.app.signin().user_sessions(user.id).await?;
     let now = state.app.now();
     let key = &state.config.csrf_key;
+    let apps = state
+        .app
+        .oidc()
+        .allowed_apps(&current)
+        .await?
+        .into_iter()
+        .map(|a| AppRow {
+            client_id: a.consent.client_id,
+            name: a.name,
+            scopes: a.consent.scopes.join(", "),
+            allowed: When::of(a.consent.granted_at, now),
+        })
+        .collect();
     let page = AccountPage {
         display_name: user.display_name.clone(),
         username: user.username.clone(),
@@ -82,6 +109,7 @@ pub async fn show(
                 current: s.id_hash == current.session.id_hash,
             })
             .collect(),
+        apps,
         operator: user
             .roles
             .iter()
@@ -213,6 +241,29 @@ pub async fn end_session(
     }
     state.app.signin().end_own_session(&current, &target.id_hash, &meta).await?;
     Ok(Redirect::to("/account?ended=1").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+/// `POST /account/apps/withdraw`: the app named by `client_id` loses what the person allowed
+/// it, and its tokens for them.
+pub async fn withdraw_app(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    PageSession(session): PageSession,
+    Form(form): Form<WithdrawForm>,
+) -> Result<Response, PageError> {
+    let current = super::with_form_token(&state, session, "/account", &form.csrf)?;
+    if !state.app.oidc().withdraw_consent(&current, &form.client_id, &meta).await? {
+        return Err(twofold_app::AppError::NotFound("app").into());
+    }
+    Ok(Redirect::to("/account?withdrawn=1").into_response())
 }
 
 #[cfg(test)]

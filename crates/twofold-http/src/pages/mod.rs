@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/passkey", axum::routing::post(passkey::register))
         .route("/account", get(account::show))
         .route("/account/sessions/{handle}/end", axum::routing::post(account::end_session))
+        .route("/account/apps/withdraw", axum::routing::post(account::withdraw_app))
         .route("/account/security", get(security::show))
         .route("/account/security/totp", axum::routing::post(security::begin_totp))
         .route("/account/security/totp/confirm", axum::routing::post(security::confirm_totp))

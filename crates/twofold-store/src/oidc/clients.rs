@@ -201,6 +201,45 @@ impl OidcClientStore for SqlStore {
         tx.commit().await
     }
 
+    async fn user_consents(&self, user_id: Uuid) -> StoreResult<Vec<twofold_core::oidc::Consent>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT client_id, scopes, granted_at FROM oidc_consents WHERE user_id = $1 ORDER BY granted_at DESC, client_id",
+        )
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(client_id, scopes, granted_at)| {
+                Ok(twofold_core::oidc::Consent {
+                    client_id,
+                    scopes: serde_json::from_str(&scopes)
+                        .map_err(|e| StoreError::Other(format!("stored consent scopes: {e}")))?,
+                    granted_at: Timestamp(granted_at),
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_consent(&self, user_id: Uuid, client_id: &str, ctx: &AuditContext) -> StoreResult<bool> {
+        let user_id = user_id.to_string();
+        let mut tx = AuditedTx::begin(&self.pool).await?;
+        let removed: Option<(String,)> =
+            sqlx::query_as("DELETE FROM oidc_consents WHERE user_id = $1 AND client_id = $2 RETURNING scopes")
+                .bind(&user_id)
+                .bind(client_id)
+                .fetch_optional(&mut *tx.tx)
+                .await
+                .map_err(store_error)?;
+        let Some((scopes,)) = removed else { return Ok(false) };
+        let scopes: Vec<String> = serde_json::from_str(&scopes).unwrap_or_default();
+        let before = serde_json::json!({"user_id": user_id, "client_id": client_id, "scopes": scopes});
+        tx.append(&Change::new(AuditAction::ConsentRevoke, Some(client_id.to_owned())).states(Some(before), None), ctx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records a client assertion's `jti` until it expires; false when it was seen before.
     async fn use_client_assertion(
         &self,

@@ -95,3 +95,30 @@ async fn a_refresh_token_is_used_once_and_a_revoked_family_takes_no_new_token() 
         verify_chain(&store).await.unwrap();
     }
 }
+
+/// What a person allowed third-party clients: listed newest first, withdrawn once (audited),
+/// and another person's consent is untouched.
+#[tokio::test]
+async fn consents_are_listed_and_withdrawn_once() {
+    for (backend, store) in stores().await {
+        store.create_users(&[record("alice"), record("bob")], &ctx(1)).await.unwrap();
+        let alice = store.user_by_username("alice").await.unwrap().unwrap();
+        let bob = store.user_by_username("bob").await.unwrap().unwrap();
+        for id in ["wiki", "crm"] {
+            store.create_client(&oidc_client(id), &ctx(2)).await.unwrap();
+        }
+        let scopes = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        store.grant_consent(alice.id, "wiki", &scopes(&["openid"]), Timestamp(10), &ctx(10)).await.unwrap();
+        store.grant_consent(alice.id, "crm", &scopes(&["openid", "email"]), Timestamp(20), &ctx(20)).await.unwrap();
+        store.grant_consent(bob.id, "wiki", &scopes(&["openid"]), Timestamp(30), &ctx(30)).await.unwrap();
+        let listed = store.user_consents(alice.id).await.unwrap();
+        let ids: Vec<&str> = listed.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!(ids, ["crm", "wiki"], "{backend}: newest first");
+        assert_eq!(listed[0].scopes, scopes(&["openid", "email"]), "{backend}");
+        assert!(store.revoke_consent(alice.id, "wiki", &ctx(40)).await.unwrap(), "{backend}");
+        assert!(!store.revoke_consent(alice.id, "wiki", &ctx(41)).await.unwrap(), "{backend}: once");
+        assert_eq!(store.consented_scopes(alice.id, "wiki").await.unwrap(), None, "{backend}");
+        assert_eq!(store.consented_scopes(bob.id, "wiki").await.unwrap(), Some(scopes(&["openid"])), "{backend}");
+        assert_eq!(store.user_consents(alice.id).await.unwrap().len(), 1, "{backend}");
+    }
+}

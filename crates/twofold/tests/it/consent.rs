@@ -106,3 +106,67 @@ async fn third_party_apps_ask_for_consent_once_per_scope_set() {
         assert!(evil.contains("form-action 'self';"), "{b}: {evil}");
     }
 }
+
+/// The apps a person allowed are listed on their account page, and removing one's access
+/// withdraws the consent (the app asks again) and revokes the tokens it holds for them.
+#[tokio::test]
+async fn a_person_removes_an_apps_access_from_their_account_page() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let out = env.cli(&[
+            "client",
+            "add",
+            "Partner Wiki",
+            "--redirect-uri",
+            REDIRECT,
+            "--third-party",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let client =
+            (made["client_id"].as_str().unwrap().to_owned(), made["client_secret"].as_str().unwrap().to_owned());
+        let web = server.browser();
+        web.password_step("bob").await;
+        let shown = authorize(&web, &client.0, "openid email", None).await;
+        let page = shown.text().await.unwrap();
+        let allowed = answer(&web, &page, &hidden(&page, "csrf"), "allow").await;
+        assert_eq!(allowed.status(), 303, "{b}");
+        let code = crate::oidc::code_for(&web, &client.0, "a-verifier-that-is-long-enough-for-pkce-rules-43").await;
+        let (status, tokens) = crate::oidc::exchange(
+            &server.url,
+            &client,
+            &code,
+            "a-verifier-that-is-long-enough-for-pkce-rules-43",
+            REDIRECT,
+        )
+        .await;
+        assert_eq!(status, 200, "{b}: {tokens}");
+
+        let account = web.page("/account").await;
+        assert!(account.contains("Apps you allowed") && account.contains("Remove access for Partner Wiki"), "{b}");
+        let removed = web
+            .post_form("/account/apps/withdraw", &[("csrf", hidden(&account, "csrf")), ("client_id", client.0.clone())])
+            .await;
+        assert_eq!(location(&removed), "/account?withdrawn=1", "{b}");
+        let after = web.page("/account?withdrawn=1").await;
+        assert!(after.contains("that app no longer has access") && !after.contains("Remove access for"), "{b}");
+        assert_eq!(authorize(&web, &client.0, "openid email", None).await.status(), 200, "{b}: it asks again");
+        let refresh = tokens["refresh_token"].as_str().expect("a refresh token");
+        let refreshed = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", server.url))
+            .basic_auth(&client.0, Some(&client.1))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refreshed.status(), 400, "{b}: its refresh token no longer works");
+        let again = web
+            .post_form("/account/apps/withdraw", &[("csrf", hidden(&after, "csrf")), ("client_id", client.0.clone())])
+            .await;
+        assert_eq!(again.status(), 404, "{b}: nothing left to withdraw");
+        assert_eq!(env.audit_log().matches("\"consent.revoke\"").count(), 1, "{b}");
+    }
+}
