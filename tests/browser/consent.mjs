@@ -56,5 +56,15 @@ await run(async ({ page, step, base, shots }) => {
     assert.equal(codes.length, 2);
     assert.ok(codes[1].searchParams.get('code'));
   });
+
+  await step('the account page lists the app, and removing its access makes it ask again', async () => {
+    await page.goto(`${base}/account`);
+    await page.getByRole('heading', { name: 'Apps you allowed' }).waitFor();
+    await look(page, shots, 'account-with-app');
+    await page.getByRole('button', { name: 'Remove access for Partner Wiki' }).click();
+    await page.getByText('that app no longer has access to your account').waitFor();
+    await page.goto(authorize);
+    await page.getByRole('heading', { name: 'Allow Partner Wiki?' }).waitFor();
+  });
 });
 app.close();

@@ -22,3 +22,11 @@ pub fn form_action_before(page: &str, label: &str) -> String {
     let start = form.rfind(r#"action=""#).unwrap_or_else(|| panic!("no form before {label}")) + r#"action=""#.len();
     form[start..start + form[start..].find('"').expect("closing quote")].to_owned()
 }
+
+/// The id of the first sign-in method listed on a Security info page (from its rename form).
+#[must_use]
+pub fn first_method_id(page: &str) -> String {
+    let end = page.find("/rename\"").expect("a method on the page");
+    let start = page[..end].rfind("/account/security/").expect("its form") + "/account/security/".len();
+    page[start..end].to_owned()
+}

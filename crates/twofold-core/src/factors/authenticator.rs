@@ -166,18 +166,20 @@ impl RequirementStatus {
 /// Checks the default requirement for a user's authenticators and recovery codes.
 #[must_use]
 pub fn default_requirement(all: &[Authenticator], recovery_codes_left: i64) -> RequirementStatus {
-    let confirmed: Vec<_> = all.iter().filter(|a| a.is_confirmed()).collect();
-    let mut missing = Vec::new();
-    if !confirmed.iter().any(|a| !a.kind.is_fallback()) {
-        missing.push("an authenticator app, hardware token or passkey");
-    }
-    if confirmed.len() < 2 {
-        missing.push("a second sign-in method, in case you lose the first");
-    }
-    if recovery_codes_left == 0 {
-        missing.push("recovery codes");
-    }
+    let missing = recommended_checklist(all, recovery_codes_left).into_iter().filter(|(_, done)| !done).map(|(item, _)| item).collect();
     RequirementStatus { missing }
+}
+
+/// The recommended setup as a checklist: each item and whether it is done (an authenticator
+/// app, hardware token or passkey; a second method; recovery codes).
+#[must_use]
+pub fn recommended_checklist(all: &[Authenticator], recovery_codes_left: i64) -> Vec<(&'static str, bool)> {
+    let confirmed: Vec<_> = all.iter().filter(|a| a.is_confirmed()).collect();
+    vec![
+        ("an authenticator app, hardware token or passkey", confirmed.iter().any(|a| !a.kind.is_fallback())),
+        ("a second sign-in method, in case you lose the first", confirmed.len() >= 2),
+        ("recovery codes", recovery_codes_left > 0),
+    ]
 }
 
 /// Why `target` may not be removed, if it may not: it is the user's last confirmed second

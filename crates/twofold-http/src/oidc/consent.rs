@@ -26,7 +26,7 @@ struct ConsentPage {
 }
 
 /// What a scope lets the app do, in the person's words.
-fn describe(scope: &str) -> String {
+pub(crate) fn describe(scope: &str) -> String {
     match scope {
         "openid" => "know who you are when you sign in".into(),
         "profile" => "see your name and username".into(),

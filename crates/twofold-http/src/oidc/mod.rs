@@ -4,7 +4,7 @@
 //! `error`/`error_description`) rather than problem+json, as OAuth clients expect; what a
 //! browser is shown (authorization, consent, logout) goes through the pages' error edge.
 
-mod consent;
+pub(crate) mod consent;
 
 use askama::Template;
 use askama_web::WebTemplate;

@@ -85,7 +85,9 @@ pub async fn show(
         .map(|a| AppRow {
             client_id: a.consent.client_id,
             name: a.name,
-            scopes: a.consent.scopes.join(", "),
+            scopes: capitalise(
+                &a.consent.scopes.iter().map(|s| crate::oidc::consent::describe(s)).collect::<Vec<_>>().join("; "),
+            ),
             allowed: When::of(a.consent.granted_at, now),
         })
         .collect();
@@ -204,7 +206,7 @@ const fn role_label(role: twofold_core::identity::Role) -> &'static str {
     }
 }
 
-fn capitalise(text: &str) -> String {
+pub(super) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }

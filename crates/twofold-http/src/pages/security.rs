@@ -41,6 +41,8 @@ struct DeviceRow {
 struct SecurityPage {
     /// What the default requirement still asks for (empty when met).
     missing: Vec<&'static str>,
+    /// The recommended setup, item by item, with whether each is done.
+    checklist: Vec<(String, bool)>,
     devices: Vec<DeviceRow>,
     /// Where "Skip for now" leads during guided enrolment.
     skip_to: Option<String>,
@@ -199,8 +201,14 @@ async fn render_page(
     let missing =
         twofold_core::factors::authenticator::default_requirement(&info.authenticators, info.recovery_codes_left)
             .missing;
+    let checklist =
+        twofold_core::factors::authenticator::recommended_checklist(&info.authenticators, info.recovery_codes_left)
+            .into_iter()
+            .map(|(item, done)| (super::account::capitalise(item), done))
+            .collect();
     let page = SecurityPage {
         missing,
+        checklist,
         devices,
         skip_to,
         methods,

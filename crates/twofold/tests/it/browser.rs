@@ -98,7 +98,7 @@ async fn a_person_allows_a_third_party_app_on_the_consent_screen_in_chromium() {
         vec![client["client_id"].as_str().unwrap().to_owned(), callback]
     })
     .await;
-    assert!(report.contains("5 passed, 0 failed"), "{report}");
+    assert!(report.contains("6 passed, 0 failed"), "{report}");
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ async fn a_password_only_session_cannot_finish_an_old_enrolment_or_replace_the_p
         let security = bob.get_path("/account/security").await;
         assert_eq!(security.status(), 200, "{b}: bob's own session counts his test authentication");
         let security = security.text().await.unwrap();
-        let bobs_app = between(&security, r#"action="/account/security/"#, "/rename").to_owned();
+        let bobs_app = twofold_testkit::html::first_method_id(&security);
 
         // The attacker tries to finish the old enrolment, replacing bob's app.
         let hijack = attacker

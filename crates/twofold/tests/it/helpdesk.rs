@@ -316,12 +316,7 @@ async fn passes_are_one_per_person_expire_and_privileged_cases_need_two_people()
         let with_pass = server.browser();
         assert_eq!(sign_in_with_pass(&with_pass, "carol", &second).await, 303, "{b}");
         let page = with_pass.page("/account/security").await;
-        let carols_app = page
-            .split(r#"action="/account/security/"#)
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or_else(|| panic!("{b}: no method on {page}"))
-            .to_owned();
+        let carols_app = twofold_testkit::html::first_method_id(&page);
         let removal = with_pass
             .submit_from(
                 "/account/security",
