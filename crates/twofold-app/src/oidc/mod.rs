@@ -6,6 +6,8 @@
 
 mod authorize;
 pub use authorize::LogoutTarget;
+mod client_changes;
+pub use client_changes::ClientChanges;
 pub(crate) mod clients;
 mod consents;
 pub use consents::AllowedApp;

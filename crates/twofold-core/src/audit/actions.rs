@@ -224,6 +224,13 @@ audit_actions! {
     /// A confidential client's secret was replaced; the old one works until a date. After:
     /// `previous_secret_expires_at`.
     ClientSecretRotate => "client.secret_rotate", Client;
+    /// A client's registration was changed. Before and after: `name`, `redirect_uris`,
+    /// `scopes`, `min_acr`, `consent_required`.
+    ClientUpdate => "client.update", Client;
+    /// A client was removed: its consents, codes and refresh tokens go, its token families
+    /// are revoked (its access tokens die with them). Before: the registration without its
+    /// secrets.
+    ClientRemove => "client.remove", Client;
     /// A person allowed a third-party client some scopes (replacing what they allowed
     /// before). After: `user_id`, `client_id`, `scopes`.
     ConsentGrant => "consent.grant", Client;
@@ -441,6 +448,10 @@ mod tests {
         "emergency.end",
         "review.open",
         "review.complete",
+        "case.use_after_change",
+        "consent.revoke",
+        "client.update",
+        "client.remove",
     ];
 
     /// `docs/audit-events.md`, the published description of the vocabulary.

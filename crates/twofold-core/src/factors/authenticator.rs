@@ -166,7 +166,11 @@ impl RequirementStatus {
 /// Checks the default requirement for a user's authenticators and recovery codes.
 #[must_use]
 pub fn default_requirement(all: &[Authenticator], recovery_codes_left: i64) -> RequirementStatus {
-    let missing = recommended_checklist(all, recovery_codes_left).into_iter().filter(|(_, done)| !done).map(|(item, _)| item).collect();
+    let missing = recommended_checklist(all, recovery_codes_left)
+        .into_iter()
+        .filter(|(_, done)| !done)
+        .map(|(item, _)| item)
+        .collect();
     RequirementStatus { missing }
 }
 

@@ -29,6 +29,14 @@ pub trait OidcClientStore: Send + Sync {
         now: Timestamp,
         ctx: &AuditContext,
     ) -> StoreResult<bool>;
+    /// Stores `client`'s new name, redirect URIs, scopes, minimum strength and consent
+    /// screen over the registration `before` (`client.update`, compare-and-swap on those
+    /// fields: false when it changed meanwhile or is gone).
+    async fn update_client(&self, before: &Client, client: &Client, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Removes a client with its consents, authorization codes and refresh tokens, marking
+    /// their families revoked so the access tokens they carry stop working (`client.remove`),
+    /// in one transaction. False for an unknown client.
+    async fn remove_client(&self, client_id: &str, now: Timestamp, ctx: &AuditContext) -> StoreResult<bool>;
     /// The client with this `client_id`.
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     /// Every client, by name.

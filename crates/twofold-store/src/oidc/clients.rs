@@ -129,6 +129,77 @@ impl OidcClientStore for SqlStore {
         Ok(true)
     }
 
+    async fn update_client(&self, before: &Client, client: &Client, ctx: &AuditContext) -> StoreResult<bool> {
+        let list = |items: &[String]| serde_json::to_string(items).unwrap_or_default();
+        let mut tx = AuditedTx::begin(&self.pool).await?;
+        let updated = sqlx::query(
+            "UPDATE oidc_clients SET name = $1, redirect_uris = $2, scopes = $3, min_acr = $4, consent_required = $5
+             WHERE client_id = $6 AND name = $7 AND redirect_uris = $8 AND scopes = $9",
+        )
+        .bind(&client.name)
+        .bind(list(&client.redirect_uris))
+        .bind(list(&client.scopes))
+        .bind(&client.min_acr)
+        .bind(i64::from(client.consent_required))
+        .bind(&client.client_id)
+        .bind(&before.name)
+        .bind(list(&before.redirect_uris))
+        .bind(list(&before.scopes))
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        let fields = |c: &Client| {
+            serde_json::json!({
+                "name": c.name, "redirect_uris": c.redirect_uris, "scopes": c.scopes,
+                "min_acr": c.min_acr, "consent_required": c.consent_required,
+            })
+        };
+        let change = Change::new(AuditAction::ClientUpdate, Some(client.client_id.clone()))
+            .states(Some(fields(before)), Some(fields(client)));
+        tx.append(&change, ctx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn remove_client(&self, client_id: &str, now: Timestamp, ctx: &AuditContext) -> StoreResult<bool> {
+        let Some(client) = self.client(client_id).await? else { return Ok(false) };
+        let mut tx = AuditedTx::begin(&self.pool).await?;
+        let families: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT family_id FROM refresh_tokens WHERE client_id = $1 AND revoked_at IS NULL")
+                .bind(client_id)
+                .fetch_all(&mut *tx.tx)
+                .await
+                .map_err(store_error)?;
+        for (family,) in &families {
+            crate::oidc::tokens::revoke_family_rows(&mut tx.tx, family, now).await?;
+        }
+        for table in ["refresh_tokens", "authorization_codes", "oidc_consents", "client_assertions"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE client_id = $1")))
+                .bind(client_id)
+                .execute(&mut *tx.tx)
+                .await
+                .map_err(store_error)?;
+        }
+        let removed = sqlx::query("DELETE FROM oidc_clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(false);
+        }
+        let before = serde_json::to_value(&client).map_err(|e| StoreError::Other(e.to_string()))?;
+        let change = Change::new(AuditAction::ClientRemove, Some(client_id.to_owned())).states(Some(before), None);
+        tx.append(&change, ctx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id = $1")))
             .bind(client_id)

@@ -30,7 +30,11 @@ fn refresh_from_row(row: &AnyRow) -> StoreResult<RefreshToken> {
 /// Marks a family revoked (its access tokens carry it as `fid`) and revokes its refresh
 /// tokens; returns how many were not revoked yet. Marks older than two token lifetimes are
 /// dropped: nothing they could deny is alive any more (refresh tokens keep `revoked_at`).
-async fn revoke_family_rows(conn: &mut sqlx::AnyConnection, family_id: &str, now: Timestamp) -> StoreResult<u64> {
+pub(crate) async fn revoke_family_rows(
+    conn: &mut sqlx::AnyConnection,
+    family_id: &str,
+    now: Timestamp,
+) -> StoreResult<u64> {
     sqlx::query("DELETE FROM revoked_token_families WHERE revoked_at < $1")
         .bind(now.plus_seconds(-2 * twofold_core::oidc::TOKEN_LIFETIME_SECS).millis())
         .execute(&mut *conn)

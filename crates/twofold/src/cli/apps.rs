@@ -80,6 +80,48 @@ pub enum ClientCommand {
     },
     /// List registered clients
     List,
+    /// Change an app's name, redirect URIs, scopes, minimum strength or consent screen
+    Update {
+        /// The app's client_id
+        client_id: String,
+        /// A new name
+        #[arg(long)]
+        name: Option<String>,
+        /// A redirect URI to add; repeatable
+        #[arg(long = "add-redirect-uri")]
+        add_redirect_uris: Vec<String>,
+        /// A redirect URI to remove; repeatable
+        #[arg(long = "remove-redirect-uri")]
+        remove_redirect_uris: Vec<String>,
+        /// The scopes it may ask for, replacing the list; repeatable
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The weakest strength every sign-in must reach: pwd (none), mfa, phr or phrh
+        #[arg(long)]
+        min_acr: Option<String>,
+        /// Show people a consent screen from now on
+        #[arg(long, conflicts_with = "first_party")]
+        third_party: bool,
+        /// Stop showing the consent screen
+        #[arg(long)]
+        first_party: bool,
+    },
+    /// Give a confidential app a new secret; the old one keeps working for the overlap
+    RotateSecret {
+        /// The app's client_id
+        client_id: String,
+        /// Seconds the old secret keeps working (0-2592000)
+        #[arg(long, default_value_t = 86_400)]
+        overlap: i64,
+    },
+    /// Remove an app: people's consents, its codes and refresh tokens go, its access tokens stop working
+    Remove {
+        /// The app's client_id
+        client_id: String,
+        /// Confirms the removal (it cannot be undone)
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -56,6 +56,58 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
                 eprintln!("Store the client_secret now: it is shown only once.");
             }
         }
+        ClientCommand::Update {
+            client_id,
+            name,
+            add_redirect_uris,
+            remove_redirect_uris,
+            scopes,
+            min_acr,
+            third_party,
+            first_party,
+        } => {
+            let changes = twofold_app::oidc::ClientChanges {
+                name,
+                add_redirect_uris,
+                remove_redirect_uris,
+                scopes,
+                min_acr,
+                third_party: if third_party {
+                    Some(true)
+                } else if first_party {
+                    Some(false)
+                } else {
+                    None
+                },
+            };
+            let client = app.oidc().update_client(&actor, &meta, &client_id, &changes).await?;
+            let value = serde_json::to_value(&client)?;
+            let row = vec![client.client_id.clone(), client.name.clone(), client.redirect_uris.join(" ")];
+            print(format, &value, &["client_id", "name", "redirect_uris"], vec![row])?;
+        }
+        ClientCommand::RotateSecret { client_id, overlap } => {
+            let (secret, until) = app.oidc().rotate_client_secret(&actor, &meta, &client_id, overlap).await?;
+            let value = serde_json::json!({
+                "client_id": client_id,
+                "client_secret": secret,
+                "previous_secret_expires_at": until,
+            });
+            print(format, &value, &["client_id", "client_secret"], vec![vec![client_id.clone(), secret.clone()]])?;
+            if format == OutputFormat::Table {
+                eprintln!("The previous secret keeps working until {}.", until.to_rfc3339());
+            }
+        }
+        ClientCommand::Remove { client_id, yes } => {
+            if !yes {
+                anyhow::bail!(
+                    "removing {client_id} ends every sign-in and token of it and cannot be undone: add --yes to go ahead"
+                );
+            }
+            app.oidc().remove_client(&actor, &meta, &client_id).await?;
+            eprintln!(
+                "Removed {client_id}: its consents, codes and refresh tokens are gone, and its access tokens no longer work."
+            );
+        }
         ClientCommand::List => {
             let clients = app.oidc().clients().await?;
             let rows = clients

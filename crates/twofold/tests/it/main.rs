@@ -15,6 +15,7 @@ mod campaign_time;
 mod campaigns;
 mod cli;
 mod client_auth;
+mod clients;
 mod clock;
 mod cluster;
 mod config;
