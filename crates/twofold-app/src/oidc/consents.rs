@@ -43,13 +43,6 @@ impl Provider {
         meta: &RequestMeta,
     ) -> AppResult<bool> {
         let ctx = self.audit_context(&current.actor(), meta);
-        if !self.store.revoke_consent(current.user.id, client_id, &ctx).await? {
-            return Ok(false);
-        }
-        let now = self.now();
-        for family in self.store.user_client_token_families(current.user.id, client_id, now).await? {
-            self.store.revoke_token_family(&family, "the person withdrew their consent", now, &ctx).await?;
-        }
-        Ok(true)
+        Ok(self.store.revoke_consent(current.user.id, client_id, self.now(), &ctx).await?)
     }
 }

@@ -158,6 +158,26 @@ impl Provider {
                 return Err(oauth("invalid_grant", "this sign-in proved only a password; sign in again"));
             }
         }
+        // The app as registered now: a minimum strength raised since, or a consent withdrawn or
+        // narrowed since, ends the grant; scopes the app may no longer ask for are dropped.
+        if let Some(min) = client.min_acr.as_deref()
+            && !oidc::strength_meets(&token.grant.auth.acr, min)
+        {
+            self.revoke_family(client, &token.family_id, "the app now asks for a stronger sign-in", meta).await?;
+            return Err(oauth("invalid_grant", "this app now asks for a stronger sign-in; sign in again"));
+        }
+        if client.consent_required {
+            let allowed = self
+                .store
+                .consented_scopes(token.grant.user_id, &client.client_id)
+                .await
+                .map_err(|e| server(e.to_string()))?;
+            if !allowed.is_some_and(|allowed| token.grant.scopes.iter().all(|s| allowed.contains(s))) {
+                self.revoke_family(client, &token.family_id, "the person's consent no longer covers it", meta).await?;
+                return Err(oauth("invalid_grant", "the person no longer allows this app what it was granted"));
+            }
+        }
+        let scopes: Vec<String> = scopes.into_iter().filter(|s| client.scopes.contains(s)).collect();
         let response =
             self.tokens_for(client, &token.grant, &scopes, now, token.family_id.clone()).await.map_err(grant_error)?;
         Ok((response, Some(token.grant)))

@@ -30,8 +30,8 @@ pub trait OidcClientStore: Send + Sync {
         ctx: &AuditContext,
     ) -> StoreResult<bool>;
     /// Stores `client`'s new name, redirect URIs, scopes, minimum strength and consent
-    /// screen over the registration `before` (`client.update`, compare-and-swap on those
-    /// fields: false when it changed meanwhile or is gone).
+    /// screen over the registration `before` (`client.update`, compare-and-swap on every one
+    /// of those fields: false when any changed meanwhile or the client is gone).
     async fn update_client(&self, before: &Client, client: &Client, ctx: &AuditContext) -> StoreResult<bool>;
     /// Removes a client with its consents, authorization codes and refresh tokens, marking
     /// their families revoked so the access tokens they carry stop working (`client.remove`),
@@ -58,9 +58,17 @@ pub trait OidcClientStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The third-party clients `user_id` allowed, with the scopes and when, newest first.
     async fn user_consents(&self, user_id: Uuid) -> StoreResult<Vec<crate::oidc::Consent>>;
-    /// Withdraws what `user_id` allowed `client_id` (`consent.revoke`); the next sign-in to it
-    /// asks again. False when nothing was allowed.
-    async fn revoke_consent(&self, user_id: Uuid, client_id: &str, ctx: &AuditContext) -> StoreResult<bool>;
+    /// Withdraws what `user_id` allowed `client_id` (`consent.revoke`), in one transaction with
+    /// its consequences: their authorization codes for it go, and the families of its
+    /// refresh tokens for them are revoked (access tokens included). The next sign-in asks
+    /// again. False when nothing was allowed.
+    async fn revoke_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool>;
     /// Remembers a client assertion (`private_key_jwt`) by client and `jti` until it expires;
     /// false when it was presented before (a replay).
     async fn use_client_assertion(
@@ -125,13 +133,6 @@ pub trait OidcTokenStore: Send + Sync {
     /// The families of `user_id`'s refresh tokens still live at `now` (not revoked, not
     /// expired), to revoke when the person's devices can no longer be trusted.
     async fn user_token_families(&self, user_id: Uuid, now: Timestamp) -> StoreResult<Vec<String>>;
-    /// As [`OidcTokenStore::user_token_families`], of one client only (a withdrawn consent).
-    async fn user_client_token_families(
-        &self,
-        user_id: Uuid,
-        client_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<Vec<String>>;
     /// Whether a token family has been revoked (its access tokens are then dead too).
     async fn token_family_revoked(&self, family_id: &str) -> StoreResult<bool>;
     /// The refresh token with this hash if it is still usable at `now`.

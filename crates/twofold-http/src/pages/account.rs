@@ -233,6 +233,7 @@ pub async fn end_session(
     Form(form): Form<EndSessionForm>,
 ) -> Result<Response, PageError> {
     let current = super::with_form_token(&state, session, "/account", &form.csrf)?;
+    super::own_page_gate_for(&state, &current, twofold_core::access::Action::Modify, &meta, "/account").await?;
     let key = &state.config.csrf_key;
     let sessions = state.app.signin().user_sessions(current.user.id).await?;
     let Some(target) = sessions.iter().find(|s| session_handle(key, &s.id_hash) == handle) else {
@@ -262,6 +263,7 @@ pub async fn withdraw_app(
     Form(form): Form<WithdrawForm>,
 ) -> Result<Response, PageError> {
     let current = super::with_form_token(&state, session, "/account", &form.csrf)?;
+    super::own_page_gate_for(&state, &current, twofold_core::access::Action::Modify, &meta, "/account").await?;
     if !state.app.oidc().withdraw_consent(&current, &form.client_id, &meta).await? {
         return Err(twofold_app::AppError::NotFound("app").into());
     }

@@ -42,8 +42,14 @@ pub fn has_logo() -> bool {
 /// `GET /static/logo`.
 pub(crate) async fn logo(State(_): State<AppState>) -> Response {
     match BRANDING.get().and_then(|b| b.logo.as_ref()) {
+        // An SVG opened on its own could carry script: nothing runs in it, whatever it holds.
         Some((content_type, bytes)) => (
-            [(header::CONTENT_TYPE, content_type.clone()), (header::CACHE_CONTROL, "public, max-age=3600".to_owned())],
+            [
+                (header::CONTENT_TYPE, content_type.clone()),
+                (header::CACHE_CONTROL, "public, max-age=3600".to_owned()),
+                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox".to_owned()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            ],
             bytes.clone(),
         )
             .into_response(),

@@ -23,6 +23,8 @@ struct MfaPage {
     return_to: String,
     /// The strength asked for, carried through the forms; empty when none was named.
     strength: String,
+    /// The same, in words.
+    strength_words: String,
     /// Whether codes (apps, tokens, recovery codes) meet it.
     offer_codes: bool,
     step_up: bool,
@@ -139,6 +141,7 @@ async fn render_with_notice(
         may_trust: current.session.mfa_pending && state.app.factors().may_trust_device(&current.user, meta),
         csrf: csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
         return_to: return_to.clone(),
+        strength_words: strength_words(target.strength.as_deref().unwrap_or_default()),
         strength: target.strength.unwrap_or_default(),
         offer_codes: offered.codes,
         step_up: !current.session.mfa_pending,
@@ -256,4 +259,14 @@ pub async fn send_code(
         Err(other) => return Err(other.into()),
     };
     Ok(render_with_notice(&state, &current, &meta, status, target(), notice, error).await)
+}
+
+/// A strength asked for, in words ("a passkey or security key").
+fn strength_words(strength: &str) -> String {
+    match strength {
+        "mfa" => "two-step sign-in".to_owned(),
+        "phr" => "a passkey or security key (phishing-resistant)".to_owned(),
+        "phrh" => "an attested security key".to_owned(),
+        other => format!("a sign-in your organisation calls \u{201c}{other}\u{201d}"),
+    }
 }

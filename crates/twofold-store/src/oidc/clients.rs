@@ -134,7 +134,8 @@ impl OidcClientStore for SqlStore {
         let mut tx = AuditedTx::begin(&self.pool).await?;
         let updated = sqlx::query(
             "UPDATE oidc_clients SET name = $1, redirect_uris = $2, scopes = $3, min_acr = $4, consent_required = $5
-             WHERE client_id = $6 AND name = $7 AND redirect_uris = $8 AND scopes = $9",
+             WHERE client_id = $6 AND name = $7 AND redirect_uris = $8 AND scopes = $9
+               AND min_acr IS NOT DISTINCT FROM $10 AND consent_required = $11",
         )
         .bind(&client.name)
         .bind(list(&client.redirect_uris))
@@ -145,6 +146,8 @@ impl OidcClientStore for SqlStore {
         .bind(&before.name)
         .bind(list(&before.redirect_uris))
         .bind(list(&before.scopes))
+        .bind(&before.min_acr)
+        .bind(i64::from(before.consent_required))
         .execute(&mut *tx.tx)
         .await
         .map_err(store_error)?
@@ -168,16 +171,22 @@ impl OidcClientStore for SqlStore {
     async fn remove_client(&self, client_id: &str, now: Timestamp, ctx: &AuditContext) -> StoreResult<bool> {
         let Some(client) = self.client(client_id).await? else { return Ok(false) };
         let mut tx = AuditedTx::begin(&self.pool).await?;
+        // Deleting returns every family a committed refresh token has, even one stored after
+        // this transaction began; one stored later holds a key share on the client row, so
+        // deleting the client below then fails rather than leave its family alive.
         let families: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT family_id FROM refresh_tokens WHERE client_id = $1 AND revoked_at IS NULL")
+            sqlx::query_as("DELETE FROM refresh_tokens WHERE client_id = $1 RETURNING family_id")
                 .bind(client_id)
                 .fetch_all(&mut *tx.tx)
                 .await
                 .map_err(store_error)?;
+        let mut revoked = std::collections::BTreeSet::new();
         for (family,) in &families {
-            crate::oidc::tokens::revoke_family_rows(&mut tx.tx, family, now).await?;
+            if revoked.insert(family.clone()) {
+                crate::oidc::tokens::revoke_family_rows(&mut tx.tx, family, now).await?;
+            }
         }
-        for table in ["refresh_tokens", "authorization_codes", "oidc_consents", "client_assertions"] {
+        for table in ["authorization_codes", "oidc_consents", "client_assertions"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE client_id = $1")))
                 .bind(client_id)
                 .execute(&mut *tx.tx)
@@ -193,7 +202,10 @@ impl OidcClientStore for SqlStore {
         if removed == 0 {
             return Ok(false);
         }
-        let before = serde_json::to_value(&client).map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut before = serde_json::to_value(&client).map_err(|e| StoreError::Other(e.to_string()))?;
+        if let Some(map) = before.as_object_mut() {
+            map.insert("token_families_revoked".into(), revoked.len().into());
+        }
         let change = Change::new(AuditAction::ClientRemove, Some(client_id.to_owned())).states(Some(before), None);
         tx.append(&change, ctx).await?;
         tx.commit().await?;
@@ -292,7 +304,13 @@ impl OidcClientStore for SqlStore {
             .collect()
     }
 
-    async fn revoke_consent(&self, user_id: Uuid, client_id: &str, ctx: &AuditContext) -> StoreResult<bool> {
+    async fn revoke_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        now: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<bool> {
         let user_id = user_id.to_string();
         let mut tx = AuditedTx::begin(&self.pool).await?;
         let removed: Option<(String,)> =
@@ -303,8 +321,27 @@ impl OidcClientStore for SqlStore {
                 .await
                 .map_err(store_error)?;
         let Some((scopes,)) = removed else { return Ok(false) };
+        sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1 AND client_id = $2")
+            .bind(&user_id)
+            .bind(client_id)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(store_error)?;
+        let families: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(&user_id)
+        .bind(client_id)
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(store_error)?;
+        for (family,) in &families {
+            crate::oidc::tokens::revoke_family_rows(&mut tx.tx, family, now).await?;
+        }
         let scopes: Vec<String> = serde_json::from_str(&scopes).unwrap_or_default();
-        let before = serde_json::json!({"user_id": user_id, "client_id": client_id, "scopes": scopes});
+        let before = serde_json::json!({
+            "user_id": user_id, "client_id": client_id, "scopes": scopes, "token_families_revoked": families.len(),
+        });
         tx.append(&Change::new(AuditAction::ConsentRevoke, Some(client_id.to_owned())).states(Some(before), None), ctx)
             .await?;
         tx.commit().await?;

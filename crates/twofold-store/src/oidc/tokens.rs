@@ -242,25 +242,6 @@ impl OidcTokenStore for SqlStore {
         Ok(rows.into_iter().map(|(family,)| family).collect())
     }
 
-    async fn user_client_token_families(
-        &self,
-        user_id: Uuid,
-        client_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT DISTINCT family_id FROM refresh_tokens
-             WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $3 ORDER BY family_id",
-        )
-        .bind(user_id.to_string())
-        .bind(client_id)
-        .bind(now.millis())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        Ok(rows.into_iter().map(|(family,)| family).collect())
-    }
-
     async fn token_family_revoked(&self, family_id: &str) -> StoreResult<bool> {
         let found: Option<(String,)> =
             sqlx::query_as("SELECT family_id FROM revoked_token_families WHERE family_id = $1")

@@ -115,8 +115,34 @@ async fn consents_are_listed_and_withdrawn_once() {
         let ids: Vec<&str> = listed.iter().map(|c| c.client_id.as_str()).collect();
         assert_eq!(ids, ["crm", "wiki"], "{backend}: newest first");
         assert_eq!(listed[0].scopes, scopes(&["openid", "email"]), "{backend}");
-        assert!(store.revoke_consent(alice.id, "wiki", &ctx(40)).await.unwrap(), "{backend}");
-        assert!(!store.revoke_consent(alice.id, "wiki", &ctx(41)).await.unwrap(), "{backend}: once");
+        // What alice's consent let wiki hold: a code in flight and a refresh token.
+        let grant = twofold_core::oidc::Grant {
+            client_id: "wiki".into(),
+            user_id: alice.id,
+            redirect_uri: "https://wiki.example.com/cb".into(),
+            scopes: scopes(&["openid"]),
+            nonce: None,
+            code_challenge: None,
+            auth: AuthContext::default(),
+        };
+        store.put_authorization_code("code-1", &grant, Timestamp(35), Timestamp(1_000_000)).await.unwrap();
+        let refresh = twofold_core::oidc::RefreshToken {
+            token_hash: "r-wiki".into(),
+            family_id: "family-wiki".into(),
+            grant,
+            created_at: Timestamp(35),
+            expires_at: Timestamp(10_000_000),
+        };
+        assert!(store.put_refresh_token(&refresh).await.unwrap(), "{backend}");
+        assert!(store.revoke_consent(alice.id, "wiki", Timestamp(40), &ctx(40)).await.unwrap(), "{backend}");
+        assert!(!store.revoke_consent(alice.id, "wiki", Timestamp(41), &ctx(41)).await.unwrap(), "{backend}: once");
+        assert!(store.token_family_revoked("family-wiki").await.unwrap(), "{backend}: its tokens die with it");
+        assert_eq!(store.live_refresh_token("r-wiki", Timestamp(42)).await.unwrap(), None, "{backend}");
+        assert_eq!(
+            store.redeem_authorization_code("code-1", Timestamp(42)).await.unwrap(),
+            Err(false),
+            "{backend}: the code in flight is gone"
+        );
         assert_eq!(store.consented_scopes(alice.id, "wiki").await.unwrap(), None, "{backend}");
         assert_eq!(store.consented_scopes(bob.id, "wiki").await.unwrap(), Some(scopes(&["openid"])), "{backend}");
         assert_eq!(store.user_consents(alice.id).await.unwrap().len(), 1, "{backend}");

@@ -71,6 +71,25 @@ async fn an_app_is_updated_given_a_new_secret_and_removed_with_its_tokens() {
         let code = code_for(&web, &id, VERIFIER).await;
         let (status, tokens) = exchange(&server.url, &(id.clone(), secret.clone()), &code, VERIFIER, REDIRECT).await;
         assert_eq!(status, 200, "{b}: {tokens}");
+
+        // Raising the app's minimum strength ends grants made below it.
+        let raised = tokens["refresh_token"].as_str().unwrap().to_owned();
+        assert!(env.cli(&["client", "update", &id, "--min-acr", "phr"]).status.success(), "{b}");
+        env.advance(10);
+        let refused = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", server.url))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", raised.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{b}");
+        assert!(refused.text().await.unwrap().contains("stronger sign-in"), "{b}");
+        assert!(env.cli(&["client", "update", &id, "--min-acr", "mfa"]).status.success(), "{b}");
+        env.advance(10);
+        let code = code_for(&web, &id, VERIFIER).await;
+        let (status, tokens) = exchange(&server.url, &(id.clone(), secret.clone()), &code, VERIFIER, REDIRECT).await;
+        assert_eq!(status, 200, "{b}: {tokens}");
         let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
         // Remove: asks for --yes; then the app and its tokens are gone.
@@ -90,7 +109,8 @@ async fn an_app_is_updated_given_a_new_secret_and_removed_with_its_tokens() {
         let again = env.cli(&["client", "remove", &id, "--yes"]);
         assert!(!again.status.success(), "{b}: nothing left to remove");
         let log = env.audit_log();
-        for action in ["\"client.update\"", "\"client.secret_rotate\"", "\"client.remove\""] {
+        assert_eq!(log.matches("\"client.update\"").count(), 3, "{b}");
+        for action in ["\"client.secret_rotate\"", "\"client.remove\""] {
             assert_eq!(log.matches(action).count(), 1, "{b}: {action}");
         }
     }

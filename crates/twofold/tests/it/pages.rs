@@ -347,6 +347,11 @@ async fn a_person_signs_one_other_browser_out_under_the_organisations_name() {
         assert!(page.contains("<title>Your account · Example Corp</title>"), "{b}");
         let served = laptop.get_path("/static/logo").await;
         assert_eq!(served.headers()["content-type"], "image/svg+xml", "{b}");
+        let policy = served.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.contains("sandbox") && policy.contains("default-src 'none'"),
+            "{b}: an SVG opened alone runs nothing: {policy}"
+        );
         let ends: Vec<&str> = page.split("action=\"/account/sessions/").skip(1).map(|s| &s[..32]).collect();
         assert_eq!(ends.len(), 1, "{b}: one other session to sign out, not this one: {page}");
         let out =
