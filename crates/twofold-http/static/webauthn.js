@@ -81,7 +81,14 @@
   document.addEventListener('DOMContentLoaded', function () {
     var buttons = document.querySelectorAll('button[data-passkey]');
     Array.prototype.forEach.call(buttons, function (button) {
-      if (!window.PublicKeyCredential) { button.hidden = true; return; }
+      if (!window.PublicKeyCredential) {
+        button.hidden = true;
+        // Where a passkey was the way forward, say why it is not offered.
+        var kind = button.getAttribute('data-passkey');
+        if (kind === 'register') status('This browser cannot set up passkeys. Use an authenticator app instead, or another browser.', false);
+        if (kind === 'second-factor') status('This browser cannot use passkeys. Use another method below, or another browser.', false);
+        return;
+      }
       button.addEventListener('click', function (event) {
         event.preventDefault();
         button.disabled = true;

@@ -72,7 +72,7 @@ async fn emergency_access_is_approved_monitored_ends_by_itself_and_leaves_a_revi
         let bob = server.browser();
         assert_eq!(bob.password_step("bob").await, "/account", "{b}: no second step under emergency access");
         let account = bob.page("/account").await;
-        assert!(account.contains("emergency_access"), "{b}: the session says how it was let in");
+        assert!(account.contains("Password and emergency access"), "{b}: the session says how it was let in");
         let alert = smtp.wait_for("Sign-in under emergency access: bob").await;
         assert!(alert.contains("soc@example.com"), "{b}");
         // ... but it is no second factor for changing methods.

@@ -64,7 +64,7 @@ async fn sign_in_follows_the_policy_in_force_and_records_every_decision() {
         assert_eq!(web.password_step("bob").await, "/account", "{b}: allowed without a prompt");
         let account = web.get_path("/account").await;
         assert_eq!(account.status(), 200, "{b}");
-        assert!(account.text().await.unwrap().contains("pwd (password only)"), "{b}");
+        assert!(account.text().await.unwrap().contains("Password only"), "{b}");
         // carol is blocked after her password, and told which rule did it.
         let (status, page) = post_login(&server, "carol").await;
         assert_eq!(status, 403, "{b}");
