@@ -6,7 +6,6 @@ use twofold_core::oidc::{self, Client};
 use twofold_core::{Timestamp, ValidationErrors};
 
 use super::Provider;
-use super::service_accounts::MAX_OVERLAP_SECS;
 use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
 
 /// What `twofold client update` changes; `None` and empty lists leave a field as it is.
@@ -113,26 +112,13 @@ impl Provider {
         client_id: &str,
         overlap_secs: i64,
     ) -> AppResult<(String, Timestamp)> {
-        if !(0..=MAX_OVERLAP_SECS).contains(&overlap_secs) {
-            return Err(ValidationErrors::one("overlap", "must be 0 to 2592000 seconds (30 days)").into());
-        }
         let client = self.app_client(client_id).await?;
         if client.public || client.secret_hash.is_none() {
             return Err(ValidationErrors::one("client_id", "a public app has no secret to rotate").into());
         }
-        let secret = twofold_core::secret::random_token();
-        let now = self.now();
-        let until = now.plus_seconds(overlap_secs);
-        let hash = self.client_secret_hash(&client.client_id, &secret)?;
-        if !self
-            .store
-            .rotate_client_secret(&client.client_id, &hash, until, now, &self.audit_context(actor, meta))
-            .await?
-        {
-            return Err(AppError::NotFound("client"));
-        }
+        let rotated = self.rotate_secret(actor, meta, &client, overlap_secs).await?;
         self.forget_client(client_id);
-        Ok((secret, until))
+        Ok(rotated)
     }
 
     /// Removes the app `client_id` and everything it holds: people's consents, codes,

@@ -128,11 +128,23 @@ impl Provider {
         client_id: &str,
         overlap_secs: i64,
     ) -> AppResult<(String, Timestamp)> {
+        let client =
+            self.store.client(client_id).await?.filter(|c| c.service).ok_or(AppError::NotFound("service account"))?;
+        self.rotate_secret(actor, meta, &client, overlap_secs).await
+    }
+
+    /// A new secret for `client`, the current one working for `overlap_secs` more (at most
+    /// 30 days): the new secret and until when the old one works.
+    pub(crate) async fn rotate_secret(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        client: &Client,
+        overlap_secs: i64,
+    ) -> AppResult<(String, Timestamp)> {
         if !(0..=MAX_OVERLAP_SECS).contains(&overlap_secs) {
             return Err(ValidationErrors::one("overlap", "must be 0 to 2592000 seconds (30 days)").into());
         }
-        let client =
-            self.store.client(client_id).await?.filter(|c| c.service).ok_or(AppError::NotFound("service account"))?;
         let secret = twofold_core::secret::random_token();
         let now = self.now();
         let until = now.plus_seconds(overlap_secs);
@@ -142,7 +154,7 @@ impl Provider {
             .rotate_client_secret(&client.client_id, &hash, until, now, &self.audit_context(actor, meta))
             .await?
         {
-            return Err(AppError::NotFound("service account"));
+            return Err(AppError::NotFound("client"));
         }
         Ok((secret, until))
     }

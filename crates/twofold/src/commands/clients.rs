@@ -86,16 +86,8 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
             print(format, &value, &["client_id", "name", "redirect_uris"], vec![row])?;
         }
         ClientCommand::RotateSecret { client_id, overlap } => {
-            let (secret, until) = app.oidc().rotate_client_secret(&actor, &meta, &client_id, overlap).await?;
-            let value = serde_json::json!({
-                "client_id": client_id,
-                "client_secret": secret,
-                "previous_secret_expires_at": until,
-            });
-            print(format, &value, &["client_id", "client_secret"], vec![vec![client_id.clone(), secret.clone()]])?;
-            if format == OutputFormat::Table {
-                eprintln!("The previous secret keeps working until {}.", until.to_rfc3339());
-            }
+            let rotated = app.oidc().rotate_client_secret(&actor, &meta, &client_id, overlap).await?;
+            print_rotated(format, &client_id, rotated)?;
         }
         ClientCommand::Remove { client_id, yes } => {
             if !yes {
@@ -126,6 +118,24 @@ pub async fn run(command: ClientCommand, app: &App, format: Option<OutputFormat>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a new secret (shown this once) and until when the previous one keeps working.
+fn print_rotated(
+    format: OutputFormat,
+    client_id: &str,
+    (secret, until): (String, twofold_core::Timestamp),
+) -> anyhow::Result<()> {
+    let value = serde_json::json!({
+        "client_id": client_id,
+        "client_secret": secret,
+        "previous_secret_expires_at": until,
+    });
+    print(format, &value, &["client_id", "client_secret"], vec![vec![client_id.to_owned(), secret.clone()]])?;
+    if format == OutputFormat::Table {
+        eprintln!("The previous secret keeps working until {}.", until.to_rfc3339());
+    }
+    Ok(())
 }
 
 pub async fn keys(command: KeysCommand, app: &App, format: Option<OutputFormat>) -> anyhow::Result<ExitCode> {
@@ -190,16 +200,8 @@ pub async fn service_accounts(
             }
         }
         ServiceAccountCommand::RotateSecret { client_id, overlap } => {
-            let (secret, until) = app.oidc().rotate_service_secret(&actor, &meta, &client_id, overlap).await?;
-            let value = serde_json::json!({
-                "client_id": client_id,
-                "client_secret": secret,
-                "previous_secret_expires_at": until,
-            });
-            print(format, &value, &["client_id", "client_secret"], vec![vec![client_id.clone(), secret.clone()]])?;
-            if format == OutputFormat::Table {
-                eprintln!("The previous secret keeps working until {}.", until.to_rfc3339());
-            }
+            let rotated = app.oidc().rotate_service_secret(&actor, &meta, &client_id, overlap).await?;
+            print_rotated(format, &client_id, rotated)?;
         }
         ServiceAccountCommand::List => {
             let accounts = app.oidc().service_accounts().await?;
