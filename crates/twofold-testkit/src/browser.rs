@@ -136,9 +136,14 @@ impl Browser {
         let secret = between(&html, r#"<code id="secret" class="key">"#, "</code>").replace(' ', "");
         let id = hidden(&html, "id");
         let confirm = "/account/security/totp/confirm";
-        let wrong = self.post_form(confirm, &[("id", id.as_str()), ("code", "000000"), ("csrf", &csrf)]).await;
+        let view = hidden(&html, "view");
+        let wrong = self
+            .post_form(confirm, &[("id", id.as_str()), ("code", "000000"), ("csrf", &csrf), ("view", view.as_str())])
+            .await;
         assert_eq!(wrong.status(), 422, "a wrong test code does not finish enrolment");
-        assert!(!wrong.text().await.expect("page").contains(&secret), "the key is never shown twice");
+        let again = wrong.text().await.expect("page");
+        assert!(again.contains(r#"<code id="secret" class="key">"#), "a wrong code keeps the key for this session");
+        assert!(again.contains("wait for the next one"), "and says to wait for the next code");
         let code = self.clock.totp(&secret, 0);
         let confirmed = self.post_form(confirm, &[("id", id.as_str()), ("code", &code), ("csrf", &csrf)]).await;
         assert_eq!(confirmed.status(), 200);

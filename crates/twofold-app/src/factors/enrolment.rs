@@ -61,6 +61,26 @@ impl Factors {
         })
     }
 
+    /// An authenticator app set-up of `current`'s still waiting for its first code (not
+    /// confirmed, not expired), to show its QR code and key again after a wrong code. Only the
+    /// page that started it asks (the HTTP edge checks the session it was shown to).
+    ///
+    /// # Errors
+    /// Not found when it is not theirs, not pending, or expired.
+    pub async fn pending_totp_enrolment(&self, current: &Authenticated, id: Uuid) -> AppResult<TotpEnrolment> {
+        let a = self.own_authenticator(&current.user, id).await?;
+        if a.kind != AuthenticatorKind::Totp || a.is_confirmed() || a.enrolment_expired(self.now()) {
+            return Err(AppError::NotFound("authenticator app set-up"));
+        }
+        let secret = self.open_secret(&a)?;
+        let account = current.user.email.clone().unwrap_or_else(|| current.user.username.clone());
+        Ok(TotpEnrolment {
+            otpauth_uri: otp::otpauth_uri("Twofold", &account, &secret, a.otp.unwrap_or_default()),
+            secret_base32: otp::base32_encode(&secret),
+            authenticator: a,
+        })
+    }
+
     /// The user's own authenticator, or not found (never someone else's).
     pub(crate) async fn own_authenticator(&self, user: &User, id: Uuid) -> AppResult<Authenticator> {
         self.store

@@ -8,6 +8,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde::Deserialize;
 use twofold_app::AppError;
 use twofold_app::signin::Authenticated;
@@ -74,6 +75,9 @@ struct FirstMethodProof {
 #[template(path = "totp_enrol.html")]
 struct TotpEnrolPage {
     id: Uuid,
+    /// Binds this set-up to the session it was shown to: only that session sees the QR code
+    /// and key again after a wrong code.
+    view: String,
     /// The method the new app replaces, carried to the confirmation.
     replaces: Option<Uuid>,
     secret: Option<String>,
@@ -89,6 +93,20 @@ struct RecoveryCodesPage {
     /// The codes as a text file, percent-encoded for a `data:` download link.
     download: String,
     csrf: String,
+}
+
+/// The token that lets the session whose stored hash is `session_hash` see set-up `id`'s QR
+/// code and key again.
+fn view_token(key: &[u8; 32], session_hash: &str, id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(twofold_core::secret::hmac_sha256(key, format!("totp-view:{session_hash}:{id}").as_bytes()))
+}
+
+/// The QR code of an `otpauth://` URI, as SVG.
+fn qr(uri: &str) -> Result<String, PageError> {
+    qrcode::QrCode::new(uri.as_bytes())
+        .map(|code| code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
+        .map_err(|e| AppError::Internal(e.to_string()).into())
 }
 
 /// A key in groups of four ("ABCD EFGH ..."), easier to type by hand.
@@ -334,6 +352,8 @@ pub struct NameForm {
 pub struct ConfirmForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    view: String,
     id: Uuid,
     #[serde(default)]
     code: String,
@@ -358,11 +378,10 @@ pub async fn begin_totp(
     let current = authorize(&state, session, &form.csrf)?;
     match state.app.factors().begin_totp_enrolment(&current, &form.name, &meta).await {
         Ok(enrolment) => {
-            let qr_svg = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
-                .map(|code| code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let qr_svg = qr(&enrolment.otpauth_uri)?;
             let page = TotpEnrolPage {
                 id: enrolment.authenticator.id,
+                view: view_token(&state.config.csrf_key, &current.session.id_hash, enrolment.authenticator.id),
                 replaces: form.replaces,
                 secret: Some(group_key(&enrolment.secret_base32)),
                 qr_svg,
@@ -384,13 +403,29 @@ pub async fn confirm_totp(
     let current = authorize(&state, session, &form.csrf)?;
     match state.app.factors().confirm_totp(&current, form.id, &form.code, form.replaces, &meta).await {
         Err(AppError::Invalid(errors)) => {
+            // The same session that was shown the key sees it again (a wrong code should not
+            // mean starting over); any other session, even the person's own, never does.
+            let view = view_token(&state.config.csrf_key, &current.session.id_hash, form.id);
+            let again = if twofold_core::secret::constant_time_eq(view.as_bytes(), form.view.as_bytes()) {
+                state.app.factors().pending_totp_enrolment(&current, form.id).await.ok()
+            } else {
+                None
+            };
+            let (secret, qr_svg) = match again {
+                Some(enrolment) => (Some(group_key(&enrolment.secret_base32)), qr(&enrolment.otpauth_uri)?),
+                None => (None, String::new()),
+            };
             let page = TotpEnrolPage {
                 id: form.id,
+                view: if secret.is_some() { view } else { String::new() },
                 replaces: form.replaces,
-                secret: None,
-                qr_svg: String::new(),
+                secret,
+                qr_svg,
                 csrf: token(&state, &current),
-                error: Some(errors.summary()),
+                error: Some(format!(
+                    "{}. Codes change every 30 seconds: wait for the next one and try again.",
+                    errors.summary().trim_end_matches('.')
+                )),
             };
             Ok(no_store(StatusCode::UNPROCESSABLE_ENTITY, page))
         }

@@ -14,7 +14,7 @@ use twofold_core::factors::authenticator::PENDING_ENROLMENT_SECS;
 use twofold_core::identity::NewUser;
 use twofold_store::SqlStore;
 use twofold_testkit::html::{between, hidden};
-use twofold_testkit::{Env, SmsSink, api};
+use twofold_testkit::{Browser, Env, SmsSink, api};
 
 use crate::BIN;
 
@@ -255,5 +255,42 @@ async fn a_retired_text_message_method_still_guards_enrolment() {
         assert_eq!(proved.status(), 303, "{b}");
         let secret = attacker.enrol_totp().await;
         assert!(!secret.is_empty(), "{b}: with the phone proved, a replacement can be set up");
+    }
+}
+
+/// A wrong first code keeps the QR code and key on screen for the session that started the
+/// set-up, and for no other: another session (the person's own elsewhere, or whoever holds
+/// their password) posting a wrong code for that set-up, even with the first page's token,
+/// never sees the key.
+#[tokio::test]
+async fn a_wrong_code_shows_the_key_again_only_to_the_session_that_started_it() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let mine = server.browser();
+        mine.password_step("bob").await;
+        let (csrf, _) = mine.csrf("/account/security").await;
+        let started = mine.post_form("/account/security/totp", &[("name", "Phone"), ("csrf", &csrf)]).await;
+        let started = started.text().await.unwrap();
+        let id = hidden(&started, "id");
+        let view = hidden(&started, "view");
+        let key = between(&started, r#"<code id="secret" class="key">"#, "</code>").to_owned();
+        let wrong = |client: &Browser, csrf: String, view: String| {
+            let id = id.clone();
+            let client = client.clone();
+            async move {
+                let form = [("id", id.as_str()), ("code", "000000"), ("csrf", csrf.as_str()), ("view", view.as_str())];
+                client.post_form("/account/security/totp/confirm", &form).await.text().await.unwrap()
+            }
+        };
+        let again = wrong(&mine, csrf.clone(), view.clone()).await;
+        assert!(again.contains(&key) && again.contains("<svg"), "{b}: the same session sees it again");
+        let elsewhere = server.browser();
+        elsewhere.password_step("bob").await;
+        let (other_csrf, _) = elsewhere.csrf("/account/security").await;
+        let stolen = wrong(&elsewhere, other_csrf.clone(), view.clone()).await;
+        assert!(!stolen.contains(&key) && !stolen.contains("<svg"), "{b}: another session with the token sees nothing");
+        let bare = wrong(&elsewhere, other_csrf, String::new()).await;
+        assert!(!bare.contains(&key), "{b}");
     }
 }
