@@ -57,7 +57,7 @@ impl Cases {
             }
             Channel::ManagerApproval | Channel::HrAttestation => {
                 return Err(AppError::Refused(Refusal::ChannelUnavailable(
-                    "approvals by the manager or HR are not available yet",
+                    "the manager and HR are asked by mail (`twofold case ask`, or the step on the case page), not sent a code",
                 )));
             }
         };
