@@ -19,6 +19,9 @@ await run(async ({ page, context, step, base, shots }) => {
     await page.getByRole('alert').waitFor();
     assert.equal((await page.getByRole('alert').textContent()).trim(), 'Incorrect username or password.');
     assert.equal(await page.getByLabel('Username').inputValue(), 'bob', 'the username is kept');
+    assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'password',
+      'the focus is on the field to fix');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-describedby'), 'form-error');
     await look(page, shots, 'sign-in-refused');
   });
 

@@ -1,6 +1,6 @@
 // Small page behaviour, served by Twofold itself (the strict CSP holds): times written in
-// UTC by the server are shown in the reader's own time zone on hover, and the recovery
-// codes page's copy and print buttons.
+// UTC by the server are shown in the reader's own time zone on hover, the recovery codes
+// page's copy and print buttons, and the focus on the field a refused form is about.
 (function () {
   'use strict';
   function localTimes() {
@@ -28,5 +28,10 @@
       print.addEventListener('click', function () { window.print(); });
     }
   }
-  document.addEventListener('DOMContentLoaded', function () { localTimes(); codeButtons(); });
+  // After a refused form, the field it is about has the focus (and the message is read out).
+  function focusFirstError() {
+    var field = document.querySelector('[aria-invalid="true"]');
+    if (field) field.focus();
+  }
+  document.addEventListener('DOMContentLoaded', function () { localTimes(); codeButtons(); focusFirstError(); });
 })();
