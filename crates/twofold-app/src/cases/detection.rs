@@ -67,12 +67,8 @@ impl Cases {
     /// the last day, across all their cases, reach [`FAILURES_PER_DAY_ALERT`].
     pub(super) async fn watch_failures(&self, case: &Case) -> AppResult<()> {
         let day_ago = self.now().plus_seconds(-24 * 60 * 60);
-        let filter = CaseFilter {
-            target_id: Some(case.target.id),
-            opened_since: Some(day_ago.plus_seconds(-7 * 24 * 60 * 60)),
-            ..CaseFilter::default()
-        };
-        let failures: usize = self.all_cases(filter).await?.iter().map(|c| c.failures_since(day_ago)).sum();
+        let failures: usize =
+            self.last_days_cases(case.target.id).await?.iter().map(|c| c.failures_since(day_ago)).sum();
         if failures == FAILURES_PER_DAY_ALERT {
             self.alert(
                 &format!("Repeated failed verification for {}", case.target.username),
@@ -91,16 +87,13 @@ impl Cases {
     /// refused, or right after a change, is met with the strongest verification.
     pub(super) async fn raised_risk(&self, target: &twofold_core::identity::User) -> AppResult<Vec<String>> {
         let mut reasons = Vec::new();
-        if let Some(case) = self.recent_change(target.id).await? {
+        let day_ago = self.now().plus_seconds(-HELP_DESK_WINDOW_SECS);
+        // One read serves both questions: a change and failures within the last day.
+        let cases = self.last_days_cases(target.id).await?;
+        if let Some(case) = latest_change(&cases, day_ago) {
             reasons.push(format!("the help desk changed their sign-in methods within the last day (case {})", case.id));
         }
-        let day_ago = self.now().plus_seconds(-24 * 60 * 60);
-        let filter = CaseFilter {
-            target_id: Some(target.id),
-            opened_since: Some(day_ago.plus_seconds(-7 * 24 * 60 * 60)),
-            ..CaseFilter::default()
-        };
-        let failures: usize = self.all_cases(filter).await?.iter().map(|c| c.failures_since(day_ago)).sum();
+        let failures: usize = cases.iter().map(|c| c.failures_since(day_ago)).sum();
         if failures > 0 {
             reasons.push(format!("{failures} verification step(s) failed for them within the last day"));
         }
@@ -125,10 +118,15 @@ impl Cases {
             ..CaseFilter::default()
         };
         let (cases, _) = self.store.cases(&filter).await?;
-        let last_change = |c: &Case| {
-            c.timeline.iter().filter(|e| matches!(e.event, CaseEvent::ActionTaken { .. })).map(|e| e.at).max()
-        };
-        Ok(cases.into_iter().filter(|c| c.changed_since(since)).max_by_key(last_change))
+        Ok(latest_change(&cases, since).cloned())
+    }
+
+    /// Every case of person `user_id` that can hold something of the last day: opened at
+    /// most a week before it.
+    async fn last_days_cases(&self, user_id: uuid::Uuid) -> AppResult<Vec<Case>> {
+        let since = self.now().plus_seconds(-HELP_DESK_WINDOW_SECS - 7 * 24 * 60 * 60);
+        self.all_cases(CaseFilter { target_id: Some(user_id), opened_since: Some(since), ..CaseFilter::default() })
+            .await
     }
 
     /// After the person `case` changed was seen using the account as `kind` (`detail` says
@@ -177,4 +175,12 @@ impl Cases {
     fn alert(&self, subject: &str, body: String) {
         self.shared.alert(subject, body);
     }
+}
+
+/// Of `cases`, the one whose latest change of methods is the most recent, if one changed
+/// anything at or after `since`.
+fn latest_change(cases: &[Case], since: twofold_core::Timestamp) -> Option<&Case> {
+    let last_change =
+        |c: &&Case| c.timeline.iter().filter(|e| matches!(e.event, CaseEvent::ActionTaken { .. })).map(|e| e.at).max();
+    cases.iter().filter(|c| c.changed_since(since)).max_by_key(last_change)
 }
