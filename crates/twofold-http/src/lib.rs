@@ -12,6 +12,7 @@ mod cookies;
 mod csrf;
 mod extract;
 mod forward_auth;
+pub mod i18n;
 mod oidc;
 mod ops;
 mod page_error;
@@ -86,6 +87,7 @@ async fn unknown_address(uri: axum::http::Uri) -> axum::response::Response {
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     pages::chrome::set(state.config.branding.clone());
+    i18n::install(Arc::clone(&state.config.branding.messages));
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .merge(ops::routes())
         .fallback(unknown_address)
+        .layer(axum::middleware::from_fn(i18n::middleware))
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

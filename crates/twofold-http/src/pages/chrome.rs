@@ -20,6 +20,8 @@ pub struct Branding {
     pub name: Option<String>,
     /// The logo: its content type and bytes (served at `/static/logo`).
     pub logo: Option<(String, Vec<u8>)>,
+    /// The words of the pages in every language offered (shipped, plus `messages_dir`).
+    pub messages: std::sync::Arc<crate::i18n::Catalogues>,
 }
 
 static BRANDING: OnceLock<Branding> = OnceLock::new();

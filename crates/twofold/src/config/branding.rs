@@ -4,6 +4,8 @@
 //! [branding]
 //! name = "Example Corp"
 //! logo_file = "/etc/twofold/logo.svg"   # PNG, JPEG, SVG or WebP, at most 256 KiB; served by Twofold
+//! messages_dir = "/etc/twofold/messages" # en.toml to reword, fr.toml to add French, …
+//! default_language = "en"                # when the browser asks for none we speak
 //! ```
 
 use std::path::PathBuf;
@@ -11,11 +13,16 @@ use std::path::PathBuf;
 /// The largest logo served.
 const MAX_LOGO_BYTES: u64 = 256 * 1024;
 
+/// The largest message catalogue read (the shipped English one is a few KiB).
+const MAX_MESSAGES_BYTES: usize = 512 * 1024;
+
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BrandingSection {
     name: Option<String>,
     logo_file: Option<PathBuf>,
+    messages_dir: Option<PathBuf>,
+    default_language: Option<String>,
 }
 
 impl BrandingSection {
@@ -38,7 +45,58 @@ impl BrandingSection {
                 }
             },
         };
-        if problems.is_empty() { Ok(twofold_http::pages::chrome::Branding { name, logo }) } else { Err(problems) }
+        let messages = match self.messages() {
+            Ok(messages) => messages,
+            Err(more) => {
+                problems.extend(more);
+                twofold_http::i18n::Catalogues::shipped()
+            }
+        };
+        if problems.is_empty() {
+            Ok(twofold_http::pages::chrome::Branding { name, logo, messages: std::sync::Arc::new(messages) })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The shipped catalogues with every `<language>.toml` of `messages_dir` merged in.
+    fn messages(&self) -> Result<twofold_http::i18n::Catalogues, Vec<(String, String)>> {
+        let mut overrides = Vec::new();
+        let mut problems = Vec::new();
+        if let Some(dir) = &self.messages_dir {
+            match std::fs::read_dir(dir) {
+                Err(e) => problems.push(("branding.messages_dir".to_owned(), format!("cannot read {}: {e}", dir.display()))),
+                Ok(entries) => {
+                    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                    paths.sort();
+                    for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+                        let code = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+                        match std::fs::read_to_string(&path) {
+                            Ok(text) if text.len() <= MAX_MESSAGES_BYTES => overrides.push((code, text)),
+                            Ok(_) => problems.push((
+                                "branding.messages_dir".to_owned(),
+                                format!("{} is larger than {MAX_MESSAGES_BYTES} bytes", path.display()),
+                            )),
+                            Err(e) => problems
+                                .push(("branding.messages_dir".to_owned(), format!("cannot read {}: {e}", path.display()))),
+                        }
+                    }
+                }
+            }
+        }
+        let default = self.default_language.as_deref().unwrap_or("en");
+        match twofold_http::i18n::Catalogues::build(&overrides, default) {
+            Ok(catalogues) if problems.is_empty() => Ok(catalogues),
+            Ok(_) => Err(problems),
+            Err(errors) => {
+                for error in errors {
+                    for problem in error.problems {
+                        problems.push((format!("branding.messages_dir: {}", error.file), problem));
+                    }
+                }
+                Err(problems)
+            }
+        }
     }
 }
 

@@ -82,6 +82,8 @@ first_method = "email_code"            # email_code | network | access_pass | pa
 # [branding]
 # name = "Example Corp"
 # logo_file = "/etc/twofold/logo.svg"   # .png, .jpg, .svg or .webp, at most 256 KiB
+# messages_dir = "/etc/twofold/messages" # en.toml rewords English; fr.toml adds French
+# default_language = "en"                # en or de shipped; or any language of messages_dir
 
 # The help desk: whom operators serve (never service or break_glass accounts; never their own
 # account or a tier above theirs), how recent their own passkey or security key must be, and
