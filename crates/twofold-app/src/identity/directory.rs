@@ -1,5 +1,5 @@
 //! The whole directory in one pass: every identity with its groups and confirmed methods,
-//! read in three queries rather than two per person, for passes over everyone (policy
+//! read in four queries rather than two per person, for passes over everyone (policy
 //! simulation, campaign compliance).
 
 use super::Identities;
@@ -23,6 +23,19 @@ pub(crate) struct Member {
     pub(crate) groups: Vec<String>,
     /// Its confirmed methods: kind, and whether an attested hardware key.
     pub(crate) methods: Vec<(AuthenticatorKind, bool)>,
+    /// Whether it holds unused recovery codes.
+    pub(crate) recovery_codes: bool,
+}
+
+impl Member {
+    /// What compliance weighs.
+    pub(crate) fn holdings(&self) -> twofold_core::rollout::compliance::Holdings<'_> {
+        twofold_core::rollout::compliance::Holdings {
+            tier: self.user.tier,
+            methods: &self.methods,
+            recovery_codes: self.recovery_codes,
+        }
+    }
 }
 
 impl Identities {
@@ -36,6 +49,8 @@ impl Identities {
         for (user, kind, attested) in self.store.all_confirmed_methods().await? {
             methods.entry(user).or_default().push((kind, attested));
         }
+        let with_codes: std::collections::HashSet<uuid::Uuid> =
+            self.store.users_with_recovery_codes().await?.into_iter().collect();
         Ok(self
             .all_users()
             .await?
@@ -43,6 +58,7 @@ impl Identities {
             .map(|user| Member {
                 groups: groups.remove(&user.id).unwrap_or_default(),
                 methods: methods.remove(&user.id).unwrap_or_default(),
+                recovery_codes: with_codes.contains(&user.id),
                 user,
             })
             .collect())

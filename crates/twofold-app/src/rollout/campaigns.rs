@@ -43,6 +43,9 @@ pub struct ComplianceRow {
     pub strongest: Option<&'static str>,
     /// Registered, but too weak for their tier.
     pub weak_for_tier: bool,
+    /// Whether the whole recommended setup is held (what `done_means = "recommended_setup"`
+    /// campaigns count).
+    pub recommended_setup: bool,
     /// The exception that covers them (exempt).
     pub exception: Option<String>,
     /// When they entered the state, as the scheduler recorded it (none before its first run).
@@ -244,10 +247,9 @@ impl Rollout {
             let mut rows = Vec::new();
             for (phase, members) in campaign.phases.iter().zip(members_of) {
                 let Some(dates) = phase.dates() else { continue };
-                let registered = members
-                    .iter()
-                    .filter(|m| !m.methods.is_empty() && !compliance::weak_for_tier(m.user.tier, &m.methods))
-                    .count() as u64;
+                let registered =
+                    members.iter().filter(|m| compliance::registered(&m.holdings(), campaign.done_means)).count()
+                        as u64;
                 let in_scope = members.len() as u64;
                 #[allow(clippy::cast_precision_loss)]
                 let percent = if in_scope == 0 { 100.0 } else { registered as f64 * 100.0 / in_scope as f64 };
@@ -261,7 +263,7 @@ impl Rollout {
                 for member in members.into_iter().filter(|_| now >= dates.starts) {
                     let exception = covering.get(&member.user.id).map(|(id, ends)| (id.as_str(), *ends));
                     let assessment =
-                        compliance::assess(&dates, mode, member.user.tier, &member.methods, exception, now);
+                        compliance::assess(&dates, mode, &member.holdings(), campaign.done_means, exception, now);
                     *states.entry(assessment.state).or_insert(0) += 1;
                     rows.push(ComplianceRow {
                         user: member.user.clone(),
@@ -275,6 +277,7 @@ impl Rollout {
                         methods: member.methods.iter().map(|(k, _)| k.as_str().to_owned()).collect(),
                         strongest: assessment.strongest,
                         weak_for_tier: assessment.weak_for_tier,
+                        recommended_setup: assessment.recommended_setup,
                         exception: assessment.exception,
                         since: recorded
                             .get(&member.user.id)

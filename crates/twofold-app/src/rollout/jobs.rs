@@ -146,6 +146,7 @@ impl Rollout {
                     strongest: row.strongest,
                     weak_for_tier: row.weak_for_tier,
                     exception: row.exception.clone(),
+                    recommended_setup: row.recommended_setup,
                 };
                 let Some(due) = reminders::due(&campaign.reminders, &assessment, deadline, now) else { continue };
                 if !self.store.claim_reminder(&stored.name, row.user.id, &due.key, now).await? {

@@ -1,7 +1,8 @@
 //! One identity's compliance with its phase: the state machine of graduated enforcement.
 //!
 //! ```text
-//! compliant  ← a method strong enough for the tier is registered (at any time)
+//! compliant  ← a method strong enough for the tier is registered (at any time), or, where the
+//!              campaign's `done_means = "recommended_setup"`, the whole recommended setup
 //! exempt     ← otherwise, an approved exception covers now
 //! pending    ← otherwise, before the registration deadline (days left)
 //! overdue    ← past the deadline while the phase only reports
@@ -11,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PhaseDates, PhaseMode};
+use super::{DoneMeans, PhaseDates, PhaseMode};
 use crate::Timestamp;
 use crate::factors::authenticator::AuthenticatorKind;
 use crate::identity::Tier;
@@ -87,6 +88,36 @@ pub fn weak_for_tier(tier: Tier, methods: &[Method]) -> bool {
     only_fallbacks || (needs_key && !methods.iter().any(|(k, _)| *k == AuthenticatorKind::Webauthn))
 }
 
+/// What an identity holds, as compliance sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Holdings<'a> {
+    /// Its tier.
+    pub tier: Tier,
+    /// Its confirmed methods.
+    pub methods: &'a [Method],
+    /// Whether it has unused recovery codes.
+    pub recovery_codes: bool,
+}
+
+/// Whether `methods` and codes make the recommended setup: two methods, one of them neither
+/// email nor SMS, and unused recovery codes (the Security info page's checklist).
+#[must_use]
+pub fn recommended_setup(methods: &[Method], recovery_codes: bool) -> bool {
+    methods.len() >= 2 && methods.iter().any(|(k, _)| !k.is_fallback()) && recovery_codes
+}
+
+/// Whether `holdings` count as registered under `done_means`: a method strong enough for the
+/// tier, and with `RecommendedSetup` the whole recommended setup besides.
+#[must_use]
+pub fn registered(holdings: &Holdings<'_>, done_means: DoneMeans) -> bool {
+    let strong = !holdings.methods.is_empty() && !weak_for_tier(holdings.tier, holdings.methods);
+    strong
+        && match done_means {
+            DoneMeans::StrongMethod => true,
+            DoneMeans::RecommendedSetup => recommended_setup(holdings.methods, holdings.recovery_codes),
+        }
+}
+
 /// An identity's standing in its phase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Assessment {
@@ -100,6 +131,8 @@ pub struct Assessment {
     pub weak_for_tier: bool,
     /// The exception that covers it (exempt).
     pub exception: Option<String>,
+    /// Whether it holds the whole recommended setup (required where the campaign says so).
+    pub recommended_setup: bool,
 }
 
 /// Days from `now` to `until`, rounded up.
@@ -108,26 +141,27 @@ fn days_until(now: Timestamp, until: Timestamp) -> i64 {
     (millis + 86_399_999) / 86_400_000
 }
 
-/// Where an identity of `tier` with `methods` stands in a phase with `dates` and `mode` at
-/// `now`; `exception` is an approved one (reference, end) if any.
+/// Where an identity with `holdings` stands in a phase with `dates` and `mode` at `now`, when
+/// the campaign's `done_means` says what registered means; `exception` is an approved one
+/// (reference, end) if any.
 #[must_use]
 pub fn assess(
     dates: &PhaseDates,
     mode: PhaseMode,
-    tier: Tier,
-    methods: &[Method],
+    holdings: &Holdings<'_>,
+    done_means: DoneMeans,
     exception: Option<(&str, Timestamp)>,
     now: Timestamp,
 ) -> Assessment {
-    let weak = weak_for_tier(tier, methods);
     let mut assessment = Assessment {
         state: State::Compliant,
         days_left: None,
-        strongest: strongest(methods),
-        weak_for_tier: weak,
+        strongest: strongest(holdings.methods),
+        weak_for_tier: weak_for_tier(holdings.tier, holdings.methods),
         exception: None,
+        recommended_setup: recommended_setup(holdings.methods, holdings.recovery_codes),
     };
-    if !methods.is_empty() && !weak {
+    if registered(holdings, done_means) {
         return assessment;
     }
     if let Some((reference, ends)) = exception.filter(|(_, ends)| now < *ends) {

@@ -36,6 +36,23 @@ pub struct Campaign {
     /// with the manager copied from 3 days after it).
     #[serde(default)]
     pub reminders: reminders::Cadence,
+    /// What counts as registered: a method strong enough for the tier (the default), or the
+    /// whole recommended setup (`done_means = "recommended_setup"`).
+    #[serde(default)]
+    pub done_means: DoneMeans,
+}
+
+/// What a campaign counts as registered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoneMeans {
+    /// A method strong enough for the tier: anything but email or SMS codes alone, and a
+    /// passkey or security key for privileged and break-glass identities.
+    #[default]
+    StrongMethod,
+    /// That, plus a second method and unused recovery codes: the recommended setup, so that
+    /// losing one phone does not mean a call to the help desk.
+    RecommendedSetup,
 }
 
 /// A campaign's goal.

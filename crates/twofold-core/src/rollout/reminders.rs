@@ -95,8 +95,14 @@ pub fn email(
         ),
         State::Compliant | State::Exempt => return None,
     };
+    // Held to a missed deadline with a strong method: the campaign asks for the whole setup.
+    let setup = if assessment.strongest.is_some() && !assessment.weak_for_tier && !assessment.recommended_setup {
+        "\n\nYou have a sign-in method already; your organisation also asks for a second one and recovery codes, so that losing a phone does not lock you out."
+    } else {
+        ""
+    };
     let body = format!(
-        "Hello {},\n\n{what}\n\nSign in and open Security info to add an authenticator app or a passkey. ({campaign})\n",
+        "Hello {},\n\n{what}{setup}\n\nSign in and open Security info to add an authenticator app or a passkey. ({campaign})\n",
         user.display_name
     );
     Some(Email { to, cc: manager.map(str::to_owned).into_iter().collect(), subject, body })
@@ -107,7 +113,14 @@ mod tests {
     use super::*;
 
     fn assessment(state: State, days_left: Option<i64>) -> Assessment {
-        Assessment { state, days_left, strongest: None, weak_for_tier: false, exception: None }
+        Assessment {
+            state,
+            days_left,
+            strongest: None,
+            weak_for_tier: false,
+            exception: None,
+            recommended_setup: false,
+        }
     }
 
     #[test]

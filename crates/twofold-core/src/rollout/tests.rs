@@ -1,7 +1,7 @@
 //! The campaign: a pilot of power users, then planners, then read-only users with a
 //! longer grace period, walked through time.
 
-use super::compliance::{State, assess, weak_for_tier};
+use super::compliance::{Holdings, State, assess, registered, weak_for_tier};
 use super::progress::{Snapshot, projected_completion};
 use super::*;
 use crate::factors::authenticator::AuthenticatorKind;
@@ -85,7 +85,8 @@ fn an_identity_moves_from_pending_to_limited_to_blocked_unless_registered_or_exe
     let dates = pilot.dates().unwrap();
     let at = |text: &str, methods: &[(AuthenticatorKind, bool)], exception: Option<(&str, Timestamp)>| {
         let now = day(text);
-        assess(&dates, pilot.mode(now, 0.0), Tier::Standard, methods, exception, now)
+        let holdings = Holdings { tier: Tier::Standard, methods, recovery_codes: false };
+        assess(&dates, pilot.mode(now, 0.0), &holdings, DoneMeans::StrongMethod, exception, now)
     };
     let pending = at("2027-01-11", &[], None);
     assert_eq!((pending.state, pending.days_left), (State::Pending, Some(7)));
@@ -102,7 +103,9 @@ fn an_identity_moves_from_pending_to_limited_to_blocked_unless_registered_or_exe
     // The same person in a phase that only reports is overdue, never limited.
     let readers = &c.phases[2];
     let now = day("2027-04-01");
-    let overdue = assess(&readers.dates().unwrap(), readers.mode(now, 0.0), Tier::External, &[], None, now);
+    let nothing = Holdings { tier: Tier::External, methods: &[], recovery_codes: false };
+    let overdue =
+        assess(&readers.dates().unwrap(), readers.mode(now, 0.0), &nothing, DoneMeans::StrongMethod, None, now);
     assert_eq!(overdue.state, State::Overdue);
 }
 
@@ -118,8 +121,36 @@ fn methods_weak_for_the_tier_do_not_count() {
     let c = campaign();
     let dates = c.phases[0].dates().unwrap();
     let now = day("2027-01-11");
-    let weak = assess(&dates, PhaseMode::Enforce, Tier::Privileged, &app, None, now);
+    let holdings = Holdings { tier: Tier::Privileged, methods: &app, recovery_codes: true };
+    let weak = assess(&dates, PhaseMode::Enforce, &holdings, DoneMeans::StrongMethod, None, now);
     assert_eq!((weak.state, weak.weak_for_tier), (State::Pending, true));
+}
+
+#[test]
+fn a_campaign_may_count_only_the_recommended_setup_as_done() {
+    let c = campaign();
+    let dates = c.phases[0].dates().unwrap();
+    let now = day("2027-01-25");
+    let app = (AuthenticatorKind::Totp, false);
+    let sms = (AuthenticatorKind::SmsOtp, false);
+    let key = (AuthenticatorKind::Webauthn, false);
+    let state = |methods: &[(AuthenticatorKind, bool)], recovery_codes: bool, done: DoneMeans| {
+        let holdings = Holdings { tier: Tier::Standard, methods, recovery_codes };
+        assess(&dates, PhaseMode::Enforce, &holdings, done, None, now)
+    };
+    assert_eq!(state(&[app], false, DoneMeans::StrongMethod).state, State::Compliant);
+    let one = state(&[app], true, DoneMeans::RecommendedSetup);
+    assert_eq!((one.state, one.recommended_setup), (State::Blocked, false), "one method is not the setup");
+    assert_eq!(state(&[app, key], false, DoneMeans::RecommendedSetup).state, State::Blocked, "no recovery codes");
+    assert_eq!(state(&[sms, sms], true, DoneMeans::RecommendedSetup).state, State::Blocked, "email/SMS only");
+    let done = state(&[app, sms], true, DoneMeans::RecommendedSetup);
+    assert_eq!((done.state, done.recommended_setup), (State::Compliant, true));
+    let privileged = Holdings { tier: Tier::Privileged, methods: &[app, sms], recovery_codes: true };
+    assert!(!registered(&privileged, DoneMeans::RecommendedSetup), "the tier's own rule still holds");
+    let parsed: Campaign = toml::from_str(&format!("done_means = \"recommended_setup\"\n{CAMPAIGN}")).unwrap();
+    assert_eq!(parsed.done_means, DoneMeans::RecommendedSetup);
+    assert_eq!(campaign().done_means, DoneMeans::StrongMethod, "the default");
+    assert!(toml::from_str::<Campaign>(&format!("done_means = \"two_phones\"\n{CAMPAIGN}")).is_err());
 }
 
 #[test]

@@ -137,4 +137,6 @@ pub trait DirectoryStore: Send + Sync {
     async fn enrolment_counts(&self) -> StoreResult<Vec<(AuthenticatorKind, i64, i64)>>;
     /// Every confirmed authenticator assigned to someone, as (user id, kind, attested).
     async fn all_confirmed_methods(&self) -> StoreResult<Vec<(Uuid, AuthenticatorKind, bool)>>;
+    /// Everyone holding at least one unused recovery code.
+    async fn users_with_recovery_codes(&self) -> StoreResult<Vec<Uuid>>;
 }

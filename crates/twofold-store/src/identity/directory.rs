@@ -63,4 +63,12 @@ impl DirectoryStore for SqlStore {
             })
             .collect())
     }
+
+    async fn users_with_recovery_codes(&self) -> StoreResult<Vec<Uuid>> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT user_id FROM recovery_codes WHERE used_at IS NULL")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(rows.into_iter().filter_map(|(user,)| Uuid::parse_str(&user).ok()).collect())
+    }
 }

@@ -157,6 +157,7 @@ pub async fn compliance(
                 if r.weak_for_tier { "yes" } else { "no" }.to_owned(),
                 r.since.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
                 r.last_mfa.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                if r.recommended_setup { "yes" } else { "no" }.to_owned(),
             ]
         })
         .collect();
@@ -173,6 +174,7 @@ pub async fn compliance(
         "weak_for_tier",
         "since",
         "last_mfa",
+        "recommended_setup",
     ];
     print(super::table_or(format), &serde_json::json!({ "identities": rows }), &headers, table)?;
     Ok(ExitCode::SUCCESS)

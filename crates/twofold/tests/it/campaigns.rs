@@ -73,6 +73,45 @@ fn row(user: &str, phase: &str, state: &str) -> (String, String, String) {
     (user.into(), phase.into(), state.into())
 }
 
+/// Where the organisation asks for it (`done_means = "recommended_setup"`), one authenticator
+/// app is not done: bob, past the pilot's grace, stays blocked until he has a second method and
+/// recovery codes, and the report says which part he holds.
+#[tokio::test]
+async fn a_campaign_that_asks_for_the_recommended_setup_does_not_count_one_method_as_done() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let web = server.browser();
+        web.password_step("bob").await;
+        web.enrol_totp().await;
+        let file = env.path("campaign.toml");
+        std::fs::write(&file, format!("done_means = \"recommended_setup\"\n{}", campaign_file(&env))).unwrap();
+        assert!(env.cli(&["campaign", "apply", file.to_str().unwrap()]).status.success(), "{b}");
+        assert!(env.cli(&["campaign", "start", "MFA for everyone"]).status.success(), "{b}");
+        let bob = |env: &Env| {
+            let csv = stdout(&env.cli(&["report", "compliance", "--format", "csv"]));
+            csv.lines().find(|l| l.starts_with("bob,")).map(str::to_owned).unwrap_or_default()
+        };
+        let one_method = bob(&env);
+        assert!(one_method.starts_with("bob,MFA for everyone,pilot,blocked,"), "{b}: {one_method}");
+        assert!(one_method.contains(",totp,mfa,no,") && one_method.ends_with(",no"), "{b}: {one_method}");
+        let status: Value =
+            serde_json::from_slice(&env.cli(&["campaign", "status", "MFA for everyone", "--format", "json"]).stdout)
+                .unwrap();
+        assert_eq!(status["registered"].as_u64(), Some(0), "{b}: nobody holds the whole setup: {status:#}");
+
+        // Blocked, his session still reaches Security info, which leads him to the rest.
+        let page = web.page("/account/security").await;
+        assert!(page.contains("Save recovery codes now"), "{b}: the checklist leads on");
+        assert!(!web.recovery_codes().await.is_empty(), "{b}");
+        assert!(bob(&env).contains(",blocked,"), "{b}: codes without a second method are not the setup");
+        web.enrol_totp().await;
+        assert!(env.cli(&["campaign", "run-jobs"]).status.success(), "{b}");
+        let done = bob(&env);
+        assert!(done.starts_with("bob,MFA for everyone,pilot,compliant,") && done.ends_with(",yes"), "{b}: {done}");
+    }
+}
+
 #[tokio::test]
 async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started() {
     for env in Env::all(BIN).await {
@@ -114,7 +153,7 @@ async fn a_three_phase_campaign_reports_every_identity_and_enforces_once_started
         let lines: Vec<&str> = pending.lines().collect();
         assert_eq!(
             lines[0],
-            "username,campaign,phase,state,days_left,tier,department,methods,strongest,weak_for_tier,since,last_mfa",
+            "username,campaign,phase,state,days_left,tier,department,methods,strongest,weak_for_tier,since,last_mfa,recommended_setup",
             "{b}"
         );
         assert_eq!(lines.len(), 2, "{b}: dave: {pending}");
