@@ -16,6 +16,7 @@ pub mod forward_auth;
 pub mod gaps;
 pub mod identity;
 pub mod oidc;
+pub mod progress;
 pub mod refusal;
 pub mod rollout;
 pub mod signin;

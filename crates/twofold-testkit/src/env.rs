@@ -121,6 +121,29 @@ impl Env {
         self.command(args).stdin(Stdio::null()).output().expect("run twofold")
     }
 
+    /// Runs an admin verb on a terminal of its own (a pseudo-terminal through util-linux
+    /// `script`), as an admin at a console would; returns what the terminal showed, standard
+    /// output and error together.
+    #[must_use]
+    pub fn cli_on_terminal(&self, args: &[&str]) -> String {
+        let inner = self.command(args);
+        let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+        let line: Vec<String> = std::iter::once(self.bin.display().to_string())
+            .chain(args.iter().map(|a| (*a).to_owned()))
+            .map(|a| quote(&a))
+            .collect();
+        let mut outer = Command::new("script");
+        outer.args(["-qec", &line.join(" "), "/dev/null"]).env("TERM", "xterm");
+        for (name, value) in inner.get_envs() {
+            match value {
+                Some(value) => outer.env(name, value),
+                None => outer.env_remove(name),
+            };
+        }
+        let out = outer.stdin(Stdio::null()).output().expect("run script (util-linux)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Runs an admin verb with `input` on standard input.
     #[must_use]
     pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {

@@ -7,6 +7,7 @@ mod config;
 mod geoip;
 mod keys;
 mod output;
+mod progress;
 mod serve;
 
 use std::process::ExitCode;

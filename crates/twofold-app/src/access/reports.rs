@@ -94,6 +94,7 @@ impl ConditionalAccess {
         &self,
         source: &str,
         days: i64,
+        progress: &dyn crate::progress::Progress,
     ) -> AppResult<Result<simulate::Report, Vec<file::Problem>>> {
         let draft = match self.check_policy(source).await? {
             Ok(draft) => draft,
@@ -103,7 +104,14 @@ impl ConditionalAccess {
         let people = self.simulation_people().await?;
         let mut simulation = simulate::Simulation::new(&draft, Some(&current), people);
         let since = self.now().plus_seconds(-days.max(0) * 86_400);
-        self.attempts.each_sign_in_page(since, |page| simulation.feed(page)).await?;
+        let mut replayed = 0u64;
+        self.attempts
+            .each_sign_in_page(since, |page| {
+                replayed += page.len() as u64;
+                progress.step("replaying sign-ins", replayed, None);
+                simulation.feed(page);
+            })
+            .await?;
         Ok(Ok(simulation.report()))
     }
 

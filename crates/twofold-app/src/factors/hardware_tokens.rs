@@ -35,6 +35,7 @@ impl Factors {
         actor: &Actor,
         meta: &RequestMeta,
         csv: impl Read,
+        progress: &dyn crate::progress::Progress,
     ) -> AppResult<TokenImportReport> {
         let mut report = TokenImportReport::default();
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(csv);
@@ -54,6 +55,7 @@ impl Factors {
         let mut seen = HashSet::new();
         let mut tokens = Vec::new();
         for (index, record) in reader.records().enumerate() {
+            progress.step("checking tokens", index as u64, None);
             let line = record.as_ref().ok().and_then(|r| r.position()).map_or(index as u64 + 2, csv::Position::line);
             let record = match record {
                 Ok(r) => r,

@@ -49,7 +49,8 @@ fn list(value: Option<&str>) -> Vec<String> {
 
 impl Identities {
     /// Imports users from CSV. Without `skip_invalid`, any bad row means nothing is applied;
-    /// with it, the good rows are applied and the bad ones reported.
+    /// with it, the good rows are applied and the bad ones reported. `progress` hears of
+    /// every row checked.
     ///
     /// # Errors
     /// Only failures of the store; row problems are in the report.
@@ -59,6 +60,7 @@ impl Identities {
         meta: &RequestMeta,
         csv: impl Read,
         skip_invalid: bool,
+        progress: &dyn crate::progress::Progress,
     ) -> AppResult<ImportReport> {
         let mut report = ImportReport::default();
         let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(csv);
@@ -94,6 +96,7 @@ impl Identities {
         let mut rows: Vec<ParsedRow> = Vec::new();
         let mut seen = HashSet::new();
         for (index, record) in reader.records().enumerate() {
+            progress.step("checking rows", index as u64, None);
             let line = record.as_ref().ok().and_then(|r| r.position()).map_or(index as u64 + 2, csv::Position::line);
             let record = match record {
                 Ok(r) => r,
@@ -153,6 +156,7 @@ impl Identities {
         if (!report.errors.is_empty() && !skip_invalid) || valid.is_empty() {
             return Ok(report);
         }
+        progress.step("writing users", 0, Some(valid.len() as u64));
         let records: Vec<UserRecord> =
             valid.into_iter().map(|r| UserRecord { user: r.user, password_hash: None, groups: r.groups }).collect();
         self.store.create_users(&records, &self.audit_context(actor, meta)).await?;

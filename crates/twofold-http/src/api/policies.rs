@@ -142,7 +142,12 @@ pub async fn simulate(
     if !(1..=3660).contains(&days) {
         return Err(twofold_app::AppError::from(ValidationErrors::one("days", "must be between 1 and 3660")).into());
     }
-    let report = state.app.access().simulate_policy(&body.source, days).await?.map_err(refused)?;
+    let report = state
+        .app
+        .access()
+        .simulate_policy(&body.source, days, &twofold_app::progress::Quiet)
+        .await?
+        .map_err(refused)?;
     let explanation = report.explain(true);
     Ok(Json(json!({ "report": report, "explanation": explanation })).into_response())
 }

@@ -101,7 +101,11 @@ pub async fn import(
     QueryParams(query): QueryParams<ImportQuery>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let report = state.app.identity().import_users(&caller.actor, &meta, body.as_ref(), query.skip_invalid).await?;
+    let report = state
+        .app
+        .identity()
+        .import_users(&caller.actor, &meta, body.as_ref(), query.skip_invalid, &twofold_app::progress::Quiet)
+        .await?;
     let status =
         if report.applied || report.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, Json(report)).into_response())

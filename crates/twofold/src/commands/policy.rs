@@ -82,7 +82,7 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
         }
         PolicyCommand::Simulate { file, days } => {
             anyhow::ensure!(days > 0, "--days must be positive");
-            match app.access().simulate_policy(&read(&file)?, days).await? {
+            match app.access().simulate_policy(&read(&file)?, days, &crate::progress::Terminal::new()).await? {
                 Ok(report) => {
                     match format {
                         Some(OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&report)?),

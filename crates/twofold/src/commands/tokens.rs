@@ -17,7 +17,10 @@ pub async fn run(command: TokenCommand, app: &App, format: Option<OutputFormat>)
     match command {
         TokenCommand::Import { file } => {
             let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            let report = app.factors().import_tokens(&actor, &meta, std::io::BufReader::new(reader)).await?;
+            let report = app
+                .factors()
+                .import_tokens(&actor, &meta, std::io::BufReader::new(reader), &crate::progress::Terminal::new())
+                .await?;
             for error in &report.errors {
                 eprintln!("{}:{}: {}", file.display(), error.line, error.message);
             }

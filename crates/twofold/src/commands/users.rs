@@ -148,7 +148,10 @@ pub async fn run(command: UserCommand, app: &App, format: Option<OutputFormat>) 
         }
         UserCommand::Import { file, skip_invalid } => {
             let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            let report = app.identity().import_users(&actor, &meta, reader, skip_invalid).await?;
+            let report = app
+                .identity()
+                .import_users(&actor, &meta, reader, skip_invalid, &crate::progress::Terminal::new())
+                .await?;
             for error in &report.errors {
                 eprintln!("{}:{}: {}", file.display(), error.line, error.message);
             }

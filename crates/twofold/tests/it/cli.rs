@@ -109,6 +109,26 @@ async fn a_csv_with_a_bad_row_is_refused_whole_unless_told_to_skip() {
     }
 }
 
+/// A long import shows how far it got on a terminal, and nothing when its output is piped.
+#[tokio::test]
+async fn a_long_import_shows_progress_on_a_terminal_and_stays_quiet_when_piped() {
+    let env = Env::sqlite(BIN);
+    let csv = env.path("many.csv");
+    let rows: String = (0..300).map(|i| format!("person{i:04},person{i:04}@example.com\n")).collect();
+    std::fs::write(&csv, format!("username,email\n{rows}")).unwrap();
+    let shown = env.cli_on_terminal(&["user", "import", csv.to_str().unwrap()]);
+    assert!(shown.contains("checking rows: 0") && shown.contains("\x1b[K"), "drawn on the terminal: {shown:?}");
+    assert!(shown.contains("imported 300 user(s)"), "{shown:?}");
+    let last = shown.rsplit('\r').next().unwrap_or_default();
+    assert!(!last.contains("checking rows"), "the progress line is wiped before the result: {shown:?}");
+
+    let more = env.path("more.csv");
+    std::fs::write(&more, "username\nzed\n").unwrap();
+    let piped = env.cli(&["user", "import", more.to_str().unwrap()]);
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains("checking rows") && !stderr(&piped).contains('\r'), "{}", stderr(&piped));
+}
+
 #[tokio::test]
 async fn audit_verify_finds_the_first_broken_link_and_export_streams_events() {
     for env in Env::all(BIN).await {
