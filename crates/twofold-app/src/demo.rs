@@ -7,6 +7,13 @@ use crate::{Actor, App, AppResult, RequestMeta};
 /// The password every demo user gets. Printed on the console; demo data only.
 pub const DEMO_PASSWORD: &str = "twofold-demo-pass";
 
+/// The demo app's name: a public client (PKCE, no secret) to try sign-in with by hand.
+pub const DEMO_APP: &str = "Demo app";
+
+/// Where the demo app's codes go: a loopback address nothing need listen on (the code is
+/// then in the browser's address bar, ready to paste into the token request).
+pub const DEMO_REDIRECT_URI: &str = "http://localhost:8000/callback";
+
 const GROUPS: &[(&str, &str)] =
     &[("engineering", "Engineering staff"), ("finance", "Finance and planning"), ("pilot", "MFA rollout pilot cohort")];
 
@@ -76,5 +83,29 @@ impl App {
             created.push(person.username.to_owned());
         }
         Ok(created)
+    }
+
+    /// The demo app's `client_id`, registering it the first time (a public client with
+    /// PKCE, redirecting to [`DEMO_REDIRECT_URI`]).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn seed_demo_app(&self) -> AppResult<String> {
+        if let Some(client) = self.oidc.clients().await?.into_iter().find(|c| c.name == DEMO_APP) {
+            return Ok(client.client_id);
+        }
+        let new = crate::oidc::NewClient {
+            name: DEMO_APP.into(),
+            redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+            public: true,
+            scopes: Vec::new(),
+            min_acr: None,
+            third_party: false,
+            id_token_alg: None,
+            token_endpoint_auth_method: None,
+            may_introspect: false,
+        };
+        let (client, _) = self.oidc.register_client(&Actor::system("demo"), &RequestMeta::default(), &new).await?;
+        Ok(client.client_id)
     }
 }

@@ -19,6 +19,7 @@ pub struct Server {
     pub url: String,
     clock: TestClock,
     stderr: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -35,6 +36,8 @@ impl Server {
             .expect("spawn serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&printed);
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             let mut sent = false;
@@ -43,6 +46,7 @@ impl Server {
                     tx.send(addr.trim().to_owned()).ok();
                     sent = true;
                 }
+                kept.lock().expect("stdout lines").push(line);
             }
         });
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -51,7 +55,7 @@ impl Server {
             let _ = child.kill();
             panic!("{}: server did not announce its address", env.backend)
         });
-        let server = Self { child, url, clock: env.clock.clone(), stderr };
+        let server = Self { child, url, clock: env.clock.clone(), stderr, stdout: printed };
         server.wait_ready().await;
         server
     }
@@ -92,6 +96,12 @@ impl Server {
     #[must_use]
     pub fn stderr_lines(&self) -> Vec<String> {
         self.stderr.lock().expect("stderr lines").clone()
+    }
+
+    /// What the server has printed on standard output so far (the start-up announcement).
+    #[must_use]
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().expect("stdout lines").clone()
     }
 
     /// Sends a signal by name (`TERM`, `KILL`) and waits for the process to exit.

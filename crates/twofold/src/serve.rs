@@ -37,6 +37,7 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
             .map_err(anyhow::Error::msg)?,
     );
     let seeded = if demo { app.seed_demo().await.context("seeding the demo organisation")? } else { Vec::new() };
+    let demo_app = if demo { Some(app.seed_demo_app().await.context("registering the demo app")?) } else { None };
     app.oidc().ensure_signing_key().await.context("making the first token-signing key")?;
     let state = AppState {
         app: Arc::clone(&app),
@@ -49,7 +50,7 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
             branding: settings.branding.clone(),
         }),
     };
-    announce(&public_url, bound, scheme, demo, &seeded, &app).await;
+    announce(&public_url, bound, scheme, demo_app.as_deref(), &seeded, &app).await;
     let chainer = tokio::spawn(chain_audit_events(Arc::clone(&app)));
     let scheduler = tokio::spawn(run_campaign_jobs(Arc::clone(&app)));
     let service = twofold_http::router(state).into_make_service_with_connect_info::<PeerInfo>();
@@ -119,14 +120,29 @@ async fn run_campaign_jobs(app: Arc<App>) {
     }
 }
 
+/// RFC 7636's example PKCE pair (appendix B): public, so the demo's example can be pasted.
+const EXAMPLE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const EXAMPLE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
 /// Tells the person at the console where to go next.
-async fn announce(public: &str, bound: SocketAddr, scheme: &str, demo: bool, seeded: &[String], app: &App) {
+async fn announce(public: &str, bound: SocketAddr, scheme: &str, demo_app: Option<&str>, seeded: &[String], app: &App) {
     tracing::info!(listen = %bound, public_url = %public, "twofold listening");
     // The public URL first: passkeys work only there (a bare address is "an invalid domain").
     println!("Open Twofold at {public}/login");
     println!("Twofold is listening on {scheme}://{bound}");
     println!("  Admin API: {public}/api/v1  (OpenAPI: {public}/api/openapi.json)");
-    if demo {
+    if let Some(client_id) = demo_app {
+        let redirect = twofold_app::demo::DEMO_REDIRECT_URI;
+        println!("  Demo app (public client, PKCE): client_id {client_id}. Sign in to it by opening");
+        println!(
+            "    {public}/oauth2/authorize?client_id={client_id}&response_type=code&scope=openid%20profile%20email\
+             &redirect_uri={redirect}&state=demo&code_challenge={EXAMPLE_CHALLENGE}&code_challenge_method=S256"
+        );
+        println!("  then paste the code from the address bar it ends on into:");
+        println!(
+            "    curl -s {public}/oauth2/token -d grant_type=authorization_code -d client_id={client_id} \
+             -d redirect_uri={redirect} -d code_verifier={EXAMPLE_VERIFIER} -d code=PASTE_CODE_HERE"
+        );
         println!(
             "  Demo users: alice (admin), bob, carol (approver), dave (external), erin (helpdesk), breakglass — password '{}'{}",
             twofold_app::demo::DEMO_PASSWORD,

@@ -115,3 +115,54 @@ async fn an_app_is_updated_given_a_new_secret_and_removed_with_its_tokens() {
         }
     }
 }
+
+/// `serve --demo` registers a demo app and prints an example that works as pasted: the
+/// authorization address (bob signs in, and the browser is sent on with a code) and the token
+/// request, which returns an ID token for bob. A restart keeps the same app.
+#[tokio::test]
+async fn the_demo_prints_a_sign_in_example_that_works_as_pasted() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let printed = server.stdout_lines();
+        let find = |needle: &str| {
+            printed
+                .iter()
+                .find(|l| l.contains(needle))
+                .map(|l| l.trim().to_owned())
+                .unwrap_or_else(|| panic!("{b}: {printed:?}"))
+        };
+        let authorize = find("/oauth2/authorize?");
+        let curl = find("curl -s ");
+        let web = server.browser();
+        web.password_step("bob").await;
+        // Printed with the public address (localhost, where passkeys work); the same server.
+        let loopback = authorize.replacen("http://localhost:", "http://127.0.0.1:", 1);
+        let path = loopback.strip_prefix(&server.url).unwrap_or_else(|| panic!("{b}: {authorize} {}", server.url));
+        let sent = web.get_path(path).await;
+        let to = twofold_testkit::location(&sent);
+        assert!(to.starts_with("http://localhost:8000/callback?code="), "{b}: {} {to}", sent.status());
+        let code = to.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+
+        let (url, args) = curl.strip_prefix("curl -s ").unwrap().split_once(" -d ").unwrap();
+        let form: Vec<(String, String)> = args
+            .split(" -d ")
+            .map(|pair| {
+                let (k, v) = pair.trim().split_once('=').unwrap();
+                (k.to_owned(), if v == "PASTE_CODE_HERE" { code.clone() } else { v.to_owned() })
+            })
+            .collect();
+        let answer = reqwest::Client::new().post(url).form(&form).send().await.unwrap();
+        let status = answer.status();
+        let tokens: Value = answer.json().await.unwrap();
+        assert_eq!(status, 200, "{b}: {tokens}");
+        assert!(tokens["id_token"].as_str().is_some_and(|t| t.split('.').count() == 3), "{b}: {tokens}");
+
+        drop(server);
+        let again = env.serve(&["--demo"]).await;
+        let query = authorize.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+        assert!(again.stdout_lines().iter().any(|l| l.contains(&query)), "{b}: the same app after a restart");
+        let apps = stdout(&env.cli(&["client", "list"]));
+        assert_eq!(apps.matches("Demo app").count(), 1, "{b}: {apps}");
+    }
+}
