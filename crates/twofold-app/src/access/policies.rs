@@ -284,12 +284,23 @@ impl ConditionalAccess {
             // Twofold's default (no enforced rule said `allow`): whoever has a second factor
             // proves it, so a session that proved none — opened before the person set one up,
             // perhaps by someone holding only the password — must step up once one exists.
-            Outcome::Allow
-                if decision.sign_in_need() == SignInNeed::Default
-                    && auth.acr == "pwd"
-                    && self.factors.has_second_factor(user).await? =>
-            {
-                Verdict::StepUp("mfa".into())
+            Outcome::Allow if decision.sign_in_need() == SignInNeed::Default && auth.acr == "pwd" => {
+                if self.factors.has_second_factor(user).await? {
+                    Verdict::StepUp("mfa".into())
+                } else if needs_second_factor_always(user)
+                    && !self.store.user_exceptions(user.id).await?.iter().any(|e| e.covers(now))
+                {
+                    // Privileged people, and anyone holding a role over Twofold, never get a
+                    // password-only session that reaches more than Security info, whatever the
+                    // policy leaves unsaid (the demo's included) — unless an approved
+                    // exception, decided by someone else with their own second factor, says
+                    // so for now.
+                    Verdict::Unreachable(
+                        "rules ask a second sign-in method of accounts with privileges like yours".into(),
+                    )
+                } else {
+                    Verdict::Satisfied
+                }
             }
             Outcome::Allow => Verdict::Satisfied,
             Outcome::Block => Verdict::Refused(format!("refused by conditional access ({})", rules())),
@@ -318,4 +329,14 @@ impl ConditionalAccess {
         };
         Ok((verdict, context))
     }
+}
+
+/// Whether `user` needs a second factor even where no rule says so: privileged and
+/// break-glass identities, and anyone whose roles make them privileged (admin, help desk,
+/// HR, auditor).
+fn needs_second_factor_always(user: &twofold_core::identity::User) -> bool {
+    matches!(
+        twofold_core::cases::scope::effective_tier(user),
+        twofold_core::identity::Tier::Privileged | twofold_core::identity::Tier::BreakGlass
+    )
 }

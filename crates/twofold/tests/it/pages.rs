@@ -372,6 +372,28 @@ async fn a_person_signs_one_other_browser_out_under_the_organisations_name() {
         assert!(bobs.page("/account/security?return_to=/account").await.contains("Skip for now"), "{b}");
         let alices = server.browser();
         assert_eq!(sign_in(&alices, "alice", "twofold-demo-pass").await.status(), 303, "{b}");
-        assert!(!alices.page("/account/security?return_to=/account").await.contains("Skip for now"), "{b}");
+        let security = alices.page("/account/security?return_to=/account").await;
+        assert!(!security.contains("Skip for now"), "{b}");
+        assert!(security.contains("accounts with privileges like yours: add one below"), "{b}: {security}");
+        // Typing another address does not get round it: with no policy in force, her
+        // password-only session opens Security info and nothing else, an app included.
+        let account = alices.get_path("/account").await;
+        assert_eq!(
+            (account.status().as_u16(), twofold_testkit::location(&account)),
+            (303, "/account/security".to_owned()),
+            "{b}"
+        );
+        // The demo app's own sign-in address, as the server printed it.
+        let printed = server.stdout_lines();
+        let authorize = printed.iter().find(|l| l.contains("/oauth2/authorize?")).expect("printed").trim().to_owned();
+        let app = alices.get_path(&authorize[authorize.find("/oauth2/").unwrap_or_default()..]).await;
+        let to = app.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(
+            app.status() != 200 && !to.contains("code="),
+            "{b}: no consent page and no code: {} {to}",
+            app.status()
+        );
+        // bob, standard and holding no role over Twofold, may go on without one.
+        assert_eq!(bobs.get_path("/account").await.status(), 200, "{b}");
     }
 }
