@@ -1,6 +1,8 @@
 // Passkeys in Debian's headless Chromium, with DevTools' virtual authenticator standing in
 // for a security key: register a passkey, use it as the second step, then sign in with it
-// and no username at all. Usage: node passkey.mjs BASE_URL [SCREENSHOT_DIR]
+// and no username at all, from the username field's autofill (conditional mediation, which
+// the virtual authenticator answers as soon as it may) and from the button while the autofill
+// request waits. Usage: node passkey.mjs BASE_URL [SCREENSHOT_DIR]
 import { look, run } from './harness.mjs';
 import assert from 'node:assert/strict';
 
@@ -11,6 +13,9 @@ await run(async ({ page, context, step, base, shots }) => {
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
                isUserVerified: true, automaticPresenceSimulation: true },
   });
+  // Whether the authenticator answers by itself (a person touching the key); off, a request
+  // waits, as the sign-in page's autofill request does until a person picks the passkey.
+  const presence = (enabled) => cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
   const signOut = async () => {
     await page.goto(`${base}/account`);
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
@@ -40,16 +45,29 @@ await run(async ({ page, context, step, base, shots }) => {
   });
 
   await step('the passkey is the second step after the password', async () => {
+    await presence(false);
     await signOut();
     await signInWithPassword();
     await page.getByRole('heading', { name: "Verify it's you" }).waitFor();
+    await presence(true);
     await page.getByRole('button', { name: 'Use passkey' }).click();
     await page.getByRole('heading', { name: 'Signed in as Dave Diaz' }).waitFor();
     assert.ok((await page.content()).includes('Password and passkey or security key'));
   });
 
-  await step('the passkey alone signs in, without a username', async () => {
+  await step('the username field offers the passkey, which signs in without a username', async () => {
+    await page.goto(`${base}/account`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Signed in as Dave Diaz' }).waitFor();
+    assert.ok((await page.content()).includes('Signed in with</dt><dd>Passkey or security key,'));
+  });
+
+  await step('the button signs in with the passkey while the autofill request waits', async () => {
+    await presence(false);
     await signOut();
+    assert.equal(await page.evaluate(() => PublicKeyCredential.isConditionalMediationAvailable()), true);
+    // The autofill request already waits for a person; the key now answers the next request.
+    await presence(true);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.getByRole('heading', { name: 'Signed in as Dave Diaz' }).waitFor();
     assert.ok((await page.content()).includes('Signed in with</dt><dd>Passkey or security key,'));
