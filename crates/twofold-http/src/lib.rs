@@ -84,6 +84,45 @@ async fn unknown_address(uri: axum::http::Uri) -> axum::response::Response {
     }
 }
 
+/// Sends a person who opened Twofold at a loopback address (`http://127.0.0.1:8080`, where
+/// passkeys fail as "an invalid domain") to the same page at the public URL when that is
+/// `localhost` (a demo or a developer's machine). Only browser navigations are moved
+/// (`Sec-Fetch-Mode: navigate`), never API calls or apps' back channels. A public URL with a
+/// real name is left alone: a reverse proxy in front may well send `Host: 127.0.0.1`, and
+/// moving its requests would loop.
+async fn to_public_url(
+    axum::extract::State(public): axum::extract::State<Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(to) = public_url_redirect(&public, &request) {
+        return axum::response::Redirect::temporary(&to).into_response();
+    }
+    next.run(request).await
+}
+
+/// Where [`to_public_url`] sends `request`, if anywhere.
+fn public_url_redirect(public: &str, request: &axum::extract::Request) -> Option<String> {
+    let navigation = request.headers().get("sec-fetch-mode").is_some_and(|m| m == "navigate");
+    let page = matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD)
+        && !request.uri().path().starts_with("/api/");
+    let (scheme, authority) = public.split_once("://")?;
+    let (public_host, public_port) = authority.rsplit_once(':').unwrap_or((authority, ""));
+    let host = request.headers().get(header::HOST)?.to_str().ok()?;
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') => (name, port),
+        _ => (host, ""),
+    };
+    let loopback = name.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let default_port = if scheme == "https" { "443" } else { "80" };
+    let same_port = port == public_port || (port.is_empty() && public_port == default_port);
+    (navigation && page && loopback && same_port && public_host.eq_ignore_ascii_case("localhost")).then(|| {
+        let here = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        format!("{public}{here}")
+    })
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     pages::chrome::set(state.config.branding.clone());
@@ -99,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .fallback(unknown_address)
         .layer(axum::middleware::from_fn(i18n::middleware))
+        .layer(axum::middleware::from_fn_with_state(Arc::<str>::from(state.config.public_url.as_str()), to_public_url))
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
@@ -107,4 +147,33 @@ pub fn router(state: AppState) -> Router {
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url_redirect;
+
+    fn request(host: &str, navigate: bool, path: &str) -> axum::extract::Request {
+        let mut builder = axum::http::Request::get(path).header("host", host);
+        if navigate {
+            builder = builder.header("sec-fetch-mode", "navigate");
+        }
+        builder.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn a_browser_at_a_loopback_address_is_sent_to_localhost_and_nothing_else_moves() {
+        let public = "http://localhost:8080";
+        assert_eq!(
+            public_url_redirect(public, &request("127.0.0.1:8080", true, "/login?return_to=/account")).as_deref(),
+            Some("http://localhost:8080/login?return_to=/account")
+        );
+        assert!(public_url_redirect(public, &request("[::1]:8080", true, "/login")).is_some());
+        assert!(public_url_redirect(public, &request("localhost:8080", true, "/login")).is_none(), "already there");
+        assert!(public_url_redirect(public, &request("127.0.0.1:8080", false, "/login")).is_none(), "not a navigation");
+        assert!(public_url_redirect(public, &request("127.0.0.1:8080", true, "/api/v1/users")).is_none(), "the API");
+        assert!(public_url_redirect(public, &request("127.0.0.1:9090", true, "/login")).is_none(), "another port");
+        let proxied = "https://mfa.example.com";
+        assert!(public_url_redirect(proxied, &request("127.0.0.1:8080", true, "/login")).is_none(), "a proxy's Host");
+    }
 }
