@@ -12,6 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use twofold_app::AppError;
 use twofold_app::refusal::RefusalKind;
 
+use twofold_core::identity::password::{self, PasswordRejection};
+
+use crate::i18n::{plural, t, t1};
 use crate::refusals;
 use crate::urls::query_escape;
 
@@ -78,16 +81,55 @@ pub(crate) struct Shown {
     retry_after: Option<i64>,
 }
 
-/// The message of a conflict with a change made meanwhile. The store's own text may name its
-/// tables and constraints, so it is logged, never shown.
-const CONFLICT: &str = "This could not be done: something changed meanwhile. Reload the page and try again.";
-
 /// How long to wait, in words a person reads: "1 second", "40 seconds", "3 minutes".
 pub(crate) fn wait_words(seconds: i64) -> String {
     match seconds {
-        ..=1 => "1 second".to_owned(),
-        2..=119 => format!("{seconds} seconds"),
-        _ => format!("{} minutes", (seconds + 59) / 60),
+        ..=1 => plural("error.wait_seconds", 1),
+        2..=119 => plural("error.wait_seconds", seconds),
+        _ => plural("error.wait_minutes", (seconds + 59) / 60),
+    }
+}
+
+/// A rejected new password, in the reader's words ("Password must be at least 8 characters.").
+fn password_words(rejection: &PasswordRejection) -> String {
+    match rejection {
+        PasswordRejection::TooShort => t1("error.password_too_short", "min", password::MIN_LENGTH),
+        PasswordRejection::TooLong => t1("error.password_too_long", "max", password::MAX_LENGTH),
+        PasswordRejection::Common => t("error.password_common").to_owned(),
+        PasswordRejection::Guessable => t("error.password_guessable").to_owned(),
+    }
+}
+
+/// What was not found, in the reader's words; the use cases name it in English, and a name
+/// not listed here is shown as they give it.
+fn thing_words(what: &'static str) -> &'static str {
+    match what {
+        "API endpoint" => t("error.thing.api_endpoint"),
+        "endpoint" => t("error.thing.endpoint"),
+        "active API key" => t("error.thing.api_key"),
+        "app" => t("error.thing.app"),
+        "authenticator" => t("error.thing.authenticator"),
+        "sign-in method" => t("error.thing.sign_in_method"),
+        "authenticator app" => t("error.thing.authenticator_app"),
+        "authenticator app or hardware token" => t("error.thing.app_or_token"),
+        "authenticator app set-up" => t("error.thing.app_set_up"),
+        "campaign" => t("error.thing.campaign"),
+        "case" => t("error.thing.case"),
+        "client" => t("error.thing.client"),
+        "email or SMS method" => t("error.thing.email_or_sms"),
+        "emergency access" => t("error.thing.emergency_access"),
+        "exception" => t("error.thing.exception"),
+        "group" => t("error.thing.group"),
+        "page" => t("error.thing.page"),
+        "passkey" => t("error.thing.passkey"),
+        "policy version" => t("error.thing.policy_version"),
+        "review" => t("error.thing.review"),
+        "service account" => t("error.thing.service_account"),
+        "session" => t("error.thing.session"),
+        "token" => t("error.thing.token"),
+        "trusted device" => t("error.thing.trusted_device"),
+        "user" => t("error.thing.user"),
+        other => other,
     }
 }
 
@@ -108,52 +150,47 @@ pub(crate) fn shown(error: &AppError) -> Shown {
         retry_after: None,
     };
     match error {
-        AppError::Invalid(errors) => {
-            page(StatusCode::UNPROCESSABLE_ENTITY, "Please check what you entered", errors.summary())
-        }
+        AppError::Invalid(errors) => page(StatusCode::UNPROCESSABLE_ENTITY, t("error.invalid_title"), errors.summary()),
         AppError::Password(rejection) => {
-            page(StatusCode::UNPROCESSABLE_ENTITY, "Please choose another password", format!("Password {rejection}."))
+            page(StatusCode::UNPROCESSABLE_ENTITY, t("error.password_title"), password_words(rejection))
         }
         AppError::NotFound(what) => {
-            page(StatusCode::NOT_FOUND, "Not found", format!("That {what} was not found; it may have been removed."))
+            page(StatusCode::NOT_FOUND, t("error.not_found_title"), t1("error.not_found", "what", thing_words(what)))
         }
+        // The store's own text may name its tables and constraints, so it is logged, never shown.
         AppError::Conflict(detail) => {
             tracing::info!(%detail, "page refused: conflict");
-            page(StatusCode::CONFLICT, "Something changed meanwhile", CONFLICT.to_owned())
+            page(StatusCode::CONFLICT, t("error.conflict_title"), t("error.conflict").to_owned())
         }
         AppError::Refused(refusal) => {
             let title = match refusal.kind() {
-                RefusalKind::NotAllowed => "Not allowed",
-                RefusalKind::Conflict => "This cannot be done now",
+                RefusalKind::NotAllowed => t("error.not_allowed_title"),
+                RefusalKind::Conflict => t("error.cannot_now_title"),
             };
             page(refusals::status(refusal), title, refusals::words(refusal))
         }
         AppError::Unauthenticated => Shown {
             back: Back::SignIn,
-            ..page(StatusCode::UNAUTHORIZED, "Please sign in", "Your session has ended: sign in again.".to_owned())
+            ..page(StatusCode::UNAUTHORIZED, t("error.sign_in_title"), t("error.sign_in").to_owned())
         },
         AppError::Throttled { retry_after_secs } => Shown {
             retry_after: Some(*retry_after_secs),
             ..page(
                 StatusCode::TOO_MANY_REQUESTS,
-                "Too many attempts",
-                format!("Too many attempts. Try again in {}.", wait_words(*retry_after_secs)),
+                t("error.throttled_title"),
+                t1("error.throttled", "wait", wait_words(*retry_after_secs)),
             )
         },
         AppError::StepUpRequired => Shown {
             back: Back::StepUp,
-            ..page(StatusCode::FORBIDDEN, "Confirm it's you", "Confirm it's you with a second factor first.".into())
+            ..page(StatusCode::FORBIDDEN, t("error.step_up_title"), t("error.step_up").to_owned())
         },
         AppError::Unavailable(detail) => {
             let reference = reference();
             tracing::error!(%reference, %detail, "page failed: service unavailable");
             Shown {
                 reference: Some(reference),
-                ..page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Twofold is unavailable",
-                    "Twofold cannot do this just now. Try again in a minute.".to_owned(),
-                )
+                ..page(StatusCode::SERVICE_UNAVAILABLE, t("error.unavailable_title"), t("error.unavailable").to_owned())
             }
         }
         AppError::Internal(detail) => {
@@ -161,11 +198,7 @@ pub(crate) fn shown(error: &AppError) -> Shown {
             tracing::error!(%reference, %detail, "page failed: internal error");
             Shown {
                 reference: Some(reference),
-                ..page(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Twofold could not do this because of an error of its own; it has been logged.".to_owned(),
-                )
+                ..page(StatusCode::INTERNAL_SERVER_ERROR, t("error.internal_title"), t("error.internal").to_owned())
             }
         }
     }
@@ -176,7 +209,8 @@ pub(crate) fn shown(error: &AppError) -> Shown {
 struct ErrorPage {
     title: &'static str,
     message: String,
-    reference: Option<String>,
+    /// The sentence that gives the reference, split around it (the reference is shown as code).
+    reference: Option<(String, String, String)>,
     back_to: &'static str,
     back_label: &'static str,
 }
@@ -184,12 +218,15 @@ struct ErrorPage {
 impl IntoResponse for Shown {
     fn into_response(self) -> Response {
         let (back_to, back_label) = match self.back {
-            Back::Account => ("/account", "Back to your account"),
-            Back::SignIn => ("/login", "Sign in"),
-            Back::StepUp => ("/login/mfa?return_to=/account", "Confirm it's you"),
+            Back::Account => ("/account", t("error.back_account")),
+            Back::SignIn => ("/login", t("error.back_sign_in")),
+            Back::StepUp => ("/login/mfa?return_to=/account", t("error.back_step_up")),
         };
-        let page =
-            ErrorPage { title: self.title, message: self.message, reference: self.reference, back_to, back_label };
+        let reference = self.reference.map(|reference| {
+            let (before, after) = crate::pages::chrome::around(t("error.reference"), "reference");
+            (before, reference, after)
+        });
+        let page = ErrorPage { title: self.title, message: self.message, reference, back_to, back_label };
         let mut response = (self.status, [(header::CACHE_CONTROL, "no-store")], page).into_response();
         if let Some(value) = self.retry_after.and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -200,10 +237,10 @@ impl IntoResponse for Shown {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let page = |status, title, message: &str| Shown {
+        let page = |status, title, message: String| Shown {
             status,
             title,
-            message: message.to_owned(),
+            message,
             reference: None,
             back: Back::Account,
             retry_after: None,
@@ -218,28 +255,22 @@ impl IntoResponse for PageError {
                 return Redirect::to(&to).into_response();
             }
             Self::SetUpMethod => return Redirect::to("/account/security").into_response(),
-            Self::FormExpired => page(
-                StatusCode::FORBIDDEN,
-                "This form has expired",
-                "The form expired. Go back, reload the page and try again.",
-            ),
+            Self::FormExpired => {
+                page(StatusCode::FORBIDDEN, t("error.form_expired_title"), t("error.form_expired").to_owned())
+            }
             Self::SessionEnded => Shown {
                 back: Back::SignIn,
-                ..page(
-                    StatusCode::UNAUTHORIZED,
-                    "Your session has ended",
-                    "Your session has ended: start again from the app.",
-                )
+                ..page(StatusCode::UNAUTHORIZED, t("error.session_ended_title"), t("error.session_ended").to_owned())
             },
-            Self::NotPermitted => page(
-                StatusCode::FORBIDDEN,
-                "Not allowed",
-                "Your account does not have a role that opens this page. Ask an administrator if you need it.",
-            ),
-            Self::AccessRefused(reason) => {
-                page(StatusCode::FORBIDDEN, "Access refused", &format!("Access refused: {reason}."))
+            Self::NotPermitted => {
+                page(StatusCode::FORBIDDEN, t("error.not_allowed_title"), t("error.not_permitted").to_owned())
             }
-            Self::BadRequest(message) => page(StatusCode::BAD_REQUEST, "This request cannot be used", &message),
+            Self::AccessRefused(reason) => page(
+                StatusCode::FORBIDDEN,
+                t("error.access_refused_title"),
+                t1("error.access_refused", "reason", reason),
+            ),
+            Self::BadRequest(message) => page(StatusCode::BAD_REQUEST, t("error.bad_request_title"), message),
             Self::App(error) => shown(&error),
         };
         shown.into_response()

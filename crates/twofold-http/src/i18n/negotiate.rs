@@ -51,8 +51,9 @@ pub(crate) fn choose_language(catalogues: &Catalogues, query: Option<&str>, head
             (quality > 0 && !tag.is_empty() && tag != "*").then_some((quality, tag))
         })
         .collect();
-    ranges.sort_by(|a, b| b.0.cmp(&a.0));
-    let language = ranges.iter().find_map(|(_, tag)| catalogues.find(tag)).unwrap_or_else(|| catalogues.default_index());
+    ranges.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let language =
+        ranges.iter().find_map(|(_, tag)| catalogues.find(tag)).unwrap_or_else(|| catalogues.default_index());
     Choice { language, chosen_now: false }
 }
 

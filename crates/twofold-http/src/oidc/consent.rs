@@ -12,6 +12,7 @@ use twofold_app::signin::Authenticated;
 use twofold_core::oidc::AuthorizationRequest;
 
 use crate::extract::{ClientMeta, PageSession};
+use crate::i18n::{t, t1};
 use crate::page_error::PageError;
 use crate::{AppState, csrf};
 
@@ -19,6 +20,8 @@ use crate::{AppState, csrf};
 #[template(path = "consent.html")]
 struct ConsentPage {
     client_name: String,
+    /// The sentence around the person's name, which the page shows in bold.
+    intro: (String, String),
     display_name: String,
     permissions: Vec<String>,
     csrf: String,
@@ -28,12 +31,12 @@ struct ConsentPage {
 /// What a scope lets the app do, in the person's words.
 pub(crate) fn describe(scope: &str) -> String {
     match scope {
-        "openid" => "know who you are when you sign in".into(),
-        "profile" => "see your name and username".into(),
-        "email" => "see your email address".into(),
-        "groups" => "see the groups you belong to".into(),
-        "offline_access" => "stay connected when you are not using it".into(),
-        other => format!("use the permission \u{201c}{other}\u{201d}"),
+        "openid" => t("consent.scope_openid").into(),
+        "profile" => t("consent.scope_profile").into(),
+        "email" => t("consent.scope_email").into(),
+        "groups" => t("consent.scope_groups").into(),
+        "offline_access" => t("consent.scope_offline_access").into(),
+        other => t1("consent.scope_other", "scope", other),
     }
 }
 
@@ -45,7 +48,10 @@ pub(super) async fn render(
     scopes: &[String],
     query: &str,
 ) -> Response {
+    let (before, after) = crate::pages::chrome::around(t("consent.intro"), "name");
+    let intro = (before.replace("{client}", &client_name), after.replace("{client}", &client_name));
     let page = ConsentPage {
+        intro,
         client_name,
         display_name: current.user.display_name.clone(),
         permissions: scopes.iter().map(|s| describe(s)).collect(),
@@ -90,15 +96,15 @@ pub async fn submit(
     let allow = match form.decision.as_str() {
         "allow" => true,
         "deny" => false,
-        _ => return Err(PageError::BadRequest("Choose Allow or Deny.".into())),
+        _ => return Err(PageError::BadRequest(t("consent.choose").into())),
     };
-    let malformed = || PageError::BadRequest("The authorization request is malformed.".into());
+    let malformed = || PageError::BadRequest(t("consent.malformed").into());
     let uri: Uri = format!("/oauth2/authorize?{}", form.request).parse().map_err(|_| malformed())?;
     let Query(request) = Query::<AuthorizationRequest>::try_from_uri(&uri).map_err(|_| malformed())?;
     match state.app.oidc().decide_consent(&request, &current, allow, &meta).await? {
         Ok(Some(denied)) => Ok(Redirect::to(&denied).into_response()),
         Ok(None) => Ok(Redirect::to(&without_prompt(&form.request, "consent")).into_response()),
-        Err(reason) => Err(PageError::BadRequest(format!("This sign-in request cannot be accepted: {reason}."))),
+        Err(reason) => Err(PageError::BadRequest(t1("consent.cannot_accept", "reason", reason))),
     }
 }
 

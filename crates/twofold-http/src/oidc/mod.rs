@@ -108,7 +108,7 @@ async fn authorize(
             None => Redirect::to(&format!("/login?return_to={}", query_escape(&back))).into_response(),
         },
         AuthorizeOutcome::Refuse(message) => {
-            return Err(PageError::BadRequest(format!("This sign-in request cannot be accepted: {message}.")));
+            return Err(PageError::BadRequest(crate::i18n::t1("consent.cannot_accept", "reason", message)));
         }
     })
 }
@@ -319,6 +319,8 @@ pub struct LogoutQuery {
 #[derive(Template, WebTemplate)]
 #[template(path = "logout.html")]
 struct LogoutPage {
+    /// The sentence around the person's name, which the page shows in bold.
+    intro: (String, String),
     display_name: String,
     csrf: String,
     id_token_hint: String,
@@ -370,7 +372,7 @@ async fn logout(
     let target = match target {
         Ok(target) => target,
         Err(reason) => {
-            return Err(PageError::BadRequest(format!("This sign-out request cannot be accepted: {reason}.")));
+            return Err(PageError::BadRequest(crate::i18n::t1("logout.cannot_accept", "reason", reason)));
         }
     };
     let mut response = Redirect::to(&target.redirect).into_response();
@@ -381,6 +383,7 @@ async fn logout(
             .is_some_and(|c| crate::csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, c));
         if !confirmed && !target.ends_session_of(current.user.id) {
             let page = LogoutPage {
+                intro: crate::pages::chrome::around(crate::i18n::t("logout.intro"), "name"),
                 display_name: current.user.display_name.clone(),
                 csrf: crate::csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
                 id_token_hint: query.id_token_hint.unwrap_or_default(),

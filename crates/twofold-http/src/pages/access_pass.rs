@@ -12,6 +12,7 @@ use twofold_app::AppError;
 use twofold_core::secret::random_token;
 
 use crate::extract::ClientMeta;
+use crate::i18n::{t, t1};
 use crate::page_error::PageError;
 use crate::{AppState, cookies, csrf};
 
@@ -56,7 +57,7 @@ pub async fn submit(
     Form(form): Form<AccessPassForm>,
 ) -> Result<Response, PageError> {
     if !csrf::check_double_submit(cookies::get(&headers, cookies::CSRF), &form.csrf) {
-        let message = Some("This form expired. Please try again.".to_owned());
+        let message = Some(t("signin.form_expired").to_owned());
         return Ok(render(&state, StatusCode::FORBIDDEN, form.username, message));
     }
     meta.app = None;
@@ -71,12 +72,12 @@ pub async fn submit(
             Ok(response)
         }
         Err(AppError::Unauthenticated) => {
-            let message = "That username and temporary access pass do not match a pass that is still valid.";
-            Ok(render(&state, StatusCode::UNAUTHORIZED, form.username, Some(message.to_owned())))
+            let message = t("access_pass.no_match").to_owned();
+            Ok(render(&state, StatusCode::UNAUTHORIZED, form.username, Some(message)))
         }
         Err(AppError::Throttled { retry_after_secs }) => {
             let message =
-                format!("Too many sign-in attempts. Try again in {}.", crate::page_error::wait_words(retry_after_secs));
+                t1("signin.too_many_sign_in_attempts", "wait", crate::page_error::wait_words(retry_after_secs));
             Ok(render(&state, StatusCode::TOO_MANY_REQUESTS, form.username, Some(message)))
         }
         Err(AppError::Refused(refusal)) => {

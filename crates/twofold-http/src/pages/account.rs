@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::chrome::{self, When};
 use crate::extract::{ClientMeta, PageSession};
+use crate::i18n::{t, t2};
 use crate::page_error::PageError;
 use crate::{AppState, cookies, csrf};
 
@@ -65,8 +66,8 @@ pub async fn show(
     axum::extract::Query(query): axum::extract::Query<AccountQuery>,
 ) -> Result<Response, PageError> {
     let notice = match (query.ended, query.withdrawn) {
-        (Some(_), _) => Some("That session is signed out."),
-        (_, Some(_)) => Some("Done: that app no longer has access to your account, and asks again next time."),
+        (Some(_), _) => Some(t("account.session_ended")),
+        (_, Some(_)) => Some(t("account.app_withdrawn")),
         _ => None,
     };
     let current = super::signed_in(session, "/account")?;
@@ -107,7 +108,7 @@ pub async fn show(
                 started: When::of(s.created_at, now),
                 last_seen: When::of(s.last_seen_at, now),
                 ip: s.ip.clone().unwrap_or_else(|| "—".into()),
-                browser: s.user_agent.as_deref().map_or_else(|| "Unknown browser".into(), chrome::browser),
+                browser: s.user_agent.as_deref().map_or_else(|| t("account.unknown_browser").into(), chrome::browser),
                 current: s.id_hash == current.session.id_hash,
             })
             .collect(),
@@ -152,11 +153,11 @@ pub async fn logout(
 /// `acr` in words for the person reading it.
 fn strength_label(acr: &str) -> String {
     match acr {
-        "pwd" => "Password only",
-        "mfa" => "Two-step sign-in",
-        "phr" => "Phishing-resistant (a passkey or security key)",
-        "phrh" => "Phishing-resistant, with an attested security key",
-        "tap" => "Temporary access pass (Security info only)",
+        "pwd" => t("account.strength_pwd"),
+        "mfa" => t("account.strength_mfa"),
+        "phr" => t("account.strength_phr"),
+        "phrh" => t("account.strength_phrh"),
+        "tap" => t("account.strength_tap"),
         other => other,
     }
     .to_owned()
@@ -167,17 +168,17 @@ fn methods_label(amr: &[String]) -> String {
     let words: Vec<&str> = amr
         .iter()
         .filter_map(|m| match m.as_str() {
-            "pwd" => Some("password"),
-            "otp" => Some("authenticator app or token"),
-            "hwk" | "swk" => Some("passkey or security key"),
+            "pwd" => Some(t("account.amr_pwd")),
+            "otp" => Some(t("account.amr_otp")),
+            "hwk" | "swk" => Some(t("account.amr_hwk")),
             "user" | "mfa" | "pin" => None,
-            "tap" => Some("temporary access pass"),
-            "email" | "email_on_file" => Some("code by email"),
-            "sms" => Some("code by text message"),
-            "rec" | "recovery" => Some("recovery code"),
-            "emergency_access" => Some("emergency access"),
-            "retired_fallback" => Some("a retired email or text code"),
-            _ => Some("another method"),
+            "tap" => Some(t("account.amr_tap")),
+            "email" | "email_on_file" => Some(t("account.amr_email")),
+            "sms" => Some(t("account.amr_sms")),
+            "rec" | "recovery" => Some(t("account.amr_recovery")),
+            "emergency_access" => Some(t("account.amr_emergency")),
+            "retired_fallback" => Some(t("account.amr_retired_fallback")),
+            _ => Some(t("account.amr_other")),
         })
         .collect();
     let mut unique: Vec<&str> = Vec::new();
@@ -189,20 +190,20 @@ fn methods_label(amr: &[String]) -> String {
     match unique.as_slice() {
         [] => "—".to_owned(),
         [one] => capitalise(one),
-        [rest @ .., last] => capitalise(&format!("{} and {last}", rest.join(", "))),
+        [rest @ .., last] => capitalise(&t2("account.methods_and", "list", rest.join(", "), "last", last)),
     }
 }
 
 /// A role in words.
-const fn role_label(role: twofold_core::identity::Role) -> &'static str {
+fn role_label(role: twofold_core::identity::Role) -> &'static str {
     use twofold_core::identity::Role;
     match role {
-        Role::Admin => "Administrator",
-        Role::Helpdesk => "Help desk",
-        Role::Auditor => "Auditor",
-        Role::Approver => "Approver",
-        Role::Hr => "Human resources",
-        Role::User => "User",
+        Role::Admin => t("account.role_admin"),
+        Role::Helpdesk => t("account.role_helpdesk"),
+        Role::Auditor => t("account.role_auditor"),
+        Role::Approver => t("account.role_approver"),
+        Role::Hr => t("account.role_hr"),
+        Role::User => t("account.role_user"),
     }
 }
 

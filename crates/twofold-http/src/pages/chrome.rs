@@ -59,19 +59,19 @@ pub(crate) async fn logo(State(_): State<AppState>) -> Response {
     }
 }
 
-/// A time for people: "3 minutes ago", "yesterday at 14:05", "12 Mar 2027" (UTC, which the
-/// page script turns into the reader's own time zone), relative to `now`.
+/// A time for people: "3 minutes ago", "just now", "on 2027-03-12" (UTC, which the page
+/// script turns into the reader's own time zone), relative to `now`, in the reader's language.
 #[must_use]
 pub fn friendly(at: Timestamp, now: Timestamp) -> String {
+    use crate::i18n::{plural, t, t1};
     let secs = (now.millis() - at.millis()) / 1000;
-    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
     match secs {
-        s if s < -60 => format!("on {}", at.to_minute_utc()),
-        s if s < 60 => "just now".to_owned(),
-        s if s < 60 * 60 => format!("{} ago", plural(s / 60, "minute")),
-        s if s < 24 * 60 * 60 => format!("{} ago", plural(s / 3600, "hour")),
-        s if s < 7 * 24 * 60 * 60 => format!("{} ago", plural(s / 86_400, "day")),
-        _ => format!("on {}", at.to_minute_utc().split(' ').next().unwrap_or_default()),
+        s if s < -60 => t1("when.on", "date", at.to_minute_utc()),
+        s if s < 60 => t("when.just_now").to_owned(),
+        s if s < 60 * 60 => plural("when.minutes_ago", s / 60),
+        s if s < 24 * 60 * 60 => plural("when.hours_ago", s / 3600),
+        s if s < 7 * 24 * 60 * 60 => plural("when.days_ago", s / 86_400),
+        _ => t1("when.on", "date", at.to_minute_utc().split(' ').next().unwrap_or_default()),
     }
 }
 
@@ -96,15 +96,43 @@ impl When {
 }
 
 impl std::fmt::Display for When {
-    /// The whole `<time>` element (the parts are escaped by construction: digits, letters,
-    /// spaces, colons and dashes only).
+    /// The whole `<time>` element. The instant and exact time are escaped by construction
+    /// (digits, letters, spaces, colons and dashes only); the words come from a catalogue an
+    /// organisation may override, so they are escaped here.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "<time datetime=\"{}\" title=\"{}\">{}</time>", self.iso, self.exact, self.words)
+        write!(f, "<time datetime=\"{}\" title=\"{}\">{}</time>", self.iso, self.exact, escape(&self.words))
+    }
+}
+
+/// Text for HTML content: `&`, `<`, `>` and quotes as entities.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A catalogue text with one `{name}` placeholder, split around it: the text before and after,
+/// for pages that show the value marked up (`<strong>`, `<code>`) between plain-text halves.
+#[must_use]
+pub fn around(text: &str, name: &str) -> (String, String) {
+    let placeholder = format!("{{{name}}}");
+    match text.split_once(&placeholder) {
+        Some((before, after)) => (before.to_owned(), after.to_owned()),
+        None => (text.to_owned(), String::new()),
     }
 }
 
 /// The browser and operating system a user-agent string names ("Firefox on Windows"), or
-/// "Unknown browser".
+/// "Unknown browser", in the reader's language (product names as they are).
 #[must_use]
 pub fn browser(user_agent: &str) -> String {
     let ua = user_agent;
@@ -139,10 +167,10 @@ pub fn browser(user_agent: &str) -> String {
         ""
     };
     match (name, os) {
-        ("", "") => "Unknown browser".to_owned(),
-        ("", os) => format!("A browser on {os}"),
+        ("", "") => crate::i18n::t("browser.unknown").to_owned(),
+        ("", os) => crate::i18n::t1("browser.on_os", "os", os),
         (name, "") => name.to_owned(),
-        (name, os) => format!("{name} on {os}"),
+        (name, os) => crate::i18n::t2("browser.name_on_os", "name", name, "os", os),
     }
 }
 

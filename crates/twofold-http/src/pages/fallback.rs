@@ -13,7 +13,7 @@ use twofold_app::factors::one_time_codes::CodeSent;
 use twofold_core::factors::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
-use super::security::{after_change, after_enrolment, authorize, no_store, token};
+use super::security::{after_change_on, after_enrolment, authorize, no_store, problems, token};
 use crate::AppState;
 use crate::extract::{ClientMeta, PageSession};
 use crate::page_error::PageError;
@@ -22,11 +22,37 @@ use crate::page_error::PageError;
 #[template(path = "fallback_enrol.html")]
 struct ConfirmPage {
     id: Uuid,
+    /// Which channel, carried to the confirmation ([`EMAIL`] or [`PHONE`]; not shown).
     channel: String,
+    /// "Confirm your email address".
+    title: &'static str,
     destination: String,
-    valid_minutes: i64,
+    /// "We sent a code to … It works for 5 minutes."
+    sent: String,
     csrf: String,
     error: Option<String>,
+}
+
+impl ConfirmPage {
+    fn new(
+        id: Uuid,
+        email: bool,
+        destination: String,
+        valid_minutes: i64,
+        csrf: String,
+        error: Option<String>,
+    ) -> Self {
+        let sent = crate::i18n::plural("enrol.code_sent", valid_minutes).replace("{destination}", &destination);
+        Self {
+            id,
+            channel: if email { EMAIL } else { PHONE }.to_owned(),
+            title: if email { crate::i18n::t("enrol.confirm_email") } else { crate::i18n::t("enrol.confirm_phone") },
+            destination,
+            sent,
+            csrf,
+            error,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -56,6 +82,7 @@ pub struct ConfirmForm {
     destination: String,
 }
 
+/// The channels as the confirmation form carries them (identifiers, not shown to people).
 const EMAIL: &str = "email address";
 const PHONE: &str = "mobile number";
 
@@ -70,17 +97,19 @@ async fn begin(
     let current = authorize(&state, session, csrf)?;
     match state.app.factors().begin_fallback_enrolment(&current, kind, phone, &meta).await {
         Ok(CodeSent { authenticator_id, masked_destination, valid_minutes }) => {
-            let page = ConfirmPage {
-                id: authenticator_id,
-                channel: if kind == AuthenticatorKind::EmailOtp { EMAIL } else { PHONE }.to_owned(),
-                destination: masked_destination,
+            let email = kind == AuthenticatorKind::EmailOtp;
+            let page = ConfirmPage::new(
+                authenticator_id,
+                email,
+                masked_destination,
                 valid_minutes,
-                csrf: token(&state, &current),
-                error: None,
-            };
+                token(&state, &current),
+                None,
+            );
             Ok(no_store(StatusCode::OK, page))
         }
-        Err(e) => after_change(&state, &current, Err(e), "").await,
+        // A refused number is shown on Security info, tied to the field it was typed in.
+        Err(e) => after_change_on(&state, &current, Err(e), "", phone.map(|_| "phone".to_owned())).await,
     }
 }
 
@@ -111,16 +140,16 @@ pub async fn confirm(
     let current = authorize(&state, session, &form.csrf)?;
     match state.app.factors().confirm_fallback(&current, form.id, &form.code, &meta).await {
         Err(AppError::Invalid(errors)) => {
-            let page = ConfirmPage {
-                id: form.id,
-                channel: if form.channel == EMAIL { EMAIL } else { PHONE }.to_owned(),
-                destination: form.destination.chars().take(64).collect(),
-                valid_minutes: twofold_core::factors::one_time_codes::CODE_LIFETIME_SECS / 60,
-                csrf: token(&state, &current),
-                error: Some(errors.summary()),
-            };
+            let page = ConfirmPage::new(
+                form.id,
+                form.channel == EMAIL,
+                form.destination.chars().take(64).collect(),
+                twofold_core::factors::one_time_codes::CODE_LIFETIME_SECS / 60,
+                token(&state, &current),
+                Some(problems(&errors)),
+            );
             Ok(no_store(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
-        result => after_enrolment(&state, &current, result, "Added. You can now receive sign-in codes there.").await,
+        result => after_enrolment(&state, &current, result, crate::i18n::t("enrol.fallback_added")).await,
     }
 }

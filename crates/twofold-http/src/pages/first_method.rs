@@ -54,7 +54,7 @@ pub async fn confirm(
     match state.app.factors().prove_first_method_code(&current, &form.code, &meta).await {
         Ok(signed_in) => {
             let renewed = Authenticated { session: signed_in.session, user: signed_in.user };
-            let done = "Thank you: your email address is confirmed. Now set up your first sign-in method.";
+            let done = crate::i18n::t("security.first_method_confirmed");
             let mut response = render(&state, &renewed, StatusCode::OK, Some(done.to_owned()), None).await?;
             let cookie =
                 crate::cookies::set(crate::cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
@@ -62,7 +62,7 @@ pub async fn confirm(
             Ok(response)
         }
         Err(AppError::Invalid(_)) => {
-            let message = "That code is wrong, used or expired. Check the latest email, or send another code.";
+            let message = crate::i18n::t("security.first_method_wrong_code");
             render_code_sent(&state, &current, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message.to_owned())).await
         }
         Err(e) => after_change(&state, &current, Err(e), "").await,

@@ -12,6 +12,7 @@ use twofold_core::secret::random_token;
 
 use super::safe_return_path;
 use crate::extract::{ClientMeta, PageSession};
+use crate::i18n::{t, t1};
 use crate::page_error::PageError;
 use crate::urls::{allow_form_target, query_escape};
 use crate::{AppState, cookies, csrf};
@@ -100,17 +101,14 @@ pub async fn show(
         // needs a real sign-in, so the form is shown (sending them back would only loop).
         Some(current) if current.session.auth.is_access_pass_only() => {
             let username = current.user.username.clone();
-            let notice = Some(
-                "You are signed in with a temporary access pass, which opens only Security info. Set up a sign-in method there, then sign in with it."
-                    .to_owned(),
-            );
+            let notice = Some(t("login.access_pass_only").to_owned());
             return render_with(&state, StatusCode::OK, return_to, username, None, notice).await;
         }
         Some(_) if query.prompt.as_deref() != Some("login") => return Redirect::to(&return_to).into_response(),
         _ => {}
     }
     let username = query.login_hint.unwrap_or_default().chars().take(64).collect();
-    let notice = query.signed_out.is_some().then(|| "You are signed out.".to_owned());
+    let notice = query.signed_out.is_some().then(|| t("login.signed_out").to_owned());
     render_with(&state, StatusCode::OK, return_to, username, None, notice).await
 }
 
@@ -122,7 +120,7 @@ pub async fn submit(
 ) -> Result<Response, PageError> {
     let return_to = safe_return_path(form.return_to.as_deref());
     if !csrf::check_double_submit(cookies::get(&headers, cookies::CSRF), &form.csrf) {
-        let message = Some("This sign-in form expired. Please try again.".to_owned());
+        let message = Some(t("login.form_expired").to_owned());
         return Ok(render(&state, StatusCode::FORBIDDEN, return_to, form.username, message).await);
     }
     // A browser without a valid device cookie gets one now, so this attempt already names it.
@@ -171,14 +169,12 @@ async fn sign_in(
             Ok(response)
         }
         Err(AppError::Unauthenticated) => {
-            let message = Some("Incorrect username or password.".to_owned());
+            let message = Some(t("login.incorrect").to_owned());
             Ok(render(state, StatusCode::UNAUTHORIZED, return_to, form.username, message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
-            let message = Some(format!(
-                "Too many sign-in attempts. Try again in {}.",
-                crate::page_error::wait_words(retry_after_secs)
-            ));
+            let message =
+                Some(t1("signin.too_many_sign_in_attempts", "wait", crate::page_error::wait_words(retry_after_secs)));
             Ok(render(state, StatusCode::TOO_MANY_REQUESTS, return_to, form.username, message).await)
         }
         // Conditional access blocks this sign-in: the form again, saying which rules did.

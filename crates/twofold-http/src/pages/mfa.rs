@@ -13,6 +13,7 @@ use twofold_app::signin::Authenticated;
 
 use super::safe_return_path;
 use crate::extract::{ClientMeta, PageSession};
+use crate::i18n::{plural, t, t1};
 use crate::page_error::{self, PageError};
 use crate::{AppState, cookies, csrf};
 
@@ -124,8 +125,8 @@ async fn render_with_notice(
                 .map(twofold_core::factors::one_time_codes::mask_destination)
                 .unwrap_or_default();
             let label = match a.kind {
-                twofold_core::factors::authenticator::AuthenticatorKind::SmsOtp => format!("Text me a code at {to}"),
-                _ => format!("Email me a code at {to}"),
+                twofold_core::factors::authenticator::AuthenticatorKind::SmsOtp => t1("mfa.send_sms", "to", to),
+                _ => t1("mfa.send_email", "to", to),
             };
             FallbackChoice { id: a.id, label }
         })
@@ -183,7 +184,7 @@ pub async fn submit(
             &meta,
             StatusCode::FORBIDDEN,
             target(),
-            Some("This form expired. Please try again.".into()),
+            Some(t("signin.form_expired").to_owned()),
         )
         .await);
     }
@@ -192,7 +193,7 @@ pub async fn submit(
         (Some(code), _) if !code.trim().is_empty() => SecondFactor::Code(code),
         (_, Some(code)) if !code.trim().is_empty() => SecondFactor::RecoveryCode(code),
         _ => {
-            let message = Some("Enter a verification code or a recovery code.".to_owned());
+            let message = Some(t("mfa.enter_a_code").to_owned());
             return Ok(render(&state, &current, &meta, StatusCode::UNPROCESSABLE_ENTITY, target(), message).await);
         }
     };
@@ -204,12 +205,11 @@ pub async fn submit(
             Ok(response)
         }
         Err(AppError::Unauthenticated) => {
-            let message = Some("That code didn't work. Check it and try again.".to_owned());
+            let message = Some(t("mfa.code_wrong").to_owned());
             Ok(render(&state, &current, &meta, StatusCode::UNAUTHORIZED, target(), message).await)
         }
         Err(AppError::Throttled { retry_after_secs }) => {
-            let message =
-                Some(format!("Too many attempts. Try again in {}.", crate::page_error::wait_words(retry_after_secs)));
+            let message = Some(t1("signin.too_many_attempts", "wait", crate::page_error::wait_words(retry_after_secs)));
             Ok(render(&state, &current, &meta, StatusCode::TOO_MANY_REQUESTS, target(), message).await)
         }
         Err(other) => Err(other.into()),
@@ -225,32 +225,26 @@ pub async fn send_code(
     let Some(current) = session else { return Ok(Redirect::to("/login").into_response()) };
     let target = || Target::new(form.return_to.as_deref(), form.strength.clone());
     if !csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, &form.csrf) {
-        let message = Some("This form expired. Please try again.".to_owned());
+        let message = Some(t("signin.form_expired").to_owned());
         return Ok(render(&state, &current, &meta, StatusCode::FORBIDDEN, target(), message).await);
     }
     let (status, notice, error) = match state.app.factors().send_sign_in_code(&current, form.authenticator, &meta).await
     {
         Ok(sent) => (
             StatusCode::OK,
-            Some(format!(
-                "We sent a code to {}. Enter it below within {} minutes.",
-                sent.masked_destination, sent.valid_minutes
-            )),
+            Some(plural("mfa.code_sent", sent.valid_minutes).replace("{to}", &sent.masked_destination)),
             None,
         ),
         Err(AppError::Throttled { retry_after_secs }) => (
             StatusCode::TOO_MANY_REQUESTS,
             None,
-            Some(format!("Too many codes sent. Try again in {}.", crate::page_error::wait_words(retry_after_secs))),
+            Some(t1("mfa.too_many_codes", "wait", crate::page_error::wait_words(retry_after_secs))),
         ),
-        Err(AppError::NotFound(_)) => {
-            (StatusCode::NOT_FOUND, None, Some("That method is not available for signing in.".to_owned()))
-        }
+        Err(AppError::NotFound(_)) => (StatusCode::NOT_FOUND, None, Some(t("mfa.method_unavailable").to_owned())),
         // The page is still shown (it does without what it cannot read), saying what happened.
         Err(AppError::Unavailable(detail)) => {
             tracing::warn!(%detail, "sign-in code not sent");
-            let message = "The code could not be sent just now. Try again, or use another method.";
-            (StatusCode::SERVICE_UNAVAILABLE, None, Some(message.to_owned()))
+            (StatusCode::SERVICE_UNAVAILABLE, None, Some(t("mfa.send_failed").to_owned()))
         }
         Err(error @ AppError::Refused(_)) => {
             let shown = page_error::shown(&error);
@@ -261,12 +255,12 @@ pub async fn send_code(
     Ok(render_with_notice(&state, &current, &meta, status, target(), notice, error).await)
 }
 
-/// A strength asked for, in words ("a passkey or security key").
+/// A strength asked for, in words ("a passkey or security key"), as "This needs …" uses them.
 fn strength_words(strength: &str) -> String {
     match strength {
-        "mfa" => "two-step sign-in".to_owned(),
-        "phr" => "a passkey or security key (phishing-resistant)".to_owned(),
-        "phrh" => "an attested security key".to_owned(),
-        other => format!("a sign-in your organisation calls \u{201c}{other}\u{201d}"),
+        "mfa" => t("strength.mfa").to_owned(),
+        "phr" => t("strength.phr").to_owned(),
+        "phrh" => t("strength.phrh").to_owned(),
+        other => t1("strength.other", "name", other),
     }
 }

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::SECURITY;
 use super::chrome::{self, When};
 use crate::extract::{ClientMeta, PageSession};
+use crate::i18n::{plural, t, t1};
 use crate::page_error::{self, PageError};
 use crate::{AppState, csrf};
 
@@ -29,6 +30,8 @@ struct MethodRow {
     added: When,
     last_used: Option<When>,
     confirmed: bool,
+    /// The server refused the new name typed for this method (its field carries the error).
+    rename_invalid: bool,
 }
 
 struct DeviceRow {
@@ -56,6 +59,8 @@ struct SecurityPage {
     csrf: String,
     notice: Option<String>,
     error: Option<String>,
+    /// The id of the field `error` is about, when it is about one (`phone`, `rename-…`).
+    error_field: Option<String>,
     /// Set while the person has no method and must prove more than the password before
     /// setting up a first one (the organisation's first-method rule).
     first_method: Option<FirstMethodProof>,
@@ -117,8 +122,9 @@ fn group_key(key: &str) -> String {
 /// The recovery codes as a small text file, percent-encoded for a download link.
 fn codes_file(codes: &[String]) -> String {
     let text = format!(
-        "{} recovery codes\nEach code signs you in once when you cannot use your other methods.\n\n{}\n",
-        super::chrome::org_name(),
+        "{}\n{}\n\n{}\n",
+        t1("recovery.file_title", "org", super::chrome::org_name()),
+        t("recovery.file_about"),
         codes.join("\n")
     );
     text.bytes()
@@ -134,6 +140,90 @@ pub(super) fn no_store(status: StatusCode, page: impl IntoResponse) -> Response 
     (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
 }
 
+/// What people call a kind of method, in the reader's language.
+pub(crate) fn kind_label(kind: AuthenticatorKind) -> &'static str {
+    match kind {
+        AuthenticatorKind::Totp => t("methods.totp"),
+        AuthenticatorKind::Hotp => t("methods.hotp"),
+        AuthenticatorKind::Webauthn => t("methods.webauthn"),
+        AuthenticatorKind::EmailOtp => t("methods.email_otp"),
+        AuthenticatorKind::SmsOtp => t("methods.sms_otp"),
+    }
+}
+
+/// Text for an element's content, escaped as it needs there (`&`, `<`, `>`), an apostrophe
+/// kept as typed: "Confirm it's you first" reads so in the HTML, as it always did (the
+/// default escaping would write `&#39;`).
+pub(crate) fn words(text: &str) -> askama::filters::Safe<String> {
+    askama::filters::Safe(text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
+}
+
+/// `text` split at `{placeholder}`: the words before and after a link or emphasis that
+/// sits inside a sentence (all of `text` before it when the placeholder is missing).
+pub(crate) fn around(text: &str, placeholder: &str) -> (String, String) {
+    match text.split_once(&format!("{{{placeholder}}}")) {
+        Some((before, after)) => (before.to_owned(), after.to_owned()),
+        None => (text.to_owned(), String::new()),
+    }
+}
+
+/// An item of the core's recommended setup, in the reader's language (the core's words,
+/// capitalised, for an item not known here).
+fn checklist_item(item: &str) -> String {
+    known_checklist_item(item).map_or_else(|| super::account::capitalise(item), str::to_owned)
+}
+
+fn known_checklist_item(item: &str) -> Option<&'static str> {
+    match item {
+        "an authenticator app, hardware token or passkey" => Some(t("security.check_strong")),
+        "a second sign-in method, in case you lose the first" => Some(t("security.check_second")),
+        "recovery codes" => Some(t("security.check_codes")),
+        _ => None,
+    }
+}
+
+/// Why the core refuses to remove a method, as the sentence the confirmation page shows.
+fn removal_refused(reason: &str) -> String {
+    known_removal_refusal(reason).map_or_else(|| t1("remove.refused_other", "reason", reason), str::to_owned)
+}
+
+fn known_removal_refusal(reason: &str) -> Option<&'static str> {
+    match reason {
+        "add another method before removing your last one" => Some(t("remove.refused_last")),
+        "add an authenticator app, hardware token or passkey first: email and SMS codes alone are not enough" => {
+            Some(t("remove.refused_strong"))
+        }
+        _ => None,
+    }
+}
+
+/// What was wrong with the values of a form on these pages, in the reader's language
+/// (`field: problem; field: problem` as the core words them, for problems not known here).
+pub(super) fn problems(errors: &twofold_core::ValidationErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| known_problem(e).unwrap_or_else(|| format!("{}: {}", e.field, e.message)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn known_problem(e: &twofold_core::FieldError) -> Option<String> {
+    use twofold_core::factors::otp::OtpRejection;
+    Some(match (e.field.as_str(), e.message.as_str()) {
+        ("name", "must be 1–64 printable characters") => t("enrol.problem_name").to_owned(),
+        ("phone", "must be in international form, like +44 7700 900123") => t("enrol.problem_phone").to_owned(),
+        ("code", "that code is wrong, used or expired") => t("enrol.problem_code_wrong").to_owned(),
+        ("code", m) if m == OtpRejection::Invalid.to_string() => t("enrol.problem_code_invalid").to_owned(),
+        ("code", m) if m == OtpRejection::Replayed.to_string() => t("enrol.problem_code_used").to_owned(),
+        ("code", m) => {
+            let digits = (1..=12).find(|n| OtpRejection::Malformed(*n).to_string() == m)?;
+            t1("enrol.problem_code_digits", "digits", digits)
+        }
+        _ => return None,
+    })
+}
+
 pub(super) async fn render(
     state: &AppState,
     current: &Authenticated,
@@ -141,7 +231,7 @@ pub(super) async fn render(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    render_with(state, current, status, notice, error, None).await
+    render_page(state, current, status, notice, error.map(|e| (e, None)), None, None).await
 }
 
 /// The page after a code for a first method went to `sent_to`, with the field to enter it.
@@ -152,6 +242,7 @@ pub(super) async fn render_code_sent(
     sent_to: Option<String>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
+    let error = error.map(|e| (e, Some("first-method-code".to_owned())));
     render_page(state, current, status, None, error, None, sent_to).await
 }
 
@@ -164,23 +255,22 @@ async fn render_with(
     error: Option<String>,
     skip_to: Option<String>,
 ) -> Result<Response, PageError> {
-    render_page(state, current, status, notice, error, skip_to, None).await
+    render_page(state, current, status, notice, error.map(|e| (e, None)), skip_to, None).await
 }
 
+/// The page; `error` is the message and the id of the field it is about, if any.
 async fn render_page(
     state: &AppState,
     current: &Authenticated,
     status: StatusCode,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<(String, Option<String>)>,
     skip_to: Option<String>,
     sent_to: Option<String>,
 ) -> Result<Response, PageError> {
+    let (error, error_field) = error.map_or((None, None), |(message, field)| (Some(message), field));
     let notice = if current.session.auth.is_access_pass_only() && notice.is_none() {
-        Some(format!(
-            "You are signed in with a temporary access pass from your help desk. It opens only this page, until {}: set up a sign-in method now.",
-            current.session.absolute_expires_at.to_minute_utc()
-        ))
+        Some(t1("security.access_pass_only", "until", current.session.absolute_expires_at.to_minute_utc()))
     } else {
         notice
     };
@@ -197,11 +287,12 @@ async fn render_page(
         .iter()
         .map(|a| MethodRow {
             id: a.id,
-            kind: a.kind.label(),
+            kind: kind_label(a.kind),
             name: a.name.clone(),
             added: When::of(a.created_at, now),
-            last_used: a.last_used_at.map(|t: Timestamp| When::of(t, now)),
+            last_used: a.last_used_at.map(|at: Timestamp| When::of(at, now)),
             confirmed: a.is_confirmed(),
+            rename_invalid: error_field.as_deref() == Some(format!("rename-{}", a.id).as_str()),
         })
         .collect();
     let devices = state
@@ -212,7 +303,7 @@ async fn render_page(
         .into_iter()
         .map(|d| DeviceRow {
             id: d.device_id,
-            browser: d.user_agent.as_deref().map_or_else(|| "Unknown browser".into(), chrome::browser),
+            browser: d.user_agent.as_deref().map_or_else(|| t("security.unknown_browser").into(), chrome::browser),
             until: When::of(d.trusted_until, now),
         })
         .collect();
@@ -222,7 +313,7 @@ async fn render_page(
     let checklist =
         twofold_core::factors::authenticator::recommended_checklist(&info.authenticators, info.recovery_codes_left)
             .into_iter()
-            .map(|(item, done)| (super::account::capitalise(item), done))
+            .map(|(item, done)| (checklist_item(item), done))
             .collect();
     let page = SecurityPage {
         missing,
@@ -236,6 +327,7 @@ async fn render_page(
         csrf: token(state, current),
         notice,
         error,
+        error_field,
         first_method,
     };
     Ok(no_store(status, page))
@@ -250,15 +342,31 @@ pub(super) async fn after_change(
     result: Result<(), AppError>,
     done: &str,
 ) -> Result<Response, PageError> {
+    after_change_on(state, current, result, done, None).await
+}
+
+/// As [`after_change`], for a form with one field to fill in: a value the server refuses is
+/// shown tied to the field with id `field` (`aria-invalid`, `aria-describedby`).
+pub(super) async fn after_change_on(
+    state: &AppState,
+    current: &Authenticated,
+    result: Result<(), AppError>,
+    done: &str,
+    field: Option<String>,
+) -> Result<Response, PageError> {
     match result {
         Ok(()) => render(state, current, StatusCode::OK, Some(done.to_owned()), None).await,
         Err(AppError::StepUpRequired) => Err(PageError::StepUp { return_to: SECURITY.to_owned(), strength: None }),
         Err(AppError::Throttled { retry_after_secs }) => {
-            let message =
-                format!("Too many codes sent. Try again in {}.", crate::page_error::wait_words(retry_after_secs));
+            let message = t1("security.too_many_codes", "wait", crate::page_error::wait_words(retry_after_secs));
             render(state, current, StatusCode::TOO_MANY_REQUESTS, None, Some(message)).await
         }
-        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::Refused(_))) => {
+        Err(AppError::Invalid(errors)) => {
+            let message = problems(&errors);
+            render_page(state, current, StatusCode::UNPROCESSABLE_ENTITY, None, Some((message, field)), None, None)
+                .await
+        }
+        Err(error @ (AppError::Conflict(_) | AppError::Refused(_))) => {
             let shown = page_error::shown(&error);
             render(state, current, shown.status, None, Some(shown.message)).await
         }
@@ -314,15 +422,15 @@ pub async fn show(
         Some(s) => {
             use twofold_core::rollout::compliance::State;
             let words = match (s.state, s.days_left) {
-                (State::Pending, Some(days)) => format!("Set up two-step sign-in: {days} days left."),
-                (State::Overdue, _) => "Setting up two-step sign-in is overdue: please do it now.".to_owned(),
+                (State::Pending, Some(days)) => plural("security.campaign_days_left", days),
+                (State::Overdue, _) => t("security.campaign_overdue").to_owned(),
                 (State::Limited, _) => {
                     skip_to = None;
-                    "Your access is limited until you set up two-step sign-in.".to_owned()
+                    t("security.campaign_limited").to_owned()
                 }
                 _ => {
                     skip_to = None;
-                    "Set up two-step sign-in to sign in to your apps again, or call the help desk.".to_owned()
+                    t("security.campaign_blocked").to_owned()
                 }
             };
             Some(notice.map_or(words.clone(), |n| format!("{words} {n}")))
@@ -390,7 +498,7 @@ pub async fn begin_totp(
             };
             Ok(no_store(StatusCode::OK, page))
         }
-        Err(e) => after_change(&state, &current, Err(e), "").await,
+        Err(e) => after_change_on(&state, &current, Err(e), "", Some("totp-name".to_owned())).await,
     }
 }
 
@@ -422,19 +530,12 @@ pub async fn confirm_totp(
                 secret,
                 qr_svg,
                 csrf: token(&state, &current),
-                error: Some(format!(
-                    "{}. Codes change every 30 seconds: wait for the next one and try again.",
-                    errors.summary().trim_end_matches('.')
-                )),
+                error: Some(t1("enrol.totp_retry", "problem", problems(&errors).trim_end_matches('.'))),
             };
             Ok(no_store(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
         result => {
-            let done = if form.replaces.is_some() {
-                "Authenticator app added. The method it replaces was removed and no longer works."
-            } else {
-                "Authenticator app added."
-            };
+            let done = if form.replaces.is_some() { t("enrol.totp_added_replacing") } else { t("enrol.totp_added") };
             after_enrolment(&state, &current, result, done).await
         }
     }
@@ -465,7 +566,7 @@ pub async fn rename(
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
     let result = state.app.factors().rename_authenticator(&current, id, &form.name, &meta).await;
-    after_change(&state, &current, result, "Renamed.").await
+    after_change_on(&state, &current, result, t("security.renamed"), Some(format!("rename-{id}"))).await
 }
 
 #[derive(Deserialize)]
@@ -482,8 +583,8 @@ struct RemovePage {
     id: Uuid,
     name: String,
     kind: &'static str,
-    /// Why it cannot be removed now (the last method, the last strong one).
-    refused: Option<&'static str>,
+    /// Why it cannot be removed now (the last method, the last strong one), as a sentence.
+    refused: Option<String>,
     csrf: String,
 }
 
@@ -505,14 +606,15 @@ pub async fn remove(
         let page = RemovePage {
             id,
             name: method.name.clone(),
-            kind: method.kind.label(),
-            refused: twofold_core::factors::authenticator::removal_refusal(&info.authenticators, id),
+            kind: kind_label(method.kind),
+            refused: twofold_core::factors::authenticator::removal_refusal(&info.authenticators, id)
+                .map(removal_refused),
             csrf: token(&state, &current),
         };
         return Ok(no_store(StatusCode::OK, page));
     }
     let result = state.app.factors().remove_authenticator(&current, id, &meta).await;
-    after_change(&state, &current, result, "Removed. It no longer works for signing in.").await
+    after_change(&state, &current, result, t("remove.done")).await
 }
 
 pub async fn forget_device(
@@ -524,7 +626,7 @@ pub async fn forget_device(
 ) -> Result<Response, PageError> {
     let current = authorize(&state, session, &form.csrf)?;
     let result = state.app.factors().forget_device(&current, &device_id, &meta).await;
-    after_change(&state, &current, result, "That device will ask for a second factor again.").await
+    after_change(&state, &current, result, t("security.device_forgotten")).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -549,6 +651,80 @@ pub async fn replace(
     let Some(old) = info.authenticators.into_iter().find(|a| a.id == id && a.is_confirmed()) else {
         return Err(AppError::NotFound("authenticator").into());
     };
-    let page = ReplacePage { id, name: old.name, kind: old.kind.label(), csrf: token(&state, &current) };
+    let page = ReplacePage { id, name: old.name, kind: kind_label(old.kind), csrf: token(&state, &current) };
     Ok(no_store(StatusCode::OK, page))
+}
+
+#[cfg(test)]
+mod tests {
+    use twofold_core::factors::authenticator::{self, Authenticator, AuthenticatorKind};
+
+    use super::*;
+
+    fn method(kind: AuthenticatorKind) -> Authenticator {
+        Authenticator {
+            id: Uuid::now_v7(),
+            user_id: None,
+            kind,
+            name: "m".into(),
+            serial: None,
+            destination: None,
+            attested: false,
+            credential: None,
+            otp: None,
+            last_used_step: None,
+            drift_steps: 0,
+            sealed_secret: Vec::new(),
+            created_at: Timestamp(0),
+            confirmed_at: Some(Timestamp(1)),
+            last_used_at: None,
+        }
+    }
+
+    /// The core words these pages show come from the catalogue: each is known here (a change
+    /// of the core's wording shows up here, not as English on a German page).
+    #[test]
+    fn the_cores_words_on_these_pages_have_catalogue_texts() {
+        for (item, _) in authenticator::recommended_checklist(&[], 0) {
+            assert!(known_checklist_item(item).is_some(), "{item}");
+            assert_eq!(checklist_item(item), super::super::account::capitalise(item), "the same words in English");
+        }
+        let app = method(AuthenticatorKind::Totp);
+        let sms = method(AuthenticatorKind::SmsOtp);
+        let last = authenticator::removal_refusal(std::slice::from_ref(&app), app.id).unwrap();
+        let strong = authenticator::removal_refusal(&[app.clone(), sms], app.id).unwrap();
+        for reason in [last, strong] {
+            assert!(known_removal_refusal(reason).is_some(), "{reason}");
+            assert_eq!(removal_refused(reason), format!("You cannot remove it yet: {reason}."), "the same in English");
+        }
+
+        let name = authenticator::check_name("").unwrap_err();
+        let phone = twofold_core::factors::one_time_codes::check_phone("12").unwrap_err();
+        let mut code = twofold_core::ValidationErrors::default();
+        for rejection in [
+            twofold_core::factors::otp::OtpRejection::Invalid,
+            twofold_core::factors::otp::OtpRejection::Replayed,
+            twofold_core::factors::otp::OtpRejection::Malformed(6),
+        ] {
+            code.add("code", rejection.to_string());
+        }
+        for errors in [name, phone, code] {
+            assert!(errors.0.iter().all(|e| known_problem(e).is_some()), "{errors}");
+            assert_eq!(problems(&errors), errors.summary(), "the same words in English");
+        }
+        let mut both = twofold_core::ValidationErrors::one("name", "must be 1–64 printable characters");
+        both.add("code", "the code must be 8 digits");
+        assert_eq!(problems(&both), both.summary(), "the same words in English");
+    }
+
+    #[test]
+    fn words_keep_an_apostrophe_and_escape_markup() {
+        assert_eq!(words("it's <b>&").0, "it's &lt;b&gt;&amp;");
+    }
+
+    #[test]
+    fn a_link_inside_a_sentence_splits_around_its_placeholder() {
+        assert_eq!(around("Or ask, and {link}.", "link"), ("Or ask, and ".to_owned(), ".".to_owned()));
+        assert_eq!(around("No link", "link"), ("No link".to_owned(), String::new()));
+    }
 }

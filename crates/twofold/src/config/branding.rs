@@ -65,7 +65,9 @@ impl BrandingSection {
         let mut problems = Vec::new();
         if let Some(dir) = &self.messages_dir {
             match std::fs::read_dir(dir) {
-                Err(e) => problems.push(("branding.messages_dir".to_owned(), format!("cannot read {}: {e}", dir.display()))),
+                Err(e) => {
+                    problems.push(("branding.messages_dir".to_owned(), format!("cannot read {}: {e}", dir.display())))
+                }
                 Ok(entries) => {
                     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
                     paths.sort();
@@ -77,8 +79,10 @@ impl BrandingSection {
                                 "branding.messages_dir".to_owned(),
                                 format!("{} is larger than {MAX_MESSAGES_BYTES} bytes", path.display()),
                             )),
-                            Err(e) => problems
-                                .push(("branding.messages_dir".to_owned(), format!("cannot read {}: {e}", path.display()))),
+                            Err(e) => problems.push((
+                                "branding.messages_dir".to_owned(),
+                                format!("cannot read {}: {e}", path.display()),
+                            )),
                         }
                     }
                 }

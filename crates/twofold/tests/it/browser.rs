@@ -56,6 +56,12 @@ async fn a_person_signs_in_and_out_in_chromium() {
 }
 
 #[tokio::test]
+async fn a_person_reads_the_pages_in_german_and_switches_to_english_in_chromium() {
+    let report = run_script("language.mjs").await;
+    assert!(report.contains("6 passed, 0 failed"), "{report}");
+}
+
+#[tokio::test]
 async fn a_person_enrols_an_authenticator_app_and_uses_codes_in_chromium() {
     let report = run_script("mfa.mjs").await;
     assert!(report.contains("6 passed, 0 failed"), "{report}");
@@ -64,7 +70,7 @@ async fn a_person_enrols_an_authenticator_app_and_uses_codes_in_chromium() {
 #[tokio::test]
 async fn a_person_adds_a_passkey_and_signs_in_with_it_in_chromium() {
     let report = run_script("passkey.mjs").await;
-    assert!(report.contains("6 passed, 0 failed"), "{report}");
+    assert!(report.contains("7 passed, 0 failed"), "{report}");
 }
 
 #[tokio::test]
