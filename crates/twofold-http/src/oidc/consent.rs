@@ -71,6 +71,17 @@ pub(super) fn without_prompt(query: &str, value: &str) -> String {
     format!("/oauth2/authorize?{}", kept.join("&"))
 }
 
+/// Where a person sent to sign in or step up comes back to: the authorization request
+/// without `prompt=login` and `max_age`, which the sign-in about to happen answers. Kept, a
+/// `max_age=0` would ask again for ever (the new sign-in is already some milliseconds old on
+/// return). The app still learns how fresh the sign-in is from `auth_time`, which every ID
+/// token carries, and OpenID Connect asks it to check that — the browser, which could leave
+/// the parameters out anyway, is not trusted for it.
+pub(super) fn after_sign_in(query: &str) -> String {
+    let kept: Vec<&str> = query.split('&').filter(|p| *p != "prompt=login" && !p.starts_with("max_age=")).collect();
+    format!("/oauth2/authorize?{}", kept.join("&"))
+}
+
 #[derive(Deserialize)]
 pub struct ConsentForm {
     #[serde(default)]
@@ -116,5 +127,14 @@ mod tests {
             super::without_prompt("client_id=a&prompt=consent&state=x", "consent"),
             "/oauth2/authorize?client_id=a&state=x"
         );
+    }
+
+    #[test]
+    fn the_way_back_from_a_sign_in_drops_what_it_answers() {
+        assert_eq!(
+            super::after_sign_in("client_id=a&prompt=login&max_age=0&acr_values=phr&state=x"),
+            "/oauth2/authorize?client_id=a&acr_values=phr&state=x"
+        );
+        assert_eq!(super::after_sign_in("client_id=a&prompt=consent"), "/oauth2/authorize?client_id=a&prompt=consent");
     }
 }

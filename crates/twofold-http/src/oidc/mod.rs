@@ -85,13 +85,15 @@ async fn authorize(
     Query(request): Query<AuthorizationRequest>,
 ) -> Result<Response, PageError> {
     let raw = raw.unwrap_or_default();
-    let back = consent::without_prompt(&raw, "login");
+    let back = consent::after_sign_in(&raw);
     let outcome = state.app.oidc().authorize(&request, session.as_ref(), false, &meta).await?;
     Ok(match outcome {
         AuthorizeOutcome::Redirect(uri) => Redirect::to(&uri).into_response(),
         AuthorizeOutcome::SignIn => {
             let mut login = format!("/login?return_to={}", query_escape(&back));
-            if request.prompt.as_deref() == Some("login") {
+            // With a session, a sign-in is asked only by `prompt=login` or a stale `max_age`:
+            // the sign-in page must ask again, not send the old session straight back.
+            if request.prompt.as_deref() == Some("login") || session.is_some() {
                 login.push_str("&prompt=login");
             }
             if let Some(hint) = &request.login_hint {

@@ -107,6 +107,23 @@ async fn a_person_allows_a_third_party_app_on_the_consent_screen_in_chromium() {
     assert!(report.contains("6 passed, 0 failed"), "{report}");
 }
 
+/// An app's "re-authenticate now" before a sensitive action (`acr_values=phr&max_age=0`, and
+/// `prompt=login`) is answered by one passkey use and returns to the app with a code.
+#[tokio::test]
+async fn an_app_asks_for_a_fresh_passkey_before_a_sensitive_action_in_chromium() {
+    let report = run_script_after("stepup.mjs", &[], |env| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let callback = format!("http://localhost:{port}/callback");
+        let out = env.cli(&["client", "add", "Forecasts", "--redirect-uri", &callback, "--format", "json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let client: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let field = |name: &str| client[name].as_str().unwrap().to_owned();
+        vec![field("client_id"), field("client_secret"), callback]
+    })
+    .await;
+    assert!(report.contains("4 passed, 0 failed"), "{report}");
+}
+
 #[tokio::test]
 async fn an_operator_verifies_a_caller_and_the_caller_signs_in_with_a_pass_in_chromium() {
     let smtp = SmtpSink::start();
