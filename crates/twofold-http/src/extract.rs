@@ -41,21 +41,31 @@ impl FromRequestParts<AppState> for ClientMeta {
 
 /// The client's address: the peer's, unless the peer is a trusted proxy, in which case the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy. A header from an
-/// untrusted peer is ignored, so clients cannot choose the address that events and
-/// throttling see.
+/// untrusted peer is ignored, so clients cannot choose the address that events, throttling
+/// and network rules see. Entries are read from the right (`ip`, or `ip:port` as some proxies
+/// write it); one that is no address stops the walk at the peer, since anything left of it may
+/// be the client's own invention.
 fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
-    let forwarded: Vec<IpAddr> = headers
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|part| part.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+    for entry in entries.into_iter().rev() {
+        let ip = entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()));
+        match ip {
+            Some(ip) if is_trusted(&ip) => {}
+            Some(ip) => return ip,
+            None => return peer,
+        }
+    }
+    peer
 }
 
 fn presented_certificate(parts: &Parts) -> Option<String> {
@@ -282,5 +292,10 @@ mod tests {
         let stranger: IpAddr = "198.51.100.1".parse().unwrap();
         assert_eq!(client_ip(stranger, &headers("203.0.113.7"), &trusted), stranger, "ignored from untrusted peers");
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        // A proxy that writes the port: the address is read, not skipped for the one before it.
+        assert_eq!(client_ip(proxy, &headers("10.20.3.4, 203.0.113.7:51234"), &trusted).to_string(), "203.0.113.7");
+        assert_eq!(client_ip(proxy, &headers("[2001:db8::7]:443"), &trusted).to_string(), "2001:db8::7");
+        // What is no address stops the walk: nothing left of it is believed.
+        assert_eq!(client_ip(proxy, &headers("10.20.3.4, garbage"), &trusted), proxy);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod policies;
 pub mod reports;
+mod service_accounts;
 
 use std::sync::Arc;
 

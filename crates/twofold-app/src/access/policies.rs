@@ -331,6 +331,42 @@ impl ConditionalAccess {
     }
 }
 
+impl ConditionalAccess {
+    /// Whether a grant from a password-only sign-in of `user` to app `client_id` may go on
+    /// being refreshed: always for people [`needs_second_factor_always`] does not cover; for
+    /// those it does, only while an approved exception covers them or an enforced rule of the
+    /// policy in force allows them that app (asked with no address or device, so a rule for
+    /// the office network does not keep it).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub(crate) async fn password_only_grant_stands(
+        &self,
+        user: &twofold_core::identity::User,
+        client_id: &str,
+    ) -> AppResult<bool> {
+        if !needs_second_factor_always(user) {
+            return Ok(true);
+        }
+        let now = self.now();
+        if self.store.user_exceptions(user.id).await?.iter().any(|e| e.covers(now)) {
+            return Ok(true);
+        }
+        let policy = self.policy_in_force().await?.unwrap_or_default();
+        let groups = self.store.user_groups(user.id).await?;
+        let target = Target {
+            app: Some(client_id),
+            host_path: None,
+            action: access::Action::Read,
+            ip: None,
+            device_id: None,
+            trusted: None,
+        };
+        let (decision, _) = self.decide(&policy, user, &groups, &target, None, false).await?;
+        Ok(decision.outcome == Outcome::Allow && decision.sign_in_need() != SignInNeed::Default)
+    }
+}
+
 /// Whether `user` needs a second factor even where no rule says so: privileged and
 /// break-glass identities, and anyone whose roles make them privileged (admin, help desk,
 /// HR, auditor).

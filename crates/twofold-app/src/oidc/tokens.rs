@@ -48,7 +48,20 @@ impl Provider {
         }
         let client = self.authenticate_client(request).await?;
         match (request.grant_type.as_str(), client.service) {
-            ("client_credentials", true) => return self.client_credentials(&client, request).await,
+            ("client_credentials", true) => {
+                // The policy's rules for service accounts: networks, hours, dates.
+                let ip = meta.ip.as_deref().and_then(|ip| ip.parse().ok());
+                let verdict = self
+                    .access
+                    .service_account_access(&client.client_id, ip)
+                    .await
+                    .map_err(|e| oauth("server_error", e.to_string()))?;
+                if let Err(reason) = verdict {
+                    metrics::counter!("twofold_service_token_refusals_total").increment(1);
+                    return Err(oauth("unauthorized_client", reason));
+                }
+                return self.client_credentials(&client, request).await;
+            }
             ("client_credentials", false) => {
                 return Err(oauth("unauthorized_client", "only service accounts use client_credentials"));
             }
@@ -154,6 +167,22 @@ impl Provider {
             let methods = self.store.authenticators(token.grant.user_id).await.map_err(|e| server(e.to_string()))?;
             if methods.iter().any(|a| a.confirmed_at.is_some_and(|at| at > signed_in)) {
                 self.revoke_family(client, &token.family_id, "password-only grant after a method was set up", meta)
+                    .await?;
+                return Err(oauth("invalid_grant", "this sign-in proved only a password; sign in again"));
+            }
+            // Nor does one of a privileged account stand, unless an exception or the policy
+            // says so now (a grant made before either ended, or before the promotion).
+            let user = self.store.user_by_id(token.grant.user_id).await.map_err(|e| server(e.to_string()))?;
+            let stands = match &user {
+                Some(user) => self
+                    .access
+                    .password_only_grant_stands(user, &client.client_id)
+                    .await
+                    .map_err(|e| server(e.to_string()))?,
+                None => false,
+            };
+            if !stands {
+                self.revoke_family(client, &token.family_id, "password-only grant of a privileged account", meta)
                     .await?;
                 return Err(oauth("invalid_grant", "this sign-in proved only a password; sign in again"));
             }

@@ -281,3 +281,65 @@ async fn mutual_tls_authenticates_a_service_account_and_binds_its_tokens() {
         assert_eq!(result["bound_token_with_other_certificate"], 401, "{b}");
     }
 }
+
+/// Attack: a stolen integration secret used from elsewhere. A policy holds the nightly upload
+/// to the integration network; before the fix, service-account rules were accepted and never
+/// evaluated, so the secret worked from any address. Now the token endpoint refuses it from
+/// outside (through a trusted proxy's X-Forwarded-For, as deployed), audits and counts the
+/// refusal, and still serves it from inside; another account is not touched by the rule.
+#[tokio::test]
+async fn a_service_account_gets_no_token_from_outside_its_network() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--trusted-proxy", "127.0.0.1/32"]).await;
+        let account = |name: &str| -> (String, String) {
+            let out = env.cli(&["service-account", "add", name, "--scope", "upload", "--format", "json"]);
+            assert!(out.status.success(), "{b}: {}", stderr(&out));
+            let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+            (made["client_id"].as_str().unwrap().to_owned(), made["client_secret"].as_str().unwrap().to_owned())
+        };
+        let (upload, upload_secret) = account("Nightly upload");
+        let (other, other_secret) = account("Reporting");
+        let policy = env.write(
+            "integration.toml",
+            &format!(
+                "[zones]\nintegration = [\"10.20.0.0/16\"]\n\n[[rule]]\nname = \"nightly upload from the integration network only\"\n\
+                 who = {{ service_accounts = [\"{upload}\"] }}\nwhen = {{ outside_zones = [\"integration\"] }}\noutcome = \"block\"\n"
+            ),
+        );
+        let applied = env.cli(&["policy", "apply", &policy]);
+        assert!(applied.status.success(), "{b}: {}", stderr(&applied));
+        let ask = |id: String, secret: String, from: &'static str| {
+            let url = server.url.clone();
+            async move {
+                let response = reqwest::Client::new()
+                    .post(format!("{url}/oauth2/token"))
+                    .basic_auth(&id, Some(&secret))
+                    .header("x-forwarded-for", from)
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, refused) = ask(upload.clone(), upload_secret.clone(), "203.0.113.9").await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("unauthorized_client")), "{b}: {refused}");
+        assert!(refused.get("access_token").is_none(), "{b}");
+        let reason = refused["error_description"].as_str().unwrap_or_default();
+        assert!(reason.contains("nightly upload from the integration network only"), "{b}: {reason}");
+        let (status, inside) = ask(upload.clone(), upload_secret, "10.20.7.1").await;
+        assert_eq!(status, 200, "{b}: {inside}");
+        assert!(inside["access_token"].as_str().is_some(), "{b}");
+        let (status, untouched) = ask(other, other_secret, "203.0.113.9").await;
+        assert_eq!(status, 200, "{b}: the rule names one account: {untouched}");
+
+        let log = env.audit_log();
+        let refusals: Vec<&str> =
+            log.lines().filter(|l| l.contains("\"oidc.token_refused\"") && l.contains(&upload)).collect();
+        assert_eq!(refusals.len(), 1, "{b}: {log}");
+        assert!(refusals[0].contains("203.0.113.9"), "{b}: the refusal names the address: {}", refusals[0]);
+        let metrics = reqwest::get(format!("{}/metrics", server.url)).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("twofold_service_token_refusals_total 1"), "{b}: {metrics}");
+    }
+}

@@ -538,3 +538,67 @@ async fn a_clients_minimum_strength_holds_and_apps_can_sign_people_out() {
         assert!(after.headers()["location"].to_str().unwrap().starts_with("/login"), "{b}: the session ended");
     }
 }
+
+/// Attack: a stale password-only session riding `max_age`. An app asks `max_age=0` ("sign in
+/// again now"); the sign-in page is sent `prompt=login`, so it asks for the password instead
+/// of sending the old session straight back (where the request, answered, would issue a code
+/// without a new sign-in). The way back carries neither `max_age` nor `prompt=login`: the new
+/// sign-in answers them, once.
+#[tokio::test]
+async fn max_age_zero_asks_a_password_only_session_to_sign_in_again() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let (client_id, _) = register_client(&env);
+        let web = server.browser();
+        web.password_step("bob").await;
+        let asked = web
+            .get_path(&format!(
+                "/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid&state=s&max_age=0"
+            ))
+            .await;
+        let login = twofold_testkit::location(&asked);
+        assert!(login.starts_with("/login?") && login.ends_with("&prompt=login"), "{b}: {login}");
+        assert!(!login.contains("max_age"), "{b}: the way back is answered by the sign-in: {login}");
+        let page = web.get_path(&login).await;
+        assert_eq!(page.status(), 200, "{b}: the sign-in page asks, it does not send the old session back");
+        assert!(page.text().await.unwrap().contains("name=\"password\""), "{b}");
+    }
+}
+
+/// Attack: keeping a password-only app grant past a promotion. bob, standard, signs in to an
+/// app with his password alone and keeps its refresh token; made privileged, he (or whoever
+/// holds his password) would keep refreshing a password-only grant for ever although such an
+/// account gets no password-only session. The next refresh now ends the grant.
+#[tokio::test]
+async fn a_password_only_grant_ends_when_its_account_becomes_privileged() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&["--demo"]).await;
+        let url = &server.url;
+        let app = register_client(&env);
+        let web = server.browser();
+        web.password_step("bob").await;
+        let verifier = "v".repeat(50);
+        let code = code_for(&web, &app.0, &verifier).await;
+        let (status, tokens) = exchange(url, &app, &code, &verifier, REDIRECT).await;
+        assert_eq!(status, 200, "{b}: {tokens}");
+        let refresh = |token: String| {
+            let (url, app) = (url.clone(), app.clone());
+            async move {
+                post_form(
+                    &format!("{url}/oauth2/token"),
+                    &app,
+                    &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+                )
+                .await
+            }
+        };
+        let (status, renewed) = refresh(tokens["refresh_token"].as_str().unwrap().to_owned()).await;
+        assert_eq!(status, 200, "{b}: standard, the grant stands: {renewed}");
+        let promoted = env.cli(&["user", "update", "bob", "--tier", "privileged"]);
+        assert!(promoted.status.success(), "{b}: {}", stderr(&promoted));
+        let (status, refused) = refresh(renewed["refresh_token"].as_str().unwrap().to_owned()).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "{b}: {refused}");
+    }
+}
