@@ -1,7 +1,6 @@
 //! Forward-auth for apps behind a reverse proxy: the proxy asks, for each request, whether
 //! the browser's Twofold session may pass, and learns who it is.
 
-use twofold_core::access::Action;
 use twofold_core::forward_auth::{self, Decision, Policy, Presented};
 
 use crate::access::Target;
@@ -93,14 +92,19 @@ impl ForwardAuth {
         let presented = full.map(|s| Presented { auth: &s.session.auth, groups: &groups });
         let decision = forward_auth::decide(&self.policy, host, path, presented.as_ref(), self.now());
         if let (Decision::Allow, Some(current)) = (&decision, full) {
+            // What the request does: a path the policy names ([[action]]), else its method.
+            let policy = match self.access.policy_in_force().await {
+                Ok(policy) => policy.unwrap_or_default(),
+                Err(e) => {
+                    tracing::error!(error = %e, "conditional access unavailable: refusing");
+                    return Ok(ForwardOutcome::Deny("access cannot be checked right now".into()));
+                }
+            };
+            let (action, _) = twofold_core::access::paths::forward_action(&policy, host, path, request.method);
             let target = Target {
                 app: None,
                 host_path: Some((request.host, request.path)),
-                action: if matches!(request.method, "GET" | "HEAD" | "OPTIONS") {
-                    Action::Read
-                } else {
-                    Action::Modify
-                },
+                action,
                 ip: request.ip,
                 device_id: request.device_id,
                 trusted: None,

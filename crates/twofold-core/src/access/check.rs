@@ -144,5 +144,6 @@ pub fn check(policy: &Policy, known_groups: &[String]) -> Result<(), ValidationE
             errors.add(field, message);
         }
     }
+    super::paths::check(policy, &mut errors);
     errors.into_result()
 }

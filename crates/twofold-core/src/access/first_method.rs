@@ -103,7 +103,7 @@ mod tests {
             zones: [("office".to_owned(), vec!["10.0.0.0/8".to_owned()])].into(),
             strengths: Default::default(),
             rules,
-            low_sensitivity: Default::default(),
+            ..Policy::default()
         }
     }
 

@@ -17,6 +17,7 @@ mod evaluate;
 pub mod file;
 pub mod first_method;
 pub mod geo;
+pub mod paths;
 pub mod risk;
 pub mod simulate;
 
@@ -49,6 +50,9 @@ pub struct Policy {
     /// Apps and hosts a `limit` outcome leaves open for reading.
     #[serde(default)]
     pub low_sensitivity: LowSensitivity,
+    /// Forward-auth paths named as exports, approvals or administration (`[[action]]`).
+    #[serde(default, rename = "action")]
+    pub actions: Vec<paths::PathAction>,
 }
 
 /// What stays reachable (for reading) under a `limit` outcome. Twofold's own Security info

@@ -54,6 +54,7 @@ fn example() -> Policy {
         .into(),
         rules: vec![outside, sensitive, new_device, admins, privileged, sms_over, break_glass],
         low_sensitivity: LowSensitivity { apps: vec!["wiki".into()], hosts: vec![] },
+        actions: vec![],
     }
 }
 

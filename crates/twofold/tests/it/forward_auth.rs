@@ -248,6 +248,18 @@ name = "trial: block reports"
 mode = "report_only"
 what = { hosts = ["app.test/reports"] }
 outcome = "block"
+
+[[rule]]
+name = "exports need a passkey"
+what = { actions = ["export"] }
+outcome = "require"
+strength = "phr"
+
+[[action]]
+name = "downloads are exports"
+hosts = ["app.test/reports/*/download"]
+methods = ["GET"]
+action = "export"
 "#,
         )
         .unwrap();
@@ -284,5 +296,10 @@ outcome = "block"
         assert_eq!(status, 403, "{b}: bob has no passkey: {body}");
         assert!(body.contains("phr"), "{b}: {body}");
         assert_eq!(ask("/reports", "GET").await.0, 200, "{b}: a report-only rule never blocks");
+        // A path the policy names an export meets the export rule; the page beside it does not.
+        let (status, body) = ask("/reports/q3/download", "GET").await;
+        assert_eq!(status, 403, "{b}: {body}");
+        assert!(body.contains("phr"), "{b}: {body}");
+        assert_eq!(ask("/reports/q3", "GET").await.0, 200, "{b}: reading the report is not an export");
     }
 }
