@@ -15,6 +15,7 @@ use twofold_core::factors::access_pass::AccessPassPolicy;
 use twofold_core::factors::first_enrolment::FirstEnrolmentPolicy;
 
 use crate::access::ConditionalAccess;
+use crate::approvals::Approvals;
 use crate::cases::{Cases, HelpDeskPolicy};
 use crate::emergency::{Emergency, EmergencyPolicy};
 use crate::factors::{Factors, passkeys};
@@ -46,6 +47,7 @@ pub struct AppBuilder {
     first_enrolment: FirstEnrolmentPolicy,
     helpdesk: HelpDeskPolicy,
     emergency: EmergencyPolicy,
+    deliverer: Option<Arc<dyn twofold_core::outbox::Deliverer>>,
 }
 
 impl AppBuilder {
@@ -74,7 +76,15 @@ impl AppBuilder {
             first_enrolment: FirstEnrolmentPolicy::default(),
             helpdesk: HelpDeskPolicy::default(),
             emergency: EmergencyPolicy::default(),
+            deliverer: None,
         }
+    }
+
+    /// Delivers the outbox (approval results to apps' callback URLs) through `deliverer`.
+    #[must_use]
+    pub fn with_deliverer(mut self, deliverer: Arc<dyn twofold_core::outbox::Deliverer>) -> Self {
+        self.deliverer = Some(deliverer);
+        self
     }
 
     /// Gives temporary access passes lifetimes within `policy`.
@@ -286,6 +296,21 @@ impl AppBuilder {
             access: Arc::clone(&access),
             emergency: Arc::clone(&emergency),
         });
-        App { shared, identity, factors, rollout, access, oidc, forward_auth, signin, attempts, cases, emergency }
+        let approvals =
+            Arc::new(Approvals { shared: Arc::clone(&shared), oidc: Arc::clone(&oidc), deliverer: self.deliverer });
+        App {
+            shared,
+            identity,
+            factors,
+            rollout,
+            access,
+            oidc,
+            forward_auth,
+            signin,
+            attempts,
+            cases,
+            emergency,
+            approvals,
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! terminal: callers map [`AppError`] to their own surface.
 
 pub mod access;
+pub mod approvals;
 pub mod audit;
 mod builder;
 pub mod cases;
@@ -282,6 +283,7 @@ pub struct App {
     attempts: Arc<signin::Attempts>,
     cases: Arc<cases::Cases>,
     emergency: Arc<emergency::Emergency>,
+    approvals: Arc<approvals::Approvals>,
 }
 
 impl App {
@@ -344,6 +346,13 @@ impl App {
     #[must_use]
     pub fn emergency(&self) -> &emergency::Emergency {
         &self.emergency
+    }
+
+    /// Maker–checker approvals: rules, requests apps raise, approvers' decisions, receipts
+    /// and their delivery.
+    #[must_use]
+    pub fn approvals(&self) -> &approvals::Approvals {
+        &self.approvals
     }
 
     /// Sign-in (every way in) and sessions.

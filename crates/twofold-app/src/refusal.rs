@@ -2,6 +2,7 @@
 //! surface needs to say it. The use cases decide; each surface (the API's problem bodies,
 //! the pages, the CLI) words the refusal for its readers and picks its status or exit code.
 
+use twofold_core::approvals::ApprovalRefusal;
 use twofold_core::cases::CaseRefusal;
 use twofold_core::cases::hr_system::HrSystemRefusal;
 use twofold_core::cases::scope::OutOfScope;
@@ -81,6 +82,12 @@ pub enum Refusal {
     Emergency(EmergencyRefusal),
     /// A signed call from the HR system does not answer the case; the core's reason.
     HrSystem(HrSystemRefusal),
+    /// An approval vote does not count; the core's reason.
+    Approval(ApprovalRefusal),
+    /// No approval rule covers the request: it needs no approval.
+    NoApprovalNeeded,
+    /// Another decision on the approval request landed first: read it again.
+    ApprovalChangedMeanwhile,
 }
 
 /// Whether a refusal is about who asks (they may not) or about the present state (it cannot
@@ -112,6 +119,15 @@ impl Refusal {
                 | EmergencyRefusal::TierExcluded(_)
                 | EmergencyRefusal::NotAnAdmin
                 | EmergencyRefusal::SameApprover => RefusalKind::NotAllowed,
+            },
+            Self::Approval(refusal) => match refusal {
+                ApprovalRefusal::AlreadyDecided(_) | ApprovalRefusal::Expired | ApprovalRefusal::AlreadyVoted => {
+                    RefusalKind::Conflict
+                }
+                ApprovalRefusal::SelfApproval
+                | ApprovalRefusal::NotAnApprover(_)
+                | ApprovalRefusal::NotFresh
+                | ApprovalRefusal::TooWeak(_) => RefusalKind::NotAllowed,
             },
             Self::HrSystem(refusal) => match refusal {
                 HrSystemRefusal::OtherCase
@@ -147,6 +163,8 @@ impl Refusal {
             | Self::NoConfirmationAsked
             | Self::AlreadyEnded
             | Self::CaseChangedMeanwhile
+            | Self::NoApprovalNeeded
+            | Self::ApprovalChangedMeanwhile
             | Self::ChannelUnavailable(_) => RefusalKind::Conflict,
         }
     }

@@ -9,6 +9,8 @@
 //! - [`cases`]: help-desk support cases — identity verification, operator scope, what a
 //!   verified case unlocks, closing.
 //! - [`emergency`]: emergency access, review tasks, break-glass control tests.
+//! - [`approvals`]: maker–checker approvals apps raise, their rules and signed receipts;
+//!   [`outbox`]: what must be delivered, retried until acknowledged.
 //! - [`oidc`]: the OpenID Connect provider's request, token and claim rules.
 //! - [`forward_auth`]: hosts and paths a reverse proxy asks about.
 //! - [`audit`]: audit events and the hash chain.
@@ -23,6 +25,7 @@
 //! May depend on nothing else in the workspace.
 
 pub mod access;
+pub mod approvals;
 pub mod audit;
 pub mod cases;
 pub mod clock;
@@ -32,6 +35,7 @@ pub mod forward_auth;
 pub mod identity;
 pub mod mail;
 pub mod oidc;
+pub mod outbox;
 pub mod rollout;
 pub mod sealed;
 pub mod secret;

@@ -53,6 +53,13 @@ pub(crate) fn words(refusal: &Refusal) -> String {
         Refusal::Case(reason) => reason.to_string(),
         Refusal::Emergency(reason) => reason.to_string(),
         Refusal::HrSystem(reason) => reason.to_string(),
+        Refusal::Approval(reason) => reason.to_string(),
+        Refusal::NoApprovalNeeded => {
+            "no approval rule covers this request: it needs no approval (twofold approvals rules show)".into()
+        }
+        Refusal::ApprovalChangedMeanwhile => {
+            "someone else decided on this request meanwhile; look at it again".into()
+        }
         Refusal::OperatorStepUp { minutes } => format!(
             "working cases needs your own passkey or security key, proved within the last {minutes} minutes: sign in again with it"
         ),

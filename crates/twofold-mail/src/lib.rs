@@ -1,11 +1,13 @@
 //! Twofold's outbound messages: the core's [`Mailer`] port over SMTP, and its SMS port as an
-//! HTTP webhook to an SMS provider ([`sms::WebhookSms`]).
+//! HTTP webhook to an SMS provider ([`sms::WebhookSms`]), and the outbox's deliveries to
+//! apps' callback URLs ([`webhook::HttpDeliverer`]).
 //!
 //! `smtp://host:25` (plain, for a local relay), `smtp://host:587?tls=required` (STARTTLS)
 //! or `smtps://host:465`, with `user:password@` when the relay wants authentication.
 //! Depends on `twofold-core` only.
 
 pub mod sms;
+pub mod webhook;
 
 use async_trait::async_trait;
 use lettre::message::{Mailbox, header::ContentType};

@@ -23,6 +23,8 @@
 //! - `cases/`: help-desk support cases (`cases.rs`, `CaseStore`);
 //! - `emergency/`: emergency accesses (`accesses.rs`) and review tasks (`reviews.rs`),
 //!   together `EmergencyStore`;
+//! - `approvals/`: approval requests (`requests.rs`, `ApprovalStore`, its rules versions kept
+//!   by `access/versions.rs`) and the outbox (`outbox.rs`, `OutboxStore`);
 //! - `audit/`: reading and appending the log (`events.rs`, `AuditStore`) and the chainer
 //!   (`chain.rs`).
 //!
@@ -33,6 +35,7 @@
 //! check (`HealthCheck`) is here.
 
 mod access;
+mod approvals;
 mod audit;
 mod cases;
 mod emergency;

@@ -104,6 +104,11 @@ const SQLITE: &[Migration] = &[
         name: "emergency_access_and_reviews",
         sql: include_str!("../migrations/sqlite/0025_emergency_access_and_reviews.sql"),
     },
+    Migration {
+        version: 26,
+        name: "approvals_and_outbox",
+        sql: include_str!("../migrations/sqlite/0026_approvals_and_outbox.sql"),
+    },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -194,6 +199,11 @@ const POSTGRES: &[Migration] = &[
         version: 25,
         name: "emergency_access_and_reviews",
         sql: include_str!("../migrations/postgres/0025_emergency_access_and_reviews.sql"),
+    },
+    Migration {
+        version: 26,
+        name: "approvals_and_outbox",
+        sql: include_str!("../migrations/postgres/0026_approvals_and_outbox.sql"),
     },
 ];
 

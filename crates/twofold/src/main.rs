@@ -182,6 +182,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Campaign(command) => {
             commands::campaigns::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }
+        Command::Approvals(command) => {
+            commands::approvals::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
+        }
         Command::Emergency(command) => {
             commands::emergency::run(command, &open_app(&settings, &clock).await?, cli.global.format).await
         }

@@ -107,6 +107,9 @@ fn refusal_words(refusal: &twofold_app::Refusal) -> String {
         Refusal::Case(reason) => reason.to_string(),
         Refusal::Emergency(reason) => reason.to_string(),
         Refusal::HrSystem(reason) => reason.to_string(),
+        Refusal::Approval(reason) => reason.to_string(),
+        Refusal::NoApprovalNeeded => "no approval rule covers this request".into(),
+        Refusal::ApprovalChangedMeanwhile => "someone else decided on this request meanwhile".into(),
         Refusal::OperatorStepUp { minutes } => format!(
             "working cases needs your own passkey or security key, proved within the last {minutes} minutes: sign in again with it"
         ),

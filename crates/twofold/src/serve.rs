@@ -29,10 +29,12 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
     } else {
         settings.public_url.clone()
     };
+    let deliverer = twofold_mail::webhook::HttpDeliverer::new().context("making the outbox's HTTP client")?;
     let app = Arc::new(
         app.with_webauthn(&public_url)
             .map_err(anyhow::Error::msg)?
             .with_issuer(&public_url)
+            .with_deliverer(Arc::new(deliverer))
             .build_for_server()
             .map_err(anyhow::Error::msg)?,
     );
@@ -53,6 +55,7 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
     announce(&public_url, bound, scheme, demo_app.as_deref(), &seeded, &app).await;
     let chainer = tokio::spawn(chain_audit_events(Arc::clone(&app)));
     let scheduler = tokio::spawn(run_campaign_jobs(Arc::clone(&app)));
+    let outbox = tokio::spawn(deliver_outbox(Arc::clone(&app)));
     let service = twofold_http::router(state).into_make_service_with_connect_info::<PeerInfo>();
     match &settings.tls {
         Some((cert, key, client_ca)) => {
@@ -70,6 +73,7 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
     }
     chainer.abort();
     scheduler.abort();
+    outbox.abort();
     app.chain_audit().await.context("chaining the last audit events")?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
@@ -82,6 +86,31 @@ async fn chain_audit_events(app: Arc<App>) {
         tick.tick().await;
         if let Err(e) = app.chain_audit().await {
             tracing::warn!(error = %e, "audit chaining failed; will retry");
+        }
+    }
+}
+
+/// Delivers the outbox every second and expires approval requests whose time ran out.
+/// Every node runs it; each message is claimed by one node at a time, and an expiry is
+/// recorded once whichever node wins.
+async fn deliver_outbox(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        match app.approvals().run_jobs().await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "approval requests expired"),
+            Err(e) => tracing::warn!(error = %e, "approval expiry failed; will retry"),
+        }
+        match app.approvals().deliver_due().await {
+            Ok(report) if report.delivered + report.failed + report.given_up > 0 => tracing::info!(
+                delivered = report.delivered,
+                failed = report.failed,
+                given_up = report.given_up,
+                "outbox delivered"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox delivery failed; will retry"),
         }
     }
 }

@@ -297,6 +297,45 @@ impl Provider {
         Ok(self.store.user_by_id(user_id).await?.is_some_and(|u| u.may_sign_in()))
     }
 
+    /// The person on whose behalf `token` was issued to `client`, and how they signed in —
+    /// or why the token does not do (forged, expired, revoked, another app's, a service
+    /// account's own): what an app presents to act for its signed-in person (the approvals
+    /// API), so an app cannot name a person who did not sign in to it.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub(crate) async fn person_behind(
+        &self,
+        client: &Client,
+        token: &str,
+    ) -> AppResult<Result<(twofold_core::identity::User, twofold_core::signin::session::AuthContext), &'static str>>
+    {
+        let claims: AccessClaims = match self.verify_token(token).await? {
+            Ok(claims) => claims,
+            Err(rejected) => return Ok(Err(rejected.0)),
+        };
+        if claims.iss != self.issuer()? {
+            return Ok(Err("not issued here"));
+        }
+        if claims.client_id != client.client_id {
+            return Ok(Err("issued to another app"));
+        }
+        if claims.sub == claims.client_id || claims.acr.is_none() {
+            return Ok(Err("a service account's token acts for no person"));
+        }
+        if let Some(why) = self.access_token_dead(&claims).await? {
+            return Ok(Err(why));
+        }
+        let Ok(id) = Uuid::parse_str(&claims.sub) else { return Ok(Err("bad subject")) };
+        let Some(user) = self.store.user_by_id(id).await? else { return Ok(Err("no such person")) };
+        let auth = twofold_core::signin::session::AuthContext {
+            acr: claims.acr.unwrap_or_default(),
+            amr: claims.amr.unwrap_or_default(),
+            auth_time: claims.auth_time.map(|secs| Timestamp(secs * 1000)),
+        };
+        Ok(Ok((user, auth)))
+    }
+
     /// Why an access token (already verified as ours) is no longer good, if it is not:
     /// expired, revoked, its family revoked, or its person unable to sign in.
     async fn access_token_dead(&self, claims: &AccessClaims) -> AppResult<Option<&'static str>> {

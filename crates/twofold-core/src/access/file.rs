@@ -60,9 +60,13 @@ fn rule_lines(source: &str, yaml: bool) -> Vec<usize> {
     lines
 }
 
-/// Parses a policy file, TOML or YAML, into the model.
-fn parse(source: &str, yaml: bool) -> Result<Policy, Problem> {
-    if yaml {
+/// Parses a file of rules, TOML or YAML (told from the text), into `T`: the policy model, or
+/// any other rules file written the same way (approval rules).
+///
+/// # Errors
+/// The syntax error, located by line and column.
+pub fn parse_any<T: serde::de::DeserializeOwned>(source: &str) -> Result<T, Problem> {
+    if is_yaml(source) {
         return serde_yaml_ng::from_str(source).map_err(|e| {
             let at = e
                 .location()
@@ -79,40 +83,46 @@ fn parse(source: &str, yaml: bool) -> Result<Policy, Problem> {
     })
 }
 
+/// Places each error of a checked rules file at its line: `rule[i].field` at the `i`-th
+/// rule's header (`name_of(i)` names it), `table.field` at the table's header.
+#[must_use]
+pub fn locate(
+    source: &str,
+    errors: &crate::ValidationErrors,
+    name_of: impl Fn(usize) -> Option<String>,
+) -> Vec<Problem> {
+    let lines = rule_lines(source, is_yaml(source));
+    errors
+        .0
+        .iter()
+        .map(|e| {
+            let index =
+                e.field.strip_prefix("rule[").and_then(|r| r.split(']').next()).and_then(|n| n.parse::<usize>().ok());
+            let at = match index {
+                Some(i) => {
+                    let name = name_of(i).unwrap_or_default();
+                    lines.get(i).map_or_else(|| format!("rule '{name}'"), |l| format!("line {l} (rule '{name}')"))
+                }
+                None => e.field.split('.').next().map_or_else(String::new, |table| {
+                    source
+                        .lines()
+                        .position(|l| l.trim() == format!("[{table}]") || l.trim_end() == format!("{table}:"))
+                        .map_or_else(String::new, |i| format!("line {}", i + 1))
+                }),
+            };
+            Problem { at, field: e.field.clone(), message: e.message.clone() }
+        })
+        .collect()
+}
+
 /// Parses and checks a policy file (TOML or YAML) against the directory's groups.
 ///
 /// # Errors
 /// Every problem found.
 pub fn load(source: &str, known_groups: &[String]) -> Result<Policy, Vec<Problem>> {
-    let yaml = is_yaml(source);
-    let policy = parse(source, yaml).map_err(|problem| vec![problem])?;
-    let lines = rule_lines(source, yaml);
-    check(&policy, known_groups).map_err(|errors| {
-        errors
-            .0
-            .into_iter()
-            .map(|e| {
-                let index = e
-                    .field
-                    .strip_prefix("rule[")
-                    .and_then(|r| r.split(']').next())
-                    .and_then(|n| n.parse::<usize>().ok());
-                let at = match index {
-                    Some(i) => {
-                        let name = policy.rules.get(i).map_or("", |r| r.name.as_str());
-                        lines.get(i).map_or_else(|| format!("rule '{name}'"), |l| format!("line {l} (rule '{name}')"))
-                    }
-                    None => e.field.split('.').next().map_or_else(String::new, |table| {
-                        source
-                            .lines()
-                            .position(|l| l.trim() == format!("[{table}]") || l.trim_end() == format!("{table}:"))
-                            .map_or_else(String::new, |i| format!("line {}", i + 1))
-                    }),
-                };
-                Problem { at, field: e.field, message: e.message }
-            })
-            .collect::<Vec<_>>()
-    })?;
+    let policy: Policy = parse_any(source).map_err(|problem| vec![problem])?;
+    check(&policy, known_groups)
+        .map_err(|errors| locate(source, &errors, |i| policy.rules.get(i).map(|r| r.name.clone())))?;
     Ok(policy)
 }
 

@@ -52,6 +52,10 @@ pub enum TargetType {
     EmergencyAccess,
     /// A review task; the id is its UUID.
     Review,
+    /// An approval request; the id is its UUID.
+    Approval,
+    /// An approval rules version; the id is the version number.
+    ApprovalRules,
 }
 
 impl TargetType {
@@ -76,6 +80,8 @@ impl TargetType {
             Self::AccessPass => "access_pass",
             Self::EmergencyAccess => "emergency_access",
             Self::Review => "review",
+            Self::Approval => "approval",
+            Self::ApprovalRules => "approval_rules",
         }
     }
 }
@@ -353,6 +359,23 @@ audit_actions! {
     ReviewOpen => "review.open", Review;
     /// A review task was completed. After: `findings`, `control_test`.
     ReviewComplete => "review.complete", Review;
+
+    // Maker–checker approvals.
+
+    /// An approval rules file was applied as the next version (the id). After: `note`.
+    ApprovalRulesApply => "approval_rules.apply", ApprovalRules;
+    /// An app raised an approval request. After: `client_id`, `requester`, `action`,
+    /// `resource`, `content_hash`, `rule`, `approvers`, `required`, `expires_at`.
+    ApprovalRequest => "approval.request", Approval;
+    /// An approver approved (the actor, with their fresh second factor). After: `state`,
+    /// `approvals`, `required`, and `receipt` (its SHA-256) when this decided it.
+    ApprovalApprove => "approval.approve", Approval;
+    /// An approver rejected it, which decides it. After: `state`, `receipt`.
+    ApprovalReject => "approval.reject", Approval;
+    /// Its time ran out before enough approvals. After: `state`, `receipt`.
+    ApprovalExpire => "approval.expire", Approval;
+    /// Its result reached the app's callback URL. After: `target` (host), `attempts`.
+    ApprovalDeliver => "approval.deliver", Approval;
 }
 
 impl AuditAction {
@@ -452,6 +475,12 @@ mod tests {
         "consent.revoke",
         "client.update",
         "client.remove",
+        "approval_rules.apply",
+        "approval.request",
+        "approval.approve",
+        "approval.reject",
+        "approval.expire",
+        "approval.deliver",
     ];
 
     /// `docs/audit-events.md`, the published description of the vocabulary.

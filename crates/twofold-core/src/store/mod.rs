@@ -17,6 +17,7 @@
 //! while writers never wait for it; every read of the log chains what is pending first.
 
 mod access;
+mod approvals;
 mod audit;
 mod cases;
 mod emergency;
@@ -29,6 +30,7 @@ mod signin;
 use async_trait::async_trait;
 
 pub use access::PolicyStore;
+pub use approvals::{ApprovalStore, OutboxStore};
 pub use audit::AuditStore;
 pub use cases::{CaseFilter, CaseStore};
 pub use emergency::EmergencyStore;
@@ -101,5 +103,7 @@ sum_of_ports!(
     CaseStore,
     AccessPassStore,
     EmergencyStore,
+    ApprovalStore,
+    OutboxStore,
     AuditStore,
 );

@@ -1,5 +1,6 @@
 //! The admin REST API under `/api/v1`, bearer API keys, described at `/api/openapi.json`.
 
+mod approvals;
 mod audit;
 mod campaigns;
 mod case_work;
@@ -62,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/close", post(case_work::close))
         .route("/cases/{id}/hr-attestation", post(case_work::hr_attestation))
         .route("/reports/cases", get(cases::metrics))
+        .route("/approvals", post(approvals::raise))
+        .route("/approvals/{id}", get(approvals::show))
         .route("/audit/events", get(audit::events))
         .route("/audit/verify", get(audit::verify))
         .fallback(|| async { crate::ApiError::App(twofold_app::AppError::NotFound("API endpoint")) })

@@ -253,22 +253,50 @@ async fn calling_client(
     certificate: Option<String>,
     form: &TokenOnlyForm,
 ) -> Result<twofold_core::oidc::Client, Response> {
+    let presented = PresentedCredentials {
+        client_id: form.client_id.clone(),
+        client_secret: form.client_secret.clone(),
+        client_assertion_type: form.client_assertion_type.clone(),
+        client_assertion: form.client_assertion.clone(),
+    };
+    authenticate_app(state, headers, certificate, presented)
+        .await
+        .map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
+}
+
+/// Client credentials sent in a request body (`client_secret_post`, `private_key_jwt`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct PresentedCredentials {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
+}
+
+/// Authenticates an app by whichever method it registered: Basic credentials in the
+/// `Authorization` header, `presented` ones from the body, or its TLS client certificate.
+pub(crate) async fn authenticate_app(
+    state: &AppState,
+    headers: &HeaderMap,
+    certificate: Option<String>,
+    presented: PresentedCredentials,
+) -> Result<twofold_core::oidc::Client, OAuthError> {
     let basic = basic_credentials(headers);
     let basic_auth = basic.is_some();
     let (id, secret) = match basic {
         Some((id, secret)) => (id, Some(secret)),
-        None => (form.client_id.clone().unwrap_or_default(), form.client_secret.clone()),
+        None => (presented.client_id.unwrap_or_default(), presented.client_secret),
     };
     let request = TokenRequest {
         basic_auth,
         client_id: id,
         client_secret: secret,
-        client_assertion_type: form.client_assertion_type.clone(),
-        client_assertion: form.client_assertion.clone(),
+        client_assertion_type: presented.client_assertion_type,
+        client_assertion: presented.client_assertion,
         client_cert_thumbprint: certificate,
         ..TokenRequest::default()
     };
-    state.app.oidc().authenticate_client(&request).await.map_err(|e| oauth_error(StatusCode::UNAUTHORIZED, &e))
+    state.app.oidc().authenticate_client(&request).await
 }
 
 /// RFC 7009: always 200 for a known client, whatever the token was.

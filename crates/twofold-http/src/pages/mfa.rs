@@ -256,7 +256,7 @@ pub async fn send_code(
 }
 
 /// A strength asked for, in words ("a passkey or security key"), as "This needs …" uses them.
-fn strength_words(strength: &str) -> String {
+pub(super) fn strength_words(strength: &str) -> String {
     match strength {
         "mfa" => t("strength.mfa").to_owned(),
         "phr" => t("strength.phr").to_owned(),

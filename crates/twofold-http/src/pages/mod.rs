@@ -3,6 +3,7 @@
 
 mod access_pass;
 mod account;
+mod approvals;
 pub(crate) mod auth;
 mod case_review;
 pub mod chrome;
@@ -58,6 +59,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/{id}/replace", axum::routing::post(security::replace))
         .route("/account/security/devices/{device}/forget", axum::routing::post(security::forget_device))
         .route("/cases/{id}/review", get(case_review::show).post(case_review::answer))
+        .route("/approvals", get(approvals::queue))
+        .route("/approvals/{id}", get(approvals::show).post(approvals::decide))
         .route("/helpdesk", get(helpdesk::show))
         .route("/helpdesk/cases", axum::routing::post(helpdesk::open))
         .route("/helpdesk/cases/{id}", get(helpdesk::case))

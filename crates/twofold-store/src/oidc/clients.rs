@@ -186,7 +186,7 @@ impl OidcClientStore for SqlStore {
                 crate::oidc::tokens::revoke_family_rows(&mut tx.tx, family, now).await?;
             }
         }
-        for table in ["authorization_codes", "oidc_consents", "client_assertions"] {
+        for table in ["authorization_codes", "oidc_consents", "client_assertions", "approval_callbacks"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE client_id = $1")))
                 .bind(client_id)
                 .execute(&mut *tx.tx)

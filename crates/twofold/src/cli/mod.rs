@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod approvals;
 mod apps;
 mod directory;
 mod emergency;
@@ -14,6 +15,7 @@ mod policy;
 mod reports;
 mod rollout;
 
+pub use approvals::{ApprovalRulesCommand, ApprovalsCommand};
 pub use apps::{ClientCommand, KeysCommand, ServiceAccountCommand};
 pub use directory::{ApiKeyCommand, GroupCommand, TokenCommand, UserCommand, UserFields};
 pub use emergency::{EmergencyCommand, ReviewCommand};
@@ -123,6 +125,9 @@ pub enum Command {
     /// Review tasks after emergency access and break-glass sign-ins
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Maker–checker approvals apps raise: the rules, callback URLs and requests
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The admin verbs. Each builds the CLI actor, calls use cases, prints a table or JSON.
 
 pub mod api_keys;
+pub mod approvals;
 pub mod audit;
 pub mod campaigns;
 pub mod cases;

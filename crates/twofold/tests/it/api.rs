@@ -226,7 +226,7 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
     assert_eq!(doc["openapi"], "3.1.0");
     let client = api(&env.admin_token());
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 48);
+    assert_eq!(paths.len(), 50);
     let served = served_api_routes();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, operations) in paths {

@@ -9,6 +9,7 @@
 pub const BIN: &str = env!("CARGO_BIN_EXE_twofold");
 
 mod api;
+mod approvals;
 mod attestation;
 mod browser;
 mod campaign_time;
