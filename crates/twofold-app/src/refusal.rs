@@ -88,6 +88,14 @@ pub enum Refusal {
     NoApprovalNeeded,
     /// Another decision on the approval request landed first: read it again.
     ApprovalChangedMeanwhile,
+    /// Only a confidential app (its server, with a secret, key or certificate) raises
+    /// approval requests.
+    NeedsConfidentialClient,
+    /// The person has this many requests waiting in this app already.
+    TooManyPendingApprovals {
+        /// The most one person may have waiting.
+        limit: usize,
+    },
 }
 
 /// Whether a refusal is about who asks (they may not) or about the present state (it cannot
@@ -112,7 +120,8 @@ impl Refusal {
             | Self::NotTheirManager { .. }
             | Self::FirstMethodNeedsProof { .. }
             | Self::OutOfScope(_)
-            | Self::OperatorStepUp { .. } => RefusalKind::NotAllowed,
+            | Self::OperatorStepUp { .. }
+            | Self::NeedsConfidentialClient => RefusalKind::NotAllowed,
             Self::Emergency(refusal) => match refusal {
                 EmergencyRefusal::AlreadyDecided(_) => RefusalKind::Conflict,
                 EmergencyRefusal::NotEnrolled
@@ -165,6 +174,7 @@ impl Refusal {
             | Self::CaseChangedMeanwhile
             | Self::NoApprovalNeeded
             | Self::ApprovalChangedMeanwhile
+            | Self::TooManyPendingApprovals { .. }
             | Self::ChannelUnavailable(_) => RefusalKind::Conflict,
         }
     }

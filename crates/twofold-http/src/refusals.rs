@@ -57,6 +57,12 @@ pub(crate) fn words(refusal: &Refusal) -> String {
         Refusal::NoApprovalNeeded => {
             "no approval rule covers this request: it needs no approval (twofold approvals rules show)".into()
         }
+        Refusal::NeedsConfidentialClient => {
+            "approval requests are raised by an app's server, authenticated with its secret, key or certificate: a public client cannot".into()
+        }
+        Refusal::TooManyPendingApprovals { limit } => {
+            format!("this person has {limit} requests waiting for approval in this app already")
+        }
         Refusal::ApprovalChangedMeanwhile => {
             "someone else decided on this request meanwhile; look at it again".into()
         }

@@ -109,6 +109,8 @@ fn refusal_words(refusal: &twofold_app::Refusal) -> String {
         Refusal::HrSystem(reason) => reason.to_string(),
         Refusal::Approval(reason) => reason.to_string(),
         Refusal::NoApprovalNeeded => "no approval rule covers this request".into(),
+        Refusal::NeedsConfidentialClient => "only a confidential app raises approval requests".into(),
+        Refusal::TooManyPendingApprovals { limit } => format!("{limit} requests are waiting for approval already"),
         Refusal::ApprovalChangedMeanwhile => "someone else decided on this request meanwhile".into(),
         Refusal::OperatorStepUp { minutes } => format!(
             "working cases needs your own passkey or security key, proved within the last {minutes} minutes: sign in again with it"

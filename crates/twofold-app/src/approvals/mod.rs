@@ -140,8 +140,11 @@ impl Approvals {
 fn callback_url_problem(url: &str) -> Result<(), &'static str> {
     let (scheme, rest) = url.split_once("://").ok_or("must be an absolute http(s) URL")?;
     let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    if url.contains('#') || host.is_empty() || url.chars().any(char::is_whitespace) {
+    if host.contains('@') {
+        // A password in the URL would reach logs, audit events and alerts.
+        return Err("must not carry a user name or password: authenticate the receipt by its signature");
+    }
+    if url.contains('#') || host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must be an absolute http(s) URL with a host and no fragment");
     }
     let name = if host.starts_with('[') {
@@ -173,5 +176,6 @@ mod tests {
         assert!(callback_url_problem("https://a.example/cb#x").is_err());
         assert!(callback_url_problem("ftp://a.example/cb").is_err());
         assert!(callback_url_problem("/cb").is_err());
+        assert!(callback_url_problem("https://user:secret@a.example/cb").is_err(), "no credentials in URLs");
     }
 }

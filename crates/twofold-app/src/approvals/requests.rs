@@ -3,13 +3,18 @@
 
 use serde::Serialize;
 use twofold_core::ValidationErrors;
-use twofold_core::approvals::{ApprovalRequest, Proposal, Requester, check_proposal};
+use twofold_core::approvals::rules::RuleMatch;
+use twofold_core::approvals::{ApprovalRequest, ApprovalState, Proposal, Requester, check_proposal};
 use twofold_core::audit::ActorKind;
 use twofold_core::oidc::Client;
 use uuid::Uuid;
 
 use super::Approvals;
 use crate::{Actor, AppError, AppResult, Refusal, RequestMeta};
+
+/// How many requests one person may have waiting in one app at once: enough for real work,
+/// few enough that a runaway app cannot flood the approvers' queues and mailboxes.
+pub const MAX_PENDING_PER_PERSON: usize = 50;
 
 /// What an app learns about its request: where it stands and, once decided, the receipt.
 #[derive(Debug, Clone, Serialize)]
@@ -52,21 +57,39 @@ impl From<&ApprovalRequest> for RaisedRequest {
 }
 
 impl Approvals {
-    /// Raises a request from `client` (already authenticated) for the person `subject_token`
-    /// (their access token, issued to `client`) acts for; the approvers the rule names are
-    /// mailed. Audited `approval.request` with the requester as actor.
+    /// Raises a request from `client` (already authenticated, confidential) for the person
+    /// `subject_token` (their access token, issued to `client`) acts for, with the person's
+    /// address as the app reports it; the approvers the rule names are mailed. Audited
+    /// `approval.request` with the requester as actor.
     ///
     /// # Errors
+    /// [`Refusal::NeedsConfidentialClient`] for a public client or a service account;
     /// [`AppError::Invalid`] for a token that names no live person of this app, a malformed
-    /// proposal, or a callback URL not registered for the app; [`Refusal::NoApprovalNeeded`]
-    /// when no rule covers it; storage failures.
+    /// proposal, a size no rule can compare, or a callback URL not registered for the app;
+    /// [`Refusal::NoApprovalNeeded`] when it is within every threshold;
+    /// [`Refusal::TooManyPendingApprovals`]; storage failures.
     pub async fn raise(
         &self,
         client: &Client,
         subject_token: &str,
         proposal: Proposal,
+        reported_ip: Option<&str>,
         meta: &RequestMeta,
     ) -> AppResult<ApprovalRequest> {
+        // A public client's "credentials" are its id: its person could raise requests of
+        // their own making with their own token. Only an app's server raises them.
+        if client.public || client.service {
+            return Err(AppError::Refused(Refusal::NeedsConfidentialClient));
+        }
+        let reported_ip = match reported_ip {
+            Some(ip) => Some(
+                ip.trim()
+                    .parse::<std::net::IpAddr>()
+                    .map_err(|_| ValidationErrors::one("requester_ip", "must be an IPv4 or IPv6 address"))?
+                    .to_string(),
+            ),
+            None => None,
+        };
         let (user, auth) = match self.oidc.person_behind(client, subject_token).await? {
             Ok(person) if person.0.may_sign_in() => person,
             Ok(_) => return Err(ValidationErrors::one("subject_token", "the person can no longer sign in").into()),
@@ -89,16 +112,29 @@ impl Approvals {
             .into());
         }
         let (version, rules) = self.current_rules().await?;
-        let rule = rules
-            .rule_for(&client.client_id, &proposal, version)
-            .ok_or(AppError::Refused(Refusal::NoApprovalNeeded))?;
+        let rule = match rules.rule_for(&client.client_id, &proposal, version) {
+            RuleMatch::Decided(rule) => rule,
+            RuleMatch::NotNeeded => return Err(AppError::Refused(Refusal::NoApprovalNeeded)),
+            RuleMatch::Incomparable(why) => return Err(ValidationErrors::one("magnitude", why).into()),
+        };
+        let waiting = self
+            .store
+            .approvals(Some(ApprovalState::Pending), Some(&client.client_id))
+            .await?
+            .iter()
+            .filter(|r| r.requester.user_id == user.id)
+            .count();
+        if waiting >= MAX_PENDING_PER_PERSON {
+            return Err(AppError::Refused(Refusal::TooManyPendingApprovals { limit: MAX_PENDING_PER_PERSON }));
+        }
         let requester = Requester {
             user_id: user.id,
             username: user.username.clone(),
             acr: auth.acr.clone(),
             amr: auth.amr.clone(),
             auth_time: auth.auth_time,
-            ip: meta.ip.clone(),
+            ip: reported_ip,
+            app_ip: meta.ip.clone(),
         };
         let request = ApprovalRequest::raise((&client.client_id, &client.name), requester, proposal, rule, self.now());
         let actor = Actor { kind: ActorKind::User, id: Some(user.id.to_string()), name: user.username.clone(), auth };
@@ -151,13 +187,12 @@ impl Approvals {
         for member in members.iter().filter(|m| m.id != request.requester.user_id && m.may_sign_in()) {
             let Some(to) = member.email.clone() else { continue };
             let body = format!(
-                "Hello {},\n\n{} asks for your approval in {}:\n\n    {} on {}\n    Reason: {}\n\nOpen it to see exactly what changes, then approve or reject it{}:\n\n    {}\n\nIt expires at {}. If you do not know about this change, reject it.\n",
+                "Hello {},\n\n{} asks for your approval in {}:\n\n    {} on {}\n\nOpen it in Twofold to see exactly what changes and why, then approve or reject it{}:\n\n    {}\n\nIt expires at {}. If you do not know about this change, reject it.\n",
                 member.display_name,
                 request.requester.username,
                 request.client_name,
                 request.proposal.action,
                 request.proposal.resource,
-                request.proposal.reason,
                 if request.rule.strength == "mfa" { "" } else { " with your passkey or security key" },
                 link.as_deref().unwrap_or("your Twofold account, Approvals"),
                 request.expires_at.to_minute_utc(),

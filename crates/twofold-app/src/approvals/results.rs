@@ -13,8 +13,8 @@ use crate::{Actor, AppResult, RequestMeta};
 
 /// How long a node holds a claimed delivery before another may try it.
 const LEASE_MS: i64 = 60_000;
-/// How many deliveries one round takes.
-const BATCH: i64 = 20;
+/// How many deliveries one round makes at most.
+const BATCH: usize = 20;
 /// Where a given-up delivery's next attempt is put: never.
 const NEVER: Timestamp = Timestamp(i64::MAX / 4);
 
@@ -60,7 +60,7 @@ impl Approvals {
         let system = Actor::system("approvals scheduler");
         let ctx = self.audit_context(&system, &RequestMeta::default());
         let mut expired = 0;
-        for mut request in self.store.approvals(Some(ApprovalState::Pending), None).await? {
+        for mut request in self.store.expired_approvals(now).await? {
             if !request.expire(now) {
                 continue;
             }
@@ -79,46 +79,60 @@ impl Approvals {
         Ok(expired)
     }
 
-    /// Delivers what is due in the outbox: each message claimed by this node for a minute,
-    /// posted to its callback URL, and recorded as delivered (audited `approval.deliver`) or
-    /// failed with its next attempt 5 s, 10 s, 20 s, ... up to an hour later; after the last
-    /// attempt it is given up and the security team told.
+    /// Delivers what is due in the outbox, one message at a time: each claimed by this node
+    /// for a minute (a delivery's timeout is ten seconds) under a token of its own, posted
+    /// to its callback URL, and recorded — only while this node still holds the claim — as
+    /// delivered (audited `approval.deliver`) or failed with its next attempt 5 s, 10 s,
+    /// 20 s, ... up to an hour later; after the last attempt it is given up (audited
+    /// `approval.undeliverable`) and the security team told.
     ///
     /// # Errors
     /// Storage failures.
     pub async fn deliver_due(&self) -> AppResult<DeliveryReport> {
         let mut report = DeliveryReport::default();
         let Some(deliverer) = self.deliverer.clone() else { return Ok(report) };
-        for message in self.store.claim_outbox(self.now(), LEASE_MS, BATCH).await? {
+        let system = Actor::system("approvals outbox");
+        for _ in 0..BATCH {
+            let claim = twofold_core::secret::random_token();
+            let Some(message) = self.store.claim_outbox(self.now(), LEASE_MS, &claim).await? else { break };
             let headers =
                 [("twofold-message-id", message.id.to_string()), ("twofold-approval-id", message.subject_id.clone())];
             let attempts = message.attempts + 1;
-            match deliverer.post(&message.target, "application/jwt", &headers, &message.body).await {
+            let host = host_of(&message.target);
+            let outcome = deliverer.post(&message.target, "application/jwt", &headers, &message.body).await;
+            let ctx = self.audit_context(&system, &RequestMeta::default());
+            match outcome {
                 Ok(()) => {
-                    self.store.outbox_delivered(message.id, self.now()).await?;
-                    let host = message.target.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or("");
+                    if !self.store.outbox_delivered(message.id, &claim, self.now()).await? {
+                        continue;
+                    }
                     let after = serde_json::json!({ "target": host, "attempts": attempts });
                     let change = Change::new(AuditAction::ApprovalDeliver, Some(message.subject_id.clone()))
                         .states(None, Some(after));
-                    let system = Actor::system("approvals outbox");
-                    self.store.append_audit(&change, &self.audit_context(&system, &RequestMeta::default())).await?;
+                    self.store.append_audit(&change, &ctx).await?;
                     metrics::counter!("twofold_outbox_deliveries_total", "outcome" => "delivered").increment(1);
                     report.delivered += 1;
                 }
                 Err(error) => {
                     let next = outbox::next_attempt(attempts, self.now());
-                    self.store.outbox_failed(message.id, attempts, next.unwrap_or(NEVER), &error.0).await?;
+                    if !self.store.outbox_failed(message.id, &claim, attempts, next.unwrap_or(NEVER), &error.0).await? {
+                        continue;
+                    }
                     if next.is_some() {
                         metrics::counter!("twofold_outbox_deliveries_total", "outcome" => "failed").increment(1);
                         tracing::warn!(approval = %message.subject_id, attempts, error = %error, "approval result not delivered; will retry");
                         report.failed += 1;
                     } else {
                         metrics::counter!("twofold_outbox_deliveries_total", "outcome" => "given_up").increment(1);
+                        let after = serde_json::json!({ "target": host, "attempts": attempts, "error": error.0 });
+                        let change = Change::new(AuditAction::ApprovalUndeliverable, Some(message.subject_id.clone()))
+                            .states(None, Some(after));
+                        self.store.append_audit(&change, &ctx).await?;
                         self.alert(
                             "An approval result could not be delivered",
                             format!(
-                                "The result of approval request {} could not be delivered to {} after {attempts} attempts (last: {error}). The app can still read it by polling.\n",
-                                message.subject_id, message.target
+                                "The result of approval request {} could not be delivered to the callback at {host} after {attempts} attempts (last: {error}). The app can still read it by polling.\n",
+                                message.subject_id
                             ),
                         );
                         report.given_up += 1;
@@ -166,4 +180,10 @@ impl Approvals {
             body,
         }));
     }
+}
+
+/// The host (and port) of a callback URL: what logs, audit events and alerts name, never its
+/// path or query.
+fn host_of(url: &str) -> &str {
+    url.split("://").nth(1).and_then(|rest| rest.split(['/', '?', '#']).next()).unwrap_or("")
 }

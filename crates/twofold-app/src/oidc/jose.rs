@@ -194,6 +194,13 @@ pub(crate) fn unverified_claims<C: DeserializeOwned>(token: &str) -> Option<C> {
     serde_json::from_slice(&base64url_decode(claims)?).ok()
 }
 
+/// The `typ` of a token's header (read without checking the signature: call it on a token
+/// [`verify`] accepted, whose header the signature covers).
+pub(crate) fn header_typ(token: &str) -> Option<String> {
+    let header: serde_json::Value = serde_json::from_slice(&base64url_decode(token.split('.').next()?)?).ok()?;
+    header["typ"].as_str().map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

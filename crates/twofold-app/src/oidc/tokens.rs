@@ -314,6 +314,11 @@ impl Provider {
             Ok(claims) => claims,
             Err(rejected) => return Ok(Err(rejected.0)),
         };
+        // RFC 9068 §4: an access token says so in its header; an ID token or a receipt is
+        // never one, whatever its claims.
+        if jose::header_typ(token).as_deref() != Some("at+jwt") {
+            return Ok(Err("not an access token"));
+        }
         if claims.iss != self.issuer()? {
             return Ok(Err("not issued here"));
         }

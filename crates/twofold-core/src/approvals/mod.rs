@@ -98,8 +98,11 @@ pub struct Requester {
     pub amr: Vec<String>,
     /// When they authenticated.
     pub auth_time: Option<Timestamp>,
-    /// The address the app says the request came from (as the app reported it).
+    /// The person's address, as the app reported it (an app sees it; Twofold does not).
     pub ip: Option<String>,
+    /// The address the app's request to Twofold came from (its server's).
+    #[serde(default)]
+    pub app_ip: Option<String>,
 }
 
 /// What an app asks to have approved, as it sent it.
@@ -279,6 +282,15 @@ pub fn content_hash(client_id: &str, requester: Uuid, proposal: &Proposal, expir
     )
 }
 
+/// Whether `text` holds a character that can make a message read as something else: control
+/// characters (but line breaks and tabs where `multiline`) and bidirectional overrides.
+fn has_deceptive_characters(text: &str, multiline: bool) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    })
+}
+
 fn is_action_name(action: &str) -> bool {
     !action.is_empty()
         && action.len() <= 100
@@ -294,11 +306,17 @@ pub fn check_proposal(proposal: &Proposal) -> Result<(), ValidationErrors> {
     if !is_action_name(&proposal.action) {
         errors.add("action", "must be 1 to 100 characters of a-z, 0-9, '_', '.', '-' or ':'");
     }
-    if proposal.resource.trim().is_empty() || proposal.resource.chars().count() > 500 {
-        errors.add("resource", "must name what changes, in up to 500 characters");
+    if proposal.resource.trim().is_empty()
+        || proposal.resource.chars().count() > 500
+        || has_deceptive_characters(&proposal.resource, false)
+    {
+        errors.add("resource", "must name what changes, in up to 500 characters on one line");
     }
-    if proposal.reason.trim().is_empty() || proposal.reason.chars().count() > 2000 {
-        errors.add("reason", "must say why, in up to 2000 characters");
+    if proposal.reason.trim().is_empty()
+        || proposal.reason.chars().count() > 2000
+        || has_deceptive_characters(&proposal.reason, true)
+    {
+        errors.add("reason", "must say why, in up to 2000 characters of text");
     }
     for (field, value) in [("before", &proposal.before), ("after", &proposal.after)] {
         if value.to_string().len() > MAX_VALUE_BYTES {

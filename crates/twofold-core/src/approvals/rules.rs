@@ -20,7 +20,9 @@
 //! approvers = "supervisors"
 //! ```
 //!
-//! A request no rule matches needs no approval, and is refused as such.
+//! A request within every threshold of the rules that name its app and action needs no
+//! approval, and is refused as such; one whose size none of them can compare (no magnitude,
+//! another kind or currency) is refused as malformed, never let through.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,37 +78,83 @@ fn mfa() -> String {
     "mfa".to_owned()
 }
 
+/// What the rules say about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleMatch {
+    /// This rule decides it.
+    Decided(AppliedRule),
+    /// Rules cover the app and action, and the request is within their thresholds (or no
+    /// rule names the app and action at all): it needs no approval.
+    NotNeeded,
+    /// Rules cover the app and action, but none can compare the request's size (no
+    /// magnitude, a percent where they compare amounts, another currency): refused rather
+    /// than let through unexamined.
+    Incomparable(String),
+}
+
 impl ApprovalRule {
-    /// Whether it covers `proposal` from the app `client_id`.
-    #[must_use]
-    pub fn matches(&self, client_id: &str, proposal: &Proposal) -> bool {
+    /// Whether it names `client_id` and `proposal`'s action.
+    fn covers(&self, client_id: &str, proposal: &Proposal) -> bool {
         let app = self.apps.is_empty() || self.apps.iter().any(|a| a == client_id);
         let action = self.action.as_deref().is_none_or(|a| a == "*" || a == proposal.action);
+        app && action
+    }
+
+    /// Whether its threshold can be compared with `proposal`'s size: it has none, or the
+    /// proposal carries a size of its kind (and currency).
+    fn compares(&self, proposal: &Proposal) -> bool {
         let magnitude = proposal.magnitude.as_ref();
-        let percent = self
-            .percent_above
-            .is_none_or(|limit| magnitude.and_then(super::Magnitude::percent_size).is_some_and(|size| size > limit));
-        let amount = self.amount_above.is_none_or(|limit| {
-            magnitude.is_some_and(|m| {
-                m.amount_size().is_some_and(|size| size > limit)
-                    && self.currency.as_deref().is_none_or(|c| m.currency.as_deref() == Some(c))
-            })
-        });
-        app && action && percent && amount
+        if self.percent_above.is_some() {
+            return magnitude.and_then(super::Magnitude::percent_size).is_some();
+        }
+        if self.amount_above.is_some() {
+            return magnitude.is_some_and(|m| {
+                m.amount_size().is_some() && self.currency.as_deref().is_none_or(|c| m.currency.as_deref() == Some(c))
+            });
+        }
+        true
+    }
+
+    /// Whether it covers `proposal` from the app `client_id` and its size is over the
+    /// threshold.
+    #[must_use]
+    pub fn matches(&self, client_id: &str, proposal: &Proposal) -> bool {
+        let magnitude = proposal.magnitude.as_ref();
+        let over = |limit: Option<f64>, size: Option<f64>| limit.is_none_or(|l| size.is_some_and(|s| s > l));
+        self.covers(client_id, proposal)
+            && self.compares(proposal)
+            && over(self.percent_above, magnitude.and_then(super::Magnitude::percent_size))
+            && over(self.amount_above, magnitude.and_then(super::Magnitude::amount_size))
     }
 }
 
 impl ApprovalRules {
-    /// The first rule covering `proposal` from `client_id`, as applied from `version`.
+    /// What the rules, applied from `version`, say about `proposal` from `client_id`: the
+    /// first rule that covers it and whose threshold it passes decides.
     #[must_use]
-    pub fn rule_for(&self, client_id: &str, proposal: &Proposal, version: i64) -> Option<AppliedRule> {
-        self.rule.iter().find(|r| r.matches(client_id, proposal)).map(|r| AppliedRule {
-            name: r.name.clone(),
-            version,
-            approvers: r.approvers.clone(),
-            required: r.required,
-            strength: r.strength.clone(),
-        })
+    pub fn rule_for(&self, client_id: &str, proposal: &Proposal, version: i64) -> RuleMatch {
+        if let Some(r) = self.rule.iter().find(|r| r.matches(client_id, proposal)) {
+            return RuleMatch::Decided(AppliedRule {
+                name: r.name.clone(),
+                version,
+                approvers: r.approvers.clone(),
+                required: r.required,
+                strength: r.strength.clone(),
+            });
+        }
+        let covering: Vec<&ApprovalRule> = self.rule.iter().filter(|r| r.covers(client_id, proposal)).collect();
+        if covering.is_empty() || covering.iter().any(|r| r.compares(proposal)) {
+            return RuleMatch::NotNeeded;
+        }
+        let wanted: Vec<String> = covering
+            .iter()
+            .map(|r| match (&r.percent_above, &r.currency) {
+                (Some(_), _) => format!("rule '{}' compares a percent", r.name),
+                (None, Some(c)) => format!("rule '{}' compares an amount in {c}", r.name),
+                (None, None) => format!("rule '{}' compares an amount", r.name),
+            })
+            .collect();
+        RuleMatch::Incomparable(format!("no rule can compare this size: {}", wanted.join("; ")))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::rules::{self, ApprovalRules};
+use super::rules::{self, ApprovalRules, RuleMatch};
 use super::*;
 use crate::identity::{Role, Tier, UserStatus};
 
@@ -87,32 +87,57 @@ fn requester() -> Requester {
         amr: vec!["pwd".into(), "otp".into()],
         auth_time: Some(Timestamp(0)),
         ip: None,
+        app_ip: None,
     }
 }
 
 fn raised(percent: i64) -> ApprovalRequest {
     let proposal = forecast(percent);
     check_proposal(&proposal).unwrap();
-    let rule = loaded().rule_for("forecast", &proposal, 3).unwrap();
+    let RuleMatch::Decided(rule) = loaded().rule_for("forecast", &proposal, 3) else { panic!("a rule decides") };
     ApprovalRequest::raise(("forecast", "Forecast"), requester(), proposal, rule, Timestamp(0))
 }
 
 #[test]
 fn the_first_matching_rule_decides_by_app_action_and_size() {
     let rules = loaded();
-    assert_eq!(rules.rule_for("forecast", &forecast(15), 1).unwrap().name, "forecast-over-10-percent");
-    assert_eq!(rules.rule_for("forecast", &forecast(-15), 1).unwrap().name, "forecast-over-10-percent", "a cut counts");
-    assert_eq!(rules.rule_for("forecast", &forecast(60), 1).unwrap().required, 2);
-    assert!(rules.rule_for("forecast", &forecast(10), 1).is_none(), "10% is not over 10%");
-    assert!(rules.rule_for("crm", &forecast(15), 1).is_none(), "another app");
+    let decided = |client: &str, p: &Proposal| match rules.rule_for(client, p, 1) {
+        RuleMatch::Decided(rule) => Some(rule),
+        _ => None,
+    };
+    assert_eq!(decided("forecast", &forecast(15)).unwrap().name, "forecast-over-10-percent");
+    assert_eq!(decided("forecast", &forecast(-15)).unwrap().name, "forecast-over-10-percent", "a cut counts");
+    assert_eq!(decided("forecast", &forecast(60)).unwrap().required, 2);
+    assert_eq!(rules.rule_for("forecast", &forecast(10), 1), RuleMatch::NotNeeded, "10% is not over 10%");
+    // The 50% rule covers every app: from crm, 15% is within it.
+    assert_eq!(rules.rule_for("crm", &forecast(15), 1), RuleMatch::NotNeeded, "another app");
+    assert_eq!(rules.rule_for("crm", &forecast(60), 1), decided("crm", &forecast(60)).map(RuleMatch::Decided).unwrap());
     let order = |amount: i64, currency: &str| Proposal {
         action: "approve_order".into(),
         magnitude: Some(Magnitude { amount: Some(amount.into()), currency: Some(currency.into()), percent: None }),
         ..forecast(0)
     };
-    assert_eq!(rules.rule_for("orders", &order(150_000, "EUR"), 1).unwrap().approvers, "executives");
-    assert!(rules.rule_for("orders", &order(150_000, "USD"), 1).is_none(), "another currency");
-    assert!(rules.rule_for("orders", &order(90_000, "EUR"), 1).is_none());
+    assert_eq!(decided("orders", &order(150_000, "EUR")).unwrap().approvers, "executives");
+    assert_eq!(rules.rule_for("orders", &order(90_000, "EUR"), 1), RuleMatch::NotNeeded);
+}
+
+/// THREATS: maker–checker bypass — a size the rules cannot compare is refused, never waved
+/// through as "needs no approval".
+#[test]
+fn a_size_no_rule_can_compare_is_refused_not_let_through() {
+    let rules = loaded();
+    let order = |magnitude: Option<Magnitude>| Proposal { action: "approve_order".into(), magnitude, ..forecast(0) };
+    let usd = Magnitude { amount: Some(150_000.into()), currency: Some("USD".into()), percent: None };
+    assert!(
+        matches!(rules.rule_for("orders", &order(Some(usd)), 1), RuleMatch::Incomparable(why) if why.contains("in EUR"))
+    );
+    assert!(matches!(rules.rule_for("orders", &order(None), 1), RuleMatch::Incomparable(_)), "no magnitude");
+    let percent = Magnitude { percent: Some(5.into()), ..Magnitude::default() };
+    assert!(matches!(rules.rule_for("orders", &order(Some(percent)), 1), RuleMatch::Incomparable(_)));
+    let no_size = Proposal { magnitude: None, ..forecast(15) };
+    assert!(matches!(rules.rule_for("forecast", &no_size, 1), RuleMatch::Incomparable(_)));
+    let unruled = Proposal { action: "rename_region".into(), magnitude: None, ..forecast(0) };
+    assert_eq!(rules.rule_for("forecast", &unruled, 1), RuleMatch::NotNeeded, "no rule names the action");
 }
 
 #[test]
@@ -150,6 +175,15 @@ fn a_proposal_is_checked_whole() {
     p.magnitude = Some(Magnitude { amount: Some(5.into()), currency: None, percent: None });
     let fields: Vec<String> = check_proposal(&p).unwrap_err().0.into_iter().map(|e| e.field).collect();
     assert_eq!(fields, ["action", "reason", "after", "magnitude.currency", "expires_in"]);
+    // Text that would read as something else in an approver's mail or page.
+    let mut spoof = forecast(15);
+    spoof.resource = "order/1\u{202E}gpj.exe".into();
+    spoof.reason = "ok\n\nClick https://evil.example\u{0007}".into();
+    let fields: Vec<String> = check_proposal(&spoof).unwrap_err().0.into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["resource", "reason"]);
+    spoof.reason = "two lines\nare fine".into();
+    spoof.resource = "order/1".into();
+    assert!(check_proposal(&spoof).is_ok());
 }
 
 /// THREATS: maker–checker bypass — the requester never approves their own change, one person

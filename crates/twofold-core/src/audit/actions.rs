@@ -376,6 +376,9 @@ audit_actions! {
     ApprovalExpire => "approval.expire", Approval;
     /// Its result reached the app's callback URL. After: `target` (host), `attempts`.
     ApprovalDeliver => "approval.deliver", Approval;
+    /// Its result could not be delivered to the app's callback after the last attempt (the
+    /// app can still poll). After: `target` (host), `attempts`, `error`.
+    ApprovalUndeliverable => "approval.undeliverable", Approval;
 }
 
 impl AuditAction {
@@ -481,6 +484,7 @@ mod tests {
         "approval.reject",
         "approval.expire",
         "approval.deliver",
+        "approval.undeliverable",
     ];
 
     /// `docs/audit-events.md`, the published description of the vocabulary.

@@ -40,6 +40,8 @@ pub trait ApprovalStore: Send + Sync {
     async fn create_approval(&self, request: &ApprovalRequest, ctx: &AuditContext) -> StoreResult<()>;
     /// One request.
     async fn approval(&self, id: Uuid) -> StoreResult<Option<ApprovalRequest>>;
+    /// Pending requests whose time ran out by `now` (for the expiry job).
+    async fn expired_approvals(&self, now: Timestamp) -> StoreResult<Vec<ApprovalRequest>>;
     /// Requests, newest first: only those in `state`, and only `client_id`'s, when given.
     async fn approvals(
         &self,
@@ -66,13 +68,22 @@ pub trait ApprovalStore: Send + Sync {
 /// while delivering loses nothing (a receiver may see a message twice, never zero times).
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Claims up to `limit` undelivered messages due by `now` until `now + lease_ms`, oldest
-    /// first; each one claimed by this caller only.
-    async fn claim_outbox(&self, now: Timestamp, lease_ms: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
-    /// Records a delivery (not audited: the caller records what it means).
-    async fn outbox_delivered(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
-    /// Records a failed attempt and when to try again.
-    async fn outbox_failed(&self, id: Uuid, attempts: i64, next_attempt_at: Timestamp, error: &str) -> StoreResult<()>;
+    /// Claims the oldest undelivered message due by `now` until `now + lease_ms` under
+    /// `claim` (a token of the caller's), if one is free: claimed by this caller only.
+    async fn claim_outbox(&self, now: Timestamp, lease_ms: i64, claim: &str) -> StoreResult<Option<OutboxMessage>>;
+    /// Records a delivery made under `claim` (not audited: the caller records what it
+    /// means); false when the claim was lost meanwhile (nothing written).
+    async fn outbox_delivered(&self, id: Uuid, claim: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Records a failed attempt made under `claim` and when to try again; false when the
+    /// claim was lost meanwhile (nothing written).
+    async fn outbox_failed(
+        &self,
+        id: Uuid,
+        claim: &str,
+        attempts: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> StoreResult<bool>;
     /// Messages about `subject_id`, oldest first (what was sent, how often, whether it arrived).
     async fn outbox_for(&self, subject_id: &str) -> StoreResult<Vec<OutboxMessage>>;
 }

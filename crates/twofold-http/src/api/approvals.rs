@@ -35,6 +35,8 @@ pub struct RaiseBody {
     reason: String,
     expires_in: Option<i64>,
     callback_url: Option<String>,
+    /// The person's address, as the app saw it.
+    requester_ip: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     client_assertion_type: Option<String>,
@@ -82,7 +84,11 @@ pub async fn raise(
         callback_url: body.callback_url,
     };
     let meta = twofold_app::RequestMeta { app: Some(client.client_id.clone()), ..meta };
-    let request = state.app.approvals().raise(&client, &body.subject_token, proposal, &meta).await?;
+    let request = state
+        .app
+        .approvals()
+        .raise(&client, &body.subject_token, proposal, body.requester_ip.as_deref(), &meta)
+        .await?;
     Ok((StatusCode::CREATED, Json(RaisedRequest::from(&request))).into_response())
 }
 

@@ -81,9 +81,30 @@ fn page(id: Uuid) -> String {
     format!("/approvals/{id}")
 }
 
+/// A session that opens more than Security info (not a temporary access pass's), let onto
+/// Twofold's own pages by the policy — about reading, or about a change for a decision.
+async fn gated(
+    state: &AppState,
+    current: Authenticated,
+    action: twofold_core::access::Action,
+    meta: &twofold_app::RequestMeta,
+    path: &str,
+) -> Result<Authenticated, PageError> {
+    if !current.session.opens_apps() {
+        return Err(PageError::StepUp { return_to: path.to_owned(), strength: None });
+    }
+    super::own_page_gate_for(state, &current, action, meta, path).await?;
+    Ok(current)
+}
+
 /// `GET /approvals`.
-pub async fn queue(State(state): State<AppState>, PageSession(session): PageSession) -> Result<Response, PageError> {
+pub async fn queue(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    PageSession(session): PageSession,
+) -> Result<Response, PageError> {
     let current = super::signed_in(session, QUEUE)?;
+    let current = gated(&state, current, twofold_core::access::Action::Read, &meta, QUEUE).await?;
     let waiting = state
         .app
         .approvals()
@@ -139,7 +160,10 @@ fn step_up_link(request: &ApprovalRequest) -> String {
 fn view(state: &AppState, current: &Authenticated, entry: QueueEntry, notice: Option<String>) -> RequestPage {
     let QueueEntry { request, refusal } = entry;
     let r = &request;
-    let who = format!("{} ({}, {})", r.requester.username, r.requester.acr, r.requester.amr.join(", "));
+    let signed_in_at = r.requester.auth_time.map_or_else(|| t("approvals.unknown").to_owned(), |at| at.to_minute_utc());
+    let who = t1("approvals.requester_value", "name", &r.requester.username)
+        .replace("{strength}", &super::mfa::strength_words(&r.requester.acr))
+        .replace("{at}", &signed_in_at);
     let mut facts = vec![
         Fact { label: t("approvals.app"), value: r.client_name.clone() },
         Fact { label: t("approvals.resource"), value: r.proposal.resource.clone() },
@@ -147,6 +171,10 @@ fn view(state: &AppState, current: &Authenticated, entry: QueueEntry, notice: Op
         Fact {
             label: t("approvals.from"),
             value: r.requester.ip.clone().unwrap_or_else(|| t("approvals.unknown").to_owned()),
+        },
+        Fact {
+            label: t("approvals.app_from"),
+            value: r.requester.app_ip.clone().unwrap_or_else(|| t("approvals.unknown").to_owned()),
         },
         Fact { label: t("approvals.asked_at"), value: r.created_at.to_minute_utc() },
         Fact { label: t("approvals.reason"), value: r.proposal.reason.clone() },
@@ -196,10 +224,12 @@ fn view(state: &AppState, current: &Authenticated, entry: QueueEntry, notice: Op
 /// `GET /approvals/{id}`.
 pub async fn show(
     State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
     PageSession(session): PageSession,
     Path(id): Path<Uuid>,
 ) -> Result<Response, PageError> {
     let current = super::signed_in(session, &page(id))?;
+    let current = gated(&state, current, twofold_core::access::Action::Read, &meta, &page(id)).await?;
     let entry = state.app.approvals().for_person(&current, id).await?;
     Ok(no_store(StatusCode::OK, view(&state, &current, entry, None)))
 }
@@ -213,6 +243,7 @@ pub async fn decide(
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
     let current = super::with_form_token(&state, session, &page(id), &form.csrf)?;
+    let current = gated(&state, current, twofold_core::access::Action::Approve, &meta, &page(id)).await?;
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,

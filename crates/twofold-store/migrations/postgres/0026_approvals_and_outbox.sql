@@ -20,10 +20,12 @@ CREATE TABLE approvals (
     body         TEXT NOT NULL
 );
 CREATE INDEX approvals_state ON approvals (state, created_at);
+CREATE INDEX approvals_expiry ON approvals (state, expires_at);
 CREATE INDEX approvals_client ON approvals (client_id, created_at);
 
 -- The outbox: what must be delivered, retried until acknowledged. A node claims a row until
--- claimed_until; a claim that runs out unacknowledged is taken again.
+-- claimed_until under a token of its own (claimed_by), and records the outcome only while it
+-- still holds that claim; a claim that runs out unacknowledged is taken again.
 CREATE TABLE outbox (
     id              TEXT PRIMARY KEY,
     kind            TEXT NOT NULL,
@@ -34,6 +36,7 @@ CREATE TABLE outbox (
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     claimed_until   BIGINT NOT NULL DEFAULT 0,
+    claimed_by      TEXT,
     delivered_at    BIGINT,
     last_error      TEXT
 );

@@ -52,6 +52,10 @@ impl ApprovalStore for SqlStore {
         requests::one(self, id).await
     }
 
+    async fn expired_approvals(&self, now: Timestamp) -> StoreResult<Vec<ApprovalRequest>> {
+        requests::expired(self, now).await
+    }
+
     async fn approvals(
         &self,
         state: Option<ApprovalState>,
@@ -73,16 +77,23 @@ impl ApprovalStore for SqlStore {
 
 #[async_trait]
 impl OutboxStore for SqlStore {
-    async fn claim_outbox(&self, now: Timestamp, lease_ms: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
-        outbox::claim(self, now, lease_ms, limit).await
+    async fn claim_outbox(&self, now: Timestamp, lease_ms: i64, claim: &str) -> StoreResult<Option<OutboxMessage>> {
+        outbox::claim(self, now, lease_ms, claim).await
     }
 
-    async fn outbox_delivered(&self, id: Uuid, at: Timestamp) -> StoreResult<()> {
-        outbox::delivered(self, id, at).await
+    async fn outbox_delivered(&self, id: Uuid, claim: &str, at: Timestamp) -> StoreResult<bool> {
+        outbox::delivered(self, id, claim, at).await
     }
 
-    async fn outbox_failed(&self, id: Uuid, attempts: i64, next_attempt_at: Timestamp, error: &str) -> StoreResult<()> {
-        outbox::failed(self, id, attempts, next_attempt_at, error).await
+    async fn outbox_failed(
+        &self,
+        id: Uuid,
+        claim: &str,
+        attempts: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> StoreResult<bool> {
+        outbox::failed(self, id, claim, attempts, next_attempt_at, error).await
     }
 
     async fn outbox_for(&self, subject_id: &str) -> StoreResult<Vec<OutboxMessage>> {

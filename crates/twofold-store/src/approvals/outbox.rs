@@ -1,6 +1,7 @@
 //! The outbox ([`twofold_core::store::OutboxStore`], impl in `mod.rs`): one row per message,
-//! claimed for a lease by compare-and-swap on `claimed_until`, so one node delivers it at a
-//! time and a claim whose node died runs out and is taken again.
+//! claimed for a lease by compare-and-swap on `claimed_until` under the claimer's token
+//! (`claimed_by`), so one node delivers it at a time, only the holder records its outcome,
+//! and a claim whose node died runs out and is taken again.
 
 use sqlx::Row;
 use twofold_core::Timestamp;
@@ -51,28 +52,30 @@ fn message(row: &sqlx::any::AnyRow) -> StoreResult<OutboxMessage> {
     })
 }
 
-/// Claims up to `limit` due messages until `now + lease_ms`.
+/// Claims the oldest due message until `now + lease_ms` under `claim`, if one is free.
 pub(super) async fn claim(
     store: &SqlStore,
     now: Timestamp,
     lease_ms: i64,
-    limit: i64,
-) -> StoreResult<Vec<OutboxMessage>> {
+    claim: &str,
+) -> StoreResult<Option<OutboxMessage>> {
+    // A few candidates, so a message another node takes between the read and the claim
+    // does not stop this round.
     let due: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND claimed_until <= $1
-         ORDER BY next_attempt_at, id LIMIT $2",
+         ORDER BY next_attempt_at, id LIMIT 5",
     )
     .bind(now.millis())
-    .bind(limit)
     .fetch_all(&store.pool)
     .await
     .map_err(store_error)?;
-    let mut claimed = Vec::new();
     for (id,) in due {
         let won = sqlx::query(
-            "UPDATE outbox SET claimed_until = $1 WHERE id = $2 AND delivered_at IS NULL AND claimed_until <= $3",
+            "UPDATE outbox SET claimed_until = $1, claimed_by = $2
+             WHERE id = $3 AND delivered_at IS NULL AND claimed_until <= $4 AND next_attempt_at <= $4",
         )
         .bind(now.millis() + lease_ms)
+        .bind(claim)
         .bind(&id)
         .bind(now.millis())
         .execute(&store.pool)
@@ -85,43 +88,52 @@ pub(super) async fn claim(
                 .fetch_one(&store.pool)
                 .await
                 .map_err(store_error)?;
-            claimed.push(message(&row)?);
+            return Ok(Some(message(&row)?));
         }
     }
-    Ok(claimed)
+    Ok(None)
 }
 
-/// Records an acknowledged delivery.
-pub(super) async fn delivered(store: &SqlStore, id: Uuid, at: Timestamp) -> StoreResult<()> {
-    sqlx::query("UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
-        .bind(at.millis())
-        .bind(id.to_string())
-        .execute(&store.pool)
-        .await
-        .map_err(store_error)?;
-    Ok(())
+/// Records an acknowledged delivery made under `claim`; false when the claim was lost.
+pub(super) async fn delivered(store: &SqlStore, id: Uuid, claim: &str, at: Timestamp) -> StoreResult<bool> {
+    let written = sqlx::query(
+        "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = NULL
+         WHERE id = $2 AND claimed_by = $3 AND delivered_at IS NULL",
+    )
+    .bind(at.millis())
+    .bind(id.to_string())
+    .bind(claim)
+    .execute(&store.pool)
+    .await
+    .map_err(store_error)?
+    .rows_affected();
+    Ok(written == 1)
 }
 
-/// Records a failed attempt; the claim ends so the retry can be taken at `next_attempt_at`.
+/// Records a failed attempt made under `claim`; the claim ends so the retry can be taken at
+/// `next_attempt_at`. False when the claim was lost.
 pub(super) async fn failed(
     store: &SqlStore,
     id: Uuid,
+    claim: &str,
     attempts: i64,
     next_attempt_at: Timestamp,
     error: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3, claimed_until = 0
-         WHERE id = $4 AND delivered_at IS NULL",
+) -> StoreResult<bool> {
+    let written = sqlx::query(
+        "UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3, claimed_until = 0, claimed_by = NULL
+         WHERE id = $4 AND claimed_by = $5 AND delivered_at IS NULL",
     )
     .bind(attempts)
     .bind(next_attempt_at.millis())
     .bind(error.chars().take(500).collect::<String>())
     .bind(id.to_string())
+    .bind(claim)
     .execute(&store.pool)
     .await
-    .map_err(store_error)?;
-    Ok(())
+    .map_err(store_error)?
+    .rows_affected();
+    Ok(written == 1)
 }
 
 /// Messages about `subject_id`, oldest first.

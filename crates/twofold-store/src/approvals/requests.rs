@@ -47,6 +47,7 @@ pub(super) async fn create(store: &SqlStore, request: &ApprovalRequest, ctx: &Au
         "resource": request.proposal.resource,
         "content_hash": request.content_hash,
         "rule": request.rule.name,
+        "rule_version": request.rule.version,
         "approvers": request.rule.approvers,
         "required": request.rule.required,
         "expires_at": request.expires_at,
@@ -64,6 +65,18 @@ pub(super) async fn one(store: &SqlStore, id: Uuid) -> StoreResult<Option<Approv
         .await
         .map_err(store_error)?;
     row.map(|(body,)| from_body(&body)).transpose()
+}
+
+/// Pending requests whose time ran out by `now`, oldest first.
+pub(super) async fn expired(store: &SqlStore, now: twofold_core::Timestamp) -> StoreResult<Vec<ApprovalRequest>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT body FROM approvals WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at, id",
+    )
+    .bind(now.millis())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(store_error)?;
+    rows.iter().map(|(body,)| from_body(body)).collect()
 }
 
 /// Requests, newest first, filtered by state and app when given.

@@ -15,6 +15,7 @@ fn raise(user: &User, client: &str, at: i64) -> ApprovalRequest {
         amr: vec!["otp".into()],
         auth_time: Some(Timestamp(at)),
         ip: Some("192.0.2.7".into()),
+        app_ip: Some("198.51.100.2".into()),
     };
     let proposal = Proposal {
         action: "adjust_forecast".into(),
@@ -71,6 +72,9 @@ async fn approvals_are_stored_whole_and_decided_once_with_their_delivery() {
         assert_eq!(all.iter().map(|a| a.id).collect::<Vec<_>>(), [other.id, first.id], "{backend}: newest first");
         assert_eq!(store.approvals(None, Some("forecast")).await.unwrap(), std::slice::from_ref(&first), "{backend}");
         assert_eq!(store.approvals(Some(ApprovalState::Pending), None).await.unwrap().len(), 2, "{backend}");
+        let expires = first.expires_at;
+        assert!(store.expired_approvals(Timestamp(expires.millis() - 1)).await.unwrap().is_empty(), "{backend}");
+        assert_eq!(store.expired_approvals(expires).await.unwrap().len(), 1, "{backend}: first's time ran out");
 
         let approved = decided(&first, ApprovalState::Approved);
         let delivery = OutboxMessage::new(
@@ -89,7 +93,11 @@ async fn approvals_are_stored_whole_and_decided_once_with_their_delivery() {
         let reject = Change::new(AuditAction::ApprovalReject, Some(first.id.to_string()));
         assert!(!store.update_approval(&rejected, &reject, Some(&late), &ctx(31)).await.unwrap(), "{backend}");
         assert_eq!(store.approval(first.id).await.unwrap().unwrap().state, ApprovalState::Approved, "{backend}");
-        assert_eq!(store.approvals(Some(ApprovalState::Pending), None).await.unwrap(), std::slice::from_ref(&other), "{backend}");
+        assert_eq!(
+            store.approvals(Some(ApprovalState::Pending), None).await.unwrap(),
+            std::slice::from_ref(&other),
+            "{backend}"
+        );
         let outbox = store.outbox_for(&first.id.to_string()).await.unwrap();
         assert_eq!(outbox, [delivery], "{backend}: exactly the winner's delivery");
         let events = store.audit_events(0, Timestamp(0), 100).await.unwrap();
@@ -118,20 +126,37 @@ async fn an_outbox_message_is_claimed_once_per_lease_retried_and_delivered_once(
         let next = decided(&request, ApprovalState::Approved);
         assert!(store.update_approval(&next, &change, Some(&message), &ctx(100)).await.unwrap());
 
-        assert!(store.claim_outbox(Timestamp(99), 1_000, 10).await.unwrap().is_empty(), "{backend}: not due yet");
-        let claimed = store.claim_outbox(Timestamp(100), 1_000, 10).await.unwrap();
-        assert_eq!(claimed.len(), 1, "{backend}");
-        assert!(store.claim_outbox(Timestamp(500), 1_000, 10).await.unwrap().is_empty(), "{backend}: leased");
-        // The node that claimed it died: the lease runs out and another node takes it.
-        let again = store.claim_outbox(Timestamp(1_100), 1_000, 10).await.unwrap();
-        assert_eq!(again.len(), 1, "{backend}: taken again after the lease");
-        store.outbox_failed(message.id, 1, Timestamp(6_100), "a answered 503").await.unwrap();
-        assert!(store.claim_outbox(Timestamp(6_000), 1_000, 10).await.unwrap().is_empty(), "{backend}: backing off");
-        let retry = store.claim_outbox(Timestamp(6_100), 1_000, 10).await.unwrap();
-        assert_eq!((retry[0].attempts, retry[0].last_error.as_deref()), (1, Some("a answered 503")), "{backend}");
-        store.outbox_delivered(message.id, Timestamp(6_200)).await.unwrap();
-        assert!(store.claim_outbox(Timestamp(99_999), 1_000, 10).await.unwrap().is_empty(), "{backend}: delivered");
+        assert!(store.claim_outbox(Timestamp(99), 1_000, "a").await.unwrap().is_none(), "{backend}: not due yet");
+        assert_eq!(store.claim_outbox(Timestamp(100), 1_000, "a").await.unwrap().unwrap().id, message.id, "{backend}");
+        assert!(store.claim_outbox(Timestamp(500), 1_000, "b").await.unwrap().is_none(), "{backend}: leased to a");
+        // Node a died: the lease runs out and node b takes it; a's late outcome is not written.
+        assert!(store.claim_outbox(Timestamp(1_100), 1_000, "b").await.unwrap().is_some(), "{backend}: taken again");
+        assert!(!store.outbox_delivered(message.id, "a", Timestamp(1_150)).await.unwrap(), "{backend}: a lost it");
+        assert!(!store.outbox_failed(message.id, "a", 9, Timestamp(0), "late").await.unwrap(), "{backend}");
+        assert!(store.outbox_failed(message.id, "b", 1, Timestamp(6_100), "a answered 503").await.unwrap());
+        assert!(store.claim_outbox(Timestamp(6_000), 1_000, "c").await.unwrap().is_none(), "{backend}: backing off");
+        let retry = store.claim_outbox(Timestamp(6_100), 1_000, "c").await.unwrap().unwrap();
+        assert_eq!((retry.attempts, retry.last_error.as_deref()), (1, Some("a answered 503")), "{backend}");
+        assert!(store.outbox_delivered(message.id, "c", Timestamp(6_200)).await.unwrap(), "{backend}");
+        assert!(!store.outbox_delivered(message.id, "c", Timestamp(6_300)).await.unwrap(), "{backend}: once");
+        assert!(store.claim_outbox(Timestamp(99_999), 1_000, "d").await.unwrap().is_none(), "{backend}: delivered");
         let stored = store.outbox_for(&request.id.to_string()).await.unwrap();
         assert_eq!((stored[0].delivered_at, stored[0].attempts), (Some(Timestamp(6_200)), 2), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn callback_urls_are_kept_per_app_replaced_whole_and_go_with_the_app() {
+    for (backend, store) in stores().await {
+        assert!(!store.set_approval_callbacks("nobody", &["https://a/cb".into()], &ctx(1)).await.unwrap(), "{backend}");
+        store.create_client(&oidc_client("forecast"), &ctx(2)).await.unwrap();
+        assert!(store.approval_callbacks("forecast").await.unwrap().is_empty(), "{backend}");
+        let urls = vec!["https://a.example/cb".to_owned(), "https://b.example/cb".to_owned()];
+        assert!(store.set_approval_callbacks("forecast", &urls, &ctx(3)).await.unwrap(), "{backend}");
+        assert_eq!(store.approval_callbacks("forecast").await.unwrap(), urls, "{backend}");
+        assert!(store.set_approval_callbacks("forecast", &urls[1..], &ctx(4)).await.unwrap());
+        assert_eq!(store.approval_callbacks("forecast").await.unwrap(), &urls[1..], "{backend}: replaced");
+        assert!(store.remove_client("forecast", Timestamp(5), &ctx(5)).await.unwrap(), "{backend}: removable");
+        assert!(store.approval_callbacks("forecast").await.unwrap().is_empty(), "{backend}: gone with it");
     }
 }

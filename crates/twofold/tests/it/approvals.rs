@@ -93,7 +93,7 @@ async fn signed_in_with_token(
     url: &str,
     client: &(String, String),
     username: &str,
-) -> (Browser, String, String) {
+) -> (Browser, String, String, String) {
     server_browser.password_step(username).await;
     let secret = server_browser.enrol_totp().await;
     server_browser.sign_out().await;
@@ -102,7 +102,8 @@ async fn signed_in_with_token(
     let code = code_for(&server_browser, &client.0, &verifier).await;
     let (status, tokens) = exchange(url, client, &code, &verifier, REDIRECT).await;
     assert_eq!(status, 200, "{tokens}");
-    (server_browser, tokens["access_token"].as_str().unwrap().to_owned(), secret)
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    (server_browser, tokens["access_token"].as_str().unwrap().to_owned(), secret, id_token)
 }
 
 async fn raise(url: &str, client: &(String, String), body: &Value) -> (u16, Value) {
@@ -175,9 +176,9 @@ async fn an_app_raises_a_request_an_approver_decides_it_and_the_app_verifies_the
         );
 
         // bob (engineering) asks; carol and dave (finance) approve.
-        let (bob, bobs_token, _) = signed_in_with_token(server.browser(), &url, &client, "bob").await;
-        let (carol, _, carols_app) = signed_in_with_token(server.browser(), &url, &client, "carol").await;
-        let (dave, _, _) = signed_in_with_token(server.browser(), &url, &client, "dave").await;
+        let (bob, bobs_token, _, bobs_id_token) = signed_in_with_token(server.browser(), &url, &client, "bob").await;
+        let (carol, _, carols_app, _) = signed_in_with_token(server.browser(), &url, &client, "carol").await;
+        let (dave, _, _, _) = signed_in_with_token(server.browser(), &url, &client, "dave").await;
 
         // An app must authenticate, name a live person of its own, and a registered callback.
         let callback_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -191,12 +192,30 @@ async fn an_app_raises_a_request_an_approver_decides_it_and_the_app_verifies_the
         forged.replace_range(forged.len() - 4.., "AAAA");
         let (status, problem) = raise(&url, &client, &forecast(&forged, 15, None)).await;
         assert_eq!(status, 422, "{b}: a forged requester: {problem}");
+        let (status, _) = raise(&url, &client, &forecast(&bobs_id_token, 15, None)).await;
+        assert_eq!(status, 422, "{b}: an ID token is not an access token");
         let other = env.cli(&["client", "add", "Other app", "--redirect-uri", REDIRECT, "--format", "json"]);
         let other: Value = serde_json::from_slice(&other.stdout).unwrap();
         let other =
             (other["client_id"].as_str().unwrap().to_owned(), other["client_secret"].as_str().unwrap().to_owned());
         let (status, _) = raise(&url, &other, &forecast(&bobs_token, 15, None)).await;
         assert_eq!(status, 422, "{b}: another app's token names no person of this app");
+        let mut no_size = forecast(&bobs_token, 15, None);
+        no_size.as_object_mut().unwrap().remove("magnitude");
+        let (status, problem) = raise(&url, &client, &no_size).await;
+        assert_eq!(status, 422, "{b}: a size no rule can compare is refused, not waved through: {problem}");
+        let public =
+            env.cli(&["client", "add", "Browser app", "--public", "--redirect-uri", REDIRECT, "--format", "json"]);
+        let public: Value = serde_json::from_slice(&public.stdout).unwrap();
+        let mut by_public = forecast(&bobs_token, 15, None);
+        by_public["client_id"] = public["client_id"].clone();
+        let public_raise =
+            reqwest::Client::new().post(format!("{url}/api/v1/approvals")).json(&by_public).send().await.unwrap();
+        assert_eq!(
+            public_raise.status(),
+            403,
+            "{b}: a public client's person cannot raise requests of their own making"
+        );
         let (status, problem) = raise(&url, &client, &forecast(&bobs_token, 5, None)).await;
         assert_eq!(status, 409, "{b}: 5% needs no approval: {problem}");
         assert!(problem["detail"].as_str().unwrap_or_default().contains("needs no approval"), "{b}: {problem}");
@@ -206,7 +225,9 @@ async fn an_app_raises_a_request_an_approver_decides_it_and_the_app_verifies_the
         assert!(!plain.status.success(), "{b}: plain http to another host is refused");
 
         // +15%: one of finance, by mail and on their queue.
-        let (status, raised) = raise(&url, &client, &forecast(&bobs_token, 15, Some(&callback))).await;
+        let mut body = forecast(&bobs_token, 15, Some(&callback));
+        body["requester_ip"] = json!("203.0.113.9");
+        let (status, raised) = raise(&url, &client, &body).await;
         assert_eq!(status, 201, "{b}: {raised}");
         let id = raised["id"].as_str().unwrap().to_owned();
         assert_eq!(
@@ -226,14 +247,13 @@ async fn an_app_raises_a_request_an_approver_decides_it_and_the_app_verifies_the
             "forecast/2027-Q1/emea",
             "&#34;units&#34;: 1150",
             "&#34;units&#34;: 1000",
-            "bob (mfa",
+            "bob, signed in to the app with two-step sign-in at",
             "new distributor in Lyon",
         ] {
             assert!(request_page.contains(shown), "{b}: the page shows {shown}: {request_page}");
         }
         // A stranger to the request (not in finance, not the requester) is told nothing.
-        let erin = server.browser();
-        erin.password_step("erin").await;
+        let (erin, _, _, _) = signed_in_with_token(server.browser(), &url, &client, "erin").await;
         assert_eq!(erin.get_path(&format!("/approvals/{id}")).await.status(), 404, "{b}");
 
         // The requester cannot approve their own change, even when in the approvers' group.

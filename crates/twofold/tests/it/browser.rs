@@ -124,6 +124,30 @@ async fn an_app_asks_for_a_fresh_passkey_before_a_sensitive_action_in_chromium()
     assert!(report.contains("4 passed, 0 failed"), "{report}");
 }
 
+/// The example forecast app (examples/forecast) raises a +15% change for approval; a finance
+/// approver approves with a passkey; the app verifies the receipt and only then applies it.
+#[tokio::test]
+async fn a_supervisor_approves_a_forecast_change_with_a_passkey_and_the_app_applies_it_in_chromium() {
+    let report = run_script_after("approvals.mjs", &[], |env| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let app = format!("http://localhost:{port}");
+        let out = env.cli(&["client", "add", "Forecast", "--redirect-uri", &format!("{app}/callback"), "--format", "json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let client: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let field = |name: &str| client[name].as_str().unwrap().to_owned();
+        let rules = env.write(
+            "approvals.toml",
+            "[[rule]]\nname = \"forecast-over-10-percent\"\naction = \"adjust_forecast\"\npercent_above = 10\napprovers = \"finance\"\nstrength = \"phr\"\n",
+        );
+        assert!(env.cli(&["approvals", "rules", "apply", &rules]).status.success());
+        let callback = format!("{app}/approvals/callback");
+        assert!(env.cli(&["approvals", "callbacks", &field("client_id"), &callback]).status.success());
+        vec![field("client_id"), field("client_secret"), port.to_string()]
+    })
+    .await;
+    assert!(report.contains("8 passed, 0 failed"), "{report}");
+}
+
 #[tokio::test]
 async fn an_operator_verifies_a_caller_and_the_caller_signs_in_with_a_pass_in_chromium() {
     let smtp = SmtpSink::start();
