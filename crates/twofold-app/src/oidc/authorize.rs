@@ -70,15 +70,26 @@ impl Provider {
         let Some(current) = full_session else { return Ok(AuthorizeOutcome::SignIn) };
         // The conditional-access policy in force (and campaign enforcement), for a sign-in to this app.
         let groups = self.store.user_groups(current.user.id).await?;
-        let target = Target {
-            app: Some(&valid.client_id),
-            host_path: None,
-            action: twofold_core::access::Action::Read,
-            ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
-            device_id: meta.device_id.as_deref(),
-            trusted: None,
-        };
-        let (verdict, mut context) = self.access.conditional_access_recorded(current, &groups, &target).await?;
+        // Each action the app says the sign-in is for (RFC 9396; `read` when it says none) is
+        // held to the rules about it.
+        let mut decided = None;
+        for action in oidc::details::actions(&valid.authorization_details) {
+            let target = Target {
+                app: Some(&valid.client_id),
+                host_path: None,
+                action,
+                ip: meta.ip.as_deref().and_then(|ip| ip.parse().ok()),
+                device_id: meta.device_id.as_deref(),
+                trusted: None,
+            };
+            let (verdict, context) = self.access.conditional_access_recorded(current, &groups, &target).await?;
+            let satisfied = matches!(verdict, Verdict::Satisfied);
+            decided = Some((verdict, context));
+            if !satisfied {
+                break;
+            }
+        }
+        let Some((verdict, mut context)) = decided else { return Ok(AuthorizeOutcome::SignIn) };
         context.app = Some(valid.client_id.clone());
         {
             match verdict {
@@ -122,6 +133,7 @@ impl Provider {
             nonce: valid.nonce.clone(),
             code_challenge: valid.code_challenge.clone(),
             auth: current.session.auth.clone(),
+            authorization_details: valid.authorization_details.clone(),
         };
         let now = self.now();
         let hash = twofold_core::secret::sha256_hex(code.as_bytes());

@@ -149,6 +149,9 @@ pub struct TokenResponse {
     /// Rotated on every use; presenting a used one revokes the whole family.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The actions granted (RFC 9396 §7), when the app asked for any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_details: Vec<twofold_core::oidc::details::ActionDetail>,
 }
 
 /// An OAuth error (RFC 6749 §5.2): `error` and `error_description`.
@@ -199,6 +202,9 @@ pub(crate) struct AccessClaims {
     /// family (a replayed code or refresh token, RFC 7009) ends it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) fid: Option<String>,
+    /// The actions granted (RFC 9396 §9.1), when the app asked for any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) authorization_details: Vec<twofold_core::oidc::details::ActionDetail>,
 }
 
 fn query_escape(value: &str) -> String {

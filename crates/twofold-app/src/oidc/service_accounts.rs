@@ -257,6 +257,7 @@ impl Provider {
             // Over mutual TLS the token is bound to the certificate (RFC 8705 §3).
             cnf: request.client_cert_thumbprint.as_ref().map(|t| serde_json::json!({ "x5t#S256": t })),
             fid: None,
+            authorization_details: Vec::new(),
         };
         let access_token = self.sign("ES256", "at+jwt", &claims).await.map_err(server)?;
         let response = TokenResponse {
@@ -266,6 +267,7 @@ impl Provider {
             id_token: None,
             scope: scopes.join(" "),
             refresh_token: None,
+            authorization_details: Vec::new(),
         };
         Ok((response, None))
     }

@@ -271,6 +271,10 @@ impl Provider {
             if let Some(cnf) = claims.cnf {
                 answer["cnf"] = cnf;
             }
+            // RFC 9396 §9.2: and which actions it was granted for.
+            if !claims.authorization_details.is_empty() {
+                answer["authorization_details"] = serde_json::json!(claims.authorization_details);
+            }
             return Ok(answer);
         }
         let hash = twofold_core::secret::sha256_hex(token.as_bytes());
@@ -419,6 +423,7 @@ impl Provider {
             auth_time: Some(auth_time),
             cnf: None,
             fid: Some(family.clone()),
+            authorization_details: grant.authorization_details.clone(),
         };
         let refresh = twofold_core::secret::random_token();
         let stored = self
@@ -442,6 +447,7 @@ impl Provider {
             token_type: "Bearer",
             expires_in: oidc::TOKEN_LIFETIME_SECS,
             scope: scopes.join(" "),
+            authorization_details: grant.authorization_details.clone(),
         })
     }
 

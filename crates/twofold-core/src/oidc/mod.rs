@@ -6,6 +6,7 @@
 
 mod client;
 pub mod client_assertion;
+pub mod details;
 mod request;
 mod tokens;
 

@@ -53,6 +53,8 @@ pub struct AuthorizationRequest {
     pub acr_values: Option<String>,
     /// A username to prefill.
     pub login_hint: Option<String>,
+    /// RFC 9396: what the sign-in is for, as a JSON array (see [`super::details`]).
+    pub authorization_details: Option<String>,
 }
 
 /// A request that passed the checks that come before any redirect to the app.
@@ -76,6 +78,9 @@ pub struct ValidRequest {
     pub max_age: Option<i64>,
     /// The weakest strength the app accepts (the first known value it listed).
     pub acr: Option<String>,
+    /// The actions the app asked for (RFC 9396), granted with the code.
+    #[serde(default)]
+    pub authorization_details: Vec<super::details::ActionDetail>,
 }
 
 /// Why an authorization request fails. `Fatal` ones cannot be sent back to the app
@@ -126,6 +131,12 @@ pub fn validate_request(request: &AuthorizationRequest, client: Option<&Client>)
         .as_deref()
         .and_then(|values| values.split_whitespace().find(|v| STRENGTHS.contains(v)))
         .map(str::to_owned);
+    let authorization_details = match request.authorization_details.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(text) => {
+            super::details::parse(text).map_err(|why| RequestError::Redirect("invalid_authorization_details", why))?
+        }
+        None => Vec::new(),
+    };
     // The client's own floor applies whatever the request asks for.
     let acr = match (requested, client.min_acr.clone()) {
         (Some(asked), Some(floor)) if !strength_meets(&asked, &floor) => Some(floor),
@@ -142,6 +153,7 @@ pub fn validate_request(request: &AuthorizationRequest, client: Option<&Client>)
         prompt: request.prompt.clone(),
         max_age: request.max_age,
         acr,
+        authorization_details,
     })
 }
 

@@ -34,6 +34,9 @@ pub struct Grant {
     pub code_challenge: Option<String>,
     /// How the user authenticated (becomes `acr`, `amr`, `auth_time`).
     pub auth: AuthContext,
+    /// The actions granted (RFC 9396), echoed in the token response and access tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_details: Vec<super::details::ActionDetail>,
 }
 
 /// How long a refresh token lives unused; each use replaces it with a new one.

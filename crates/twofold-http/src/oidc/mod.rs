@@ -64,6 +64,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email", "name",
                              "preferred_username", "groups"],
         "acr_values_supported": twofold_core::oidc::STRENGTHS,
+        "authorization_details_types_supported": [twofold_core::oidc::details::ACTION_TYPE],
         "prompt_values_supported": twofold_core::oidc::PROMPTS,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,

@@ -52,6 +52,12 @@ async fn a_refresh_token_is_used_once_and_a_revoked_family_takes_no_new_token() 
             nonce: None,
             code_challenge: None,
             auth: AuthContext::default(),
+            // RFC 9396 details ride with the grant, through the code and each refresh.
+            authorization_details: vec![twofold_core::oidc::details::ActionDetail {
+                kind: "twofold_action".into(),
+                action: twofold_core::access::Action::Export,
+                resource: Some("reports/q3".into()),
+            }],
         };
         let token = |hash: &str| RefreshToken {
             token_hash: hash.into(),
@@ -79,6 +85,8 @@ async fn a_refresh_token_is_used_once_and_a_revoked_family_takes_no_new_token() 
             outcomes.push(racer.await.unwrap());
         }
         assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{backend}: one use wins: {outcomes:?}");
+        let won = outcomes.iter().find_map(|o| o.as_ref().ok()).unwrap();
+        assert_eq!(won.grant, grant, "{backend}: the whole grant, its authorization_details too");
         assert!(
             outcomes.iter().filter(|o| o.is_err()).all(|o| *o == Err(RefreshRefusal::Reused("family-1".into()))),
             "{backend}: the others are reuse of the family"
@@ -124,6 +132,7 @@ async fn consents_are_listed_and_withdrawn_once() {
             nonce: None,
             code_challenge: None,
             auth: AuthContext::default(),
+            authorization_details: Vec::new(),
         };
         store.put_authorization_code("code-1", &grant, Timestamp(35), Timestamp(1_000_000)).await.unwrap();
         let refresh = twofold_core::oidc::RefreshToken {

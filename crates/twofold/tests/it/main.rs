@@ -37,6 +37,7 @@ mod helpdesk_signals;
 mod metrics;
 mod mfa;
 mod oidc;
+mod oidc_actions;
 mod oidc_attacks;
 mod pages;
 mod policy;
