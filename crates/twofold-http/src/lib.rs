@@ -9,6 +9,7 @@
 
 mod api;
 mod cookies;
+pub use cookies::cookie_domain;
 mod csrf;
 mod extract;
 mod forward_auth;
@@ -50,6 +51,9 @@ pub struct HttpConfig {
     pub metrics_token: Option<MetricsToken>,
     /// The organisation's name and logo in every page's header (`[branding]`).
     pub branding: pages::chrome::Branding,
+    /// The domain the session cookie is shared across (`[session] cookie_domain`, checked by
+    /// [`cookies::cookie_domain`]); `None` keeps it to Twofold's own host.
+    pub cookie_domain: Option<String>,
 }
 
 impl HttpConfig {
@@ -57,6 +61,13 @@ impl HttpConfig {
     #[must_use]
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The session cookie's `Set-Cookie` (`max_age` zero ends it), shared across the cookie
+    /// domain when one is configured.
+    #[must_use]
+    pub fn session_cookie(&self, token: &str, max_age: Option<i64>) -> axum::http::HeaderValue {
+        cookies::set_for(cookies::SESSION, token, max_age, self.secure_cookies(), self.cookie_domain.as_deref())
     }
 }
 

@@ -46,6 +46,17 @@ impl Browser {
         Self { http, url: url.to_owned(), clock: clock.clone() }
     }
 
+    /// A fresh browser for the server at `url` that finds each of `names` (host names of
+    /// the test's own, such as `wiki.example.test`) at 127.0.0.1, as DNS would send it there.
+    #[must_use]
+    pub fn resolving(url: &str, clock: &TestClock, names: &[&str]) -> Self {
+        let mut builder = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none());
+        for name in names {
+            builder = builder.resolve(name, std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        }
+        Self { http: builder.build().expect("client"), url: url.to_owned(), clock: clock.clone() }
+    }
+
     /// The server's base URL.
     #[must_use]
     pub fn url(&self) -> &str {

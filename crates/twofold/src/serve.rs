@@ -41,6 +41,12 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
     let seeded = if demo { app.seed_demo().await.context("seeding the demo organisation")? } else { Vec::new() };
     let demo_app = if demo { Some(app.seed_demo_app().await.context("registering the demo app")?) } else { None };
     app.oidc().ensure_signing_key().await.context("making the first token-signing key")?;
+    let cookie_domain = settings
+        .cookie_domain
+        .as_deref()
+        .map(|domain| twofold_http::cookie_domain(domain, &public_url))
+        .transpose()
+        .map_err(|why| anyhow::anyhow!("[session] {why}"))?;
     let state = AppState {
         app: Arc::clone(&app),
         config: Arc::new(HttpConfig {
@@ -50,6 +56,7 @@ pub async fn run(settings: &Settings, app: AppBuilder, demo: bool) -> anyhow::Re
             trusted_proxies: settings.trusted_proxies.clone(),
             metrics_token: settings.metrics_token.clone(),
             branding: settings.branding.clone(),
+            cookie_domain,
         }),
     };
     announce(&public_url, bound, scheme, demo_app.as_deref(), &seeded, &app).await;

@@ -427,7 +427,7 @@ async fn logout(
         }
         state.app.signin().sign_out(&current, false, meta).await?;
     }
-    let cleared = crate::cookies::set(crate::cookies::SESSION, "", Some(0), state.config.secure_cookies());
+    let cleared = state.config.session_cookie("", Some(0));
     response.headers_mut().append(header::SET_COOKIE, cleared);
     Ok(response)
 }

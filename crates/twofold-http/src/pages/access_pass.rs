@@ -65,9 +65,7 @@ pub async fn submit(
         Ok(signed_in) => {
             let secure = state.config.secure_cookies();
             let mut response = Redirect::to(super::SECURITY).into_response();
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, cookies::set(cookies::SESSION, &signed_in.token, None, secure));
+            response.headers_mut().append(header::SET_COOKIE, state.config.session_cookie(&signed_in.token, None));
             response.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::CSRF, "", Some(0), secure));
             Ok(response)
         }

@@ -12,7 +12,7 @@ use super::chrome::{self, When};
 use crate::extract::{ClientMeta, PageSession};
 use crate::i18n::{t, t2};
 use crate::page_error::PageError;
-use crate::{AppState, cookies, csrf};
+use crate::{AppState, csrf};
 
 struct SessionRow {
     /// An opaque handle for ending it (never the stored hash).
@@ -144,9 +144,7 @@ pub async fn logout(
     }
     state.app.signin().sign_out(&current, form.everywhere.is_some(), &meta).await?;
     let mut response = Redirect::to("/login?signed_out=1").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), state.config.secure_cookies()));
+    response.headers_mut().append(header::SET_COOKIE, state.config.session_cookie("", Some(0)));
     Ok(response)
 }
 

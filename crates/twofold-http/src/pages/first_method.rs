@@ -56,8 +56,7 @@ pub async fn confirm(
             let renewed = Authenticated { session: signed_in.session, user: signed_in.user };
             let done = crate::i18n::t("security.first_method_confirmed");
             let mut response = render(&state, &renewed, StatusCode::OK, Some(done.to_owned()), None).await?;
-            let cookie =
-                crate::cookies::set(crate::cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
+            let cookie = state.config.session_cookie(&signed_in.token, None);
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }

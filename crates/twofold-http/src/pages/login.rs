@@ -152,7 +152,7 @@ async fn sign_in(
     match state.app.signin().sign_in(&form.username, form.password, meta).await {
         Ok(signed_in) => {
             let secure = state.config.secure_cookies();
-            let session_cookie = cookies::set(cookies::SESSION, &signed_in.token, None, secure);
+            let session_cookie = state.config.session_cookie(&signed_in.token, None);
             let clear_csrf = cookies::set(cookies::CSRF, "", Some(0), secure);
             let next = if signed_in.session.mfa_pending {
                 let strength = signed_in.strength.as_deref().map(|s| format!("&strength={}", query_escape(s)));

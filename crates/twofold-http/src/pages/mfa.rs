@@ -15,7 +15,7 @@ use super::safe_return_path;
 use crate::extract::{ClientMeta, PageSession};
 use crate::i18n::{plural, t, t1};
 use crate::page_error::{self, PageError};
-use crate::{AppState, cookies, csrf};
+use crate::{AppState, csrf};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "mfa.html")]
@@ -200,7 +200,7 @@ pub async fn submit(
     match state.app.signin().second_factor(&current, factor, form.trust_device.is_some(), &meta).await {
         Ok(signed_in) => {
             let mut response = Redirect::to(&return_to).into_response();
-            let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
+            let cookie = state.config.session_cookie(&signed_in.token, None);
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }

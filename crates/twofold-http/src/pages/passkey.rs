@@ -49,7 +49,7 @@ fn full_session(
 
 /// `{"redirect": ...}` with the new session cookie.
 fn signed_in(state: &AppState, signed_in: &SignedIn, redirect: &str) -> Response {
-    let cookie = cookies::set(cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
+    let cookie = state.config.session_cookie(&signed_in.token, None);
     ([(header::SET_COOKIE, cookie)], Json(json!({ "redirect": redirect }))).into_response()
 }
 

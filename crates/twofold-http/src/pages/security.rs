@@ -387,8 +387,7 @@ pub(super) async fn after_enrolment(
         Ok(Some(signed_in)) => {
             let renewed = Authenticated { session: signed_in.session, user: signed_in.user };
             let mut response = after_change(state, &renewed, Ok(()), done).await?;
-            let cookie =
-                crate::cookies::set(crate::cookies::SESSION, &signed_in.token, None, state.config.secure_cookies());
+            let cookie = state.config.session_cookie(&signed_in.token, None);
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }

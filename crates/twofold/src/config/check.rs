@@ -43,6 +43,7 @@ const KEYS: &[(&str, &str)] = &[
     ("session", "table"),
     ("session.idle_timeout_secs", "integer"),
     ("session.absolute_timeout_secs", "integer"),
+    ("session.cookie_domain", "string"),
     ("email_otp", "table"),
     ("email_otp.enabled", "boolean"),
     ("email_otp.until", "datetime"),

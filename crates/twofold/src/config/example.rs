@@ -24,6 +24,8 @@ parallelism = 1
 [session]
 idle_timeout_secs = 1800       # 30 minutes without a request
 absolute_timeout_secs = 43200  # 12 hours after sign-in
+# cookie_domain = "example.com" # share one sign-in with apps behind forward-auth on *.example.com
+#                               # (every host under it receives the session cookie: see README)
 
 # Email and SMS codes are transitional fallbacks: off unless enabled, forbidden for the
 # privileged and break_glass tiers unless forbidden_tiers says otherwise, and ended on a date.

@@ -129,6 +129,7 @@ pub(super) struct PasswordSection {
 pub(super) struct SessionSection {
     pub(super) idle_timeout_secs: Option<i64>,
     pub(super) absolute_timeout_secs: Option<i64>,
+    pub(super) cookie_domain: Option<String>,
 }
 
 /// Reads and checks the file at `path`: any problem refuses the whole file, all of them listed.

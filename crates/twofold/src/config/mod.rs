@@ -54,6 +54,9 @@ pub struct Settings {
     pub metrics_token: Option<twofold_http::MetricsToken>,
     /// The organisation's name and logo on every page.
     pub branding: twofold_http::pages::chrome::Branding,
+    /// The domain the session cookie is shared across (`[session] cookie_domain`), checked
+    /// against the public URL when the server starts.
+    pub cookie_domain: Option<String>,
     /// Failures allowed per trusted verify-API caller (by caller name) before it is delayed.
     pub verify_caller_limits: std::collections::HashMap<String, i64>,
     /// What someone with no method needs besides the password to enrol a first one.
@@ -217,6 +220,7 @@ pub fn resolve(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result
         log_format: global.log_format.or(file.log_format).unwrap_or(LogFormat::Pretty),
         hash_params,
         session_policy,
+        cookie_domain: file.session.cookie_domain.clone(),
     })
 }
 

@@ -303,3 +303,185 @@ action = "export"
         assert_eq!(ask("/reports/q3", "GET").await.0, 200, "{b}: reading the report is not an export");
     }
 }
+
+/// nginx with two virtual hosts on `port`: `id.example.test` in front of Twofold at
+/// `twofold`, and `wiki.example.test` protected by it (auth_request) in front of `upstream`.
+async fn nginx_for_two_hosts(dir: &Path, port: u16, twofold: &str, upstream: u16) -> Nginx {
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let d = dir.display();
+    let conf = format!(
+        r#"worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp/body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    server_name id.example.test;
+    location / {{
+      proxy_pass {twofold};
+      proxy_set_header Host $http_host;
+    }}
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    server_name wiki.example.test;
+    location = /internal/twofold {{
+      internal;
+      proxy_pass {twofold}/api/v1/forward-auth;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }}
+    location / {{
+      auth_request /internal/twofold;
+      auth_request_set $tf_user $upstream_http_remote_user;
+      auth_request_set $tf_login $upstream_http_location;
+      error_page 401 =302 $tf_login;
+      proxy_set_header Remote-User $tf_user;
+      proxy_pass http://127.0.0.1:{upstream};
+    }}
+  }}
+}}
+"#
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new("nginx")
+        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf"), "-g", "daemon off;"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nginx is required (Debian package nginx; .ci/run installs it)");
+    let nginx = Nginx(child);
+    wait_for_port(port, &dir.join("error.log")).await;
+    nginx
+}
+
+/// Caddy (Debian's package) on `port` for `crm.example.test`, protected by Twofold at
+/// `twofold` with `forward_auth`, in front of `upstream`.
+async fn caddy(dir: &Path, port: u16, twofold: &str, upstream: u16) -> Nginx {
+    std::fs::create_dir_all(dir).unwrap();
+    let twofold = twofold.trim_start_matches("http://");
+    let conf = format!(
+        "{{\n  admin off\n  auto_https off\n}}\nhttp://crm.example.test:{port} {{\n  bind 127.0.0.1\n  forward_auth {twofold} {{\n    uri /api/v1/forward-auth?redirect=true\n    copy_headers Remote-User\n  }}\n  reverse_proxy 127.0.0.1:{upstream}\n}}\n"
+    );
+    std::fs::write(dir.join("Caddyfile"), conf).unwrap();
+    let log = dir.join("caddy.log");
+    let child = Command::new("caddy")
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(dir.join("Caddyfile"))
+        .env("XDG_DATA_HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("HOME", dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("caddy is required (Debian package caddy; .ci/run installs it)");
+    let caddy = Nginx(child);
+    wait_for_port(port, &log).await;
+    caddy
+}
+
+async fn wait_for_port(port: u16, log: &Path) {
+    for _ in 0..400 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the proxy did not start: {}", std::fs::read_to_string(log).unwrap_or_default());
+}
+
+/// With `[session] cookie_domain`, one sign-in at `id.example.test` opens apps on other hosts
+/// of the domain behind two real proxies (nginx `auth_request` and Caddy `forward_auth`);
+/// the way back still goes only to hosts a rule names, signing out closes both, and a domain
+/// that does not cover the public URL stops the server from starting.
+#[tokio::test]
+async fn a_cookie_domain_shares_one_sign_in_across_hosts_behind_nginx_and_caddy() {
+    let env = Env::sqlite(BIN);
+    std::fs::create_dir_all(&env.data_dir).unwrap();
+    let (nginx_port, caddy_port) = (free_port(), free_port());
+    let id = format!("http://id.example.test:{nginx_port}");
+    let wiki = format!("http://wiki.example.test:{nginx_port}");
+    let crm = format!("http://crm.example.test:{caddy_port}");
+    let config = env.write(
+        "twofold.toml",
+        &format!(
+            "[session]\ncookie_domain = \"example.test\"\n[forward_auth]\ndefault = \"deny\"\n[[forward_auth.rules]]\nhost = \"wiki.example.test:{nginx_port}\"\nrequire = \"mfa\"\n[[forward_auth.rules]]\nhost = \"crm.example.test:{caddy_port}\"\nrequire = \"mfa\"\n"
+        ),
+    );
+    let bad = env.write("bad.toml", "[session]\ncookie_domain = \"example.org\"\n");
+    let refused = env.cli(&["serve", "--listen", "127.0.0.1:0", "--public-url", &id, "--config", &bad]);
+    assert!(!refused.status.success(), "a domain that does not cover the public URL");
+    assert!(
+        stderr(&refused).contains("does not cover the public URL's host 'id.example.test'"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let server = env.serve(&["--demo", "--config", &config, "--public-url", &id]).await;
+    let (upstream_port, upstream_task) = upstream().await;
+    let _nginx = nginx_for_two_hosts(&env.path("nginx"), nginx_port, &server.url, upstream_port).await;
+    let _caddy = caddy(&env.path("caddy"), caddy_port, &server.url, upstream_port).await;
+    let names = ["id.example.test", "wiki.example.test", "crm.example.test", "evil.example.test"];
+
+    let setup = Browser::resolving(&id, &env.clock, &names);
+    setup.password_step("bob").await;
+    let secret = setup.enrol_totp().await;
+
+    // bob opens the wiki, signs in once at id.example.test, and is sent back.
+    let web = Browser::resolving(&id, &env.clock, &names);
+    let to_login = web.get(format!("{wiki}/reports")).send().await.unwrap();
+    assert_eq!(to_login.status(), 302);
+    let login = location(&to_login);
+    assert!(login.starts_with(&format!("{id}/login?return_to=")), "{login}");
+    let page = web.get(&login).send().await.unwrap().text().await.unwrap();
+    let return_to = hidden(&page, "return_to").replace("&amp;", "&");
+    let form = [
+        ("username", "bob"),
+        ("password", "twofold-demo-pass"),
+        ("csrf", &hidden(&page, "csrf")),
+        ("return_to", &return_to),
+    ];
+    let after_password = web.post(format!("{id}/login")).form(&form).send().await.unwrap();
+    let set_cookie: Vec<String> =
+        after_password.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert!(
+        set_cookie.iter().any(|c| c.starts_with("twofold_session=") && c.contains("Domain=example.test")),
+        "the session cookie is shared across the domain: {set_cookie:?}"
+    );
+    let mfa = web.get(format!("{id}{}", location(&after_password))).send().await.unwrap().text().await.unwrap();
+    let code = env.totp(&secret, 30);
+    let step = [("code", code.as_str()), ("csrf", &hidden(&mfa, "csrf")), ("return_to", &return_to)];
+    let after_code = web.post(format!("{id}/login/mfa")).form(&step).send().await.unwrap();
+    assert_eq!(location(&after_code), return_to);
+    let back = web.get(format!("{id}{return_to}")).send().await.unwrap();
+    assert_eq!(location(&back), format!("{wiki}/reports"));
+    let reports = web.get(format!("{wiki}/reports")).send().await.unwrap();
+    assert_eq!(reports.text().await.unwrap().split(' ').nth(1), Some("user=bob"), "behind nginx");
+
+    // The CRM on another host, behind Caddy, needs no second sign-in.
+    let deals = web.get(format!("{crm}/deals")).send().await.unwrap();
+    assert_eq!(deals.status(), 200, "behind Caddy with the same sign-in");
+    assert_eq!(deals.text().await.unwrap().split(' ').nth(1), Some("user=bob"));
+
+    // The way back goes only to hosts a rule names, even inside the cookie domain.
+    let elsewhere =
+        web.get(format!("{id}/forward-auth/continue?rd=http://evil.example.test:{nginx_port}/")).send().await;
+    assert_eq!(elsewhere.unwrap().status(), 400, "no open redirect within the domain");
+
+    // Signing out ends the shared cookie: both apps are closed again.
+    web.sign_out().await;
+    assert_eq!(web.get(format!("{wiki}/reports")).send().await.unwrap().status(), 302);
+    let closed = web.get(format!("{crm}/deals")).send().await.unwrap();
+    assert_eq!(closed.status(), 302, "Caddy passes Twofold's redirect to sign in");
+    assert!(location(&closed).starts_with(&format!("{id}/login?return_to=")), "{}", location(&closed));
+    upstream_task.abort();
+}
