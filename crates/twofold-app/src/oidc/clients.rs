@@ -96,6 +96,7 @@ impl Provider {
             jwks: None,
             id_token_alg: id_token_alg.clone().filter(|a| a != "RS256"),
             tls_cert_thumbprint: None,
+            resources: Vec::new(),
             token_endpoint_auth_method: Some(method.to_owned()),
             may_introspect: *may_introspect,
             last_used_at: None,

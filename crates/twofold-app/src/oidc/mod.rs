@@ -117,6 +117,8 @@ pub struct TokenRequest {
     pub client_id: String,
     /// From Basic auth or the form; absent for public clients.
     pub client_secret: Option<String>,
+    /// RFC 8707: the resource server a client-credentials token is for.
+    pub resource: Option<String>,
     /// The credentials came in an `Authorization: Basic` header (`client_secret_basic`)
     /// rather than the form (`client_secret_post`).
     pub basic_auth: bool,

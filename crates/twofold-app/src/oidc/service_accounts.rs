@@ -29,6 +29,8 @@ pub struct NewServiceAccount {
     pub token_endpoint_auth_method: Option<String>,
     /// May introspect tokens issued to other clients (a resource server).
     pub may_introspect: bool,
+    /// The resource servers (RFC 8707) its tokens may be for, each an absolute URI.
+    pub resources: Vec<String>,
 }
 
 /// The longest a rotated-out secret may keep working.
@@ -52,6 +54,7 @@ impl Provider {
             errors.add("name", "must be 1–100 characters");
         }
         let scopes = oidc::check_scopes(&new.scopes).map_err(|e| errors.0.extend(e.0)).unwrap_or_default();
+        let resources = oidc::check_resources(&new.resources).map_err(|e| errors.0.extend(e.0)).unwrap_or_default();
         if let Some(secs) = new.token_lifetime_secs.filter(|s| !(60..=oidc::TOKEN_LIFETIME_SECS).contains(s)) {
             errors.add("token_lifetime", format!("{secs} s is outside 60–3600 seconds"));
         }
@@ -106,6 +109,7 @@ impl Provider {
             jwks,
             id_token_alg: None,
             tls_cert_thumbprint,
+            resources,
             token_endpoint_auth_method: Some(method.to_owned()),
             may_introspect: new.may_introspect,
             last_used_at: None,
@@ -240,12 +244,25 @@ impl Provider {
         })?;
         let server = |e: AppError| OAuthError { error: "server_error", description: e.to_string() };
         let issuer = self.issuer().map_err(server)?.to_owned();
+        // RFC 8707: a token for one of the account's registered resource servers names it as
+        // its audience (and is then no good at Twofold's own API); any other is refused.
+        let audience = match request.resource.as_deref() {
+            None => issuer.clone(),
+            Some(resource) if client.resources.iter().any(|r| r == resource) => resource.to_owned(),
+            Some(resource) => {
+                metrics::counter!("twofold_service_token_refusals_total", "reason" => "invalid_target").increment(1);
+                return Err(OAuthError {
+                    error: "invalid_target",
+                    description: format!("resource '{resource}' is not registered for this service account"),
+                });
+            }
+        };
         let lifetime = client.token_lifetime_secs.unwrap_or(oidc::TOKEN_LIFETIME_SECS).min(oidc::TOKEN_LIFETIME_SECS);
         let now = self.now().millis() / 1000;
         let claims = AccessClaims {
             iss: issuer.clone(),
             sub: client.client_id.clone(),
-            aud: issuer,
+            aud: audience,
             client_id: client.client_id.clone(),
             scope: scopes.join(" "),
             iat: now,

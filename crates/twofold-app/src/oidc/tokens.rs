@@ -57,7 +57,7 @@ impl Provider {
                     .await
                     .map_err(|e| oauth("server_error", e.to_string()))?;
                 if let Err(reason) = verdict {
-                    metrics::counter!("twofold_service_token_refusals_total").increment(1);
+                    metrics::counter!("twofold_service_token_refusals_total", "reason" => "policy").increment(1);
                     return Err(oauth("unauthorized_client", reason));
                 }
                 return self.client_credentials(&client, request).await;

@@ -64,6 +64,11 @@ pub struct Client {
     /// it a client learns only about its own tokens.
     #[serde(default)]
     pub may_introspect: bool,
+    /// The resource servers (RFC 8707 resource indicators, absolute URIs) a service account
+    /// may ask tokens for: each token then names one as its audience. Without any, its
+    /// tokens are for Twofold's own API only.
+    #[serde(default)]
+    pub resources: Vec<String>,
     /// When it last got a token (written at most about once a minute).
     #[serde(default)]
     pub last_used_at: Option<Timestamp>,
@@ -72,6 +77,42 @@ pub struct Client {
     pub secret_set_at: Option<Timestamp>,
     /// When it was registered.
     pub created_at: Timestamp,
+}
+
+/// Checks resource indicators (RFC 8707 §2): absolute `https://` (or `http://` to
+/// localhost) URIs without a fragment, at most 10.
+///
+/// # Errors
+/// Each one that is not.
+pub fn check_resources(resources: &[String]) -> Result<Vec<String>, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    if resources.len() > 10 {
+        errors.add("resource", "at most 10 resources per account");
+    }
+    for (i, r) in resources.iter().enumerate() {
+        let rest = r.strip_prefix("https://").or_else(|| {
+            r.strip_prefix("http://").filter(|rest| rest.starts_with("localhost") || rest.starts_with("127.0.0.1"))
+        });
+        let host = rest.and_then(|rest| rest.split(['/', '?']).next()).unwrap_or("");
+        if host.is_empty()
+            || host.contains('@')
+            || r.contains('#')
+            || r.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            errors.add(
+                format!("resource[{i}]"),
+                format!("'{r}' must be an absolute https URI without a fragment (RFC 8707)"),
+            );
+        }
+    }
+    errors.into_result()?;
+    let mut unique: Vec<String> = Vec::new();
+    for r in resources {
+        if !unique.contains(r) {
+            unique.push(r.clone());
+        }
+    }
+    Ok(unique)
 }
 
 /// The client authentication methods (RFC 7591 `token_endpoint_auth_method` values).

@@ -73,6 +73,7 @@ mod tests {
             jwks: None,
             id_token_alg: None,
             tls_cert_thumbprint: None,
+            resources: Vec::new(),
             token_endpoint_auth_method: None,
             may_introspect: false,
             last_used_at: None,

@@ -30,6 +30,7 @@ fn describe(client: &Client) -> serde_json::Value {
         "id_token_signed_response_alg": (!client.service).then(|| client.id_token_alg.as_deref().unwrap_or("RS256")),
         "access_token_lifetime": client.token_lifetime_secs,
         "may_introspect": client.may_introspect,
+        "resources": client.resources,
         "client_id_issued_at": client.created_at.millis() / 1000,
     })
 }
@@ -125,6 +126,9 @@ pub struct CreateServiceAccount {
     /// May introspect tokens issued to other clients (a resource server).
     #[serde(default)]
     may_introspect: bool,
+    /// RFC 8707: the resource servers its tokens may be for.
+    #[serde(default)]
+    resources: Vec<String>,
 }
 
 /// `POST /service-accounts` — 201 with `client_id` and `client_secret` (none with `jwks`).
@@ -142,6 +146,7 @@ pub async fn create_service_account(
         tls_certificate_pem: body.tls_client_certificate,
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         may_introspect: body.may_introspect,
+        resources: body.resources,
     };
     let (account, secret) = state.app.oidc().add_service_account(&caller.actor, &meta, &new).await?;
     let mut answer = describe(&account);

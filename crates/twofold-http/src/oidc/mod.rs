@@ -129,6 +129,8 @@ pub struct TokenForm {
     client_secret: Option<String>,
     refresh_token: Option<String>,
     scope: Option<String>,
+    /// RFC 8707: one resource server the token is for (a client-credentials grant).
+    resource: Option<String>,
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
 }
@@ -202,6 +204,7 @@ async fn token(
         code_verifier: form.code_verifier,
         client_id,
         client_secret,
+        resource: form.resource,
         refresh_token: form.refresh_token,
         scope: form.scope,
         client_assertion_type: form.client_assertion_type,

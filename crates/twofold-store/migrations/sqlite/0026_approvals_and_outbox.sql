@@ -49,3 +49,6 @@ CREATE TABLE approval_callbacks (
     client_id TEXT PRIMARY KEY REFERENCES oidc_clients (client_id),
     urls      TEXT NOT NULL
 );
+
+-- RFC 8707 resource indicators: the resource servers a service account's tokens may be for.
+ALTER TABLE oidc_clients ADD COLUMN resources TEXT NOT NULL DEFAULT '[]';

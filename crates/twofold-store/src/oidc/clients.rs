@@ -15,7 +15,8 @@ use crate::{SqlStore, store_error};
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, scopes, public, created_at, service, \
      token_lifetime_secs, previous_secret_hash, previous_secret_expires_at, min_acr, jwks, consent_required, \
-     last_used_at, secret_set_at, id_token_alg, tls_cert_thumbprint, token_endpoint_auth_method, may_introspect";
+     last_used_at, secret_set_at, id_token_alg, tls_cert_thumbprint, token_endpoint_auth_method, may_introspect, \
+     resources";
 
 fn json_list(row: &AnyRow, column: &str) -> StoreResult<Vec<String>> {
     let text: String = row.try_get(column).map_err(store_error)?;
@@ -39,6 +40,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         tls_cert_thumbprint: row.try_get("tls_cert_thumbprint").map_err(store_error)?,
         token_endpoint_auth_method: row.try_get("token_endpoint_auth_method").map_err(store_error)?,
         may_introspect: row.try_get::<i64, _>("may_introspect").map_err(store_error)? != 0,
+        resources: json_list(row, "resources")?,
         jwks: row
             .try_get::<Option<String>, _>("jwks")
             .map_err(store_error)?
@@ -60,7 +62,7 @@ impl OidcClientStore for SqlStore {
     async fn create_client(&self, client: &Client, ctx: &AuditContext) -> StoreResult<()> {
         let mut tx = AuditedTx::begin(&self.pool).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         )))
         .bind(&client.client_id)
         .bind(&client.name)
@@ -82,6 +84,7 @@ impl OidcClientStore for SqlStore {
         .bind(&client.tls_cert_thumbprint)
         .bind(&client.token_endpoint_auth_method)
         .bind(i64::from(client.may_introspect))
+        .bind(serde_json::to_string(&client.resources).unwrap_or_default())
         .execute(&mut *tx.tx)
         .await
         .map_err(|e| match store_error(e) {

@@ -98,6 +98,7 @@ pub(crate) fn oidc_client(client_id: &str) -> twofold_core::oidc::Client {
         jwks: None,
         id_token_alg: None,
         tls_cert_thumbprint: None,
+        resources: Vec::new(),
         token_endpoint_auth_method: Some("client_secret_post".into()),
         may_introspect: true,
         last_used_at: None,

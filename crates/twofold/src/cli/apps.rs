@@ -31,6 +31,11 @@ pub enum ServiceAccountCommand {
         /// resource server does; without it, it learns only about its own tokens
         #[arg(long)]
         may_introspect: bool,
+        /// A resource server (an absolute https URI, RFC 8707) its tokens may be for, asked
+        /// with `resource=` at the token endpoint; repeatable. Such a token names it as its
+        /// audience and is no good at Twofold's own API
+        #[arg(long = "resource")]
+        resources: Vec<String>,
     },
     /// Give an account a new secret; the old one keeps working for the overlap
     RotateSecret {

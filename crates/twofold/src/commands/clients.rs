@@ -167,6 +167,7 @@ pub async fn service_accounts(
             tls_client_cert,
             token_endpoint_auth_method,
             may_introspect,
+            resources,
         } => {
             let read = |path: Option<std::path::PathBuf>| {
                 path.map(|path| {
@@ -182,6 +183,7 @@ pub async fn service_accounts(
                 tls_certificate_pem: read(tls_client_cert)?,
                 token_endpoint_auth_method,
                 may_introspect,
+                resources,
             };
             let (account, secret) = app.oidc().add_service_account(&actor, &meta, &new).await?;
             let value = serde_json::json!({

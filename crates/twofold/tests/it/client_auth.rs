@@ -340,6 +340,6 @@ async fn a_service_account_gets_no_token_from_outside_its_network() {
         assert_eq!(refusals.len(), 1, "{b}: {log}");
         assert!(refusals[0].contains("203.0.113.9"), "{b}: the refusal names the address: {}", refusals[0]);
         let metrics = reqwest::get(format!("{}/metrics", server.url)).await.unwrap().text().await.unwrap();
-        assert!(metrics.contains("twofold_service_token_refusals_total 1"), "{b}: {metrics}");
+        assert!(metrics.contains("twofold_service_token_refusals_total{reason=\"policy\"} 1"), "{b}: {metrics}");
     }
 }

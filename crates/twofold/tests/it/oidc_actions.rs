@@ -126,3 +126,79 @@ async fn an_export_rule_fires_for_an_oidc_app_that_declares_an_export_and_detail
         assert_eq!(refreshed["authorization_details"], modify, "{b}: after a refresh: {refreshed}");
     }
 }
+
+/// RFC 8707 resource indicators: a service account's token names the resource server it is
+/// for, only one the account registered; such a token is no good at Twofold's own API.
+#[tokio::test]
+async fn a_service_account_token_names_only_a_registered_resource_as_its_audience() {
+    for env in Env::all(BIN).await {
+        let b = env.backend;
+        let server = env.serve(&[]).await;
+        let url = &server.url;
+        let out = env.cli(&[
+            "service-account",
+            "add",
+            "Nightly upload",
+            "--scope",
+            "mfa:verify",
+            "--resource",
+            "https://uploads.example.com/",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{b}: {}", stderr(&out));
+        let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (id, secret) = (account["client_id"].as_str().unwrap(), account["client_secret"].as_str().unwrap());
+        let bad = env.cli(&["service-account", "add", "Bad", "--scope", "mfa:verify", "--resource", "https://x/#frag"]);
+        assert!(!bad.status.success() && stderr(&bad).contains("RFC 8707"), "{b}: {}", stderr(&bad));
+        let token = |resource: Option<&'static str>| async move {
+            let mut form = vec![("grant_type", "client_credentials")];
+            if let Some(resource) = resource {
+                form.push(("resource", resource));
+            }
+            let response = reqwest::Client::new()
+                .post(format!("{url}/oauth2/token"))
+                .basic_auth(id, Some(secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        };
+        let aud = |tokens: &Value| -> Value {
+            let access = tokens["access_token"].as_str().unwrap();
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap());
+            serde_json::from_slice::<Value>(&payload.unwrap()).unwrap()["aud"].clone()
+        };
+        let (status, for_uploads) = token(Some("https://uploads.example.com/")).await;
+        assert_eq!(status, 200, "{b}: {for_uploads}");
+        assert_eq!(aud(&for_uploads), "https://uploads.example.com/", "{b}");
+        let (status, refused) = token(Some("https://payroll.example.com/")).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_target")), "{b}: {refused}");
+        let (status, plain) = token(None).await;
+        assert_eq!(status, 200, "{b}");
+        let issuer = url.replace("127.0.0.1", "localhost");
+        assert_eq!(aud(&plain), issuer.as_str(), "{b}: without a resource, for Twofold's own API");
+
+        // At Twofold's own API only the token meant for it works.
+        let verify = |bearer: String| async move {
+            reqwest::Client::new()
+                .post(format!("{url}/api/v1/verify"))
+                .bearer_auth(bearer)
+                .json(&json!({"username": "nobody", "code": "123456"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        assert_eq!(
+            verify(for_uploads["access_token"].as_str().unwrap().to_owned()).await,
+            401,
+            "{b}: another audience"
+        );
+        assert_ne!(verify(plain["access_token"].as_str().unwrap().to_owned()).await, 401, "{b}");
+        let log = env.audit_log();
+        assert!(log.contains("oidc.token_refused") && log.contains("invalid_target"), "{b}: the refusal is audited");
+    }
+}
