@@ -64,6 +64,34 @@ impl Verdict {
     }
 }
 
+/// How a policy treats one sign-in, in full: what a replay compares between the draft and
+/// the policy in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Treatment {
+    verdict: Verdict,
+    /// The strengths asked for, sorted.
+    strengths: Vec<String>,
+    /// How fresh the sign-in must be, when the outcome says.
+    within_minutes: Option<u32>,
+    /// Asked for a strength none of the person's methods reaches.
+    locked_out: bool,
+}
+
+impl Treatment {
+    fn of(policy: &Policy, decision: &super::Decision, person: &Person) -> Self {
+        let verdict = Verdict::of(&decision.outcome);
+        let mut strengths = decision.strengths.clone();
+        strengths.sort();
+        let within_minutes = match &decision.outcome {
+            Outcome::Require { within_minutes, .. } => *within_minutes,
+            _ => None,
+        };
+        let locked_out = verdict == Verdict::Challenged
+            && decision.strengths.iter().any(|s| !satisfies(policy, s, &person.best_acr, &person.methods));
+        Self { verdict, strengths, within_minutes, locked_out }
+    }
+}
+
 /// Sign-ins and distinct people.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
@@ -91,7 +119,9 @@ pub struct Report {
     /// People the draft would ask for a strength none of their methods reaches: locked out
     /// until they enrol one.
     pub locked_out: Vec<String>,
-    /// Sign-ins whose verdict differs from the policy compared against (the one in force).
+    /// Sign-ins the draft treats differently from the policy compared against (the one in
+    /// force): another verdict, other strengths or freshness, or locked out where they were
+    /// not (or the other way round).
     pub changed: u64,
     /// Each matching rule (enforced or report-only): sign-ins and people it matched.
     pub rules: BTreeMap<String, Tally>,
@@ -171,6 +201,7 @@ impl<'a> Simulation<'a> {
         };
         let decision = evaluate(self.draft, &facts);
         let verdict = Verdict::of(&decision.outcome);
+        let treatment = Treatment::of(self.draft, &decision, person);
         let c = &mut self.counts;
         c.sign_ins += 1;
         c.people.insert(who);
@@ -179,9 +210,7 @@ impl<'a> Simulation<'a> {
         let tally = c.outcomes.entry(verdict).or_default();
         tally.0 += 1;
         tally.1.insert(who);
-        if verdict == Verdict::Challenged
-            && decision.strengths.iter().any(|s| !satisfies(self.draft, s, &person.best_acr, &person.methods))
-        {
+        if treatment.locked_out {
             c.locked_out.insert(who);
         }
         for hit in &decision.hits {
@@ -189,8 +218,10 @@ impl<'a> Simulation<'a> {
             rule.0 += 1;
             rule.1.insert(who);
         }
+        // Treated differently: another category, another strength or freshness asked for, or
+        // locked out where the policy in force let them in (or the other way round).
         if let Some(compare) = self.compare
-            && Verdict::of(&evaluate(compare, &facts).outcome) != verdict
+            && Treatment::of(compare, &evaluate(compare, &facts), person) != treatment
         {
             c.changed += 1;
         }
@@ -257,7 +288,10 @@ impl Report {
             ));
         }
         if compared {
-            lines.push(format!("{} sign-ins would be treated differently from the policy in force.", self.changed));
+            lines.push(format!(
+                "{} sign-ins would be treated differently from the policy in force (another outcome, a stronger or fresher sign-in asked, or locked out).",
+                self.changed
+            ));
         }
         if !self.rules.is_empty() {
             lines.push("Rules that matched:".into());
@@ -348,5 +382,37 @@ mod tests {
         let words = report.explain(true);
         assert!(words.contains("1 people would be locked out") && words.contains(": carol."), "{words}");
         assert!(words.contains("- 'mfa outside': 2 sign-ins by 2 people"), "{words}");
+    }
+
+    /// A stronger strength, or a fresher sign-in, is a different treatment even in the same
+    /// category — as is locking someone out: raising `mfa` to `phr` for everyone is not
+    /// "0 sign-ins treated differently".
+    #[test]
+    fn a_raised_strength_or_freshness_counts_as_treated_differently() {
+        let (bob, carol) = (Uuid::now_v7(), Uuid::now_v7());
+        let people = [(bob, person("bob", "phr", &["pwd", "hwk"])), (carol, person("carol", "mfa", &["pwd", "otp"]))];
+        let in_force = draft();
+        let mut raised = draft();
+        raised.rules[0].strength = Some("phr".into());
+        let sign_ins = [
+            event(bob, "203.0.113.9", SignInOutcome::Success, None),
+            event(carol, "203.0.113.9", SignInOutcome::Success, None),
+        ];
+        let mut sim = Simulation::new(&raised, Some(&in_force), people.clone());
+        sim.feed(&sign_ins);
+        let report = sim.report();
+        assert_eq!(report.outcomes[&Verdict::Challenged].sign_ins, 2, "both still challenged");
+        assert_eq!(report.locked_out, ["carol"], "carol's app cannot reach phr");
+        assert_eq!(report.changed, 2, "both are asked for more than before");
+
+        let mut fresher = draft();
+        fresher.rules[0].within_minutes = Some(15);
+        let mut sim = Simulation::new(&fresher, Some(&in_force), people.clone());
+        sim.feed(&sign_ins);
+        assert_eq!(sim.report().changed, 2, "a freshness requirement is a change");
+
+        let mut sim = Simulation::new(&in_force, Some(&in_force), people);
+        sim.feed(&sign_ins);
+        assert_eq!(sim.report().changed, 0, "the same policy treats nobody differently");
     }
 }
