@@ -170,6 +170,22 @@ impl App {
     pub async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> AppResult<Vec<AuditEvent>> {
         Ok(self.shared.store.audit_events(after_seq, since, limit).await?)
     }
+
+    /// Events matching `filter`, newest first (the console's audit search).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn search_audit(&self, filter: &twofold_core::store::AuditFilter) -> AppResult<Vec<AuditEvent>> {
+        Ok(self.shared.store.search_audit(filter).await?)
+    }
+
+    /// The chain head as recorded (count and hash), without walking the chain.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn audit_head(&self) -> AppResult<ChainHead> {
+        Ok(self.shared.store.audit_head().await?)
+    }
 }
 
 impl App {

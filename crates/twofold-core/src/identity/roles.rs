@@ -75,6 +75,14 @@ pub const fn grants(role: Role, permission: Permission) -> bool {
     }
 }
 
+/// The strength a sign-in must have reached to open the admin console: a phishing-resistant
+/// method (a passkey or security key) for admins, who can change everything, and two-step
+/// sign-in for the other console roles.
+#[must_use]
+pub fn console_strength(roles: &[Role]) -> &'static str {
+    if roles.contains(&Role::Admin) { "phr" } else { "mfa" }
+}
+
 /// Whether any of `roles` grants `permission`.
 #[must_use]
 pub fn any_grants(roles: &[Role], permission: Permission) -> bool {

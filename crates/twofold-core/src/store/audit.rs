@@ -23,4 +23,25 @@ pub trait AuditStore: Send + Sync {
     async fn audit_events(&self, after_seq: i64, since: Timestamp, limit: i64) -> StoreResult<Vec<AuditEvent>>;
     /// The recorded chain head.
     async fn audit_head(&self) -> StoreResult<ChainHead>;
+    /// Events matching `filter`, newest first, at most `filter.limit`.
+    async fn search_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Which audit events a search returns: every given field must match exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// The actor's name (`alice`, `cli:root`, `client:forecast`).
+    pub actor: Option<String>,
+    /// The action (`approval.approve`).
+    pub action: Option<String>,
+    /// The target's id (a user's UUID, a client id, ...).
+    pub target: Option<String>,
+    /// Events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Events before this time.
+    pub until: Option<Timestamp>,
+    /// Only events older than this sequence number (the next page).
+    pub before_seq: Option<i64>,
+    /// At most this many (1 to 1000).
+    pub limit: i64,
 }

@@ -31,7 +31,7 @@ use async_trait::async_trait;
 
 pub use access::PolicyStore;
 pub use approvals::{ApprovalStore, OutboxStore};
-pub use audit::AuditStore;
+pub use audit::{AuditFilter, AuditStore};
 pub use cases::{CaseFilter, CaseStore};
 pub use emergency::EmergencyStore;
 pub use factors::{AccessPassStore, FactorStore, OneTimeCodeStore};

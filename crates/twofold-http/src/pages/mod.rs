@@ -3,6 +3,7 @@
 
 mod access_pass;
 mod account;
+mod admin;
 mod approvals;
 pub(crate) mod auth;
 mod case_review;
@@ -59,6 +60,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/{id}/replace", axum::routing::post(security::replace))
         .route("/account/security/devices/{device}/forget", axum::routing::post(security::forget_device))
         .route("/cases/{id}/review", get(case_review::show).post(case_review::answer))
+        .route("/admin", get(admin::home))
+        .route("/admin/audit", get(admin::audit))
         .route("/approvals", get(approvals::queue))
         .route("/approvals/{id}", get(approvals::show).post(approvals::decide))
         .route("/helpdesk", get(helpdesk::show))

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use twofold_core::Timestamp;
 use twofold_core::audit::{AuditContext, AuditEvent, ChainHead, Change};
-use twofold_core::store::{AuditStore, StoreResult};
+use twofold_core::store::{AuditFilter, AuditStore, StoreResult};
 
 use super::chain::chain_pending;
 use crate::rows;
@@ -32,6 +32,31 @@ impl AuditStore for SqlStore {
         .bind(after_seq)
         .bind(since.millis())
         .bind(limit.clamp(1, 100_000))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?
+        .iter()
+        .map(rows::audit_event)
+        .collect()
+    }
+
+    async fn search_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+        chain_pending(&self.pool).await?;
+        sqlx::query(
+            "SELECT seq, id, at, actor_kind, actor_id, actor_name, actor_auth, action, target_type, target_id,
+                    before_state, after_state, ip, user_agent, device_id, prev_hash, hash
+             FROM audit_events
+             WHERE seq < $1 AND at >= $2 AND at < $3
+               AND ($4 IS NULL OR actor_name = $4) AND ($5 IS NULL OR action = $5) AND ($6 IS NULL OR target_id = $6)
+             ORDER BY seq DESC LIMIT $7",
+        )
+        .bind(filter.before_seq.unwrap_or(i64::MAX))
+        .bind(filter.since.map_or(i64::MIN, Timestamp::millis))
+        .bind(filter.until.map_or(i64::MAX, Timestamp::millis))
+        .bind(filter.actor.as_deref())
+        .bind(filter.action.as_deref())
+        .bind(filter.target.as_deref())
+        .bind(filter.limit.clamp(1, 1000))
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?

@@ -86,3 +86,40 @@ async fn chainers_running_beside_writers_lose_nothing_and_never_fork() {
         assert_eq!(targets.len(), 180, "{backend}: no event duplicated or lost");
     }
 }
+
+#[tokio::test]
+async fn audit_search_filters_by_actor_action_target_and_time_newest_first() {
+    for (backend, store) in stores().await {
+        let by = |name: &str, at: i64| AuditContext { actor_name: name.into(), ..ctx(at) };
+        let events = [
+            (AuditAction::OidcRevoke, "t1", "alice", 10),
+            (AuditAction::PolicyApply, "1", "alice", 20),
+            (AuditAction::OidcRevoke, "t2", "bob", 30),
+            (AuditAction::OidcRevoke, "t1", "alice", 40),
+        ];
+        for (action, target, actor, at) in events {
+            store.append_audit(&Change::new(action, Some(target.into())), &by(actor, at)).await.unwrap();
+        }
+        let search = |filter: twofold_core::store::AuditFilter| {
+            let store = &store;
+            async move { store.search_audit(&filter).await.unwrap().iter().map(|e| e.at.millis()).collect::<Vec<_>>() }
+        };
+        let all = twofold_core::store::AuditFilter { limit: 100, ..Default::default() };
+        assert_eq!(search(all.clone()).await, [40, 30, 20, 10], "{backend}: newest first");
+        let alice = twofold_core::store::AuditFilter { actor: Some("alice".into()), ..all.clone() };
+        assert_eq!(search(alice).await, [40, 20, 10], "{backend}");
+        let revokes = twofold_core::store::AuditFilter { action: Some("oidc.revoke".into()), ..all.clone() };
+        assert_eq!(search(revokes).await, [40, 30, 10], "{backend}");
+        let t1 = twofold_core::store::AuditFilter { target: Some("t1".into()), ..all.clone() };
+        assert_eq!(search(t1).await, [40, 10], "{backend}");
+        let window =
+            twofold_core::store::AuditFilter { since: Some(Timestamp(20)), until: Some(Timestamp(40)), ..all.clone() };
+        assert_eq!(search(window).await, [30, 20], "{backend}: since inclusive, until exclusive");
+        let first_page =
+            store.search_audit(&twofold_core::store::AuditFilter { limit: 2, ..all.clone() }).await.unwrap();
+        let next = twofold_core::store::AuditFilter { before_seq: Some(first_page[1].seq), ..all.clone() };
+        assert_eq!(search(next).await, [20, 10], "{backend}: the next page");
+        let nobody = twofold_core::store::AuditFilter { actor: Some("mallory".into()), ..all };
+        assert!(search(nobody).await.is_empty(), "{backend}");
+    }
+}

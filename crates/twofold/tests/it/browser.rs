@@ -148,6 +148,21 @@ async fn a_supervisor_approves_a_forecast_change_with_a_passkey_and_the_app_appl
     assert!(report.contains("8 passed, 0 failed"), "{report}");
 }
 
+/// An auditor opens the console with a passkey and searches the audit log.
+#[tokio::test]
+async fn an_auditor_searches_the_audit_log_in_the_console_in_chromium() {
+    let report = run_script_after("console.mjs", &[], |env| {
+        let out = env.cli_with_stdin(
+            &["user", "add", "audrey", "--email", "audrey@example.com", "--role", "auditor", "--password-stdin"],
+            "twofold-demo-pass\n",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        Vec::new()
+    })
+    .await;
+    assert!(report.contains("4 passed, 0 failed"), "{report}");
+}
+
 #[tokio::test]
 async fn an_operator_verifies_a_caller_and_the_caller_signs_in_with_a_pass_in_chromium() {
     let smtp = SmtpSink::start();

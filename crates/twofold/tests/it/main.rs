@@ -21,6 +21,7 @@ mod clock;
 mod cluster;
 mod config;
 mod consent;
+mod console;
 mod crash;
 mod emergency;
 mod enrolment;
