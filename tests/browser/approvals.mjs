@@ -5,7 +5,7 @@
 // page, comes back to it signed out (as from her mail), signs in with her passkey, approves; the app verifies the receipt offline and only then
 // applies the change. A receipt altered on the way is refused by the app.
 // Usage: node approvals.mjs BASE_URL SCREENSHOT_DIR CLIENT_ID CLIENT_SECRET APP_PORT
-import { launch, look, run } from './harness.mjs';
+import { launch, look, run, signInAddingPasskey, virtualAuthenticator } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -27,39 +27,17 @@ await new Promise((resolve, reject) => {
 
 const state = async () => (await fetch(`${appUrl}/state`)).json();
 
-/** A passkey for the person using `page`, in its own virtual authenticator. */
-async function authenticator(context, page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
-               isUserVerified: true, automaticPresenceSimulation: true },
-  });
-}
-
-/** Signs `who` in with the password and adds a passkey on Security info. */
-async function withPasskey(page, who) {
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Username').fill(who);
-  await page.getByLabel('Password').fill('twofold-demo-pass');
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('heading', { name: 'Security info' }).waitFor();
-  await page.getByLabel('Name for the passkey').fill('Laptop key');
-  await page.getByRole('button', { name: 'Add passkey' }).click();
-  await page.getByRole('cell', { name: 'Laptop key', exact: true }).waitFor();
-}
-
 try {
   await run(async ({ page, context, step, shots }) => {
-    await authenticator(context, page);
+    await virtualAuthenticator(context, page);
     const carolsBrowser = await launch();
     try {
       const carol = carolsBrowser.pages()[0] ?? await carolsBrowser.newPage();
-      await authenticator(carolsBrowser, carol);
+      await virtualAuthenticator(carolsBrowser, carol);
 
       await step('bob and carol each add a passkey', async () => {
-        await withPasskey(page, 'bob');
-        await withPasskey(carol, 'carol');
+        await signInAddingPasskey(page, base, 'bob');
+        await signInAddingPasskey(carol, base, 'carol');
       });
 
       await step('bob signs in to the forecast app through Twofold', async () => {

@@ -53,6 +53,29 @@ export async function look(page, shots, name) {
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
+/** Gives `page` a virtual authenticator (DevTools) that answers as a touch would: a passkey. */
+export async function virtualAuthenticator(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+               isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { cdp, authenticatorId };
+}
+
+/** Signs `who` (the demo password) in on `page` and adds a passkey named "Laptop key". */
+export async function signInAddingPasskey(page, base, who) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill(who);
+  await page.getByLabel('Password').fill('twofold-demo-pass');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: 'Security info' }).waitFor();
+  await page.getByLabel('Name for the passkey').fill('Laptop key');
+  await page.getByRole('button', { name: 'Add passkey' }).click();
+  await page.getByRole('cell', { name: 'Laptop key', exact: true }).waitFor();
+}
+
 export async function run(body) {
   const base = process.argv[2];
   const shots = process.argv[3];

@@ -128,11 +128,7 @@ impl ConditionalAccess {
         note: Option<&str>,
     ) -> AppResult<i64> {
         if let Err(problems) = self.check_policy(source).await? {
-            let mut errors = ValidationErrors::default();
-            for p in problems {
-                errors.add(format!("{} {}", p.at, p.field).trim().to_owned(), p.message);
-            }
-            return Err(errors.into());
+            return Err(file::into_errors(problems).into());
         }
         let ctx = self.audit_context(actor, meta);
         let version = self.store.put_policy_version(source, note, self.now(), &ctx).await?;

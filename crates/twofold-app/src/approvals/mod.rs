@@ -63,11 +63,7 @@ impl Approvals {
         note: Option<&str>,
     ) -> AppResult<i64> {
         if let Err(problems) = self.check_rules(source).await? {
-            let mut errors = ValidationErrors::default();
-            for p in problems {
-                errors.add(format!("{} {}", p.at, p.field).trim().to_owned(), p.message);
-            }
-            return Err(errors.into());
+            return Err(twofold_core::access::file::into_errors(problems).into());
         }
         Ok(self.store.put_approval_rules(source, note, self.now(), &self.audit_context(actor, meta)).await?)
     }

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use twofold_core::Timestamp;
-use twofold_core::ValidationErrors;
 use twofold_core::identity::UserStatus;
 use twofold_core::rollout::compliance::{self, State};
 use twofold_core::rollout::progress::{self, Snapshot};
@@ -102,11 +101,7 @@ pub struct CampaignReport {
 }
 
 fn invalid(problems: Vec<file::Problem>) -> AppError {
-    let mut errors = ValidationErrors::default();
-    for p in problems {
-        errors.add(format!("{} {}", p.at, p.field).trim().to_owned(), p.message);
-    }
-    errors.into()
+    twofold_core::access::file::into_errors(problems).into()
 }
 
 impl Rollout {

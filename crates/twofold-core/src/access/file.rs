@@ -115,6 +115,17 @@ pub fn locate(
         .collect()
 }
 
+/// Problems of a rules file as validation errors keyed by where each is (`line 4 (rule 'x')
+/// rule[0].strength`): how a use case refuses a file whole.
+#[must_use]
+pub fn into_errors(problems: Vec<Problem>) -> crate::ValidationErrors {
+    let mut errors = crate::ValidationErrors::default();
+    for p in problems {
+        errors.add(format!("{} {}", p.at, p.field).trim().to_owned(), p.message);
+    }
+    errors
+}
+
 /// Parses and checks a policy file (TOML or YAML) against the directory's groups.
 ///
 /// # Errors

@@ -125,14 +125,7 @@ async fn run_rules(command: ApprovalRulesCommand, app: &App, format: Option<Outp
                 println!("{}: {} rules, no problems", file.display(), rules.rule.len());
                 Ok(ExitCode::SUCCESS)
             }
-            Err(problems) => {
-                for p in &problems {
-                    let field = if p.field.is_empty() { String::new() } else { format!("{}: ", p.field) };
-                    eprintln!("{}: {}: {field}{}", file.display(), p.at, p.message);
-                }
-                eprintln!("{} problem(s); nothing was applied", problems.len());
-                Ok(ExitCode::from(1))
-            }
+            Err(problems) => Ok(super::report_problems(&file, &problems)),
         },
         ApprovalRulesCommand::Apply { file, note } => {
             let version = approvals.apply_rules(&actor, &meta, &read(&file)?, note.as_deref()).await?;

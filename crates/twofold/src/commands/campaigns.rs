@@ -29,14 +29,7 @@ pub async fn run(command: CampaignCommand, app: &App, format: Option<OutputForma
                 campaign.name,
                 campaign.phases.len()
             ),
-            Err(problems) => {
-                for p in &problems {
-                    let field = if p.field.is_empty() { String::new() } else { format!("{}: ", p.field) };
-                    eprintln!("{}: {}: {field}{}", file.display(), p.at, p.message);
-                }
-                eprintln!("{} problem(s); nothing was applied", problems.len());
-                return Ok(ExitCode::from(1));
-            }
+            Err(problems) => return Ok(super::report_problems(&file, &problems)),
         },
         CampaignCommand::Apply { file } => {
             let name = app.rollout().apply_campaign(&actor, &meta, &read(&file)?).await?;

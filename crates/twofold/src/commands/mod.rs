@@ -37,6 +37,17 @@ pub fn cli_actor() -> (Actor, RequestMeta) {
     )
 }
 
+/// Prints each problem of a rules file (policy, campaign, approval rules) with its place, on
+/// standard error; the exit code that says the file was refused.
+pub fn report_problems(file: &std::path::Path, problems: &[twofold_core::access::file::Problem]) -> ExitCode {
+    for p in problems {
+        let field = if p.field.is_empty() { String::new() } else { format!("{}: ", p.field) };
+        eprintln!("{}: {}: {field}{}", file.display(), p.at, p.message);
+    }
+    eprintln!("{} problem(s); nothing was applied", problems.len());
+    ExitCode::from(1)
+}
+
 /// Table unless `--format` says otherwise.
 pub fn table_or(format: Option<OutputFormat>) -> OutputFormat {
     format.unwrap_or(OutputFormat::Table)

@@ -29,14 +29,7 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
                 println!("{}: {} rules, no problems", file.display(), policy.rules.len());
                 Ok(ExitCode::SUCCESS)
             }
-            Err(problems) => {
-                for p in &problems {
-                    let field = if p.field.is_empty() { String::new() } else { format!("{}: ", p.field) };
-                    eprintln!("{}: {}: {field}{}", file.display(), p.at, p.message);
-                }
-                eprintln!("{} problem(s); nothing was applied", problems.len());
-                Ok(ExitCode::from(1))
-            }
+            Err(problems) => Ok(super::report_problems(&file, &problems)),
         },
         PolicyCommand::Apply { file, note } => {
             let version = app.access().apply_policy(&actor, &meta, &read(&file)?, note.as_deref()).await?;

@@ -44,25 +44,11 @@ impl Drop for Nginx {
     }
 }
 
-/// nginx in the foreground with its own prefix directory, protecting `upstream`.
-async fn nginx(dir: &Path, port: u16, twofold: &str, upstream: u16) -> Nginx {
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
-    let d = dir.display();
-    let conf = format!(
-        r#"worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/tmp/body;
-  proxy_temp_path {d}/tmp/proxy;
-  fastcgi_temp_path {d}/tmp/fastcgi;
-  uwsgi_temp_path {d}/tmp/uwsgi;
-  scgi_temp_path {d}/tmp/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location = /internal/twofold {{
+/// The `auth_request` locations that protect `upstream` with Twofold at `twofold`, passing
+/// the identity headers (always set here, so a browser cannot send its own).
+fn protected_locations(twofold: &str, upstream: u16) -> String {
+    format!(
+        r#"    location = /internal/twofold {{
       internal;
       proxy_pass {twofold}/api/v1/forward-auth;
       proxy_pass_request_body off;
@@ -82,8 +68,27 @@ http {{
       proxy_set_header Remote-Acr $tf_acr;
       proxy_pass http://127.0.0.1:{upstream};
     }}
-  }}
-}}
+"#
+    )
+}
+
+/// nginx in the foreground with its own prefix directory, serving `servers` on `port`.
+async fn nginx_serving(dir: &Path, port: u16, servers: &str) -> Nginx {
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let d = dir.display();
+    let conf = format!(
+        r#"worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp/body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+{servers}}}
 "#
     );
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
@@ -94,13 +99,14 @@ http {{
         .spawn()
         .expect("nginx is required (Debian package nginx; .ci/run installs it)");
     let nginx = Nginx(child);
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return nginx;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("nginx did not start: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
+    wait_for_port(port, &dir.join("error.log")).await;
+    nginx
+}
+
+/// nginx protecting `upstream` on `port` with Twofold at `twofold`.
+async fn nginx(dir: &Path, port: u16, twofold: &str, upstream: u16) -> Nginx {
+    let locations = protected_locations(twofold, upstream);
+    nginx_serving(dir, port, &format!("  server {{\n    listen 127.0.0.1:{port};\n{locations}  }}\n")).await
 }
 
 #[tokio::test]
@@ -307,61 +313,11 @@ action = "export"
 /// nginx with two virtual hosts on `port`: `id.example.test` in front of Twofold at
 /// `twofold`, and `wiki.example.test` protected by it (auth_request) in front of `upstream`.
 async fn nginx_for_two_hosts(dir: &Path, port: u16, twofold: &str, upstream: u16) -> Nginx {
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
-    let d = dir.display();
-    let conf = format!(
-        r#"worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/tmp/body;
-  proxy_temp_path {d}/tmp/proxy;
-  fastcgi_temp_path {d}/tmp/fastcgi;
-  uwsgi_temp_path {d}/tmp/uwsgi;
-  scgi_temp_path {d}/tmp/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    server_name id.example.test;
-    location / {{
-      proxy_pass {twofold};
-      proxy_set_header Host $http_host;
-    }}
-  }}
-  server {{
-    listen 127.0.0.1:{port};
-    server_name wiki.example.test;
-    location = /internal/twofold {{
-      internal;
-      proxy_pass {twofold}/api/v1/forward-auth;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-      proxy_set_header X-Original-Method $request_method;
-    }}
-    location / {{
-      auth_request /internal/twofold;
-      auth_request_set $tf_user $upstream_http_remote_user;
-      auth_request_set $tf_login $upstream_http_location;
-      error_page 401 =302 $tf_login;
-      proxy_set_header Remote-User $tf_user;
-      proxy_pass http://127.0.0.1:{upstream};
-    }}
-  }}
-}}
-"#
+    let locations = protected_locations(twofold, upstream);
+    let servers = format!(
+        "  server {{\n    listen 127.0.0.1:{port};\n    server_name id.example.test;\n    location / {{\n      proxy_pass {twofold};\n      proxy_set_header Host $http_host;\n    }}\n  }}\n  server {{\n    listen 127.0.0.1:{port};\n    server_name wiki.example.test;\n{locations}  }}\n"
     );
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let child = Command::new("nginx")
-        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf"), "-g", "daemon off;"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("nginx is required (Debian package nginx; .ci/run installs it)");
-    let nginx = Nginx(child);
-    wait_for_port(port, &dir.join("error.log")).await;
-    nginx
+    nginx_serving(dir, port, &servers).await
 }
 
 /// Caddy (Debian's package) on `port` for `crm.example.test`, protected by Twofold at
