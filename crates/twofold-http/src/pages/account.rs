@@ -49,6 +49,10 @@ struct AccountPage {
     apps: Vec<AppRow>,
     /// May work help-desk cases (a link to the operator pages).
     operator: bool,
+    /// How many approval requests wait for this person's decision (a link to the queue).
+    approvals_waiting: usize,
+    /// Holds a console role (a link to `/admin`).
+    console: bool,
     notice: Option<&'static str>,
     csrf: String,
 }
@@ -92,6 +96,7 @@ pub async fn show(
             allowed: When::of(a.consent.granted_at, now),
         })
         .collect();
+    let approvals_waiting = state.app.approvals().queue(&current).await?.len();
     let page = AccountPage {
         display_name: user.display_name.clone(),
         username: user.username.clone(),
@@ -117,6 +122,11 @@ pub async fn show(
             .roles
             .iter()
             .any(|r| matches!(r, twofold_core::identity::Role::Helpdesk | twofold_core::identity::Role::Admin)),
+        approvals_waiting,
+        console: twofold_core::identity::roles::any_grants(
+            &user.roles,
+            twofold_core::identity::roles::Permission::ReadDirectory,
+        ),
         notice,
         csrf: csrf::session_token(key, &current.session.id_hash),
     };

@@ -239,6 +239,15 @@ async fn an_app_raises_a_request_an_approver_decides_it_and_the_app_verifies_the
             mail.contains(&format!("/approvals/{id}")) && mail.contains("bob asks for your approval"),
             "{b}: {mail}"
         );
+        let account = carol.page("/account").await;
+        assert!(
+            account.contains(r#"href="/approvals""#) && account.contains("1 change(s) wait"),
+            "{b}: told on her account page"
+        );
+        assert!(
+            !bob.page("/account").await.contains(r#"href="/approvals""#),
+            "{b}: the requester has nothing to decide"
+        );
         let queue = carol.page("/approvals").await;
         assert!(queue.contains(&format!("/approvals/{id}")), "{b}: on carol's queue");
         assert!(!bob.page("/approvals").await.contains(&id), "{b}: not on the requester's");

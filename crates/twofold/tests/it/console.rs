@@ -39,6 +39,7 @@ async fn the_console_checks_roles_and_strength_and_an_auditor_searches_the_audit
         assert!(sent.contains("strength=mfa") || sent == "/account/security", "{b}: sent to set one up: {sent}");
         let audrey = server.browser();
         with_totp(&audrey, "audrey").await;
+        assert!(audrey.page("/account").await.contains(r#"href="/admin""#), "{b}: the console is linked");
         let home = audrey.page("/admin").await;
         assert!(home.contains(r#"href="/admin/audit""#), "{b}: the auditor's section");
         let log = audrey.page("/admin/audit?action=user.create").await;
@@ -60,6 +61,7 @@ async fn the_console_checks_roles_and_strength_and_an_auditor_searches_the_audit
         let bob = server.browser();
         with_totp(&bob, "bob").await;
         assert_eq!(bob.get_path("/admin").await.status(), 403, "{b}");
+        assert!(!bob.page("/account").await.contains(r#"href="/admin""#), "{b}: no console link for a plain user");
 
         // An admin needs a passkey or security key: a code sends her to step up.
         let alice = server.browser();
