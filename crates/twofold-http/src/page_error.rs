@@ -223,7 +223,7 @@ impl IntoResponse for Shown {
             Back::StepUp => ("/login/mfa?return_to=/account", t("error.back_step_up")),
         };
         let reference = self.reference.map(|reference| {
-            let (before, after) = crate::pages::chrome::around(t("error.reference"), "reference");
+            let (before, after) = crate::pages::wording::around(t("error.reference"), "reference");
             (before, reference, after)
         });
         let page = ErrorPage { title: self.title, message: self.message, reference, back_to, back_label };

@@ -1,6 +1,7 @@
 //! What approvers do: see the requests waiting for them, open one, and approve or reject it
 //! from their own session with a second factor proved minutes before, at the rule's strength.
 
+use twofold_core::approvals::check_comment;
 use twofold_core::approvals::{ApprovalRefusal, ApprovalRequest, ApprovalState};
 use twofold_core::audit::{AuditAction, Change};
 use uuid::Uuid;
@@ -44,6 +45,13 @@ impl Approvals {
     /// # Errors
     /// Not found; storage failures.
     pub async fn for_person(&self, current: &Authenticated, id: Uuid) -> AppResult<QueueEntry> {
+        let (request, groups) = self.visible_to(current, id).await?;
+        let refusal = request.may_decide(&current.user, &groups, self.now()).err();
+        Ok(QueueEntry { request, refusal })
+    }
+
+    /// Request `id` with `current`'s groups, when it is theirs to see.
+    async fn visible_to(&self, current: &Authenticated, id: Uuid) -> AppResult<(ApprovalRequest, Vec<String>)> {
         let request = self.store.approval(id).await?.ok_or(AppError::NotFound("approval request"))?;
         let groups = self.store.user_groups(current.user.id).await?;
         let me = current.user.id;
@@ -53,8 +61,7 @@ impl Approvals {
         if !visible {
             return Err(AppError::NotFound("approval request"));
         }
-        let refusal = request.may_decide(&current.user, &groups, self.now()).err();
-        Ok(QueueEntry { request, refusal })
+        Ok((request, groups))
     }
 
     /// `current`'s decision on request `id`, with their session's fresh second factor. The
@@ -73,8 +80,8 @@ impl Approvals {
         comment: Option<String>,
         meta: &RequestMeta,
     ) -> AppResult<ApprovalRequest> {
-        let QueueEntry { mut request, .. } = self.for_person(current, id).await?;
-        let groups = self.store.user_groups(current.user.id).await?;
+        check_comment(comment.as_deref())?;
+        let (mut request, groups) = self.visible_to(current, id).await?;
         let now = self.now();
         request.vote(&current.user, &groups, &current.session.auth, approve, comment, now).map_err(refused)?;
         let delivery = self.seal_if_decided(&mut request, now).await?;

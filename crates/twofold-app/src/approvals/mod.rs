@@ -96,7 +96,8 @@ impl Approvals {
     }
 
     /// Registers the callback URLs an app's requests may name (replacing the ones before),
-    /// audited `client.update`. Each must be `https://`, or `http://` to a loopback host.
+    /// audited `client.update`. Each is checked as every registered app URI is
+    /// ([`twofold_core::oidc::check_app_uri`]).
     ///
     /// # Errors
     /// An unknown app; a URL that is not absolute http(s), has a fragment, or is plain http
@@ -110,8 +111,8 @@ impl Approvals {
     ) -> AppResult<()> {
         let mut errors = ValidationErrors::default();
         for (i, url) in urls.iter().enumerate() {
-            if let Err(why) = callback_url_problem(url) {
-                errors.add(format!("callback[{i}]"), why);
+            if let Err(problem) = twofold_core::oidc::check_app_uri(url, &format!("callback[{i}]")) {
+                errors.0.extend(problem.0);
             }
         }
         errors.into_result()?;
@@ -131,47 +132,23 @@ impl Approvals {
     }
 }
 
-/// Why `url` cannot be a callback URL: results carry receipts, so they go over TLS except to
-/// an app on the same machine.
-fn callback_url_problem(url: &str) -> Result<(), &'static str> {
-    let (scheme, rest) = url.split_once("://").ok_or("must be an absolute http(s) URL")?;
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    if host.contains('@') {
-        // A password in the URL would reach logs, audit events and alerts.
-        return Err("must not carry a user name or password: authenticate the receipt by its signature");
-    }
-    if url.contains('#') || host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must be an absolute http(s) URL with a host and no fragment");
-    }
-    let name = if host.starts_with('[') {
-        host.split(']').next().unwrap_or("").trim_start_matches('[')
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    let loopback = name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    match scheme {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => Err("must be https (plain http only to localhost)"),
-        _ => Err("must be an absolute http(s) URL"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::callback_url_problem;
+    use twofold_core::oidc::check_app_uri;
 
     #[test]
     fn callbacks_go_over_tls_except_to_the_same_machine() {
-        assert!(callback_url_problem("https://forecast.example.com/approvals/callback").is_ok());
-        assert!(callback_url_problem("http://localhost:8000/cb").is_ok());
-        assert!(callback_url_problem("http://127.0.0.1:8000/cb").is_ok());
-        assert!(callback_url_problem("http://[::1]:8000/cb").is_ok());
-        assert!(callback_url_problem("http://forecast.example.com/cb").is_err());
-        assert!(callback_url_problem("http://localhost.evil.example/cb").is_err());
-        assert!(callback_url_problem("https://a.example/cb#x").is_err());
-        assert!(callback_url_problem("ftp://a.example/cb").is_err());
-        assert!(callback_url_problem("/cb").is_err());
-        assert!(callback_url_problem("https://user:secret@a.example/cb").is_err(), "no credentials in URLs");
+        let ok = |url: &str| check_app_uri(url, "callback").is_ok();
+        assert!(ok("https://forecast.example.com/approvals/callback"));
+        assert!(ok("http://localhost:8000/cb"));
+        assert!(ok("http://127.0.0.1:8000/cb"));
+        assert!(ok("http://[::1]:8000/cb"));
+        assert!(!ok("http://forecast.example.com/cb"));
+        assert!(!ok("http://localhost.evil.example/cb"));
+        assert!(!ok("https://a.example/cb#x"));
+        assert!(!ok("ftp://a.example/cb"));
+        assert!(!ok("/cb"));
+        assert!(!ok("https://user:secret@a.example/cb"), "no credentials in URLs");
+        assert!(!ok("https:///cb"), "a host");
     }
 }

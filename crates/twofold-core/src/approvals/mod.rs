@@ -28,6 +28,8 @@ pub const DEFAULT_EXPIRY_SECS: i64 = 72 * 60 * 60;
 pub const MAX_EXPIRY_SECS: i64 = 30 * 24 * 60 * 60;
 /// The shortest wait an app may ask for.
 pub const MIN_EXPIRY_SECS: i64 = 60;
+/// The longest comment an approver may leave with a decision.
+pub const MAX_COMMENT_CHARS: usize = 2000;
 /// The largest `before` or `after` value, as JSON text.
 pub const MAX_VALUE_BYTES: usize = 16 * 1024;
 
@@ -334,6 +336,19 @@ pub fn check_proposal(proposal: &Proposal) -> Result<(), ValidationErrors> {
     errors.into_result()
 }
 
+/// Checks an approver's comment: at most [`MAX_COMMENT_CHARS`], plain text.
+///
+/// # Errors
+/// A comment too long or with control or bidirectional characters.
+pub fn check_comment(comment: Option<&str>) -> Result<(), ValidationErrors> {
+    match comment {
+        Some(c) if c.trim().chars().count() > MAX_COMMENT_CHARS || has_deceptive_characters(c, true) => Err(
+            ValidationErrors::one("comment", format!("must be plain text of at most {MAX_COMMENT_CHARS} characters")),
+        ),
+        _ => Ok(()),
+    }
+}
+
 impl ApprovalRequest {
     /// A new request from `requester` through the app `client`, decided by `rule`. The
     /// proposal must have passed [`check_proposal`], and its callback (if any) must be one
@@ -426,7 +441,7 @@ impl ApprovalRequest {
             amr: auth.amr.clone(),
             auth_time: auth.auth_time,
             at: now,
-            comment: comment.map(|c| c.trim().chars().take(2000).collect()).filter(|c: &String| !c.is_empty()),
+            comment: comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
         });
         if !approve {
             self.state = ApprovalState::Rejected;

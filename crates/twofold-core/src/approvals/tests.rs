@@ -251,6 +251,9 @@ fn an_approver_needs_the_group_and_a_fresh_second_factor_of_the_rules_strength()
     request.vote(&person(2), &supervisors, &passkey(9 * MINUTE), false, Some(" too much ".into()), now).unwrap();
     assert_eq!(request.state, ApprovalState::Rejected, "one rejection decides");
     assert_eq!(request.votes[0].comment.as_deref(), Some("too much"));
+    assert!(check_comment(Some(&"x".repeat(MAX_COMMENT_CHARS))).is_ok());
+    assert!(check_comment(Some(&"x".repeat(MAX_COMMENT_CHARS + 1))).is_err(), "refused, not cut short");
+    assert!(check_comment(Some("fine\u{202E}")).is_err());
 }
 
 #[test]

@@ -90,19 +90,11 @@ pub fn check_resources(resources: &[String]) -> Result<Vec<String>, ValidationEr
         errors.add("resource", "at most 10 resources per account");
     }
     for (i, r) in resources.iter().enumerate() {
-        let rest = r.strip_prefix("https://").or_else(|| {
-            r.strip_prefix("http://").filter(|rest| rest.starts_with("localhost") || rest.starts_with("127.0.0.1"))
-        });
-        let host = rest.and_then(|rest| rest.split(['/', '?']).next()).unwrap_or("");
-        if host.is_empty()
-            || host.contains('@')
-            || r.contains('#')
-            || r.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            errors.add(
-                format!("resource[{i}]"),
-                format!("'{r}' must be an absolute https URI without a fragment (RFC 8707)"),
-            );
+        if let Err(problem) = check_app_uri(r, &format!("resource[{i}]")) {
+            errors.0.extend(problem.0.into_iter().map(|mut e| {
+                e.message.push_str(" (an RFC 8707 resource indicator)");
+                e
+            }));
         }
     }
     errors.into_result()?;
@@ -144,7 +136,18 @@ impl Client {
 /// # Errors
 /// The reason it is refused.
 pub fn check_redirect_uri(uri: &str) -> Result<String, ValidationErrors> {
-    let bad = |why: &str| ValidationErrors::one("redirect_uri", format!("'{uri}' {why}"));
+    check_app_uri(uri, "redirect_uri")
+}
+
+/// Checks a URI an administrator registers for an app to be reached at or named by — a
+/// redirect URI, an approval callback, a resource server (RFC 8707): absolute, `https` (or
+/// `http` to this machine for development), with a host and no user name or password (which
+/// would reach logs), no fragment, no spaces. `field` names it in the error.
+///
+/// # Errors
+/// The reason it is refused.
+pub fn check_app_uri(uri: &str, field: &str) -> Result<String, ValidationErrors> {
+    let bad = |why: &str| ValidationErrors::one(field, format!("'{uri}' {why}"));
     let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
         .iter()
         .any(|p| uri.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
@@ -153,6 +156,10 @@ pub fn check_redirect_uri(uri: &str) -> Result<String, ValidationErrors> {
     }
     if uri.contains('#') || uri.chars().any(|c| c.is_whitespace() || c.is_control()) || uri.len() > 2000 {
         return Err(bad("must have no fragment, spaces or control characters"));
+    }
+    let authority = uri.split("://").nth(1).and_then(|rest| rest.split(['/', '?']).next()).unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Err(bad("must name a host, with no user name or password"));
     }
     Ok(uri.to_owned())
 }

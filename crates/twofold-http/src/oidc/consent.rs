@@ -48,7 +48,7 @@ pub(super) async fn render(
     scopes: &[String],
     query: &str,
 ) -> Response {
-    let (before, after) = crate::pages::chrome::around(t("consent.intro"), "name");
+    let (before, after) = crate::pages::wording::around(t("consent.intro"), "name");
     let intro = (before.replace("{client}", &client_name), after.replace("{client}", &client_name));
     let page = ConsentPage {
         intro,

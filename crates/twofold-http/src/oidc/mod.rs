@@ -417,7 +417,7 @@ async fn logout(
             .is_some_and(|c| crate::csrf::check_session_token(&state.config.csrf_key, &current.session.id_hash, c));
         if !confirmed && !target.ends_session_of(current.user.id) {
             let page = LogoutPage {
-                intro: crate::pages::chrome::around(crate::i18n::t("logout.intro"), "name"),
+                intro: crate::pages::wording::around(crate::i18n::t("logout.intro"), "name"),
                 display_name: current.user.display_name.clone(),
                 csrf: crate::csrf::session_token(&state.config.csrf_key, &current.session.id_hash),
                 id_token_hint: query.id_token_hint.unwrap_or_default(),

@@ -120,17 +120,6 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// A catalogue text with one `{name}` placeholder, split around it: the text before and after,
-/// for pages that show the value marked up (`<strong>`, `<code>`) between plain-text halves.
-#[must_use]
-pub fn around(text: &str, name: &str) -> (String, String) {
-    let placeholder = format!("{{{name}}}");
-    match text.split_once(&placeholder) {
-        Some((before, after)) => (before.to_owned(), after.to_owned()),
-        None => (text.to_owned(), String::new()),
-    }
-}
-
 /// The browser and operating system a user-agent string names ("Firefox on Windows"), or
 /// "Unknown browser", in the reader's language (product names as they are).
 #[must_use]

@@ -13,7 +13,8 @@ use twofold_app::factors::one_time_codes::CodeSent;
 use twofold_core::factors::authenticator::AuthenticatorKind;
 use uuid::Uuid;
 
-use super::security::{after_change_on, after_enrolment, authorize, no_store, problems, token};
+use super::security::{after_change_on, after_enrolment, authorize, no_store, token};
+use super::wording::problems;
 use crate::AppState;
 use crate::extract::{ClientMeta, PageSession};
 use crate::page_error::PageError;

@@ -15,6 +15,7 @@ mod login;
 mod mfa;
 mod passkey;
 mod security;
+pub(crate) mod wording;
 
 use axum::Router;
 use axum::http::header;

@@ -132,34 +132,9 @@ async fn run_rules(command: ApprovalRulesCommand, app: &App, format: Option<Outp
             println!("applied {} as approval rules version {version}", file.display());
             Ok(ExitCode::SUCCESS)
         }
-        ApprovalRulesCommand::Versions => {
-            let versions = approvals.rules_versions().await?;
-            let rows = versions
-                .iter()
-                .map(|v| {
-                    vec![v.version.to_string(), v.created_at.to_rfc3339(), v.author.clone(), or_dash(v.note.as_deref())]
-                })
-                .collect();
-            let listed: Vec<_> = versions
-                .iter()
-                .map(|v| serde_json::json!({"version": v.version, "created_at": v.created_at, "author": v.author, "note": v.note}))
-                .collect();
-            print(super::table_or(format), &listed, &["version", "applied", "by", "note"], rows)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        ApprovalRulesCommand::Versions => super::print_versions(format, &approvals.rules_versions().await?),
         ApprovalRulesCommand::Show { number } => {
-            let versions = approvals.rules_versions().await?;
-            let shown = match number {
-                Some(wanted) => versions
-                    .into_iter()
-                    .find(|v| v.version == wanted)
-                    .ok_or_else(|| anyhow::anyhow!("no approval rules version {wanted}"))?,
-                None => {
-                    versions.into_iter().next().ok_or_else(|| anyhow::anyhow!("no approval rules have been applied"))?
-                }
-            };
-            print!("{}", shown.source);
-            Ok(ExitCode::SUCCESS)
+            super::print_version_source(approvals.rules_versions().await?, number, "approval rules")
         }
     }
 }

@@ -48,6 +48,48 @@ pub fn report_problems(file: &std::path::Path, problems: &[twofold_core::access:
     ExitCode::from(1)
 }
 
+/// Lists applied versions of a rules file (policies, approval rules), newest first.
+pub fn print_versions(
+    format: Option<OutputFormat>,
+    versions: &[twofold_core::access::PolicyVersion],
+) -> anyhow::Result<ExitCode> {
+    let rows = versions
+        .iter()
+        .map(|v| {
+            vec![
+                v.version.to_string(),
+                v.created_at.to_rfc3339(),
+                v.author.clone(),
+                crate::output::or_dash(v.note.as_deref()),
+            ]
+        })
+        .collect();
+    let listed: Vec<_> = versions
+        .iter()
+        .map(|v| serde_json::json!({"version": v.version, "created_at": v.created_at, "author": v.author, "note": v.note}))
+        .collect();
+    crate::output::print(table_or(format), &listed, &["version", "applied", "by", "note"], rows)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the text of version `number` (the newest when `None`) of a rules file; `what` names
+/// the file in errors ("policy", "approval rules").
+pub fn print_version_source(
+    versions: Vec<twofold_core::access::PolicyVersion>,
+    number: Option<i64>,
+    what: &str,
+) -> anyhow::Result<ExitCode> {
+    let shown = match number {
+        Some(wanted) => versions
+            .into_iter()
+            .find(|v| v.version == wanted)
+            .ok_or_else(|| anyhow::anyhow!("no {what} version {wanted}"))?,
+        None => versions.into_iter().next().ok_or_else(|| anyhow::anyhow!("no {what} has been applied"))?,
+    };
+    print!("{}", shown.source);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Table unless `--format` says otherwise.
 pub fn table_or(format: Option<OutputFormat>) -> OutputFormat {
     format.unwrap_or(OutputFormat::Table)

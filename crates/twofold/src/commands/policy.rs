@@ -11,7 +11,6 @@ use twofold_app::access::policies::WhatIf;
 use twofold_core::access::{self, Action, Device, PolicyVersion, Risk};
 
 use crate::cli::{OutputFormat, PolicyCommand};
-use crate::output::{or_dash, print};
 
 fn read(path: &std::path::Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
@@ -36,29 +35,9 @@ pub async fn run(command: PolicyCommand, app: &App, format: Option<OutputFormat>
             println!("applied {} as policy version {version}", file.display());
             Ok(ExitCode::SUCCESS)
         }
-        PolicyCommand::Versions => {
-            let versions = app.access().policy_versions().await?;
-            let rows = versions
-                .iter()
-                .map(|v| {
-                    vec![v.version.to_string(), v.created_at.to_rfc3339(), v.author.clone(), or_dash(v.note.as_deref())]
-                })
-                .collect();
-            let listed: Vec<_> = versions
-                .iter()
-                .map(|v| serde_json::json!({"version": v.version, "created_at": v.created_at, "author": v.author, "note": v.note}))
-                .collect();
-            print(super::table_or(format), &listed, &["version", "applied", "by", "note"], rows)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        PolicyCommand::Versions => super::print_versions(format, &app.access().policy_versions().await?),
         PolicyCommand::Show { number } => {
-            let versions = app.access().policy_versions().await?;
-            let shown = match number {
-                Some(wanted) => version_of(&versions, wanted)?,
-                None => versions.first().cloned().ok_or_else(|| anyhow::anyhow!("no policy has been applied"))?,
-            };
-            print!("{}", shown.source);
-            Ok(ExitCode::SUCCESS)
+            super::print_version_source(app.access().policy_versions().await?, number, "policy")
         }
         PolicyCommand::Diff { from, to } => {
             let versions = app.access().policy_versions().await?;
